@@ -1,0 +1,247 @@
+//! Tests of config parsing: the built-in config, and every error located.
+
+use super::*;
+use crate::config::{DEFAULT_CONFIG_TOML, default_config};
+use modelwatch_detectors::{DetectorKind, DetectorSpec};
+
+fn errors(text: &str) -> Vec<String> {
+    match parse_config(text) {
+        Ok(parsed) => panic!("expected errors, got {:?}", parsed.config),
+        Err(errors) => errors.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn the_built_in_config_reproduces_the_five_sketches() {
+    let parsed = parse_config(DEFAULT_CONFIG_TOML).unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let config = parsed.config;
+    assert_eq!(config.retrain.cooldown_secs, 3600);
+    let rule = |name: &str| config.rules.iter().find(|rule| &*rule.name == name).unwrap();
+
+    let a = rule("a-macro-score-low");
+    assert_eq!(a.metric, "macro_score");
+    assert_eq!(a.detector.condition().unwrap().bound, 0.80);
+    assert!(a.retrains());
+
+    for metric in ["precision", "recall", "f1"] {
+        let b = rule(&format!("b-{metric}-low"));
+        assert_eq!((b.metric.as_str(), b.detector.condition().unwrap().bound), (metric, 0.80));
+    }
+
+    let c = rule("c-accuracy-ema-low");
+    match &c.detector {
+        DetectorSpec::Ema(params) => assert_eq!(params.alpha, 0.25),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.detector.condition().unwrap().bound, 0.85);
+    assert_eq!(rule("c-f1-ema-low").detector.condition().unwrap().bound, 0.80);
+    let latency = rule("c-latency-ema-high").detector.condition().unwrap();
+    assert_eq!((latency.direction, latency.bound), (Direction::Above, 150.0));
+
+    let d = rule("d-accuracy-window-low");
+    match &d.detector {
+        DetectorSpec::WindowMean(params) => assert_eq!((params.window, params.min_samples), (1000, 100)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(d.detector.condition().unwrap().bound, 0.90);
+    assert_eq!(rule("d-accuracy-page-hinkley").detector.kind(), DetectorKind::PageHinkley);
+    assert_eq!(rule("d-accuracy-adwin").detector.kind(), DetectorKind::Adwin);
+    assert!(!d.retrains());
+
+    assert_eq!(rule("e-accuracy-low").detector.condition().unwrap().bound, 0.90);
+    assert_eq!(rule("e-latency-high").detector.condition().unwrap().bound, 200.0);
+    assert_eq!(rule("e-drift-score-high").detector.condition().unwrap().bound, 0.10);
+    assert_eq!(default_config().unwrap(), config);
+}
+
+#[test]
+fn a_full_rule_with_every_field() {
+    let parsed = parse_config(
+        r#"
+[metrics.my_kpi]
+direction = "higher_is_better"
+min = 0
+max = 100
+
+[retrain]
+cooldown_secs = 600
+overrides = [{ model = "fraud-*", cooldown_secs = 60 }]
+
+[[rules]]
+name = "kpi-low"
+description = "my kpi"
+model = "fraud-*"
+version = "2.*"
+instance = "canary-?"
+metric = "my_kpi"
+detector = { kind = "ema", alpha = 0.5, below = 10, resolve = 20 }
+for = 3
+severity = "info"
+actions = [{ kind = "retrain" }]
+"#,
+    )
+    .unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let config = parsed.config;
+    let rule = &config.rules[0];
+    assert_eq!(rule.for_points, 3);
+    assert_eq!(rule.severity, Severity::Info);
+    assert!(rule.retrains());
+    assert!(rule.matcher.matches(&ModelIdForTest::canary("fraud-detector", "2.1", "canary-1")));
+    assert!(!rule.matcher.matches(&ModelIdForTest::canary("fraud-detector", "1.0", "canary-1")));
+    assert!(!rule.matcher.matches(&ModelIdForTest::canary("churn", "2.1", "canary-1")));
+    assert_eq!(config.retrain.cooldown_for("fraud-detector"), 60);
+    assert_eq!(config.retrain.cooldown_for("churn"), 600);
+    assert_eq!(config.catalog.goal("my_kpi"), Goal::HigherIsBetter);
+}
+
+struct ModelIdForTest;
+impl ModelIdForTest {
+    fn canary(name: &str, version: &str, instance: &str) -> crate::event::ModelId {
+        crate::event::ModelId::new(name, version, instance)
+    }
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let errors = errors("[[rules]]\nname = \"x\"\nmetric = \n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("line 3, column "), "{errors:?}");
+    assert!(errors[0].contains("invalid TOML"), "{errors:?}");
+}
+
+#[test]
+fn every_semantic_error_is_reported_with_line_and_column() {
+    let text = r#"[retrain]
+cooldown_secs = -5
+colddown = 3
+
+[[rules]]
+name = "bad name!"
+metric = "Accuracy"
+detector = { kind = "ema", alpha = 1.5, below = 0.8, above = 0.9, wobble = 1 }
+for = 0
+severity = "loud"
+actions = ["page"]
+
+[[rules]]
+name = "no-detector"
+metric = "accuracy"
+
+[[rules]]
+name = "change"
+metric = "accuracy"
+detector = { kind = "adwin" }
+for = 3
+
+[[rules]]
+name = "change"
+metric = "accuracy"
+detector = { kind = "sonar" }
+"#;
+    let errors = errors(text);
+    let joined = errors.join("\n");
+    for expected in [
+        "line 2, column 17: retrain.cooldown_secs: must be a whole number from 0 to",
+        "line 3, column 1: retrain.colddown: unknown key \"colddown\"",
+        "line 6, column 8: rules[0].name: rule name \"bad name!\" must be",
+        "line 7, column 10: rules[0].metric: metric name \"Accuracy\" must start with a lowercase letter",
+        "line 8, column 36: rules[0].detector.alpha: must be in (0, 1], got 1.5",
+        "rules[0].detector.wobble:",
+        "line 9, column 7: rules[0].for: must be a whole number from 1 to 1000000",
+        "line 10, column 12: rules[0].severity: \"loud\" is not one of info, warning, critical",
+        "line 11, column 12: rules[0].actions[0]: unknown action \"page\"; this version supports: retrain",
+        "line 13, column 1: rules[1]: missing required key detector",
+        "line 21, column 7: rules[2].for: `for` applies to state detectors only",
+        "line 24, column 8: rules[3].name: rule name \"change\" is used twice",
+        "line 26, column 21: rules[3].detector.kind: unknown detector kind \"sonar\"",
+    ] {
+        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
+    }
+    // Both below and above on one detector is an error of the detector as a whole.
+    assert!(joined.contains("line 8, column 12: rules[0].detector"), "{joined}");
+    let mut sorted = errors.clone();
+    sorted.sort_by_key(|line| {
+        let numbers: Vec<usize> =
+            line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).take(2).map(|n| n.parse().unwrap()).collect();
+        (numbers[0], numbers[1])
+    });
+    assert_eq!(errors, sorted, "errors come in file order");
+}
+
+#[test]
+fn duplicate_rule_names_and_bad_globs() {
+    let errors = errors(
+        r#"[[rules]]
+name = "r"
+metric = "accuracy"
+model = "fraud-[z-a"
+detector = { kind = "threshold", below = 0.5 }
+
+[[rules]]
+name = "r"
+metric = "accuracy"
+detector = { kind = "threshold", below = 0.5 }
+"#,
+    );
+    let joined = errors.join("\n");
+    assert!(joined.contains("line 4, column 9: rules[0].model: bad glob"), "{joined}");
+    assert!(joined.contains("line 8, column 8: rules[1].name: rule name \"r\" is used twice"), "{joined}");
+}
+
+#[test]
+fn custom_metric_declarations_are_checked() {
+    let errors = errors(
+        r#"[metrics.accuracy]
+direction = "higher_is_better"
+
+[metrics.kpi]
+direction = "up"
+min = 5
+max = 1
+
+[metrics.Bad]
+"#,
+    );
+    let joined = errors.join("\n");
+    assert!(joined.contains("line 1, column 10: metrics.accuracy: accuracy is a built-in metric"), "{joined}");
+    assert!(joined.contains("metrics.kpi.direction: \"up\" is not one of"), "{joined}");
+    assert!(joined.contains("metrics.kpi: min 5 is greater than max 1"), "{joined}");
+    assert!(joined.contains("metrics.Bad: metric name \"Bad\""), "{joined}");
+}
+
+#[test]
+fn warnings_for_rules_that_look_wrong() {
+    let parsed = parse_config(
+        r#"[[rules]]
+name = "typo"
+metric = "acuracy"
+detector = { kind = "threshold", below = 0.5 }
+
+[[rules]]
+name = "backwards"
+metric = "accuracy"
+detector = { kind = "threshold", above = 0.5 }
+"#,
+    )
+    .unwrap();
+    let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("line 3, column 10: rules[0].metric: metric \"acuracy\" is neither built in"));
+    assert!(warnings[1].contains("alerts when accuracy is above its bound, but for accuracy higher is better"));
+    let empty = parse_config("").unwrap();
+    assert!(empty.warnings[0].message.contains("no [[rules]]"));
+}
+
+#[test]
+fn values_of_the_wrong_type() {
+    let errors = errors(
+        r#"rules = 5
+retrain = "soon"
+"#,
+    );
+    let joined = errors.join("\n");
+    assert!(joined.contains("line 1, column 9: rules: must be an array of tables"), "{joined}");
+    assert!(joined.contains("line 2, column 11: retrain: must be a table, got string"), "{joined}");
+}

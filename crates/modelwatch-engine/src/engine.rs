@@ -1,0 +1,81 @@
+//! The single-threaded engine: inputs in stream order in, outputs in the same order out.
+//!
+//! This is the reference semantics. The sharded `Monitor` of the `modelwatch` crate splits the
+//! same work across tasks and must produce exactly what this produces, byte for byte.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::evaluate::{Evaluator, PointContext, RuleStatus};
+use crate::event::{Event, Input, JobFinished, Timestamp};
+use crate::output::{AlertEvent, Output};
+use crate::retrain::RetrainPolicy;
+
+/// Evaluates inputs one at a time: detectors, alert states and retrain decisions.
+#[derive(Debug)]
+pub struct Engine {
+    evaluator: Evaluator,
+    policy: RetrainPolicy,
+    next_seq: u64,
+    clock: Timestamp,
+    alerts: Vec<AlertEvent>,
+}
+
+impl Engine {
+    /// An engine with no history, numbering inputs from 1.
+    pub fn new(config: Arc<Config>) -> Engine {
+        let policy = RetrainPolicy::new(config.retrain.clone());
+        Engine { evaluator: Evaluator::new(config), policy, next_seq: 1, clock: Timestamp::EPOCH, alerts: Vec::new() }
+    }
+
+    /// Processes one input, appending its outputs to `out`. Returns the input's sequence number.
+    ///
+    /// An input without a timestamp takes the latest event time seen so far.
+    pub fn process(&mut self, input: &Input, out: &mut Vec<Output>) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let at = input.timestamp().unwrap_or(self.clock);
+        self.clock = self.clock.max(at);
+        match input {
+            Input::Event(event) => self.process_event(seq, at, event, out),
+            Input::JobFinished(job) => self.process_job(seq, at, job, out),
+        }
+        seq
+    }
+
+    fn process_event(&mut self, seq: u64, at: Timestamp, event: &Event, out: &mut Vec<Output>) {
+        self.policy.observe(seq, &event.model.name, at, out);
+        let context = PointContext { seq, at, model: &event.model };
+        for (metric, value) in &event.metrics {
+            self.evaluator.evaluate(&context, metric, *value, &mut self.alerts);
+            for alert in self.alerts.drain(..) {
+                self.policy.record_alert(alert, out);
+            }
+        }
+    }
+
+    fn process_job(&mut self, seq: u64, at: Timestamp, job: &JobFinished, out: &mut Vec<Output>) {
+        self.policy.observe(seq, &job.model, at, out);
+        self.policy.on_job_finished(seq, at, job, out);
+    }
+
+    /// Where every rule stands on every series, sorted by model, metric and rule.
+    pub fn status(&self) -> Vec<RuleStatus> {
+        self.evaluator.status()
+    }
+
+    /// The job outstanding for a model, if any.
+    pub fn outstanding_job(&self, model: &str) -> Option<&str> {
+        self.policy.outstanding(model)
+    }
+
+    /// The sequence number the next input will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The latest event time seen.
+    pub fn clock(&self) -> Timestamp {
+        self.clock
+    }
+}

@@ -1,0 +1,288 @@
+//! The engine's inputs: metric events from model servers and job-finished notices.
+//!
+//! These are validated values: the wire parser (`wire.rs`) is the only way in from text.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat};
+use serde::{Serialize, Serializer};
+
+/// A model, one of its versions and one instance of that version (canary, A/B replica, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ModelId {
+    /// The model's name, `fraud-detector`.
+    pub name: String,
+    /// The version the instance serves, `1.4.0`.
+    pub version: String,
+    /// The instance, `canary-0`; `default` when the event names none.
+    pub instance: String,
+}
+
+/// The instance name used when an event does not give one.
+pub const DEFAULT_INSTANCE: &str = "default";
+
+impl ModelId {
+    /// Builds a model id from its three parts.
+    pub fn new(name: impl Into<String>, version: impl Into<String>, instance: impl Into<String>) -> ModelId {
+        ModelId { name: name.into(), version: version.into(), instance: instance.into() }
+    }
+}
+
+impl fmt::Display for ModelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}/{}", self.name, self.version, self.instance)
+    }
+}
+
+/// A point in event time: nanoseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The Unix epoch, the time of an event stream that has carried no timestamp yet.
+    pub const EPOCH: Timestamp = Timestamp(0);
+
+    /// A timestamp from nanoseconds since the epoch.
+    pub const fn from_nanos(nanos: i64) -> Timestamp {
+        Timestamp(nanos)
+    }
+
+    /// A timestamp from whole seconds since the epoch, saturating at the ends of the range.
+    pub const fn from_secs(secs: i64) -> Timestamp {
+        Timestamp(secs.saturating_mul(1_000_000_000))
+    }
+
+    /// Nanoseconds since the epoch.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// This time plus `secs` seconds, saturating.
+    pub const fn plus_secs(self, secs: u64) -> Timestamp {
+        let nanos = (secs as i64).saturating_mul(1_000_000_000);
+        Timestamp(self.0.saturating_add(nanos))
+    }
+
+    /// Parses an RFC 3339 timestamp such as `2026-11-22T08:00:00Z` or `2026-11-22T09:00:00.5+01:00`.
+    ///
+    /// # Errors
+    ///
+    /// Returns a message when the text is not RFC 3339 or lies outside 1970-01-01 .. 2262-04-11.
+    pub fn parse_rfc3339(text: &str) -> Result<Timestamp, String> {
+        let parsed = DateTime::parse_from_rfc3339(text).map_err(|error| {
+            format!(
+                "{} is not an RFC 3339 timestamp such as \"2026-11-22T08:00:00Z\" ({error})",
+                crate::metric::quoted(text)
+            )
+        })?;
+        match parsed.timestamp_nanos_opt() {
+            Some(nanos) if nanos >= 0 => Ok(Timestamp(nanos)),
+            _ => Err(format!(
+                "{} is outside the supported range 1970-01-01T00:00:00Z .. 2262-04-11T23:47:16Z",
+                crate::metric::quoted(text)
+            )),
+        }
+    }
+
+    /// The timestamp in RFC 3339, UTC, with as many fractional digits as it needs.
+    pub fn to_rfc3339(self) -> String {
+        DateTime::from_timestamp_nanos(self.0).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// One validated metric event: a model instance's metric values at one time.
+///
+/// Metrics are sorted by name and unique, and include the derived `macro_score` when the
+/// event has accuracy, precision, recall and f1. So two events that differ only in the
+/// order of their JSON keys are the same event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    /// Which model instance reported.
+    pub model: ModelId,
+    /// When; `None` means "now" for whoever ingests it (the receive time in a server, the
+    /// latest time seen in a replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+    /// The values, sorted by metric name.
+    #[serde(serialize_with = "serialize_metrics")]
+    pub metrics: Vec<(String, f64)>,
+}
+
+fn serialize_metrics<S: Serializer>(metrics: &[(String, f64)], serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(metrics.len()))?;
+    for (name, value) in metrics {
+        map.serialize_entry(name, value)?;
+    }
+    map.end()
+}
+
+impl Event {
+    /// The event's value of `metric`, if it has one.
+    pub fn metric(&self, metric: &str) -> Option<f64> {
+        self.metrics
+            .binary_search_by(|(name, _)| name.as_str().cmp(metric))
+            .ok()
+            .map(|index| self.metrics[index].1)
+    }
+}
+
+/// How a retraining job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// The job produced a new version.
+    Succeeded,
+    /// The job failed.
+    Failed,
+    /// The job ran past its time limit.
+    TimedOut,
+    /// Somebody cancelled the job.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every status, in the order documented.
+    pub const ALL: [JobStatus; 4] =
+        [JobStatus::Succeeded, JobStatus::Failed, JobStatus::TimedOut, JobStatus::Cancelled];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::TimedOut => "timed_out",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn from_name(name: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+/// A retraining job of a model has ended; this lifts the model's single-flight hold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobFinished {
+    /// The model that was retrained (by name).
+    pub model: String,
+    /// The job, as named by the granted retrain decision; `None` ends whatever job is running.
+    pub job_id: Option<String>,
+    /// How it ended.
+    pub status: JobStatus,
+    /// The version it produced, if any.
+    pub version: Option<String>,
+    /// When it ended; `None` as for events.
+    pub timestamp: Option<Timestamp>,
+}
+
+/// One input of the engine, in stream order.
+///
+/// Serialized, an input is its wire form: an event object, or
+/// `{"job_finished": {"model": ..., "job_id": ..., "status": ..., "version": ...}, "timestamp": ...}`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// Metric values of one model instance.
+    Event(Event),
+    /// A retraining job ended.
+    JobFinished(JobFinished),
+}
+
+impl Serialize for Input {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Input::Event(event) => event.serialize(serializer),
+            Input::JobFinished(job) => {
+                #[derive(Serialize)]
+                struct Notice<'a> {
+                    model: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    job_id: Option<&'a str>,
+                    status: JobStatus,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    version: Option<&'a str>,
+                }
+                let notice = Notice {
+                    model: &job.model,
+                    job_id: job.job_id.as_deref(),
+                    status: job.status,
+                    version: job.version.as_deref(),
+                };
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("job_finished", &notice)?;
+                if let Some(timestamp) = job.timestamp {
+                    map.serialize_entry("timestamp", &timestamp)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl Input {
+    /// The input's own timestamp, if it carries one.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        match self {
+            Input::Event(event) => event.timestamp,
+            Input::JobFinished(job) => job.timestamp,
+        }
+    }
+
+    /// Gives the input a timestamp if it has none.
+    pub fn stamp_if_missing(&mut self, now: Timestamp) {
+        let slot = match self {
+            Input::Event(event) => &mut event.timestamp,
+            Input::JobFinished(job) => &mut job.timestamp,
+        };
+        if slot.is_none() {
+            *slot = Some(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_in_utc() {
+        let ts = Timestamp::parse_rfc3339("2026-11-22T09:00:00.25+01:00").unwrap();
+        assert_eq!(ts.to_rfc3339(), "2026-11-22T08:00:00.250Z");
+        let whole = Timestamp::parse_rfc3339("2026-11-22T08:00:00Z").unwrap();
+        assert_eq!(whole.to_rfc3339(), "2026-11-22T08:00:00Z");
+        assert_eq!(whole.plus_secs(3600).to_rfc3339(), "2026-11-22T09:00:00Z");
+    }
+
+    #[test]
+    fn timestamps_outside_range_are_rejected() {
+        assert!(Timestamp::parse_rfc3339("1969-12-31T23:59:59Z").unwrap_err().contains("outside"));
+        assert!(Timestamp::parse_rfc3339("2300-01-01T00:00:00Z").unwrap_err().contains("outside"));
+        assert!(Timestamp::parse_rfc3339("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(Timestamp::parse_rfc3339("2026-13-01T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn event_metric_lookup() {
+        let event = Event {
+            model: ModelId::new("m", "1", DEFAULT_INSTANCE),
+            timestamp: None,
+            metrics: vec![("accuracy".into(), 0.9), ("latency_ms".into(), 12.0)],
+        };
+        assert_eq!(event.metric("latency_ms"), Some(12.0));
+        assert_eq!(event.metric("recall"), None);
+    }
+}

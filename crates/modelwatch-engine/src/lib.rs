@@ -1,0 +1,35 @@
+//! modelwatch's engine: turns an ordered stream of model-metric events into alerts and
+//! retrain decisions. Pure: no I/O, no clock, no async (the crate depends on none of them).
+//!
+//! Layout:
+//! - `event`: the validated inputs ([`Event`], [`JobFinished`], [`Input`]).
+//! - `wire`: text to inputs, with every problem located ([`WireParser`]).
+//! - `metric`: metric names, directions and ranges ([`MetricCatalog`]).
+//! - `config`: the TOML config to a validated [`Config`] ([`parse_config`]).
+//! - `evaluate`: per-series detectors and alert states ([`Evaluator`]).
+//! - `retrain`: single flight and cooldown per model ([`RetrainPolicy`]).
+//! - `output`: what the engine emits ([`Output`]).
+//! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
+
+pub mod config;
+mod engine;
+mod evaluate;
+mod event;
+pub mod metric;
+mod output;
+mod retrain;
+pub mod wire;
+
+pub use config::{Action, Config, Rule, Severity, parse_config};
+pub use engine::Engine;
+pub use evaluate::{Evaluator, PointContext, RuleState, RuleStatus};
+pub use event::{DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, Timestamp};
+pub use metric::MetricCatalog;
+pub use output::{
+    AlertEvent, AlertState, Decision, Explanation, JobNotice, Output, Reason, RetrainDecision, short_id, short_number,
+    stable_id,
+};
+pub use retrain::RetrainPolicy;
+pub use wire::{BatchError, Format, InputError, WireParser};
+
+pub use modelwatch_detectors as detectors;

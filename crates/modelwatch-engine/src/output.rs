@@ -1,0 +1,337 @@
+//! The engine's outputs: alert transitions, retrain decisions and job notices.
+//!
+//! Every output has a stable id derived from what it is about and the sequence number of
+//! the input that caused it, so replaying the same inputs gives the same ids.
+
+use std::sync::Arc;
+
+use modelwatch_detectors::DetectorKind;
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::config::Severity;
+use crate::event::{JobStatus, ModelId, Timestamp};
+
+/// One thing the engine decided, in stream order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    /// An alert changed state.
+    Alert(AlertEvent),
+    /// A retrain was asked for: granted, suppressed or withdrawn.
+    Retrain(RetrainDecision),
+    /// A retraining job ended.
+    JobFinished(JobNotice),
+}
+
+impl Output {
+    /// The output's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Output::Alert(alert) => &alert.id,
+            Output::Retrain(decision) => &decision.id,
+            Output::JobFinished(notice) => &notice.id,
+        }
+    }
+
+    /// The sequence number of the input that caused it.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Output::Alert(alert) => alert.seq,
+            Output::Retrain(decision) => decision.seq,
+            Output::JobFinished(notice) => notice.seq,
+        }
+    }
+
+    /// The event time it happened at.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Output::Alert(alert) => alert.at,
+            Output::Retrain(decision) => decision.at,
+            Output::JobFinished(notice) => notice.at,
+        }
+    }
+
+    /// The human sentence.
+    pub fn message(&self) -> &str {
+        match self {
+            Output::Alert(alert) => &alert.message,
+            Output::Retrain(decision) => &decision.message,
+            Output::JobFinished(notice) => &notice.message,
+        }
+    }
+}
+
+/// The state an alert moved to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// The condition holds, but not yet for `for` points.
+    Pending,
+    /// The condition held for `for` points.
+    Firing,
+    /// A firing alert's condition cleared (at the `resolve` bound, if set), or a warning cleared.
+    Resolved,
+    /// A pending alert's condition cleared before it fired.
+    Inactive,
+    /// A change detector found a change point (one-off).
+    Drift,
+    /// A change detector warns that a change may be coming.
+    Warning,
+}
+
+impl AlertState {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Resolved => "resolved",
+            AlertState::Inactive => "inactive",
+            AlertState::Drift => "drift",
+            AlertState::Warning => "warning",
+        }
+    }
+}
+
+/// Why an alert moved: the detector, its statistic, the bound and the points seen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The detector kind.
+    #[serde(serialize_with = "serialize_kind")]
+    pub detector: DetectorKind,
+    /// The statistic's name: `value`, `ema`, `window_mean`, `page_hinkley_down`, ...
+    pub statistic: &'static str,
+    /// The statistic's value at this point.
+    pub value: f64,
+    /// The bound it was compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<f64>,
+    /// How value and bound relate: `below`, `above`, `at_or_above`, `at_or_below`, `exceeds`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<&'static str>,
+    /// Points the detector has seen since it started (or last reset).
+    pub points: u64,
+    /// Consecutive points the condition has held (state detectors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<u32>,
+    /// Points the condition must hold before firing (state detectors).
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_points: Option<u32>,
+}
+
+fn serialize_kind<S: Serializer>(kind: &DetectorKind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(kind.as_str())
+}
+
+/// An alert's transition.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertEvent {
+    /// This transition's id.
+    pub id: String,
+    /// The alert's id, shared by every transition of one alert (pending, firing, resolved).
+    pub alert_id: String,
+    /// Sequence number of the input that caused it.
+    pub seq: u64,
+    /// Event time of that input.
+    pub at: Timestamp,
+    /// The new state.
+    pub state: AlertState,
+    /// The rule.
+    pub rule: Arc<str>,
+    /// The rule's severity.
+    pub severity: Severity,
+    /// The model instance.
+    pub model: ModelId,
+    /// The metric.
+    pub metric: String,
+    /// Why.
+    pub explanation: Explanation,
+    /// The rule's actions that this transition triggers.
+    pub actions: Vec<&'static str>,
+    /// One sentence for people.
+    pub message: String,
+}
+
+impl AlertEvent {
+    /// Whether this transition asks for a retrain.
+    pub fn requests_retrain(&self) -> bool {
+        self.actions.contains(&"retrain")
+    }
+}
+
+/// What became of a retrain request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// A job may start; its id is the decision's id.
+    Granted,
+    /// Not now: a job is running, or the cooldown has not passed.
+    Suppressed,
+    /// A request deferred by the cooldown is dropped: its alert resolved first.
+    Withdrawn,
+}
+
+impl Decision {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Granted => "granted",
+            Decision::Suppressed => "suppressed",
+            Decision::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// Why a retrain decision went the way it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Granted: an alert with a retrain action fired.
+    AlertFiring,
+    /// Granted: a change detector with a retrain action found a change.
+    ChangeDetected,
+    /// Granted: a request held back by the cooldown, whose alert is still firing.
+    CooldownEnded,
+    /// Suppressed: a job of this model is outstanding (single flight).
+    InFlight,
+    /// Suppressed: the model's cooldown has not passed; retried at `retry_at`.
+    Cooldown,
+    /// Withdrawn: the alert resolved before the cooldown ended.
+    AlertResolved,
+}
+
+impl Reason {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AlertFiring => "alert_firing",
+            Reason::ChangeDetected => "change_detected",
+            Reason::CooldownEnded => "cooldown_ended",
+            Reason::InFlight => "in_flight",
+            Reason::Cooldown => "cooldown",
+            Reason::AlertResolved => "alert_resolved",
+        }
+    }
+}
+
+/// A retrain decision for one model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RetrainDecision {
+    /// The decision's id; for a granted decision also the job's id.
+    pub id: String,
+    /// Sequence number of the input that caused it.
+    pub seq: u64,
+    /// Event time of the decision.
+    pub at: Timestamp,
+    /// The model (by name).
+    pub model: String,
+    /// Granted, suppressed or withdrawn.
+    pub decision: Decision,
+    /// Why.
+    pub reason: Reason,
+    /// The job: the new one when granted, the outstanding one when suppressed for single flight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// When a cooldown-suppressed request is looked at again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Timestamp>,
+    /// The alert that asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    /// The rule that asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Arc<str>>,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// The record of a job-finished input.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JobNotice {
+    /// The notice's id.
+    pub id: String,
+    /// Sequence number of the job-finished input.
+    pub seq: u64,
+    /// Its event time.
+    pub at: Timestamp,
+    /// The model.
+    pub model: String,
+    /// The job named by the input, if it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// How the job ended.
+    pub status: JobStatus,
+    /// The version it produced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Whether it ended the model's outstanding job (and so lifted single flight).
+    pub ended_outstanding: bool,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// A 128-bit id (32 lowercase hex digits) from the SHA-256 of the parts, length-prefixed so
+/// that different part lists never collide by concatenation.
+pub fn stable_id(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut id = String::with_capacity(32);
+    for byte in &digest[..16] {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    id
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The first eight characters of an id, as messages show it.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Formats a number with six significant digits and no trailing zeros, for messages.
+pub fn short_number(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if !(-5..15).contains(&magnitude) {
+        return format!("{value:.5e}");
+    }
+    let decimals = usize::try_from((5 - magnitude).max(0)).unwrap_or(0);
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let id = stable_id(&["alert", "rule", "model"]);
+        assert_eq!(id.len(), 32);
+        assert_eq!(id, stable_id(&["alert", "rule", "model"]));
+        assert_ne!(stable_id(&["ab", "c"]), stable_id(&["a", "bc"]));
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn short_numbers() {
+        assert_eq!(short_number(0.83124999), "0.83125");
+        assert_eq!(short_number(152.0), "152");
+        assert_eq!(short_number(0.000123456789), "0.000123457");
+        assert_eq!(short_number(-3.5), "-3.5");
+        assert_eq!(short_number(0.0), "0");
+        assert_eq!(short_number(1e20), "1.00000e20");
+    }
+}

@@ -1,0 +1,302 @@
+//! Retrain decisions: single flight and cooldown per model, in event time.
+//!
+//! The policy sees, in stream order, every alert transition and every job-finished input,
+//! and decides each retrain request: granted (a job may start; its id is the decision's id),
+//! suppressed (a job is outstanding, or the cooldown has not passed), or withdrawn. A request
+//! suppressed by the cooldown is deferred: the first input of that model at or after the end
+//! of the cooldown grants it if the alert that asked is still firing (a change-point request
+//! always stands). Requests suppressed because a job is outstanding are not deferred: that
+//! job answers them.
+//!
+//! Event time is per model: the latest timestamp seen on the model's inputs, so a late event
+//! never moves a model's clock backwards.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::RetrainSettings;
+use crate::event::{JobFinished, Timestamp};
+use crate::output::{
+    AlertEvent, AlertState, Decision, JobNotice, Output, Reason, RetrainDecision, short_id, short_number, stable_id,
+};
+
+/// The retrain state of every model.
+#[derive(Debug)]
+pub struct RetrainPolicy {
+    settings: RetrainSettings,
+    models: HashMap<String, ModelRetrain>,
+    deferred_count: usize,
+}
+
+#[derive(Debug, Default)]
+struct ModelRetrain {
+    clock: Timestamp,
+    cooldown_secs: u64,
+    outstanding: Option<String>,
+    last_granted: Option<Timestamp>,
+    deferred: Option<Deferred>,
+    decisions: u64,
+}
+
+/// A request held back by the cooldown.
+#[derive(Debug)]
+struct Deferred {
+    until: Timestamp,
+    /// Firing alerts that asked, oldest first: `(alert_id, rule)`.
+    alerts: Vec<(String, Arc<str>)>,
+    /// A change point asked; it stands even with no alert firing.
+    change: Option<(String, Arc<str>)>,
+}
+
+impl RetrainPolicy {
+    /// A policy with no history.
+    pub fn new(settings: RetrainSettings) -> RetrainPolicy {
+        RetrainPolicy { settings, models: HashMap::new(), deferred_count: 0 }
+    }
+
+    /// Advances `model`'s clock to `at` and grants a deferred request whose cooldown has ended.
+    /// Call it for every input of the model, before the input's own outputs.
+    #[inline]
+    pub fn observe(&mut self, seq: u64, model: &str, at: Timestamp, out: &mut Vec<Output>) {
+        if self.deferred_count == 0 {
+            return;
+        }
+        let Some(state) = self.models.get_mut(model) else { return };
+        state.clock = state.clock.max(at);
+        let due = state.deferred.as_ref().is_some_and(|deferred| state.clock >= deferred.until);
+        if !due {
+            return;
+        }
+        let Some(deferred) = state.deferred.take() else { return };
+        self.deferred_count -= 1;
+        let (alert_id, rule) = match (deferred.alerts.into_iter().next(), deferred.change) {
+            (Some(alert), _) => alert,
+            (None, Some(change)) => change,
+            (None, None) => return,
+        };
+        if let Some(job) = state.outstanding.clone() {
+            // A job started meanwhile answers the request.
+            let message = format!(
+                "retrain of {model} held back by the cooldown is dropped: job {} is outstanding",
+                short_id(&job)
+            );
+            let decision = state.decision(seq, model, Decision::Withdrawn, Reason::InFlight, Some(job), &alert_id, &rule, message);
+            out.push(Output::Retrain(decision));
+            return;
+        }
+        let message = format!(
+            "retrain of {model} granted: the cooldown ended and rule {rule} still asks for it"
+        );
+        let mut decision =
+            state.decision(seq, model, Decision::Granted, Reason::CooldownEnded, None, &alert_id, &rule, message);
+        decision.job_id = Some(decision.id.clone());
+        state.grant(&decision);
+        out.push(Output::Retrain(decision));
+    }
+
+    /// Appends an alert transition to `out`, followed by the retrain decision it causes, if any.
+    pub fn record_alert(&mut self, alert: AlertEvent, out: &mut Vec<Output>) {
+        let decision = self.on_alert(&alert);
+        out.push(Output::Alert(alert));
+        if let Some(decision) = decision {
+            out.push(Output::Retrain(decision));
+        }
+    }
+
+    /// Decides what an alert transition asks of the retrain scheduler, if anything.
+    pub fn on_alert(&mut self, alert: &AlertEvent) -> Option<RetrainDecision> {
+        match alert.state {
+            AlertState::Firing | AlertState::Drift if alert.requests_retrain() => Some(self.request(alert)),
+            AlertState::Resolved => self.withdraw(alert),
+            _ => None,
+        }
+    }
+
+    fn request(&mut self, alert: &AlertEvent) -> RetrainDecision {
+        let model = alert.model.name.as_str();
+        let state = model_state(&mut self.models, &self.settings, model);
+        state.clock = state.clock.max(alert.at);
+        let reason = if alert.state == AlertState::Drift { Reason::ChangeDetected } else { Reason::AlertFiring };
+        let asked = match reason {
+            Reason::ChangeDetected => format!("rule {} found a change in {}", alert.rule, alert.metric),
+            _ => format!("rule {} is firing on {}", alert.rule, alert.metric),
+        };
+        if let Some(job) = state.outstanding.clone() {
+            let message = format!("retrain of {model} suppressed: job {} is outstanding ({asked})", short_id(&job));
+            let decision = state.decision(
+                alert.seq,
+                model,
+                Decision::Suppressed,
+                Reason::InFlight,
+                Some(job),
+                &alert.alert_id,
+                &alert.rule,
+                message,
+            );
+            return decision;
+        }
+        if let Some(last) = state.last_granted {
+            let until = last.plus_secs(state.cooldown_secs);
+            if state.clock < until {
+                let message = format!(
+                    "retrain of {model} suppressed: cooldown of {}s since the last retrain ends at {until}; \
+                     asked again then if still needed ({asked})",
+                    short_number(state.cooldown_secs as f64)
+                );
+                let mut decision = state.decision(
+                    alert.seq,
+                    model,
+                    Decision::Suppressed,
+                    Reason::Cooldown,
+                    None,
+                    &alert.alert_id,
+                    &alert.rule,
+                    message,
+                );
+                decision.retry_at = Some(until);
+                let entry = (alert.alert_id.clone(), alert.rule.clone());
+                if state.deferred.is_none() {
+                    self.deferred_count += 1;
+                }
+                let deferred =
+                    state.deferred.get_or_insert_with(|| Deferred { until, alerts: Vec::new(), change: None });
+                if alert.state == AlertState::Drift {
+                    deferred.change.get_or_insert(entry);
+                } else {
+                    deferred.alerts.push(entry);
+                }
+                return decision;
+            }
+        }
+        let message = format!("retrain of {model} granted: {asked}");
+        let mut decision =
+            state.decision(alert.seq, model, Decision::Granted, reason, None, &alert.alert_id, &alert.rule, message);
+        decision.job_id = Some(decision.id.clone());
+        state.grant(&decision);
+        decision
+    }
+
+    fn withdraw(&mut self, alert: &AlertEvent) -> Option<RetrainDecision> {
+        if self.deferred_count == 0 {
+            return None;
+        }
+        let model = alert.model.name.as_str();
+        let state = self.models.get_mut(model)?;
+        let deferred = state.deferred.as_mut()?;
+        let before = deferred.alerts.len();
+        deferred.alerts.retain(|(alert_id, _)| *alert_id != alert.alert_id);
+        if deferred.alerts.len() == before || !deferred.alerts.is_empty() || deferred.change.is_some() {
+            return None;
+        }
+        state.deferred = None;
+        self.deferred_count -= 1;
+        let message = format!(
+            "retrain of {model} held back by the cooldown is withdrawn: rule {} resolved on {}",
+            alert.rule, alert.metric
+        );
+        let decision = state.decision(
+            alert.seq,
+            model,
+            Decision::Withdrawn,
+            Reason::AlertResolved,
+            None,
+            &alert.alert_id,
+            &alert.rule,
+            message,
+        );
+        Some(decision)
+    }
+
+    /// Records that a job ended, lifting single flight if it was the outstanding one.
+    pub fn on_job_finished(&mut self, seq: u64, at: Timestamp, job: &JobFinished, out: &mut Vec<Output>) {
+        let state = model_state(&mut self.models, &self.settings, &job.model);
+        state.clock = state.clock.max(at);
+        let ended = match (&state.outstanding, &job.job_id) {
+            (Some(outstanding), Some(named)) => outstanding == named,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let model = &job.model;
+        let status = job.status.as_str();
+        let message = match (&state.outstanding, ended) {
+            (Some(outstanding), true) => match &job.version {
+                Some(version) => format!("job {} of {model} {status}, version {version}", short_id(outstanding)),
+                None => format!("job {} of {model} {status}", short_id(outstanding)),
+            },
+            (Some(outstanding), false) => format!(
+                "job {} of {model} {status}, but the outstanding job is {}; single flight holds",
+                short_id(job.job_id.as_deref().unwrap_or("?")),
+                short_id(outstanding)
+            ),
+            (None, _) => format!("a job of {model} {status}, but none was outstanding"),
+        };
+        let job_id = job.job_id.clone().or_else(|| if ended { state.outstanding.clone() } else { None });
+        if ended {
+            state.outstanding = None;
+        }
+        let seq_text = seq.to_string();
+        out.push(Output::JobFinished(JobNotice {
+            id: stable_id(&["job_finished", model, &seq_text]),
+            seq,
+            at,
+            model: model.clone(),
+            job_id,
+            status: job.status,
+            version: job.version.clone(),
+            ended_outstanding: ended,
+            message,
+        }));
+    }
+
+    /// The job outstanding for `model`, if any.
+    pub fn outstanding(&self, model: &str) -> Option<&str> {
+        self.models.get(model).and_then(|state| state.outstanding.as_deref())
+    }
+
+}
+
+fn model_state<'m>(
+    models: &'m mut HashMap<String, ModelRetrain>,
+    settings: &RetrainSettings,
+    model: &str,
+) -> &'m mut ModelRetrain {
+    models
+        .entry(model.to_string())
+        .or_insert_with(|| ModelRetrain { cooldown_secs: settings.cooldown_for(model), ..ModelRetrain::default() })
+}
+
+impl ModelRetrain {
+    #[allow(clippy::too_many_arguments)]
+    fn decision(
+        &mut self,
+        seq: u64,
+        model: &str,
+        decision: Decision,
+        reason: Reason,
+        job_id: Option<String>,
+        alert_id: &str,
+        rule: &Arc<str>,
+        message: String,
+    ) -> RetrainDecision {
+        self.decisions += 1;
+        let id = stable_id(&["retrain", model, &seq.to_string(), &self.decisions.to_string()]);
+        RetrainDecision {
+            id,
+            seq,
+            at: self.clock,
+            model: model.to_string(),
+            decision,
+            reason,
+            job_id,
+            retry_at: None,
+            alert_id: Some(alert_id.to_string()),
+            rule: Some(rule.clone()),
+            message,
+        }
+    }
+
+    fn grant(&mut self, decision: &RetrainDecision) {
+        self.outstanding = Some(decision.id.clone());
+        self.last_granted = Some(self.clock);
+    }
+}
