@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::config::RetrainSettings;
 use crate::event::{JobFinished, Timestamp};
 use crate::output::{
-    AlertEvent, AlertState, Decision, JobNotice, Output, Reason, RetrainDecision, short_id, short_number, stable_id,
+    AlertEvent, AlertState, Decision, JobNotice, Output, Reason, RetrainDecision, short_id, stable_id,
 };
 
 /// The retrain state of every model.
@@ -139,9 +139,7 @@ impl RetrainPolicy {
             let until = last.plus_secs(state.cooldown_secs);
             if state.clock < until {
                 let message = format!(
-                    "retrain of {model} suppressed: cooldown of {}s since the last retrain ends at {until}; \
-                     asked again then if still needed ({asked})",
-                    short_number(state.cooldown_secs as f64)
+                    "retrain of {model} suppressed: cooldown until {until} ({asked}); asked again then if still needed"
                 );
                 let mut decision = state.decision(
                     alert.seq,

@@ -1,0 +1,93 @@
+//! The subcommands of the `modelwatch` binary. Only here (and in `main.rs`) may code print
+//! or use `anyhow`; the libraries return typed errors.
+
+mod check_config;
+mod detect;
+mod replay;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use modelwatch_engine::Config;
+use modelwatch_engine::config::{DEFAULT_CONFIG_TOML, ParsedConfig, parse_config};
+
+/// Watches machine-learning models in production and acts when they degrade.
+#[derive(Debug, Parser)]
+#[command(name = "modelwatch", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs events through the engine offline and prints the timeline of alerts and retrain
+    /// decisions (uses the built-in rules unless --config is given).
+    Replay(replay::ReplayArgs),
+    /// Runs one detector over numbers on stdin (one a line) and prints the 0-based indices
+    /// where it signalled, as JSON.
+    Detect(detect::DetectArgs),
+    /// Validates a config file and reports every error with its line and column.
+    CheckConfig(check_config::CheckConfigArgs),
+}
+
+/// Runs the chosen subcommand.
+///
+/// # Errors
+///
+/// Whatever the subcommand reports; `main` prints it and exits 1.
+pub fn run(cli: Cli) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match cli.command {
+        Command::Replay(args) => replay::run(&args, &mut out)?,
+        Command::Detect(args) => detect::run(&args, io::stdin().lock(), &mut out)?,
+        Command::CheckConfig(args) => check_config::run(&args, &mut out)?,
+    }
+    out.flush().context("cannot write to standard output")?;
+    Ok(())
+}
+
+/// Whether the error is a closed standard output (`modelwatch replay ... | head`), which is
+/// not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|io_error| io_error.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Reads and validates the config at `path`, or the built-in one. Warnings go to stderr.
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    let (name, parsed) = match path {
+        None => ("built-in config".to_string(), parse_config(DEFAULT_CONFIG_TOML)),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?;
+            (path.display().to_string(), parse_config(&text))
+        }
+    };
+    let ParsedConfig { config, warnings } = parsed.map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
+    print_warnings(&name, &warnings);
+    Ok(config)
+}
+
+fn print_warnings(name: &str, warnings: &[modelwatch_engine::config::ConfigError]) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for warning in warnings {
+        let _ = writeln!(err, "warning: {name}: {warning}");
+    }
+}
+
+/// Input files: a path, or `-` for standard input.
+fn read_input(path: &PathBuf) -> Result<(String, String)> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin().lock(), &mut text).context("cannot read standard input")?;
+        return Ok(("<stdin>".to_string(), text));
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((path.display().to_string(), text))
+}

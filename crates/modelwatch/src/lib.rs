@@ -1,0 +1,38 @@
+//! modelwatch watches machine-learning models in production and acts when they degrade.
+//!
+//! This crate is the library facade: the [`Monitor`] runs the pure engine
+//! ([`modelwatch_engine`]) on tokio tasks, sharded by series, with bounded queues and
+//! ordered output. The `modelwatch` binary (`main.rs`, `cli/`) is built on it.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use modelwatch::{Monitor, MonitorOptions, WireParser, Format};
+//!
+//! let config = Arc::new(modelwatch::engine::config::default_config()?);
+//! let monitor = Monitor::start(config.clone(), MonitorOptions::default())?;
+//! let mut outputs = monitor.subscribe().await?;
+//! let text = r#"{"model": {"name": "fraud", "version": "1"}, "metric": "accuracy", "value": 0.5}"#;
+//! let inputs = WireParser::new(&config.catalog).parse_batch(text, Format::Auto)?;
+//! monitor.ingest_batch(inputs).await?;
+//! while let Some(output) = outputs.recv().await {
+//!     println!("{}", output.message());
+//! #   break;
+//! }
+//! monitor.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod clock;
+pub mod monitor;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use monitor::{Monitor, MonitorError, MonitorOptions, Observer, Subscription, TryIngestError};
+
+pub use modelwatch_detectors as detectors;
+pub use modelwatch_engine as engine;
+pub use modelwatch_engine::{
+    AlertEvent, AlertState, Config, Engine, Event, Format, Input, JobFinished, ModelId, Output, RetrainDecision,
+    RuleStatus, Timestamp, WireParser,
+};

@@ -1,0 +1,113 @@
+//! The router task: numbers inputs, stamps them, and splits each batch into per-shard work
+//! plus the plan the merger follows to put the results back in input order.
+
+use std::sync::Arc;
+
+use modelwatch_engine::{Event, Input, JobFinished, Timestamp};
+use tokio::sync::{mpsc, oneshot};
+
+use super::Command;
+use super::merge::PlanItem;
+use super::shard::{Point, ShardWork};
+use crate::clock::Clock;
+
+/// One input of a batch, as the merger needs it.
+#[derive(Debug)]
+pub(super) enum PlanEntry {
+    /// An event; its points went to the shards.
+    Event { seq: u64, at: Timestamp, event: Arc<Event> },
+    /// A job-finished notice; the merger handles it itself.
+    Job { seq: u64, at: Timestamp, job: JobFinished },
+}
+
+pub(super) async fn run(
+    mut commands: mpsc::Receiver<Command>,
+    shards: Vec<mpsc::Sender<ShardWork>>,
+    plans: mpsc::Sender<PlanItem>,
+    clock: Arc<dyn Clock>,
+) {
+    let mut next_seq: u64 = 1;
+    let mut batches: Vec<Vec<Point>> = (0..shards.len()).map(|_| Vec::new()).collect();
+    while let Some(command) = commands.recv().await {
+        let item = match command {
+            Command::Ingest(inputs) => {
+                let entries = split(inputs, &mut next_seq, clock.as_ref(), &mut batches);
+                let mut involved = Vec::new();
+                for (index, points) in batches.iter_mut().enumerate() {
+                    if points.is_empty() {
+                        continue;
+                    }
+                    let points = std::mem::take(points);
+                    if shards[index].send(ShardWork::Points(points)).await.is_err() {
+                        return;
+                    }
+                    involved.push(index);
+                }
+                PlanItem::Batch { entries, shards: involved }
+            }
+            Command::Subscribe(sender) => PlanItem::Subscribe(sender),
+            Command::Flush(done) => PlanItem::Flush(done),
+            Command::Status(reply) => {
+                let mut answers = Vec::with_capacity(shards.len());
+                for shard in &shards {
+                    let (tx, rx) = oneshot::channel();
+                    if shard.send(ShardWork::Status(tx)).await.is_err() {
+                        return;
+                    }
+                    answers.push(rx);
+                }
+                let _ = reply.send(answers);
+                continue;
+            }
+        };
+        if plans.send(item).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Numbers and stamps the inputs and deals their points to the shards' batches.
+fn split(inputs: Vec<Input>, next_seq: &mut u64, clock: &dyn Clock, batches: &mut [Vec<Point>]) -> Vec<PlanEntry> {
+    let mut entries = Vec::with_capacity(inputs.len());
+    let mut now = None;
+    for input in inputs {
+        let seq = *next_seq;
+        *next_seq += 1;
+        let at = match input.timestamp() {
+            Some(at) => at,
+            None => *now.get_or_insert_with(|| clock.now()),
+        };
+        match input {
+            Input::Event(mut event) => {
+                event.timestamp = Some(at);
+                let event = Arc::new(event);
+                for (index, (metric, _)) in event.metrics.iter().enumerate() {
+                    let shard = shard_of(&event, metric, batches.len());
+                    batches[shard].push(Point { seq, index: index as u32, at, event: event.clone() });
+                }
+                entries.push(PlanEntry::Event { seq, at, event });
+            }
+            Input::JobFinished(mut job) => {
+                job.timestamp = Some(at);
+                entries.push(PlanEntry::Job { seq, at, job });
+            }
+        }
+    }
+    entries
+}
+
+/// The shard that owns a series: FNV-1a of its key, so the same series always lands on the
+/// same shard, in every run.
+fn shard_of(event: &Event, metric: &str, shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&event.model.name, &event.model.version, &event.model.instance, metric] {
+        for byte in part.as_bytes().iter().chain(std::iter::once(&0xff)) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    (hash % shards as u64) as usize
+}
