@@ -79,3 +79,6 @@ impl Engine {
         self.clock
     }
 }
+
+#[cfg(test)]
+mod tests;

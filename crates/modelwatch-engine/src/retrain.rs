@@ -8,8 +8,10 @@
 //! always stands). Requests suppressed because a job is outstanding are not deferred: that
 //! job answers them.
 //!
-//! Event time is per model: the latest timestamp seen on the model's inputs, so a late event
-//! never moves a model's clock backwards.
+//! Event time is per model: the latest timestamp among the model's inputs that the policy
+//! looked at (requests, resolutions of deferred requests, job notices, and every input while a
+//! request is deferred), so a late event never moves a model's clock backwards, and nothing
+//! about one model depends on another.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,7 +63,12 @@ impl RetrainPolicy {
         if self.deferred_count == 0 {
             return;
         }
+        // Only a model with a deferred request is touched, so that what one model decides
+        // never depends on whether another model has a deferred request.
         let Some(state) = self.models.get_mut(model) else { return };
+        if state.deferred.is_none() {
+            return;
+        }
         state.clock = state.clock.max(at);
         let due = state.deferred.as_ref().is_some_and(|deferred| state.clock >= deferred.until);
         if !due {
@@ -181,6 +188,7 @@ impl RetrainPolicy {
         let model = alert.model.name.as_str();
         let state = self.models.get_mut(model)?;
         let deferred = state.deferred.as_mut()?;
+        state.clock = state.clock.max(alert.at);
         let before = deferred.alerts.len();
         deferred.alerts.retain(|(alert_id, _)| *alert_id != alert.alert_id);
         if deferred.alerts.len() == before || !deferred.alerts.is_empty() || deferred.change.is_some() {
