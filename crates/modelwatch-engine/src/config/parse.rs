@@ -393,13 +393,18 @@ impl Reader<'_> {
             None => Some(1),
             Some(value) => {
                 let for_points = self.integer(value, &join(path, "for"), 1..MAX_FOR_POINTS);
-                if let (Some(detector), Some(_)) = (&detector, for_points)
-                    && detector.kind().is_change_detector()
+                // Judged on the kind alone, so the error shows even when the parameters are wrong.
+                let kind = fields
+                    .get("detector")
+                    .and_then(|detector| detector.get_ref().as_table())
+                    .and_then(|table| table.get("kind"))
+                    .and_then(|kind| kind.get_ref().as_str())
+                    .and_then(DetectorKind::from_name);
+                if let (Some(kind), Some(_)) = (kind, for_points)
+                    && kind.is_change_detector()
                 {
-                    let message = format!(
-                        "`for` applies to state detectors only; {} signals one-off changes",
-                        detector.kind().as_str()
-                    );
+                    let message =
+                        format!("`for` applies to state detectors only; {} signals one-off changes", kind.as_str());
                     self.error(value.span(), &join(path, "for"), message);
                 }
                 for_points

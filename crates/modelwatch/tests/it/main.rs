@@ -1,0 +1,14 @@
+//! modelwatch's integration tests: one binary (see STYLE.md section 7).
+//!
+//! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
+//! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
+
+mod cli;
+mod monitor;
+
+use std::path::PathBuf;
+
+/// The repository's root, where `examples/` and `config/` are.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -1,0 +1,201 @@
+//! The Monitor gives exactly what the single-threaded Engine gives, for any number of shards,
+//! and pushes back instead of dropping.
+
+use std::sync::{Arc, Mutex};
+
+use modelwatch::engine::config::{DEFAULT_CONFIG_TOML, parse_config};
+use modelwatch::engine::wire::documents;
+use modelwatch::{Config, Engine, FixedClock, Format, Input, Monitor, MonitorOptions, Output, Timestamp, WireParser};
+use proptest::prelude::*;
+
+fn config() -> Arc<Config> {
+    Arc::new(parse_config(DEFAULT_CONFIG_TOML).unwrap().config)
+}
+
+fn example_inputs(config: &Config) -> Vec<Input> {
+    let text = std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
+    WireParser::new(&config.catalog).accepting_jobs().parse_batch(&text, Format::Ndjson).unwrap()
+}
+
+fn engine_json(config: &Arc<Config>, inputs: &[Input]) -> Vec<String> {
+    let mut engine = Engine::new(config.clone());
+    let mut out = Vec::new();
+    for input in inputs {
+        engine.process(input, &mut out);
+    }
+    out.iter().map(|output| serde_json::to_string(output).unwrap()).collect()
+}
+
+/// Runs the inputs through a Monitor in batches of `batch` and collects its output as JSON.
+async fn monitor_json(config: &Arc<Config>, inputs: &[Input], shards: usize, batch: usize) -> Vec<String> {
+    let monitor = Monitor::start(config.clone(), MonitorOptions::default().shards(shards).queue_capacity(2)).unwrap();
+    let mut subscription = monitor.subscribe().await.unwrap();
+    let reader = tokio::spawn(async move {
+        let mut lines = Vec::new();
+        while let Some(output) = subscription.recv().await {
+            lines.push(serde_json::to_string(&*output).unwrap());
+        }
+        lines
+    });
+    for chunk in inputs.chunks(batch) {
+        monitor.ingest_batch(chunk.to_vec()).await.unwrap();
+    }
+    monitor.shutdown().await.unwrap();
+    reader.await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_matches_the_engine_byte_for_byte_whatever_the_shards() {
+    let config = config();
+    let inputs = example_inputs(&config);
+    let expected = engine_json(&config, &inputs);
+    assert!(expected.len() > 10, "the example raises alerts");
+    for (shards, batch) in [(1, 1), (2, 7), (3, 64), (8, 1000)] {
+        let actual = monitor_json(&config, &inputs, shards, batch).await;
+        assert_eq!(actual, expected, "{shards} shards, batches of {batch}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_monitor_matches_the_engine_on_random_streams(
+        lines in prop::collection::vec((0usize..3, 0usize..2, 0.0f64..1.0, 0.0f64..400.0, 0i64..3), 1..300),
+        shards in 1usize..6,
+        batch in 1usize..50,
+    ) {
+        let config = config();
+        let mut minute = 0;
+        let mut inputs = Vec::new();
+        for (model, instance, accuracy, latency, step) in lines {
+            minute += step;
+            let text = format!(
+                r#"{{"model": {{"name": "m{model}", "version": "1", "instance": "i{instance}"}}, "timestamp": "2026-11-22T{:02}:{:02}:00Z", "metrics": {{"accuracy": {accuracy}, "precision": {accuracy}, "recall": 0.9, "f1": 0.85, "latency_ms": {latency}}}}}"#,
+                (minute / 60) % 24,
+                minute % 60
+            );
+            inputs.extend(WireParser::new(&config.catalog).parse_batch(&text, Format::Json).unwrap());
+        }
+        let expected = engine_json(&config, &inputs);
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let actual = runtime.block_on(monitor_json(&config, &inputs, shards, batch));
+        prop_assert_eq!(actual, expected);
+    }
+}
+
+/// An input that alternates an alert between firing and resolved on every point.
+fn flapping(minute: i64) -> Input {
+    let value = if minute % 2 == 0 { 0.5 } else { 0.95 };
+    let text = format!(
+        r#"{{"model": {{"name": "m", "version": "1"}}, "timestamp": "2026-11-22T08:{:02}:00Z", "metric": "accuracy", "value": {value}}}"#,
+        minute % 60
+    );
+    let config = config();
+    WireParser::new(&config.catalog).parse_batch(&text, Format::Json).unwrap().remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pipeline_refuses_instead_of_dropping_and_delivers_everything_later() {
+    let config = Arc::new(
+        parse_config(
+            r#"
+[[rules]]
+name = "low"
+metric = "accuracy"
+detector = { kind = "threshold", below = 0.9 }
+"#,
+        )
+        .unwrap()
+        .config,
+    );
+    let options = MonitorOptions::default().shards(2).queue_capacity(1).subscription_capacity(1);
+    let monitor = Monitor::start(config, options).unwrap();
+    let mut subscription = monitor.subscribe().await.unwrap();
+    // Nobody reads the subscription: the pipeline fills up and then refuses.
+    let mut accepted = 0i64;
+    let mut refused = None;
+    for _ in 0..10_000 {
+        match monitor.try_ingest_batch(vec![flapping(accepted)]) {
+            Ok(()) => accepted += 1,
+            Err(modelwatch::TryIngestError::Full(inputs)) => {
+                refused = Some(inputs);
+                break;
+            }
+            Err(other) => panic!("{other}"),
+        }
+        tokio::task::yield_now().await;
+    }
+    let refused = refused.expect("a pipeline nobody reads from must fill up and refuse");
+    assert_eq!(refused.len(), 1, "a refused batch comes back whole");
+    assert!(accepted < 100, "queues are bounded: {accepted} accepted before refusing");
+    // Every accepted input's output arrives once somebody reads: one transition per point.
+    let mut received = 0;
+    while received < accepted {
+        let output = subscription.recv().await.unwrap();
+        assert_eq!(output.seq(), (received + 1) as u64, "outputs arrive in input order");
+        received += 1;
+    }
+    monitor.shutdown().await.unwrap();
+    assert!(subscription.recv().await.is_none(), "no output beyond the accepted inputs");
+}
+
+#[tokio::test]
+async fn observers_see_every_output_by_the_time_flush_returns() {
+    let config = config();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let options = MonitorOptions::default()
+        .shards(3)
+        .observer(move |output: &Output| sink.lock().unwrap().push(output.id().to_string()));
+    let monitor = Monitor::start(config.clone(), options).unwrap();
+    let inputs = example_inputs(&config);
+    monitor.ingest_batch(inputs.clone()).await.unwrap();
+    monitor.flush().await.unwrap();
+    let expected: Vec<String> = {
+        let mut engine = Engine::new(config.clone());
+        let mut out = Vec::new();
+        inputs.iter().for_each(|input| {
+            engine.process(input, &mut out);
+        });
+        out.iter().map(|output| output.id().to_string()).collect()
+    };
+    assert_eq!(*seen.lock().unwrap(), expected);
+
+    let mut engine = Engine::new(config.clone());
+    let mut out = Vec::new();
+    inputs.iter().for_each(|input| {
+        engine.process(input, &mut out);
+    });
+    assert_eq!(monitor.status().await.unwrap(), engine.status());
+    monitor.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn inputs_without_timestamp_are_stamped_by_the_clock() {
+    let config = config();
+    let now = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
+    let options = MonitorOptions::default().shards(2).clock(Arc::new(FixedClock::new(now)));
+    let monitor = Monitor::start(config.clone(), options).unwrap();
+    let mut subscription = monitor.subscribe().await.unwrap();
+    let text = r#"{"model": {"name": "m", "version": "1"}, "metric": "accuracy", "value": 0.1}"#;
+    let inputs = WireParser::new(&config.catalog).parse_batch(text, Format::Json).unwrap();
+    monitor.ingest_batch(inputs).await.unwrap();
+    let first = subscription.recv().await.unwrap();
+    assert_eq!(first.at(), now);
+    monitor.shutdown().await.unwrap();
+}
+
+#[test]
+fn starting_outside_a_runtime_is_an_error_not_a_panic() {
+    let error = Monitor::start(config(), MonitorOptions::default()).unwrap_err();
+    assert!(error.to_string().contains("tokio runtime"), "{error}");
+}
+
+#[test]
+fn every_example_line_is_one_input() {
+    let config = config();
+    let text = std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
+    assert_eq!(documents(&text, Format::Ndjson).count(), text.lines().count());
+    assert_eq!(example_inputs(&config).len(), text.lines().count());
+}
