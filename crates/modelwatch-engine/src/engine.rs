@@ -18,14 +18,20 @@ pub struct Engine {
     policy: RetrainPolicy,
     next_seq: u64,
     clock: Timestamp,
-    alerts: Vec<AlertEvent>,
+    alerts: Vec<(u32, AlertEvent)>,
 }
 
 impl Engine {
     /// An engine with no history, numbering inputs from 1.
     pub fn new(config: Arc<Config>) -> Engine {
         let policy = RetrainPolicy::new(config.retrain.clone());
-        Engine { evaluator: Evaluator::new(config), policy, next_seq: 1, clock: Timestamp::EPOCH, alerts: Vec::new() }
+        Engine {
+            evaluator: Evaluator::new(config),
+            policy,
+            next_seq: 1,
+            clock: Timestamp::EPOCH,
+            alerts: Vec::new(),
+        }
     }
 
     /// Processes one input, appending its outputs to `out`. Returns the input's sequence number.
@@ -45,12 +51,20 @@ impl Engine {
 
     fn process_event(&mut self, seq: u64, at: Timestamp, event: &Event, out: &mut Vec<Output>) {
         self.policy.observe(seq, &event.model.name, at, out);
-        let context = PointContext { seq, at, model: &event.model };
-        for (metric, value) in &event.metrics {
-            self.evaluator.evaluate(&context, metric, *value, &mut self.alerts);
-            for alert in self.alerts.drain(..) {
-                self.policy.record_alert(alert, out);
-            }
+        let context = PointContext {
+            seq,
+            at,
+            model: &event.model,
+        };
+        let points = event
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(index, (metric, value))| (index as u32, metric.as_str(), *value));
+        self.evaluator
+            .evaluate_event(&context, points, &mut self.alerts);
+        for (_, alert) in self.alerts.drain(..) {
+            self.policy.record_alert(alert, out);
         }
     }
 

@@ -5,8 +5,9 @@
 //! shard its own evaluator; the single-threaded [`crate::Engine`] has one for everything. The
 //! outputs for a point depend only on that series' earlier points, never on other series.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use foldhash::HashMap;
 
 use modelwatch_detectors::{Condition, Detector, Direction, Signal};
 use serde::Serialize;
@@ -30,6 +31,8 @@ pub struct PointContext<'a> {
 #[derive(Debug)]
 pub struct Evaluator {
     config: Arc<Config>,
+    /// Keyed by instance, then metric. foldhash is randomly seeded per process, so crafted
+    /// names cannot force collisions; iteration order never reaches an output.
     instances: HashMap<ModelId, HashMap<String, Series>>,
 }
 
@@ -65,7 +68,10 @@ enum Phase {
 impl Evaluator {
     /// An evaluator with no series yet.
     pub fn new(config: Arc<Config>) -> Evaluator {
-        Evaluator { config, instances: HashMap::new() }
+        Evaluator {
+            config,
+            instances: HashMap::default(),
+        }
     }
 
     /// The config it evaluates.
@@ -75,23 +81,49 @@ impl Evaluator {
 
     /// Runs one point through every rule of its series, appending transitions to `out` in
     /// rule order.
-    pub fn evaluate(&mut self, context: &PointContext<'_>, metric: &str, value: f64, out: &mut Vec<AlertEvent>) {
+    pub fn evaluate(
+        &mut self,
+        context: &PointContext<'_>,
+        metric: &str,
+        value: f64,
+        out: &mut Vec<AlertEvent>,
+    ) {
+        let mut tagged = Vec::new();
+        self.evaluate_event(context, [(0, metric, value)], &mut tagged);
+        out.extend(tagged.into_iter().map(|(_, alert)| alert));
+    }
+
+    /// Runs points of one input (`(index in the event, metric, value)`, in order) through the
+    /// rules of their series, appending `(index, transition)` to `out` in point order, then
+    /// rule order. Looks the model instance up once for all of them.
+    pub fn evaluate_event<'p>(
+        &mut self,
+        context: &PointContext<'_>,
+        points: impl IntoIterator<Item = (u32, &'p str, f64)>,
+        out: &mut Vec<(u32, AlertEvent)>,
+    ) {
         let config = &self.config;
         let metrics = match self.instances.get_mut(context.model) {
             Some(metrics) => metrics,
             None => self.instances.entry(context.model.clone()).or_default(),
         };
-        let series = match metrics.get_mut(metric) {
-            Some(series) => series,
-            None => metrics.entry(metric.to_string()).or_insert_with(|| Series::new(config, context.model, metric)),
-        };
-        series.points += 1;
-        series.last_value = value;
-        series.last_at = context.at;
-        for tracker in &mut series.trackers {
-            let rule = &config.rules[tracker.rule];
-            let signal = tracker.detector.update(value);
-            tracker.step(rule, signal, context, metric, out);
+        for (index, metric, value) in points {
+            let series = match metrics.get_mut(metric) {
+                Some(series) => series,
+                None => metrics
+                    .entry(metric.to_string())
+                    .or_insert_with(|| Series::new(config, context.model, metric)),
+            };
+            series.points += 1;
+            series.last_value = value;
+            series.last_at = context.at;
+            for tracker in &mut series.trackers {
+                let rule = &config.rules[tracker.rule];
+                let signal = tracker.detector.update(value);
+                if let Some(alert) = tracker.step(rule, signal, context, metric) {
+                    out.push((index, alert));
+                }
+            }
         }
     }
 
@@ -136,37 +168,54 @@ impl Series {
                 }
             })
             .collect();
-        Series { points: 0, last_value: f64::NAN, last_at: Timestamp::EPOCH, trackers }
+        Series {
+            points: 0,
+            last_value: f64::NAN,
+            last_at: Timestamp::EPOCH,
+            trackers,
+        }
     }
 }
 
 impl RuleTracker {
+    /// Feeds a signal to the alert state machine; returns the transition it causes, if any.
     #[inline]
-    fn step(&mut self, rule: &Rule, signal: Signal, context: &PointContext<'_>, metric: &str, out: &mut Vec<AlertEvent>) {
+    fn step(
+        &mut self,
+        rule: &Rule,
+        signal: Signal,
+        context: &PointContext<'_>,
+        metric: &str,
+    ) -> Option<AlertEvent> {
         match signal {
-            Signal::NotReady => self.ready = false,
+            Signal::NotReady => {
+                self.ready = false;
+                None
+            }
             Signal::Statistic(statistic) => {
                 self.ready = true;
                 self.last_statistic = Some(statistic);
-                if let Some(condition) = self.condition {
-                    self.step_state(rule, condition, statistic, context, metric, out);
-                }
+                let condition = self.condition?;
+                self.step_state(rule, condition, statistic, context, metric)
             }
             Signal::Stable => {
                 self.ready = true;
-                if self.phase == Phase::Warning {
-                    self.phase = Phase::Quiet;
-                    self.emit(AlertState::Resolved, rule, context, metric, None, out);
-                    self.alert_id = None;
+                if self.phase != Phase::Warning {
+                    return None;
                 }
+                self.phase = Phase::Quiet;
+                let alert = self.emit(AlertState::Resolved, rule, context, metric, None);
+                self.alert_id = None;
+                Some(alert)
             }
             Signal::Warning => {
                 self.ready = true;
-                if self.phase != Phase::Warning {
-                    self.phase = Phase::Warning;
-                    self.open_alert(rule, context, metric);
-                    self.emit(AlertState::Warning, rule, context, metric, None, out);
+                if self.phase == Phase::Warning {
+                    return None;
                 }
+                self.phase = Phase::Warning;
+                self.open_alert(rule, context, metric);
+                Some(self.emit(AlertState::Warning, rule, context, metric, None))
             }
             Signal::Drift => {
                 self.ready = true;
@@ -174,8 +223,9 @@ impl RuleTracker {
                     self.open_alert(rule, context, metric);
                 }
                 self.phase = Phase::Quiet;
-                self.emit(AlertState::Drift, rule, context, metric, None, out);
+                let alert = self.emit(AlertState::Drift, rule, context, metric, None);
                 self.alert_id = None;
+                Some(alert)
             }
         }
     }
@@ -187,46 +237,55 @@ impl RuleTracker {
         statistic: f64,
         context: &PointContext<'_>,
         metric: &str,
-        out: &mut Vec<AlertEvent>,
-    ) {
+    ) -> Option<AlertEvent> {
+        let compared = Some((condition, statistic));
         match self.phase {
             Phase::Quiet | Phase::Warning => {
-                if condition.breached(statistic) {
-                    self.held = 1;
-                    self.open_alert(rule, context, metric);
-                    let state = if self.held >= rule.for_points { Phase::Firing } else { Phase::Pending };
-                    self.phase = state;
-                    let alert_state = if state == Phase::Firing { AlertState::Firing } else { AlertState::Pending };
-                    self.emit(alert_state, rule, context, metric, Some((condition, statistic)), out);
+                if !condition.breached(statistic) {
+                    return None;
                 }
+                self.held = 1;
+                self.open_alert(rule, context, metric);
+                let (phase, state) = if self.held >= rule.for_points {
+                    (Phase::Firing, AlertState::Firing)
+                } else {
+                    (Phase::Pending, AlertState::Pending)
+                };
+                self.phase = phase;
+                Some(self.emit(state, rule, context, metric, compared))
             }
             Phase::Pending => {
                 if condition.breached(statistic) {
                     self.held = self.held.saturating_add(1);
-                    if self.held >= rule.for_points {
-                        self.phase = Phase::Firing;
-                        self.emit(AlertState::Firing, rule, context, metric, Some((condition, statistic)), out);
+                    if self.held < rule.for_points {
+                        return None;
                     }
-                } else {
-                    self.phase = Phase::Quiet;
-                    self.emit(AlertState::Inactive, rule, context, metric, Some((condition, statistic)), out);
-                    self.held = 0;
-                    self.alert_id = None;
+                    self.phase = Phase::Firing;
+                    return Some(self.emit(AlertState::Firing, rule, context, metric, compared));
                 }
+                self.phase = Phase::Quiet;
+                let alert = self.emit(AlertState::Inactive, rule, context, metric, compared);
+                self.held = 0;
+                self.alert_id = None;
+                Some(alert)
             }
             Phase::Firing => {
                 if condition.cleared(statistic) {
                     self.phase = Phase::Quiet;
-                    self.emit(AlertState::Resolved, rule, context, metric, Some((condition, statistic)), out);
+                    let alert = self.emit(AlertState::Resolved, rule, context, metric, compared);
                     self.held = 0;
                     self.alert_id = None;
-                } else if condition.breached(statistic) {
+                    return Some(alert);
+                }
+                if condition.breached(statistic) {
                     self.held = self.held.saturating_add(1);
                 }
+                None
             }
         }
     }
 
+    #[cold]
     fn open_alert(&mut self, rule: &Rule, context: &PointContext<'_>, metric: &str) {
         let seq = context.seq.to_string();
         let model = context.model;
@@ -241,6 +300,7 @@ impl RuleTracker {
         ]));
     }
 
+    #[cold]
     fn emit(
         &self,
         state: AlertState,
@@ -248,8 +308,7 @@ impl RuleTracker {
         context: &PointContext<'_>,
         metric: &str,
         compared: Option<(Condition, f64)>,
-        out: &mut Vec<AlertEvent>,
-    ) {
+    ) -> AlertEvent {
         let alert_id = self.alert_id.clone().unwrap_or_default();
         let id = stable_id(&["transition", &alert_id, state.as_str()]);
         let detail = self.detector.explain();
@@ -285,8 +344,12 @@ impl RuleTracker {
             }
         };
         let triggers = matches!(state, AlertState::Firing | AlertState::Drift);
-        let actions = if triggers { rule.actions.iter().map(|action| action.as_str()).collect() } else { Vec::new() };
-        out.push(AlertEvent {
+        let actions = if triggers {
+            rule.actions.iter().map(|action| action.as_str()).collect()
+        } else {
+            Vec::new()
+        };
+        AlertEvent {
             id,
             alert_id,
             seq: context.seq,
@@ -299,10 +362,16 @@ impl RuleTracker {
             explanation,
             actions,
             message,
-        });
+        }
     }
 
-    fn status(&self, config: &Config, model: &ModelId, metric: &str, series: &Series) -> RuleStatus {
+    fn status(
+        &self,
+        config: &Config,
+        model: &ModelId,
+        metric: &str,
+        series: &Series,
+    ) -> RuleStatus {
         let rule = &config.rules[self.rule];
         let detail = self.detector.explain();
         let state = match self.phase {
@@ -356,12 +425,18 @@ fn state_message(state: AlertState, metric: &str, explanation: &Explanation) -> 
     let held = explanation.held.unwrap_or(0);
     let for_points = explanation.for_points.unwrap_or(1);
     match state {
-        AlertState::Pending => format!("{what} is {side} {bound}: pending, {held} of {for_points} points"),
-        AlertState::Firing if for_points > 1 => format!("{what} is {side} {bound} for {held} points: firing"),
+        AlertState::Pending => {
+            format!("{what} is {side} {bound}: pending, {held} of {for_points} points")
+        }
+        AlertState::Firing if for_points > 1 => {
+            format!("{what} is {side} {bound} for {held} points: firing")
+        }
         AlertState::Firing => format!("{what} is {side} {bound}: firing"),
         AlertState::Resolved => format!("{what} is back {side} {bound}: resolved"),
         AlertState::Inactive => {
-            format!("{what} is back {side} {bound} before the alert fired ({held} of {for_points} points)")
+            format!(
+                "{what} is back {side} {bound} before the alert fired ({held} of {for_points} points)"
+            )
         }
         AlertState::Drift | AlertState::Warning => change_message(state, metric, explanation),
     }
@@ -377,11 +452,19 @@ fn change_message(state: AlertState, metric: &str, explanation: &Explanation) ->
             short_number(explanation.value),
             short_number(bound)
         ),
-        None => format!("{} {}", explanation.statistic, short_number(explanation.value)),
+        None => format!(
+            "{} {}",
+            explanation.statistic,
+            short_number(explanation.value)
+        ),
     };
     match state {
-        AlertState::Drift => format!("{detector} found a change in {metric} after {points} points: {evidence}"),
-        AlertState::Warning => format!("{detector} warns of a change in {metric} after {points} points: {evidence}"),
+        AlertState::Drift => {
+            format!("{detector} found a change in {metric} after {points} points: {evidence}")
+        }
+        AlertState::Warning => {
+            format!("{detector} warns of a change in {metric} after {points} points: {evidence}")
+        }
         _ => format!("{detector} no longer warns of a change in {metric}: {evidence}"),
     }
 }

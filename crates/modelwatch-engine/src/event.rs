@@ -23,8 +23,16 @@ pub const DEFAULT_INSTANCE: &str = "default";
 
 impl ModelId {
     /// Builds a model id from its three parts.
-    pub fn new(name: impl Into<String>, version: impl Into<String>, instance: impl Into<String>) -> ModelId {
-        ModelId { name: name.into(), version: version.into(), instance: instance.into() }
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        instance: impl Into<String>,
+    ) -> ModelId {
+        ModelId {
+            name: name.into(),
+            version: version.into(),
+            instance: instance.into(),
+        }
     }
 }
 
@@ -120,7 +128,10 @@ pub struct Event {
     pub metrics: Vec<(String, f64)>,
 }
 
-fn serialize_metrics<S: Serializer>(metrics: &[(String, f64)], serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_metrics<S: Serializer>(
+    metrics: &[(String, f64)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = serializer.serialize_map(Some(metrics.len()))?;
     for (name, value) in metrics {
@@ -155,8 +166,12 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// Every status, in the order documented.
-    pub const ALL: [JobStatus; 4] =
-        [JobStatus::Succeeded, JobStatus::Failed, JobStatus::TimedOut, JobStatus::Cancelled];
+    pub const ALL: [JobStatus; 4] = [
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::TimedOut,
+        JobStatus::Cancelled,
+    ];
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
@@ -170,7 +185,9 @@ impl JobStatus {
 
     /// Parses the wire spelling.
     pub fn from_name(name: &str) -> Option<JobStatus> {
-        JobStatus::ALL.into_iter().find(|status| status.as_str() == name)
+        JobStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == name)
     }
 }
 
@@ -269,9 +286,21 @@ mod tests {
 
     #[test]
     fn timestamps_outside_range_are_rejected() {
-        assert!(Timestamp::parse_rfc3339("1969-12-31T23:59:59Z").unwrap_err().contains("outside"));
-        assert!(Timestamp::parse_rfc3339("2300-01-01T00:00:00Z").unwrap_err().contains("outside"));
-        assert!(Timestamp::parse_rfc3339("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(
+            Timestamp::parse_rfc3339("1969-12-31T23:59:59Z")
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(
+            Timestamp::parse_rfc3339("2300-01-01T00:00:00Z")
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(
+            Timestamp::parse_rfc3339("yesterday")
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
         assert!(Timestamp::parse_rfc3339("2026-13-01T00:00:00Z").is_err());
     }
 

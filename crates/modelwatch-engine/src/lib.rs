@@ -26,8 +26,8 @@ pub use evaluate::{Evaluator, PointContext, RuleState, RuleStatus};
 pub use event::{DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, Timestamp};
 pub use metric::MetricCatalog;
 pub use output::{
-    AlertEvent, AlertState, Decision, Explanation, JobNotice, Output, Reason, RetrainDecision, short_id, short_number,
-    stable_id,
+    AlertEvent, AlertState, Decision, Explanation, JobNotice, Output, Reason, RetrainDecision,
+    short_id, short_number, stable_id,
 };
 pub use retrain::RetrainPolicy;
 pub use wire::{BatchError, Format, InputError, WireParser};

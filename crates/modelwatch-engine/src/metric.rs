@@ -41,11 +41,19 @@ pub struct MetricInfo {
 
 impl MetricInfo {
     const fn unit_interval(goal: Goal) -> MetricInfo {
-        MetricInfo { goal, min: Some(0.0), max: Some(1.0) }
+        MetricInfo {
+            goal,
+            min: Some(0.0),
+            max: Some(1.0),
+        }
     }
 
     const fn non_negative(goal: Goal) -> MetricInfo {
-        MetricInfo { goal, min: Some(0.0), max: None }
+        MetricInfo {
+            goal,
+            min: Some(0.0),
+            max: None,
+        }
     }
 
     /// Whether `value` lies in the metric's range.
@@ -120,7 +128,8 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
             name.len()
         ));
     }
-    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
         return Err(format!(
             "metric name {} contains {bad:?}; names match [a-z][a-z0-9_]{{0,63}}",
             quoted(name)
@@ -195,7 +204,10 @@ mod tests {
         assert_eq!(latency.goal, Goal::LowerIsBetter);
         assert!(latency.contains(1e9) && !latency.contains(-1.0));
         assert_eq!(latency.range_text(), ">= 0");
-        assert!(well_known("f1_score").is_none(), "aliases are rewritten before lookup");
+        assert!(
+            well_known("f1_score").is_none(),
+            "aliases are rewritten before lookup"
+        );
         assert_eq!(canonical_metric_name("f1_score"), "f1");
     }
 
@@ -206,7 +218,11 @@ mod tests {
         let long = check_metric_name(&"a".repeat(65)).unwrap_err();
         assert!(long.contains("65 bytes"), "{long}");
         assert!(check_metric_name("").unwrap_err().contains("empty"));
-        assert!(check_metric_name("2fast").unwrap_err().contains("start with a lowercase"));
+        assert!(
+            check_metric_name("2fast")
+                .unwrap_err()
+                .contains("start with a lowercase")
+        );
         assert!(check_metric_name("Accuracy").is_err());
         assert!(check_metric_name("latency-ms").unwrap_err().contains("'-'"));
     }
@@ -215,7 +231,14 @@ mod tests {
     fn custom_metrics_are_looked_up_after_built_ins() {
         let mut catalog = MetricCatalog::new();
         assert_eq!(catalog.goal("my_kpi"), Goal::Unknown);
-        catalog.declare("my_kpi", MetricInfo { goal: Goal::HigherIsBetter, min: None, max: Some(100.0) });
+        catalog.declare(
+            "my_kpi",
+            MetricInfo {
+                goal: Goal::HigherIsBetter,
+                min: None,
+                max: Some(100.0),
+            },
+        );
         assert_eq!(catalog.goal("my_kpi"), Goal::HigherIsBetter);
         assert!(!catalog.get("my_kpi").unwrap().contains(101.0));
         assert!(catalog.is_known("accuracy"));

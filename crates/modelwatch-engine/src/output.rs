@@ -309,7 +309,11 @@ pub fn short_number(value: f64) -> String {
     }
     let decimals = usize::try_from((5 - magnitude).max(0)).unwrap_or(0);
     let text = format!("{value:.decimals$}");
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -322,7 +326,10 @@ mod tests {
         assert_eq!(id.len(), 32);
         assert_eq!(id, stable_id(&["alert", "rule", "model"]));
         assert_ne!(stable_id(&["ab", "c"]), stable_id(&["a", "bc"]));
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ use std::sync::Arc;
 use crate::config::RetrainSettings;
 use crate::event::{JobFinished, Timestamp};
 use crate::output::{
-    AlertEvent, AlertState, Decision, JobNotice, Output, Reason, RetrainDecision, short_id, stable_id,
+    AlertEvent, AlertState, Decision, JobNotice, Output, Reason, RetrainDecision, short_id,
+    stable_id,
 };
 
 /// The retrain state of every model.
@@ -53,7 +54,11 @@ struct Deferred {
 impl RetrainPolicy {
     /// A policy with no history.
     pub fn new(settings: RetrainSettings) -> RetrainPolicy {
-        RetrainPolicy { settings, models: HashMap::new(), deferred_count: 0 }
+        RetrainPolicy {
+            settings,
+            models: HashMap::new(),
+            deferred_count: 0,
+        }
     }
 
     /// Advances `model`'s clock to `at` and grants a deferred request whose cooldown has ended.
@@ -65,16 +70,23 @@ impl RetrainPolicy {
         }
         // Only a model with a deferred request is touched, so that what one model decides
         // never depends on whether another model has a deferred request.
-        let Some(state) = self.models.get_mut(model) else { return };
+        let Some(state) = self.models.get_mut(model) else {
+            return;
+        };
         if state.deferred.is_none() {
             return;
         }
         state.clock = state.clock.max(at);
-        let due = state.deferred.as_ref().is_some_and(|deferred| state.clock >= deferred.until);
+        let due = state
+            .deferred
+            .as_ref()
+            .is_some_and(|deferred| state.clock >= deferred.until);
         if !due {
             return;
         }
-        let Some(deferred) = state.deferred.take() else { return };
+        let Some(deferred) = state.deferred.take() else {
+            return;
+        };
         self.deferred_count -= 1;
         let (alert_id, rule) = match (deferred.alerts.into_iter().next(), deferred.change) {
             (Some(alert), _) => alert,
@@ -87,15 +99,32 @@ impl RetrainPolicy {
                 "retrain of {model} held back by the cooldown is dropped: job {} is outstanding",
                 short_id(&job)
             );
-            let decision = state.decision(seq, model, Decision::Withdrawn, Reason::InFlight, Some(job), &alert_id, &rule, message);
+            let decision = state.decision(
+                seq,
+                model,
+                Decision::Withdrawn,
+                Reason::InFlight,
+                Some(job),
+                &alert_id,
+                &rule,
+                message,
+            );
             out.push(Output::Retrain(decision));
             return;
         }
         let message = format!(
             "retrain of {model} granted: the cooldown ended and rule {rule} still asks for it"
         );
-        let mut decision =
-            state.decision(seq, model, Decision::Granted, Reason::CooldownEnded, None, &alert_id, &rule, message);
+        let mut decision = state.decision(
+            seq,
+            model,
+            Decision::Granted,
+            Reason::CooldownEnded,
+            None,
+            &alert_id,
+            &rule,
+            message,
+        );
         decision.job_id = Some(decision.id.clone());
         state.grant(&decision);
         out.push(Output::Retrain(decision));
@@ -113,7 +142,9 @@ impl RetrainPolicy {
     /// Decides what an alert transition asks of the retrain scheduler, if anything.
     pub fn on_alert(&mut self, alert: &AlertEvent) -> Option<RetrainDecision> {
         match alert.state {
-            AlertState::Firing | AlertState::Drift if alert.requests_retrain() => Some(self.request(alert)),
+            AlertState::Firing | AlertState::Drift if alert.requests_retrain() => {
+                Some(self.request(alert))
+            }
             AlertState::Resolved => self.withdraw(alert),
             _ => None,
         }
@@ -123,13 +154,22 @@ impl RetrainPolicy {
         let model = alert.model.name.as_str();
         let state = model_state(&mut self.models, &self.settings, model);
         state.clock = state.clock.max(alert.at);
-        let reason = if alert.state == AlertState::Drift { Reason::ChangeDetected } else { Reason::AlertFiring };
+        let reason = if alert.state == AlertState::Drift {
+            Reason::ChangeDetected
+        } else {
+            Reason::AlertFiring
+        };
         let asked = match reason {
-            Reason::ChangeDetected => format!("rule {} found a change in {}", alert.rule, alert.metric),
+            Reason::ChangeDetected => {
+                format!("rule {} found a change in {}", alert.rule, alert.metric)
+            }
             _ => format!("rule {} is firing on {}", alert.rule, alert.metric),
         };
         if let Some(job) = state.outstanding.clone() {
-            let message = format!("retrain of {model} suppressed: job {} is outstanding ({asked})", short_id(&job));
+            let message = format!(
+                "retrain of {model} suppressed: job {} is outstanding ({asked})",
+                short_id(&job)
+            );
             let decision = state.decision(
                 alert.seq,
                 model,
@@ -163,8 +203,11 @@ impl RetrainPolicy {
                 if state.deferred.is_none() {
                     self.deferred_count += 1;
                 }
-                let deferred =
-                    state.deferred.get_or_insert_with(|| Deferred { until, alerts: Vec::new(), change: None });
+                let deferred = state.deferred.get_or_insert_with(|| Deferred {
+                    until,
+                    alerts: Vec::new(),
+                    change: None,
+                });
                 if alert.state == AlertState::Drift {
                     deferred.change.get_or_insert(entry);
                 } else {
@@ -174,8 +217,16 @@ impl RetrainPolicy {
             }
         }
         let message = format!("retrain of {model} granted: {asked}");
-        let mut decision =
-            state.decision(alert.seq, model, Decision::Granted, reason, None, &alert.alert_id, &alert.rule, message);
+        let mut decision = state.decision(
+            alert.seq,
+            model,
+            Decision::Granted,
+            reason,
+            None,
+            &alert.alert_id,
+            &alert.rule,
+            message,
+        );
         decision.job_id = Some(decision.id.clone());
         state.grant(&decision);
         decision
@@ -190,8 +241,13 @@ impl RetrainPolicy {
         let deferred = state.deferred.as_mut()?;
         state.clock = state.clock.max(alert.at);
         let before = deferred.alerts.len();
-        deferred.alerts.retain(|(alert_id, _)| *alert_id != alert.alert_id);
-        if deferred.alerts.len() == before || !deferred.alerts.is_empty() || deferred.change.is_some() {
+        deferred
+            .alerts
+            .retain(|(alert_id, _)| *alert_id != alert.alert_id);
+        if deferred.alerts.len() == before
+            || !deferred.alerts.is_empty()
+            || deferred.change.is_some()
+        {
             return None;
         }
         state.deferred = None;
@@ -214,7 +270,13 @@ impl RetrainPolicy {
     }
 
     /// Records that a job ended, lifting single flight if it was the outstanding one.
-    pub fn on_job_finished(&mut self, seq: u64, at: Timestamp, job: &JobFinished, out: &mut Vec<Output>) {
+    pub fn on_job_finished(
+        &mut self,
+        seq: u64,
+        at: Timestamp,
+        job: &JobFinished,
+        out: &mut Vec<Output>,
+    ) {
         let state = model_state(&mut self.models, &self.settings, &job.model);
         state.clock = state.clock.max(at);
         let ended = match (&state.outstanding, &job.job_id) {
@@ -226,7 +288,10 @@ impl RetrainPolicy {
         let status = job.status.as_str();
         let message = match (&state.outstanding, ended) {
             (Some(outstanding), true) => match &job.version {
-                Some(version) => format!("job {} of {model} {status}, version {version}", short_id(outstanding)),
+                Some(version) => format!(
+                    "job {} of {model} {status}, version {version}",
+                    short_id(outstanding)
+                ),
                 None => format!("job {} of {model} {status}", short_id(outstanding)),
             },
             (Some(outstanding), false) => format!(
@@ -236,7 +301,13 @@ impl RetrainPolicy {
             ),
             (None, _) => format!("a job of {model} {status}, but none was outstanding"),
         };
-        let job_id = job.job_id.clone().or_else(|| if ended { state.outstanding.clone() } else { None });
+        let job_id = job.job_id.clone().or_else(|| {
+            if ended {
+                state.outstanding.clone()
+            } else {
+                None
+            }
+        });
         if ended {
             state.outstanding = None;
         }
@@ -256,9 +327,10 @@ impl RetrainPolicy {
 
     /// The job outstanding for `model`, if any.
     pub fn outstanding(&self, model: &str) -> Option<&str> {
-        self.models.get(model).and_then(|state| state.outstanding.as_deref())
+        self.models
+            .get(model)
+            .and_then(|state| state.outstanding.as_deref())
     }
-
 }
 
 fn model_state<'m>(
@@ -268,7 +340,10 @@ fn model_state<'m>(
 ) -> &'m mut ModelRetrain {
     models
         .entry(model.to_string())
-        .or_insert_with(|| ModelRetrain { cooldown_secs: settings.cooldown_for(model), ..ModelRetrain::default() })
+        .or_insert_with(|| ModelRetrain {
+            cooldown_secs: settings.cooldown_for(model),
+            ..ModelRetrain::default()
+        })
 }
 
 impl ModelRetrain {
@@ -285,7 +360,12 @@ impl ModelRetrain {
         message: String,
     ) -> RetrainDecision {
         self.decisions += 1;
-        let id = stable_id(&["retrain", model, &seq.to_string(), &self.decisions.to_string()]);
+        let id = stable_id(&[
+            "retrain",
+            model,
+            &seq.to_string(),
+            &self.decisions.to_string(),
+        ]);
         RetrainDecision {
             id,
             seq,

@@ -39,7 +39,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_inputs: 100_000, max_metrics: 256, max_errors: 100 }
+        Limits {
+            max_inputs: 100_000,
+            max_metrics: 256,
+            max_errors: 100,
+        }
     }
 }
 
@@ -143,7 +147,11 @@ pub struct WireParser<'c> {
 impl<'c> WireParser<'c> {
     /// A parser that checks values against `catalog`, with default limits, accepting events only.
     pub fn new(catalog: &'c MetricCatalog) -> WireParser<'c> {
-        WireParser { catalog, limits: Limits::default(), accept_jobs: false }
+        WireParser {
+            catalog,
+            limits: Limits::default(),
+            accept_jobs: false,
+        }
     }
 
     /// Sets the limits.
@@ -173,7 +181,9 @@ impl<'c> WireParser<'c> {
         for document in documents(text, format) {
             count += 1;
             if count > self.limits.max_inputs {
-                return Err(BatchError::TooMany { limit: self.limits.max_inputs });
+                return Err(BatchError::TooMany {
+                    limit: self.limits.max_inputs,
+                });
             }
             match document {
                 Err(error) => syntax.push(error),
@@ -202,7 +212,10 @@ impl<'c> WireParser<'c> {
     ///
     /// Every problem with the value, each naming its field.
     pub fn parse_document(&self, document: &Document<'_>) -> Result<Input, Vec<InputError>> {
-        let mut problems = Problems { document, errors: Vec::new() };
+        let mut problems = Problems {
+            document,
+            errors: Vec::new(),
+        };
         let input = self.read_input(document.raw, &mut problems);
         match input {
             Some(input) if problems.errors.is_empty() => Ok(input),
@@ -244,7 +257,9 @@ impl<'c> WireParser<'c> {
                 problems.at(Some(&key), "field appears more than once".to_string());
             }
         }
-        let timestamp = timestamp.and_then(|raw| read_timestamp(raw, "timestamp", problems)).flatten();
+        let timestamp = timestamp
+            .and_then(|raw| read_timestamp(raw, "timestamp", problems))
+            .flatten();
         if let Some(job) = job {
             if !self.accept_jobs {
                 problems.at(
@@ -261,7 +276,10 @@ impl<'c> WireParser<'c> {
                 ("value", value.is_some()),
             ] {
                 if present {
-                    problems.at(Some(name), "a job_finished input carries no metric fields".to_string());
+                    problems.at(
+                        Some(name),
+                        "a job_finished input carries no metric fields".to_string(),
+                    );
                 }
             }
             return read_job(job, timestamp, problems).map(Input::JobFinished);
@@ -269,7 +287,10 @@ impl<'c> WireParser<'c> {
         let model = match model {
             Some(raw) => read_model(raw, problems),
             None => {
-                problems.at(Some("model"), "missing; every event names its model".to_string());
+                problems.at(
+                    Some("model"),
+                    "missing; every event names its model".to_string(),
+                );
                 None
             }
         };
@@ -279,16 +300,23 @@ impl<'c> WireParser<'c> {
             (None, None, None) => {
                 problems.at(
                     Some("metrics"),
-                    "missing; an event needs \"metrics\" (an object) or \"metric\" and \"value\"".to_string(),
+                    "missing; an event needs \"metrics\" (an object) or \"metric\" and \"value\""
+                        .to_string(),
                 );
                 None
             }
             (None, Some(_), None) => {
-                problems.at(Some("value"), "missing; \"metric\" needs a \"value\"".to_string());
+                problems.at(
+                    Some("value"),
+                    "missing; \"metric\" needs a \"value\"".to_string(),
+                );
                 None
             }
             (None, None, Some(_)) => {
-                problems.at(Some("metric"), "missing; \"value\" needs a \"metric\" name".to_string());
+                problems.at(
+                    Some("metric"),
+                    "missing; \"value\" needs a \"metric\" name".to_string(),
+                );
                 None
             }
             (Some(_), _, _) => {
@@ -299,19 +327,34 @@ impl<'c> WireParser<'c> {
                 None
             }
         };
-        Some(Input::Event(Event { model: model?, timestamp, metrics: metrics? }))
+        Some(Input::Event(Event {
+            model: model?,
+            timestamp,
+            metrics: metrics?,
+        }))
     }
 
-    fn read_metrics(&self, raw: &RawValue, problems: &mut Problems<'_, '_>) -> Option<Vec<(String, f64)>> {
+    fn read_metrics(
+        &self,
+        raw: &RawValue,
+        problems: &mut Problems<'_, '_>,
+    ) -> Option<Vec<(String, f64)>> {
         let fields = problems.object(raw, Some("metrics"))?;
         if fields.is_empty() {
-            problems.at(Some("metrics"), "is empty; give at least one metric".to_string());
+            problems.at(
+                Some("metrics"),
+                "is empty; give at least one metric".to_string(),
+            );
             return None;
         }
         if fields.len() > self.limits.max_metrics {
             problems.at(
                 Some("metrics"),
-                format!("has {} metrics; the limit is {}", fields.len(), self.limits.max_metrics),
+                format!(
+                    "has {} metrics; the limit is {}",
+                    fields.len(),
+                    self.limits.max_metrics
+                ),
             );
             return None;
         }
@@ -354,7 +397,8 @@ impl<'c> WireParser<'c> {
         if name == MACRO_SCORE {
             problems.at(
                 Some(field),
-                "macro_score is derived from accuracy, precision, recall and f1 and cannot be sent".to_string(),
+                "macro_score is derived from accuracy, precision, recall and f1 and cannot be sent"
+                    .to_string(),
             );
             return None;
         }
@@ -365,7 +409,10 @@ impl<'c> WireParser<'c> {
         {
             problems.at(
                 Some(field),
-                format!("value {value} is outside the range of {name}, {}", info.range_text()),
+                format!(
+                    "value {value} is outside the range of {name}, {}",
+                    info.range_text()
+                ),
             );
             return None;
         }
@@ -374,14 +421,24 @@ impl<'c> WireParser<'c> {
 }
 
 /// Sorts, checks uniqueness (after aliasing) and adds the derived macro score.
-fn finish_metrics(mut metrics: Vec<(String, f64)>, problems: &mut Problems<'_, '_>) -> Option<Vec<(String, f64)>> {
+fn finish_metrics(
+    mut metrics: Vec<(String, f64)>,
+    problems: &mut Problems<'_, '_>,
+) -> Option<Vec<(String, f64)>> {
     metrics.sort_by(|a, b| a.0.cmp(&b.0));
     let mut ok = true;
     for pair in metrics.windows(2) {
         if pair[0].0 == pair[1].0 {
             let name = &pair[0].0;
-            let hint = if name == "f1" { " (f1_score is an alias of f1)" } else { "" };
-            problems.at(Some(&format!("metrics.{name}")), format!("given more than once{hint}"));
+            let hint = if name == "f1" {
+                " (f1_score is an alias of f1)"
+            } else {
+                ""
+            };
+            problems.at(
+                Some(&format!("metrics.{name}")),
+                format!("given more than once{hint}"),
+            );
             ok = false;
         }
     }
@@ -435,11 +492,17 @@ fn read_model(raw: &RawValue, problems: &mut Problems<'_, '_>) -> Option<ModelId
         }
     }
     if !has_name {
-        problems.at(Some("model.name"), "missing; the model needs a name".to_string());
+        problems.at(
+            Some("model.name"),
+            "missing; the model needs a name".to_string(),
+        );
         ok = false;
     }
     if !has_version {
-        problems.at(Some("model.version"), "missing; the model needs a version".to_string());
+        problems.at(
+            Some("model.version"),
+            "missing; the model needs a version".to_string(),
+        );
         ok = false;
     }
     if !ok {
@@ -463,12 +526,21 @@ pub fn check_identifier(text: &str) -> Result<(), String> {
         return Err("is empty".to_string());
     }
     if text.len() > MAX_ID_LEN {
-        return Err(format!("is {} bytes long; the limit is {MAX_ID_LEN}", text.len()));
+        return Err(format!(
+            "is {} bytes long; the limit is {MAX_ID_LEN}",
+            text.len()
+        ));
     }
     if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!("{} must start with a letter or digit", quoted(text)));
+        return Err(format!(
+            "{} must start with a letter or digit",
+            quoted(text)
+        ));
     }
-    if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || "._:/@+-".contains(*c))) {
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._:/@+-".contains(*c)))
+    {
         return Err(format!(
             "{} contains {bad:?}; use letters, digits and . _ : / @ + -",
             quoted(text)
@@ -489,7 +561,11 @@ fn read_identifier(raw: &RawValue, field: &str, problems: &mut Problems<'_, '_>)
 }
 
 /// Reads an optional timestamp: `Some(None)` for JSON null.
-fn read_timestamp(raw: &RawValue, field: &str, problems: &mut Problems<'_, '_>) -> Option<Option<Timestamp>> {
+fn read_timestamp(
+    raw: &RawValue,
+    field: &str,
+    problems: &mut Problems<'_, '_>,
+) -> Option<Option<Timestamp>> {
     if raw.get() == "null" {
         return Some(None);
     }
@@ -503,7 +579,11 @@ fn read_timestamp(raw: &RawValue, field: &str, problems: &mut Problems<'_, '_>) 
     }
 }
 
-fn read_job(raw: &RawValue, timestamp: Option<Timestamp>, problems: &mut Problems<'_, '_>) -> Option<JobFinished> {
+fn read_job(
+    raw: &RawValue,
+    timestamp: Option<Timestamp>,
+    problems: &mut Problems<'_, '_>,
+) -> Option<JobFinished> {
     let fields = problems.object(raw, Some("job_finished"))?;
     let (mut model, mut job_id, mut status, mut version) = (None, None, None, None);
     let mut ok = true;
@@ -539,7 +619,10 @@ fn read_job(raw: &RawValue, timestamp: Option<Timestamp>, problems: &mut Problem
         }
     }
     if model.is_none() {
-        problems.at(Some("job_finished.model"), "missing; name the model whose job ended".to_string());
+        problems.at(
+            Some("job_finished.model"),
+            "missing; name the model whose job ended".to_string(),
+        );
         ok = false;
     }
     let status = match status.as_deref() {
@@ -555,7 +638,10 @@ fn read_job(raw: &RawValue, timestamp: Option<Timestamp>, problems: &mut Problem
             if status.is_none() {
                 problems.at(
                     Some("job_finished.status"),
-                    format!("{} is not one of succeeded, failed, timed_out, cancelled", quoted(text)),
+                    format!(
+                        "{} is not one of succeeded, failed, timed_out, cancelled",
+                        quoted(text)
+                    ),
                 );
             }
             status
@@ -564,13 +650,22 @@ fn read_job(raw: &RawValue, timestamp: Option<Timestamp>, problems: &mut Problem
     if let Some(id) = &job_id
         && (id.is_empty() || id.len() > MAX_ID_LEN)
     {
-        problems.at(Some("job_finished.job_id"), format!("must be 1 to {MAX_ID_LEN} bytes long"));
+        problems.at(
+            Some("job_finished.job_id"),
+            format!("must be 1 to {MAX_ID_LEN} bytes long"),
+        );
         ok = false;
     }
     if !ok {
         return None;
     }
-    Some(JobFinished { model: model?, job_id, status: status?, version, timestamp })
+    Some(JobFinished {
+        model: model?,
+        job_id,
+        status: status?,
+        version,
+        timestamp,
+    })
 }
 
 /// Collects the problems of one document.
@@ -586,7 +681,11 @@ impl Problems<'_, '_> {
             line: self.document.line,
             column: None,
             field: field.map(|field| {
-                if field.len() > 80 { quoted(field) } else { field.to_string() }
+                if field.len() > 80 {
+                    quoted(field)
+                } else {
+                    field.to_string()
+                }
             }),
             message,
         });
@@ -594,15 +693,21 @@ impl Problems<'_, '_> {
 
     fn object<'r>(&mut self, raw: &'r RawValue, field: Option<&str>) -> Option<Fields<'r>> {
         match json_type(raw) {
-            "an object" => match Fields::deserialize(&mut serde_json::Deserializer::from_str(raw.get())) {
-                Ok(fields) => Some(fields),
-                Err(error) => {
-                    self.at(field, format!("unreadable object: {error}"));
-                    None
+            "an object" => {
+                match Fields::deserialize(&mut serde_json::Deserializer::from_str(raw.get())) {
+                    Ok(fields) => Some(fields),
+                    Err(error) => {
+                        self.at(field, format!("unreadable object: {error}"));
+                        None
+                    }
                 }
-            },
+            }
             other => {
-                let what = if field.is_none() { "an input" } else { "this field" };
+                let what = if field.is_none() {
+                    "an input"
+                } else {
+                    "this field"
+                };
                 self.at(field, format!("{what} must be a JSON object, got {other}"));
                 None
             }
@@ -611,7 +716,10 @@ impl Problems<'_, '_> {
 
     fn string<'r>(&mut self, raw: &'r RawValue, field: &str) -> Option<Cow<'r, str>> {
         if json_type(raw) != "a string" {
-            self.at(Some(field), format!("must be a string, got {}", json_type(raw)));
+            self.at(
+                Some(field),
+                format!("must be a string, got {}", json_type(raw)),
+            );
             return None;
         }
         match serde_json::from_str::<Cow<'r, str>>(raw.get()) {
@@ -625,7 +733,10 @@ impl Problems<'_, '_> {
 
     fn number(&mut self, raw: &RawValue, field: &str) -> Option<f64> {
         if json_type(raw) != "a number" {
-            self.at(Some(field), format!("must be a number, got {}", json_type(raw)));
+            self.at(
+                Some(field),
+                format!("must be a number, got {}", json_type(raw)),
+            );
             return None;
         }
         // JSON number syntax is a subset of Rust's float syntax, and Rust rounds correctly.
@@ -703,7 +814,11 @@ struct ErrorList {
 
 impl ErrorList {
     fn new(limit: usize) -> ErrorList {
-        ErrorList { errors: Vec::new(), omitted: 0, limit: limit.max(1) }
+        ErrorList {
+            errors: Vec::new(),
+            omitted: 0,
+            limit: limit.max(1),
+        }
     }
 
     fn push(&mut self, error: InputError) {
@@ -719,11 +834,17 @@ impl ErrorList {
     }
 
     fn into_syntax(self) -> BatchError {
-        BatchError::Syntax { errors: self.errors, omitted: self.omitted }
+        BatchError::Syntax {
+            errors: self.errors,
+            omitted: self.omitted,
+        }
     }
 
     fn into_invalid(self) -> BatchError {
-        BatchError::Invalid { errors: self.errors, omitted: self.omitted }
+        BatchError::Invalid {
+            errors: self.errors,
+            omitted: self.omitted,
+        }
     }
 }
 
@@ -737,7 +858,15 @@ pub fn documents(text: &str, format: Format) -> Documents<'_> {
         Format::Auto | Format::Json if starts_with_bracket => Mode::Array,
         _ => Mode::Sequence,
     };
-    Documents { text, mode, pos: 0, lines: LineCounter::default(), index: 0, array: None, done: false }
+    Documents {
+        text,
+        mode,
+        pos: 0,
+        lines: LineCounter::default(),
+        index: 0,
+        array: None,
+        done: false,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -777,7 +906,11 @@ impl<'t> Documents<'t> {
     fn locate(&mut self, raw: &'t RawValue) -> Document<'t> {
         let offset = (raw.get().as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
         let line = self.lines.line_at(self.text, offset);
-        let document = Document { index: self.index, line, raw };
+        let document = Document {
+            index: self.index,
+            line,
+            raw,
+        };
         self.index += 1;
         document
     }
@@ -796,7 +929,13 @@ impl<'t> Documents<'t> {
             Some(at) => message[..at].to_string(),
             None => message,
         };
-        InputError { index: None, line, column: Some(column), field: None, message: format!("invalid JSON: {message}") }
+        InputError {
+            index: None,
+            line,
+            column: Some(column),
+            field: None,
+            message: format!("invalid JSON: {message}"),
+        }
     }
 
     fn next_in_array(&mut self) -> Option<Result<Document<'t>, InputError>> {
@@ -840,7 +979,9 @@ impl<'t> Documents<'t> {
         match <&'t RawValue>::deserialize(&mut deserializer) {
             Ok(raw) => {
                 let document = self.locate(raw);
-                self.pos = base + raw.get().len() + (raw.get().as_ptr() as usize - self.text[base..].as_ptr() as usize);
+                self.pos = base
+                    + raw.get().len()
+                    + (raw.get().as_ptr() as usize - self.text[base..].as_ptr() as usize);
                 Some(Ok(document))
             }
             Err(error) => {
@@ -867,7 +1008,11 @@ impl<'t> Documents<'t> {
                 None => pos = self.text.len(),
             }
             current += 1;
-            if current > line && self.text[pos..].trim_start_matches([' ', '\t', '\r']).starts_with('{') {
+            if current > line
+                && self.text[pos..]
+                    .trim_start_matches([' ', '\t', '\r'])
+                    .starts_with('{')
+            {
                 break;
             }
         }
@@ -889,7 +1034,10 @@ impl LineCounter {
             self.offset = 0;
             self.line = 0;
         }
-        self.line += text.as_bytes()[self.offset..offset].iter().filter(|b| **b == b'\n').count();
+        self.line += text.as_bytes()[self.offset..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         self.offset = offset;
         self.line + 1
     }

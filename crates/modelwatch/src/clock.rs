@@ -24,7 +24,9 @@ impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| i64::try_from(since.as_nanos()).unwrap_or(i64::MAX));
+            .map_or(0, |since| {
+                i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+            });
         Timestamp::from_nanos(nanos)
     }
 }
@@ -38,7 +40,9 @@ pub struct FixedClock {
 impl FixedClock {
     /// A clock stopped at `at`.
     pub fn new(at: Timestamp) -> FixedClock {
-        FixedClock { nanos: AtomicI64::new(at.as_nanos()) }
+        FixedClock {
+            nanos: AtomicI64::new(at.as_nanos()),
+        }
     }
 
     /// Moves the clock to `at`.

@@ -51,7 +51,9 @@ impl Severity {
     }
 
     fn from_name(name: &str) -> Option<Severity> {
-        [Severity::Info, Severity::Warning, Severity::Critical].into_iter().find(|s| s.as_str() == name)
+        [Severity::Info, Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|s| s.as_str() == name)
     }
 }
 
@@ -90,7 +92,9 @@ impl Glob {
         if text == "*" {
             return Ok(Glob::Any);
         }
-        glob::Pattern::new(text).map(Glob::Pattern).map_err(|error| format!("bad glob: {error}"))
+        glob::Pattern::new(text)
+            .map(Glob::Pattern)
+            .map_err(|error| format!("bad glob: {error}"))
     }
 
     /// Whether `text` matches.
@@ -125,7 +129,9 @@ pub struct ModelMatcher {
 impl ModelMatcher {
     /// Whether the matcher takes this model instance.
     pub fn matches(&self, model: &ModelId) -> bool {
-        self.name.matches(&model.name) && self.version.matches(&model.version) && self.instance.matches(&model.instance)
+        self.name.matches(&model.name)
+            && self.version.matches(&model.version)
+            && self.instance.matches(&model.instance)
     }
 }
 
@@ -180,7 +186,10 @@ pub const DEFAULT_COOLDOWN_SECS: u64 = 3600;
 
 impl Default for RetrainSettings {
     fn default() -> RetrainSettings {
-        RetrainSettings { cooldown_secs: DEFAULT_COOLDOWN_SECS, overrides: Vec::new() }
+        RetrainSettings {
+            cooldown_secs: DEFAULT_COOLDOWN_SECS,
+            overrides: Vec::new(),
+        }
     }
 }
 

@@ -11,7 +11,9 @@ use modelwatch_detectors::{DetectorKind, DetectorSpec, Direction, ParamValue};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{Action, Config, CooldownOverride, Glob, ModelMatcher, RetrainSettings, Rule, Severity};
+use super::{
+    Action, Config, CooldownOverride, Glob, ModelMatcher, RetrainSettings, Rule, Severity,
+};
 use crate::metric::{
     Goal, MetricCatalog, MetricInfo, canonical_metric_name, check_metric_name, quoted, well_known,
 };
@@ -50,7 +52,10 @@ pub struct ConfigErrors {
 impl ConfigErrors {
     fn render(&self) -> String {
         let count = self.errors.len();
-        let mut text = format!("{count} error{} in the config:", if count == 1 { "" } else { "s" });
+        let mut text = format!(
+            "{count} error{} in the config:",
+            if count == 1 { "" } else { "s" }
+        );
         for error in &self.errors {
             text.push_str("\n  ");
             text.push_str(&error.to_string());
@@ -74,12 +79,20 @@ pub struct ParsedConfig {
 ///
 /// [`ConfigErrors`] with every problem found, each with line, column and path.
 pub fn parse_config(text: &str) -> Result<ParsedConfig, ConfigErrors> {
-    let mut reader = Reader { text, errors: Vec::new(), warnings: Vec::new() };
+    let mut reader = Reader {
+        text,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         for error in syntax_errors {
             let span = error.span().unwrap_or(0..0);
-            reader.error(span, "", format!("invalid TOML: {}", error.message().trim_end_matches('.')));
+            reader.error(
+                span,
+                "",
+                format!("invalid TOML: {}", error.message().trim_end_matches('.')),
+            );
         }
         return Err(reader.into_errors());
     }
@@ -103,17 +116,27 @@ struct Reader<'t> {
 impl Reader<'_> {
     fn into_errors(mut self) -> ConfigErrors {
         self.errors.sort_by_key(|error| (error.line, error.column));
-        ConfigErrors { errors: self.errors }
+        ConfigErrors {
+            errors: self.errors,
+        }
     }
 
     fn locate(&self, span: Range<usize>, path: &str, message: String) -> ConfigError {
         let start = span.start.min(self.text.len());
-        let start = (0..=start).rev().find(|at| self.text.is_char_boundary(*at)).unwrap_or(0);
+        let start = (0..=start)
+            .rev()
+            .find(|at| self.text.is_char_boundary(*at))
+            .unwrap_or(0);
         let before = &self.text[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
         let column = self.text[line_start..start].chars().count() + 1;
-        ConfigError { line, column, path: path.to_string(), message }
+        ConfigError {
+            line,
+            column,
+            path: path.to_string(),
+            message,
+        }
     }
 
     fn error(&mut self, span: Range<usize>, path: &str, message: String) {
@@ -131,7 +154,11 @@ impl Reader<'_> {
         for (key, _) in table.iter() {
             let name: &str = key.get_ref();
             if !allowed.contains(&name) {
-                let message = format!("unknown key {}; expected one of: {}", quoted(name), allowed.join(", "));
+                let message = format!(
+                    "unknown key {}; expected one of: {}",
+                    quoted(name),
+                    allowed.join(", ")
+                );
                 self.error(key.span(), &join(path, name), message);
             }
         }
@@ -141,7 +168,11 @@ impl Reader<'_> {
         match value.get_ref() {
             DeValue::Table(table) => Some(table),
             other => {
-                self.error(value.span(), path, format!("must be a table, got {}", other.type_str()));
+                self.error(
+                    value.span(),
+                    path,
+                    format!("must be a table, got {}", other.type_str()),
+                );
                 None
             }
         }
@@ -151,7 +182,11 @@ impl Reader<'_> {
         match value.get_ref() {
             DeValue::String(text) => Some(text.as_ref()),
             other => {
-                self.error(value.span(), path, format!("must be a string, got {}", other.type_str()));
+                self.error(
+                    value.span(),
+                    path,
+                    format!("must be a string, got {}", other.type_str()),
+                );
                 None
             }
         }
@@ -159,16 +194,26 @@ impl Reader<'_> {
 
     fn integer(&mut self, value: &Value<'_>, path: &str, range: Range<i64>) -> Option<i64> {
         let number = match value.get_ref() {
-            DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix()).ok(),
+            DeValue::Integer(integer) => {
+                i64::from_str_radix(integer.as_str(), integer.radix()).ok()
+            }
             other => {
-                self.error(value.span(), path, format!("must be a whole number, got {}", other.type_str()));
+                self.error(
+                    value.span(),
+                    path,
+                    format!("must be a whole number, got {}", other.type_str()),
+                );
                 return None;
             }
         };
         match number {
             Some(number) if range.contains(&number) => Some(number),
             _ => {
-                let message = format!("must be a whole number from {} to {}", range.start, range.end - 1);
+                let message = format!(
+                    "must be a whole number from {} to {}",
+                    range.start,
+                    range.end - 1
+                );
                 self.error(value.span(), path, message);
                 None
             }
@@ -214,7 +259,11 @@ impl Reader<'_> {
         };
         let mut rules = Vec::new();
         match root.get("rules") {
-            None => self.warn(span, "", "the config has no [[rules]]; nothing will alert".to_string()),
+            None => self.warn(
+                span,
+                "",
+                "the config has no [[rules]]; nothing will alert".to_string(),
+            ),
             Some(value) => match value.get_ref() {
                 DeValue::Array(array) => {
                     let mut names: Vec<&str> = Vec::new();
@@ -223,13 +272,18 @@ impl Reader<'_> {
                         if let Some(rule) = self.rule(item, &path, &catalog) {
                             rules.push(rule);
                         }
-                        let name = item.get_ref().as_table().and_then(|table| table.get("name"));
+                        let name = item
+                            .get_ref()
+                            .as_table()
+                            .and_then(|table| table.get("name"));
                         if let Some(name) = name
                             && let DeValue::String(text) = name.get_ref()
                         {
                             if names.contains(&text.as_ref()) {
-                                let message =
-                                    format!("rule name {} is used twice; names must be unique", quoted(text));
+                                let message = format!(
+                                    "rule name {} is used twice; names must be unique",
+                                    quoted(text)
+                                );
                                 self.error(name.span(), &join(&path, "name"), message);
                             }
                             names.push(text.as_ref());
@@ -237,12 +291,19 @@ impl Reader<'_> {
                     }
                 }
                 other => {
-                    let message = format!("must be an array of tables ([[rules]]), got {}", other.type_str());
+                    let message = format!(
+                        "must be an array of tables ([[rules]]), got {}",
+                        other.type_str()
+                    );
                     self.error(value.span(), "rules", message);
                 }
             },
         }
-        Config { rules, catalog, retrain }
+        Config {
+            rules,
+            catalog,
+            retrain,
+        }
     }
 
     fn metrics(&mut self, value: &Value<'_>) -> MetricCatalog {
@@ -258,11 +319,14 @@ impl Reader<'_> {
                 continue;
             }
             if well_known(canonical_metric_name(name)).is_some() {
-                let message = format!("{name} is a built-in metric; its range and direction are fixed");
+                let message =
+                    format!("{name} is a built-in metric; its range and direction are fixed");
                 self.error(key.span(), &path, message);
                 continue;
             }
-            let Some(fields) = self.table(value, &path) else { continue };
+            let Some(fields) = self.table(value, &path) else {
+                continue;
+            };
             self.only_keys(fields, &["direction", "min", "max", "description"], &path);
             let goal = match fields.get("direction") {
                 None => Goal::Unknown,
@@ -270,8 +334,10 @@ impl Reader<'_> {
                     Some("higher_is_better") => Goal::HigherIsBetter,
                     Some("lower_is_better") => Goal::LowerIsBetter,
                     Some(other) => {
-                        let message =
-                            format!("{} is not one of higher_is_better, lower_is_better", quoted(other));
+                        let message = format!(
+                            "{} is not one of higher_is_better, lower_is_better",
+                            quoted(other)
+                        );
                         self.error(value.span(), &join(&path, "direction"), message);
                         Goal::Unknown
                     }
@@ -281,12 +347,20 @@ impl Reader<'_> {
             if let Some(value) = fields.get("description") {
                 self.string(value, &join(&path, "description"));
             }
-            let min = fields.get("min").and_then(|value| self.number(value, &join(&path, "min")));
-            let max = fields.get("max").and_then(|value| self.number(value, &join(&path, "max")));
+            let min = fields
+                .get("min")
+                .and_then(|value| self.number(value, &join(&path, "min")));
+            let max = fields
+                .get("max")
+                .and_then(|value| self.number(value, &join(&path, "max")));
             if let (Some(low), Some(high)) = (min, max)
                 && low > high
             {
-                self.error(value.span(), &path, format!("min {low} is greater than max {high}"));
+                self.error(
+                    value.span(),
+                    &path,
+                    format!("min {low} is greater than max {high}"),
+                );
             }
             catalog.declare(name, MetricInfo { goal, min, max });
         }
@@ -306,20 +380,32 @@ impl Reader<'_> {
         }
         if let Some(value) = table.get("overrides") {
             let DeValue::Array(array) = value.get_ref() else {
-                let message = format!("must be an array of tables, got {}", value.get_ref().type_str());
+                let message = format!(
+                    "must be an array of tables, got {}",
+                    value.get_ref().type_str()
+                );
                 self.error(value.span(), "retrain.overrides", message);
                 return settings;
             };
             for (index, item) in array.iter().enumerate() {
                 let path = format!("retrain.overrides[{index}]");
-                let Some(fields) = self.table(item, &path) else { continue };
+                let Some(fields) = self.table(item, &path) else {
+                    continue;
+                };
                 self.only_keys(fields, &["model", "cooldown_secs"], &path);
-                let model = self.required(fields, item, &path, "model").and_then(|v| self.glob(v, &join(&path, "model")));
+                let model = self
+                    .required(fields, item, &path, "model")
+                    .and_then(|v| self.glob(v, &join(&path, "model")));
                 let secs = self
                     .required(fields, item, &path, "cooldown_secs")
-                    .and_then(|v| self.integer(v, &join(&path, "cooldown_secs"), 0..MAX_COOLDOWN_SECS));
+                    .and_then(|v| {
+                        self.integer(v, &join(&path, "cooldown_secs"), 0..MAX_COOLDOWN_SECS)
+                    });
                 if let (Some(model), Some(secs)) = (model, secs) {
-                    settings.overrides.push(CooldownOverride { model, cooldown_secs: secs.unsigned_abs() });
+                    settings.overrides.push(CooldownOverride {
+                        model,
+                        cooldown_secs: secs.unsigned_abs(),
+                    });
                 }
             }
         }
@@ -344,7 +430,18 @@ impl Reader<'_> {
         let fields = self.table(item, path)?;
         self.only_keys(
             fields,
-            &["name", "description", "model", "version", "instance", "metric", "detector", "for", "severity", "actions"],
+            &[
+                "name",
+                "description",
+                "model",
+                "version",
+                "instance",
+                "metric",
+                "detector",
+                "for",
+                "severity",
+                "actions",
+            ],
             path,
         );
         let errors_before = self.errors.len();
@@ -386,7 +483,9 @@ impl Reader<'_> {
         let detector = self
             .required(fields, item, path, "detector")
             .and_then(|value| self.detector(value, &join(path, "detector")));
-        if let (Some(detector), Some(metric), Some(value)) = (&detector, &metric, fields.get("detector")) {
+        if let (Some(detector), Some(metric), Some(value)) =
+            (&detector, &metric, fields.get("detector"))
+        {
             self.check_direction(detector, metric, catalog, value, &join(path, "detector"));
         }
         let for_points = match fields.get("for") {
@@ -403,8 +502,10 @@ impl Reader<'_> {
                 if let (Some(kind), Some(_)) = (kind, for_points)
                     && kind.is_change_detector()
                 {
-                    let message =
-                        format!("`for` applies to state detectors only; {} signals one-off changes", kind.as_str());
+                    let message = format!(
+                        "`for` applies to state detectors only; {} signals one-off changes",
+                        kind.as_str()
+                    );
                     self.error(value.span(), &join(path, "for"), message);
                 }
                 for_points
@@ -412,14 +513,17 @@ impl Reader<'_> {
         };
         let severity = match fields.get("severity") {
             None => Some(Severity::Warning),
-            Some(value) => self.string(value, &join(path, "severity")).and_then(|text| {
-                let severity = Severity::from_name(text);
-                if severity.is_none() {
-                    let message = format!("{} is not one of info, warning, critical", quoted(text));
-                    self.error(value.span(), &join(path, "severity"), message);
-                }
-                severity
-            }),
+            Some(value) => self
+                .string(value, &join(path, "severity"))
+                .and_then(|text| {
+                    let severity = Severity::from_name(text);
+                    if severity.is_none() {
+                        let message =
+                            format!("{} is not one of info, warning, critical", quoted(text));
+                        self.error(value.span(), &join(path, "severity"), message);
+                    }
+                    severity
+                }),
         };
         let actions = match fields.get("actions") {
             None => Some(Vec::new()),
@@ -431,7 +535,11 @@ impl Reader<'_> {
         Some(Rule {
             name: name?,
             description,
-            matcher: ModelMatcher { name: model?, version: version?, instance: instance? },
+            matcher: ModelMatcher {
+                name: model?,
+                version: version?,
+                instance: instance?,
+            },
             metric: metric?,
             detector: detector?,
             for_points: u32::try_from(for_points?).ok()?,
@@ -452,7 +560,11 @@ impl Reader<'_> {
         let kind = self.string(kind_value, &kind_path)?;
         if DetectorKind::from_name(kind).is_none() {
             let kinds: Vec<&str> = DetectorKind::ALL.iter().map(|kind| kind.as_str()).collect();
-            let message = format!("unknown detector kind {}; expected one of: {}", quoted(kind), kinds.join(", "));
+            let message = format!(
+                "unknown detector kind {}; expected one of: {}",
+                quoted(kind),
+                kinds.join(", ")
+            );
             self.error(kind_value.span(), &kind_path, message);
             return None;
         }
@@ -505,21 +617,28 @@ impl Reader<'_> {
         value: &Value<'_>,
         path: &str,
     ) {
-        let Some(condition) = detector.condition() else { return };
+        let Some(condition) = detector.condition() else {
+            return;
+        };
         let surprising = match (catalog.goal(metric), condition.direction) {
             (Goal::HigherIsBetter, Direction::Above) => Some(("above", "higher is better")),
             (Goal::LowerIsBetter, Direction::Below) => Some(("below", "lower is better")),
             _ => None,
         };
         if let Some((side, goal)) = surprising {
-            let message = format!("the rule alerts when {metric} is {side} its bound, but for {metric} {goal}");
+            let message = format!(
+                "the rule alerts when {metric} is {side} its bound, but for {metric} {goal}"
+            );
             self.warn(value.span(), path, message);
         }
     }
 
     fn actions(&mut self, value: &Value<'_>, path: &str) -> Option<Vec<Action>> {
         let DeValue::Array(array) = value.get_ref() else {
-            let message = format!("must be an array such as [\"retrain\"], got {}", value.get_ref().type_str());
+            let message = format!(
+                "must be an array such as [\"retrain\"], got {}",
+                value.get_ref().type_str()
+            );
             self.error(value.span(), path, message);
             return None;
         };
@@ -532,15 +651,24 @@ impl Reader<'_> {
                 DeValue::Table(table) => {
                     self.only_keys(table, &["kind"], &item_path);
                     match table.get("kind") {
-                        Some(kind) => self.string(kind, &join(&item_path, "kind")).map(|text| (text, kind.span())),
+                        Some(kind) => self
+                            .string(kind, &join(&item_path, "kind"))
+                            .map(|text| (text, kind.span())),
                         None => {
-                            self.error(item.span(), &item_path, "missing required key kind".to_string());
+                            self.error(
+                                item.span(),
+                                &item_path,
+                                "missing required key kind".to_string(),
+                            );
                             None
                         }
                     }
                 }
                 other => {
-                    let message = format!("must be an action name or a table with kind, got {}", other.type_str());
+                    let message = format!(
+                        "must be an action name or a table with kind, got {}",
+                        other.type_str()
+                    );
                     self.error(item.span(), &item_path, message);
                     None
                 }
@@ -552,14 +680,21 @@ impl Reader<'_> {
             let action = match kind {
                 "retrain" => Action::Retrain,
                 other => {
-                    let message = format!("unknown action {}; this version supports: retrain", quoted(other));
+                    let message = format!(
+                        "unknown action {}; this version supports: retrain",
+                        quoted(other)
+                    );
                     self.error(span, &item_path, message);
                     ok = false;
                     continue;
                 }
             };
             if actions.contains(&action) {
-                self.error(item.span(), &item_path, format!("action {} is listed twice", action.as_str()));
+                self.error(
+                    item.span(),
+                    &item_path,
+                    format!("action {} is listed twice", action.as_str()),
+                );
                 ok = false;
             }
             actions.push(action);
@@ -572,13 +707,19 @@ const MAX_COOLDOWN_SECS: i64 = 366 * 24 * 3600 + 1;
 const MAX_FOR_POINTS: i64 = 1_000_001;
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// Checks a rule name: 1 to 64 of `[A-Za-z0-9_.-]`, starting with a letter or digit.
 fn check_rule_name(name: &str) -> Result<(), String> {
     let valid_start = name.starts_with(|c: char| c.is_ascii_alphanumeric());
-    let valid_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if name.is_empty() || name.len() > 64 || !valid_start || !valid_chars {
         return Err(format!(
             "rule name {} must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
@@ -600,7 +741,10 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
             .map_err(|_| format!("unreadable number {}", float.as_str())),
         DeValue::Boolean(flag) => Ok(ParamValue::Bool(*flag)),
         DeValue::String(text) => Ok(ParamValue::String(text.to_string())),
-        other => Err(format!("must be a number, string or boolean, got {}", other.type_str())),
+        other => Err(format!(
+            "must be a number, string or boolean, got {}",
+            other.type_str()
+        )),
     }
 }
 

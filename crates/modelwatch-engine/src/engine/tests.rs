@@ -47,11 +47,20 @@ fn timeline(outputs: &[Output]) -> Vec<String> {
     outputs
         .iter()
         .map(|output| match output {
-            Output::Alert(alert) => format!("{}:{}:{}", alert.seq, alert.state.as_str(), alert.rule),
-            Output::Retrain(decision) => {
-                format!("{}:retrain-{}:{}", decision.seq, decision.decision.as_str(), decision.reason.as_str())
+            Output::Alert(alert) => {
+                format!("{}:{}:{}", alert.seq, alert.state.as_str(), alert.rule)
             }
-            Output::JobFinished(notice) => format!("{}:job:{}", notice.seq, notice.ended_outstanding),
+            Output::Retrain(decision) => {
+                format!(
+                    "{}:retrain-{}:{}",
+                    decision.seq,
+                    decision.decision.as_str(),
+                    decision.reason.as_str()
+                )
+            }
+            Output::JobFinished(notice) => {
+                format!("{}:job:{}", notice.seq, notice.ended_outstanding)
+            }
         })
         .collect()
 }
@@ -68,38 +77,85 @@ for = 3
 fn pending_then_firing_after_for_points_then_resolved_at_the_resolve_bound() {
     let mut engine = engine(THRESHOLD_FOR_3);
     let values = [0.95, 0.85, 0.86, 0.87, 0.92, 0.94, 0.96, 0.97];
-    let inputs: Vec<Input> =
-        values.iter().enumerate().map(|(i, v)| point("m", "default", i as i64, "accuracy", *v)).collect();
+    let inputs: Vec<Input> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| point("m", "default", i as i64, "accuracy", *v))
+        .collect();
     let out = run(&mut engine, &inputs);
     // 0.92 and 0.94 are above the bound but below the resolve bound: still firing.
-    assert_eq!(timeline(&out), ["2:pending:low", "4:firing:low", "7:resolved:low"]);
-    let alerts: Vec<&AlertEvent> =
-        out.iter().filter_map(|o| if let Output::Alert(a) = o { Some(a) } else { None }).collect();
-    assert!(alerts.iter().all(|a| a.alert_id == alerts[0].alert_id), "one alert, one id");
+    assert_eq!(
+        timeline(&out),
+        ["2:pending:low", "4:firing:low", "7:resolved:low"]
+    );
+    let alerts: Vec<&AlertEvent> = out
+        .iter()
+        .filter_map(|o| {
+            if let Output::Alert(a) = o {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        alerts.iter().all(|a| a.alert_id == alerts[0].alert_id),
+        "one alert, one id"
+    );
     let ids: std::collections::HashSet<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids.len(), 3, "every transition has its own id");
     let firing = &alerts[1].explanation;
-    assert_eq!((firing.value, firing.bound, firing.comparison), (0.87, Some(0.9), Some("below")));
-    assert_eq!((firing.held, firing.for_points, firing.points), (Some(3), Some(3), 4));
-    assert_eq!(alerts[1].message, "accuracy 0.87 is below 0.9 for 3 points: firing");
+    assert_eq!(
+        (firing.value, firing.bound, firing.comparison),
+        (0.87, Some(0.9), Some("below"))
+    );
+    assert_eq!(
+        (firing.held, firing.for_points, firing.points),
+        (Some(3), Some(3), 4)
+    );
+    assert_eq!(
+        alerts[1].message,
+        "accuracy 0.87 is below 0.9 for 3 points: firing"
+    );
     let resolved = &alerts[2].explanation;
-    assert_eq!((resolved.bound, resolved.comparison), (Some(0.95), Some("at_or_above")));
-    assert_eq!(alerts[2].message, "accuracy 0.96 is back at or above 0.95: resolved");
+    assert_eq!(
+        (resolved.bound, resolved.comparison),
+        (Some(0.95), Some("at_or_above"))
+    );
+    assert_eq!(
+        alerts[2].message,
+        "accuracy 0.96 is back at or above 0.95: resolved"
+    );
 }
 
 #[test]
 fn a_pending_alert_that_clears_becomes_inactive_and_the_next_one_is_new() {
     let mut engine = engine(THRESHOLD_FOR_3);
     let values = [0.85, 0.86, 0.91, 0.80];
-    let inputs: Vec<Input> =
-        values.iter().enumerate().map(|(i, v)| point("m", "default", i as i64, "accuracy", *v)).collect();
+    let inputs: Vec<Input> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| point("m", "default", i as i64, "accuracy", *v))
+        .collect();
     let out = run(&mut engine, &inputs);
-    assert_eq!(timeline(&out), ["1:pending:low", "3:inactive:low", "4:pending:low"]);
-    let Output::Alert(first) = &out[0] else { panic!() };
-    let Output::Alert(second) = &out[2] else { panic!() };
+    assert_eq!(
+        timeline(&out),
+        ["1:pending:low", "3:inactive:low", "4:pending:low"]
+    );
+    let Output::Alert(first) = &out[0] else {
+        panic!()
+    };
+    let Output::Alert(second) = &out[2] else {
+        panic!()
+    };
     assert_ne!(first.alert_id, second.alert_id);
-    let Output::Alert(inactive) = &out[1] else { panic!() };
-    assert_eq!(inactive.message, "accuracy 0.91 is back at or above 0.9 before the alert fired (2 of 3 points)");
+    let Output::Alert(inactive) = &out[1] else {
+        panic!()
+    };
+    assert_eq!(
+        inactive.message,
+        "accuracy 0.91 is back at or above 0.9 before the alert fired (2 of 3 points)"
+    );
 }
 
 #[test]
@@ -124,7 +180,9 @@ detector = { kind = "threshold", below = 0.9 }
         ],
     );
     assert_eq!(timeline(&out), ["2:firing:fraud-low"]);
-    let Output::Alert(alert) = &out[0] else { panic!() };
+    let Output::Alert(alert) = &out[0] else {
+        panic!()
+    };
     assert_eq!(alert.model.instance, "canary-0");
 }
 
@@ -152,13 +210,23 @@ detector = { kind = "page_hinkley", threshold = 20.0 }
         })
         .collect();
     assert!(!drifts.is_empty(), "{:?}", timeline(&out));
-    assert_eq!(drifts.len(), out.len(), "change detectors give only drift alerts");
+    assert_eq!(
+        drifts.len(),
+        out.len(),
+        "change detectors give only drift alerts"
+    );
     let first = &drifts[0];
     assert!(first.seq > 50, "{}", first.seq);
     assert_eq!(first.explanation.detector.as_str(), "page_hinkley");
     assert_eq!(first.explanation.bound, Some(20.0));
     assert!(first.explanation.value > 20.0);
-    assert!(first.message.starts_with("page_hinkley found a change in latency_ms after"), "{}", first.message);
+    assert!(
+        first
+            .message
+            .starts_with("page_hinkley found a change in latency_ms after"),
+        "{}",
+        first.message
+    );
 }
 
 const RETRAIN: &str = r#"
@@ -186,11 +254,11 @@ fn retrain_single_flight_then_cooldown_then_deferred_grant() {
         &[
             point("m", "default", 0, "accuracy", 0.5), // fires, granted
             point("m", "default", 1, "latency_ms", 500.0), // fires, suppressed: in flight
-            job("m", 10, None),                          // ends the job
+            job("m", 10, None),                        // ends the job
             point("m", "default", 11, "accuracy", 0.95), // acc resolves
-            point("m", "default", 12, "accuracy", 0.5),  // fires again, cooldown until minute 60
-            point("m", "default", 59, "accuracy", 0.5),  // still firing, no transition
-            point("m", "default", 60, "accuracy", 0.5),  // cooldown over: deferred grant first
+            point("m", "default", 12, "accuracy", 0.5), // fires again, cooldown until minute 60
+            point("m", "default", 59, "accuracy", 0.5), // still firing, no transition
+            point("m", "default", 60, "accuracy", 0.5), // cooldown over: deferred grant first
         ],
     );
     assert_eq!(
@@ -207,16 +275,35 @@ fn retrain_single_flight_then_cooldown_then_deferred_grant() {
             "7:retrain-granted:cooldown_ended",
         ]
     );
-    let decisions: Vec<&RetrainDecision> =
-        out.iter().filter_map(|o| if let Output::Retrain(d) = o { Some(d) } else { None }).collect();
-    assert_eq!(decisions[0].job_id.as_deref(), Some(decisions[0].id.as_str()));
-    assert_eq!(decisions[1].job_id, decisions[0].job_id, "names the outstanding job");
+    let decisions: Vec<&RetrainDecision> = out
+        .iter()
+        .filter_map(|o| {
+            if let Output::Retrain(d) = o {
+                Some(d)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        decisions[0].job_id.as_deref(),
+        Some(decisions[0].id.as_str())
+    );
+    assert_eq!(
+        decisions[1].job_id, decisions[0].job_id,
+        "names the outstanding job"
+    );
     assert_eq!(decisions[2].retry_at, Some(at(60)));
     assert_eq!(decisions[2].reason, Reason::Cooldown);
     assert_eq!(decisions[3].decision, Decision::Granted);
     assert_eq!(engine.outstanding_job("m"), decisions[3].job_id.as_deref());
-    let Output::JobFinished(notice) = &out[4] else { panic!() };
-    assert_eq!(notice.job_id, decisions[0].job_id, "a notice without id ends the outstanding job");
+    let Output::JobFinished(notice) = &out[4] else {
+        panic!()
+    };
+    assert_eq!(
+        notice.job_id, decisions[0].job_id,
+        "a notice without id ends the outstanding job"
+    );
 }
 
 #[test]
@@ -288,12 +375,30 @@ fn a_job_notice_for_another_job_keeps_single_flight() {
     let mut engine = engine(RETRAIN);
     let out = run(
         &mut engine,
-        &[point("m", "default", 0, "accuracy", 0.5), job("m", 1, Some("not-the-job")), job("x", 1, None)],
+        &[
+            point("m", "default", 0, "accuracy", 0.5),
+            job("m", 1, Some("not-the-job")),
+            job("x", 1, None),
+        ],
     );
-    assert_eq!(timeline(&out), ["1:firing:acc", "1:retrain-granted:alert_firing", "2:job:false", "3:job:false"]);
+    assert_eq!(
+        timeline(&out),
+        [
+            "1:firing:acc",
+            "1:retrain-granted:alert_firing",
+            "2:job:false",
+            "3:job:false"
+        ]
+    );
     assert!(engine.outstanding_job("m").is_some());
-    let Output::JobFinished(notice) = &out[2] else { panic!() };
-    assert!(notice.message.contains("single flight holds"), "{}", notice.message);
+    let Output::JobFinished(notice) = &out[2] else {
+        panic!()
+    };
+    assert!(
+        notice.message.contains("single flight holds"),
+        "{}",
+        notice.message
+    );
 }
 
 #[test]
@@ -315,7 +420,10 @@ actions = ["retrain"]
     inputs.insert(60, job("m", 59, None));
     inputs.push(point("m", "default", 500, "latency_ms", 40.0));
     let out = run(&mut engine, &inputs);
-    let decisions: Vec<String> = timeline(&out).into_iter().filter(|line| line.contains("retrain")).collect();
+    let decisions: Vec<String> = timeline(&out)
+        .into_iter()
+        .filter(|line| line.contains("retrain"))
+        .collect();
     // The change at minute 100 comes during the cooldown of the grant at minute 50; the
     // request stands (no alert has to keep firing) and is granted when the cooldown ends.
     assert_eq!(
@@ -369,8 +477,17 @@ fn macro_score_rules_fire_per_instance() {
             metrics: vec![("macro_score".to_string(), score)],
         })
     };
-    let out = run(&mut engine, &[event("default", 0.95), event("canary-0", 0.7)]);
-    assert_eq!(timeline(&out), ["2:firing:a-macro-score-low", "2:retrain-granted:alert_firing"]);
+    let out = run(
+        &mut engine,
+        &[event("default", 0.95), event("canary-0", 0.7)],
+    );
+    assert_eq!(
+        timeline(&out),
+        [
+            "2:firing:a-macro-score-low",
+            "2:retrain-granted:alert_firing"
+        ]
+    );
 }
 
 #[test]
@@ -380,7 +497,10 @@ fn inputs_without_timestamp_take_the_latest_time_seen() {
     if let Input::Event(event) = &mut late {
         event.timestamp = None;
     }
-    let out = run(&mut engine, &[point("m", "default", 30, "latency_ms", 1.0), late]);
+    let out = run(
+        &mut engine,
+        &[point("m", "default", 30, "latency_ms", 1.0), late],
+    );
     assert_eq!(out[0].at(), at(30));
     assert_eq!(engine.clock(), at(30));
 }
@@ -388,10 +508,21 @@ fn inputs_without_timestamp_take_the_latest_time_seen() {
 #[test]
 fn the_same_inputs_give_the_same_outputs_and_ids() {
     let inputs: Vec<Input> = (0..300)
-        .map(|i| point("m", if i % 2 == 0 { "a" } else { "b" }, i, "accuracy", 0.8 + 0.15 * ((i as f64) / 7.0).sin()))
+        .map(|i| {
+            point(
+                "m",
+                if i % 2 == 0 { "a" } else { "b" },
+                i,
+                "accuracy",
+                0.8 + 0.15 * ((i as f64) / 7.0).sin(),
+            )
+        })
         .collect();
     let first = run(&mut engine(crate::config::DEFAULT_CONFIG_TOML), &inputs);
     let second = run(&mut engine(crate::config::DEFAULT_CONFIG_TOML), &inputs);
     assert!(!first.is_empty());
-    assert_eq!(serde_json::to_string(&first).unwrap(), serde_json::to_string(&second).unwrap());
+    assert_eq!(
+        serde_json::to_string(&first).unwrap(),
+        serde_json::to_string(&second).unwrap()
+    );
 }

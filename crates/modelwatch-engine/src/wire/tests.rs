@@ -5,12 +5,21 @@ use crate::metric::{Goal, MetricInfo};
 
 fn catalog() -> MetricCatalog {
     let mut catalog = MetricCatalog::new();
-    catalog.declare("my_kpi", MetricInfo { goal: Goal::HigherIsBetter, min: Some(0.0), max: Some(100.0) });
+    catalog.declare(
+        "my_kpi",
+        MetricInfo {
+            goal: Goal::HigherIsBetter,
+            min: Some(0.0),
+            max: Some(100.0),
+        },
+    );
     catalog
 }
 
 fn parse(text: &str) -> Result<Vec<Input>, BatchError> {
-    WireParser::new(&catalog()).accepting_jobs().parse_batch(text, Format::Auto)
+    WireParser::new(&catalog())
+        .accepting_jobs()
+        .parse_batch(text, Format::Auto)
 }
 
 fn events(text: &str) -> Vec<Event> {
@@ -50,20 +59,44 @@ fn the_design_example_parses_with_macro_score() {
     let events = events(text);
     assert_eq!(events.len(), 1);
     let event = &events[0];
-    assert_eq!(event.model, ModelId::new("fraud-detector", "1.4.0", "canary-0"));
-    assert_eq!(event.timestamp.unwrap().to_rfc3339(), "2026-11-22T08:00:00Z");
-    let names: Vec<&str> = event.metrics.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        event.model,
+        ModelId::new("fraud-detector", "1.4.0", "canary-0")
+    );
+    assert_eq!(
+        event.timestamp.unwrap().to_rfc3339(),
+        "2026-11-22T08:00:00Z"
+    );
+    let names: Vec<&str> = event
+        .metrics
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
     assert_eq!(
         names,
-        ["accuracy", "drift_score", "f1", "latency_ms", "macro_score", "my_kpi", "precision", "recall"]
+        [
+            "accuracy",
+            "drift_score",
+            "f1",
+            "latency_ms",
+            "macro_score",
+            "my_kpi",
+            "precision",
+            "recall"
+        ]
     );
-    assert_eq!(event.metric("macro_score"), Some((0.93 + 0.92 + 0.94 + 0.93) / 4.0));
+    assert_eq!(
+        event.metric("macro_score"),
+        Some((0.93 + 0.92 + 0.94 + 0.93) / 4.0)
+    );
     assert_eq!(event.metric("my_kpi"), Some(17.0));
 }
 
 #[test]
 fn single_metric_form_and_defaults() {
-    let events = events(&format!(r#"{{{MODEL}, "metric": "f1_score", "value": 0.5}}"#));
+    let events = events(&format!(
+        r#"{{{MODEL}, "metric": "f1_score", "value": 0.5}}"#
+    ));
     assert_eq!(events[0].model.instance, "default");
     assert_eq!(events[0].timestamp, None);
     assert_eq!(events[0].metrics, vec![("f1".to_string(), 0.5)]);
@@ -71,14 +104,20 @@ fn single_metric_form_and_defaults() {
 
 #[test]
 fn macro_score_needs_all_four() {
-    let events = events(&format!(r#"{{{MODEL}, "metrics": {{"accuracy": 0.9, "precision": 0.9, "recall": 0.9}}}}"#));
+    let events = events(&format!(
+        r#"{{{MODEL}, "metrics": {{"accuracy": 0.9, "precision": 0.9, "recall": 0.9}}}}"#
+    ));
     assert_eq!(events[0].metric("macro_score"), None);
 }
 
 #[test]
 fn key_order_does_not_matter() {
-    let a = events(&format!(r#"{{{MODEL}, "metrics": {{"recall": 0.1, "accuracy": 0.2}}}}"#));
-    let b = events(&format!(r#"{{"metrics": {{"accuracy": 0.2, "recall": 0.1}}, {MODEL}}}"#));
+    let a = events(&format!(
+        r#"{{{MODEL}, "metrics": {{"recall": 0.1, "accuracy": 0.2}}}}"#
+    ));
+    let b = events(&format!(
+        r#"{{"metrics": {{"accuracy": 0.2, "recall": 0.1}}, {MODEL}}}"#
+    ));
     assert_eq!(a, b);
 }
 
@@ -99,26 +138,49 @@ fn job_finished_inputs() {
         r#"{"job_finished": {"model": "fraud-detector", "job_id": "abc", "status": "succeeded", "version": "1.5.0"}, "timestamp": "2026-11-22T09:00:00Z"}"#,
     )
     .unwrap();
-    let Input::JobFinished(job) = &inputs[0] else { panic!("{inputs:?}") };
+    let Input::JobFinished(job) = &inputs[0] else {
+        panic!("{inputs:?}")
+    };
     assert_eq!(job.model, "fraud-detector");
     assert_eq!(job.status, JobStatus::Succeeded);
     assert_eq!(job.version.as_deref(), Some("1.5.0"));
     let refused = WireParser::new(&catalog())
-        .parse_batch(r#"{"job_finished": {"model": "m", "status": "failed"}}"#, Format::Auto)
+        .parse_batch(
+            r#"{"job_finished": {"model": "m", "status": "failed"}}"#,
+            Format::Auto,
+        )
         .unwrap_err();
-    assert!(refused.to_string().contains("not accepted here"), "{refused}");
+    assert!(
+        refused.to_string().contains("not accepted here"),
+        "{refused}"
+    );
     let bad = invalid(r#"{"job_finished": {"model": "m", "status": "exploded"}}"#);
-    assert!(bad[0].contains("job_finished.status") && bad[0].contains("exploded"), "{bad:?}");
+    assert!(
+        bad[0].contains("job_finished.status") && bad[0].contains("exploded"),
+        "{bad:?}"
+    );
 }
 
 #[test]
 fn non_finite_numbers() {
-    let errors = invalid(&format!(r#"{{{MODEL}, "metrics": {{"latency_ms": 1e400}}}}"#));
-    assert_eq!(errors, ["input 0 (line 1): metrics.latency_ms: \"1e400\" is not a finite 64-bit number"]);
-    let errors = invalid(&format!(r#"{{{MODEL}, "metric": "my_kpi", "value": -1e999}}"#));
-    assert!(errors[0].contains("value: \"-1e999\" is not a finite"), "{errors:?}");
+    let errors = invalid(&format!(
+        r#"{{{MODEL}, "metrics": {{"latency_ms": 1e400}}}}"#
+    ));
+    assert_eq!(
+        errors,
+        ["input 0 (line 1): metrics.latency_ms: \"1e400\" is not a finite 64-bit number"]
+    );
+    let errors = invalid(&format!(
+        r#"{{{MODEL}, "metric": "my_kpi", "value": -1e999}}"#
+    ));
+    assert!(
+        errors[0].contains("value: \"-1e999\" is not a finite"),
+        "{errors:?}"
+    );
     // NaN and Infinity are not JSON at all.
-    let errors = syntax(&format!(r#"{{{MODEL}, "metric": "accuracy", "value": NaN}}"#));
+    let errors = syntax(&format!(
+        r#"{{{MODEL}, "metric": "accuracy", "value": NaN}}"#
+    ));
     assert_eq!(errors[0].line, 1);
     assert!(errors[0].message.starts_with("invalid JSON"), "{errors:?}");
 }
@@ -138,7 +200,10 @@ fn out_of_range_values_for_well_known_metrics() {
         "metrics.auc: value 1.5 is outside",
         "metrics.my_kpi: value 101 is outside the range of my_kpi, [0, 100]",
     ] {
-        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in\n{joined}"
+        );
     }
     assert_eq!(errors.len(), 7);
 }
@@ -158,21 +223,32 @@ fn bad_metric_and_model_names() {
         "metrics.a-b: metric name \"a-b\" contains '-'",
         "metrics.macro_score: macro_score is derived",
     ] {
-        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in\n{joined}"
+        );
     }
 }
 
 #[test]
 fn missing_model_and_missing_fields() {
     let errors = invalid(r#"{"metric": "accuracy", "value": 0.5}"#);
-    assert_eq!(errors, ["input 0 (line 1): model: missing; every event names its model"]);
+    assert_eq!(
+        errors,
+        ["input 0 (line 1): model: missing; every event names its model"]
+    );
     let errors = invalid(r#"{"model": {"version": "1"}, "metrics": {"accuracy": 0.5}}"#);
-    assert_eq!(errors, ["input 0 (line 1): model.name: missing; the model needs a name"]);
+    assert_eq!(
+        errors,
+        ["input 0 (line 1): model.name: missing; the model needs a name"]
+    );
     let errors = invalid(&format!("{{{MODEL}}}"));
     assert!(errors[0].contains("metrics: missing"), "{errors:?}");
     let errors = invalid(&format!(r#"{{{MODEL}, "metric": "accuracy"}}"#));
     assert!(errors[0].contains("value: missing"), "{errors:?}");
-    let errors = invalid(&format!(r#"{{{MODEL}, "metrics": {{"accuracy": 0.5}}, "metric": "accuracy", "value": 1}}"#));
+    let errors = invalid(&format!(
+        r#"{{{MODEL}, "metrics": {{"accuracy": 0.5}}, "metric": "accuracy", "value": 1}}"#
+    ));
     assert!(errors[0].contains("not both"), "{errors:?}");
     let errors = invalid(&format!(r#"{{{MODEL}, "metrics": {{}}}}"#));
     assert!(errors[0].contains("metrics: is empty"), "{errors:?}");
@@ -186,10 +262,21 @@ fn bad_timestamps() {
 {{{MODEL}, "timestamp": "1960-01-01T00:00:00Z", "metric": "accuracy", "value": 0.5}}]"#
     ));
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert!(errors[0].starts_with("input 0 (line 1): timestamp: \"yesterday\" is not an RFC 3339"), "{errors:?}");
-    assert_eq!(errors[1], "input 1 (line 2): timestamp: must be a string, got a number");
-    assert!(errors[2].starts_with("input 2 (line 3): timestamp:") && errors[2].contains("outside"), "{errors:?}");
-    let events = events(&format!(r#"{{{MODEL}, "timestamp": null, "metric": "accuracy", "value": 0.5}}"#));
+    assert!(
+        errors[0].starts_with("input 0 (line 1): timestamp: \"yesterday\" is not an RFC 3339"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        errors[1],
+        "input 1 (line 2): timestamp: must be a string, got a number"
+    );
+    assert!(
+        errors[2].starts_with("input 2 (line 3): timestamp:") && errors[2].contains("outside"),
+        "{errors:?}"
+    );
+    let events = events(&format!(
+        r#"{{{MODEL}, "timestamp": null, "metric": "accuracy", "value": 0.5}}"#
+    ));
     assert_eq!(events[0].timestamp, None);
 }
 
@@ -208,9 +295,14 @@ fn wrong_types() {
         "input 3 (line 1): model.version: must be a string, got a boolean",
         "input 3 (line 1): metric: must be a string, got a number",
     ] {
-        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in\n{joined}"
+        );
     }
-    let errors = invalid(&format!(r#"{{{MODEL}, "metrics": {{"accuracy": "0.5", "recall": null}}}}"#));
+    let errors = invalid(&format!(
+        r#"{{{MODEL}, "metrics": {{"accuracy": "0.5", "recall": null}}}}"#
+    ));
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].contains("metrics.accuracy: must be a number, got a string"));
     assert!(errors[1].contains("metrics.recall: must be a number, got null"));
@@ -228,7 +320,10 @@ fn unknown_and_duplicate_fields() {
         "metrics.accuracy: given more than once",
         "metrics.f1: given more than once (f1_score is an alias of f1)",
     ] {
-        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in\n{joined}"
+        );
     }
 }
 
@@ -242,37 +337,77 @@ fn empty_input() {
 #[test]
 fn oversized_strings_and_batches() {
     let long = "m".repeat(MAX_ID_LEN + 1);
-    let errors = invalid(&format!(r#"{{"model": {{"name": "{long}", "version": "1"}}, "metric": "accuracy", "value": 1}}"#));
-    assert_eq!(errors, ["input 0 (line 1): model.name: is 129 bytes long; the limit is 128"]);
+    let errors = invalid(&format!(
+        r#"{{"model": {{"name": "{long}", "version": "1"}}, "metric": "accuracy", "value": 1}}"#
+    ));
+    assert_eq!(
+        errors,
+        ["input 0 (line 1): model.name: is 129 bytes long; the limit is 128"]
+    );
     let long_metric = "m".repeat(65);
-    let errors = invalid(&format!(r#"{{{MODEL}, "metric": "{long_metric}", "value": 1}}"#));
-    assert!(errors[0].contains("is 65 bytes long; the limit is 64"), "{errors:?}");
+    let errors = invalid(&format!(
+        r#"{{{MODEL}, "metric": "{long_metric}", "value": 1}}"#
+    ));
+    assert!(
+        errors[0].contains("is 65 bytes long; the limit is 64"),
+        "{errors:?}"
+    );
     let huge_key = "k".repeat(10_000);
-    let errors = invalid(&format!(r#"{{{MODEL}, "metric": "accuracy", "value": 1, "{huge_key}": 1}}"#));
-    assert!(errors[0].len() < 300, "an oversized key is cut in the message: {}", errors[0].len());
+    let errors = invalid(&format!(
+        r#"{{{MODEL}, "metric": "accuracy", "value": 1, "{huge_key}": 1}}"#
+    ));
+    assert!(
+        errors[0].len() < 300,
+        "an oversized key is cut in the message: {}",
+        errors[0].len()
+    );
 
     let one = format!(r#"{{{MODEL}, "metric": "accuracy", "value": 0.9}}"#);
     let text = format!("{one}\n{one}\n{one}\n");
-    let limits = Limits { max_inputs: 2, ..Limits::default() };
-    let result = WireParser::new(&catalog()).with_limits(limits).parse_batch(&text, Format::Ndjson);
+    let limits = Limits {
+        max_inputs: 2,
+        ..Limits::default()
+    };
+    let result = WireParser::new(&catalog())
+        .with_limits(limits)
+        .parse_batch(&text, Format::Ndjson);
     assert_eq!(result, Err(BatchError::TooMany { limit: 2 }));
     let many_metrics: Vec<String> = (0..3).map(|i| format!(r#""m{i}": 1"#)).collect();
-    let limits = Limits { max_metrics: 2, ..Limits::default() };
+    let limits = Limits {
+        max_metrics: 2,
+        ..Limits::default()
+    };
     let text = format!(r#"{{{MODEL}, "metrics": {{{}}}}}"#, many_metrics.join(","));
-    let result = WireParser::new(&catalog()).with_limits(limits).parse_batch(&text, Format::Auto);
-    assert!(result.unwrap_err().to_string().contains("has 3 metrics; the limit is 2"));
+    let result = WireParser::new(&catalog())
+        .with_limits(limits)
+        .parse_batch(&text, Format::Auto);
+    assert!(
+        result
+            .unwrap_err()
+            .to_string()
+            .contains("has 3 metrics; the limit is 2")
+    );
 }
 
 #[test]
 fn every_bad_line_of_ndjson_is_reported_with_its_line() {
     let good = format!(r#"{{{MODEL}, "metric": "accuracy", "value": 0.9}}"#);
-    let text = format!("{good}\n{{\"model\": oops}}\n{good}\n{{{MODEL}, \"metric\": \"accuracy\", \"value\": 7}}\n{{\"broken\": \n");
+    let text = format!(
+        "{good}\n{{\"model\": oops}}\n{good}\n{{{MODEL}, \"metric\": \"accuracy\", \"value\": 7}}\n{{\"broken\": \n"
+    );
     let errors = syntax(&text);
     assert_eq!(errors.len(), 2, "{errors:?}");
-    assert_eq!((errors[0].index, errors[0].line, errors[0].column), (Some(1), 2, Some(11)));
-    assert_eq!(errors[1].line, 6, "an unterminated object is reported where the text ends: {errors:?}");
+    assert_eq!(
+        (errors[0].index, errors[0].line, errors[0].column),
+        (Some(1), 2, Some(11))
+    );
+    assert_eq!(
+        errors[1].line, 6,
+        "an unterminated object is reported where the text ends: {errors:?}"
+    );
     // Once the syntax is right, the range error on line 4 shows.
-    let text = format!("{good}\n{good}\n{good}\n{{{MODEL}, \"metric\": \"accuracy\", \"value\": 7}}\n");
+    let text =
+        format!("{good}\n{good}\n{good}\n{{{MODEL}, \"metric\": \"accuracy\", \"value\": 7}}\n");
     assert_eq!(
         invalid(&text),
         ["input 3 (line 4): value: value 7 is outside the range of accuracy, [0, 1]"]
@@ -298,9 +433,14 @@ fn a_bad_batch_keeps_nothing_and_caps_its_error_list() {
 fn json_format_rejects_trailing_values() {
     let one = format!(r#"{{{MODEL}, "metric": "accuracy", "value": 0.9}}"#);
     let result = WireParser::new(&catalog()).parse_batch(&format!("{one}\n{one}"), Format::Json);
-    let Err(BatchError::Syntax { errors, .. }) = result else { panic!("{result:?}") };
+    let Err(BatchError::Syntax { errors, .. }) = result else {
+        panic!("{result:?}")
+    };
     assert_eq!(errors[0].line, 2);
-    assert!(errors[0].message.contains("trailing characters"), "{errors:?}");
+    assert!(
+        errors[0].message.contains("trailing characters"),
+        "{errors:?}"
+    );
 }
 
 #[test]

@@ -1,4 +1,6 @@
 //! The engine's integration tests: one binary (see STYLE.md section 7).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod properties;
 mod streams;

@@ -25,15 +25,17 @@ fn replay(config: &Arc<Config>, inputs: &[Input]) -> Vec<Output> {
 /// where in the whole stream it happened.
 fn meaning(output: &Output) -> String {
     match output {
-        Output::Alert(alert) => format!(
-            "alert {} {} {} {} {} {}",
-            alert.at,
-            alert.state.as_str(),
-            alert.rule,
-            alert.model,
-            alert.metric,
-            serde_json::to_string(&alert.explanation).unwrap()
-        ) + &alert.message,
+        Output::Alert(alert) => {
+            format!(
+                "alert {} {} {} {} {} {}",
+                alert.at,
+                alert.state.as_str(),
+                alert.rule,
+                alert.model,
+                alert.metric,
+                serde_json::to_string(&alert.explanation).unwrap()
+            ) + &alert.message
+        }
         Output::Retrain(decision) => format!(
             "retrain {} {} {} {:?} {:?}",
             decision.at,
@@ -43,7 +45,12 @@ fn meaning(output: &Output) -> String {
             decision.retry_at
         ),
         Output::JobFinished(notice) => {
-            format!("job {} {} {}", notice.at, notice.status.as_str(), notice.ended_outstanding)
+            format!(
+                "job {} {} {}",
+                notice.at,
+                notice.status.as_str(),
+                notice.ended_outstanding
+            )
         }
     }
 }
@@ -149,7 +156,9 @@ fn json_value(depth: u32) -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::Bool),
-        any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_map(|x| serde_json::json!(x)),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(|x| serde_json::json!(x)),
         any::<i64>().prop_map(|x| serde_json::json!(x)),
         ".{0,20}".prop_map(serde_json::Value::String),
         Just(serde_json::json!("2026-11-22T08:00:00Z")),

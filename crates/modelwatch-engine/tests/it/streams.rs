@@ -46,25 +46,46 @@ fn metric_value(metric: &'static str) -> BoxedStrategy<(String, f64)> {
     let values = match metric {
         "accuracy" => (0.5f64..=1.0).boxed(),
         "latency_ms" => (0.0f64..300.0).boxed(),
-        _ => prop_oneof![-1e6f64..1e6, Just(0.0), Just(-0.0), Just(1e300), Just(-1e300), Just(f64::MIN_POSITIVE)]
-            .boxed(),
+        _ => prop_oneof![
+            -1e6f64..1e6,
+            Just(0.0),
+            Just(-0.0),
+            Just(1e300),
+            Just(-1e300),
+            Just(f64::MIN_POSITIVE)
+        ]
+        .boxed(),
     };
-    values.prop_map(move |value| (metric.to_string(), value)).boxed()
+    values
+        .prop_map(move |value| (metric.to_string(), value))
+        .boxed()
 }
 
 /// An event of one of the given models, at `minute` plus up to two minutes (sometimes before).
-pub fn event(models: &'static [&'static str]) -> impl Strategy<Value = (usize, i64, Vec<(String, f64)>, u8)> {
+pub fn event(
+    models: &'static [&'static str],
+) -> impl Strategy<Value = (usize, i64, Vec<(String, f64)>, u8)> {
     (
         0..models.len(),
         -1i64..3,
-        prop::collection::vec(prop_oneof![metric_value("accuracy"), metric_value("latency_ms"), metric_value("kpi")], 1..4),
+        prop::collection::vec(
+            prop_oneof![
+                metric_value("accuracy"),
+                metric_value("latency_ms"),
+                metric_value("kpi")
+            ],
+            1..4,
+        ),
         0u8..4,
     )
 }
 
 /// A stream of inputs of the given models, in time order with some jitter, with a job
 /// notice now and then.
-pub fn stream(models: &'static [&'static str], max_len: usize) -> impl Strategy<Value = Vec<Input>> {
+pub fn stream(
+    models: &'static [&'static str],
+    max_len: usize,
+) -> impl Strategy<Value = Vec<Input>> {
     prop::collection::vec((event(models), 0u8..20), 1..max_len).prop_map(move |items| {
         let mut minute = 0i64;
         items

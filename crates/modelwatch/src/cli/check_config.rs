@@ -16,7 +16,8 @@ pub struct CheckConfigArgs {
 
 pub fn run(args: &CheckConfigArgs, out: &mut dyn Write) -> Result<()> {
     let name = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read config {name}"))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read config {name}"))?;
     let parsed = parse_config(&text).map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
     super::print_warnings(&name, &parsed.warnings);
     let config = &parsed.config;

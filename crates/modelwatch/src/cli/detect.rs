@@ -29,7 +29,11 @@ pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Resul
     }
     if DetectorKind::from_name(&args.detector).is_none() {
         let kinds: Vec<&str> = DetectorKind::ALL.iter().map(|kind| kind.as_str()).collect();
-        bail!("unknown detector {:?}; expected one of: {}", args.detector, kinds.join(", "));
+        bail!(
+            "unknown detector {:?}; expected one of: {}",
+            args.detector,
+            kinds.join(", ")
+        );
     }
     let spec = DetectorSpec::parse(&args.detector, &params).map_err(|errors| {
         let lines: Vec<String> = errors
@@ -39,26 +43,37 @@ pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Resul
                 None => format!("  {}", error.message),
             })
             .collect();
-        anyhow::anyhow!("bad parameters for {}:\n{}", args.detector, lines.join("\n"))
+        anyhow::anyhow!(
+            "bad parameters for {}:\n{}",
+            args.detector,
+            lines.join("\n")
+        )
     })?;
     let condition = spec.condition().copied();
     let mut detector = spec.build();
     let (mut drifts, mut warnings, mut breaches) = (Vec::new(), Vec::new(), Vec::new());
     let mut index = 0usize;
     for (line_number, line) in input.lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read standard input at line {}", line_number + 1))?;
+        let line = line
+            .with_context(|| format!("cannot read standard input at line {}", line_number + 1))?;
         let text = line.trim();
         if text.is_empty() {
             continue;
         }
         let value: f64 = match text.parse() {
             Ok(value) if f64::is_finite(value) => value,
-            _ => bail!("line {}: {:?} is not a finite number", line_number + 1, cut(text)),
+            _ => bail!(
+                "line {}: {:?} is not a finite number",
+                line_number + 1,
+                cut(text)
+            ),
         };
         match detector.update(value) {
             Signal::Drift => drifts.push(index),
             Signal::Warning => warnings.push(index),
-            Signal::Statistic(statistic) if condition.is_some_and(|c| c.breached(statistic)) => breaches.push(index),
+            Signal::Statistic(statistic) if condition.is_some_and(|c| c.breached(statistic)) => {
+                breaches.push(index)
+            }
             Signal::Statistic(_) | Signal::Stable | Signal::NotReady => {}
         }
         index += 1;

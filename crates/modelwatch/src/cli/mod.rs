@@ -54,21 +54,27 @@ pub fn run(cli: Cli) -> Result<()> {
 /// not a failure.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause.downcast_ref::<io::Error>().is_some_and(|io_error| io_error.kind() == io::ErrorKind::BrokenPipe)
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io_error| io_error.kind() == io::ErrorKind::BrokenPipe)
     })
 }
 
 /// Reads and validates the config at `path`, or the built-in one. Warnings go to stderr.
 fn load_config(path: Option<&Path>) -> Result<Config> {
     let (name, parsed) = match path {
-        None => ("built-in config".to_string(), parse_config(DEFAULT_CONFIG_TOML)),
+        None => (
+            "built-in config".to_string(),
+            parse_config(DEFAULT_CONFIG_TOML),
+        ),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read config {}", path.display()))?;
             (path.display().to_string(), parse_config(&text))
         }
     };
-    let ParsedConfig { config, warnings } = parsed.map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
+    let ParsedConfig { config, warnings } =
+        parsed.map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
     print_warnings(&name, &warnings);
     Ok(config)
 }
@@ -85,9 +91,11 @@ fn print_warnings(name: &str, warnings: &[modelwatch_engine::config::ConfigError
 fn read_input(path: &PathBuf) -> Result<(String, String)> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
-        io::Read::read_to_string(&mut io::stdin().lock(), &mut text).context("cannot read standard input")?;
+        io::Read::read_to_string(&mut io::stdin().lock(), &mut text)
+            .context("cannot read standard input")?;
         return Ok(("<stdin>".to_string(), text));
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok((path.display().to_string(), text))
 }

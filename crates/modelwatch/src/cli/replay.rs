@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use modelwatch_engine::wire::documents;
-use modelwatch_engine::{Decision, Engine, Format, Output, RuleState, RuleStatus, WireParser, short_id, short_number};
+use modelwatch_engine::{
+    Decision, Engine, Format, Output, RuleState, RuleStatus, WireParser, short_id, short_number,
+};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -38,7 +40,11 @@ const MAX_LISTED_ERRORS: usize = 100;
 
 pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<()> {
     let config = Arc::new(super::load_config(args.config.as_deref())?);
-    let files = args.files.iter().map(super::read_input).collect::<Result<Vec<_>>>()?;
+    let files = args
+        .files
+        .iter()
+        .map(super::read_input)
+        .collect::<Result<Vec<_>>>()?;
     let parser = WireParser::new(&config.catalog).accepting_jobs();
     validate(&parser, &files)?;
 
@@ -48,7 +54,9 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<()> {
     for (_, text) in &files {
         for document in documents(text, Format::Auto) {
             let Ok(document) = document else { continue };
-            let Ok(input) = parser.parse_document(&document) else { continue };
+            let Ok(input) = parser.parse_document(&document) else {
+                continue;
+            };
             engine.process(&input, &mut outputs);
             for output in outputs.drain(..) {
                 match args.format {
@@ -99,13 +107,19 @@ fn validate(parser: &WireParser<'_>, files: &[(String, String)]) -> Result<()> {
     if total_problems == 0 {
         return Ok(());
     }
-    let mut message = format!("{total_problems} problem{} in the input:", if total_problems == 1 { "" } else { "s" });
+    let mut message = format!(
+        "{total_problems} problem{} in the input:",
+        if total_problems == 1 { "" } else { "s" }
+    );
     for problem in &problems {
         message.push_str("\n  ");
         message.push_str(problem);
     }
     if total_problems > problems.len() {
-        message.push_str(&format!("\n  ... and {} more", total_problems - problems.len()));
+        message.push_str(&format!(
+            "\n  ... and {} more",
+            total_problems - problems.len()
+        ));
     }
     bail!(message)
 }
@@ -118,7 +132,10 @@ struct Table {
 
 impl Table {
     fn new(header: &'static [&'static str]) -> Table {
-        Table { header, rows: Vec::new() }
+        Table {
+            header,
+            rows: Vec::new(),
+        }
     }
 
     fn push_output(&mut self, output: &Output) {
@@ -184,7 +201,12 @@ impl Table {
 
 /// Where the rules stand after the last input: counts, then every rule that is not plainly ok.
 fn write_end_state(out: &mut dyn Write, statuses: &[RuleStatus], inputs: u64) -> Result<()> {
-    let count = |state: RuleState| statuses.iter().filter(|status| status.state == state).count();
+    let count = |state: RuleState| {
+        statuses
+            .iter()
+            .filter(|status| status.state == state)
+            .count()
+    };
     writeln!(out)?;
     writeln!(
         out,
@@ -197,10 +219,16 @@ fn write_end_state(out: &mut dyn Write, statuses: &[RuleStatus], inputs: u64) ->
         count(RuleState::NotEnoughData),
     )?;
     let mut table = Table::new(&["STATE", "MODEL", "METRIC", "RULE", "DETAIL"]);
-    for status in statuses.iter().filter(|status| status.state != RuleState::Ok) {
+    for status in statuses
+        .iter()
+        .filter(|status| status.state != RuleState::Ok)
+    {
         let detail = match status.state {
             RuleState::NotEnoughData => {
-                format!("has {} of the {} points it needs", status.detector_points, status.needed)
+                format!(
+                    "has {} of the {} points it needs",
+                    status.detector_points, status.needed
+                )
             }
             _ => match status.statistic {
                 Some(statistic) if statistic != status.last_value => format!(

@@ -14,7 +14,10 @@ use super::shard::TaggedAlert;
 #[derive(Debug)]
 pub(super) enum PlanItem {
     /// A batch: its inputs, and the shards that got points of it (one result each).
-    Batch { entries: Vec<PlanEntry>, shards: Vec<usize> },
+    Batch {
+        entries: Vec<PlanEntry>,
+        shards: Vec<usize>,
+    },
     /// A new subscriber, from this point of the stream on.
     Subscribe(mpsc::Sender<Arc<Output>>),
     /// Answer once everything before is published.
@@ -29,7 +32,11 @@ pub(super) struct Merger {
 
 impl Merger {
     pub(super) fn new(config: &Config, observers: Vec<Box<dyn Observer>>) -> Merger {
-        Merger { policy: RetrainPolicy::new(config.retrain.clone()), observers, subscribers: Vec::new() }
+        Merger {
+            policy: RetrainPolicy::new(config.retrain.clone()),
+            observers,
+            subscribers: Vec::new(),
+        }
     }
 
     pub(super) async fn run(
@@ -63,7 +70,12 @@ impl Merger {
         }
     }
 
-    fn decide(&mut self, entries: Vec<PlanEntry>, alerts: &mut Vec<TaggedAlert>, outputs: &mut Vec<Output>) {
+    fn decide(
+        &mut self,
+        entries: Vec<PlanEntry>,
+        alerts: &mut Vec<TaggedAlert>,
+        outputs: &mut Vec<Output>,
+    ) {
         let mut pending = alerts.drain(..).peekable();
         for entry in entries {
             match entry {
@@ -95,7 +107,8 @@ impl Merger {
                 closed |= subscriber.send(output.clone()).await.is_err();
             }
             if closed {
-                self.subscribers.retain(|subscriber| !subscriber.is_closed());
+                self.subscribers
+                    .retain(|subscriber| !subscriber.is_closed());
             }
         }
     }

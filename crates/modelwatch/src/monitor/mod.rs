@@ -190,10 +190,19 @@ impl Monitor {
             shard_inputs.push(work_tx);
             shard_outputs.push(result_rx);
         }
-        tasks.push(runtime.spawn(router::run(command_rx, shard_inputs, plan_tx, options.clock)));
+        tasks.push(runtime.spawn(router::run(
+            command_rx,
+            shard_inputs,
+            plan_tx,
+            options.clock,
+        )));
         let merger = merge::Merger::new(&config, options.observers);
         tasks.push(runtime.spawn(merger.run(plan_rx, shard_outputs)));
-        Ok(Monitor { commands, subscription_capacity: options.subscription_capacity.get(), tasks })
+        Ok(Monitor {
+            commands,
+            subscription_capacity: options.subscription_capacity.get(),
+            tasks,
+        })
     }
 
     /// Queues one input; returns once it is accepted, waiting while the queue is full.
@@ -215,7 +224,10 @@ impl Monitor {
         if inputs.is_empty() {
             return Ok(());
         }
-        self.commands.send(Command::Ingest(inputs)).await.map_err(|_| MonitorError::Closed)
+        self.commands
+            .send(Command::Ingest(inputs))
+            .await
+            .map_err(|_| MonitorError::Closed)
     }
 
     /// Queues inputs if there is room now, or gives them back.
@@ -227,11 +239,17 @@ impl Monitor {
         if inputs.is_empty() {
             return Ok(());
         }
-        self.commands.try_send(Command::Ingest(inputs)).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(Command::Ingest(inputs)) => TryIngestError::Full(inputs),
-            mpsc::error::TrySendError::Closed(Command::Ingest(inputs)) => TryIngestError::Closed(inputs),
-            _ => TryIngestError::Closed(Vec::new()),
-        })
+        self.commands
+            .try_send(Command::Ingest(inputs))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(Command::Ingest(inputs)) => {
+                    TryIngestError::Full(inputs)
+                }
+                mpsc::error::TrySendError::Closed(Command::Ingest(inputs)) => {
+                    TryIngestError::Closed(inputs)
+                }
+                _ => TryIngestError::Closed(Vec::new()),
+            })
     }
 
     /// A subscription to every output of the inputs ingested after this call returns.
@@ -241,7 +259,10 @@ impl Monitor {
     /// [`MonitorError::Closed`] once the monitor has shut down.
     pub async fn subscribe(&self) -> Result<Subscription, MonitorError> {
         let (sender, outputs) = mpsc::channel(self.subscription_capacity);
-        self.commands.send(Command::Subscribe(sender)).await.map_err(|_| MonitorError::Closed)?;
+        self.commands
+            .send(Command::Subscribe(sender))
+            .await
+            .map_err(|_| MonitorError::Closed)?;
         Ok(Subscription { outputs })
     }
 
@@ -253,7 +274,10 @@ impl Monitor {
     /// [`MonitorError::Closed`] once the monitor has shut down.
     pub async fn flush(&self) -> Result<(), MonitorError> {
         let (done, wait) = oneshot::channel();
-        self.commands.send(Command::Flush(done)).await.map_err(|_| MonitorError::Closed)?;
+        self.commands
+            .send(Command::Flush(done))
+            .await
+            .map_err(|_| MonitorError::Closed)?;
         wait.await.map_err(|_| MonitorError::Closed)
     }
 
@@ -264,12 +288,17 @@ impl Monitor {
     /// [`MonitorError::Closed`] once the monitor has shut down.
     pub async fn status(&self) -> Result<Vec<RuleStatus>, MonitorError> {
         let (reply, answer) = oneshot::channel();
-        self.commands.send(Command::Status(reply)).await.map_err(|_| MonitorError::Closed)?;
+        self.commands
+            .send(Command::Status(reply))
+            .await
+            .map_err(|_| MonitorError::Closed)?;
         let mut statuses = Vec::new();
         for shard in answer.await.map_err(|_| MonitorError::Closed)? {
             statuses.extend(shard.await.map_err(|_| MonitorError::Closed)?);
         }
-        statuses.sort_by(|a, b| (&a.model, &a.metric, a.rule_index).cmp(&(&b.model, &b.metric, b.rule_index)));
+        statuses.sort_by(|a, b| {
+            (&a.model, &a.metric, a.rule_index).cmp(&(&b.model, &b.metric, b.rule_index))
+        });
         Ok(statuses)
     }
 

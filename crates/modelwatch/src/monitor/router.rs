@@ -15,9 +15,17 @@ use crate::clock::Clock;
 #[derive(Debug)]
 pub(super) enum PlanEntry {
     /// An event; its points went to the shards.
-    Event { seq: u64, at: Timestamp, event: Arc<Event> },
+    Event {
+        seq: u64,
+        at: Timestamp,
+        event: Arc<Event>,
+    },
     /// A job-finished notice; the merger handles it itself.
-    Job { seq: u64, at: Timestamp, job: JobFinished },
+    Job {
+        seq: u64,
+        at: Timestamp,
+        job: JobFinished,
+    },
 }
 
 pub(super) async fn run(
@@ -43,7 +51,10 @@ pub(super) async fn run(
                     }
                     involved.push(index);
                 }
-                PlanItem::Batch { entries, shards: involved }
+                PlanItem::Batch {
+                    entries,
+                    shards: involved,
+                }
             }
             Command::Subscribe(sender) => PlanItem::Subscribe(sender),
             Command::Flush(done) => PlanItem::Flush(done),
@@ -67,7 +78,12 @@ pub(super) async fn run(
 }
 
 /// Numbers and stamps the inputs and deals their points to the shards' batches.
-fn split(inputs: Vec<Input>, next_seq: &mut u64, clock: &dyn Clock, batches: &mut [Vec<Point>]) -> Vec<PlanEntry> {
+fn split(
+    inputs: Vec<Input>,
+    next_seq: &mut u64,
+    clock: &dyn Clock,
+    batches: &mut [Vec<Point>],
+) -> Vec<PlanEntry> {
     let mut entries = Vec::with_capacity(inputs.len());
     let mut now = None;
     for input in inputs {
@@ -83,7 +99,12 @@ fn split(inputs: Vec<Input>, next_seq: &mut u64, clock: &dyn Clock, batches: &mu
                 let event = Arc::new(event);
                 for (index, (metric, _)) in event.metrics.iter().enumerate() {
                     let shard = shard_of(&event, metric, batches.len());
-                    batches[shard].push(Point { seq, index: index as u32, at, event: event.clone() });
+                    batches[shard].push(Point {
+                        seq,
+                        index: index as u32,
+                        at,
+                        event: event.clone(),
+                    });
                 }
                 entries.push(PlanEntry::Event { seq, at, event });
             }
@@ -103,7 +124,12 @@ fn shard_of(event: &Event, metric: &str, shards: usize) -> usize {
         return 0;
     }
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [&event.model.name, &event.model.version, &event.model.instance, metric] {
+    for part in [
+        &event.model.name,
+        &event.model.version,
+        &event.model.instance,
+        metric,
+    ] {
         for byte in part.as_bytes().iter().chain(std::iter::once(&0xff)) {
             hash ^= u64::from(*byte);
             hash = hash.wrapping_mul(0x0000_0100_0000_01b3);

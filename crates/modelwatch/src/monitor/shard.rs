@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use modelwatch_engine::{AlertEvent, Config, Evaluator, Event, PointContext, RuleStatus, Timestamp};
+use modelwatch_engine::{
+    AlertEvent, Config, Evaluator, Event, PointContext, RuleStatus, Timestamp,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// One metric value to evaluate: the `index`-th metric of `event`.
@@ -43,13 +45,24 @@ pub(super) async fn run(
         match item {
             ShardWork::Points(points) => {
                 let mut alerts = Vec::new();
-                for point in &points {
-                    let (metric, value) = &point.event.metrics[point.index as usize];
-                    let context = PointContext { seq: point.seq, at: point.at, model: &point.event.model };
-                    evaluator.evaluate(&context, metric, *value, &mut scratch);
-                    alerts.extend(
-                        scratch.drain(..).map(|alert| TaggedAlert { seq: point.seq, index: point.index, alert }),
-                    );
+                // Points of one input are consecutive: evaluate each run in one call.
+                for run in points.chunk_by(|a, b| a.seq == b.seq) {
+                    let first = &run[0];
+                    let context = PointContext {
+                        seq: first.seq,
+                        at: first.at,
+                        model: &first.event.model,
+                    };
+                    let values = run.iter().map(|point| {
+                        let (metric, value) = &point.event.metrics[point.index as usize];
+                        (point.index, metric.as_str(), *value)
+                    });
+                    evaluator.evaluate_event(&context, values, &mut scratch);
+                    alerts.extend(scratch.drain(..).map(|(index, alert)| TaggedAlert {
+                        seq: first.seq,
+                        index,
+                        alert,
+                    }));
                 }
                 if results.send(alerts).await.is_err() {
                     return;

@@ -29,7 +29,11 @@ fn text(bytes: &[u8]) -> String {
 /// Checks the exit code and that nothing panicked; returns (stdout, stderr).
 fn expect(output: &Output, code: i32) -> (String, String) {
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(code), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     (stdout, stderr)
 }
@@ -42,10 +46,16 @@ fn write_temp(dir: &Path, name: &str, contents: &str) -> String {
 
 #[test]
 fn replay_of_the_example_shows_alerts_retrain_decisions_and_the_end_state() {
-    let (stdout, stderr) = expect(&modelwatch(&["replay", "examples/degrading-model.jsonl"], b""), 0);
+    let (stdout, stderr) = expect(
+        &modelwatch(&["replay", "examples/degrading-model.jsonl"], b""),
+        0,
+    );
     assert!(stderr.is_empty(), "{stderr}");
     let header = stdout.lines().next().unwrap();
-    assert!(header.starts_with("SEQ") && header.contains("EVENT") && header.contains("DETAIL"), "{header}");
+    assert!(
+        header.starts_with("SEQ") && header.contains("EVENT") && header.contains("DETAIL"),
+        "{header}"
+    );
     for expected in [
         "fraud-detector@1.5.0/canary-0",
         "e-accuracy-low",
@@ -58,14 +68,25 @@ fn replay_of_the_example_shows_alerts_retrain_decisions_and_the_end_state() {
         "At the end, after 173 inputs",
         "not_enough_data",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
     }
-    assert!(!stdout.contains("1.4.0/default  accuracy     e-accuracy-low"), "the healthy version does not alert");
+    assert!(
+        !stdout.contains("1.4.0/default  accuracy     e-accuracy-low"),
+        "the healthy version does not alert"
+    );
 }
 
 #[test]
 fn replay_json_is_one_object_a_line_and_the_same_every_time() {
-    let args = ["replay", "--format", "json", "examples/degrading-model.jsonl"];
+    let args = [
+        "replay",
+        "--format",
+        "json",
+        "examples/degrading-model.jsonl",
+    ];
     let (first, _) = expect(&modelwatch(&args, b""), 0);
     let (second, _) = expect(&modelwatch(&args, b""), 0);
     assert_eq!(first, second);
@@ -75,10 +96,16 @@ fn replay_json_is_one_object_a_line_and_the_same_every_time() {
         types.insert(value["type"].as_str().unwrap().to_string());
         assert_eq!(value["id"].as_str().unwrap().len(), 32);
     }
-    assert_eq!(types.into_iter().collect::<Vec<_>>(), ["alert", "job_finished", "retrain"]);
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        ["alert", "job_finished", "retrain"]
+    );
     // Standard input works like a file.
     let example = std::fs::read(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
-    let (from_stdin, _) = expect(&modelwatch(&["replay", "--format", "json", "-"], &example), 0);
+    let (from_stdin, _) = expect(
+        &modelwatch(&["replay", "--format", "json", "-"], &example),
+        0,
+    );
     assert_eq!(from_stdin, first);
 }
 
@@ -91,20 +118,31 @@ fn replay_refuses_bad_input_naming_line_and_field_and_prints_no_timeline() {
     );
     let file = write_temp(dir.path(), "bad.jsonl", &bad);
     let (stdout, stderr) = expect(&modelwatch(&["replay", &file], b""), 1);
-    assert!(stdout.is_empty(), "nothing is replayed from a bad file: {stdout}");
+    assert!(
+        stdout.is_empty(),
+        "nothing is replayed from a bad file: {stdout}"
+    );
     assert!(stderr.contains("2 problems in the input"), "{stderr}");
     assert!(
-        stderr.contains("bad.jsonl: input 1 (line 2): value: value 1.5 is outside the range of accuracy, [0, 1]"),
+        stderr.contains(
+            "bad.jsonl: input 1 (line 2): value: value 1.5 is outside the range of accuracy, [0, 1]"
+        ),
         "{stderr}"
     );
-    assert!(stderr.contains("bad.jsonl: input 2 (line 3, column 2): invalid JSON"), "{stderr}");
+    assert!(
+        stderr.contains("bad.jsonl: input 2 (line 3, column 2): invalid JSON"),
+        "{stderr}"
+    );
 
     let empty = write_temp(dir.path(), "empty.jsonl", "\n\n");
     let (_, stderr) = expect(&modelwatch(&["replay", &empty], b""), 1);
     assert!(stderr.contains("empty.jsonl: no inputs"), "{stderr}");
 
     let (_, stderr) = expect(&modelwatch(&["replay", "does-not-exist.jsonl"], b""), 1);
-    assert!(stderr.contains("cannot read does-not-exist.jsonl"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read does-not-exist.jsonl"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -125,21 +163,51 @@ detector = { kind = "adwin", delta = 0 }
 for = 2
 "#,
     );
-    for args in [vec!["check-config", config.as_str()], vec!["replay", "--config", &config, "examples/degrading-model.jsonl"]] {
+    for args in [
+        vec!["check-config", config.as_str()],
+        vec![
+            "replay",
+            "--config",
+            &config,
+            "examples/degrading-model.jsonl",
+        ],
+    ] {
         let (stdout, stderr) = expect(&modelwatch(&args, b""), 1);
         assert!(stdout.is_empty());
-        assert!(stderr.contains("bad.toml: 4 errors in the config"), "{stderr}");
-        assert!(stderr.contains("line 4, column 12: rules[0].detector:"), "{stderr}");
-        assert!(stderr.contains("line 4, column 36: rules[0].detector.alpha:"), "{stderr}");
-        assert!(stderr.contains("line 9, column 38: rules[1].detector.delta:"), "{stderr}");
-        assert!(stderr.contains("line 10, column 7: rules[1].for: `for` applies to state detectors only"), "{stderr}");
+        assert!(
+            stderr.contains("bad.toml: 4 errors in the config"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("line 4, column 12: rules[0].detector:"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("line 4, column 36: rules[0].detector.alpha:"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("line 9, column 38: rules[1].detector.delta:"),
+            "{stderr}"
+        );
+        assert!(
+            stderr
+                .contains("line 10, column 7: rules[1].for: `for` applies to state detectors only"),
+            "{stderr}"
+        );
     }
 }
 
 #[test]
 fn check_config_accepts_the_built_in_config_and_prints_warnings() {
-    let (stdout, stderr) = expect(&modelwatch(&["check-config", "config/default.toml"], b""), 0);
-    assert!(stdout.starts_with("ok: config/default.toml: 13 rules (10 with retrain)"), "{stdout}");
+    let (stdout, stderr) = expect(
+        &modelwatch(&["check-config", "config/default.toml"], b""),
+        0,
+    );
+    assert!(
+        stdout.starts_with("ok: config/default.toml: 13 rules (10 with retrain)"),
+        "{stdout}"
+    );
     assert!(stderr.is_empty(), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
     let config = write_temp(
@@ -149,15 +217,31 @@ fn check_config_accepts_the_built_in_config_and_prints_warnings() {
     );
     let (stdout, stderr) = expect(&modelwatch(&["check-config", &config], b""), 0);
     assert!(stdout.contains("1 warnings"), "{stdout}");
-    assert!(stderr.contains("warning:") && stderr.contains("line 3, column 10: rules[0].metric"), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("line 3, column 10: rules[0].metric"),
+        "{stderr}"
+    );
 }
 
 /// Reads a River case file from the detectors crate's copies.
 fn river_case(name: &str) -> (Vec<f64>, Vec<u64>) {
-    let path = crate::repo_root().join("crates/modelwatch-detectors/tests/river").join(name);
-    let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let stream = case["stream"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    let drifts = case["drifts"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let path = crate::repo_root()
+        .join("crates/modelwatch-detectors/tests/river")
+        .join(name);
+    let case: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let stream = case["stream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let drifts = case["drifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     (stream, drifts)
 }
 
@@ -179,37 +263,104 @@ fn detect_reproduces_rivers_own_cases() {
     for mode in ["up", "down", "both"] {
         let (stream, drifts) = river_case(&format!("test_page_hinkley_{mode}.json"));
         let mode_param = format!("mode={mode}");
-        let result = detect(&["--detector", "page_hinkley", "--param", &mode_param], &stream);
+        let result = detect(
+            &["--detector", "page_hinkley", "--param", &mode_param],
+            &stream,
+        );
         assert_eq!(result["drifts"], serde_json::json!(drifts), "mode {mode}");
     }
     let (stream, _) = river_case("test_adwin.json");
-    let result = detect(&["--detector", "adwin", "--param", "delta=0.5", "--param", "clock=1"], &stream);
-    assert!(result["drifts"].as_array().unwrap().len() > 1, "a loose delta detects more: {result}");
+    let result = detect(
+        &[
+            "--detector",
+            "adwin",
+            "--param",
+            "delta=0.5",
+            "--param",
+            "clock=1",
+        ],
+        &stream,
+    );
+    assert!(
+        result["drifts"].as_array().unwrap().len() > 1,
+        "a loose delta detects more: {result}"
+    );
 }
 
 #[test]
 fn detect_prints_breaches_for_threshold_like_detectors() {
-    let result = detect(&["--detector", "threshold", "--param", "below=0.5"], &[0.9, 0.4, 0.6, 0.1]);
-    assert_eq!(result, serde_json::json!({"drifts": [], "warnings": [], "breaches": [1, 3]}));
-    let result = detect(&["--detector", "ema", "--param", "alpha=0.5", "--param", "above=10"], &[0.0, 30.0, 0.0, 0.0]);
+    let result = detect(
+        &["--detector", "threshold", "--param", "below=0.5"],
+        &[0.9, 0.4, 0.6, 0.1],
+    );
+    assert_eq!(
+        result,
+        serde_json::json!({"drifts": [], "warnings": [], "breaches": [1, 3]})
+    );
+    let result = detect(
+        &[
+            "--detector",
+            "ema",
+            "--param",
+            "alpha=0.5",
+            "--param",
+            "above=10",
+        ],
+        &[0.0, 30.0, 0.0, 0.0],
+    );
     // ema: 0, 15, 7.5, 3.75
     assert_eq!(result["breaches"], serde_json::json!([1]));
 }
 
 #[test]
 fn detect_refuses_bad_parameters_and_bad_numbers() {
-    let (_, stderr) = expect(&modelwatch(&["detect", "--detector", "adwin", "--param", "delta=2", "--param", "clok=3"], b""), 1);
+    let (_, stderr) = expect(
+        &modelwatch(
+            &[
+                "detect",
+                "--detector",
+                "adwin",
+                "--param",
+                "delta=2",
+                "--param",
+                "clok=3",
+            ],
+            b"",
+        ),
+        1,
+    );
     assert!(stderr.contains("--param delta:"), "{stderr}");
     assert!(stderr.contains("--param clok:"), "{stderr}");
-    let (_, stderr) = expect(&modelwatch(&["detect", "--detector", "adwin", "--param", "delta"], b""), 1);
+    let (_, stderr) = expect(
+        &modelwatch(&["detect", "--detector", "adwin", "--param", "delta"], b""),
+        1,
+    );
     assert!(stderr.contains("must look like NAME=VALUE"), "{stderr}");
     let (_, stderr) = expect(&modelwatch(&["detect", "--detector", "kswim"], b""), 1);
-    assert!(stderr.contains("unknown detector \"kswim\"; expected one of: threshold"), "{stderr}");
-    let (_, stderr) = expect(&modelwatch(&["detect", "--detector", "adwin"], b"1\n2\nthree\n"), 1);
-    assert!(stderr.contains("line 3: \"three\" is not a finite number"), "{stderr}");
-    let (_, stderr) = expect(&modelwatch(&["detect", "--detector", "adwin"], b"1\nNaN\n"), 1);
-    assert!(stderr.contains("line 2: \"NaN\" is not a finite number"), "{stderr}");
-    let (_, stderr) = expect(&modelwatch(&["detect", "--detector", "adwin"], b"1\n1e999\n"), 1);
+    assert!(
+        stderr.contains("unknown detector \"kswim\"; expected one of: threshold"),
+        "{stderr}"
+    );
+    let (_, stderr) = expect(
+        &modelwatch(&["detect", "--detector", "adwin"], b"1\n2\nthree\n"),
+        1,
+    );
+    assert!(
+        stderr.contains("line 3: \"three\" is not a finite number"),
+        "{stderr}"
+    );
+    let (_, stderr) = expect(
+        &modelwatch(&["detect", "--detector", "adwin"], b"1\nNaN\n"),
+        1,
+    );
+    assert!(
+        stderr.contains("line 2: \"NaN\" is not a finite number"),
+        "{stderr}"
+    );
+    let (_, stderr) = expect(
+        &modelwatch(&["detect", "--detector", "adwin"], b"1\n1e999\n"),
+        1,
+    );
     assert!(stderr.contains("line 2"), "{stderr}");
 }
 
@@ -240,12 +391,24 @@ fn nasty_inputs_never_panic() {
         std::fs::write(&path, contents).unwrap();
         let path = path.display().to_string();
         let output = modelwatch(&["replay", &path], b"");
-        assert!(matches!(output.status.code(), Some(0 | 1)), "{:?}", output.status);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{:?}",
+            output.status
+        );
         assert!(!text(&output.stderr).contains("panicked"));
         let output = modelwatch(&["detect", "--detector", "page_hinkley"], contents);
-        assert!(matches!(output.status.code(), Some(0 | 1)), "{:?}", output.status);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{:?}",
+            output.status
+        );
         let output = modelwatch(&["check-config", &path], b"");
-        assert!(matches!(output.status.code(), Some(0 | 1)), "{:?}", output.status);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{:?}",
+            output.status
+        );
         assert!(!text(&output.stderr).contains("panicked"));
     }
 }

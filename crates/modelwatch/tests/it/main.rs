@@ -3,6 +3,8 @@
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod cli;
 mod monitor;
 

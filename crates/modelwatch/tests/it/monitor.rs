@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use modelwatch::engine::config::{DEFAULT_CONFIG_TOML, parse_config};
 use modelwatch::engine::wire::documents;
-use modelwatch::{Config, Engine, FixedClock, Format, Input, Monitor, MonitorOptions, Output, Timestamp, WireParser};
+use modelwatch::{
+    Config, Engine, FixedClock, Format, Input, Monitor, MonitorOptions, Output, Timestamp,
+    WireParser,
+};
 use proptest::prelude::*;
 
 fn config() -> Arc<Config> {
@@ -13,8 +16,12 @@ fn config() -> Arc<Config> {
 }
 
 fn example_inputs(config: &Config) -> Vec<Input> {
-    let text = std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
-    WireParser::new(&config.catalog).accepting_jobs().parse_batch(&text, Format::Ndjson).unwrap()
+    let text =
+        std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
+    WireParser::new(&config.catalog)
+        .accepting_jobs()
+        .parse_batch(&text, Format::Ndjson)
+        .unwrap()
 }
 
 fn engine_json(config: &Arc<Config>, inputs: &[Input]) -> Vec<String> {
@@ -23,12 +30,23 @@ fn engine_json(config: &Arc<Config>, inputs: &[Input]) -> Vec<String> {
     for input in inputs {
         engine.process(input, &mut out);
     }
-    out.iter().map(|output| serde_json::to_string(output).unwrap()).collect()
+    out.iter()
+        .map(|output| serde_json::to_string(output).unwrap())
+        .collect()
 }
 
 /// Runs the inputs through a Monitor in batches of `batch` and collects its output as JSON.
-async fn monitor_json(config: &Arc<Config>, inputs: &[Input], shards: usize, batch: usize) -> Vec<String> {
-    let monitor = Monitor::start(config.clone(), MonitorOptions::default().shards(shards).queue_capacity(2)).unwrap();
+async fn monitor_json(
+    config: &Arc<Config>,
+    inputs: &[Input],
+    shards: usize,
+    batch: usize,
+) -> Vec<String> {
+    let monitor = Monitor::start(
+        config.clone(),
+        MonitorOptions::default().shards(shards).queue_capacity(2),
+    )
+    .unwrap();
     let mut subscription = monitor.subscribe().await.unwrap();
     let reader = tokio::spawn(async move {
         let mut lines = Vec::new();
@@ -92,7 +110,10 @@ fn flapping(minute: i64) -> Input {
         minute % 60
     );
     let config = config();
-    WireParser::new(&config.catalog).parse_batch(&text, Format::Json).unwrap().remove(0)
+    WireParser::new(&config.catalog)
+        .parse_batch(&text, Format::Json)
+        .unwrap()
+        .remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +130,10 @@ detector = { kind = "threshold", below = 0.9 }
         .unwrap()
         .config,
     );
-    let options = MonitorOptions::default().shards(2).queue_capacity(1).subscription_capacity(1);
+    let options = MonitorOptions::default()
+        .shards(2)
+        .queue_capacity(1)
+        .subscription_capacity(1);
     let monitor = Monitor::start(config, options).unwrap();
     let mut subscription = monitor.subscribe().await.unwrap();
     // Nobody reads the subscription: the pipeline fills up and then refuses.
@@ -128,16 +152,26 @@ detector = { kind = "threshold", below = 0.9 }
     }
     let refused = refused.expect("a pipeline nobody reads from must fill up and refuse");
     assert_eq!(refused.len(), 1, "a refused batch comes back whole");
-    assert!(accepted < 100, "queues are bounded: {accepted} accepted before refusing");
+    assert!(
+        accepted < 100,
+        "queues are bounded: {accepted} accepted before refusing"
+    );
     // Every accepted input's output arrives once somebody reads: one transition per point.
     let mut received = 0;
     while received < accepted {
         let output = subscription.recv().await.unwrap();
-        assert_eq!(output.seq(), (received + 1) as u64, "outputs arrive in input order");
+        assert_eq!(
+            output.seq(),
+            (received + 1) as u64,
+            "outputs arrive in input order"
+        );
         received += 1;
     }
     monitor.shutdown().await.unwrap();
-    assert!(subscription.recv().await.is_none(), "no output beyond the accepted inputs");
+    assert!(
+        subscription.recv().await.is_none(),
+        "no output beyond the accepted inputs"
+    );
 }
 
 #[tokio::test]
@@ -175,11 +209,15 @@ async fn observers_see_every_output_by_the_time_flush_returns() {
 async fn inputs_without_timestamp_are_stamped_by_the_clock() {
     let config = config();
     let now = Timestamp::parse_rfc3339("2026-11-23T10:00:00Z").unwrap();
-    let options = MonitorOptions::default().shards(2).clock(Arc::new(FixedClock::new(now)));
+    let options = MonitorOptions::default()
+        .shards(2)
+        .clock(Arc::new(FixedClock::new(now)));
     let monitor = Monitor::start(config.clone(), options).unwrap();
     let mut subscription = monitor.subscribe().await.unwrap();
     let text = r#"{"model": {"name": "m", "version": "1"}, "metric": "accuracy", "value": 0.1}"#;
-    let inputs = WireParser::new(&config.catalog).parse_batch(text, Format::Json).unwrap();
+    let inputs = WireParser::new(&config.catalog)
+        .parse_batch(text, Format::Json)
+        .unwrap();
     monitor.ingest_batch(inputs).await.unwrap();
     let first = subscription.recv().await.unwrap();
     assert_eq!(first.at(), now);
@@ -195,7 +233,11 @@ fn starting_outside_a_runtime_is_an_error_not_a_panic() {
 #[test]
 fn every_example_line_is_one_input() {
     let config = config();
-    let text = std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
-    assert_eq!(documents(&text, Format::Ndjson).count(), text.lines().count());
+    let text =
+        std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
+    assert_eq!(
+        documents(&text, Format::Ndjson).count(),
+        text.lines().count()
+    );
     assert_eq!(example_inputs(&config).len(), text.lines().count());
 }

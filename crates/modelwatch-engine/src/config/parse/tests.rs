@@ -17,7 +17,13 @@ fn the_built_in_config_reproduces_the_five_sketches() {
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     let config = parsed.config;
     assert_eq!(config.retrain.cooldown_secs, 3600);
-    let rule = |name: &str| config.rules.iter().find(|rule| &*rule.name == name).unwrap();
+    let rule = |name: &str| {
+        config
+            .rules
+            .iter()
+            .find(|rule| &*rule.name == name)
+            .unwrap()
+    };
 
     let a = rule("a-macro-score-low");
     assert_eq!(a.metric, "macro_score");
@@ -26,7 +32,10 @@ fn the_built_in_config_reproduces_the_five_sketches() {
 
     for metric in ["precision", "recall", "f1"] {
         let b = rule(&format!("b-{metric}-low"));
-        assert_eq!((b.metric.as_str(), b.detector.condition().unwrap().bound), (metric, 0.80));
+        assert_eq!(
+            (b.metric.as_str(), b.detector.condition().unwrap().bound),
+            (metric, 0.80)
+        );
     }
 
     let c = rule("c-accuracy-ema-low");
@@ -35,23 +44,50 @@ fn the_built_in_config_reproduces_the_five_sketches() {
         other => panic!("{other:?}"),
     }
     assert_eq!(c.detector.condition().unwrap().bound, 0.85);
-    assert_eq!(rule("c-f1-ema-low").detector.condition().unwrap().bound, 0.80);
+    assert_eq!(
+        rule("c-f1-ema-low").detector.condition().unwrap().bound,
+        0.80
+    );
     let latency = rule("c-latency-ema-high").detector.condition().unwrap();
-    assert_eq!((latency.direction, latency.bound), (Direction::Above, 150.0));
+    assert_eq!(
+        (latency.direction, latency.bound),
+        (Direction::Above, 150.0)
+    );
 
     let d = rule("d-accuracy-window-low");
     match &d.detector {
-        DetectorSpec::WindowMean(params) => assert_eq!((params.window, params.min_samples), (1000, 100)),
+        DetectorSpec::WindowMean(params) => {
+            assert_eq!((params.window, params.min_samples), (1000, 100))
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(d.detector.condition().unwrap().bound, 0.90);
-    assert_eq!(rule("d-accuracy-page-hinkley").detector.kind(), DetectorKind::PageHinkley);
-    assert_eq!(rule("d-accuracy-adwin").detector.kind(), DetectorKind::Adwin);
+    assert_eq!(
+        rule("d-accuracy-page-hinkley").detector.kind(),
+        DetectorKind::PageHinkley
+    );
+    assert_eq!(
+        rule("d-accuracy-adwin").detector.kind(),
+        DetectorKind::Adwin
+    );
     assert!(!d.retrains());
 
-    assert_eq!(rule("e-accuracy-low").detector.condition().unwrap().bound, 0.90);
-    assert_eq!(rule("e-latency-high").detector.condition().unwrap().bound, 200.0);
-    assert_eq!(rule("e-drift-score-high").detector.condition().unwrap().bound, 0.10);
+    assert_eq!(
+        rule("e-accuracy-low").detector.condition().unwrap().bound,
+        0.90
+    );
+    assert_eq!(
+        rule("e-latency-high").detector.condition().unwrap().bound,
+        200.0
+    );
+    assert_eq!(
+        rule("e-drift-score-high")
+            .detector
+            .condition()
+            .unwrap()
+            .bound,
+        0.10
+    );
     assert_eq!(default_config().unwrap(), config);
 }
 
@@ -88,9 +124,20 @@ actions = [{ kind = "retrain" }]
     assert_eq!(rule.for_points, 3);
     assert_eq!(rule.severity, Severity::Info);
     assert!(rule.retrains());
-    assert!(rule.matcher.matches(&ModelIdForTest::canary("fraud-detector", "2.1", "canary-1")));
-    assert!(!rule.matcher.matches(&ModelIdForTest::canary("fraud-detector", "1.0", "canary-1")));
-    assert!(!rule.matcher.matches(&ModelIdForTest::canary("churn", "2.1", "canary-1")));
+    assert!(
+        rule.matcher
+            .matches(&ModelIdForTest::canary("fraud-detector", "2.1", "canary-1"))
+    );
+    assert!(
+        !rule
+            .matcher
+            .matches(&ModelIdForTest::canary("fraud-detector", "1.0", "canary-1"))
+    );
+    assert!(
+        !rule
+            .matcher
+            .matches(&ModelIdForTest::canary("churn", "2.1", "canary-1"))
+    );
     assert_eq!(config.retrain.cooldown_for("fraud-detector"), 60);
     assert_eq!(config.retrain.cooldown_for("churn"), 600);
     assert_eq!(config.catalog.goal("my_kpi"), Goal::HigherIsBetter);
@@ -157,14 +204,24 @@ detector = { kind = "sonar" }
         "line 24, column 8: rules[3].name: rule name \"change\" is used twice",
         "line 26, column 21: rules[3].detector.kind: unknown detector kind \"sonar\"",
     ] {
-        assert!(joined.contains(expected), "missing {expected:?} in\n{joined}");
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in\n{joined}"
+        );
     }
     // Both below and above on one detector is an error of the detector as a whole.
-    assert!(joined.contains("line 8, column 12: rules[0].detector"), "{joined}");
+    assert!(
+        joined.contains("line 8, column 12: rules[0].detector"),
+        "{joined}"
+    );
     let mut sorted = errors.clone();
     sorted.sort_by_key(|line| {
-        let numbers: Vec<usize> =
-            line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).take(2).map(|n| n.parse().unwrap()).collect();
+        let numbers: Vec<usize> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .take(2)
+            .map(|n| n.parse().unwrap())
+            .collect();
         (numbers[0], numbers[1])
     });
     assert_eq!(errors, sorted, "errors come in file order");
@@ -186,8 +243,14 @@ detector = { kind = "threshold", below = 0.5 }
 "#,
     );
     let joined = errors.join("\n");
-    assert!(joined.contains("line 4, column 9: rules[0].model: bad glob"), "{joined}");
-    assert!(joined.contains("line 8, column 8: rules[1].name: rule name \"r\" is used twice"), "{joined}");
+    assert!(
+        joined.contains("line 4, column 9: rules[0].model: bad glob"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("line 8, column 8: rules[1].name: rule name \"r\" is used twice"),
+        "{joined}"
+    );
 }
 
 #[test]
@@ -205,10 +268,22 @@ max = 1
 "#,
     );
     let joined = errors.join("\n");
-    assert!(joined.contains("line 1, column 10: metrics.accuracy: accuracy is a built-in metric"), "{joined}");
-    assert!(joined.contains("metrics.kpi.direction: \"up\" is not one of"), "{joined}");
-    assert!(joined.contains("metrics.kpi: min 5 is greater than max 1"), "{joined}");
-    assert!(joined.contains("metrics.Bad: metric name \"Bad\""), "{joined}");
+    assert!(
+        joined.contains("line 1, column 10: metrics.accuracy: accuracy is a built-in metric"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("metrics.kpi.direction: \"up\" is not one of"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("metrics.kpi: min 5 is greater than max 1"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("metrics.Bad: metric name \"Bad\""),
+        "{joined}"
+    );
 }
 
 #[test]
@@ -228,8 +303,15 @@ detector = { kind = "threshold", above = 0.5 }
     .unwrap();
     let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].starts_with("line 3, column 10: rules[0].metric: metric \"acuracy\" is neither built in"));
-    assert!(warnings[1].contains("alerts when accuracy is above its bound, but for accuracy higher is better"));
+    assert!(
+        warnings[0].starts_with(
+            "line 3, column 10: rules[0].metric: metric \"acuracy\" is neither built in"
+        )
+    );
+    assert!(
+        warnings[1]
+            .contains("alerts when accuracy is above its bound, but for accuracy higher is better")
+    );
     let empty = parse_config("").unwrap();
     assert!(empty.warnings[0].message.contains("no [[rules]]"));
 }
@@ -242,6 +324,12 @@ retrain = "soon"
 "#,
     );
     let joined = errors.join("\n");
-    assert!(joined.contains("line 1, column 9: rules: must be an array of tables"), "{joined}");
-    assert!(joined.contains("line 2, column 11: retrain: must be a table, got string"), "{joined}");
+    assert!(
+        joined.contains("line 1, column 9: rules: must be an array of tables"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("line 2, column 11: retrain: must be a table, got string"),
+        "{joined}"
+    );
 }
