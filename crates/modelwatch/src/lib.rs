@@ -36,3 +36,8 @@ pub use modelwatch_engine::{
     AlertEvent, AlertState, Config, Engine, Event, Format, Input, JobFinished, ModelId, Output,
     RetrainDecision, RuleStatus, Timestamp, WireParser,
 };
+
+/// README's Rust examples, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -78,12 +78,19 @@ pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Resul
         }
         index += 1;
     }
-    let mut result = serde_json::json!({ "drifts": drifts, "warnings": warnings });
-    if condition.is_some() {
-        result["breaches"] = serde_json::json!(breaches);
-    }
-    writeln!(out, "{result}")?;
+    let result = Detections { drifts, warnings, breaches: condition.map(|_| breaches) };
+    serde_json::to_writer(&mut *out, &result)?;
+    writeln!(out)?;
     Ok(())
+}
+
+/// What `detect` prints, in this key order.
+#[derive(serde::Serialize)]
+struct Detections {
+    drifts: Vec<usize>,
+    warnings: Vec<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    breaches: Option<Vec<usize>>,
 }
 
 /// Reads a command-line parameter value: a boolean, a whole number, a number, or text.

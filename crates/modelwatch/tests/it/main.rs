@@ -2,10 +2,14 @@
 //!
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
+//! - `docs`: every TOML and JSON example in the docs parses.
+//! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+mod docs;
+mod tidy;
 mod monitor;
 
 use std::path::PathBuf;

@@ -1,0 +1,48 @@
+//! Repository hygiene (after rust-analyzer's tidy test): every Rust file says what it is for,
+//! and no test is skipped, expected to panic, or sleeps.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|name| name == "target") {
+                continue;
+            }
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_opens_with_a_module_doc_and_nothing_is_skipped_or_slept() {
+    let mut files = Vec::new();
+    rust_files(&crate::repo_root().join("crates"), &mut files);
+    assert!(files.len() > 20, "found only {} files", files.len());
+    // Spelled in pieces so that this file does not match itself.
+    let banned = [
+        ["#[should", "_panic"].concat(),
+        ["#[ig", "nore"].concat(),
+        ["thread::", "sleep("].concat(),
+        ["time::", "sleep("].concat(),
+        ["to", "do!("].concat(),
+        ["unimple", "mented!("].concat(),
+        ["db", "g!("].concat(),
+    ];
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        if !text.starts_with("//!") {
+            problems.push(format!("{}: does not open with a //! line", file.display()));
+        }
+        for pattern in &banned {
+            if text.contains(pattern.as_str()) {
+                problems.push(format!("{}: contains {pattern}", file.display()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
