@@ -1,0 +1,43 @@
+//! Online detectors for model metrics: threshold-like state detectors and exact ports of River's
+//! change-point detectors. Pure computation: no I/O, no clock, no async, no dependencies.
+//!
+//! # Layout
+//!
+//! - [`Signal`], [`Condition`], [`Explanation`] (`signal.rs`): what a detector says after a point.
+//! - [`DetectorKind`] (`kind.rs`) and [`DetectorSpec`] (`spec.rs`): the closed set of detector
+//!   kinds and their validated parameters; [`DetectorSpec::parse`] collects every problem.
+//! - [`ParamValue`], [`ParamError`] (`param.rs`): untyped parameter input and its errors.
+//! - [`Detector`] (`detector.rs`): the runtime enum the engine holds per series.
+//! - One file per detector: `threshold.rs`, `ema.rs`, `window_mean.rs` (state detectors) and
+//!   `page_hinkley.rs`, `adwin.rs` (change detectors that reproduce River 0.26.1 bit for bit).
+//!
+//! # Two families
+//!
+//! State detectors return [`Signal::Statistic`] once they have enough samples; the caller compares
+//! the statistic with the spec's [`Condition`] and owns the pending/firing/resolved state.
+//! Change detectors return [`Signal::Stable`] or [`Signal::Drift`] and, like River, reset
+//! themselves completely on the update that follows a drift.
+
+#![warn(missing_docs)]
+
+mod adwin;
+mod detector;
+mod ema;
+mod kind;
+mod page_hinkley;
+mod param;
+mod signal;
+mod spec;
+mod threshold;
+mod window_mean;
+
+pub use adwin::{Adwin, AdwinParams};
+pub use detector::Detector;
+pub use ema::{Ema, EmaParams};
+pub use kind::DetectorKind;
+pub use page_hinkley::{PageHinkley, PageHinkleyMode, PageHinkleyParams};
+pub use param::{ParamError, ParamValue};
+pub use signal::{Condition, Direction, Explanation, Signal};
+pub use spec::DetectorSpec;
+pub use threshold::{Threshold, ThresholdParams};
+pub use window_mean::{WindowMean, WindowMeanParams};
