@@ -277,18 +277,31 @@ impl Adwin {
     /// `(variance, total, width)` after applying the pending points' variance increments, in
     /// River's order and with River's operations (`insert_element`).
     fn settled_variance(&self) -> (f64, f64, f64) {
-        let mut variance = self.variance;
+        // Three passes over at most 32 points, so that the two divisions per point depend on
+        // nothing but the running total: the running total first, then every increment
+        // independently, then the increments summed in order. (One fused loop lets the
+        // compiler pack `total += x` and `variance += increment` into one vector add, which
+        // chains every point's divisions behind the previous point's.)
+        let mut totals_before = [0.0_f64; PENDING_CAPACITY];
         let mut total = self.settled_total;
-        let mut width = self.settled_width;
-        for &x in &self.pending {
-            width += 1.0;
-            let mut incremental_variance = 0.0;
-            if width > 1.0 {
-                let deviation = x - total / (width - 1.0);
-                incremental_variance = (width - 1.0) * deviation * deviation / width;
-            }
-            variance += incremental_variance;
+        for (total_before, &x) in totals_before.iter_mut().zip(&self.pending) {
+            *total_before = total;
             total += x;
+        }
+        let mut increments = [0.0_f64; PENDING_CAPACITY];
+        let mut width = self.settled_width;
+        for ((increment, &total_before), &x) in
+            increments.iter_mut().zip(&totals_before).zip(&self.pending)
+        {
+            width += 1.0;
+            if width > 1.0 {
+                let deviation = x - total_before / (width - 1.0);
+                *increment = (width - 1.0) * deviation * deviation / width;
+            }
+        }
+        let mut variance = self.variance;
+        for &increment in increments.iter().take(self.pending.len()) {
+            variance += increment;
         }
         (variance, total, width)
     }

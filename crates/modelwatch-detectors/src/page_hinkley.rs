@@ -158,7 +158,7 @@ impl PageHinkley {
     #[inline]
     pub fn update(&mut self, x: f64) -> bool {
         if self.drift_detected {
-            self.reset();
+            self.reset_after_drift();
         }
         self.n += 1.0;
         self.mean += (1.0 / self.n) * (x - self.mean);
@@ -190,6 +190,12 @@ impl PageHinkley {
         } else {
             Signal::Stable
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reset_after_drift(&mut self) {
+        self.reset();
     }
 
     /// Forgets everything, as if freshly built (River's `_reset`).
