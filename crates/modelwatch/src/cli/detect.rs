@@ -78,7 +78,11 @@ pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Resul
         }
         index += 1;
     }
-    let result = Detections { drifts, warnings, breaches: condition.map(|_| breaches) };
+    let result = Detections {
+        drifts,
+        warnings,
+        breaches: condition.map(|_| breaches),
+    };
     serde_json::to_writer(&mut *out, &result)?;
     writeln!(out)?;
     Ok(())

@@ -32,9 +32,14 @@ fn every_toml_example_is_a_valid_config() {
     let mut count = 0;
     for file in ["docs/config.md", "README.md"] {
         for block in blocks(file, "toml") {
-            let parsed = parse_config(&block).unwrap_or_else(|errors| panic!("{file}:\n{block}\n{errors}"));
-            let warnings: Vec<String> =
-                parsed.warnings.iter().map(ToString::to_string).filter(|w| !w.contains("no [[rules]]")).collect();
+            let parsed =
+                parse_config(&block).unwrap_or_else(|errors| panic!("{file}:\n{block}\n{errors}"));
+            let warnings: Vec<String> = parsed
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .filter(|w| !w.contains("no [[rules]]"))
+                .collect();
             assert!(warnings.is_empty(), "{file}:\n{block}\n{warnings:?}");
             count += 1;
         }
@@ -47,13 +52,19 @@ fn every_json_example_is_a_valid_input() {
     let mut catalog = MetricCatalog::new();
     catalog.declare(
         "my_kpi",
-        modelwatch::engine::metric::MetricInfo { goal: modelwatch::engine::metric::Goal::Unknown, min: None, max: None },
+        modelwatch::engine::metric::MetricInfo {
+            goal: modelwatch::engine::metric::Goal::Unknown,
+            min: None,
+            max: None,
+        },
     );
     let parser = WireParser::new(&catalog).accepting_jobs();
     let mut count = 0;
     for file in ["docs/events.md", "README.md"] {
         for block in blocks(file, "json") {
-            parser.parse_batch(&block, Format::Auto).unwrap_or_else(|error| panic!("{file}:\n{block}\n{error}"));
+            parser
+                .parse_batch(&block, Format::Auto)
+                .unwrap_or_else(|error| panic!("{file}:\n{block}\n{error}"));
             count += 1;
         }
     }

@@ -9,8 +9,8 @@
 
 mod cli;
 mod docs;
-mod tidy;
 mod monitor;
+mod tidy;
 
 use std::path::PathBuf;
 
