@@ -36,6 +36,20 @@ impl Detector {
         }
     }
 
+    /// River's `warning_detected` after the most recent update: true while a warning-capable
+    /// change detector is in its warning zone. It can be true on a drift step too (EDDM and
+    /// two-sided HDDM leave it set), which [`Signal`] cannot say; always false for detectors
+    /// without a warning zone.
+    pub fn warning_detected(&self) -> bool {
+        match self {
+            Detector::Threshold(_)
+            | Detector::Ema(_)
+            | Detector::WindowMean(_)
+            | Detector::PageHinkley(_)
+            | Detector::Adwin(_) => false,
+        }
+    }
+
     /// Forgets every point: afterwards the detector behaves exactly like a freshly built one.
     pub fn reset(&mut self) {
         match self {

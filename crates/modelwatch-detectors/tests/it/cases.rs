@@ -11,7 +11,7 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 struct Case {
     name: Option<String>,
-    /// River's class name: `ADWIN` or `PageHinkley`.
+    /// River's class name, e.g. `ADWIN`, `PageHinkley`, `DDM`.
     detector: String,
     /// River constructor arguments.
     params: serde_json::Map<String, serde_json::Value>,
@@ -26,6 +26,12 @@ fn kind_for_river_class(class: &str) -> &'static str {
     match class {
         "ADWIN" => "adwin",
         "PageHinkley" => "page_hinkley",
+        "KSWIN" => "kswin",
+        "DDM" => "ddm",
+        "EDDM" => "eddm",
+        "HDDMA" | "HDDM_A" => "hddm_a",
+        "HDDMW" | "HDDM_W" => "hddm_w",
+        "FHDDM" => "fhddm",
         other => panic!("no port of River detector `{other}`"),
     }
 }
@@ -56,13 +62,23 @@ fn check(case: &Case) -> Result<(), String> {
     let mut drifts = Vec::new();
     let mut warnings = Vec::new();
     for (index, &x) in case.stream.iter().enumerate() {
-        match detector.update(x) {
+        let signal = detector.update(x);
+        match signal {
             Signal::Drift => drifts.push(index),
-            Signal::Warning => warnings.push(index),
-            Signal::NotReady | Signal::Stable => {}
+            Signal::Warning | Signal::NotReady | Signal::Stable => {}
             Signal::Statistic(value) => {
                 return Err(format!("change detector returned statistic {value}"));
             }
+        }
+        // River's warning flag can be set on a drift step too, so it is read separately.
+        let warning = detector.warning_detected();
+        if warning {
+            warnings.push(index);
+        }
+        if (signal == Signal::Warning) != (warning && signal != Signal::Drift) {
+            return Err(format!(
+                "index {index}: signal {signal:?} disagrees with warning_detected() = {warning}"
+            ));
         }
     }
     if drifts != case.drifts {
