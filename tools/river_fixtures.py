@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Generate golden fixtures for modelwatch-detectors from River 0.26.1.
 
-Runs River's PageHinkley and ADWIN over seeded synthetic streams with several parameter sets and
-writes one JSON case file per (detector, parameters, stream) to
-crates/modelwatch-detectors/tests/golden/, in the format of River's own case files:
+Runs River's PageHinkley, ADWIN and KSWIN over seeded real-valued streams, and River's binary
+detectors DDM, EDDM, HDDMA, HDDMW and FHDDM over seeded 0/1 error streams, with several parameter
+sets each, and crates/modelwatch-detectors/tests/golden/, in the format of River's own case files:
 name, detector, river_class, params, source, stream_generator, stream, drifts, warnings,
-river_version. The Rust tests require the port to reproduce every drift index exactly.
+river_version. `warnings` lists every index where River's `warning_detected` was true right
+after the update (empty for detectors without a warning signal). The Rust tests require the
+port to reproduce every drift and warning index exactly.
 
 Usage:
     python3 tools/river_fixtures.py                  # creates tools/.venv with river==0.26.1
@@ -111,6 +113,42 @@ def trend(rng):
     return [i * 0.002 + rng.gauss(0.0, 0.5) for i in range(STREAM_LEN)]
 
 
+# Binary streams: 1 = error, 0 = correct, drawn as int(rng.random() < p) with a per-point error
+# rate p; written as JSON integers like River's own binary case files.
+BIN_LEN = 3000
+
+
+def bernoulli(rng, rate):
+    return [int(rng.random() < rate(i)) for i in range(BIN_LEN)]
+
+
+def bin_abrupt(rng):
+    return bernoulli(rng, lambda i: 0.1 if i < 1500 else 0.4)
+
+
+def bin_gradual(rng):
+    return bernoulli(rng, lambda i: 0.1 + 0.3 * min(1.0, max(0.0, (i - 1000) / 1000)))
+
+
+def bin_nodrift(rng):
+    return bernoulli(rng, lambda i: 0.2)
+
+
+def bin_falling(rng):
+    # The error rate improves: FHDDM (which watches the rate of 1s falling) fires on this one.
+    return bernoulli(rng, lambda i: 0.4 if i < 1500 else 0.1)
+
+
+def bin_multi(rng):
+    levels = [0.05, 0.3, 0.1, 0.5]
+    return bernoulli(rng, lambda i: levels[i // 750])
+
+
+def bin_zero_start(rng):
+    # No error at all for 100 points, then errors at rate 0.1 (DDM's p_min = s_min = 0 case).
+    return bernoulli(rng, lambda i: 0.0 if i < 100 else 0.1)
+
+
 STREAMS = {
     "abrupt": (abrupt, 11, "gauss(0,1) x1000 then gauss(1.5,1) x1000"),
     "abrupt_multi": (abrupt_multi, 12, "gauss(level,1), level 0,2,-1,3,3.5 every 400"),
@@ -121,6 +159,15 @@ STREAMS = {
     "ties": (ties, 17, "choices 0..3, weights 4,3,2,1 then 1,2,3,4 at 1000"),
     "large_offset": (large_offset, 18, "1e6 + gauss(0,0.01), +0.02 from 1000"),
     "trend": (trend, 19, "0.002*i + gauss(0,0.5)"),
+}
+
+BINARY_STREAMS = {
+    "bin_abrupt": (bin_abrupt, 21, "error rate 0.1 x1500 then 0.4 x1500"),
+    "bin_gradual": (bin_gradual, 22, "error rate 0.1, rising linearly to 0.4 between 1000 and 2000"),
+    "bin_nodrift": (bin_nodrift, 23, "error rate 0.2 x3000"),
+    "bin_falling": (bin_falling, 24, "error rate 0.4 x1500 then 0.1 x1500"),
+    "bin_multi": (bin_multi, 25, "error rate 0.05,0.3,0.1,0.5 every 750"),
+    "bin_zero_start": (bin_zero_start, 26, "no error x100, then error rate 0.1"),
 }
 
 # --- parameter sets ------------------------------------------------------------------------
@@ -147,11 +194,80 @@ ADWIN = [
     ("max_buckets_10_clock_16", {"max_buckets": 10, "clock": 16}, ["negative", "outliers", "trend"]),
     ("max_buckets_1", {"max_buckets": 1}, ["abrupt", "nodrift", "ties"]),
 ]
+# KSWIN draws its reference sample with random.Random(seed); seed=None would not be reproducible,
+# so every set fixes a seed ("seed42" is the defaults otherwise). window_size - stat_size against
+# CPython's random.sample setsize (21 + 4**ceil(log4(3k)) for k > 5, else 21) picks the sampling
+# method: pool for 70/30, 40/10 and 100/100; set for 370/30 ("w400_seed1") and 25/5 ("w30_s5").
+KSWIN = [
+    ("seed42", {"seed": 42}, ALL + ["bin_abrupt", "bin_multi"]),
+    ("seed7", {"seed": 7}, ["abrupt", "gradual", "nodrift"]),
+    ("seed0", {"seed": 0}, ["abrupt_multi", "ties", "trend"]),
+    ("big_seed", {"seed": 12345678901}, ["abrupt", "gradual"]),
+    ("w400_seed1", {"window_size": 400, "stat_size": 30, "seed": 1},
+     ["abrupt", "gradual", "nodrift", "abrupt_multi", "bin_abrupt"]),
+    ("w200_s100_alpha1e-4", {"alpha": 0.0001, "window_size": 200, "stat_size": 100, "seed": 42},
+     ["abrupt", "outliers", "trend"]),
+    ("w50_s10_alpha0.05", {"alpha": 0.05, "window_size": 50, "stat_size": 10, "seed": 3},
+     ["nodrift", "negative", "large_offset"]),
+    ("w30_s5", {"alpha": 0.05, "window_size": 30, "stat_size": 5, "seed": 99}, ["abrupt", "ties", "gradual"]),
+]
+
+BIN = list(BINARY_STREAMS)
+DDM = [
+    ("default", {}, BIN),
+    ("tight", {"warm_start": 50, "warning_threshold": 1.5, "drift_threshold": 2.5},
+     ["bin_abrupt", "bin_gradual", "bin_multi"]),
+    ("eager", {"warm_start": 5, "warning_threshold": 1.0, "drift_threshold": 2.0},
+     ["bin_nodrift", "bin_zero_start", "bin_falling"]),
+]
+EDDM = [
+    ("default", {}, BIN),
+    ("alpha0.9_beta0.8", {"alpha": 0.9, "beta": 0.8}, ["bin_abrupt", "bin_gradual", "bin_multi"]),
+    ("warm10_alpha0.99_beta0.97", {"warm_start": 10, "alpha": 0.99, "beta": 0.97},
+     ["bin_nodrift", "bin_falling", "bin_zero_start"]),
+]
+HDDMA = [
+    ("default", {}, BIN),
+    ("two_sided", {"two_sided_test": True}, BIN),
+    ("confidence", {"drift_confidence": 0.0001, "warning_confidence": 0.01},
+     ["bin_abrupt", "bin_gradual", "bin_nodrift"]),
+    ("loose_two_sided", {"drift_confidence": 0.01, "warning_confidence": 0.05, "two_sided_test": True},
+     ["bin_multi", "bin_falling", "bin_zero_start"]),
+]
+HDDMW = [
+    ("default", {}, BIN),
+    ("two_sided", {"two_sided_test": True}, BIN),
+    ("lambda0.1_two_sided", {"lambda_val": 0.1, "two_sided_test": True},
+     ["bin_abrupt", "bin_falling", "bin_multi"]),
+    ("lambda0.01_loose", {"drift_confidence": 0.01, "warning_confidence": 0.05, "lambda_val": 0.01},
+     ["bin_abrupt", "bin_gradual", "bin_nodrift"]),
+]
+FHDDM = [
+    ("default", {}, BIN),
+    ("short20", {"short_window_size": 20}, BIN),
+    ("w50_conf1e-4", {"sliding_window_size": 50, "confidence_level": 0.0001},
+     ["bin_falling", "bin_multi", "bin_nodrift"]),
+    ("w200_short50", {"sliding_window_size": 200, "confidence_level": 1e-7, "short_window_size": 50},
+     ["bin_falling", "bin_multi", "bin_abrupt"]),
+]
+
+# (River class, River module path, parameter sets), in generation order.
+DETECTORS = [
+    ("PageHinkley", "river.drift", PAGE_HINKLEY),
+    ("ADWIN", "river.drift", ADWIN),
+    ("KSWIN", "river.drift", KSWIN),
+    ("DDM", "river.drift.binary", DDM),
+    ("EDDM", "river.drift.binary", EDDM),
+    ("HDDMA", "river.drift.binary", HDDMA),
+    ("HDDMW", "river.drift.binary", HDDMW),
+    ("FHDDM", "river.drift.binary", FHDDM),
+]
 
 
 def generate(out: Path) -> None:
+    import importlib
+
     import river
-    from river import drift
 
     if river.__version__ != RIVER_VERSION:
         sys.exit(f"need river {RIVER_VERSION}, found {river.__version__}")
@@ -159,16 +275,21 @@ def generate(out: Path) -> None:
     for name, (make, seed, recipe) in STREAMS.items():
         values = [round(x, 6) for x in make(random.Random(seed))]
         streams[name] = (values, f"random.Random({seed}); {recipe}; rounded to 6 decimals")
+    for name, (make, seed, recipe) in BINARY_STREAMS.items():
+        streams[name] = (make(random.Random(seed)), f"random.Random({seed}); int(random() < rate), {recipe}")
 
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.json"):
         stale.unlink()
     written = total_drifts = 0
-    for river_class, sets in (("PageHinkley", PAGE_HINKLEY), ("ADWIN", ADWIN)):
+    summary = []
+    for river_class, module, sets in DETECTORS:
+        cls = getattr(importlib.import_module(module), river_class)
+        counts = [0, 0, 0]  # files, drifts, warnings
         for set_name, params, stream_names in sets:
             for stream_name in stream_names:
                 values, recipe = streams[stream_name]
-                detector = getattr(drift, river_class)(**params)
+                detector = cls(**params)
                 drifts, warnings = [], []
                 try:
                     for index, x in enumerate(values):
@@ -185,7 +306,7 @@ def generate(out: Path) -> None:
                 case = {
                     "name": name,
                     "detector": river_class,
-                    "river_class": f"river.drift.{river_class}",
+                    "river_class": f"{module}.{river_class}",
                     "params": params,
                     "source": "tools/river_fixtures.py",
                     "stream_generator": recipe,
@@ -197,8 +318,13 @@ def generate(out: Path) -> None:
                 (out / f"{name}.json").write_text(json.dumps(case, separators=(",", ":")) + "\n")
                 written += 1
                 total_drifts += len(drifts)
-    if total_drifts == 0:
-        sys.exit("no drift in any fixture: the fixtures would prove nothing")
+                counts[0] += 1
+                counts[1] += len(drifts)
+                counts[2] += len(warnings)
+        if counts[1] == 0:
+            sys.exit(f"no {river_class} drift in any fixture: its fixtures would prove nothing")
+        summary.append(f"{river_class}: {counts[0]} files, {counts[1]} drifts, {counts[2]} warning steps")
+    print("\n".join(summary))
     print(f"wrote {written} fixtures with {total_drifts} drifts to {out}")
 
 

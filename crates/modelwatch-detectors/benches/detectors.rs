@@ -1,6 +1,8 @@
 //! Criterion benchmarks: nanoseconds per `Detector::update` for every detector kind, on the
 //! streams and with the method River's timing uses (20,000 warm-up updates on the detector, then
-//! 1,000,000 timed updates; see `support/streams.rs` and `tools/river_bench.py`).
+//! 1,000,000 timed updates; see `support/streams.rs` and `tools/river_bench.py`). The binary
+//! detectors run on the 0/1 error stream `bin_abrupt`, the others on the real-valued streams;
+//! `kswin` is timed over the first 100,000 points only (it is O(window) per update).
 
 // Benchmark setup fails loudly on impossible specs; that is fine outside library code.
 #![allow(clippy::expect_used)]
@@ -22,20 +24,41 @@ struct Stream {
     timed: Vec<f64>,
 }
 
-fn streams() -> Vec<Stream> {
+/// Timed updates for `kswin`, whose update draws a sample and walks the whole window.
+const KSWIN_TIMED_LEN: usize = 100_000;
+
+/// The real-valued streams (`real_abrupt`, `real_nodrift`) and the binary one (`bin_abrupt`).
+fn streams() -> (Vec<Stream>, Vec<Stream>) {
     let abrupt = streams::real_abrupt_block();
     let nodrift = streams::real_nodrift_block();
+    let binary = streams::bin_abrupt_block();
     assert_eq!(
-        streams::fingerprint(&[&abrupt, &nodrift]),
+        streams::fingerprint(&[&abrupt, &nodrift, &binary]),
         streams::BLOCKS_FINGERPRINT,
         "benchmark streams differ from the recipe River is timed on"
     );
-    [("real_abrupt", abrupt), ("real_nodrift", nodrift)]
-        .into_iter()
-        .map(|(name, block)| Stream {
-            name,
-            warm_up: streams::tiled(&block, streams::WARM_UP_LEN),
-            timed: streams::tiled(&block, streams::TIMED_LEN),
+    let stream = |name, block: Vec<f64>| Stream {
+        name,
+        warm_up: streams::tiled(&block, streams::WARM_UP_LEN),
+        timed: streams::tiled(&block, streams::TIMED_LEN),
+    };
+    (
+        vec![
+            stream("real_abrupt", abrupt),
+            stream("real_nodrift", nodrift),
+        ],
+        vec![stream("bin_abrupt", binary)],
+    )
+}
+
+/// The first `len` timed points of each stream (same warm-up).
+fn shortened(streams: &[Stream], len: usize) -> Vec<Stream> {
+    streams
+        .iter()
+        .map(|stream| Stream {
+            name: stream.name,
+            warm_up: stream.warm_up.clone(),
+            timed: stream.timed[..len].to_vec(),
         })
         .collect()
 }
@@ -72,9 +95,9 @@ fn bench_group(
     let mut group = criterion.benchmark_group(group_name);
     // One iteration is a million updates (milliseconds), so ten samples are plenty.
     group.sample_size(10);
-    group.throughput(Throughput::Elements(streams::TIMED_LEN as u64));
     for (label, spec) in specs {
         for stream in streams {
+            group.throughput(Throughput::Elements(stream.timed.len() as u64));
             let mut warmed = spec.build();
             run(&mut warmed, &stream.warm_up);
             group.bench_function(BenchmarkId::new(*label, stream.name), |bencher| {
@@ -124,7 +147,7 @@ fn bench_direct<D: Clone>(
 }
 
 fn detectors(criterion: &mut Criterion) {
-    let streams = streams();
+    let (streams, binary_streams) = streams();
     bench_direct(
         criterion,
         "modelwatch_detectors::Adwin (struct)",
@@ -182,6 +205,35 @@ fn detectors(criterion: &mut Criterion) {
         )],
         &streams,
     );
+    bench_group(
+        criterion,
+        "modelwatch_detectors::cusum",
+        &[
+            ("default", spec("cusum", &[])),
+            (
+                "target_0",
+                spec("cusum", &[("target", ParamValue::Float(0.0))]),
+            ),
+        ],
+        &streams,
+    );
+    bench_group(
+        criterion,
+        "modelwatch_detectors::kswin",
+        &[(
+            "seed_42",
+            spec("kswin", &[("seed", ParamValue::Integer(42))]),
+        )],
+        &shortened(&streams, KSWIN_TIMED_LEN),
+    );
+    for kind in ["ddm", "eddm", "hddm_a", "hddm_w", "fhddm"] {
+        bench_group(
+            criterion,
+            &format!("modelwatch_detectors::{kind}"),
+            &[("default", spec(kind, &[]))],
+            &binary_streams,
+        );
+    }
 }
 
 criterion_group!(benches, detectors);

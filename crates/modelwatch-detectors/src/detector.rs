@@ -2,7 +2,10 @@
 //!
 //! Must not allocate per update (only ADWIN, when its window first needs a new bucket row).
 
+use crate::Cusum;
+use crate::Kswin;
 use crate::{Adwin, DetectorKind, Ema, Explanation, PageHinkley, Signal, Threshold, WindowMean};
+use crate::{Ddm, Eddm, Fhddm, HddmA, HddmW};
 
 /// A running detector of any kind, built by [`crate::DetectorSpec::build`].
 #[derive(Clone, Debug)]
@@ -17,6 +20,20 @@ pub enum Detector {
     PageHinkley(PageHinkley),
     /// See [`Adwin`].
     Adwin(Adwin),
+    /// See [`Kswin`].
+    Kswin(Kswin),
+    /// See [`Cusum`].
+    Cusum(Cusum),
+    /// See [`Ddm`].
+    Ddm(Ddm),
+    /// See [`Eddm`].
+    Eddm(Eddm),
+    /// See [`HddmA`].
+    HddmA(HddmA),
+    /// See [`HddmW`].
+    HddmW(HddmW),
+    /// See [`Fhddm`].
+    Fhddm(Fhddm),
 }
 
 impl Detector {
@@ -24,7 +41,8 @@ impl Detector {
     ///
     /// State detectors return [`Signal::NotReady`] below their minimum sample count, else
     /// [`Signal::Statistic`]. Change detectors return [`Signal::NotReady`] while they cannot
-    /// signal yet, else [`Signal::Stable`] or [`Signal::Drift`].
+    /// signal yet, else [`Signal::Stable`] or [`Signal::Drift`]; DDM, EDDM and HDDM also return
+    /// [`Signal::Warning`] while in their warning zone (and not drifting).
     #[inline]
     pub fn update(&mut self, x: f64) -> Signal {
         match self {
@@ -33,6 +51,13 @@ impl Detector {
             Detector::WindowMean(detector) => detector.update(x),
             Detector::PageHinkley(detector) => detector.update_signal(x),
             Detector::Adwin(detector) => detector.update_signal(x),
+            Detector::Kswin(detector) => detector.update_signal(x),
+            Detector::Cusum(detector) => detector.update_signal(x),
+            Detector::Ddm(detector) => detector.update_signal(x),
+            Detector::Eddm(detector) => detector.update_signal(x),
+            Detector::HddmA(detector) => detector.update_signal(x),
+            Detector::HddmW(detector) => detector.update_signal(x),
+            Detector::Fhddm(detector) => detector.update_signal(x),
         }
     }
 
@@ -47,6 +72,13 @@ impl Detector {
             | Detector::WindowMean(_)
             | Detector::PageHinkley(_)
             | Detector::Adwin(_) => false,
+            Detector::Cusum(detector) => detector.warning_detected(),
+            Detector::Ddm(detector) => detector.warning_detected(),
+            Detector::Eddm(detector) => detector.warning_detected(),
+            Detector::HddmA(detector) => detector.warning_detected(),
+            Detector::HddmW(detector) => detector.warning_detected(),
+            Detector::Fhddm(detector) => detector.warning_detected(),
+            Detector::Kswin(detector) => detector.warning_detected(),
         }
     }
 
@@ -58,6 +90,13 @@ impl Detector {
             Detector::WindowMean(detector) => detector.reset(),
             Detector::PageHinkley(detector) => detector.reset(),
             Detector::Adwin(detector) => detector.reset(),
+            Detector::Kswin(detector) => detector.reset(),
+            Detector::Cusum(detector) => detector.reset(),
+            Detector::Ddm(detector) => detector.reset(),
+            Detector::Eddm(detector) => detector.reset(),
+            Detector::HddmA(detector) => detector.reset(),
+            Detector::HddmW(detector) => detector.reset(),
+            Detector::Fhddm(detector) => detector.reset(),
         }
     }
 
@@ -69,6 +108,13 @@ impl Detector {
             Detector::WindowMean(detector) => detector.explain(),
             Detector::PageHinkley(detector) => detector.explain(),
             Detector::Adwin(detector) => detector.explain(),
+            Detector::Kswin(detector) => detector.explain(),
+            Detector::Cusum(detector) => detector.explain(),
+            Detector::Ddm(detector) => detector.explain(),
+            Detector::Eddm(detector) => detector.explain(),
+            Detector::HddmA(detector) => detector.explain(),
+            Detector::HddmW(detector) => detector.explain(),
+            Detector::Fhddm(detector) => detector.explain(),
         }
     }
 
@@ -80,6 +126,13 @@ impl Detector {
             Detector::WindowMean(_) => DetectorKind::WindowMean,
             Detector::PageHinkley(_) => DetectorKind::PageHinkley,
             Detector::Adwin(_) => DetectorKind::Adwin,
+            Detector::Kswin(_) => DetectorKind::Kswin,
+            Detector::Cusum(_) => DetectorKind::Cusum,
+            Detector::Ddm(_) => DetectorKind::Ddm,
+            Detector::Eddm(_) => DetectorKind::Eddm,
+            Detector::HddmA(_) => DetectorKind::HddmA,
+            Detector::HddmW(_) => DetectorKind::HddmW,
+            Detector::Fhddm(_) => DetectorKind::Fhddm,
         }
     }
 }

@@ -13,6 +13,22 @@ pub enum DetectorKind {
     PageHinkley,
     /// Adaptive windowing change detection, River's `drift.ADWIN`.
     Adwin,
+    /// Kolmogorov-Smirnov windowing change detection, River's `drift.KSWIN`.
+    Kswin,
+    /// Tabular CUSUM change detection (our own; no River counterpart).
+    Cusum,
+    /// Drift Detection Method on a 0/1 error stream, River's `drift.binary.DDM`.
+    Ddm,
+    /// Early Drift Detection Method on a 0/1 error stream, River's `drift.binary.EDDM`.
+    Eddm,
+    /// Hoeffding-bound drift detection (average test) on a 0/1 error stream, River's
+    /// `drift.binary.HDDMA`.
+    HddmA,
+    /// McDiarmid-bound drift detection (weighted average test) on a 0/1 error stream, River's
+    /// `drift.binary.HDDMW`.
+    HddmW,
+    /// Fast Hoeffding Drift Detection Method on a 0/1 stream, River's `drift.binary.FHDDM`.
+    Fhddm,
 }
 
 impl DetectorKind {
@@ -23,9 +39,17 @@ impl DetectorKind {
         DetectorKind::WindowMean,
         DetectorKind::PageHinkley,
         DetectorKind::Adwin,
+        DetectorKind::Kswin,
+        DetectorKind::Cusum,
+        DetectorKind::Ddm,
+        DetectorKind::Eddm,
+        DetectorKind::HddmA,
+        DetectorKind::HddmW,
+        DetectorKind::Fhddm,
     ];
 
-    /// The config name: `"threshold"`, `"ema"`, `"window_mean"`, `"page_hinkley"` or `"adwin"`.
+    /// The config name, e.g. `"threshold"`, `"page_hinkley"` or `"cusum"` (one per kind in
+    /// [`DetectorKind::ALL`]).
     pub fn as_str(self) -> &'static str {
         match self {
             DetectorKind::Threshold => "threshold",
@@ -33,6 +57,13 @@ impl DetectorKind {
             DetectorKind::WindowMean => "window_mean",
             DetectorKind::PageHinkley => "page_hinkley",
             DetectorKind::Adwin => "adwin",
+            DetectorKind::Kswin => "kswin",
+            DetectorKind::Cusum => "cusum",
+            DetectorKind::Ddm => "ddm",
+            DetectorKind::Eddm => "eddm",
+            DetectorKind::HddmA => "hddm_a",
+            DetectorKind::HddmW => "hddm_w",
+            DetectorKind::Fhddm => "fhddm",
         }
     }
 
@@ -44,10 +75,46 @@ impl DetectorKind {
             .find(|kind| kind.as_str() == name)
     }
 
-    /// True for change-point detectors (Page-Hinkley, ADWIN), which report
-    /// [`crate::Signal::Drift`] instead of a statistic.
+    /// True for change-point detectors (every kind but `threshold`, `ema` and `window_mean`),
+    /// which report [`crate::Signal::Drift`] instead of a statistic.
     pub fn is_change_detector(self) -> bool {
-        matches!(self, DetectorKind::PageHinkley | DetectorKind::Adwin)
+        matches!(
+            self,
+            DetectorKind::PageHinkley
+                | DetectorKind::Adwin
+                | DetectorKind::Kswin
+                | DetectorKind::Cusum
+                | DetectorKind::Ddm
+                | DetectorKind::Eddm
+                | DetectorKind::HddmA
+                | DetectorKind::HddmW
+                | DetectorKind::Fhddm
+        )
+    }
+
+    /// True for River's binary drift detectors (`ddm`, `eddm`, `hddm_a`, `hddm_w`, `fhddm`),
+    /// which expect one 0/1 value per prediction: 1 when the prediction was wrong, 0 when it
+    /// was right. The detectors themselves accept any `f64`, as River does (each documents what
+    /// other values do); callers should reject anything but 0 and 1 for these kinds.
+    pub fn takes_binary_input(self) -> bool {
+        matches!(
+            self,
+            DetectorKind::Ddm
+                | DetectorKind::Eddm
+                | DetectorKind::HddmA
+                | DetectorKind::HddmW
+                | DetectorKind::Fhddm
+        )
+    }
+
+    /// True for the detectors with a warning zone before a drift (`ddm`, `eddm`, `hddm_a`,
+    /// `hddm_w`): they can return [`crate::Signal::Warning`] and set
+    /// [`crate::Detector::warning_detected`].
+    pub fn has_warning_zone(self) -> bool {
+        matches!(
+            self,
+            DetectorKind::Ddm | DetectorKind::Eddm | DetectorKind::HddmA | DetectorKind::HddmW
+        )
     }
 
     /// The parameter names this kind accepts, in documentation order.
@@ -63,6 +130,28 @@ impl DetectorKind {
                 "max_buckets",
                 "min_window_length",
                 "grace_period",
+            ],
+            DetectorKind::Kswin => &["alpha", "window_size", "stat_size", "seed"],
+            DetectorKind::Cusum => &["target", "k", "h", "warm_up", "mode"],
+            DetectorKind::Ddm => &[
+                "warm_start",
+                "warning_threshold",
+                "drift_threshold",
+                "ignore_zero_variance_minimum",
+            ],
+            DetectorKind::Eddm => &["warm_start", "alpha", "beta"],
+            DetectorKind::HddmA => &["drift_confidence", "warning_confidence", "two_sided_test"],
+            DetectorKind::HddmW => &[
+                "drift_confidence",
+                "warning_confidence",
+                "lambda_val",
+                "two_sided_test",
+            ],
+            DetectorKind::Fhddm => &[
+                "sliding_window_size",
+                "confidence_level",
+                "short_window_size",
+                "detect_error_increase",
             ],
         }
     }

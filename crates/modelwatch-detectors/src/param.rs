@@ -12,7 +12,7 @@ pub enum ParamValue {
     Integer(i64),
     /// A number. Accepted where an integer is expected only if it is a whole number.
     Float(f64),
-    /// A boolean. No current parameter takes one.
+    /// A boolean, e.g. `two_sided_test` of the HDDM detectors.
     Bool(bool),
     /// A string, e.g. Page-Hinkley's `mode`.
     String(String),
@@ -207,6 +207,19 @@ impl<'a> ParamReader<'a> {
             return Field::Invalid;
         }
         Field::Valid(integer)
+    }
+
+    /// A boolean (`true`/`false`; numbers and strings are rejected).
+    pub(crate) fn boolean(&mut self, name: &str) -> Field<bool> {
+        match self.value(name) {
+            None => Field::Absent,
+            Some(ParamValue::Bool(flag)) => Field::Valid(*flag),
+            Some(other) => {
+                let message = format!("expected a bool, got {}", other.type_name());
+                self.error(name, message);
+                Field::Invalid
+            }
+        }
     }
 
     /// A string.

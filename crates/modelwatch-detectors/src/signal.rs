@@ -62,14 +62,15 @@ impl Condition {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Signal {
     /// Not enough data yet: below `min_samples` (state detectors), below `min_instances`
-    /// (Page-Hinkley) or within the grace period (ADWIN).
+    /// (Page-Hinkley) or within the grace period (ADWIN); for the binary detectors, see each
+    /// one's `update_signal` (e.g. DDM through its warm start, FHDDM until its window is full).
     NotReady,
     /// The current statistic of a state detector; compare it with the spec's [`Condition`].
     Statistic(f64),
     /// A change detector saw no change at this point.
     Stable,
-    /// A change detector is in its warning zone (none of the current detectors emit it; kept for
-    /// River's warning-capable detectors).
+    /// A change detector is in its warning zone (DDM, EDDM, HDDM_A and HDDM_W: River's
+    /// `warning_detected` on a step without drift).
     Warning,
     /// A change detector found a change point at this point. The next update starts afresh.
     Drift,

@@ -8,6 +8,11 @@ use crate::{
     PageHinkleyParams, ParamError, ParamValue, Threshold, ThresholdParams, WindowMean,
     WindowMeanParams,
 };
+use crate::{Cusum, CusumParams};
+use crate::{
+    Ddm, DdmParams, Eddm, EddmParams, Fhddm, FhddmParams, HddmA, HddmAParams, HddmW, HddmWParams,
+};
+use crate::{Kswin, KswinParams};
 
 /// A detector kind with validated parameters: the data-only config that [`DetectorSpec::build`]
 /// turns into a runtime [`Detector`].
@@ -23,6 +28,20 @@ pub enum DetectorSpec {
     PageHinkley(PageHinkleyParams),
     /// See [`Adwin`].
     Adwin(AdwinParams),
+    /// See [`Kswin`].
+    Kswin(KswinParams),
+    /// See [`Cusum`].
+    Cusum(CusumParams),
+    /// See [`Ddm`].
+    Ddm(DdmParams),
+    /// See [`Eddm`].
+    Eddm(EddmParams),
+    /// See [`HddmA`].
+    HddmA(HddmAParams),
+    /// See [`HddmW`].
+    HddmW(HddmWParams),
+    /// See [`Fhddm`].
+    Fhddm(FhddmParams),
 }
 
 impl DetectorSpec {
@@ -34,7 +53,8 @@ impl DetectorSpec {
     /// message lists the valid ones); repeated names; wrong types; non-finite floats; floats
     /// given for integers that are not whole numbers; values out of range; a missing required
     /// parameter; both or neither of `below` and `above`; `resolve` on the wrong side of the
-    /// bound.
+    /// bound; EDDM's `alpha` below its `beta`; FHDDM's `short_window_size` above its
+    /// `sliding_window_size`.
     pub fn parse(
         kind: &str,
         params: &[(String, ParamValue)],
@@ -59,6 +79,13 @@ impl DetectorSpec {
                 PageHinkleyParams::read(&mut reader).map(DetectorSpec::PageHinkley)
             }
             DetectorKind::Adwin => AdwinParams::read(&mut reader).map(DetectorSpec::Adwin),
+            DetectorKind::Kswin => KswinParams::read(&mut reader).map(DetectorSpec::Kswin),
+            DetectorKind::Cusum => CusumParams::read(&mut reader).map(DetectorSpec::Cusum),
+            DetectorKind::Ddm => DdmParams::read(&mut reader).map(DetectorSpec::Ddm),
+            DetectorKind::Eddm => EddmParams::read(&mut reader).map(DetectorSpec::Eddm),
+            DetectorKind::HddmA => HddmAParams::read(&mut reader).map(DetectorSpec::HddmA),
+            DetectorKind::HddmW => HddmWParams::read(&mut reader).map(DetectorSpec::HddmW),
+            DetectorKind::Fhddm => FhddmParams::read(&mut reader).map(DetectorSpec::Fhddm),
         };
         reader.finish(spec)
     }
@@ -71,6 +98,13 @@ impl DetectorSpec {
             DetectorSpec::WindowMean(_) => DetectorKind::WindowMean,
             DetectorSpec::PageHinkley(_) => DetectorKind::PageHinkley,
             DetectorSpec::Adwin(_) => DetectorKind::Adwin,
+            DetectorSpec::Kswin(_) => DetectorKind::Kswin,
+            DetectorSpec::Cusum(_) => DetectorKind::Cusum,
+            DetectorSpec::Ddm(_) => DetectorKind::Ddm,
+            DetectorSpec::Eddm(_) => DetectorKind::Eddm,
+            DetectorSpec::HddmA(_) => DetectorKind::HddmA,
+            DetectorSpec::HddmW(_) => DetectorKind::HddmW,
+            DetectorSpec::Fhddm(_) => DetectorKind::Fhddm,
         }
     }
 
@@ -82,6 +116,13 @@ impl DetectorSpec {
             DetectorSpec::Ema(params) => Some(&params.condition),
             DetectorSpec::WindowMean(params) => Some(&params.condition),
             DetectorSpec::PageHinkley(_) | DetectorSpec::Adwin(_) => None,
+            DetectorSpec::Cusum(_) => None,
+            DetectorSpec::Ddm(_)
+            | DetectorSpec::Eddm(_)
+            | DetectorSpec::HddmA(_)
+            | DetectorSpec::HddmW(_)
+            | DetectorSpec::Fhddm(_) => None,
+            DetectorSpec::Kswin(_) => None,
         }
     }
 
@@ -93,6 +134,34 @@ impl DetectorSpec {
             DetectorSpec::WindowMean(params) => Detector::WindowMean(WindowMean::new(*params)),
             DetectorSpec::PageHinkley(params) => Detector::PageHinkley(PageHinkley::new(*params)),
             DetectorSpec::Adwin(params) => Detector::Adwin(Adwin::new(*params)),
+            DetectorSpec::Kswin(params) => Detector::Kswin(Kswin::new(*params)),
+            DetectorSpec::Cusum(params) => Detector::Cusum(Cusum::new(*params)),
+            DetectorSpec::Ddm(params) => Detector::Ddm(Ddm::new(*params)),
+            DetectorSpec::Eddm(params) => Detector::Eddm(Eddm::new(*params)),
+            DetectorSpec::HddmA(params) => Detector::HddmA(HddmA::new(*params)),
+            DetectorSpec::HddmW(params) => Detector::HddmW(HddmW::new(*params)),
+            DetectorSpec::Fhddm(params) => Detector::Fhddm(Fhddm::new(*params)),
+        }
+    }
+
+    /// True when [`DetectorSpec::build`] would draw a fresh random seed: a `kswin` without a
+    /// `seed` parameter. Callers that must be reproducible use
+    /// [`DetectorSpec::build_with_seed`] instead.
+    pub fn uses_random_seed(&self) -> bool {
+        matches!(self, DetectorSpec::Kswin(params) if params.seed.is_none())
+    }
+
+    /// Like [`DetectorSpec::build`], but a detector that would draw a fresh random seed uses
+    /// `seed` instead; a `seed` parameter in the spec still wins.
+    pub fn build_with_seed(&self, seed: u64) -> Detector {
+        match self {
+            DetectorSpec::Kswin(params) if params.seed.is_none() => {
+                Detector::Kswin(Kswin::new(KswinParams {
+                    seed: Some(seed),
+                    ..*params
+                }))
+            }
+            other => other.build(),
         }
     }
 }

@@ -8,11 +8,15 @@
 //! - gaussian: `s = 0.0; 12 times s += uniform; s - 6.0` (Irwin-Hall, mean 0, sd 1);
 //! - `real_abrupt` block (seed 2026): 2000 x `gaussian`, then 2000 x `2.0 + gaussian`;
 //! - `real_nodrift` block (seed 2027): 4000 x `gaussian`;
+//! - `bin_abrupt` block (seed 2028), an error stream for the binary detectors: for each of 4000
+//!   points draw one `uniform` u; the point is `1.0` (an error) if `u < rate`, else `0.0`, with
+//!   `rate = 0.1` for the first 2000 points and `0.4` for the last 2000;
 //! - a stream is its block tiled: warm-up = the first 20,000 points, timed = the first 1,000,000
-//!   (so `real_abrupt` changes every 2000 points and the detectors keep resetting).
+//!   (so `real_abrupt` and `bin_abrupt` change every 2000 points and the detectors keep
+//!   resetting).
 //!
-//! The blocks' fingerprint (FNV-1a 64 over the little-endian bits of `real_abrupt` then
-//! `real_nodrift`) is [`BLOCKS_FINGERPRINT`]; both sides check it.
+//! The blocks' fingerprint (FNV-1a 64 over the little-endian bits of `real_abrupt`, then
+//! `real_nodrift`, then `bin_abrupt`) is [`BLOCKS_FINGERPRINT`]; both sides check it.
 
 /// Points in one block.
 pub const BLOCK_LEN: usize = 4000;
@@ -20,8 +24,9 @@ pub const BLOCK_LEN: usize = 4000;
 pub const WARM_UP_LEN: usize = 20_000;
 /// Timed updates.
 pub const TIMED_LEN: usize = 1_000_000;
-/// FNV-1a 64 of both blocks' bits; `tools/river_bench.py` checks the same value.
-pub const BLOCKS_FINGERPRINT: u64 = 0x6ddc_2020_f18b_d0a0;
+/// FNV-1a 64 of the three blocks' bits (`real_abrupt`, `real_nodrift`, `bin_abrupt`);
+/// `tools/river_bench.py` checks the same value.
+pub const BLOCKS_FINGERPRINT: u64 = 0x17f2_248e_0a00_857d;
 
 /// SplitMix64, the generator of the recipe.
 #[derive(Clone, Debug)]
@@ -74,6 +79,21 @@ pub fn real_abrupt_block() -> Vec<f64> {
 pub fn real_nodrift_block() -> Vec<f64> {
     let mut generator = SplitMix64::new(2027);
     (0..BLOCK_LEN).map(|_| generator.next_gaussian()).collect()
+}
+
+/// 4000 errors (1.0) and successes (0.0): error rate 0.1 for 2000 points, then 0.4.
+pub fn bin_abrupt_block() -> Vec<f64> {
+    let mut generator = SplitMix64::new(2028);
+    (0..BLOCK_LEN)
+        .map(|index| {
+            let rate = if index < BLOCK_LEN / 2 { 0.1 } else { 0.4 };
+            if generator.next_uniform() < rate {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// The first `len` points of `block` repeated.

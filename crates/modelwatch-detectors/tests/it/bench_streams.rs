@@ -9,6 +9,7 @@ mod streams;
 fn blocks_match_the_recipe_python_implements() {
     let abrupt = streams::real_abrupt_block();
     let nodrift = streams::real_nodrift_block();
+    let binary = streams::bin_abrupt_block();
     // The first values as CPython prints them for the same recipe.
     assert_eq!(
         &abrupt[..3],
@@ -18,8 +19,20 @@ fn blocks_match_the_recipe_python_implements() {
         &nodrift[..3],
         [1.0378307846240675, -0.2461396028268501, -1.0465092983997106]
     );
+    // bin_abrupt: errors at indices 14 and 16 first; 199 errors in the first half (rate 0.1),
+    // 822 in the second (rate 0.4), as CPython counts them.
     assert_eq!(
-        streams::fingerprint(&[&abrupt, &nodrift]),
+        binary.iter().position(|&x| x == 1.0),
+        Some(14),
+        "{:?}",
+        &binary[..20]
+    );
+    assert!(binary.iter().all(|&x| x == 0.0 || x == 1.0));
+    let half = streams::BLOCK_LEN / 2;
+    assert_eq!(binary[..half].iter().sum::<f64>(), 199.0);
+    assert_eq!(binary[half..].iter().sum::<f64>(), 822.0);
+    assert_eq!(
+        streams::fingerprint(&[&abrupt, &nodrift, &binary]),
         streams::BLOCKS_FINGERPRINT
     );
 }

@@ -1,6 +1,8 @@
-//! Data-driven tests: every case file in `tests/river/` (River's own tests and doctests) and
-//! `tests/golden/` (fixtures generated from River by `tools/river_fixtures.py`) runs through one
-//! `check`, which demands the exact drift and warning indices.
+//! Data-driven tests: every case file in `tests/river/` (River's own tests and doctests),
+//! `tests/golden/` (fixtures generated from River by `tools/river_fixtures.py`) and
+//! `tests/cusum/` (fixtures of our own CUSUM from its independent Python reference,
+//! `tools/cusum_reference.py`) runs through one `check`, which demands the exact drift and
+//! warning indices.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,8 @@ fn kind_for_river_class(class: &str) -> &'static str {
         "HDDMA" | "HDDM_A" => "hddm_a",
         "HDDMW" | "HDDM_W" => "hddm_w",
         "FHDDM" => "fhddm",
+        // Our own detector, checked against tools/cusum_reference.py (no River counterpart).
+        "CUSUM" => "cusum",
         other => panic!("no port of River detector `{other}`"),
     }
 }
@@ -144,8 +148,9 @@ fn check_directory(directory: &str) -> usize {
 #[test]
 fn river_own_cases_match_exactly() {
     let checked = check_directory("river");
-    // 3 ADWIN and 4 PageHinkley case files are copied from River's test suite.
-    assert_eq!(checked, 7, "expected every copied River case file");
+    // Copied from River's test suite and doctests: 3 ADWIN, 4 PageHinkley, 2 KSWIN, 3 DDM,
+    // 2 EDDM, 3 HDDMA, 3 HDDMW and 2 FHDDM case files.
+    assert_eq!(checked, 22, "expected every copied River case file");
 }
 
 #[test]
@@ -154,6 +159,15 @@ fn golden_fixtures_from_river_match_exactly() {
     assert!(
         checked >= 20,
         "expected the generated golden fixtures, found {checked}"
+    );
+}
+
+#[test]
+fn cusum_matches_its_python_reference_exactly() {
+    let checked = check_directory("cusum");
+    assert!(
+        checked >= 20,
+        "expected the fixtures of tools/cusum_reference.py, found {checked}"
     );
 }
 
