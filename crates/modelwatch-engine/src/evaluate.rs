@@ -12,7 +12,7 @@ use foldhash::HashMap;
 use modelwatch_detectors::{Condition, Detector, Direction, Signal};
 use serde::Serialize;
 
-use crate::config::{Config, Rule};
+use crate::config::{Action, Config, Rule, Severity};
 use crate::event::{ModelId, Timestamp};
 use crate::output::{AlertEvent, AlertState, Explanation, short_number, stable_id};
 
@@ -149,6 +149,30 @@ impl Evaluator {
     }
 }
 
+/// The seed of a randomised detector (`kswin`) whose rule gives none: derived from the rule and
+/// the series, so that replaying the same input gives the same alerts, every time.
+fn series_seed(rule: &str, model: &ModelId, metric: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [
+        "modelwatch series seed",
+        rule,
+        &model.name,
+        &model.version,
+        &model.instance,
+        metric,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    // CPython seeds with the integer's absolute value; keep it below 2^63 so it is one
+    // non-negative `seed` anyone can pass back to River.
+    u64::from_le_bytes(bytes) >> 1
+}
+
 impl Series {
     fn new(config: &Config, model: &ModelId, metric: &str) -> Series {
         let trackers = config
@@ -158,7 +182,12 @@ impl Series {
                 let rule = &config.rules[index];
                 RuleTracker {
                     rule: index,
-                    detector: rule.detector.build(),
+                    detector: if rule.detector.uses_random_seed() {
+                        rule.detector
+                            .build_with_seed(series_seed(&rule.name, model, metric))
+                    } else {
+                        rule.detector.build()
+                    },
                     condition: rule.detector.condition().copied(),
                     phase: Phase::Quiet,
                     ready: false,
@@ -343,11 +372,22 @@ impl RuleTracker {
                 (explanation, message)
             }
         };
-        let triggers = matches!(state, AlertState::Firing | AlertState::Drift);
-        let actions = if triggers {
-            rule.actions.iter().map(|action| action.as_str()).collect()
+        // The actions this transition triggers: `retrain` on firing and drift, and
+        // `retrain_on_warning` (written `retrain`: it asks for the same thing) on warning.
+        let trigger = match state {
+            AlertState::Firing | AlertState::Drift => Some(Action::Retrain),
+            AlertState::Warning => Some(Action::RetrainOnWarning),
+            _ => None,
+        };
+        let actions = match trigger {
+            Some(trigger) if rule.actions.contains(&trigger) => vec![Action::Retrain.as_str()],
+            _ => Vec::new(),
+        };
+        // A warning is never louder than `warning`, whatever the rule's severity.
+        let severity = if state == AlertState::Warning {
+            rule.severity.min(Severity::Warning)
         } else {
-            Vec::new()
+            rule.severity
         };
         AlertEvent {
             id,
@@ -356,7 +396,7 @@ impl RuleTracker {
             at: context.at,
             state,
             rule: rule.name.clone(),
-            severity: rule.severity,
+            severity,
             model: context.model.clone(),
             metric: metric.to_string(),
             explanation,

@@ -37,6 +37,9 @@ pub struct MetricInfo {
     pub min: Option<f64>,
     /// Largest valid value, inclusive.
     pub max: Option<f64>,
+    /// Whether every value is exactly 0 or 1: one prediction's outcome (1 = wrong), the input of
+    /// the binary detectors (`ddm`, `eddm`, `hddm_a`, `hddm_w`, `fhddm`).
+    pub binary: bool,
 }
 
 impl MetricInfo {
@@ -45,6 +48,16 @@ impl MetricInfo {
             goal,
             min: Some(0.0),
             max: Some(1.0),
+            binary: false,
+        }
+    }
+
+    const fn zero_or_one(goal: Goal) -> MetricInfo {
+        MetricInfo {
+            goal,
+            min: Some(0.0),
+            max: Some(1.0),
+            binary: true,
         }
     }
 
@@ -53,16 +66,34 @@ impl MetricInfo {
             goal,
             min: Some(0.0),
             max: None,
+            binary: false,
         }
     }
 
-    /// Whether `value` lies in the metric's range.
+    /// A custom metric with the given direction and range, not binary.
+    pub const fn new(goal: Goal, min: Option<f64>, max: Option<f64>) -> MetricInfo {
+        MetricInfo {
+            goal,
+            min,
+            max,
+            binary: false,
+        }
+    }
+
+    /// Whether `value` is valid for the metric: in its range, and 0 or 1 if it is binary.
     pub fn contains(&self, value: f64) -> bool {
+        if self.binary {
+            return value == 0.0 || value == 1.0;
+        }
         self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
     }
 
-    /// The range written for people: `[0, 1]`, `>= 0`, `<= 5`, or `any finite number`.
+    /// The valid values written for people: `0 or 1`, `[0, 1]`, `>= 0`, `<= 5`, or
+    /// `any finite number`.
     pub fn range_text(&self) -> String {
+        if self.binary {
+            return "0 or 1 (one prediction: 1 = wrong, 0 = right)".to_string();
+        }
         match (self.min, self.max) {
             (Some(min), Some(max)) => format!("[{min}, {max}]"),
             (Some(min), None) => format!(">= {min}"),
@@ -78,6 +109,9 @@ pub const MACRO_SCORE: &str = "macro_score";
 /// The four metrics whose mean is [`MACRO_SCORE`], in the order they are summed.
 pub const MACRO_SCORE_PARTS: [&str; 4] = ["accuracy", "precision", "recall", "f1"];
 
+/// The built-in binary metric: one prediction's outcome, 1 if it was wrong, 0 if right.
+pub const ERROR: &str = "error";
+
 /// The longest metric name accepted.
 pub const MAX_METRIC_NAME_LEN: usize = 64;
 
@@ -90,6 +124,7 @@ pub fn well_known(name: &str) -> Option<MetricInfo> {
             MetricInfo::unit_interval(HigherIsBetter)
         }
         "error_rate" => MetricInfo::unit_interval(LowerIsBetter),
+        ERROR => MetricInfo::zero_or_one(LowerIsBetter),
         "latency_ms" | "drift_score" => MetricInfo::non_negative(LowerIsBetter),
         _ => return None,
     };
@@ -233,15 +268,18 @@ mod tests {
         assert_eq!(catalog.goal("my_kpi"), Goal::Unknown);
         catalog.declare(
             "my_kpi",
-            MetricInfo {
-                goal: Goal::HigherIsBetter,
-                min: None,
-                max: Some(100.0),
-            },
+            MetricInfo::new(Goal::HigherIsBetter, None, Some(100.0)),
         );
         assert_eq!(catalog.goal("my_kpi"), Goal::HigherIsBetter);
         assert!(!catalog.get("my_kpi").unwrap().contains(101.0));
         assert!(catalog.is_known("accuracy"));
+        let error = catalog.get("error").unwrap();
+        assert!(error.binary && error.contains(0.0) && error.contains(1.0));
+        assert!(!error.contains(0.5) && !error.contains(2.0));
+        assert_eq!(
+            error.range_text(),
+            "0 or 1 (one prediction: 1 = wrong, 0 = right)"
+        );
     }
 
     #[test]

@@ -191,6 +191,8 @@ pub enum Reason {
     AlertFiring,
     /// Granted: a change detector with a retrain action found a change.
     ChangeDetected,
+    /// Granted: a warning-capable detector with `retrain_on_warning` entered its warning zone.
+    WarningDetected,
     /// Granted: a request held back by the cooldown, whose alert is still firing.
     CooldownEnded,
     /// Suppressed: a job of this model is outstanding (single flight).
@@ -207,6 +209,7 @@ impl Reason {
         match self {
             Reason::AlertFiring => "alert_firing",
             Reason::ChangeDetected => "change_detected",
+            Reason::WarningDetected => "warning_detected",
             Reason::CooldownEnded => "cooldown_ended",
             Reason::InFlight => "in_flight",
             Reason::Cooldown => "cooldown",

@@ -142,7 +142,9 @@ impl RetrainPolicy {
     /// Decides what an alert transition asks of the retrain scheduler, if anything.
     pub fn on_alert(&mut self, alert: &AlertEvent) -> Option<RetrainDecision> {
         match alert.state {
-            AlertState::Firing | AlertState::Drift if alert.requests_retrain() => {
+            AlertState::Firing | AlertState::Drift | AlertState::Warning
+                if alert.requests_retrain() =>
+            {
                 Some(self.request(alert))
             }
             AlertState::Resolved => self.withdraw(alert),
@@ -154,14 +156,17 @@ impl RetrainPolicy {
         let model = alert.model.name.as_str();
         let state = model_state(&mut self.models, &self.settings, model);
         state.clock = state.clock.max(alert.at);
-        let reason = if alert.state == AlertState::Drift {
-            Reason::ChangeDetected
-        } else {
-            Reason::AlertFiring
+        let reason = match alert.state {
+            AlertState::Drift => Reason::ChangeDetected,
+            AlertState::Warning => Reason::WarningDetected,
+            _ => Reason::AlertFiring,
         };
         let asked = match reason {
             Reason::ChangeDetected => {
                 format!("rule {} found a change in {}", alert.rule, alert.metric)
+            }
+            Reason::WarningDetected => {
+                format!("rule {} warns of a change in {}", alert.rule, alert.metric)
             }
             _ => format!("rule {} is firing on {}", alert.rule, alert.metric),
         };

@@ -60,8 +60,13 @@ impl Severity {
 /// What a rule does when its alert fires or its detector finds a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// Ask the scheduler to retrain the model (single flight and cooldown per model).
+    /// Ask the scheduler to retrain the model (single flight and cooldown per model) when the
+    /// alert fires or the change detector finds a change.
     Retrain,
+    /// Ask for a retrain as soon as a warning-capable detector (`ddm`, `eddm`, `hddm_a`,
+    /// `hddm_w`) enters its warning zone, before the drift: River's `DriftRetrainingClassifier`
+    /// starts training a background model on warning.
+    RetrainOnWarning,
 }
 
 impl Action {
@@ -69,6 +74,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Retrain => "retrain",
+            Action::RetrainOnWarning => "retrain_on_warning",
         }
     }
 }
@@ -157,9 +163,11 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule asks for a retrain.
+    /// Whether the rule asks for a retrain (on alert, on warning, or both).
     pub fn retrains(&self) -> bool {
-        self.actions.contains(&Action::Retrain)
+        self.actions
+            .iter()
+            .any(|action| matches!(action, Action::Retrain | Action::RetrainOnWarning))
     }
 }
 

@@ -327,7 +327,11 @@ impl Reader<'_> {
             let Some(fields) = self.table(value, &path) else {
                 continue;
             };
-            self.only_keys(fields, &["direction", "min", "max", "description"], &path);
+            self.only_keys(
+                fields,
+                &["direction", "min", "max", "binary", "description"],
+                &path,
+            );
             let goal = match fields.get("direction") {
                 None => Goal::Unknown,
                 Some(value) => match self.string(value, &join(&path, "direction")) {
@@ -362,7 +366,27 @@ impl Reader<'_> {
                     format!("min {low} is greater than max {high}"),
                 );
             }
-            catalog.declare(name, MetricInfo { goal, min, max });
+            let binary = match fields.get("binary") {
+                None => false,
+                Some(value) => match value.get_ref() {
+                    DeValue::Boolean(flag) => *flag,
+                    other => {
+                        let message = format!("must be true or false, got {}", other.type_str());
+                        self.error(value.span(), &join(&path, "binary"), message);
+                        false
+                    }
+                },
+            };
+            if binary && (fields.contains_key("min") || fields.contains_key("max")) {
+                self.error(
+                    value.span(),
+                    &path,
+                    "a binary metric takes exactly 0 or 1; leave out min and max".to_string(),
+                );
+            }
+            let mut info = MetricInfo::new(goal, min, max);
+            info.binary = binary;
+            catalog.declare(name, info);
         }
         catalog
     }
@@ -487,6 +511,7 @@ impl Reader<'_> {
             (&detector, &metric, fields.get("detector"))
         {
             self.check_direction(detector, metric, catalog, value, &join(path, "detector"));
+            self.check_binary_input(detector, metric, catalog, value, &join(path, "detector"));
         }
         let for_points = match fields.get("for") {
             None => Some(1),
@@ -529,6 +554,23 @@ impl Reader<'_> {
             None => Some(Vec::new()),
             Some(value) => self.actions(value, &join(path, "actions")),
         };
+        if let (Some(actions), Some(detector), Some(value)) =
+            (&actions, &detector, fields.get("actions"))
+            && actions.contains(&Action::RetrainOnWarning)
+            && !detector.kind().has_warning_zone()
+        {
+            let with_warning: Vec<&str> = DetectorKind::ALL
+                .iter()
+                .filter(|kind| kind.has_warning_zone())
+                .map(|kind| kind.as_str())
+                .collect();
+            let message = format!(
+                "retrain_on_warning needs a detector with a warning zone ({}); {} has none",
+                with_warning.join(", "),
+                detector.kind()
+            );
+            self.error(value.span(), &join(path, "actions"), message);
+        }
         if self.errors.len() > errors_before {
             return None;
         }
@@ -608,6 +650,26 @@ impl Reader<'_> {
         }
     }
 
+    /// Rejects a binary detector (one 0/1 error per prediction) on a metric that is not binary.
+    fn check_binary_input(
+        &mut self,
+        detector: &DetectorSpec,
+        metric: &str,
+        catalog: &MetricCatalog,
+        value: &Value<'_>,
+        path: &str,
+    ) {
+        let kind = detector.kind();
+        if !kind.takes_binary_input() || catalog.get(metric).is_some_and(|info| info.binary) {
+            return;
+        }
+        let message = format!(
+            "detector {kind} takes one 0/1 outcome per prediction (1 = wrong), but metric {metric} is not binary; \
+             report outcomes as the built-in metric `error`, or declare [metrics.{metric}] binary = true"
+        );
+        self.error(value.span(), path, message);
+    }
+
     /// Warns when a state rule alerts in the direction in which the metric gets better.
     fn check_direction(
         &mut self,
@@ -679,9 +741,10 @@ impl Reader<'_> {
             };
             let action = match kind {
                 "retrain" => Action::Retrain,
+                "retrain_on_warning" => Action::RetrainOnWarning,
                 other => {
                     let message = format!(
-                        "unknown action {}; this version supports: retrain",
+                        "unknown action {}; this version supports: retrain, retrain_on_warning",
                         quoted(other)
                     );
                     self.error(span, &item_path, message);

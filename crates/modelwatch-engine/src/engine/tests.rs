@@ -1,10 +1,11 @@
 //! Scenario tests of the engine: alert states, change points, retrain decisions, status.
 
 use super::*;
-use crate::config::parse_config;
+use crate::config::{Severity, parse_config};
 use crate::event::{JobStatus, ModelId};
 use crate::output::{AlertState, Decision, Reason, RetrainDecision};
 use crate::{RuleState, Timestamp};
+use modelwatch_detectors::Signal;
 
 fn engine(config: &str) -> Engine {
     let parsed = parse_config(config).unwrap();
@@ -524,5 +525,86 @@ fn the_same_inputs_give_the_same_outputs_and_ids() {
     assert_eq!(
         serde_json::to_string(&first).unwrap(),
         serde_json::to_string(&second).unwrap()
+    );
+}
+
+#[test]
+fn a_warning_zone_is_a_visible_alert_that_can_ask_for_a_retrain() {
+    let mut engine = engine(
+        r#"
+[[rules]]
+name = "errors-ddm"
+metric = "error"
+detector = { kind = "ddm" }
+severity = "critical"
+actions = ["retrain_on_warning", "retrain"]
+"#,
+    );
+    // 10 % wrong predictions, then 50 %.
+    let errors: Vec<f64> = (0..400)
+        .map(|i| {
+            let wrong = if i < 200 { i % 10 == 0 } else { i % 2 == 0 };
+            f64::from(u8::from(wrong))
+        })
+        .collect();
+    // What the detector alone says, to check the engine's wiring against.
+    let mut detector = modelwatch_detectors::DetectorSpec::parse("ddm", &[])
+        .unwrap()
+        .build();
+    let signals: Vec<Signal> = errors.iter().map(|&x| detector.update(x)).collect();
+    let first_warning = signals.iter().position(|s| *s == Signal::Warning).unwrap();
+    let first_drift = signals.iter().position(|s| *s == Signal::Drift).unwrap();
+    assert!(first_warning < first_drift, "{first_warning} {first_drift}");
+
+    let inputs: Vec<Input> = errors
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| point("fraud", "default", i as i64, "error", x))
+        .collect();
+    let outputs = run(&mut engine, &inputs[..=first_drift]);
+    let warning_seq = first_warning as u64 + 1;
+    let alerts: Vec<&AlertEvent> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Alert(alert) => Some(alert),
+            _ => None,
+        })
+        .collect();
+    let warning = alerts[0];
+    assert_eq!(
+        (warning.seq, warning.state, warning.severity),
+        (warning_seq, AlertState::Warning, Severity::Warning),
+        "a warning is never louder than `warning`"
+    );
+    assert_eq!(warning.actions, ["retrain"]);
+    let decisions: Vec<&RetrainDecision> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Retrain(decision) => Some(decision),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        (decisions[0].seq, decisions[0].decision, decisions[0].reason),
+        (warning_seq, Decision::Granted, Reason::WarningDetected)
+    );
+    let drift = alerts.last().unwrap();
+    assert_eq!(
+        (drift.seq, drift.state, drift.severity),
+        (
+            first_drift as u64 + 1,
+            AlertState::Drift,
+            Severity::Critical
+        )
+    );
+    let last = decisions.last().unwrap();
+    assert_eq!(
+        (last.seq, last.decision, last.reason),
+        (
+            first_drift as u64 + 1,
+            Decision::Suppressed,
+            Reason::InFlight
+        ),
+        "the drift's request meets the job the warning started"
     );
 }

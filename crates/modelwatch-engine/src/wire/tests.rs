@@ -7,11 +7,7 @@ fn catalog() -> MetricCatalog {
     let mut catalog = MetricCatalog::new();
     catalog.declare(
         "my_kpi",
-        MetricInfo {
-            goal: Goal::HigherIsBetter,
-            min: Some(0.0),
-            max: Some(100.0),
-        },
+        MetricInfo::new(Goal::HigherIsBetter, Some(0.0), Some(100.0)),
     );
     catalog
 }
@@ -206,6 +202,31 @@ fn out_of_range_values_for_well_known_metrics() {
         );
     }
     assert_eq!(errors.len(), 7);
+}
+
+#[test]
+fn binary_metrics_take_exactly_zero_or_one() {
+    let errors = invalid(&format!(
+        r#"[{{{MODEL}, "metric": "error", "value": 0.5}}, {{{MODEL}, "metric": "error", "value": 2}}, {{{MODEL}, "metric": "error", "value": -0.0}}]"#
+    ));
+    let joined = errors.join("\n");
+    assert!(
+        joined.contains(
+            "input 0 (line 1): value: value 0.5 is outside the range of error, 0 or 1 (one prediction: 1 = wrong, 0 = right)"
+        ),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("input 1 (line 1): value: value 2 is outside"),
+        "{joined}"
+    );
+    assert_eq!(errors.len(), 2, "-0.0 equals 0 and is accepted: {joined}");
+    let inputs = parse(&format!(
+        r#"{{{MODEL}, "metric": "error", "value": 1}}
+{{{MODEL}, "metric": "error", "value": 0}}"#
+    ))
+    .expect("0 and 1 are valid errors");
+    assert_eq!(inputs.len(), 2);
 }
 
 #[test]

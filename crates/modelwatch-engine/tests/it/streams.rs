@@ -40,12 +40,55 @@ name = "adwin"
 metric = "kpi"
 detector = { kind = "adwin", clock = 4, grace_period = 5 }
 actions = ["retrain"]
+
+[[rules]]
+name = "kswin"
+metric = "kpi"
+detector = { kind = "kswin", window_size = 20, stat_size = 8 }
+actions = ["retrain"]
+
+[[rules]]
+name = "cusum"
+metric = "kpi"
+detector = { kind = "cusum", k = 0.5, h = 4.0, warm_up = 5 }
+actions = ["retrain"]
+
+[[rules]]
+name = "ddm"
+metric = "error"
+detector = { kind = "ddm", warm_start = 5 }
+actions = ["retrain_on_warning", "retrain"]
+
+[[rules]]
+name = "eddm"
+metric = "error"
+detector = { kind = "eddm", warm_start = 3 }
+actions = ["retrain"]
+
+[[rules]]
+name = "hddm_a"
+metric = "error"
+detector = { kind = "hddm_a", two_sided_test = true }
+actions = ["retrain_on_warning"]
+
+[[rules]]
+name = "hddm_w"
+metric = "error"
+detector = { kind = "hddm_w" }
+
+[[rules]]
+name = "fhddm"
+metric = "error"
+detector = { kind = "fhddm", sliding_window_size = 10 }
+actions = ["retrain"]
 "#;
 
 fn metric_value(metric: &'static str) -> BoxedStrategy<(String, f64)> {
     let values = match metric {
         "accuracy" => (0.5f64..=1.0).boxed(),
         "latency_ms" => (0.0f64..300.0).boxed(),
+        // One prediction's outcome, mostly right, in runs so the binary detectors move.
+        "error" => prop_oneof![4 => Just(0.0), 1 => Just(1.0)].boxed(),
         _ => prop_oneof![
             -1e6f64..1e6,
             Just(0.0),
@@ -72,7 +115,8 @@ pub fn event(
             prop_oneof![
                 metric_value("accuracy"),
                 metric_value("latency_ms"),
-                metric_value("kpi")
+                metric_value("kpi"),
+                metric_value("error")
             ],
             1..4,
         ),

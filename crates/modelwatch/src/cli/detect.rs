@@ -6,11 +6,13 @@ use std::io::{BufRead, Write};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use modelwatch_detectors::{DetectorKind, DetectorSpec, ParamValue, Signal};
+use modelwatch_detectors::{Detector, DetectorKind, DetectorSpec, ParamValue, Signal};
 
 #[derive(Debug, Args)]
 pub struct DetectArgs {
-    /// The detector: threshold, ema, window_mean, page_hinkley or adwin.
+    /// The detector: threshold, ema, window_mean, cusum (values), page_hinkley, adwin, kswin
+    /// (River's real-valued detectors), ddm, eddm, hddm_a, hddm_w, fhddm (River's binary
+    /// detectors: one 0/1 outcome per line, 1 = wrong prediction).
     #[arg(long)]
     detector: String,
     /// A parameter, with River's names for River's detectors (for example delta=0.002);
@@ -19,7 +21,14 @@ pub struct DetectArgs {
     params: Vec<String>,
 }
 
-pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Result<()> {
+/// Runs the detector over `input`; the result goes to `out`, notes (such as the seed a `kswin`
+/// without `seed` drew) to `err`.
+pub fn run(
+    args: &DetectArgs,
+    input: impl BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let mut params = Vec::new();
     for param in &args.params {
         let Some((name, value)) = param.split_once('=') else {
@@ -50,7 +59,16 @@ pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Resul
         )
     })?;
     let condition = spec.condition().copied();
+    let binary = spec.kind().takes_binary_input();
     let mut detector = spec.build();
+    if let (true, Detector::Kswin(kswin)) = (spec.uses_random_seed(), &detector) {
+        writeln!(
+            err,
+            "note: kswin has no seed, so it drew seed {}; pass --param seed={} to repeat this run",
+            kswin.seed(),
+            kswin.seed()
+        )?;
+    }
     let (mut drifts, mut warnings, mut breaches) = (Vec::new(), Vec::new(), Vec::new());
     let mut index = 0usize;
     for (line_number, line) in input.lines().enumerate() {
@@ -68,13 +86,24 @@ pub fn run(args: &DetectArgs, input: impl BufRead, out: &mut dyn Write) -> Resul
                 cut(text)
             ),
         };
+        if binary && value != 0.0 && value != 1.0 {
+            bail!(
+                "line {}: {:?} is not 0 or 1; {} takes one outcome per prediction (1 = wrong, 0 = right)",
+                line_number + 1,
+                cut(text),
+                args.detector
+            );
+        }
         match detector.update(value) {
             Signal::Drift => drifts.push(index),
-            Signal::Warning => warnings.push(index),
             Signal::Statistic(statistic) if condition.is_some_and(|c| c.breached(statistic)) => {
                 breaches.push(index)
             }
-            Signal::Statistic(_) | Signal::Stable | Signal::NotReady => {}
+            Signal::Warning | Signal::Statistic(_) | Signal::Stable | Signal::NotReady => {}
+        }
+        // River's warning flag, which EDDM and two-sided HDDM can leave set on a drift step.
+        if detector.warning_detected() {
+            warnings.push(index);
         }
         index += 1;
     }

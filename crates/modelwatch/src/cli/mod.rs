@@ -43,7 +43,12 @@ pub fn run(cli: Cli) -> Result<()> {
     let mut out = io::BufWriter::new(stdout.lock());
     match cli.command {
         Command::Replay(args) => replay::run(&args, &mut out)?,
-        Command::Detect(args) => detect::run(&args, io::stdin().lock(), &mut out)?,
+        Command::Detect(args) => detect::run(
+            &args,
+            io::stdin().lock(),
+            &mut out,
+            &mut io::stderr().lock(),
+        )?,
         Command::CheckConfig(args) => check_config::run(&args, &mut out)?,
     }
     out.flush().context("cannot write to standard output")?;

@@ -287,6 +287,97 @@ fn detect_reproduces_rivers_own_cases() {
     );
 }
 
+/// River's class name to our detector kind.
+fn kind_of_river_class(class: &str) -> &'static str {
+    match class {
+        "ADWIN" => "adwin",
+        "PageHinkley" => "page_hinkley",
+        "KSWIN" => "kswin",
+        "DDM" => "ddm",
+        "EDDM" => "eddm",
+        "HDDMA" => "hddm_a",
+        "HDDMW" => "hddm_w",
+        "FHDDM" => "fhddm",
+        other => panic!("no kind for River class {other}"),
+    }
+}
+
+#[test]
+fn detect_reproduces_every_river_case_with_rivers_parameter_names() {
+    let directory = crate::repo_root().join("crates/modelwatch-detectors/tests/river");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "json") {
+            continue;
+        }
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut args = vec![
+            "--detector".to_string(),
+            kind_of_river_class(case["detector"].as_str().unwrap()).to_string(),
+        ];
+        for (name, value) in case["params"].as_object().unwrap() {
+            let value = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            args.push("--param".to_string());
+            args.push(format!("{name}={value}"));
+        }
+        let stream: Vec<f64> = case["stream"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let result = detect(&args, &stream);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(result["drifts"], case["drifts"], "{name}: {args:?}");
+        assert_eq!(result["warnings"], case["warnings"], "{name}: {args:?}");
+        checked.push(name);
+    }
+    assert!(checked.len() >= 20, "{checked:?}");
+}
+
+#[test]
+fn detect_takes_only_zero_or_one_for_binary_detectors() {
+    for kind in ["ddm", "eddm", "hddm_a", "hddm_w", "fhddm"] {
+        let (_, stderr) = expect(
+            &modelwatch(&["detect", "--detector", kind], b"0\n1\n0.5\n"),
+            1,
+        );
+        assert!(
+            stderr.contains(&format!(
+                "line 3: \"0.5\" is not 0 or 1; {kind} takes one outcome per prediction (1 = wrong, 0 = right)"
+            )),
+            "{stderr}"
+        );
+    }
+    let result = detect(&["--detector", "ddm"], &[0.0, 1.0, 0.0]);
+    assert_eq!(result, serde_json::json!({"drifts": [], "warnings": []}));
+}
+
+#[test]
+fn detect_says_which_seed_an_unseeded_kswin_drew() {
+    let stream: String = (0..300).map(|i| format!("{}\n", i % 7)).collect();
+    let output = modelwatch(&["detect", "--detector", "kswin"], stream.as_bytes());
+    let (stdout, stderr) = expect(&output, 0);
+    let seed = stderr
+        .strip_prefix("note: kswin has no seed, so it drew seed ")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let seed_param = format!("seed={seed}");
+    let again = modelwatch(
+        &["detect", "--detector", "kswin", "--param", &seed_param],
+        stream.as_bytes(),
+    );
+    let (repeated, quiet) = expect(&again, 0);
+    assert_eq!(repeated, stdout, "the printed seed repeats the run");
+    assert!(quiet.is_empty(), "{quiet}");
+}
+
 #[test]
 fn detect_prints_breaches_for_threshold_like_detectors() {
     let result = detect(

@@ -52,11 +52,11 @@ fn every_json_example_is_a_valid_input() {
     let mut catalog = MetricCatalog::new();
     catalog.declare(
         "my_kpi",
-        modelwatch::engine::metric::MetricInfo {
-            goal: modelwatch::engine::metric::Goal::Unknown,
-            min: None,
-            max: None,
-        },
+        modelwatch::engine::metric::MetricInfo::new(
+            modelwatch::engine::metric::Goal::Unknown,
+            None,
+            None,
+        ),
     );
     let parser = WireParser::new(&catalog).accepting_jobs();
     let mut count = 0;

@@ -333,3 +333,66 @@ retrain = "soon"
         "{joined}"
     );
 }
+
+#[test]
+fn binary_detectors_need_binary_metrics() {
+    let parsed = parse_config(
+        r#"[metrics.wrong_answer]
+binary = true
+direction = "lower_is_better"
+
+[[rules]]
+name = "ddm-on-error"
+metric = "error"
+detector = { kind = "ddm" }
+actions = ["retrain_on_warning", "retrain"]
+
+[[rules]]
+name = "eddm-on-custom"
+metric = "wrong_answer"
+detector = { kind = "eddm", alpha = 0.9, beta = 0.8 }
+"#,
+    )
+    .unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let info = parsed.config.catalog.get("wrong_answer").unwrap();
+    assert!(info.binary && info.contains(1.0) && !info.contains(0.5));
+    assert_eq!(
+        parsed.config.rules[0].actions,
+        [Action::RetrainOnWarning, Action::Retrain]
+    );
+
+    let errors = errors(
+        r#"[metrics.score]
+binary = "yes"
+
+[metrics.rate]
+binary = true
+max = 1
+
+[[rules]]
+name = "ddm-on-accuracy"
+metric = "accuracy"
+detector = { kind = "ddm" }
+
+[[rules]]
+name = "warning-without-zone"
+metric = "accuracy"
+detector = { kind = "adwin" }
+actions = ["retrain_on_warning"]
+"#,
+    );
+    let joined = errors.join("\n");
+    for expected in [
+        "line 2, column 10: metrics.score.binary: must be true or false, got string",
+        "metrics.rate: a binary metric takes exactly 0 or 1; leave out min and max",
+        "line 11, column 12: rules[0].detector: detector ddm takes one 0/1 outcome per prediction (1 = wrong), but metric accuracy is not binary",
+        "line 17, column 11: rules[1].actions: retrain_on_warning needs a detector with a warning zone (ddm, eddm, hddm_a, hddm_w); adwin has none",
+    ] {
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in\n{joined}"
+        );
+    }
+    assert_eq!(errors.len(), 4, "{joined}");
+}
