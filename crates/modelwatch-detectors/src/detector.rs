@@ -20,8 +20,9 @@ pub enum Detector {
     PageHinkley(PageHinkley),
     /// See [`Adwin`].
     Adwin(Adwin),
-    /// See [`Kswin`].
-    Kswin(Kswin),
+    /// See [`Kswin`]. Boxed: it is the largest detector, and the engine keeps a `Detector` per
+    /// (series, rule), so every other kind would pay for its size.
+    Kswin(Box<Kswin>),
     /// See [`Cusum`].
     Cusum(Cusum),
     /// See [`Ddm`].

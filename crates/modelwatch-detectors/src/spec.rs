@@ -134,7 +134,7 @@ impl DetectorSpec {
             DetectorSpec::WindowMean(params) => Detector::WindowMean(WindowMean::new(*params)),
             DetectorSpec::PageHinkley(params) => Detector::PageHinkley(PageHinkley::new(*params)),
             DetectorSpec::Adwin(params) => Detector::Adwin(Adwin::new(*params)),
-            DetectorSpec::Kswin(params) => Detector::Kswin(Kswin::new(*params)),
+            DetectorSpec::Kswin(params) => Detector::Kswin(Box::new(Kswin::new(*params))),
             DetectorSpec::Cusum(params) => Detector::Cusum(Cusum::new(*params)),
             DetectorSpec::Ddm(params) => Detector::Ddm(Ddm::new(*params)),
             DetectorSpec::Eddm(params) => Detector::Eddm(Eddm::new(*params)),
@@ -156,10 +156,10 @@ impl DetectorSpec {
     pub fn build_with_seed(&self, seed: u64) -> Detector {
         match self {
             DetectorSpec::Kswin(params) if params.seed.is_none() => {
-                Detector::Kswin(Kswin::new(KswinParams {
+                Detector::Kswin(Box::new(Kswin::new(KswinParams {
                     seed: Some(seed),
                     ..*params
-                }))
+                })))
             }
             other => other.build(),
         }
