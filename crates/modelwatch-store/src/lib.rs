@@ -1,0 +1,25 @@
+//! modelwatch's durable store: the inputs the engine consumed and everything it produced, in
+//! one SQLite file (WAL, `synchronous = FULL`) in a data directory. Synchronous, no async and
+//! no clock: the service owns a [`Store`] on one thread and hands it receive times.
+//!
+//! Layout:
+//! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`].
+//! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
+//!   [`Store::decisions`], [`Store::series`]), with keyset pagination.
+//! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
+//! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
+//! - `error`: [`StoreError`].
+
+mod error;
+mod query;
+mod schema;
+mod store;
+mod wire_form;
+
+pub use error::StoreError;
+pub use query::{
+    AlertFilter, DecisionFilter, Listing, MAX_PAGE, MAX_REPLAY_PAGE, Order, Page, Point,
+    PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,
+};
+pub use schema::SCHEMA_VERSION;
+pub use store::{BUSY_TIMEOUT, Batch, Committed, Counts, DB_FILE, Record, Store};

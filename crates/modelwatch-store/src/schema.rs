@@ -1,0 +1,127 @@
+//! The SQLite schema and its migrations, versioned with `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`; a file at version 0 is new.
+//! Migrations only ever get appended: a released one never changes. A file with a version
+//! newer than this build knows is refused, never written.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Times are INTEGER nanoseconds since the Unix epoch (UTC); sequence numbers are the
+/// engine's. `pos` columns are insertion order (stream order), the keyset cursor of listings.
+const MIGRATIONS: &[&str] = &[
+    // 1: inputs, series points, alert transitions, retrain decisions, job notices.
+    "
+    CREATE TABLE store_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO store_state (id, last_seq) VALUES (1, 0);
+
+    CREATE TABLE inputs (
+        seq INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        input TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE points (
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (model, version, instance, metric, time, seq)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE alerts (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        alert_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        output TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX alerts_by_model ON alerts (model, pos);
+    CREATE INDEX alerts_by_state ON alerts (state, pos);
+    CREATE INDEX alerts_by_alert_id ON alerts (alert_id, pos);
+
+    CREATE TABLE decisions (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        seq INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        job_id TEXT,
+        output TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX decisions_by_model ON decisions (model, pos);
+
+    CREATE TABLE job_notices (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        seq INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        job_id TEXT,
+        status TEXT NOT NULL,
+        version TEXT,
+        ended_outstanding INTEGER NOT NULL,
+        output TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX job_notices_by_model ON job_notices (model, pos);
+    ",
+];
+
+/// Brings the schema of `connection` (the file at `path`) up to [`SCHEMA_VERSION`], all
+/// migrations in one transaction.
+pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let sqlite = |action| {
+        move |error| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            action,
+            error,
+        }
+    };
+    let tx = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sqlite("starting the schema migration"))?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(sqlite("reading the schema version"))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let from = usize::try_from(found).unwrap_or(0);
+    for script in &MIGRATIONS[from..] {
+        tx.execute_batch(script)
+            .map_err(sqlite("migrating the schema"))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(sqlite("setting the schema version"))?;
+    tx.commit()
+        .map_err(sqlite("committing the schema migration"))
+}

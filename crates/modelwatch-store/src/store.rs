@@ -1,0 +1,371 @@
+//! [`Store`]: opening the database and the group commit of inputs with their outputs.
+//!
+//! Reads live in `query.rs`. Nothing here reads a clock: receive times come from the caller.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use modelwatch_engine::{Input, Output, Timestamp};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use crate::{StoreError, schema, wire_form};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "modelwatch.db";
+
+/// How long a statement waits for another connection's lock before it fails.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements kept per connection (`prepare_cached`); listings build a few variants.
+const STATEMENT_CACHE: usize = 64;
+
+/// The durable state of a modelwatch service: one SQLite file in a data directory.
+///
+/// Synchronous and single-connection: the service owns it on one thread and gathers
+/// concurrent requests into one [`Store::commit`].
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) connection: Connection,
+    pub(crate) path: PathBuf,
+}
+
+/// One input ready to be stored: numbered and stamped by the engine's owner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The engine's sequence number for it.
+    pub seq: u64,
+    /// When the service received it (wall time).
+    pub received_at: Timestamp,
+    /// The input, with its timestamp resolved (never "now").
+    pub input: Input,
+}
+
+/// What one commit writes: inputs of any number of requests, in sequence order, and every
+/// output they caused.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    /// The inputs, their sequence numbers following on from the store's last one.
+    pub records: Vec<Record>,
+    /// The outputs of those inputs, in the engine's order.
+    pub outputs: Vec<Output>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Adds one processed input and the outputs it caused.
+    pub fn push(&mut self, record: Record, outputs: impl IntoIterator<Item = Output>) {
+        self.records.push(record);
+        self.outputs.extend(outputs);
+    }
+
+    /// Whether the batch holds no input.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// Row counts, of one commit or of the whole store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Inputs (events and job-finished notices).
+    pub inputs: u64,
+    /// Metric values, one per series point.
+    pub points: u64,
+    /// Alert transitions.
+    pub alerts: u64,
+    /// Retrain decisions.
+    pub decisions: u64,
+    /// Job notices.
+    pub job_notices: u64,
+}
+
+/// What a commit wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The rows written.
+    pub written: Counts,
+    /// The store's last sequence number after the commit.
+    pub last_seq: u64,
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating the directory and the database as needed, and
+    /// brings the schema up to date.
+    ///
+    /// The database runs in WAL mode with `synchronous = FULL`: once [`Store::commit`]
+    /// returns, the batch survives a crash or power loss.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::CreateDir`] or [`StoreError::Sqlite`] when the directory or file cannot
+    /// be made or opened, [`StoreError::NoWal`] when the file system refuses the write-ahead
+    /// log, [`StoreError::SchemaTooNew`] when a newer modelwatch wrote the file.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|error| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            error,
+        })?;
+        let path = dir.join(DB_FILE);
+        let sqlite = |action| {
+            let path = path.clone();
+            move |error| StoreError::Sqlite {
+                path,
+                action,
+                error,
+            }
+        };
+        let mut connection = Connection::open(&path).map_err(sqlite("opening the database"))?;
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(sqlite("setting the busy timeout"))?;
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(sqlite("switching to write-ahead logging"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NoWal { path, mode });
+        }
+        connection
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
+            .map_err(sqlite("setting synchronous = FULL"))?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        schema::migrate(&mut connection, &path)?;
+        Ok(Store { connection, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a batch in one transaction: all of it, or nothing.
+    ///
+    /// Inputs must carry their timestamps and number on from [`Store::last_seq`] one by one
+    /// (replay numbers inputs from 1, so a gap or a repeat would change every later id).
+    /// Every output must come from an input of the batch. An empty batch writes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sequence`], [`StoreError::Unstamped`] or [`StoreError::OrphanOutput`]
+    /// for a batch that breaks those rules (checked before anything is written);
+    /// [`StoreError::Sqlite`] when SQLite fails (disk full, I/O error). Either way nothing of
+    /// the batch is stored.
+    pub fn commit(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
+        let path = &self.path;
+        let sqlite = |action| {
+            move |error| StoreError::Sqlite {
+                path: path.clone(),
+                action,
+                error,
+            }
+        };
+        let encoded = encode(batch)?;
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite("starting a commit"))?;
+        let last_seq = read_last_seq(&tx).map_err(sqlite("reading the last sequence number"))?;
+        check(batch, last_seq)?;
+        let Some(last) = batch.records.last() else {
+            return Ok(Committed {
+                written: Counts::default(),
+                last_seq,
+            });
+        };
+        let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
+        tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
+            .and_then(|mut statement| statement.execute([last.seq]))
+            .map_err(sqlite("writing the last sequence number"))?;
+        tx.commit().map_err(sqlite("committing a batch"))?;
+        Ok(Committed {
+            written,
+            last_seq: last.seq,
+        })
+    }
+}
+
+/// Checks the batch against the rules of [`Store::commit`] before anything is written.
+fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {
+    let mut expected = last_seq.saturating_add(1);
+    for record in &batch.records {
+        if record.seq != expected {
+            return Err(StoreError::Sequence {
+                expected,
+                found: record.seq,
+            });
+        }
+        if record.input.timestamp().is_none() {
+            return Err(StoreError::Unstamped { seq: record.seq });
+        }
+        expected = expected.saturating_add(1);
+    }
+    let first = last_seq.saturating_add(1);
+    let last = batch.records.last().map_or(last_seq, |record| record.seq);
+    if let Some(orphan) = batch
+        .outputs
+        .iter()
+        .find(|output| !(first..=last).contains(&output.seq()))
+    {
+        return Err(StoreError::OrphanOutput {
+            id: orphan.id().to_string(),
+            seq: orphan.seq(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn read_last_seq(connection: &Connection) -> rusqlite::Result<u64> {
+    connection
+        .prepare_cached("SELECT last_seq FROM store_state WHERE id = 1")?
+        .query_row([], |row| row.get(0))
+}
+
+/// The JSON of a batch's inputs (wire form) and outputs (serde form), in batch order.
+struct Encoded {
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+}
+
+fn encode(batch: &Batch) -> Result<Encoded, StoreError> {
+    let inputs = batch
+        .records
+        .iter()
+        .map(|record| {
+            wire_form::encode(&record.input).map_err(|error| StoreError::Encode {
+                what: "input",
+                seq: record.seq,
+                error,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let outputs = batch
+        .outputs
+        .iter()
+        .map(|output| {
+            serde_json::to_string(output).map_err(|error| StoreError::Encode {
+                what: "output",
+                seq: output.seq(),
+                error,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Encoded { inputs, outputs })
+}
+
+fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Result<Counts> {
+    let mut counts = Counts::default();
+    let mut insert_input =
+        tx.prepare_cached("INSERT INTO inputs (seq, received_at, input) VALUES (?1, ?2, ?3)")?;
+    let mut insert_point = tx.prepare_cached(
+        "INSERT INTO points (model, version, instance, metric, time, seq, value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (record, text) in batch.records.iter().zip(&encoded.inputs) {
+        let seq = record.seq;
+        insert_input.execute(params![seq, record.received_at.as_nanos(), text])?;
+        counts.inputs += 1;
+        if let Input::Event(event) = &record.input {
+            let time = event.timestamp.unwrap_or_default().as_nanos();
+            let model = &event.model;
+            for (metric, value) in &event.metrics {
+                insert_point.execute(params![
+                    model.name,
+                    model.version,
+                    model.instance,
+                    metric,
+                    time,
+                    seq,
+                    value
+                ])?;
+                counts.points += 1;
+            }
+        }
+    }
+    for (output, text) in batch.outputs.iter().zip(&encoded.outputs) {
+        let seq = output.seq();
+        let time = output.at().as_nanos();
+        match output {
+            Output::Alert(alert) => {
+                tx.prepare_cached(
+                    "INSERT INTO alerts (id, alert_id, seq, time, state, rule, severity,
+                                         model, version, instance, metric, output)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?
+                .execute(params![
+                    alert.id,
+                    alert.alert_id,
+                    seq,
+                    time,
+                    alert.state.as_str(),
+                    &*alert.rule,
+                    alert.severity.as_str(),
+                    alert.model.name,
+                    alert.model.version,
+                    alert.model.instance,
+                    alert.metric,
+                    text
+                ])?;
+                counts.alerts += 1;
+            }
+            Output::Retrain(decision) => {
+                tx.prepare_cached(
+                    "INSERT INTO decisions (id, seq, time, model, decision, reason, job_id, output)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    decision.id,
+                    seq,
+                    time,
+                    decision.model,
+                    decision.decision.as_str(),
+                    decision.reason.as_str(),
+                    decision.job_id,
+                    text
+                ])?;
+                counts.decisions += 1;
+            }
+            Output::JobFinished(notice) => {
+                tx.prepare_cached(
+                    "INSERT INTO job_notices (id, seq, time, model, job_id, status, version,
+                                              ended_outstanding, output)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    notice.id,
+                    seq,
+                    time,
+                    notice.model,
+                    notice.job_id,
+                    notice.status.as_str(),
+                    notice.version,
+                    notice.ended_outstanding,
+                    text
+                ])?;
+                counts.job_notices += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_commit_is_durable_and_waits_for_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let pragma = |name: &str| -> i64 {
+            store
+                .connection
+                .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(pragma("synchronous"), 2, "FULL");
+        assert_eq!(pragma("busy_timeout"), BUSY_TIMEOUT.as_millis() as i64);
+    }
+}

@@ -1,0 +1,355 @@
+//! The store's integration tests, on real SQLite files in temporary directories: the example
+//! stream goes through the engine, into the store in several commits, and back out through
+//! replay and the queries. One test binary (STYLE.md section 7).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod queries;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use modelwatch_engine::config::default_config;
+use modelwatch_engine::{Engine, Format, Input, Output, Timestamp, WireParser};
+use modelwatch_store::{
+    AlertFilter, Batch, Counts, DB_FILE, DecisionFilter, Order, Page, Record, SCHEMA_VERSION,
+    Store, StoreError,
+};
+
+const EXAMPLE: &str = include_str!("../../../../examples/degrading-model.jsonl");
+
+/// The example stream through a fresh engine: each input, numbered and stamped, with the
+/// outputs it caused.
+pub(crate) struct Run {
+    pub(crate) records: Vec<Record>,
+    pub(crate) outputs: Vec<Vec<Output>>,
+}
+
+impl Run {
+    pub(crate) fn all_outputs(&self) -> Vec<Output> {
+        self.outputs.iter().flatten().cloned().collect()
+    }
+
+    /// The inputs `range` (0-based) with their outputs, as one batch.
+    pub(crate) fn batch(&self, range: std::ops::Range<usize>) -> Batch {
+        let mut batch = Batch::new();
+        for index in range {
+            batch.push(self.records[index].clone(), self.outputs[index].clone());
+        }
+        batch
+    }
+}
+
+pub(crate) fn run(inputs: Vec<Input>) -> Run {
+    let mut engine = Engine::new(Arc::new(default_config().unwrap()));
+    let mut run = Run {
+        records: Vec::new(),
+        outputs: Vec::new(),
+    };
+    for (index, mut input) in inputs.into_iter().enumerate() {
+        input.stamp_if_missing(engine.clock());
+        let mut out = Vec::new();
+        let seq = engine.process(&input, &mut out);
+        let received_at = Timestamp::from_secs(1_900_000_000 + index as i64);
+        run.records.push(Record {
+            seq,
+            received_at,
+            input,
+        });
+        run.outputs.push(out);
+    }
+    run
+}
+
+pub(crate) fn example() -> Run {
+    let config = default_config().unwrap();
+    let inputs = WireParser::new(&config.catalog)
+        .accepting_jobs()
+        .parse_batch(EXAMPLE, Format::Ndjson)
+        .unwrap();
+    run(inputs)
+}
+
+/// A store holding the whole example, committed in batches of uneven sizes.
+pub(crate) fn stored_example(dir: &Path) -> (Store, Run) {
+    let run = example();
+    let mut store = Store::open(dir).unwrap();
+    let n = run.records.len();
+    let mut start = 0;
+    let mut written = Counts::default();
+    for size in [1, 7, 50, 3].into_iter().chain(std::iter::repeat(40)) {
+        if start == n {
+            break;
+        }
+        let end = (start + size).min(n);
+        let committed = store.commit(&run.batch(start..end)).unwrap();
+        assert_eq!(committed.last_seq, end as u64);
+        assert_eq!(committed.written.inputs, (end - start) as u64);
+        written.inputs += committed.written.inputs;
+        written.points += committed.written.points;
+        written.alerts += committed.written.alerts;
+        written.decisions += committed.written.decisions;
+        written.job_notices += committed.written.job_notices;
+        start = end;
+    }
+    assert_eq!(store.counts().unwrap(), written);
+    (store, run)
+}
+
+fn to_json(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .map(|output| serde_json::to_string(output).unwrap())
+        .collect()
+}
+
+fn by_kind(outputs: &[Output], alerts: bool) -> Vec<String> {
+    let kept: Vec<Output> = outputs
+        .iter()
+        .filter(|output| match output {
+            Output::Alert(_) => alerts,
+            Output::Retrain(_) => !alerts,
+            Output::JobFinished(_) => false,
+        })
+        .cloned()
+        .collect();
+    to_json(&kept)
+}
+
+#[test]
+fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run) = stored_example(dir.path());
+    let counts = store.counts().unwrap();
+    drop(store);
+
+    let all = run.all_outputs();
+    assert!(all.iter().any(|o| matches!(o, Output::Alert(_))));
+    assert!(all.iter().any(|o| matches!(o, Output::Retrain(_))));
+    assert!(all.iter().any(|o| matches!(o, Output::JobFinished(_))));
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.counts().unwrap(), counts);
+    assert_eq!(store.last_seq().unwrap(), run.records.len() as u64);
+    assert_eq!(counts.job_notices, 1);
+    let n_points: usize = run
+        .records
+        .iter()
+        .map(|record| match &record.input {
+            Input::Event(event) => event.metrics.len(),
+            Input::JobFinished(_) => 0,
+        })
+        .sum();
+    assert_eq!(counts.points, n_points as u64);
+
+    // Every input comes back exactly, page by page, in order.
+    let mut stored = Vec::new();
+    loop {
+        let after = stored.last().map_or(0, |record: &Record| record.seq);
+        let page = store.inputs_after(after, 40).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 40);
+        stored.extend(page.into_iter().map(|input| Record {
+            seq: input.seq,
+            received_at: input.received_at,
+            input: input.input,
+        }));
+    }
+    assert_eq!(stored, run.records);
+
+    // Replayed through a fresh engine, they give the same outputs, byte for byte.
+    let replayed = crate::run(stored.into_iter().map(|record| record.input).collect());
+    assert_eq!(to_json(&replayed.all_outputs()), to_json(&all));
+
+    // The stored outputs are the engine's, in stream order.
+    let oldest = |limit| Page {
+        after: None,
+        limit,
+        order: Order::OldestFirst,
+    };
+    let alerts = store
+        .alerts(&AlertFilter::default(), &oldest(1000))
+        .unwrap();
+    assert_eq!(alerts.next, None);
+    let stored_alerts: Vec<String> = alerts.items.into_iter().map(|a| a.output).collect();
+    assert_eq!(stored_alerts, by_kind(&all, true));
+    let decisions = store
+        .decisions(&DecisionFilter::default(), &oldest(1000))
+        .unwrap();
+    let stored_decisions: Vec<String> = decisions.items.into_iter().map(|d| d.output).collect();
+    assert_eq!(stored_decisions, by_kind(&all, false));
+}
+
+#[test]
+fn reopening_continues_from_the_last_sequence_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = example();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.commit(&run.batch(0..10)).unwrap();
+    let before = store.counts().unwrap();
+    drop(store);
+
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.counts().unwrap(), before);
+    assert_eq!(store.last_seq().unwrap(), 10);
+    let error = store.commit(&run.batch(0..10)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Sequence {
+                expected: 11,
+                found: 1
+            }
+        ),
+        "{error}"
+    );
+    let committed = store.commit(&run.batch(10..20)).unwrap();
+    assert_eq!(committed.last_seq, 20);
+    // An empty batch writes nothing and reports where the store stands.
+    let committed = store.commit(&Batch::new()).unwrap();
+    assert_eq!(
+        (committed.last_seq, committed.written),
+        (20, Counts::default())
+    );
+}
+
+#[test]
+fn a_failing_commit_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = example();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.commit(&run.batch(0..60)).unwrap();
+    let before = store.counts().unwrap();
+    let outputs_after_60: usize = run.outputs[60..].iter().map(Vec::len).sum();
+    assert!(outputs_after_60 > 0, "the test needs outputs past input 60");
+
+    // A repeated sequence number inside the batch.
+    let mut batch = run.batch(60..70);
+    batch.records[5].seq = batch.records[4].seq;
+    let error = store.commit(&batch).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Sequence {
+                expected: 66,
+                found: 65
+            }
+        ),
+        "{error}"
+    );
+
+    // An input without a timestamp.
+    let mut batch = run.batch(60..70);
+    if let Input::Event(event) = &mut batch.records[3].input {
+        event.timestamp = None;
+    }
+    let error = store.commit(&batch).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Unstamped { seq: 64 }),
+        "{error}"
+    );
+
+    // An output from an input outside the batch.
+    let mut batch = run.batch(60..70);
+    let later = run.all_outputs().pop().unwrap();
+    assert!(later.seq() > 70);
+    batch.outputs.push(later.clone());
+    let error = store.commit(&batch).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::OrphanOutput { id, seq } if id == later.id() && *seq == later.seq()),
+        "{error}"
+    );
+
+    // SQLite itself refuses the batch late, after writing inputs and points: the same output
+    // twice breaks the unique id. The transaction rolls all of it back.
+    let mut batch = run.batch(60..run.records.len());
+    let repeated = batch.outputs[batch.outputs.len() - 1].clone();
+    batch.outputs.push(repeated);
+    let error = store.commit(&batch).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Sqlite {
+                action: "writing a batch",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(DB_FILE) && message.contains("UNIQUE"),
+        "{message}"
+    );
+
+    assert_eq!(store.counts().unwrap(), before);
+    assert_eq!(store.last_seq().unwrap(), 60);
+    drop(store);
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.counts().unwrap(), before);
+    // The good batch still goes in afterwards.
+    store.commit(&run.batch(60..run.records.len())).unwrap();
+    assert_eq!(store.last_seq().unwrap(), run.records.len() as u64);
+}
+
+#[test]
+fn a_store_from_a_newer_modelwatch_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let path = dir.path().join(DB_FILE);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(connection);
+
+    let error = Store::open(dir.path()).unwrap_err();
+    match &error {
+        StoreError::SchemaTooNew {
+            path: at,
+            found,
+            supported,
+        } => {
+            assert_eq!(
+                (at, *found, *supported),
+                (&path, SCHEMA_VERSION + 1, SCHEMA_VERSION)
+            );
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains(&path.display().to_string()) && message.contains("newer"),
+        "{message}"
+    );
+}
+
+#[test]
+fn open_creates_the_directory_and_uses_the_write_ahead_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("a").join("modelwatch-data");
+    let store = Store::open(&data).unwrap();
+    assert_eq!(store.path(), data.join(DB_FILE));
+    assert_eq!(store.last_seq().unwrap(), 0);
+    let connection = rusqlite::Connection::open(data.join(DB_FILE)).unwrap();
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[test]
+fn a_data_directory_that_cannot_be_made_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "x").unwrap();
+    let error = Store::open(&file.join("data")).unwrap_err();
+    assert!(matches!(error, StoreError::CreateDir { .. }), "{error}");
+    assert!(error.to_string().contains("not-a-directory"), "{error}");
+}

@@ -1,0 +1,258 @@
+//! The store's queries against what the engine produced: filters, order and keyset pages.
+
+use modelwatch_engine::{AlertState, Decision, Input, ModelId, Output, Timestamp};
+use modelwatch_store::{
+    AlertFilter, DecisionFilter, Listing, MAX_PAGE, Order, Page, PointCursor, SeriesQuery, Store,
+    StoredAlert,
+};
+
+use crate::stored_example;
+
+/// Every page of a listing, following the cursors.
+fn all_pages<T>(limit: usize, order: Order, mut list: impl FnMut(Page) -> Listing<T>) -> Vec<T> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(Page {
+            after,
+            limit,
+            order,
+        });
+        assert!(page.items.len() <= limit);
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return items,
+        }
+    }
+}
+
+fn alert_ids(alerts: &[StoredAlert]) -> Vec<String> {
+    alerts.iter().map(|alert| alert.id.clone()).collect()
+}
+
+#[test]
+fn alerts_filter_and_page_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run) = stored_example(dir.path());
+    let engine_alerts: Vec<_> = run
+        .all_outputs()
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Alert(alert) => Some(alert),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        engine_alerts.len() > 3,
+        "the example should raise several alerts"
+    );
+
+    let everything = AlertFilter::default();
+    let oldest = all_pages(2, Order::OldestFirst, |page| {
+        store.alerts(&everything, &page).unwrap()
+    });
+    let expected: Vec<String> = engine_alerts.iter().map(|alert| alert.id.clone()).collect();
+    assert_eq!(alert_ids(&oldest), expected);
+    let mut newest = alert_ids(&all_pages(3, Order::NewestFirst, |page| {
+        store.alerts(&everything, &page).unwrap()
+    }));
+    newest.reverse();
+    assert_eq!(newest, expected);
+
+    // The columns are the engine's.
+    let first = &oldest[0];
+    let alert = &engine_alerts[0];
+    assert_eq!(
+        (&first.alert_id, first.seq, first.at, first.state.as_str()),
+        (&alert.alert_id, alert.seq, alert.at, alert.state.as_str())
+    );
+    assert_eq!((&first.model, &first.metric), (&alert.model, &alert.metric));
+    assert_eq!(
+        (&*first.rule, first.severity.as_str()),
+        (&*alert.rule, alert.severity.as_str())
+    );
+
+    // Filters.
+    let firing = AlertFilter {
+        state: Some(AlertState::Firing),
+        model: Some("fraud-detector".into()),
+        ..AlertFilter::default()
+    };
+    let listed = store.alerts(&firing, &Page::default()).unwrap();
+    let mut expected: Vec<String> = engine_alerts
+        .iter()
+        .filter(|alert| alert.state == AlertState::Firing)
+        .map(|alert| alert.id.clone())
+        .collect();
+    expected.reverse();
+    assert!(!expected.is_empty());
+    assert_eq!(alert_ids(&listed.items), expected);
+
+    let one_alert = AlertFilter {
+        alert_id: Some(engine_alerts[0].alert_id.clone()),
+        ..AlertFilter::default()
+    };
+    let listed = store.alerts(&one_alert, &Page::default()).unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .all(|a| a.alert_id == engine_alerts[0].alert_id)
+    );
+    assert!(!listed.items.is_empty());
+
+    let since = engine_alerts[engine_alerts.len() / 2].at;
+    let late = AlertFilter {
+        since: Some(since),
+        ..AlertFilter::default()
+    };
+    let listed = store.alerts(&late, &Page::default()).unwrap();
+    let expected = engine_alerts
+        .iter()
+        .filter(|alert| alert.at >= since)
+        .count();
+    assert_eq!(listed.items.len(), expected);
+    let early = AlertFilter {
+        until: Some(since),
+        ..AlertFilter::default()
+    };
+    let listed = store.alerts(&early, &Page::default()).unwrap();
+    assert_eq!(listed.items.len(), engine_alerts.len() - expected);
+
+    let nobody = AlertFilter {
+        model: Some("no-such-model".into()),
+        ..AlertFilter::default()
+    };
+    let listed = store.alerts(&nobody, &Page::default()).unwrap();
+    assert_eq!((listed.items.len(), listed.next), (0, None));
+}
+
+#[test]
+fn decisions_filter_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run) = stored_example(dir.path());
+    let engine_decisions: Vec<_> = run
+        .all_outputs()
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Retrain(decision) => Some(decision),
+            _ => None,
+        })
+        .collect();
+    assert!(!engine_decisions.is_empty());
+
+    let listed = all_pages(1, Order::OldestFirst, |page| {
+        store.decisions(&DecisionFilter::default(), &page).unwrap()
+    });
+    let ids: Vec<&str> = listed.iter().map(|d| d.id.as_str()).collect();
+    let expected: Vec<&str> = engine_decisions.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, expected);
+    for (row, decision) in listed.iter().zip(&engine_decisions) {
+        assert_eq!(row.decision, decision.decision.as_str());
+        assert_eq!(row.reason, decision.reason.as_str());
+        assert_eq!(row.job_id, decision.job_id);
+        assert_eq!(
+            (row.seq, row.at, &row.model),
+            (decision.seq, decision.at, &decision.model)
+        );
+    }
+
+    let granted = DecisionFilter {
+        decision: Some(Decision::Granted),
+        ..DecisionFilter::default()
+    };
+    let listed = store.decisions(&granted, &Page::default()).unwrap();
+    let expected = engine_decisions
+        .iter()
+        .filter(|d| d.decision == Decision::Granted)
+        .count();
+    assert!(expected > 0);
+    assert_eq!(listed.items.len(), expected);
+    assert!(listed.items.iter().all(|d| d.decision == "granted"));
+}
+
+#[test]
+fn series_come_back_in_time_order_within_range_and_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run) = stored_example(dir.path());
+    let model = ModelId::new("fraud-detector", "1.4.0", "default");
+    let expected: Vec<(Timestamp, u64, f64)> = run
+        .records
+        .iter()
+        .filter_map(|record| match &record.input {
+            Input::Event(event) if event.model == model => event
+                .metric("macro_score")
+                .map(|value| (event.timestamp.unwrap(), record.seq, value)),
+            _ => None,
+        })
+        .collect();
+    assert!(expected.len() > 20);
+
+    let query = |from, to, after, limit, order| SeriesQuery {
+        model: model.clone(),
+        metric: "macro_score".into(),
+        from,
+        to,
+        after,
+        limit,
+        order,
+    };
+    let page = store
+        .series(&query(None, None, None, MAX_PAGE, Order::OldestFirst))
+        .unwrap();
+    let got: Vec<_> = page.points.iter().map(|p| (p.at, p.seq, p.value)).collect();
+    assert_eq!(got, expected);
+    assert_eq!(page.next, None);
+
+    // Pages, newest first, follow the cursors to the start.
+    let mut got = Vec::new();
+    let mut after: Option<PointCursor> = None;
+    loop {
+        let page = store
+            .series(&query(None, None, after, 7, Order::NewestFirst))
+            .unwrap();
+        got.extend(page.points.iter().map(|p| (p.at, p.seq, p.value)));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    got.reverse();
+    assert_eq!(got, expected);
+
+    // [from, to).
+    let (from, to) = (expected[5].0, expected[15].0);
+    let page = store
+        .series(&query(
+            Some(from),
+            Some(to),
+            None,
+            MAX_PAGE,
+            Order::OldestFirst,
+        ))
+        .unwrap();
+    let got: Vec<_> = page.points.iter().map(|p| (p.at, p.seq, p.value)).collect();
+    assert_eq!(got, expected[5..15]);
+
+    // Another instance or metric has its own series.
+    let other = SeriesQuery {
+        metric: "no_such_metric".into(),
+        ..query(None, None, None, 10, Order::OldestFirst)
+    };
+    assert!(store.series(&other).unwrap().points.is_empty());
+}
+
+#[test]
+fn limits_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run): (Store, _) = stored_example(dir.path());
+    let page = Page {
+        limit: 0,
+        ..Page::default()
+    };
+    let listed = store.alerts(&AlertFilter::default(), &page).unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let all = store.inputs_after(0, usize::MAX).unwrap();
+    assert_eq!(all.len(), run.records.len());
+}
