@@ -2,7 +2,8 @@
 //!
 //! This crate is the library facade: the [`Monitor`] runs the pure engine
 //! ([`modelwatch_engine`]) on tokio tasks, sharded by series, with bounded queues and
-//! ordered output. The `modelwatch` binary (`main.rs`, `cli/`) is built on it.
+//! ordered output. [`server`] is the HTTP service of `modelwatch serve` on the durable
+//! store. The `modelwatch` binary (`main.rs`, `cli/`) is built on it.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,6 +27,7 @@
 
 pub mod clock;
 pub mod monitor;
+pub mod server;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use monitor::{Monitor, MonitorError, MonitorOptions, Observer, Subscription, TryIngestError};

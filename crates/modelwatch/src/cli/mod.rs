@@ -4,6 +4,7 @@
 mod check_config;
 mod detect;
 mod replay;
+mod serve;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,9 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Validates a config file and reports every error with its line and column.
     CheckConfig(check_config::CheckConfigArgs),
+    /// Runs the HTTP service: takes events on POST /v1/events, stores them with every alert
+    /// and retrain decision in DIR/modelwatch.db, and answers queries.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -50,6 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
             &mut io::stderr().lock(),
         )?,
         Command::CheckConfig(args) => check_config::run(&args, &mut out)?,
+        Command::Serve(args) => serve::run(&args, &mut out)?,
     }
     out.flush().context("cannot write to standard output")?;
     Ok(())

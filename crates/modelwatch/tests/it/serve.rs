@@ -1,0 +1,258 @@
+//! `modelwatch serve` run as a child process: ingest over HTTP, the stored alerts against
+//! `replay`, refused input, and a restart that continues exactly where the stream stopped.
+//!
+//! No sleeping: each start reads the child's stdout up to its `ready:` line, which serve
+//! prints once recovery has finished.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use serde_json::Value;
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout: BufReader<ChildStdout>,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts serve on a free port and returns once it says it is ready, with the number of
+    /// stored inputs it replayed.
+    fn start(data: &Path) -> (Server, u64) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .current_dir(crate::repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut base = None;
+        let replayed = loop {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "serve exited early"
+            );
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                base = Some(url.to_string());
+            }
+            if let Some(rest) = line.trim().strip_prefix("ready: replayed ") {
+                break rest.split(' ').next().unwrap().parse().unwrap();
+            }
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let server = Server {
+            child,
+            base: base.unwrap(),
+            stdout,
+            agent,
+        };
+        (server, replayed)
+    }
+
+    fn post(&self, content_type: &str, body: &str) -> (u16, Value) {
+        let mut response = self
+            .agent
+            .post(format!("{}/v1/events", self.base))
+            .header("content-type", content_type)
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap())
+    }
+
+    /// Every stored output of a listing (alerts or decisions), oldest first.
+    fn all(&self, listing: &str) -> Vec<Value> {
+        let (status, text) = self.get(&format!("/v1/{listing}?limit=1000"));
+        assert_eq!(status, 200, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["next"], Value::Null);
+        let mut items = body["items"].as_array().unwrap().clone();
+        items.reverse();
+        items
+    }
+
+    /// SIGTERM, then the exit code and the rest of stdout.
+    fn stop(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        assert!(exit.success(), "serve exited with {exit}; stdout: {rest}");
+        rest
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The example's events (the HTTP endpoint takes no job notices), one a line.
+fn example_events() -> Vec<String> {
+    std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.contains("\"job_finished\""))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What `modelwatch replay --format json` prints for these events, split into alerts and
+/// retrain decisions.
+fn replay(dir: &Path, events: &[String]) -> (Vec<Value>, Vec<Value>) {
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, events.join("\n")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+        .args(["replay", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let outputs: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let of_type = |kind: &str| {
+        outputs
+            .iter()
+            .filter(|output| output["type"] == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    (of_type("alert"), of_type("retrain"))
+}
+
+fn ndjson(lines: &[String]) -> String {
+    lines.join("\n") + "\n"
+}
+
+fn ids(outputs: &[Value]) -> Vec<&str> {
+    outputs
+        .iter()
+        .map(|output| output["id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn serve_stores_what_replay_computes_and_refuses_bad_input_without_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = example_events();
+    let (alerts, decisions) = replay(dir.path(), &events);
+    assert!(alerts.len() > 5 && !decisions.is_empty());
+    let (server, replayed) = Server::start(&dir.path().join("data"));
+    assert_eq!(replayed, 0);
+    assert_eq!(server.get("/healthz").0, 200);
+    assert_eq!(server.get("/readyz").0, 200);
+
+    // A batch with one bad event is refused whole: 422 naming the index and field.
+    let bad = format!(
+        "[{}, {{\"model\": {{\"name\": \"m\", \"version\": \"1\"}}, \"metrics\": {{\"accuracy\": 2}}}}]",
+        events[0]
+    );
+    let (status, body) = server.post("application/json", &bad);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["index"], 1);
+    assert_eq!(body["errors"][0]["field"], "metrics.accuracy");
+    let (status, body) = server.post("application/json", "[{\"model\": ");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(server.post("text/plain", &events[0]).0, 415);
+    assert_eq!(server.post("application/x-ndjson", "").0, 400);
+
+    for chunk in events.chunks(50) {
+        let (status, body) = server.post("application/x-ndjson", &ndjson(chunk));
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["accepted"], chunk.len());
+    }
+    // Byte for byte what replay computes: the refused batches left no input behind (every id
+    // depends on its input's sequence number).
+    assert_eq!(server.all("alerts"), alerts);
+    assert_eq!(server.all("decisions"), decisions);
+    let (status, text) = server.get("/v1/alerts?state=resolved&model=fraud-detector");
+    assert_eq!(status, 200);
+    let resolved: Value = serde_json::from_str(&text).unwrap();
+    let expected: Vec<&Value> = alerts
+        .iter()
+        .filter(|alert| alert["state"] == "resolved")
+        .collect();
+    assert_eq!(resolved["items"].as_array().unwrap().len(), expected.len());
+    assert_eq!(server.get("/v1/alerts?state=sideways").0, 400);
+    let rest = server.stop();
+    assert!(rest.contains("stopped"), "{rest}");
+}
+
+#[test]
+fn a_restart_continues_the_stream_exactly_as_if_serve_had_never_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let events = example_events();
+    let (alerts, decisions) = replay(dir.path(), &events);
+    // An alert that fires before input `cut` and resolves after it.
+    let resolved = alerts
+        .iter()
+        .find(|alert| alert["state"] == "resolved")
+        .unwrap();
+    let alert_id = resolved["alert_id"].as_str().unwrap();
+    let resolved_seq = resolved["seq"].as_u64().unwrap() as usize;
+    let cut = resolved_seq - 2;
+    let fired = alerts
+        .iter()
+        .find(|alert| alert["alert_id"] == alert_id && alert["state"] == "firing")
+        .unwrap();
+    assert!(fired["seq"].as_u64().unwrap() as usize <= cut);
+
+    let (server, _) = Server::start(&data);
+    for chunk in events[..cut].chunks(40) {
+        assert_eq!(server.post("application/x-ndjson", &ndjson(chunk)).0, 202);
+    }
+    server.stop();
+
+    let (server, replayed) = Server::start(&data);
+    assert_eq!(replayed, cut as u64);
+    let firing = server.all("alerts");
+    let last_transition = firing
+        .iter()
+        .rev()
+        .find(|alert| alert["alert_id"] == alert_id)
+        .unwrap();
+    assert_eq!(last_transition["state"], "firing");
+    // The next points, one request each: the alert resolves at the same input, with the same id.
+    for event in &events[cut..resolved_seq] {
+        assert_eq!(server.post("application/json", event).0, 202);
+    }
+    let after = server.all("alerts");
+    assert_eq!(after.last().unwrap()["id"], resolved["id"]);
+    for chunk in events[resolved_seq..].chunks(40) {
+        assert_eq!(server.post("application/x-ndjson", &ndjson(chunk)).0, 202);
+    }
+    assert_eq!(ids(&server.all("alerts")), ids(&alerts));
+    assert_eq!(server.all("alerts"), alerts);
+    assert_eq!(server.all("decisions"), decisions);
+    server.stop();
+}
