@@ -40,6 +40,8 @@ mod page_hinkley;
 mod param;
 mod signal;
 mod spec;
+#[cfg(test)]
+mod test_support;
 mod threshold;
 mod window_mean;
 

@@ -3,38 +3,15 @@
 //! long streams is tested with River's own cases and golden fixtures.
 
 use super::*;
+use crate::test_support::{indices, lcg_stream};
 use crate::{DetectorKind, DetectorSpec, ParamValue};
-
-/// 0/1 errors from a 64-bit LCG: `segments` are `(length, error rate)`. The same generator in
-/// Python produced the River results quoted in these tests.
-fn lcg_stream(seed: u64, segments: &[(usize, f64)]) -> Vec<f64> {
-    let mut state = seed;
-    let mut stream = Vec::new();
-    for &(length, rate) in segments {
-        for _ in 0..length {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let uniform = (state >> 11) as f64 / (1u64 << 53) as f64;
-            stream.push(if uniform < rate { 1.0 } else { 0.0 });
-        }
-    }
-    stream
-}
 
 /// Drift and warning indices, read as River reads them.
 fn run(detector: &mut Ddm, stream: &[f64]) -> (Vec<usize>, Vec<usize>) {
-    let mut drifts = Vec::new();
-    let mut warnings = Vec::new();
-    for (index, &x) in stream.iter().enumerate() {
-        if detector.update(x) {
-            drifts.push(index);
-        }
-        if detector.warning_detected() {
-            warnings.push(index);
-        }
-    }
-    (drifts, warnings)
+    indices(stream, |x| {
+        let drift = detector.update(x);
+        (drift, detector.warning_detected())
+    })
 }
 
 fn ddm(warm_start: u64, ignore_zero_variance_minimum: bool) -> Ddm {

@@ -7,24 +7,8 @@
 use std::collections::VecDeque;
 
 use super::*;
+use crate::test_support::lcg_stream;
 use crate::{DetectorKind, DetectorSpec, ParamValue};
-
-/// 0/1 errors from a 64-bit LCG: `segments` are `(length, error rate)`. The same generator in
-/// Python produced the River results quoted in these tests.
-fn lcg_stream(seed: u64, segments: &[(usize, f64)]) -> Vec<f64> {
-    let mut state = seed;
-    let mut stream = Vec::new();
-    for &(length, rate) in segments {
-        for _ in 0..length {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let uniform = (state >> 11) as f64 / (1u64 << 53) as f64;
-            stream.push(if uniform < rate { 1.0 } else { 0.0 });
-        }
-    }
-    stream
-}
 
 fn drifts(detector: &mut Fhddm, stream: &[f64]) -> Vec<usize> {
     (0..stream.len())
