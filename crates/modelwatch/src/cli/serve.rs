@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// The data directory (created if missing); the database is DIR/modelwatch.db.
     #[arg(long, default_value = "./modelwatch-data", value_name = "DIR")]
     data: PathBuf,
+    /// Most series (model, version, instance, metric) that GET /metrics exports.
+    #[arg(long, default_value_t = modelwatch::server::metrics::DEFAULT_MAX_EXPORTED_SERIES, value_name = "N")]
+    metrics_max_series: usize,
 }
 
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
@@ -53,7 +56,10 @@ async fn serve(args: &ServeArgs, config: Arc<Config>, out: &mut dyn Write) -> Re
         config,
         &args.data,
         Arc::new(SystemClock),
-        ServiceOptions::default(),
+        ServiceOptions {
+            max_exported_series: args.metrics_max_series,
+            ..ServiceOptions::default()
+        },
     )
     .with_context(|| format!("cannot open the store in {}", args.data.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -7,6 +7,7 @@
 //! connection of their own, on a blocking thread. Nothing here prints; the binary's
 //! `cli/serve.rs` does.
 
+pub mod metrics;
 pub mod writer;
 
 use std::path::Path;
@@ -45,6 +46,8 @@ pub struct ServiceOptions {
     pub body_limit: usize,
     /// How many requests may wait for the writer.
     pub queue_capacity: usize,
+    /// Most series `/metrics` exports.
+    pub max_exported_series: usize,
 }
 
 impl Default for ServiceOptions {
@@ -52,6 +55,7 @@ impl Default for ServiceOptions {
         ServiceOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_exported_series: metrics::DEFAULT_MAX_EXPORTED_SERIES,
         }
     }
 }
@@ -103,9 +107,19 @@ impl Service {
         let (status_sender, status) = watch::channel(Status::Recovering);
         let (queue, receiver) = mpsc::channel(options.queue_capacity.max(1));
         let writer_config = config.clone();
+        let metrics = Arc::new(metrics::Metrics::default());
+        let writer_metrics = metrics.clone();
         let writer = thread::Builder::new()
             .name("modelwatch-writer".to_string())
-            .spawn(move || writer::run(writer_config, store, receiver, &status_sender))
+            .spawn(move || {
+                writer::run(
+                    writer_config,
+                    store,
+                    receiver,
+                    &status_sender,
+                    &writer_metrics,
+                )
+            })
             .map_err(ServiceError::Spawn)?;
         let state = AppState {
             config,
@@ -113,6 +127,8 @@ impl Service {
             queue,
             status: status.clone(),
             reader: Arc::new(Mutex::new(reader)),
+            metrics,
+            max_exported_series: options.max_exported_series,
         };
         let router = Router::new()
             .route("/healthz", get(healthz))
@@ -120,6 +136,7 @@ impl Service {
             .route("/v1/events", post(post_events))
             .route("/v1/alerts", get(get_alerts))
             .route("/v1/decisions", get(get_decisions))
+            .route("/metrics", get(metrics::get_metrics))
             .layer(DefaultBodyLimit::max(options.body_limit))
             .with_state(state);
         Ok(Service {
@@ -165,9 +182,11 @@ impl Service {
 struct AppState {
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
-    queue: mpsc::Sender<writer::Request>,
+    queue: mpsc::Sender<writer::Job>,
     status: watch::Receiver<Status>,
     reader: Arc<Mutex<Store>>,
+    metrics: Arc<metrics::Metrics>,
+    max_exported_series: usize,
 }
 
 async fn healthz() -> StatusCode {
@@ -187,8 +206,31 @@ struct Accepted {
     accepted: usize,
 }
 
+/// `POST /v1/events`, counting every refusal (including the body limit's 413) on `/metrics`.
 async fn post_events(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let metrics = state.metrics.clone();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            metrics.record_body_refusal(rejection.status());
+            return rejection.into_response();
+        }
+    };
+    match ingest(state, headers, body).await {
+        Ok(accepted) => accepted.into_response(),
+        Err(error) => {
+            metrics.record_refusal(&error);
+            error.into_response()
+        }
+    }
+}
+
+async fn ingest(
+    state: AppState,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
@@ -212,10 +254,13 @@ async fn post_events(
         received_at,
         reply,
     };
-    state.queue.try_send(request).map_err(|error| match error {
-        mpsc::error::TrySendError::Full(_) => ApiError::QueueFull,
-        mpsc::error::TrySendError::Closed(_) => ApiError::WriterStopped,
-    })?;
+    state
+        .queue
+        .try_send(writer::Job::Events(request))
+        .map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => ApiError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => ApiError::WriterStopped,
+        })?;
     match answer.await {
         Ok(Ok(accepted)) => Ok((StatusCode::ACCEPTED, Json(Accepted { accepted }))),
         Ok(Err(failed)) => Err(ApiError::CommitFailed(failed)),

@@ -11,12 +11,18 @@
 //! number the store cannot accept. The waiting requests are told the commit failed, the queue
 //! closes (later requests get 503), the status becomes [`Status::Failed`] and `serve` shuts
 //! down; a restart recovers from what the store holds.
+//!
+//! The queue also carries scrapes of `/metrics` ([`Job::Series`]): the writer answers them
+//! from the engine's status after committing every request queued before them.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
 use modelwatch_store::{Batch, MAX_REPLAY_PAGE, Record, Store, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
+
+use super::metrics::{Metrics, SeriesSnapshot};
 
 /// Most requests folded into one commit.
 pub const MAX_GROUP: usize = 1_024;
@@ -47,6 +53,24 @@ pub struct Request {
     pub received_at: Timestamp,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
     pub reply: oneshot::Sender<Result<usize, CommitFailed>>,
+}
+
+/// What the writer takes from its queue.
+#[derive(Debug)]
+pub enum Job {
+    /// Events to commit.
+    Events(Request),
+    /// A scrape of `/metrics` asking for the series.
+    Series(SeriesRequest),
+}
+
+/// A scrape's request for every series' latest value and rule states.
+#[derive(Debug)]
+pub struct SeriesRequest {
+    /// Most series to export.
+    pub cap: usize,
+    /// Where the writer answers.
+    pub reply: oneshot::Sender<SeriesSnapshot>,
 }
 
 /// The commit that held a request failed; nothing of the request is stored.
@@ -81,12 +105,13 @@ pub enum WriterError {
 pub fn run(
     config: Arc<Config>,
     mut store: Store,
-    mut queue: mpsc::Receiver<Request>,
+    mut queue: mpsc::Receiver<Job>,
     status: &watch::Sender<Status>,
+    metrics: &Metrics,
 ) -> Result<(), WriterError> {
     let result = recover(config, &store).and_then(|(mut engine, replayed)| {
         status.send_replace(Status::Ready { replayed });
-        serve_queue(&mut engine, &mut store, &mut queue)
+        serve_queue(&mut engine, &mut store, &mut queue, metrics)
     });
     if let Err(error) = &result {
         status.send_replace(Status::Failed {
@@ -122,21 +147,34 @@ fn recover(config: Arc<Config>, store: &Store) -> Result<(Engine, u64), WriterEr
 fn serve_queue(
     engine: &mut Engine,
     store: &mut Store,
-    queue: &mut mpsc::Receiver<Request>,
+    queue: &mut mpsc::Receiver<Job>,
+    metrics: &Metrics,
 ) -> Result<(), WriterError> {
     let mut outputs: Vec<Output> = Vec::new();
+    // (decision, reason) of every retrain decision in the batch, counted once it commits.
+    let mut committed: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut scrapes = Vec::new();
     while let Some(first) = queue.blocking_recv() {
-        let mut requests = vec![first];
-        while requests.len() < MAX_GROUP {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
             match queue.try_recv() {
-                Ok(request) => requests.push(request),
+                Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
         let mut batch = Batch::new();
-        let mut replies = Vec::with_capacity(requests.len());
-        for request in requests {
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut inputs = 0;
+        for job in jobs {
+            let request = match job {
+                Job::Events(request) => request,
+                Job::Series(scrape) => {
+                    scrapes.push(scrape);
+                    continue;
+                }
+            };
             replies.push((request.reply, request.inputs.len()));
+            inputs += request.inputs.len();
             for input in request.inputs {
                 let seq = engine.process(&input, &mut outputs);
                 let record = Record {
@@ -144,14 +182,37 @@ fn serve_queue(
                     received_at: request.received_at,
                     input,
                 };
+                committed.extend(outputs.iter().filter_map(|output| match output {
+                    Output::Retrain(decision) => {
+                        Some((decision.decision.as_str(), decision.reason.as_str()))
+                    }
+                    _ => None,
+                }));
                 batch.push(record, outputs.drain(..));
             }
         }
-        match store.commit(&batch) {
-            Ok(_) => {
+        let result = if replies.is_empty() {
+            Ok(Duration::ZERO)
+        } else {
+            timed_commit(store, &batch)
+        };
+        match result {
+            Ok(took) => {
+                if !replies.is_empty() {
+                    metrics.record_commit(took, inputs, &committed);
+                }
+                committed.clear();
                 for (reply, accepted) in replies {
                     // The client may have gone; its events are stored all the same.
                     let _ = reply.send(Ok(accepted));
+                }
+                if !scrapes.is_empty() {
+                    let status = engine.status();
+                    for scrape in scrapes.drain(..) {
+                        let _ = scrape
+                            .reply
+                            .send(SeriesSnapshot::capped(status.clone(), scrape.cap));
+                    }
                 }
             }
             Err(error) => {
@@ -166,4 +227,15 @@ fn serve_queue(
         }
     }
     Ok(())
+}
+
+/// `Store::commit`, timed for the commit latency histogram.
+///
+/// The one place outside `clock.rs` that reads a clock: a monotonic `Instant` measures how
+/// long the commit took for `/metrics`; it never reaches the engine, the store or an output.
+#[allow(clippy::disallowed_methods)]
+fn timed_commit(store: &mut Store, batch: &Batch) -> Result<Duration, StoreError> {
+    let started = Instant::now();
+    store.commit(batch)?;
+    Ok(started.elapsed())
 }

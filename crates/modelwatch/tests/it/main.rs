@@ -3,6 +3,7 @@
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
+//! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
@@ -11,6 +12,7 @@
 mod cli;
 mod docs;
 mod monitor;
+mod prometheus;
 mod serve;
 mod tidy;
 

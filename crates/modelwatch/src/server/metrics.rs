@@ -1,0 +1,404 @@
+//! `GET /metrics`: the service's counters and every series' latest value and rule state, in
+//! the Prometheus text exposition format (version 0.0.4), written by hand.
+//!
+//! Two sources, one design each:
+//! - Counters, the commit latency histogram and the rejections live in [`Metrics`], plain
+//!   atomics updated by the ingest handler (rejections) and by the writer after each commit
+//!   (inputs committed, latency, retrain decisions). Queue depth is read off the queue's sender
+//!   at scrape time. Counters start at zero with the process (recovery counts nothing).
+//! - The per-series gauges come from the engine itself: a scrape sends a
+//!   [`writer::Job::Series`] through the ingest queue and the writer answers from
+//!   `Engine::status` after committing what was queued before it, so the values are always
+//!   those of committed inputs and the ingest path pays nothing for them. At most
+//!   `ServiceOptions::max_exported_series` series are exported (the first in the engine's
+//!   order: model, metric); a comment and `modelwatch_series_omitted` say how many were left
+//!   out.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use modelwatch_engine::{BatchError, RuleState, RuleStatus};
+use tokio::sync::oneshot;
+
+use super::{ApiError, AppState, Status, writer};
+
+/// The default cap on series exported by `/metrics`.
+pub const DEFAULT_MAX_EXPORTED_SERIES: usize = 10_000;
+
+/// The media type of the text exposition format.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Why an ingest request was refused, as the `reason` label spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rejection {
+    Syntax,
+    Invalid,
+    TooLarge,
+    UnsupportedMediaType,
+    QueueFull,
+    Unavailable,
+}
+
+const REJECTIONS: [Rejection; 6] = [
+    Rejection::Syntax,
+    Rejection::Invalid,
+    Rejection::TooLarge,
+    Rejection::UnsupportedMediaType,
+    Rejection::QueueFull,
+    Rejection::Unavailable,
+];
+
+impl Rejection {
+    fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Syntax => "syntax",
+            Rejection::Invalid => "invalid",
+            Rejection::TooLarge => "too_large",
+            Rejection::UnsupportedMediaType => "unsupported_media_type",
+            Rejection::QueueFull => "queue_full",
+            Rejection::Unavailable => "unavailable",
+        }
+    }
+
+    fn of(error: &ApiError) -> Option<Rejection> {
+        Some(match error {
+            ApiError::NotUtf8 { .. }
+            | ApiError::Batch(BatchError::Syntax { .. } | BatchError::Empty) => Rejection::Syntax,
+            ApiError::Batch(BatchError::Invalid { .. }) => Rejection::Invalid,
+            ApiError::Batch(BatchError::TooMany { .. }) => Rejection::TooLarge,
+            ApiError::UnsupportedMediaType { .. } => Rejection::UnsupportedMediaType,
+            ApiError::QueueFull => Rejection::QueueFull,
+            ApiError::Recovering | ApiError::WriterStopped | ApiError::CommitFailed(_) => {
+                Rejection::Unavailable
+            }
+            ApiError::BadQuery { .. } | ApiError::Internal(_) => return None,
+        })
+    }
+}
+
+/// Upper bounds of the commit latency buckets, in seconds.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// The service's counters, shared by the handlers and the writer.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    ingested: AtomicU64,
+    rejected: [AtomicU64; REJECTIONS.len()],
+    commits: AtomicU64,
+    /// Commits per latency bucket (not cumulative; the last is `+Inf`).
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    latency_nanos: AtomicU64,
+    /// Retrain decisions by (decision, reason).
+    decisions: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+}
+
+impl Metrics {
+    /// Records one successful commit: how long `Store::commit` took, the inputs it stored and
+    /// the (decision, reason) of each retrain decision stored with them.
+    pub fn record_commit(
+        &self,
+        took: Duration,
+        inputs: usize,
+        decisions: &[(&'static str, &'static str)],
+    ) {
+        self.ingested
+            .fetch_add(u64::try_from(inputs).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        let seconds = took.as_secs_f64();
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        if let Some(counter) = self.latency_buckets.get(bucket) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency_nanos.fetch_add(
+            u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        if !decisions.is_empty() {
+            let mut counts = self
+                .decisions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for key in decisions {
+                *counts.entry(*key).or_insert(0) += 1;
+            }
+        }
+    }
+
+    fn reject(&self, rejection: Rejection) {
+        if let Some(index) = REJECTIONS.iter().position(|known| *known == rejection)
+            && let Some(counter) = self.rejected.get(index)
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a refused ingest request under its reason.
+    pub(super) fn record_refusal(&self, error: &ApiError) {
+        if let Some(rejection) = Rejection::of(error) {
+            self.reject(rejection);
+        }
+    }
+
+    /// Counts a body refused before the handler ran (the body limit: 413).
+    pub(super) fn record_body_refusal(&self, status: StatusCode) {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            self.reject(Rejection::TooLarge);
+        }
+    }
+}
+
+/// What the writer answers a scrape with: the rules of the first series, and how many series
+/// were left out.
+#[derive(Debug, Default)]
+pub struct SeriesSnapshot {
+    /// Every rule's status on the exported series, in the engine's order.
+    pub rules: Vec<RuleStatus>,
+    /// Series exported.
+    pub exported: usize,
+    /// Series left out by the cap.
+    pub omitted: usize,
+}
+
+impl SeriesSnapshot {
+    /// Keeps the rules of the first `cap` series of `status` (sorted by model and metric, so
+    /// a series' rules are adjacent).
+    pub fn capped(mut status: Vec<RuleStatus>, cap: usize) -> SeriesSnapshot {
+        let mut series = 0;
+        let mut previous: Option<(modelwatch_engine::ModelId, String)> = None;
+        status.retain(|rule| {
+            let same = previous
+                .as_ref()
+                .is_some_and(|(model, metric)| *model == rule.model && *metric == rule.metric);
+            if !same {
+                series += 1;
+                previous = Some((rule.model.clone(), rule.metric.clone()));
+            }
+            series <= cap
+        });
+        SeriesSnapshot {
+            rules: status,
+            exported: series.min(cap),
+            omitted: series.saturating_sub(cap),
+        }
+    }
+}
+
+/// `GET /metrics`.
+pub(super) async fn get_metrics(State(state): State<AppState>) -> Response {
+    let (reply, answer) = oneshot::channel();
+    let request = writer::Job::Series(writer::SeriesRequest {
+        cap: state.max_exported_series,
+        reply,
+    });
+    // A scrape waits its turn behind queued ingest requests; without a writer to answer
+    // (still recovering, or stopped) it exports the counters alone.
+    let ready = matches!(&*state.status.borrow(), Status::Ready { .. });
+    let series = if ready && state.queue.send(request).await.is_ok() {
+        answer.await.ok()
+    } else {
+        None
+    };
+    let depth = state
+        .queue
+        .max_capacity()
+        .saturating_sub(state.queue.capacity());
+    let body = render(&state.metrics, depth, series.as_ref());
+    (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A label value escaped as the text format wants it.
+fn escape(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for character in value.chars() {
+        match character {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// A sample value: Prometheus spells the non-finite ones `NaN`, `+Inf`, `-Inf`.
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".to_string()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        format!("{value}")
+    }
+}
+
+fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "modelwatch_events_ingested_total",
+        "counter",
+        "Inputs committed to the store since the process started.",
+    );
+    let _ = writeln!(
+        out,
+        "modelwatch_events_ingested_total {}",
+        metrics.ingested.load(Ordering::Relaxed)
+    );
+    header(
+        &mut out,
+        "modelwatch_ingest_rejected_total",
+        "counter",
+        "Ingest requests refused, by reason; nothing of them was stored.",
+    );
+    for (rejection, counter) in REJECTIONS.iter().zip(&metrics.rejected) {
+        let _ = writeln!(
+            out,
+            "modelwatch_ingest_rejected_total{{reason=\"{}\"}} {}",
+            rejection.as_str(),
+            counter.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        &mut out,
+        "modelwatch_ingest_queue_depth",
+        "gauge",
+        "Requests waiting for the writer.",
+    );
+    let _ = writeln!(out, "modelwatch_ingest_queue_depth {depth}");
+    header(
+        &mut out,
+        "modelwatch_commit_duration_seconds",
+        "histogram",
+        "Time of each group commit to the store.",
+    );
+    let mut cumulative = 0;
+    for (index, counter) in metrics.latency_buckets.iter().enumerate() {
+        cumulative += counter.load(Ordering::Relaxed);
+        let bound = LATENCY_BUCKETS
+            .get(index)
+            .map_or_else(|| "+Inf".to_string(), |bound| number(*bound));
+        let _ = writeln!(
+            out,
+            "modelwatch_commit_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let nanos = metrics.latency_nanos.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "modelwatch_commit_duration_seconds_sum {}",
+        number(Duration::from_nanos(nanos).as_secs_f64())
+    );
+    let _ = writeln!(out, "modelwatch_commit_duration_seconds_count {cumulative}");
+    header(
+        &mut out,
+        "modelwatch_retrain_decisions_total",
+        "counter",
+        "Retrain decisions committed since the process started, by decision and reason.",
+    );
+    {
+        let decisions = metrics
+            .decisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ((decision, reason), count) in decisions.iter() {
+            let _ = writeln!(
+                out,
+                "modelwatch_retrain_decisions_total{{decision=\"{decision}\",reason=\"{reason}\"}} {count}"
+            );
+        }
+    }
+    if let Some(series) = series {
+        render_series(&mut out, series);
+    }
+    out
+}
+
+fn render_series(out: &mut String, series: &SeriesSnapshot) {
+    let _ = writeln!(
+        out,
+        "# modelwatch exports {} series; {} more left out by the cap on exported series",
+        series.exported, series.omitted
+    );
+    header(
+        out,
+        "modelwatch_series_omitted",
+        "gauge",
+        "Series not exported because of the cap on exported series.",
+    );
+    let _ = writeln!(out, "modelwatch_series_omitted {}", series.omitted);
+    let labels = |rule: &RuleStatus| {
+        format!(
+            "model=\"{}\",version=\"{}\",instance=\"{}\",metric=\"{}\"",
+            escape(&rule.model.name),
+            escape(&rule.model.version),
+            escape(&rule.model.instance),
+            escape(&rule.metric)
+        )
+    };
+    header(
+        out,
+        "modelwatch_series_value",
+        "gauge",
+        "The latest value of each series.",
+    );
+    let mut previous: Option<&RuleStatus> = None;
+    for rule in &series.rules {
+        let same = previous
+            .is_some_and(|previous| previous.model == rule.model && previous.metric == rule.metric);
+        previous = Some(rule);
+        if !same {
+            let _ = writeln!(
+                out,
+                "modelwatch_series_value{{{}}} {}",
+                labels(rule),
+                number(rule.last_value)
+            );
+        }
+    }
+    header(
+        out,
+        "modelwatch_alert_firing",
+        "gauge",
+        "1 when the rule's alert on the series is firing, else 0.",
+    );
+    for rule in &series.rules {
+        let _ = writeln!(
+            out,
+            "modelwatch_alert_firing{{{},rule=\"{}\"}} {}",
+            labels(rule),
+            escape(&rule.rule),
+            u8::from(rule.state == RuleState::Firing)
+        );
+    }
+    header(
+        out,
+        "modelwatch_rule_state",
+        "gauge",
+        "Where each rule stands on each series: 1 for its current state.",
+    );
+    for rule in &series.rules {
+        let _ = writeln!(
+            out,
+            "modelwatch_rule_state{{{},rule=\"{}\",state=\"{}\"}} 1",
+            labels(rule),
+            escape(&rule.rule),
+            rule.state.as_str()
+        );
+    }
+}

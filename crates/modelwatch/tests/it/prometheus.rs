@@ -1,0 +1,415 @@
+//! `GET /metrics` of `modelwatch serve`: the values after the example stream, `promtool check
+//! metrics` on the body, and a real Prometheus scraping serve and answering a query.
+//!
+//! serve starts as a child process and is ready at its `ready:` line (no sleeping).
+//! Prometheus scrapes on its own clock, so the test puts a relay between them and awaits the
+//! scrapes themselves, then queries Prometheus's HTTP API once.
+//! Without `promtool` or `prometheus` on PATH the checks that need them skip, or fail when
+//! MODELWATCH_REQUIRE_SERVERS=1 (as `.ci/run` sets).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// serve as a child process, killed on drop.
+struct Serve {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Serve {
+    fn start(data: &Path, extra: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .current_dir(crate::repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut base = None;
+        loop {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "serve exited early"
+            );
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                base = Some(url.to_string());
+            }
+            if line.starts_with("ready:") {
+                break;
+            }
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Serve {
+            child,
+            base: base.unwrap(),
+            agent,
+        }
+    }
+
+    fn post(&self, content_type: &str, body: &str) -> u16 {
+        self.agent
+            .post(format!("{}/v1/events", self.base))
+            .header("content-type", content_type)
+            .send(body)
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    fn metrics(&self) -> String {
+        let mut response = self
+            .agent
+            .get(format!("{}/metrics", self.base))
+            .call()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        response.body_mut().read_to_string().unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child process killed (and reaped) on drop, even when the test fails.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether `program` is on PATH; when it is not, skips (false) or, with
+/// MODELWATCH_REQUIRE_SERVERS=1, fails saying what to install.
+#[allow(clippy::print_stderr)] // the skip message is the one thing a skipped test says
+fn available(program: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    if !found {
+        let message = format!(
+            "{program} is not on PATH; install the Debian package `prometheus` \
+             (apt-get install --no-install-recommends prometheus)"
+        );
+        assert!(
+            std::env::var("MODELWATCH_REQUIRE_SERVERS").as_deref() != Ok("1"),
+            "MODELWATCH_REQUIRE_SERVERS=1: {message}"
+        );
+        eprintln!("skipped: {message}");
+    }
+    found
+}
+
+fn example_events() -> Vec<String> {
+    std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.contains("\"job_finished\""))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The value of the sample whose name and labels are `series` exactly.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().unwrap())
+        })
+}
+
+fn post_examples(serve: &Serve) -> usize {
+    let events = example_events();
+    for chunk in events.chunks(50) {
+        assert_eq!(
+            serve.post("application/x-ndjson", &(chunk.join("\n") + "\n")),
+            202
+        );
+    }
+    events.len()
+}
+
+#[test]
+fn metrics_count_ingest_and_refusals_and_export_series_that_promtool_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("data"), &[]);
+    let before = serve.metrics();
+    assert_eq!(
+        sample(&before, "modelwatch_events_ingested_total"),
+        Some(0.0)
+    );
+
+    let bad = r#"{"model": {"name": "m", "version": "1"}, "metrics": {"accuracy": 2}}"#;
+    assert_eq!(serve.post("application/json", bad), 422);
+    assert_eq!(serve.post("application/json", "[{\"model\": "), 400);
+    assert_eq!(serve.post("text/plain", bad), 415);
+    let posted = post_examples(&serve);
+
+    let body = serve.metrics();
+    assert_eq!(
+        sample(&body, "modelwatch_events_ingested_total"),
+        Some(posted as f64)
+    );
+    for (reason, count) in [
+        ("invalid", 1.0),
+        ("syntax", 1.0),
+        ("unsupported_media_type", 1.0),
+        ("too_large", 0.0),
+        ("queue_full", 0.0),
+    ] {
+        let series = format!("modelwatch_ingest_rejected_total{{reason=\"{reason}\"}}");
+        assert_eq!(sample(&body, &series), Some(count), "{series}");
+    }
+    assert_eq!(sample(&body, "modelwatch_ingest_queue_depth"), Some(0.0));
+    let commits = sample(&body, "modelwatch_commit_duration_seconds_count").unwrap();
+    assert!(
+        commits >= 1.0 && commits <= posted.div_ceil(50) as f64,
+        "{commits}"
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "modelwatch_commit_duration_seconds_bucket{le=\"+Inf\"}"
+        ),
+        Some(commits)
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "modelwatch_retrain_decisions_total{decision=\"granted\",reason=\"alert_firing\"}"
+        ),
+        Some(1.0)
+    );
+    // The canary's accuracy ends low: its alert is firing and its last value is exported.
+    let labels = r#"model="fraud-detector",version="1.5.0",instance="canary-0",metric="accuracy""#;
+    assert_eq!(
+        sample(
+            &body,
+            &format!("modelwatch_alert_firing{{{labels},rule=\"e-accuracy-low\"}}")
+        ),
+        Some(1.0)
+    );
+    let last_value = example_events()
+        .iter()
+        .rev()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|event| {
+            event["model"]["version"] == "1.5.0" && event["metrics"]["accuracy"].is_number()
+        })
+        .unwrap()["metrics"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        sample(&body, &format!("modelwatch_series_value{{{labels}}}")),
+        Some(last_value)
+    );
+    assert_eq!(sample(&body, "modelwatch_series_omitted"), Some(0.0));
+
+    if available("promtool") {
+        let file = dir.path().join("metrics.txt");
+        std::fs::write(&file, &body).unwrap();
+        let output = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_cap_on_exported_series_leaves_the_rest_out_and_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("data"), &["--metrics-max-series", "2"]);
+    post_examples(&serve);
+    let body = serve.metrics();
+    let exported: std::collections::BTreeSet<&str> = body
+        .lines()
+        .filter(|line| line.starts_with("modelwatch_series_value{"))
+        .map(|line| line.rsplit_once(' ').unwrap().0)
+        .collect();
+    assert_eq!(exported.len(), 2, "{body}");
+    let omitted = sample(&body, "modelwatch_series_omitted").unwrap();
+    assert!(omitted > 0.0);
+    assert!(
+        body.contains(&format!(
+            "# modelwatch exports 2 series; {omitted} more left out"
+        )),
+        "{body}"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Stands between Prometheus and serve: answers every scrape with serve's `/metrics` and reports
+/// each one answered, so the test awaits Prometheus's scrapes themselves instead of sleeping.
+struct ScrapeRelay {
+    address: String,
+    scrapes: mpsc::Receiver<()>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ScrapeRelay {
+    fn start(metrics_url: String) -> ScrapeRelay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (sender, scrapes) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                // Read the request head; Prometheus sends a plain GET without a body.
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                let Ok(mut response) = agent.get(&metrics_url).call() else {
+                    continue;
+                };
+                let body = response.body_mut().read_to_string().unwrap_or_default();
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(reply.as_bytes()).is_ok() {
+                    drop(stream);
+                    let _ = sender.send(());
+                }
+            }
+        });
+        ScrapeRelay {
+            address,
+            scrapes,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits for the next answered scrape, 30 s at most.
+    fn await_scrape(&self) {
+        self.scrapes
+            .recv_timeout(Duration::from_secs(30))
+            .expect("Prometheus did not scrape within 30 s");
+    }
+}
+
+impl Drop for ScrapeRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(&self.address);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_serve_and_answers_with_the_ingested_count() {
+    if !available("prometheus") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("data"), &[]);
+    let posted = post_examples(&serve);
+    let relay = ScrapeRelay::start(format!("{}/metrics", serve.base));
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: modelwatch\n    static_configs:\n      - targets: ['{}']\n",
+            relay.address
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom-data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    // A target's scrapes run one after another: once the second has been answered, the
+    // samples of the first are in Prometheus's head and can be queried.
+    relay.await_scrape();
+    relay.await_scrape();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    let query =
+        format!("http://127.0.0.1:{port}/api/v1/query?query=modelwatch_events_ingested_total");
+    let mut response = agent.get(&query).call().unwrap();
+    let answer = response.body_mut().read_to_string().unwrap();
+    let body: Value = serde_json::from_str(&answer).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+    let value = body["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap_or_else(|| panic!("no modelwatch_events_ingested_total in {answer}\nlog:\n{log}"));
+    assert_eq!(value, posted.to_string());
+    drop(prometheus);
+}
