@@ -5,7 +5,8 @@
 //! Layout:
 //! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`].
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
-//!   [`Store::decisions`], [`Store::series`]), with keyset pagination.
+//!   [`Store::decisions`], [`Store::series`], [`Store::model_names`],
+//!   [`Store::latest_points`], [`Store::open_alerts`]), with keyset pagination.
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
 //! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
 //! - `error`: [`StoreError`].
@@ -18,8 +19,8 @@ mod wire_form;
 
 pub use error::StoreError;
 pub use query::{
-    AlertFilter, DecisionFilter, Listing, MAX_PAGE, MAX_REPLAY_PAGE, Order, Page, Point,
-    PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,
+    AlertFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE, ModelPage, Order,
+    Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{BUSY_TIMEOUT, Batch, Committed, Counts, DB_FILE, Record, Store};

@@ -7,7 +7,7 @@
 
 use modelwatch_engine::{AlertState, Decision, Input, ModelId, Reason, Severity, Timestamp};
 use rusqlite::types::Value;
-use rusqlite::{Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use crate::store::read_last_seq;
 use crate::wire_form::Decoder;
@@ -211,6 +211,26 @@ pub struct SeriesPage {
     pub next: Option<PointCursor>,
 }
 
+/// One page of model names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelPage {
+    /// The names, in name order.
+    pub names: Vec<String>,
+    /// The cursor of the next page (the last name), or `None` when this page is the last.
+    pub next: Option<String>,
+}
+
+/// The latest point of one series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatestPoint {
+    /// The model instance.
+    pub model: ModelId,
+    /// The metric.
+    pub metric: String,
+    /// The point.
+    pub point: Point,
+}
+
 impl Store {
     /// The sequence number of the last stored input; 0 when there is none.
     ///
@@ -287,29 +307,10 @@ impl Store {
         clauses.equals("severity", filter.severity.map(Severity::as_str));
         clauses.time_range(filter.since, filter.until);
         self.list(
-            "SELECT pos, id, alert_id, seq, time, state, rule, severity, model, version,
-                    instance, metric, output FROM alerts",
+            &format!("SELECT {ALERT_COLUMNS} FROM alerts"),
             clauses,
             page,
-            |row| {
-                Ok(StoredAlert {
-                    pos: row.get(0)?,
-                    id: row.get(1)?,
-                    alert_id: row.get(2)?,
-                    seq: row.get(3)?,
-                    at: Timestamp::from_nanos(row.get(4)?),
-                    state: row.get(5)?,
-                    rule: row.get(6)?,
-                    severity: row.get(7)?,
-                    model: ModelId {
-                        name: row.get(8)?,
-                        version: row.get(9)?,
-                        instance: row.get(10)?,
-                    },
-                    metric: row.get(11)?,
-                    output: row.get(12)?,
-                })
-            },
+            read_alert,
             |alert| alert.pos,
         )
     }
@@ -408,6 +409,147 @@ impl Store {
         Ok(SeriesPage { points, next })
     }
 
+    /// Names of the models that have points, in name order, one page: names after `after`,
+    /// at most `limit` (capped like [`Page::limit`]).
+    ///
+    /// A skip scan of the `points` primary key: one index seek per name, however many points.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn model_names(&self, after: Option<&str>, limit: usize) -> Result<ModelPage, StoreError> {
+        let action = "listing models";
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut first = self
+            .connection
+            .prepare_cached("SELECT model FROM points ORDER BY model LIMIT 1")
+            .map_err(self.sqlite(action))?;
+        let mut following = self
+            .connection
+            .prepare_cached("SELECT model FROM points WHERE model > ?1 ORDER BY model LIMIT 1")
+            .map_err(self.sqlite(action))?;
+        let mut names: Vec<String> = Vec::new();
+        while names.len() <= limit {
+            let previous = names.last().map(String::as_str).or(after);
+            let next = match previous {
+                None => first.query_row([], |row| row.get(0)),
+                Some(previous) => following.query_row([previous], |row| row.get(0)),
+            }
+            .optional()
+            .map_err(self.sqlite(action))?;
+            match next {
+                Some(name) => names.push(name),
+                None => break,
+            }
+        }
+        let next = if names.len() > limit {
+            names.truncate(limit);
+            names.last().cloned()
+        } else {
+            None
+        };
+        Ok(ModelPage { names, next })
+    }
+
+    /// The latest point (by event time, then sequence number) of every series of `model`,
+    /// in (version, instance, metric) order; empty for a model without points.
+    ///
+    /// A skip scan of the `points` primary key: two index seeks per series.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn latest_points(&self, model: &str) -> Result<Vec<LatestPoint>, StoreError> {
+        let action = "reading the latest points";
+        let mut first = self
+            .connection
+            .prepare_cached(
+                "SELECT version, instance, metric FROM points WHERE model = ?1
+                 ORDER BY version, instance, metric LIMIT 1",
+            )
+            .map_err(self.sqlite(action))?;
+        let mut following = self
+            .connection
+            .prepare_cached(
+                "SELECT version, instance, metric FROM points
+                 WHERE model = ?1 AND (version, instance, metric) > (?2, ?3, ?4)
+                 ORDER BY version, instance, metric LIMIT 1",
+            )
+            .map_err(self.sqlite(action))?;
+        let mut latest = self
+            .connection
+            .prepare_cached(
+                "SELECT time, seq, value FROM points
+                 WHERE model = ?1 AND version = ?2 AND instance = ?3 AND metric = ?4
+                 ORDER BY time DESC, seq DESC LIMIT 1",
+            )
+            .map_err(self.sqlite(action))?;
+        let series_key = |row: &Row<'_>| -> rusqlite::Result<(String, String, String)> {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        };
+        let mut points: Vec<LatestPoint> = Vec::new();
+        loop {
+            let key = match points.last() {
+                None => first.query_row([model], series_key),
+                Some(last) => following.query_row(
+                    params![model, last.model.version, last.model.instance, last.metric],
+                    series_key,
+                ),
+            }
+            .optional()
+            .map_err(self.sqlite(action))?;
+            let Some((version, instance, metric)) = key else {
+                break;
+            };
+            let (at, seq, value) = latest
+                .query_row(params![model, version, instance, metric], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?))
+                })
+                .map_err(self.sqlite(action))?;
+            points.push(LatestPoint {
+                model: ModelId {
+                    name: model.to_string(),
+                    version,
+                    instance,
+                },
+                metric,
+                point: Point {
+                    at: Timestamp::from_nanos(at),
+                    seq,
+                    value,
+                },
+            });
+        }
+        Ok(points)
+    }
+
+    /// The open alerts of `model`: for each alert id, its latest transition, when that moved
+    /// it to `pending`, `firing` or `warning`; in stream order.
+    ///
+    /// Reads the model's transitions through `alerts_by_model` and finds each one's latest
+    /// through `alerts_by_alert_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn open_alerts(&self, model: &str) -> Result<Vec<StoredAlert>, StoreError> {
+        let action = "reading the open alerts";
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts AS a
+                 WHERE a.model = ?1
+                   AND a.pos = (SELECT max(b.pos) FROM alerts AS b WHERE b.alert_id = a.alert_id)
+                   AND a.state IN ('pending', 'firing', 'warning')
+                 ORDER BY a.pos"
+            ))
+            .map_err(self.sqlite(action))?;
+        statement
+            .query_map([model], read_alert)
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(self.sqlite(action))
+    }
+
     /// How many rows each table holds.
     ///
     /// # Errors
@@ -477,6 +619,30 @@ impl Store {
             error,
         }
     }
+}
+
+/// The columns [`read_alert`] reads, in its order.
+const ALERT_COLUMNS: &str =
+    "pos, id, alert_id, seq, time, state, rule, severity, model, version, instance, metric, output";
+
+fn read_alert(row: &Row<'_>) -> rusqlite::Result<StoredAlert> {
+    Ok(StoredAlert {
+        pos: row.get(0)?,
+        id: row.get(1)?,
+        alert_id: row.get(2)?,
+        seq: row.get(3)?,
+        at: Timestamp::from_nanos(row.get(4)?),
+        state: row.get(5)?,
+        rule: row.get(6)?,
+        severity: row.get(7)?,
+        model: ModelId {
+            name: row.get(8)?,
+            version: row.get(9)?,
+            instance: row.get(10)?,
+        },
+        metric: row.get(11)?,
+        output: row.get(12)?,
+    })
 }
 
 /// A `WHERE` clause under construction: conditions joined by `AND`, values in order.

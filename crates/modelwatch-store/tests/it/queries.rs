@@ -1,6 +1,12 @@
 //! The store's queries against what the engine produced: filters, order and keyset pages.
 
-use modelwatch_engine::{AlertState, Decision, Input, ModelId, Output, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use modelwatch_engine::config::default_config;
+use modelwatch_engine::{
+    AlertState, Decision, Engine, Input, ModelId, Output, RuleState, Timestamp,
+};
 use modelwatch_store::{
     AlertFilter, DecisionFilter, Listing, MAX_PAGE, Order, Page, PointCursor, SeriesQuery, Store,
     StoredAlert,
@@ -255,4 +261,107 @@ fn limits_are_capped() {
     assert_eq!(listed.items.len(), 1);
     let all = store.inputs_after(0, usize::MAX).unwrap();
     assert_eq!(all.len(), run.records.len());
+}
+
+/// (model, version, instance, metric).
+type SeriesKey = (String, String, String, String);
+
+#[test]
+fn model_summaries_agree_with_the_engines_end_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run) = stored_example(dir.path());
+    let mut engine = Engine::new(Arc::new(default_config().unwrap()));
+    for record in &run.records {
+        engine.process(&record.input, &mut Vec::new());
+    }
+    let statuses = engine.status();
+
+    // The latest point of every series, straight from the records.
+    let mut expected_latest: BTreeMap<SeriesKey, (Timestamp, u64, f64)> = BTreeMap::new();
+    for record in &run.records {
+        if let Input::Event(event) = &record.input {
+            let at = event.timestamp.unwrap();
+            for (metric, value) in &event.metrics {
+                let key = (
+                    event.model.name.clone(),
+                    event.model.version.clone(),
+                    event.model.instance.clone(),
+                    metric.clone(),
+                );
+                let entry = expected_latest
+                    .entry(key)
+                    .or_insert((at, record.seq, *value));
+                if (at, record.seq) >= (entry.0, entry.1) {
+                    *entry = (at, record.seq, *value);
+                }
+            }
+        }
+    }
+    let expected_models: BTreeSet<String> =
+        expected_latest.keys().map(|key| key.0.clone()).collect();
+
+    // Model names, in pages of one.
+    let mut names = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.model_names(after.as_deref(), 1).unwrap();
+        names.extend(page.names);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(names, expected_models.iter().cloned().collect::<Vec<_>>());
+    assert!(!names.is_empty());
+
+    let mut got_latest = BTreeMap::new();
+    let mut open_ids = BTreeSet::new();
+    for name in &names {
+        for latest in store.latest_points(name).unwrap() {
+            let key = (
+                latest.model.name.clone(),
+                latest.model.version.clone(),
+                latest.model.instance.clone(),
+                latest.metric.clone(),
+            );
+            let point = latest.point;
+            assert!(
+                got_latest
+                    .insert(key, (point.at, point.seq, point.value))
+                    .is_none()
+            );
+        }
+        for alert in store.open_alerts(name).unwrap() {
+            assert_eq!(&alert.model.name, name);
+            assert!(["pending", "firing", "warning"].contains(&alert.state.as_str()));
+            assert!(open_ids.insert(alert.alert_id));
+        }
+    }
+    assert_eq!(got_latest, expected_latest);
+    assert!(store.latest_points("no-such-model").unwrap().is_empty());
+    assert!(store.open_alerts("no-such-model").unwrap().is_empty());
+
+    // The engine's status agrees: every rule's latest value, and its open alerts.
+    for status in &statuses {
+        let key = (
+            status.model.name.clone(),
+            status.model.version.clone(),
+            status.model.instance.clone(),
+            status.metric.clone(),
+        );
+        let (at, _, value) = got_latest[&key];
+        assert_eq!((at, value), (status.last_at, status.last_value), "{key:?}");
+    }
+    let engine_open: BTreeSet<String> = statuses
+        .iter()
+        .filter(|status| {
+            matches!(
+                status.state,
+                RuleState::Firing | RuleState::Pending | RuleState::Warning
+            )
+        })
+        .filter_map(|status| status.alert_id.clone())
+        .collect();
+    assert!(!engine_open.is_empty());
+    assert_eq!(open_ids, engine_open);
 }

@@ -8,6 +8,7 @@
 //! `cli/serve.rs` does.
 
 pub mod metrics;
+mod queries;
 pub mod writer;
 
 use std::path::Path;
@@ -136,6 +137,9 @@ impl Service {
             .route("/v1/events", post(post_events))
             .route("/v1/alerts", get(get_alerts))
             .route("/v1/decisions", get(get_decisions))
+            .route("/v1/models", get(queries::get_models))
+            .route("/v1/models/{name}", get(queries::get_model))
+            .route("/v1/series", get(queries::get_series))
             .route("/metrics", get(metrics::get_metrics))
             .layer(DefaultBodyLimit::max(options.body_limit))
             .with_state(state);
