@@ -4,6 +4,11 @@
 //! inputs) has finished; SIGINT or SIGTERM stop it gracefully (exit 0): no new connections,
 //! in-flight requests answered, the writer commits what it has. A failed recovery or commit
 //! shuts it down too, and it exits 1.
+//!
+//! Bearer tokens (`--token-env NAME:SCOPES`, `--token-file PATH:SCOPES`) are read before
+//! anything starts; an empty or missing one is an error naming the variable or file, never
+//! the value. Without tokens, only a loopback address is taken unless
+//! `--allow-unauthenticated` says otherwise.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,6 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use modelwatch::server::auth::{Auth, Scope, Token};
 use modelwatch::server::{Service, ServiceOptions, Status};
 use modelwatch::{Config, SystemClock};
 use tokio::signal::unix::{SignalKind, signal};
@@ -22,10 +28,21 @@ pub struct ServeArgs {
     /// The config (TOML); without it, the built-in rules.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The address to listen on (IP:PORT; port 0 picks a free one). Loopback only for now:
-    /// there is no authentication yet.
+    /// The address to listen on (IP:PORT; port 0 picks a free one). Without tokens, loopback
+    /// only unless --allow-unauthenticated.
     #[arg(long, default_value = "127.0.0.1:8780")]
     listen: SocketAddr,
+    /// A bearer token read from environment variable NAME, with its scopes (ingest, read,
+    /// admin; comma-separated). Repeatable.
+    #[arg(long, value_name = "NAME:SCOPES")]
+    token_env: Vec<String>,
+    /// A bearer token read from file PATH (its content, trimmed), with its scopes.
+    /// Repeatable.
+    #[arg(long, value_name = "PATH:SCOPES")]
+    token_file: Vec<String>,
+    /// Listen on a non-loopback address without any token configured.
+    #[arg(long)]
+    allow_unauthenticated: bool,
     /// The data directory (created if missing); the database is DIR/modelwatch.db.
     #[arg(long, default_value = "./modelwatch-data", value_name = "DIR")]
     data: PathBuf,
@@ -35,11 +52,12 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
-    if !args.listen.ip().is_loopback() {
+    let tokens = tokens(args)?;
+    if tokens.is_empty() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
         bail!(
-            "refusing to listen on {}: it is not a loopback address and serve has no \
-             authentication yet (bearer tokens come in a later version); listen on 127.0.0.1 \
-             or ::1",
+            "refusing to listen on {} without authentication: it is not a loopback address; \
+             configure a token (--token-env NAME:SCOPES or --token-file PATH:SCOPES), listen \
+             on 127.0.0.1 or ::1, or pass --allow-unauthenticated",
             args.listen
         );
     }
@@ -48,16 +66,72 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, config, out))
+    runtime.block_on(serve(args, config, Auth::new(tokens), out))
 }
 
-async fn serve(args: &ServeArgs, config: Arc<Config>, out: &mut dyn Write) -> Result<()> {
+/// Every configured token, read from its variable or file.
+fn tokens(args: &ServeArgs) -> Result<Vec<Token>> {
+    let mut tokens = Vec::new();
+    for spec in &args.token_env {
+        let (name, scopes) = split_spec(spec, "--token-env", "NAME")?;
+        let value = match std::env::var(name) {
+            Ok(value) => value,
+            Err(std::env::VarError::NotPresent) => {
+                bail!("--token-env: environment variable {name} is not set")
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                bail!("--token-env: environment variable {name} is not valid UTF-8")
+            }
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            bail!("--token-env: environment variable {name} is empty");
+        }
+        tokens.push(Token::new(format!("env {name}"), value, &scopes));
+    }
+    for spec in &args.token_file {
+        let (path, scopes) = split_spec(spec, "--token-file", "PATH")?;
+        let content = std::fs::read_to_string(path)
+            .with_context(|| format!("--token-file: cannot read token file {path}"))?;
+        let value = content.trim();
+        if value.is_empty() {
+            bail!("--token-file: token file {path} is empty");
+        }
+        tokens.push(Token::new(format!("file {path}"), value, &scopes));
+    }
+    Ok(tokens)
+}
+
+/// Splits `SOURCE:SCOPE[,SCOPE]` at its last colon (a path may hold colons; scopes do not).
+fn split_spec<'s>(spec: &'s str, flag: &str, what: &str) -> Result<(&'s str, Vec<Scope>)> {
+    let Some((source, scopes)) = spec
+        .rsplit_once(':')
+        .filter(|(source, _)| !source.is_empty())
+    else {
+        bail!("{flag} {spec:?}: expected {what}:SCOPE[,SCOPE] (scopes: ingest, read, admin)");
+    };
+    let scopes = scopes
+        .split(',')
+        .map(Scope::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|message| anyhow::anyhow!("{flag} {source}: {message}"))?;
+    Ok((source, scopes))
+}
+
+async fn serve(
+    args: &ServeArgs,
+    config: Arc<Config>,
+    auth: Auth,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let authenticated = auth.enabled();
     let service = Service::start(
         config,
         &args.data,
         Arc::new(SystemClock),
         ServiceOptions {
             max_exported_series: args.metrics_max_series,
+            auth,
             ..ServiceOptions::default()
         },
     )
@@ -71,6 +145,14 @@ async fn serve(args: &ServeArgs, config: Arc<Config>, out: &mut dyn Write) -> Re
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     writeln!(out, "storing in {}", service.store_path().display())?;
     writeln!(out, "listening on http://{local}")?;
+    if authenticated {
+        writeln!(
+            out,
+            "authentication: bearer tokens on /v1 (/healthz, /readyz, /metrics open)"
+        )?;
+    } else {
+        writeln!(out, "authentication: off (no tokens configured)")?;
+    }
     out.flush()?;
 
     let status = service.status();

@@ -77,7 +77,10 @@ impl Rejection {
             ApiError::Recovering | ApiError::WriterStopped | ApiError::CommitFailed(_) => {
                 Rejection::Unavailable
             }
-            ApiError::BadQuery { .. } | ApiError::Internal(_) => return None,
+            ApiError::BadQuery { .. }
+            | ApiError::Internal(_)
+            | ApiError::Unauthorized { .. }
+            | ApiError::Forbidden { .. } => return None,
         })
     }
 }

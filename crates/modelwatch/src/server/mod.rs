@@ -7,6 +7,7 @@
 //! connection of their own, on a blocking thread. Nothing here prints; the binary's
 //! `cli/serve.rs` does.
 
+pub mod auth;
 pub mod metrics;
 mod queries;
 pub mod writer;
@@ -17,6 +18,7 @@ use std::thread;
 
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -41,7 +43,7 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 1_024;
 const RETRY_AFTER_SECS: &str = "1";
 
 /// Knobs of the service.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServiceOptions {
     /// The largest request body, in bytes.
     pub body_limit: usize,
@@ -49,6 +51,8 @@ pub struct ServiceOptions {
     pub queue_capacity: usize,
     /// Most series `/metrics` exports.
     pub max_exported_series: usize,
+    /// The bearer tokens of the `/v1/...` routes; none: no authentication.
+    pub auth: auth::Auth,
 }
 
 impl Default for ServiceOptions {
@@ -57,6 +61,7 @@ impl Default for ServiceOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_exported_series: metrics::DEFAULT_MAX_EXPORTED_SERIES,
+            auth: auth::Auth::default(),
         }
     }
 }
@@ -131,16 +136,29 @@ impl Service {
             metrics,
             max_exported_series: options.max_exported_series,
         };
-        let router = Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
+        // Probes and scrapes stay open; the /v1 routes need a token's scope (see auth.rs).
+        let ingest = Router::new()
             .route("/v1/events", post(post_events))
+            .route_layer(middleware::from_fn_with_state(
+                (options.auth.clone(), auth::Scope::Ingest),
+                auth::require,
+            ));
+        let reads = Router::new()
             .route("/v1/alerts", get(get_alerts))
             .route("/v1/decisions", get(get_decisions))
             .route("/v1/models", get(queries::get_models))
             .route("/v1/models/{name}", get(queries::get_model))
             .route("/v1/series", get(queries::get_series))
+            .route_layer(middleware::from_fn_with_state(
+                (options.auth.clone(), auth::Scope::Read),
+                auth::require,
+            ));
+        let router = Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
             .route("/metrics", get(metrics::get_metrics))
+            .merge(ingest)
+            .merge(reads)
             .layer(DefaultBodyLimit::max(options.body_limit))
             .with_state(state);
         Ok(Service {
@@ -447,6 +465,10 @@ enum ApiError {
     CommitFailed(CommitFailed),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("{message}")]
+    Unauthorized { message: &'static str },
+    #[error("this token lacks the {} scope", scope.as_str())]
+    Forbidden { scope: auth::Scope },
 }
 
 #[derive(Serialize)]
@@ -476,6 +498,8 @@ impl IntoResponse for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::CommitFailed(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
         };
         let (title, errors, omitted) = match &self {
             ApiError::Batch(BatchError::Syntax { errors, omitted }) => (
@@ -501,6 +525,11 @@ impl IntoResponse for ApiError {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),
             );
+        }
+        if matches!(self, ApiError::Unauthorized { .. }) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

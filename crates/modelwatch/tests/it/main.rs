@@ -3,12 +3,14 @@
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
+//! - `auth`: serve's bearer tokens and scopes, and its refusal of a public address without them.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod auth;
 mod cli;
 mod docs;
 mod monitor;
