@@ -2,6 +2,7 @@
 //!
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
+//! - `crash`: serve killed with SIGKILL at random moments under concurrent clients, restarted.
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
 //! - `auth`: serve's bearer tokens and scopes, and its refusal of a public address without them.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
@@ -12,6 +13,7 @@
 
 mod auth;
 mod cli;
+mod crash;
 mod docs;
 mod monitor;
 mod prometheus;
