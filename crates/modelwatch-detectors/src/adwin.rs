@@ -8,8 +8,7 @@
 mod cut;
 mod rows;
 
-use crate::page_hinkley::or_default;
-use crate::param::ParamReader;
+use crate::param::{ParamReader, or_default};
 use crate::{Explanation, Signal};
 use cut::{Cut, Window};
 use rows::BucketRows;

@@ -4,8 +4,7 @@
 //! `tools/cusum_reference.py` implements the same specification independently; the fixtures it
 //! writes (`tests/cusum/`) must be reproduced exactly, so keep the floating-point operation order.
 
-use crate::page_hinkley::or_default;
-use crate::param::{Field, ParamReader};
+use crate::param::{Field, ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Which shifts of the mean CUSUM looks for.

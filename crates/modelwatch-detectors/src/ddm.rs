@@ -4,8 +4,7 @@
 //! Must reproduce River's drift and warning indices bit for bit: keep the floating-point
 //! operation order.
 
-use crate::page_hinkley::or_default;
-use crate::param::ParamReader;
+use crate::param::{ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Parameters of [`Ddm`], with River's names and defaults (plus one opt-in fix).

@@ -5,8 +5,7 @@
 //! operation order, and take the square root as River does (`** 0.5`, glibc's `pow`).
 
 use crate::ddm::change_signal;
-use crate::page_hinkley::or_default;
-use crate::param::ParamReader;
+use crate::param::{ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Parameters of [`Eddm`], with River's names and defaults.

@@ -5,8 +5,7 @@
 //! Must reproduce River's drift indices bit for bit: keep the floating-point operation order.
 
 use crate::ddm::change_signal;
-use crate::page_hinkley::or_default;
-use crate::param::{Field, ParamReader};
+use crate::param::{Field, ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Largest `sliding_window_size`: the window and its table of rates are allocated up front

@@ -6,8 +6,7 @@
 //! operation order.
 
 use crate::ddm::change_signal;
-use crate::page_hinkley::or_default;
-use crate::param::ParamReader;
+use crate::param::{ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Parameters of [`HddmA`], with River's names and defaults.

@@ -7,8 +7,7 @@
 
 use crate::ddm::change_signal;
 use crate::hddm_a::is_confidence;
-use crate::page_hinkley::or_default;
-use crate::param::ParamReader;
+use crate::param::{ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Parameters of [`HddmW`], with River's names and defaults.

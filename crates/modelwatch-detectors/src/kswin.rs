@@ -14,8 +14,7 @@ mod window;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
-use crate::page_hinkley::or_default;
-use crate::param::{Field, ParamReader};
+use crate::param::{Field, ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 use cpython_random::CpythonRandom;

@@ -2,7 +2,7 @@
 //!
 //! Must reproduce River's drift indices bit for bit: keep the floating-point operation order.
 
-use crate::param::{Field, ParamReader};
+use crate::param::{Field, ParamReader, or_default};
 use crate::{Explanation, Signal};
 
 /// Which changes of the mean Page-Hinkley looks for.
@@ -96,15 +96,6 @@ impl PageHinkleyParams {
             alpha: or_default(alpha, defaults.alpha)?,
             mode: or_default(mode, defaults.mode)?,
         })
-    }
-}
-
-/// The value of a field, its default when absent, `None` when invalid.
-pub(crate) fn or_default<T>(field: Field<T>, default: T) -> Option<T> {
-    match field {
-        Field::Absent => Some(default),
-        Field::Valid(value) => Some(value),
-        Field::Invalid => None,
     }
 }
 

@@ -80,6 +80,15 @@ pub(crate) enum Field<T> {
     Valid(T),
 }
 
+/// The value of a field, its default when absent, `None` when invalid.
+pub(crate) fn or_default<T>(field: Field<T>, default: T) -> Option<T> {
+    match field {
+        Field::Absent => Some(default),
+        Field::Valid(value) => Some(value),
+        Field::Invalid => None,
+    }
+}
+
 impl<T> Field<T> {
     pub(crate) fn is_present(&self) -> bool {
         !matches!(self, Field::Absent)

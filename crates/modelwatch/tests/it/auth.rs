@@ -5,19 +5,19 @@
 //!
 //! No sleeping: each start reads the child's stdout up to its `ready:` line.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+use crate::serve_child::{ServeChild, http_agent};
 
 const READ_TOKEN: &str = "read-8c1f0e-secret";
 const INGEST_TOKEN: &str = "ingest-51a7d2-secret";
 const ADMIN_TOKEN: &str = "admin-e09b44-secret";
 
 struct Server {
-    child: Child,
-    base: String,
+    process: ServeChild,
     agent: ureq::Agent,
 }
 
@@ -27,49 +27,25 @@ impl Server {
     fn start(dir: &Path) -> Server {
         let token_file = dir.join("admin.token");
         std::fs::write(&token_file, format!("  {ADMIN_TOKEN}\n")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.join("data"))
-            .args(["--token-env", "MW_IT_READ:read"])
-            .args(["--token-env", "MW_IT_INGEST:ingest"])
-            .arg("--token-file")
-            .arg(format!("{}:admin", token_file.display()))
-            .env("MW_IT_READ", READ_TOKEN)
-            .env("MW_IT_INGEST", INGEST_TOKEN)
-            .current_dir(crate::repo_root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut base = None;
-        let mut seen = String::new();
-        loop {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "serve exited early"
-            );
-            seen.push_str(&line);
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                base = Some(url.to_string());
-            }
-            if line.starts_with("ready: ") {
-                break;
-            }
-        }
+        let process = ServeChild::start(&dir.join("data"), |command| {
+            command
+                .args(["--token-env", "MW_IT_READ:read"])
+                .args(["--token-env", "MW_IT_INGEST:ingest"])
+                .arg("--token-file")
+                .arg(format!("{}:admin", token_file.display()))
+                .env("MW_IT_READ", READ_TOKEN)
+                .env("MW_IT_INGEST", INGEST_TOKEN);
+        });
         for token in [READ_TOKEN, INGEST_TOKEN, ADMIN_TOKEN] {
-            assert!(!seen.contains(token), "a token value was printed: {seen}");
+            assert!(
+                !process.banner.contains(token),
+                "a token value was printed: {}",
+                process.banner
+            );
         }
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
         Server {
-            child,
-            base: base.unwrap(),
-            agent,
+            process,
+            agent: http_agent(),
         }
     }
 
@@ -79,7 +55,7 @@ impl Server {
             r#"{"model": {"name": "auth-model", "version": "1"}, "metrics": {"accuracy": 0.9}}"#;
         let mut request = self
             .agent
-            .post(format!("{}/v1/events", self.base))
+            .post(format!("{}/v1/events", self.process.base))
             .header("content-type", "application/json");
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -88,7 +64,7 @@ impl Server {
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> (u16, Option<String>, Value) {
-        let mut request = self.agent.get(format!("{}{path}", self.base));
+        let mut request = self.agent.get(format!("{}{path}", self.process.base));
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
@@ -108,13 +84,6 @@ fn answer(mut response: ureq::http::Response<ureq::Body>) -> (u16, Option<String
         challenge,
         serde_json::from_str(&text).unwrap_or(Value::Null),
     )
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn assert_unauthorized((status, challenge, body): (u16, Option<String>, Value)) {
@@ -147,7 +116,7 @@ fn tokens_are_checked_by_scope_and_probes_stay_open() {
     assert_unauthorized(server.get("/v1/alerts", Some(&format!("{READ_TOKEN}x"))));
     let basic = server
         .agent
-        .get(format!("{}/v1/alerts", server.base))
+        .get(format!("{}/v1/alerts", server.process.base))
         .header("authorization", format!("Basic {READ_TOKEN}"))
         .call()
         .unwrap();

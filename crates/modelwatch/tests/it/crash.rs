@@ -9,9 +9,7 @@
 //! the next server after a connection error.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -19,6 +17,8 @@ use std::time::Duration;
 use modelwatch_engine::{Input, Timestamp};
 use modelwatch_store::Store;
 use serde_json::Value;
+
+use crate::serve_child::ServeChild;
 
 const CLIENTS: usize = 3;
 const BATCH: usize = 4;
@@ -45,65 +45,6 @@ impl SplitMix64 {
 }
 
 /// A running serve child and the rest of its stdout.
-struct Serve {
-    child: Child,
-    base: String,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Serve {
-    fn start(data: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .current_dir(crate::repo_root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut base = None;
-        loop {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "serve exited early"
-            );
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                base = Some(url.to_string());
-            }
-            if line.starts_with("ready:") {
-                break;
-            }
-        }
-        Serve {
-            child,
-            base: base.unwrap(),
-            stdout,
-        }
-    }
-
-    /// SIGKILL, and reap it.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM; asserts a clean exit.
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
-        assert!(exit.success(), "serve exited with {exit}; stdout: {rest}");
-    }
-}
-
 /// Which server the clients should talk to: its generation and base URL, or `None` when the
 /// test is over.
 struct Current {
@@ -240,7 +181,7 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut rng = SplitMix64(0x6d6f_6465_6c77_6174);
-    let mut server = Serve::start(&data);
+    let mut server = ServeChild::start(&data, |_| {});
     let shared: Shared = Arc::new((
         Mutex::new(Current {
             generation: 0,
@@ -276,7 +217,7 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
         }
         server.kill();
         kills += 1;
-        server = Serve::start(&data);
+        server = ServeChild::start(&data, |_| {});
         generation += 1;
         acks = 0;
         target = rng.acks_until_kill();

@@ -6,6 +6,7 @@
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
 //! - `auth`: serve's bearer tokens and scopes, and its refusal of a public address without them.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
+//! - `serve_child`: the serve child process those four share.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
@@ -18,6 +19,7 @@ mod docs;
 mod monitor;
 mod prometheus;
 mod serve;
+mod serve_child;
 mod tidy;
 
 use std::path::PathBuf;

@@ -7,7 +7,7 @@
 //! Without `promtool` or `prometheus` on PATH the checks that need them skip, or fail when
 //! MODELWATCH_REQUIRE_SERVERS=1 (as `.ci/run` sets).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,54 +17,27 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::serve_child::{ServeChild, example_events, http_agent};
+
 /// serve as a child process, killed on drop.
 struct Serve {
-    child: Child,
-    base: String,
+    process: ServeChild,
     agent: ureq::Agent,
 }
 
 impl Serve {
     fn start(data: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .current_dir(crate::repo_root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut base = None;
-        loop {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "serve exited early"
-            );
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                base = Some(url.to_string());
-            }
-            if line.starts_with("ready:") {
-                break;
-            }
-        }
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
         Serve {
-            child,
-            base: base.unwrap(),
-            agent,
+            process: ServeChild::start(data, |command| {
+                command.args(extra);
+            }),
+            agent: http_agent(),
         }
     }
 
     fn post(&self, content_type: &str, body: &str) -> u16 {
         self.agent
-            .post(format!("{}/v1/events", self.base))
+            .post(format!("{}/v1/events", self.process.base))
             .header("content-type", content_type)
             .send(body)
             .unwrap()
@@ -75,7 +48,7 @@ impl Serve {
     fn metrics(&self) -> String {
         let mut response = self
             .agent
-            .get(format!("{}/metrics", self.base))
+            .get(format!("{}/metrics", self.process.base))
             .call()
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
@@ -91,13 +64,6 @@ impl Serve {
             "{content_type}"
         );
         response.body_mut().read_to_string().unwrap()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -129,15 +95,6 @@ fn available(program: &str) -> bool {
         eprintln!("skipped: {message}");
     }
     found
-}
-
-fn example_events() -> Vec<String> {
-    std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|line| !line.trim().is_empty() && !line.contains("\"job_finished\""))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The value of the sample whose name and labels are `series` exactly.
@@ -365,7 +322,7 @@ fn a_real_prometheus_scrapes_serve_and_answers_with_the_ingested_count() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(&dir.path().join("data"), &[]);
     let posted = post_examples(&serve);
-    let relay = ScrapeRelay::start(format!("{}/metrics", serve.base));
+    let relay = ScrapeRelay::start(format!("{}/metrics", serve.process.base));
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,

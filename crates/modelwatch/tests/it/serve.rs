@@ -4,16 +4,15 @@
 //! No sleeping: each start reads the child's stdout up to its `ready:` line, which serve
 //! prints once recovery has finished.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
+use crate::serve_child::{ServeChild, example_events, http_agent};
+
 struct Server {
-    child: Child,
-    base: String,
-    stdout: BufReader<ChildStdout>,
+    process: ServeChild,
     agent: ureq::Agent,
 }
 
@@ -21,39 +20,11 @@ impl Server {
     /// Starts serve on a free port and returns once it says it is ready, with the number of
     /// stored inputs it replayed.
     fn start(data: &Path) -> (Server, u64) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .current_dir(crate::repo_root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut base = None;
-        let replayed = loop {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "serve exited early"
-            );
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                base = Some(url.to_string());
-            }
-            if let Some(rest) = line.trim().strip_prefix("ready: replayed ") {
-                break rest.split(' ').next().unwrap().parse().unwrap();
-            }
-        };
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let process = ServeChild::start(data, |_| {});
+        let replayed = process.replayed;
         let server = Server {
-            child,
-            base: base.unwrap(),
-            stdout,
-            agent,
+            process,
+            agent: http_agent(),
         };
         (server, replayed)
     }
@@ -61,7 +32,7 @@ impl Server {
     fn post(&self, content_type: &str, body: &str) -> (u16, Value) {
         let mut response = self
             .agent
-            .post(format!("{}/v1/events", self.base))
+            .post(format!("{}/v1/events", self.process.base))
             .header("content-type", content_type)
             .send(body)
             .unwrap();
@@ -73,7 +44,7 @@ impl Server {
     fn get(&self, path: &str) -> (u16, String) {
         let mut response = self
             .agent
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.process.base))
             .call()
             .unwrap();
         let status = response.status().as_u16();
@@ -92,35 +63,9 @@ impl Server {
     }
 
     /// SIGTERM, then the exit code and the rest of stdout.
-    fn stop(mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
-        assert!(exit.success(), "serve exited with {exit}; stdout: {rest}");
-        rest
+    fn stop(self) -> String {
+        self.process.stop()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The example's events (the HTTP endpoint takes no job notices), one a line.
-fn example_events() -> Vec<String> {
-    std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|line| !line.trim().is_empty() && !line.contains("\"job_finished\""))
-        .map(str::to_string)
-        .collect()
 }
 
 /// What `modelwatch replay --format json` prints for these events, split into alerts and
