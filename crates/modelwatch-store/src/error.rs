@@ -68,6 +68,17 @@ pub enum StoreError {
         /// The sequence number it names.
         seq: u64,
     },
+    /// A snapshot was offered for a state other than the stored one.
+    #[error(
+        "an engine snapshot must be of the stored state: it is at input {snapshot}, the store \
+         at input {stored}"
+    )]
+    SnapshotBehind {
+        /// The snapshot's sequence number.
+        snapshot: u64,
+        /// The store's last sequence number.
+        stored: u64,
+    },
     /// A value could not be written as JSON (a bug: outputs and inputs always serialize).
     #[error("cannot encode {what} of input {seq} as JSON: {error}")]
     Encode {

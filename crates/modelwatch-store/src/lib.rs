@@ -7,12 +7,15 @@
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
 //!   [`Store::decisions`], [`Store::series`], [`Store::model_names`],
 //!   [`Store::latest_points`], [`Store::open_alerts`]), with keyset pagination.
+//! - `retention`: engine [`Snapshot`]s and the deletion of old inputs and points
+//!   ([`Store::delete_old_inputs`], [`Store::delete_old_points`]).
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
 //! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
 //! - `error`: [`StoreError`].
 
 mod error;
 mod query;
+mod retention;
 mod schema;
 mod store;
 mod wire_form;
@@ -22,5 +25,6 @@ pub use query::{
     AlertFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE, ModelPage, Order,
     Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,
 };
+pub use retention::{RetentionTotals, SeriesCursor, Snapshot, Step};
 pub use schema::SCHEMA_VERSION;
 pub use store::{BUSY_TIMEOUT, Batch, Committed, Counts, DB_FILE, Record, Store};

@@ -611,7 +611,10 @@ impl Store {
         Ok(Listing { items, next })
     }
 
-    pub(crate) fn sqlite(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    pub(crate) fn sqlite(
+        &self,
+        action: &'static str,
+    ) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
         let path = self.path.clone();
         move |error| StoreError::Sqlite {
             path: path.clone(),

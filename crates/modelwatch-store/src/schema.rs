@@ -87,6 +87,19 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX job_notices_by_model ON job_notices (model, pos);
     ",
+    // 2: engine snapshots, and what retention has deleted so far.
+    "
+    CREATE TABLE snapshots (
+        seq INTEGER PRIMARY KEY,
+        taken_at INTEGER NOT NULL,
+        config_digest TEXT NOT NULL,
+        state BLOB NOT NULL
+    ) STRICT;
+
+    ALTER TABLE store_state ADD COLUMN inputs_deleted_through INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE store_state ADD COLUMN inputs_deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE store_state ADD COLUMN points_deleted INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// Brings the schema of `connection` (the file at `path`) up to [`SCHEMA_VERSION`], all

@@ -220,6 +220,9 @@ pub struct Config {
     pub catalog: MetricCatalog,
     /// The retrain policy.
     pub retrain: RetrainSettings,
+    /// The SHA-256 (lowercase hex) of the TOML text the config was parsed from; empty for a
+    /// config built in code. The service keeps engine snapshots only for the same digest.
+    pub source_digest: String,
 }
 
 impl Config {

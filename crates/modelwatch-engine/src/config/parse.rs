@@ -96,13 +96,23 @@ pub fn parse_config(text: &str) -> Result<ParsedConfig, ConfigErrors> {
         }
         return Err(reader.into_errors());
     }
-    let config = reader.document(document.get_ref(), document.span());
+    let mut config = reader.document(document.get_ref(), document.span());
     if !reader.errors.is_empty() {
         return Err(reader.into_errors());
     }
+    config.source_digest = source_digest(text);
     let mut warnings = reader.warnings;
     warnings.sort_by_key(|warning| (warning.line, warning.column));
     Ok(ParsedConfig { config, warnings })
+}
+
+/// The SHA-256 of a config's text, in lowercase hex.
+fn source_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -303,6 +313,7 @@ impl Reader<'_> {
             rules,
             catalog,
             retrain,
+            source_digest: String::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod queries;
+mod retention;
 
 use std::path::Path;
 use std::sync::Arc;

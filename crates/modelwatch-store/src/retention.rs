@@ -1,0 +1,279 @@
+//! Engine snapshots and retention: what lets the store forget old inputs without the engine
+//! forgetting what they did.
+//!
+//! A [`Snapshot`] is the engine's whole state (opaque bytes the engine wrote) at the store's
+//! last sequence number; only the latest is kept. Retention then deletes, in small
+//! transactions the caller interleaves with ingest:
+//! - inputs, as a prefix of the stream: oldest first, only while their event time is before
+//!   the cutoff and only up to the snapshot's sequence number, so recovery (restore the
+//!   snapshot, replay the inputs after it) never needs a deleted input;
+//! - points (the values behind `/v1/series`), by event time, series by series along the
+//!   primary key, so no extra index slows ingest down.
+//!
+//! Alerts, decisions and job notices are the record of what happened and are never deleted.
+//! Every deletion is counted in `store_state`, so the totals survive restarts.
+
+use modelwatch_engine::Timestamp;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use crate::store::read_last_seq;
+use crate::{MAX_REPLAY_PAGE, Store, StoreError};
+
+/// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The sequence number of the last input the state includes.
+    pub seq: u64,
+    /// When it was taken (wall time), for operators.
+    pub taken_at: Timestamp,
+    /// Which config the state belongs to; a state is only valid under the same rules.
+    pub config_digest: String,
+    /// The engine's encoding of its state.
+    pub state: Vec<u8>,
+}
+
+/// What retention has deleted, over the life of the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionTotals {
+    /// Every input up to this sequence number is deleted; 0 when none is.
+    pub inputs_deleted_through: u64,
+    /// Inputs deleted.
+    pub inputs_deleted: u64,
+    /// Points deleted.
+    pub points_deleted: u64,
+}
+
+/// One step of a deletion: how many rows went, and whether there is nothing more to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    /// Rows deleted by this step.
+    pub deleted: u64,
+    /// True once the deletion has reached its end (the next step would delete nothing).
+    pub done: bool,
+}
+
+/// Where a walk over the series of the points table stands: after this series key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesCursor {
+    after: Option<[String; 4]>,
+}
+
+impl SeriesCursor {
+    /// A cursor before the first series.
+    pub fn start() -> SeriesCursor {
+        SeriesCursor::default()
+    }
+}
+
+impl Store {
+    /// Keeps `snapshot` as the latest, replacing any older one, in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::SnapshotBehind`] when `snapshot.seq` is not the store's last sequence
+    /// number (a state must match what is stored); [`StoreError::Sqlite`] when the write fails,
+    /// and then the previous snapshot stays.
+    pub fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let sqlite = self.sqlite("saving an engine snapshot");
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&sqlite)?;
+        let last_seq = read_last_seq(&tx).map_err(&sqlite)?;
+        if snapshot.seq != last_seq {
+            return Err(StoreError::SnapshotBehind {
+                snapshot: snapshot.seq,
+                stored: last_seq,
+            });
+        }
+        tx.execute("DELETE FROM snapshots", []).map_err(&sqlite)?;
+        tx.execute(
+            "INSERT INTO snapshots (seq, taken_at, config_digest, state) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                snapshot.seq,
+                snapshot.taken_at.as_nanos(),
+                snapshot.config_digest,
+                snapshot.state
+            ],
+        )
+        .map_err(&sqlite)?;
+        tx.commit().map_err(&sqlite)
+    }
+
+    /// The latest snapshot, if any was saved.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT seq, taken_at, config_digest, state FROM snapshots
+                 ORDER BY seq DESC LIMIT 1",
+                [],
+                |row| {
+                    Ok(Snapshot {
+                        seq: row.get(0)?,
+                        taken_at: Timestamp::from_nanos(row.get(1)?),
+                        config_digest: row.get(2)?,
+                        state: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.sqlite("reading the latest engine snapshot"))
+    }
+
+    /// What retention has deleted so far.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn retention_totals(&self) -> Result<RetentionTotals, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT inputs_deleted_through, inputs_deleted, points_deleted
+                 FROM store_state WHERE id = 1",
+                [],
+                |row| {
+                    Ok(RetentionTotals {
+                        inputs_deleted_through: row.get(0)?,
+                        inputs_deleted: row.get(1)?,
+                        points_deleted: row.get(2)?,
+                    })
+                },
+            )
+            .map_err(self.sqlite("reading the retention totals"))
+    }
+
+    /// Deletes up to `limit` of the oldest stored inputs, in one transaction: those, from the
+    /// first one left, whose event time is before `cutoff` and whose sequence number is at
+    /// most `through` (the latest snapshot's). It stops at the first input that is newer or
+    /// beyond, so what is left is always every input after some sequence number.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when a read or the deletion fails (nothing is deleted then),
+    /// [`StoreError::Corrupt`] when a stored input no longer parses.
+    pub fn delete_old_inputs(
+        &mut self,
+        cutoff: Timestamp,
+        through: u64,
+        limit: usize,
+    ) -> Result<Step, StoreError> {
+        let limit = limit.clamp(1, MAX_REPLAY_PAGE);
+        let totals = self.retention_totals()?;
+        let candidates = self.inputs_after(totals.inputs_deleted_through, limit)?;
+        let mut last = None;
+        let mut stopped = candidates.len() < limit;
+        for stored in &candidates {
+            let old = stored.input.timestamp().is_some_and(|at| at < cutoff);
+            if !old || stored.seq > through {
+                stopped = true;
+                break;
+            }
+            last = Some(stored.seq);
+        }
+        let Some(last) = last else {
+            return Ok(Step {
+                deleted: 0,
+                done: true,
+            });
+        };
+        let sqlite = self.sqlite("deleting old inputs");
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&sqlite)?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM inputs WHERE seq > ?1 AND seq <= ?2",
+                params![totals.inputs_deleted_through, last],
+            )
+            .map_err(&sqlite)? as u64;
+        tx.execute(
+            "UPDATE store_state SET inputs_deleted_through = ?1,
+                                    inputs_deleted = inputs_deleted + ?2 WHERE id = 1",
+            params![last, deleted],
+        )
+        .map_err(&sqlite)?;
+        tx.commit().map_err(&sqlite)?;
+        Ok(Step {
+            deleted,
+            done: stopped,
+        })
+    }
+
+    /// Deletes the points before `cutoff` of up to `max_series` series, walking the series in
+    /// key order from `cursor` (which it moves on), in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when a read or the deletion fails; nothing is deleted then and
+    /// the cursor stays where it was.
+    pub fn delete_old_points(
+        &mut self,
+        cutoff: Timestamp,
+        cursor: &mut SeriesCursor,
+        max_series: usize,
+    ) -> Result<Step, StoreError> {
+        let sqlite = self.sqlite("deleting old points");
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&sqlite)?;
+        let mut after = cursor.after.clone();
+        let mut deleted = 0;
+        let mut done = false;
+        {
+            let mut first = tx
+                .prepare_cached(
+                    "SELECT model, version, instance, metric FROM points
+                     ORDER BY model, version, instance, metric LIMIT 1",
+                )
+                .map_err(&sqlite)?;
+            let mut next = tx
+                .prepare_cached(
+                    "SELECT model, version, instance, metric FROM points
+                     WHERE (model, version, instance, metric) > (?1, ?2, ?3, ?4)
+                     ORDER BY model, version, instance, metric LIMIT 1",
+                )
+                .map_err(&sqlite)?;
+            let mut delete = tx
+                .prepare_cached(
+                    "DELETE FROM points WHERE model = ?1 AND version = ?2 AND instance = ?3
+                     AND metric = ?4 AND time < ?5",
+                )
+                .map_err(&sqlite)?;
+            let key = |row: &rusqlite::Row<'_>| -> rusqlite::Result<[String; 4]> {
+                Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
+            };
+            for _ in 0..max_series.max(1) {
+                let series = match &after {
+                    None => first.query_row([], key).optional(),
+                    Some([model, version, instance, metric]) => next
+                        .query_row(params![model, version, instance, metric], key)
+                        .optional(),
+                }
+                .map_err(&sqlite)?;
+                let Some(series) = series else {
+                    done = true;
+                    break;
+                };
+                let [model, version, instance, metric] = &series;
+                deleted += delete
+                    .execute(params![model, version, instance, metric, cutoff.as_nanos()])
+                    .map_err(&sqlite)? as u64;
+                after = Some(series);
+            }
+        }
+        tx.execute(
+            "UPDATE store_state SET points_deleted = points_deleted + ?1 WHERE id = 1",
+            [deleted],
+        )
+        .map_err(&sqlite)?;
+        tx.commit().map_err(&sqlite)?;
+        cursor.after = after;
+        Ok(Step { deleted, done })
+    }
+}
