@@ -18,6 +18,7 @@ pub const MAX_MAX_BUCKETS: u32 = 256;
 
 /// Parameters of [`Adwin`], with River's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AdwinParams {
     /// Significance of the cut test, `0 < delta < 1` (default 0.002).
     pub delta: f64,
@@ -99,10 +100,19 @@ const PENDING_CAPACITY: usize = rows::MAX_BATCH;
 /// 32, in River's order, before the window is scanned; and the scan skips
 /// splits that a division-free bound proves cannot cut (see `adwin/cut.rs`).
 #[derive(Clone, Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "AdwinState")
+)]
 pub struct Adwin {
     params: AdwinParams,
+    // Derived from `params`: not serialized, recomputed on the way in.
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     clock: i32,
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     min_window_length: f64,
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     grace_period: f64,
     rows: BucketRows,
     /// Sum of the window, up to date.
@@ -384,6 +394,67 @@ impl Adwin {
             + size * self.width * (bucket_mean - window_mean) * (bucket_mean - window_mean)
                 / (size + self.width);
         self.variance -= increment;
+    }
+}
+
+/// What a serialized [`Adwin`] holds (the serialized fields, in order), checked before it
+/// becomes one.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct AdwinState {
+    params: AdwinParams,
+    rows: BucketRows,
+    total: f64,
+    width: f64,
+    variance: f64,
+    pending: Vec<f64>,
+    settled_total: f64,
+    settled_width: f64,
+    tick: i32,
+    tick_phase: i32,
+    n_detections: u32,
+    drift_detected: bool,
+    first_cut: Cut,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<AdwinState> for Adwin {
+    type Error = String;
+
+    /// Refuses bucket rows of another `max_buckets`, a full batch of pending points and a clock
+    /// phase out of range; recomputes what `params` determine.
+    fn try_from(state: AdwinState) -> Result<Adwin, String> {
+        let mut adwin = Adwin::new(state.params);
+        if !adwin.rows.same_geometry(&state.rows) {
+            return Err("adwin: bucket rows do not fit max_buckets".to_string());
+        }
+        if state.pending.len() >= PENDING_CAPACITY {
+            return Err(format!(
+                "adwin: {} pending points, at most {} expected",
+                state.pending.len(),
+                PENDING_CAPACITY - 1
+            ));
+        }
+        if !(0..adwin.clock).contains(&state.tick_phase) {
+            return Err(format!(
+                "adwin: clock phase {} out of range for clock {}",
+                state.tick_phase, adwin.clock
+            ));
+        }
+        adwin.rows = state.rows;
+        adwin.total = state.total;
+        adwin.width = state.width;
+        adwin.variance = state.variance;
+        // `pending` keeps the capacity `new` reserved: it never reallocates.
+        adwin.pending.extend_from_slice(&state.pending);
+        adwin.settled_total = state.settled_total;
+        adwin.settled_width = state.settled_width;
+        adwin.tick = state.tick;
+        adwin.tick_phase = state.tick_phase;
+        adwin.n_detections = state.n_detections;
+        adwin.drift_detected = state.drift_detected;
+        adwin.first_cut = state.first_cut;
+        Ok(adwin)
     }
 }
 

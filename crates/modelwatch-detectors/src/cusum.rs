@@ -9,6 +9,7 @@ use crate::{Explanation, Signal};
 
 /// Which shifts of the mean CUSUM looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CusumMode {
     /// Increases only (`"up"`).
     Up,
@@ -43,6 +44,7 @@ impl CusumMode {
 /// other metric scale them by its standard deviation, e.g. `k = 0.01, h = 0.1` for an accuracy
 /// that wobbles by about 0.02.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CusumParams {
     /// The in-control mean. When `None` (the default) it is estimated from the first `warm_up`
     /// points after every (re)start.
@@ -138,6 +140,7 @@ impl CusumParams {
 ///
 /// There is no warning zone: [`Cusum::warning_detected`] is always false.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Cusum {
     params: CusumParams,
     watch_up: bool,

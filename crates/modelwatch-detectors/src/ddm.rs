@@ -9,6 +9,7 @@ use crate::{Explanation, Signal};
 
 /// Parameters of [`Ddm`], with River's names and defaults (plus one opt-in fix).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DdmParams {
     /// Points seen before the tests start: they run from point `warm_start + 1` on (default 30).
     pub warm_start: u64,
@@ -96,6 +97,7 @@ impl DdmParams {
 /// an exact comparison or [`Ddm::explain`] needs it; a new minimum's bounds are estimated with
 /// a single-precision square root. Either way every flag is River's.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ddm {
     params: DdmParams,
     warm_start: f64,

@@ -3,12 +3,20 @@
 //! Must not allocate per update (only ADWIN, when its window first needs a new bucket row).
 
 use crate::Cusum;
-use crate::Kswin;
 use crate::{Adwin, DetectorKind, Ema, Explanation, PageHinkley, Signal, Threshold, WindowMean};
 use crate::{Ddm, Eddm, Fhddm, HddmA, HddmW};
+use crate::{DetectorSpec, Kswin, KswinParams};
 
 /// A running detector of any kind, built by [`crate::DetectorSpec::build`].
+///
+/// With the `serde` feature every detector's whole state serializes and deserializes: a
+/// deserialized detector continues exactly where the serialized one was, bit for bit. Fields
+/// that its parameters determine (tables, scratch, KSWIN's sorted view of its window) are not
+/// stored but rebuilt, and the stored state is checked against its parameters (sizes,
+/// positions, counts), so that no index can go out of bounds. Serialize floats with a format
+/// that keeps every bit (NaN and infinities included), such as a binary one; JSON does not.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Detector {
     /// See [`Threshold`].
     Threshold(Threshold),
@@ -116,6 +124,29 @@ impl Detector {
             Detector::HddmA(detector) => detector.explain(),
             Detector::HddmW(detector) => detector.explain(),
             Detector::Fhddm(detector) => detector.explain(),
+        }
+    }
+
+    /// The parameters it runs with: [`DetectorSpec::build`] of this spec makes a fresh
+    /// detector like this one. A KSWIN's spec names the seed in use, also when it was built
+    /// without one.
+    pub fn spec(&self) -> DetectorSpec {
+        match self {
+            Detector::Threshold(detector) => DetectorSpec::Threshold(*detector.params()),
+            Detector::Ema(detector) => DetectorSpec::Ema(*detector.params()),
+            Detector::WindowMean(detector) => DetectorSpec::WindowMean(*detector.params()),
+            Detector::PageHinkley(detector) => DetectorSpec::PageHinkley(*detector.params()),
+            Detector::Adwin(detector) => DetectorSpec::Adwin(*detector.params()),
+            Detector::Kswin(detector) => DetectorSpec::Kswin(KswinParams {
+                seed: Some(detector.seed()),
+                ..*detector.params()
+            }),
+            Detector::Cusum(detector) => DetectorSpec::Cusum(*detector.params()),
+            Detector::Ddm(detector) => DetectorSpec::Ddm(*detector.params()),
+            Detector::Eddm(detector) => DetectorSpec::Eddm(*detector.params()),
+            Detector::HddmA(detector) => DetectorSpec::HddmA(*detector.params()),
+            Detector::HddmW(detector) => DetectorSpec::HddmW(*detector.params()),
+            Detector::Fhddm(detector) => DetectorSpec::Fhddm(*detector.params()),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::{Explanation, Signal};
 
 /// Parameters of [`Eddm`], with River's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EddmParams {
     /// Points and errors needed before the tests start: a point is tested only once more than
     /// `warm_start` points and more than `warm_start` errors were seen (default 30).
@@ -90,6 +91,7 @@ impl EddmParams {
 /// Otherwise, and for every new maximum, the error runs River's arithmetic as written. Either
 /// way every flag is River's.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Eddm {
     params: EddmParams,
     /// `warm_start` as `f64`.

@@ -9,6 +9,7 @@ pub(crate) const DEFAULT_ALPHA: f64 = 0.25;
 
 /// Parameters of [`Ema`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EmaParams {
     /// Weight of the newest point, `0 < alpha <= 1` (default 0.25).
     pub alpha: f64,
@@ -46,6 +47,7 @@ impl EmaParams {
 /// The first point sets the average; after that `ema = alpha * x + (1 - alpha) * ema`, with
 /// `1 - alpha` computed once (the same operation order as River's `stats.EWMean`).
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ema {
     params: EmaParams,
     one_minus_alpha: f64,

@@ -14,6 +14,7 @@ pub const MAX_SLIDING_WINDOW_SIZE: usize = 1_000_000;
 
 /// Parameters of [`Fhddm`], with River's names and defaults (plus one opt-in fix).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FhddmParams {
     /// Points in the sliding window, `1..=MAX_SLIDING_WINDOW_SIZE`; nothing is tested until it
     /// is full (default 100).
@@ -114,17 +115,29 @@ impl FhddmParams {
 /// switches the detector, until its next reset, to River's float sums as written (the short
 /// window is then summed oldest first, as River's `sum` does, unless it holds only 0s and 1s).
 #[derive(Clone, Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "FhddmState")
+)]
 pub struct Fhddm {
     params: FhddmParams,
+    // Derived from `params` (up to `rates`): not serialized, recomputed on the way in.
     /// `epsilon`, computed as River computes it at every reset.
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     epsilon: f64,
     /// The short window's length (0 when off) and `epsilon_s`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     short: usize,
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     short_epsilon: f64,
     /// Whether the test is mirrored (`detect_error_increase`).
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     increase: bool,
     /// `rates[c] = c / W` and `short_rates[c] = c / S`, as River divides. Allocated once.
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     rates: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     short_rates: Vec<f64>,
     /// The last W points: slot `next` takes the next point; the slot after the newest holds the
     /// oldest, which leaves right after the test. Allocated once.
@@ -163,6 +176,7 @@ fn initial_count(increase: bool) -> u32 {
 /// One window's test in counting mode: River's `u_max - u > epsilon` (mirrored:
 /// `u - u_min > epsilon`) on rates from a table, decided on counts.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct CountTest {
     /// The extreme count over tested windows: the highest, from 0 (River's `u_max = 0`);
     /// mirrored, the lowest, `u32::MAX` before the first.
@@ -523,6 +537,83 @@ impl Fhddm {
 #[inline]
 fn is_other(x: f64) -> bool {
     !(x == 0.0 || x == 1.0)
+}
+
+/// What a serialized [`Fhddm`] holds (the serialized fields, in order), checked before it
+/// becomes one.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct FhddmState {
+    params: FhddmParams,
+    window: Vec<f64>,
+    next: usize,
+    len: usize,
+    full: bool,
+    counting: bool,
+    ones: u32,
+    short_ones: u32,
+    test: CountTest,
+    short_test: CountTest,
+    n_one: f64,
+    extreme: f64,
+    short_extreme: f64,
+    short_others: u32,
+    statistic: f64,
+    short_statistic: f64,
+    drift_detected: bool,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<FhddmState> for Fhddm {
+    type Error = String;
+
+    /// Refuses a window of another size, positions out of range, and counts of 1s (and of
+    /// other values) that disagree with the window; recomputes what `params` determine.
+    fn try_from(state: FhddmState) -> Result<Fhddm, String> {
+        // As `new` treats it; the bound keeps a corrupt size from allocating without limit.
+        let size = state.params.sliding_window_size.max(1);
+        if size > MAX_SLIDING_WINDOW_SIZE {
+            return Err(format!("fhddm: sliding_window_size {size} out of range"));
+        }
+        let mut fhddm = Fhddm::new(state.params);
+        if state.window.len() != size || state.next >= size || state.len >= size {
+            return Err(format!(
+                "fhddm: a window of {} points (next {}, holding {}) does not fit a window of {size}",
+                state.window.len(),
+                state.next,
+                state.len
+            ));
+        }
+        // The `n` slots before `next`, newest first.
+        let window = &state.window;
+        let latest = |n: usize| (1..=n).map(move |back| window[(state.next + size - back) % size]);
+        let count = |n: usize, what: fn(f64) -> bool| latest(n).filter(|&x| what(x)).count();
+        let counts_agree = (!state.counting
+            || count(state.len, |x| x == 1.0) == state.ones as usize)
+            && (fhddm.short == 0
+                || (count(fhddm.short, |x| x == 1.0) == state.short_ones as usize
+                    && count(fhddm.short, is_other) == state.short_others as usize));
+        if !counts_agree {
+            return Err("fhddm: the counts of 1s disagree with the window".to_string());
+        }
+        fhddm.window = state.window;
+        fhddm.next = state.next;
+        fhddm.len = state.len;
+        fhddm.full = state.full;
+        fhddm.counting = state.counting;
+        fhddm.ones = state.ones;
+        fhddm.short_ones = state.short_ones;
+        fhddm.test = state.test;
+        fhddm.short_test = state.short_test;
+        fhddm.n_one = state.n_one;
+        fhddm.extreme = state.extreme;
+        fhddm.short_extreme = state.short_extreme;
+        fhddm.short_others = state.short_others;
+        fhddm.statistic = state.statistic;
+        fhddm.short_statistic = state.short_statistic;
+        fhddm.drift_detected = state.drift_detected;
+        Ok(fhddm)
+    }
 }
 
 #[cfg(test)]

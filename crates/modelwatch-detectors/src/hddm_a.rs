@@ -11,6 +11,7 @@ use crate::{Explanation, Signal};
 
 /// Parameters of [`HddmA`], with River's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HddmAParams {
     /// Confidence of the drift test, in `(0, 1)`; also sets both cut points (default 0.001).
     pub drift_confidence: f64,
@@ -51,6 +52,7 @@ impl HddmAParams {
 
 /// A running mean with River's `stats.Mean` update, and the Hoeffding bound of its count.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Cut {
     n: f64,
     mean: f64,
@@ -79,6 +81,7 @@ struct Cut {
 /// `[0, 1]` (other values run but the confidences lose their meaning). A NaN input makes the
 /// mean NaN for good: no signal until [`HddmA::reset`], as in River.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HddmA {
     params: HddmAParams,
     /// `ln(1 / drift_confidence)`, as River computes it for every bound.

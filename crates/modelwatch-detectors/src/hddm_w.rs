@@ -12,6 +12,7 @@ use crate::{Explanation, Signal};
 
 /// Parameters of [`HddmW`], with River's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HddmWParams {
     /// Confidence of the drift test, in `(0, 1)`; also sets both cut points (default 0.001).
     pub drift_confidence: f64,
@@ -56,6 +57,7 @@ impl HddmWParams {
 /// River's `SampleInfo`: an exponentially weighted mean (River's Rust `EWMean`: the first value
 /// as is, then `lambda * x + (1 - lambda) * mean`) and its independent bounded condition `ibc`.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Sample {
     ewma: f64,
     is_init: bool,
@@ -93,6 +95,7 @@ const FRESH: Sample = Sample {
 /// `[0, 1]` (other values run but the confidences lose their meaning). A NaN input makes the
 /// means NaN for good: no signal until [`HddmW::reset`], as in River.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HddmW {
     params: HddmWParams,
     lambda: f64,

@@ -30,6 +30,7 @@ pub const MAX_STAT_SIZE: usize = 10_000;
 
 /// Parameters of [`Kswin`], with River's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct KswinParams {
     /// Significance level of the KS test, in `[0, 1]` (default 0.005).
     pub alpha: f64,
@@ -259,6 +260,69 @@ impl Kswin {
             n_seen: self.n_seen(),
             n_needed: self.window.capacity() as u64,
         }
+    }
+}
+
+/// The serialized form of [`Kswin`]: the window as its points, oldest first (the sorted view,
+/// the weights and the sampling scratch are rebuilt from them), the generator and the table of
+/// decisions as they are.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KswinState<'a> {
+    params: KswinParams,
+    seed: u64,
+    rng: std::borrow::Cow<'a, CpythonRandom>,
+    window: Vec<f64>,
+    table: std::borrow::Cow<'a, DriftTable>,
+    last_h: usize,
+    drift_detected: bool,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Kswin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        KswinState {
+            params: self.params,
+            seed: self.seed,
+            rng: std::borrow::Cow::Borrowed(&self.rng),
+            window: self.window.values(),
+            table: std::borrow::Cow::Borrowed(&self.table),
+            last_h: self.last_h,
+            drift_detected: self.drift_detected,
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Kswin {
+    /// Refuses a seed other than `params.seed`, more points than the window holds and a table
+    /// made for other parameters. Sizes are clamped as [`Kswin::new`] clamps them.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Kswin, D::Error> {
+        use serde::de::Error;
+        let state = KswinState::deserialize(deserializer)?;
+        let params = state.params;
+        let stat_size = params.stat_size.clamp(1, MAX_STAT_SIZE);
+        let window_size = params.window_size.clamp(2 * stat_size, MAX_WINDOW_SIZE);
+        if params.seed.is_some_and(|seed| seed != state.seed) {
+            return Err(D::Error::custom("kswin: the seed is not the parameter's"));
+        }
+        let window = SortedWindow::with_values(window_size, stat_size, &state.window)
+            .ok_or_else(|| D::Error::custom("kswin: more points than the window holds"))?;
+        if !state.table.fits(stat_size, params.alpha) || state.last_h > stat_size {
+            return Err(D::Error::custom(
+                "kswin: the table of decisions does not fit the parameters",
+            ));
+        }
+        Ok(Kswin {
+            params,
+            seed: state.seed,
+            rng: state.rng.into_owned(),
+            window,
+            table: state.table.into_owned(),
+            last_h: state.last_h,
+            drift_detected: state.drift_detected,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Online detectors for model metrics: threshold-like state detectors and exact ports of River's
-//! change-point detectors. Pure computation: no I/O, no clock, no async, no dependencies.
+//! change-point detectors. Pure computation: no I/O, no clock, no async, no required
+//! dependencies.
 //!
 //! # Layout
 //!
@@ -14,6 +15,12 @@
 //!   `cusum.rs` (our own change detector, checked against an independent Python reference),
 //!   and River's binary drift detectors over a 0/1 error stream, also bit for bit: `ddm.rs`,
 //!   `eddm.rs`, `hddm_a.rs`, `hddm_w.rs`, `fhddm.rs` (see [`DetectorKind::takes_binary_input`]).
+//!
+//! # Feature `serde`
+//!
+//! Off by default. Derives `Serialize` and `Deserialize` for [`Detector`], every detector and
+//! every parameter type, so that a detector's whole state can be stored and continued later
+//! (the engine's snapshots). See [`Detector`] for what is stored and what is checked.
 //!
 //! # Two families
 //!

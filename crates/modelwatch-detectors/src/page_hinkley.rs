@@ -7,6 +7,7 @@ use crate::{Explanation, Signal};
 
 /// Which changes of the mean Page-Hinkley looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PageHinkleyMode {
     /// Increases only (`"up"`).
     Up,
@@ -40,6 +41,7 @@ impl PageHinkleyMode {
 
 /// Parameters of [`PageHinkley`], with River's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PageHinkleyParams {
     /// Points needed before a change can be signalled (default 30).
     pub min_instances: u64,
@@ -112,6 +114,7 @@ impl PageHinkleyParams {
 /// - the drift flag is true for exactly one update: the next update first resets the whole
 ///   detector (mean, sums, count), so after a drift nothing can fire for `min_instances` points.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PageHinkley {
     params: PageHinkleyParams,
     min_instances: f64,

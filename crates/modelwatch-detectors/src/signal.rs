@@ -3,6 +3,7 @@
 
 /// Which side of a bound counts as a breach.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Direction {
     /// Breached while the statistic is strictly below the bound (accuracy-like metrics).
     Below,
@@ -26,6 +27,7 @@ impl Direction {
 /// Without `resolve` the two are exact complements; with `resolve` there is a dead band between
 /// the bound and the resolve level in which neither holds, so a firing alert stays firing.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Condition {
     /// Which side of `bound` is bad.
     pub direction: Direction,

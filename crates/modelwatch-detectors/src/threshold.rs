@@ -6,6 +6,7 @@ use crate::{Condition, Explanation, Signal};
 
 /// Parameters of [`Threshold`]: exactly one of `below`/`above`, optional `resolve`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ThresholdParams {
     /// The condition the caller compares each value with.
     pub condition: Condition,
@@ -19,6 +20,7 @@ impl ThresholdParams {
 
 /// Reports every value as its statistic; ready from the first point.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Threshold {
     params: ThresholdParams,
     last_value: f64,

@@ -11,6 +11,7 @@ pub const MAX_WINDOW: usize = 1_000_000;
 
 /// Parameters of [`WindowMean`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WindowMeanParams {
     /// How many of the latest points the mean covers, `1..=MAX_WINDOW` (required).
     pub window: usize,
@@ -62,6 +63,11 @@ impl WindowMeanParams {
 /// new point and subtracting the evicted one, and recomputed from the buffer every `window`
 /// updates, so rounding errors never accumulate beyond one window's worth.
 #[derive(Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "WindowMeanState")
+)]
 pub struct WindowMean {
     params: WindowMeanParams,
     /// The window's points; grows to `window` once, then is overwritten in place.
@@ -172,6 +178,51 @@ impl Clone for WindowMean {
             sum: self.sum,
             mean: self.mean,
         }
+    }
+}
+
+/// What a serialized [`WindowMean`] holds (the fields, in order), checked before it becomes one.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct WindowMeanState {
+    params: WindowMeanParams,
+    values: Vec<f64>,
+    next_slot: usize,
+    sum: f64,
+    mean: f64,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<WindowMeanState> for WindowMean {
+    type Error = String;
+
+    /// Refuses parameters out of range and a buffer or slot that does not fit the window;
+    /// reserves the whole window, as [`WindowMean::new`] does.
+    fn try_from(state: WindowMeanState) -> Result<WindowMean, String> {
+        let params = state.params;
+        let window = params.window;
+        if !(1..=MAX_WINDOW).contains(&window) || !(1..=window).contains(&params.min_samples) {
+            return Err(format!(
+                "window_mean: window {window} or min_samples {} out of range",
+                params.min_samples
+            ));
+        }
+        if state.values.len() > window || state.next_slot >= window {
+            return Err(format!(
+                "window_mean: {} points and slot {} do not fit a window of {window}",
+                state.values.len(),
+                state.next_slot
+            ));
+        }
+        let mut values = Vec::with_capacity(window);
+        values.extend_from_slice(&state.values);
+        Ok(WindowMean {
+            params,
+            values,
+            next_slot: state.next_slot,
+            sum: state.sum,
+            mean: state.mean,
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use crate::evaluate::{Evaluator, PointContext, RuleStatus};
 use crate::event::{Event, Input, JobFinished, Timestamp};
 use crate::output::{AlertEvent, Output};
 use crate::retrain::RetrainPolicy;
+use crate::snapshot::{self, SnapshotError};
 
 /// Evaluates inputs one at a time: detectors, alert states and retrain decisions.
 #[derive(Debug)]
@@ -32,6 +33,50 @@ impl Engine {
             clock: Timestamp::EPOCH,
             alerts: Vec::new(),
         }
+    }
+
+    /// A fresh engine (no series, no retrain state) that numbers its next input `last_seq + 1`
+    /// and whose clock starts at `clock`: for when the inputs up to `last_seq` are gone and no
+    /// usable snapshot exists.
+    pub fn starting_after(config: Arc<Config>, last_seq: u64, clock: Timestamp) -> Engine {
+        let mut engine = Engine::new(config);
+        engine.next_seq = last_seq.saturating_add(1);
+        engine.clock = clock;
+        engine
+    }
+
+    /// Encodes the whole state: every series' detectors, rule trackers and alert phases, the
+    /// retrain policy (clocks, outstanding jobs, deferred requests), the next sequence number
+    /// and the clock. The same state always gives the same bytes. See [`crate::snapshot`] for
+    /// the format and its size.
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::Encode`] if the state cannot be encoded, which no state is known to
+    /// cause. Then there is no snapshot: keep the inputs it would have replaced.
+    pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        snapshot::encode(&self.evaluator, &self.policy, self.next_seq, self.clock)
+    }
+
+    /// An engine in exactly the state [`Engine::snapshot`] captured, for `config`: fed the
+    /// inputs that followed the snapshot, it gives the outputs, byte for byte, that the
+    /// snapshotted engine would have given. Never panics, whatever the bytes.
+    ///
+    /// # Errors
+    ///
+    /// The bytes are not a snapshot of this format ([`SnapshotError::BadMagic`],
+    /// [`SnapshotError::Format`]), are truncated or corrupt, or do not fit `config` (a series
+    /// watched by other rules, a detector of another kind or with other parameters; see
+    /// [`crate::snapshot`]).
+    pub fn restore(config: Arc<Config>, bytes: &[u8]) -> Result<Engine, SnapshotError> {
+        let parts = snapshot::decode(config, bytes)?;
+        Ok(Engine {
+            evaluator: parts.evaluator,
+            policy: parts.policy,
+            next_seq: parts.next_seq,
+            clock: parts.clock,
+            alerts: Vec::new(),
+        })
     }
 
     /// Processes one input, appending its outputs to `out`. Returns the input's sequence number.
@@ -86,6 +131,11 @@ impl Engine {
     /// The sequence number the next input will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// The sequence number of the latest input processed (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(1)
     }
 
     /// The latest event time seen.

@@ -30,35 +30,38 @@ pub struct PointContext<'a> {
 /// The state of every series it has seen, for the rules of one config.
 #[derive(Debug)]
 pub struct Evaluator {
-    config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     /// Keyed by instance, then metric. foldhash is randomly seeded per process, so crafted
-    /// names cannot force collisions; iteration order never reaches an output.
-    instances: HashMap<ModelId, HashMap<String, Series>>,
+    /// names cannot force collisions; iteration order never reaches an output (nor a
+    /// snapshot: `snapshot.rs` sorts).
+    pub(crate) instances: HashMap<ModelId, HashMap<String, Series>>,
 }
 
+/// The fields are the crate's so that `snapshot.rs` can store and restore them.
 #[derive(Debug)]
-struct Series {
-    points: u64,
-    last_value: f64,
-    last_at: Timestamp,
-    trackers: Vec<RuleTracker>,
+pub(crate) struct Series {
+    pub(crate) points: u64,
+    pub(crate) last_value: f64,
+    pub(crate) last_at: Timestamp,
+    pub(crate) trackers: Vec<RuleTracker>,
 }
 
 /// One rule's detector and alert on one series.
 #[derive(Debug)]
-struct RuleTracker {
-    rule: usize,
-    detector: Detector,
-    condition: Option<Condition>,
-    phase: Phase,
-    ready: bool,
-    held: u32,
-    alert_id: Option<String>,
-    last_statistic: Option<f64>,
+pub(crate) struct RuleTracker {
+    pub(crate) rule: usize,
+    pub(crate) detector: Detector,
+    /// The rule's condition (state detectors), copied from the config.
+    pub(crate) condition: Option<Condition>,
+    pub(crate) phase: Phase,
+    pub(crate) ready: bool,
+    pub(crate) held: u32,
+    pub(crate) alert_id: Option<String>,
+    pub(crate) last_statistic: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     Quiet,
     Pending,
     Firing,
@@ -151,7 +154,7 @@ impl Evaluator {
 
 /// The seed of a randomised detector (`kswin`) whose rule gives none: derived from the rule and
 /// the series, so that replaying the same input gives the same alerts, every time.
-fn series_seed(rule: &str, model: &ModelId, metric: &str) -> u64 {
+pub(crate) fn series_seed(rule: &str, model: &ModelId, metric: &str) -> u64 {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for part in [

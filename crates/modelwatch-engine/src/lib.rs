@@ -10,6 +10,8 @@
 //! - `retrain`: single flight and cooldown per model ([`RetrainPolicy`]).
 //! - `output`: what the engine emits ([`Output`]).
 //! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
+//! - `snapshot`: the engine's whole state as bytes and back ([`Engine::snapshot`],
+//!   [`Engine::restore`], [`SnapshotError`]).
 
 pub mod config;
 mod engine;
@@ -18,6 +20,7 @@ mod event;
 pub mod metric;
 mod output;
 mod retrain;
+pub mod snapshot;
 pub mod wire;
 
 pub use config::{Action, Config, Rule, Severity, parse_config};
@@ -30,6 +33,7 @@ pub use output::{
     short_id, short_number, stable_id,
 };
 pub use retrain::RetrainPolicy;
+pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};
 pub use wire::{BatchError, Format, InputError, WireParser};
 
 pub use modelwatch_detectors as detectors;

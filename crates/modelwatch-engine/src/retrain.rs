@@ -26,29 +26,33 @@ use crate::output::{
 /// The retrain state of every model.
 #[derive(Debug)]
 pub struct RetrainPolicy {
-    settings: RetrainSettings,
-    models: HashMap<String, ModelRetrain>,
-    deferred_count: usize,
+    pub(crate) settings: RetrainSettings,
+    /// Only looked up; `snapshot.rs` sorts before it stores.
+    pub(crate) models: HashMap<String, ModelRetrain>,
+    /// How many models have a deferred request.
+    pub(crate) deferred_count: usize,
 }
 
+/// The fields are the crate's so that `snapshot.rs` can store and restore them.
 #[derive(Debug, Default)]
-struct ModelRetrain {
-    clock: Timestamp,
-    cooldown_secs: u64,
-    outstanding: Option<String>,
-    last_granted: Option<Timestamp>,
-    deferred: Option<Deferred>,
-    decisions: u64,
+pub(crate) struct ModelRetrain {
+    pub(crate) clock: Timestamp,
+    /// `settings.cooldown_for(model)`, from the config.
+    pub(crate) cooldown_secs: u64,
+    pub(crate) outstanding: Option<String>,
+    pub(crate) last_granted: Option<Timestamp>,
+    pub(crate) deferred: Option<Deferred>,
+    pub(crate) decisions: u64,
 }
 
 /// A request held back by the cooldown.
 #[derive(Debug)]
-struct Deferred {
-    until: Timestamp,
+pub(crate) struct Deferred {
+    pub(crate) until: Timestamp,
     /// Firing alerts that asked, oldest first: `(alert_id, rule)`.
-    alerts: Vec<(String, Arc<str>)>,
+    pub(crate) alerts: Vec<(String, Arc<str>)>,
     /// A change point asked; it stands even with no alert firing.
-    change: Option<(String, Arc<str>)>,
+    pub(crate) change: Option<(String, Arc<str>)>,
 }
 
 impl RetrainPolicy {

@@ -5,6 +5,7 @@ use super::rows::{BucketRows, RowView};
 
 /// A cut found by the scan, for [`super::Adwin::explain`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(super) struct Cut {
     /// `|mean(W0) - mean(W1)|` at the cut.
     pub(super) mean_difference: f64,

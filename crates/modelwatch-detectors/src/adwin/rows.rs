@@ -81,6 +81,7 @@ fn power_of_two(exponent: usize) -> f64 {
 
 /// Where a row's buckets are in its ring buffer.
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct RowState {
     /// Slot of the oldest bucket.
     head: usize,
@@ -115,10 +116,16 @@ impl RowView<'_> {
 
 /// The bucket rows of one ADWIN window.
 #[derive(Clone, Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "BucketRowsState")
+)]
 pub(crate) struct BucketRows {
     /// Buckets a row holds before it is merged: `max_buckets + 1`.
     full_len: usize,
     /// Ring buffer size of a row, the smallest power of two `>= full_len`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     slots: usize,
     /// Sum of the points of each bucket.
     totals: Vec<f64>,
@@ -129,7 +136,65 @@ pub(crate) struct BucketRows {
     /// Rows in use, at least 1 (River's `bucket_list.len()`).
     n_rows: usize,
     /// Space for the buckets one row passes to the next during [`BucketRows::push_batch`].
+    #[cfg_attr(feature = "serde", serde(skip_serializing))]
     merge_scratch: Vec<(f64, f64)>,
+}
+
+/// The most bucket rows a serialized window may have: row `i` holds buckets of `2^i` points, so
+/// 128 rows are far more than any window can fill.
+#[cfg(feature = "serde")]
+const MAX_ROWS: usize = 128;
+
+/// What serialized [`BucketRows`] hold (the serialized fields, in order), checked before they
+/// become rows.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct BucketRowsState {
+    full_len: usize,
+    totals: Vec<f64>,
+    variances: Vec<f64>,
+    rows: Vec<RowState>,
+    n_rows: usize,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<BucketRowsState> for BucketRows {
+    type Error = String;
+
+    /// Refuses storage whose size does not match its rows, and rows whose ring position or
+    /// length is out of range, so that no index can go out of bounds.
+    fn try_from(state: BucketRowsState) -> Result<BucketRows, String> {
+        let max_buckets = super::MAX_MAX_BUCKETS as usize;
+        if !(2..=max_buckets + 1).contains(&state.full_len) {
+            return Err(format!("adwin: row length {} out of range", state.full_len));
+        }
+        let mut rows = BucketRows::new(state.full_len - 1);
+        let n_allocated = state.rows.len();
+        let storage = n_allocated.checked_mul(rows.slots);
+        if !(1..=MAX_ROWS).contains(&n_allocated)
+            || !(1..=n_allocated).contains(&state.n_rows)
+            || storage != Some(state.totals.len())
+            || storage != Some(state.variances.len())
+        {
+            return Err(format!(
+                "adwin: {} of {n_allocated} rows in use do not fit {} stored buckets",
+                state.n_rows,
+                state.totals.len()
+            ));
+        }
+        if state
+            .rows
+            .iter()
+            .any(|row| row.head >= rows.slots || row.len >= rows.full_len)
+        {
+            return Err("adwin: a bucket row's position or length is out of range".to_string());
+        }
+        rows.totals = state.totals;
+        rows.variances = state.variances;
+        rows.rows = state.rows;
+        rows.n_rows = state.n_rows;
+        Ok(rows)
+    }
 }
 
 impl BucketRows {
@@ -145,6 +210,12 @@ impl BucketRows {
             n_rows: 1,
             merge_scratch: vec![(0.0, 0.0); 2 * MERGED_PER_BATCH],
         }
+    }
+
+    /// Whether `other` was made for the same `max_buckets`.
+    #[cfg(feature = "serde")]
+    pub(crate) fn same_geometry(&self, other: &BucketRows) -> bool {
+        self.full_len == other.full_len && self.slots == other.slots
     }
 
     /// Rows with storage, in use or kept from an earlier, wider window.

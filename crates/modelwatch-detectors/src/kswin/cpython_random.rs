@@ -11,6 +11,7 @@ use super::mt19937::Mt19937;
 /// The Mersenne Twister is boxed: its 5 KB would otherwise make every [`crate::Detector`]
 /// that large.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct CpythonRandom {
     mt: Box<Mt19937>,
 }

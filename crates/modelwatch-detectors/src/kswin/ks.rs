@@ -79,6 +79,7 @@ fn kolmogorov_sf_small_t(n: usize, d: f64) -> Option<f64> {
 
 /// What KSWIN decides for one KS count `h`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 enum Decision {
     /// `p(h) > alpha` or `D = h/n <= 0.1`.
     Stable,
@@ -96,6 +97,7 @@ enum Decision {
 /// remembered, because computing all of them costs `O(n^2)` (about a second for `n = 10,000`).
 /// The decisions are exact per `h`: no monotonicity of the float p-values is assumed.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct DriftTable {
     n: usize,
     alpha: f64,
@@ -125,6 +127,16 @@ impl DriftTable {
         };
         table.smallest_drift = (0..=n).find(|&h| table.drifts(h));
         table
+    }
+
+    /// Whether this table was made for samples of size `n` and significance `alpha` (bit for
+    /// bit) and holds a decision for every count.
+    #[cfg(feature = "serde")]
+    pub(crate) fn fits(&self, n: usize, alpha: f64) -> bool {
+        self.n == n
+            && self.alpha.to_bits() == alpha.to_bits()
+            && self.decisions.len() == n + 1
+            && self.smallest_drift.is_none_or(|h| h <= n)
     }
 
     /// Whether a test with KS count `h` (`<= n`) detects a drift.

@@ -27,6 +27,60 @@ impl std::fmt::Debug for Mt19937 {
     }
 }
 
+/// The serialized form of [`Mt19937`]: the state words, little-endian, and the position in the
+/// block. The block itself is not stored: while it has outputs left it is the tempered state.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MtState {
+    state: Vec<u8>,
+    next: u16,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Mt19937 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        MtState {
+            state: self
+                .state
+                .iter()
+                .flat_map(|word| word.to_le_bytes())
+                .collect(),
+            next: self.next as u16,
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Mt19937 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Mt19937, D::Error> {
+        let stored = MtState::deserialize(deserializer)?;
+        if stored.state.len() != 4 * N {
+            return Err(serde::de::Error::custom(format!(
+                "mt19937: {} bytes of state, {} expected",
+                stored.state.len(),
+                4 * N
+            )));
+        }
+        let mut mt = Mt19937 {
+            state: [0; N],
+            block: [0; N],
+            next: usize::from(stored.next).min(N),
+        };
+        for (word, bytes) in mt.state.iter_mut().zip(stored.state.chunks_exact(4)) {
+            if let &[a, b, c, d] = bytes {
+                *word = u32::from_le_bytes([a, b, c, d]);
+            }
+        }
+        // `refill` tempers the state it has just advanced into the block, and the state does
+        // not change again until the next refill or seeding (which empties the block).
+        for (output, &word) in mt.block.iter_mut().zip(mt.state.iter()) {
+            *output = temper(word);
+        }
+        Ok(mt)
+    }
+}
+
 impl Mt19937 {
     /// A generator seeded by `init_by_array(key)`; `key` must not be empty.
     pub(crate) fn new(key: &[u32]) -> Mt19937 {

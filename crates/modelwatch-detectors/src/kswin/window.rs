@@ -22,6 +22,19 @@ pub(crate) fn order_key(x: f64) -> u64 {
     }
 }
 
+/// The value an order key stands for: the inverse of [`order_key`] (every NaN is one NaN, and
+/// `-0.0` is `0.0`, as the window sees them).
+#[cfg(feature = "serde")]
+fn key_value(key: u64) -> f64 {
+    if key == u64::MAX {
+        f64::NAN
+    } else if key >> 63 == 1 {
+        f64::from_bits(key & !(1 << 63))
+    } else {
+        f64::from_bits(!key)
+    }
+}
+
 /// One point of the sorted window.
 #[derive(Clone, Copy, Debug, Default)]
 struct Entry {
@@ -95,6 +108,52 @@ impl SortedWindow {
             pool,
             taken,
         }
+    }
+
+    /// The points, oldest first (as the values their order keys stand for).
+    #[cfg(feature = "serde")]
+    pub(crate) fn values(&self) -> Vec<f64> {
+        (0..self.len)
+            .map(|position| key_value(self.ring[self.slot_of(position)]))
+            .collect()
+    }
+
+    /// A window like [`SortedWindow::new`]'s holding `values`, oldest first; `None` if they are
+    /// more than `capacity`. The points take the ring slots from 0: which slot holds a point
+    /// never changes a test's result, only its window position does.
+    #[cfg(feature = "serde")]
+    pub(crate) fn with_values(
+        capacity: usize,
+        sample_len: usize,
+        values: &[f64],
+    ) -> Option<SortedWindow> {
+        let len = values.len();
+        if len > capacity {
+            return None;
+        }
+        let mut window = SortedWindow::new(capacity, sample_len);
+        for (slot, &value) in values.iter().enumerate() {
+            let key = order_key(value);
+            window.ring[slot] = key;
+            window.sorted[slot] = Entry {
+                key,
+                slot: slot as u32,
+                run_end: 0,
+            };
+        }
+        window.len = len;
+        // A stable sort: equal keys stay in arrival order, as `push` keeps them.
+        window.sorted[..len].sort_by_key(|entry| entry.key);
+        for index in 0..len {
+            window.refresh_run_end(index);
+        }
+        if window.is_full() {
+            for position in 0..capacity {
+                let slot = window.slot_of(position);
+                window.weights[slot] = if position >= window.pool_len { -1 } else { 0 };
+            }
+        }
+        Some(window)
     }
 
     /// `window_size`.

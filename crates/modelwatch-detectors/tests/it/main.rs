@@ -9,3 +9,5 @@ mod bench_streams;
 mod cases;
 mod properties;
 mod regression;
+#[cfg(feature = "serde")]
+mod serde_state;

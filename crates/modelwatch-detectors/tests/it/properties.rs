@@ -32,7 +32,7 @@ fn condition() -> impl Strategy<Value = Condition> {
         })
 }
 
-fn spec() -> impl Strategy<Value = DetectorSpec> {
+pub(crate) fn spec() -> impl Strategy<Value = DetectorSpec> {
     prop_oneof![
         condition().prop_map(|condition| DetectorSpec::Threshold(ThresholdParams { condition })),
         (0.001..=1.0_f64, 1..20_u64, condition()).prop_map(|(alpha, min_samples, condition)| {
@@ -116,7 +116,7 @@ fn spec() -> impl Strategy<Value = DetectorSpec> {
 }
 
 /// River's binary detectors (fed the same arbitrary values: they accept any `f64`).
-fn binary_spec() -> impl Strategy<Value = DetectorSpec> {
+pub(crate) fn binary_spec() -> impl Strategy<Value = DetectorSpec> {
     prop_oneof![
         (0..40_u64, 0.1..4.0_f64, 0.1..6.0_f64, any::<bool>()).prop_map(
             |(warm_start, warning_threshold, drift_threshold, ignore_zero_variance_minimum)| {
@@ -184,7 +184,7 @@ fn value() -> impl Strategy<Value = f64> {
 }
 
 /// A stream with a level shift somewhere, so change detectors see changes.
-fn stream() -> impl Strategy<Value = Vec<f64>> {
+pub(crate) fn stream() -> impl Strategy<Value = Vec<f64>> {
     (
         prop::collection::vec(value(), 0..600),
         0..600_usize,
@@ -202,7 +202,7 @@ fn stream() -> impl Strategy<Value = Vec<f64>> {
 
 /// What one update says, compared bit for bit (NaN statistics included): the signal, River's
 /// warning flag and the explanation.
-type Fingerprint = (u8, bool, u64, u64, &'static str, u64, u64);
+pub(crate) type Fingerprint = (u8, bool, u64, u64, &'static str, u64, u64);
 
 fn fingerprint(signal: Signal, warning: bool, explanation: Explanation) -> Fingerprint {
     let (tag, bits) = match signal {
@@ -224,7 +224,7 @@ fn fingerprint(signal: Signal, warning: bool, explanation: Explanation) -> Finge
     )
 }
 
-fn run(detector: &mut Detector, points: &[f64]) -> Vec<Fingerprint> {
+pub(crate) fn run(detector: &mut Detector, points: &[f64]) -> Vec<Fingerprint> {
     points
         .iter()
         .map(|&x| {
@@ -235,7 +235,7 @@ fn run(detector: &mut Detector, points: &[f64]) -> Vec<Fingerprint> {
 }
 
 /// 0/1 outcomes whose error rate changes once, as the binary detectors expect.
-fn binary_stream() -> impl Strategy<Value = Vec<f64>> {
+pub(crate) fn binary_stream() -> impl Strategy<Value = Vec<f64>> {
     (0.0..0.5_f64, 0.0..1.0_f64, 0..800_usize, any::<u64>()).prop_map(
         |(before, after, change_at, seed)| {
             // SplitMix64, so the stream is a pure function of the drawn values.

@@ -8,11 +8,11 @@ use proptest::prelude::*;
 
 use crate::streams::{ALL_DETECTORS, stream};
 
-fn config(text: &str) -> Arc<Config> {
+pub(crate) fn config(text: &str) -> Arc<Config> {
     Arc::new(parse_config(text).unwrap().config)
 }
 
-fn replay(config: &Arc<Config>, inputs: &[Input]) -> Vec<Output> {
+pub(crate) fn replay(config: &Arc<Config>, inputs: &[Input]) -> Vec<Output> {
     let mut engine = Engine::new(config.clone());
     let mut out = Vec::new();
     for input in inputs {

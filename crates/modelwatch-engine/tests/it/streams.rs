@@ -3,7 +3,7 @@
 use modelwatch_engine::{Event, Input, JobFinished, JobStatus, ModelId, Timestamp};
 use proptest::prelude::*;
 
-/// Every detector kind on some metric, plus the retrain action.
+/// Every detector kind on some metric (KSWIN unseeded and seeded), plus the retrain actions.
 pub const ALL_DETECTORS: &str = r#"
 [retrain]
 cooldown_secs = 600
@@ -46,6 +46,11 @@ name = "kswin"
 metric = "kpi"
 detector = { kind = "kswin", window_size = 20, stat_size = 8 }
 actions = ["retrain"]
+
+[[rules]]
+name = "kswin-seeded"
+metric = "kpi"
+detector = { kind = "kswin", window_size = 40, stat_size = 5, alpha = 0.05, seed = 7 }
 
 [[rules]]
 name = "cusum"

@@ -1,0 +1,532 @@
+//! Engine snapshots: a restored engine continues byte for byte like one that never stopped,
+//! the same state gives the same bytes, any bytes are restored or refused without panic, and a
+//! snapshot that does not fit the config is refused with the reason.
+
+use std::sync::Arc;
+
+use modelwatch_engine::config::DEFAULT_CONFIG_TOML;
+use modelwatch_engine::{
+    Config, Engine, Event, Input, JobFinished, JobStatus, ModelId, Output, SNAPSHOT_FORMAT,
+    SnapshotError, Timestamp,
+};
+use proptest::prelude::*;
+
+use crate::properties::{config, replay};
+use crate::streams::{ALL_DETECTORS, stream};
+
+fn feed(engine: &mut Engine, inputs: &[Input]) -> Vec<Output> {
+    let mut out = Vec::new();
+    for input in inputs {
+        engine.process(input, &mut out);
+    }
+    out
+}
+
+fn json(outputs: &[Output]) -> String {
+    serde_json::to_string(outputs).unwrap()
+}
+
+/// Feeds `inputs[..cut]`, snapshots, restores and feeds the rest; checks the outputs against
+/// an uninterrupted run, and that the restored engine and the original end in the same state.
+fn check_resume(config: &Arc<Config>, inputs: &[Input], cut: usize) -> Result<(), TestCaseError> {
+    let whole = json(&replay(config, inputs));
+    let mut original = Engine::new(config.clone());
+    let mut outputs = feed(&mut original, &inputs[..cut]);
+    let bytes = original.snapshot().unwrap();
+    let mut restored = Engine::restore(config.clone(), &bytes).unwrap();
+    prop_assert_eq!(
+        restored.snapshot().unwrap(),
+        bytes,
+        "restore, then snapshot: same bytes"
+    );
+    prop_assert_eq!(restored.next_seq(), original.next_seq());
+    prop_assert_eq!(restored.clock(), original.clock());
+    outputs.extend(feed(&mut restored, &inputs[cut..]));
+    prop_assert_eq!(json(&outputs), whole);
+    feed(&mut original, &inputs[cut..]);
+    prop_assert_eq!(restored.snapshot().unwrap(), original.snapshot().unwrap());
+    prop_assert_eq!(restored.status(), original.status());
+    Ok(())
+}
+
+/// `bytes` with the body altered by `flips` and the checksum made to match again: what only a
+/// bug or a deliberate edit could produce.
+fn resealed(bytes: &[u8], flips: &[(prop::sample::Index, u8)]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let body = 10..bytes.len() - 32;
+    let mut altered = bytes[..body.end].to_vec();
+    for (at, mask) in flips {
+        altered[body.start + at.index(body.len())] ^= mask;
+    }
+    let digest = Sha256::digest(&altered[body.start..]);
+    altered.extend_from_slice(&digest);
+    altered
+}
+
+/// Restores a snapshot taken after every prefix of `inputs` and checks that the restored
+/// engine gives, input by input, what an uninterrupted run gives (one pass for the original).
+fn check_every_cut(config: &Arc<Config>, inputs: &[Input]) -> Result<(), TestCaseError> {
+    let mut reference = Engine::new(config.clone());
+    let expected: Vec<String> = inputs
+        .iter()
+        .map(|input| json(&feed(&mut reference, std::slice::from_ref(input))))
+        .collect();
+    let mut original = Engine::new(config.clone());
+    for cut in 0..=inputs.len() {
+        if let Some(input) = cut.checked_sub(1).and_then(|last| inputs.get(last)) {
+            feed(&mut original, std::slice::from_ref(input));
+        }
+        let mut restored = Engine::restore(config.clone(), &original.snapshot().unwrap()).unwrap();
+        for (input, expected) in inputs[cut..].iter().zip(&expected[cut..]) {
+            prop_assert_eq!(
+                &json(&feed(&mut restored, std::slice::from_ref(input))),
+                expected,
+                "restored after {} inputs",
+                cut
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Clears the timestamps the mask picks: such inputs take the engine's clock, which the
+/// snapshot must carry too.
+fn without_some_timestamps(mut inputs: Vec<Input>, mask: &[bool]) -> Vec<Input> {
+    for (input, clear) in inputs.iter_mut().zip(mask.iter().cycle()) {
+        if *clear {
+            match input {
+                Input::Event(event) => event.timestamp = None,
+                Input::JobFinished(job) => job.timestamp = None,
+            }
+        }
+    }
+    inputs
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_restored_engine_continues_byte_for_byte(
+        inputs in stream(&["a", "b", "c"], 300),
+        cut in any::<prop::sample::Index>(),
+        mask in prop::collection::vec(prop::bool::weighted(0.1), 1..20),
+    ) {
+        let inputs = without_some_timestamps(inputs, &mask);
+        let cut = cut.index(inputs.len() + 1);
+        for text in [ALL_DETECTORS, DEFAULT_CONFIG_TOML] {
+            check_resume(&config(text), &inputs, cut)?;
+        }
+    }
+
+    #[test]
+    fn the_same_state_gives_the_same_bytes(inputs in stream(&["a", "b", "c"], 200)) {
+        let config = config(ALL_DETECTORS);
+        let mut first = Engine::new(config.clone());
+        let mut second = Engine::new(config);
+        feed(&mut first, &inputs);
+        feed(&mut second, &inputs);
+        prop_assert_eq!(first.snapshot().unwrap(), second.snapshot().unwrap());
+    }
+
+    #[test]
+    fn any_bytes_are_restored_or_refused_without_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..400),
+        header in any::<bool>(),
+    ) {
+        let config = config(ALL_DETECTORS);
+        let mut bytes = bytes;
+        if header {
+            // Past the magic and the version, into the checksum and the body.
+            let mut framed = b"MWSNAP".to_vec();
+            framed.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
+            framed.append(&mut bytes);
+            bytes = framed;
+        }
+        prop_assert!(Engine::restore(config, &bytes).is_err());
+    }
+
+    #[test]
+    fn a_truncated_or_altered_snapshot_is_refused(
+        inputs in stream(&["a", "b"], 150),
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..4),
+    ) {
+        let config = config(ALL_DETECTORS);
+        let mut engine = Engine::new(config.clone());
+        feed(&mut engine, &inputs);
+        let bytes = engine.snapshot().unwrap();
+        let truncated = &bytes[..cut.index(bytes.len())];
+        prop_assert!(Engine::restore(config.clone(), truncated).is_err());
+        let mut altered = bytes.clone();
+        for (at, mask) in flips {
+            altered[at.index(bytes.len())] ^= mask;
+        }
+        prop_assert!(Engine::restore(config, &altered).is_err());
+    }
+
+    #[test]
+    fn an_altered_body_with_a_matching_checksum_is_refused_or_runs_without_panic(
+        inputs in stream(&["a", "b"], 150),
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..4),
+    ) {
+        let config = config(ALL_DETECTORS);
+        let cut = cut.index(inputs.len() + 1);
+        let mut engine = Engine::new(config.clone());
+        feed(&mut engine, &inputs[..cut]);
+        let bytes = resealed(&engine.snapshot().unwrap(), &flips);
+        if let Ok(mut restored) = Engine::restore(config, &bytes) {
+            feed(&mut restored, &inputs[cut..]);
+            let _ = restored.snapshot().unwrap();
+        }
+    }
+}
+
+proptest! {
+    // Every cut of a stream: quadratic, so fewer cases.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn one_model_restored_at_every_point(inputs in stream(&["m"], 120)) {
+        check_every_cut(&config(ALL_DETECTORS), &inputs)?;
+    }
+}
+
+fn at(minute: i64) -> Timestamp {
+    Timestamp::from_secs(1_800_000_000 + minute * 60)
+}
+
+fn point(model: &str, minute: i64, metric: &str, value: f64) -> Input {
+    Input::Event(Event {
+        model: ModelId::new(model, "1", "default"),
+        timestamp: Some(at(minute)),
+        metrics: vec![(metric.to_string(), value)],
+    })
+}
+
+fn job(model: &str, minute: i64, job_id: Option<&str>) -> Input {
+    Input::JobFinished(JobFinished {
+        model: model.to_string(),
+        job_id: job_id.map(str::to_string),
+        status: JobStatus::Succeeded,
+        version: Some("2".to_string()),
+        timestamp: Some(at(minute)),
+    })
+}
+
+const RETRAIN: &str = r#"
+[retrain]
+cooldown_secs = 3600
+
+[[rules]]
+name = "acc"
+metric = "accuracy"
+detector = { kind = "threshold", below = 0.9 }
+for = 2
+actions = ["retrain"]
+
+[[rules]]
+name = "lat"
+metric = "latency_ms"
+detector = { kind = "threshold", above = 100.0 }
+actions = ["retrain"]
+
+[[rules]]
+name = "errors"
+metric = "error"
+detector = { kind = "ddm", warm_start = 5 }
+actions = ["retrain_on_warning", "retrain"]
+"#;
+
+/// A grant, a request suppressed while the job runs, the job's end, a request deferred by the
+/// cooldown and granted when it ends, a second model deferred and withdrawn: restored at every
+/// point in between, the outputs stay the same.
+#[test]
+fn retrain_state_survives_every_cut() {
+    let config = config(RETRAIN);
+    let mut inputs = vec![
+        point("m", 0, "accuracy", 0.5),
+        point("m", 1, "accuracy", 0.5),     // firing: granted
+        point("m", 2, "latency_ms", 500.0), // suppressed: in flight
+        job("m", 10, None),
+        point("m", 11, "accuracy", 0.95), // resolved
+        point("m", 12, "accuracy", 0.5),
+        point("m", 13, "accuracy", 0.5), // firing: deferred until minute 61
+        point("n", 13, "latency_ms", 500.0), // n: granted
+        job("n", 14, Some("not-the-job")),
+        job("n", 15, None),
+        point("n", 16, "latency_ms", 10.0),
+        point("n", 17, "latency_ms", 500.0), // n: deferred
+        point("n", 18, "latency_ms", 10.0),  // n: withdrawn
+        point("m", 59, "accuracy", 0.5),
+        point("m", 61, "accuracy", 0.5), // cooldown over: granted
+    ];
+    for i in 0..40 {
+        let wrong = if i < 20 { i % 10 == 0 } else { i % 2 == 0 };
+        inputs.push(point("e", 70 + i, "error", f64::from(u8::from(wrong))));
+    }
+    let whole = replay(&config, &inputs);
+    let decisions: Vec<String> = whole
+        .iter()
+        .filter_map(|output| match output {
+            Output::Retrain(decision) => Some(format!(
+                "{}:{}:{}",
+                decision.seq,
+                decision.decision.as_str(),
+                decision.reason.as_str()
+            )),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        decisions.contains(&"7:suppressed:cooldown".to_string())
+            && decisions.contains(&"15:granted:cooldown_ended".to_string())
+            && decisions.contains(&"13:withdrawn:alert_resolved".to_string()),
+        "{decisions:?}"
+    );
+    assert!(
+        decisions.iter().any(|d| d.ends_with("warning_detected")),
+        "{decisions:?}"
+    );
+    check_every_cut(&config, &inputs).unwrap();
+    check_resume(&config, &inputs, 7).unwrap();
+}
+
+#[test]
+fn starting_after_numbers_on_and_keeps_the_clock() {
+    let config = config(RETRAIN);
+    let mut engine = Engine::starting_after(config, 41, at(30));
+    assert_eq!(
+        (engine.last_seq(), engine.next_seq(), engine.clock()),
+        (41, 42, at(30))
+    );
+    let mut late = point("m", 0, "accuracy", 0.5);
+    if let Input::Event(event) = &mut late {
+        event.timestamp = None;
+    }
+    let mut out = Vec::new();
+    assert_eq!(engine.process(&late, &mut out), 42);
+    assert_eq!(engine.last_seq(), 42);
+    assert!(
+        engine
+            .status()
+            .iter()
+            .all(|status| status.last_at == at(30))
+    );
+    let [Output::Alert(pending)] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert_eq!((pending.seq, pending.at), (42, at(30)));
+}
+
+/// A snapshot of `RETRAIN` after a few points of model `m`.
+fn retrain_snapshot() -> Vec<u8> {
+    let mut engine = Engine::new(config(RETRAIN));
+    feed(
+        &mut engine,
+        &[
+            point("m", 0, "accuracy", 0.5),
+            point("m", 1, "latency_ms", 50.0),
+            point("m", 2, "error", 1.0),
+        ],
+    );
+    engine.snapshot().unwrap()
+}
+
+fn restore_with(text: &str) -> Result<Engine, SnapshotError> {
+    Engine::restore(config(text), &retrain_snapshot())
+}
+
+#[test]
+fn a_config_with_other_severities_actions_and_cooldowns_fits() {
+    let changed = RETRAIN
+        .replace("cooldown_secs = 3600", "cooldown_secs = 60")
+        .replace("for = 2", "for = 3\nseverity = \"critical\"")
+        .replace("actions = [\"retrain\"]", "actions = []");
+    let engine = restore_with(&changed).unwrap();
+    assert_eq!(engine.next_seq(), 4);
+    // A rule for a metric no series has yet fits too.
+    let added = format!(
+        "{RETRAIN}\n[[rules]]\nname = \"drift\"\nmetric = \"drift_score\"\ndetector = {{ kind = \"threshold\", above = 0.1 }}\n"
+    );
+    restore_with(&added).unwrap();
+}
+
+#[test]
+fn a_snapshot_that_does_not_fit_the_config_is_refused_with_the_reason() {
+    let message = |text: &str| restore_with(text).err().map(|error| error.to_string());
+
+    let renamed = RETRAIN.replace("name = \"lat\"", "name = \"latency\"");
+    assert_eq!(
+        message(&renamed).as_deref(),
+        Some(
+            "snapshot does not fit the config: rule 1 was `lat` when the snapshot was taken \
+             and is `latency` in the config"
+        )
+    );
+
+    let other_params = RETRAIN.replace("above = 100.0", "above = 200.0");
+    assert_eq!(
+        message(&other_params).as_deref(),
+        Some(
+            "snapshot does not fit the config: the threshold detector of rule `lat` on series \
+             m@1/default latency_ms has other parameters than the config's rule"
+        )
+    );
+
+    let other_kind = RETRAIN.replace(
+        "{ kind = \"threshold\", above = 100.0 }",
+        "{ kind = \"ema\", alpha = 0.5, above = 100.0 }",
+    );
+    assert_eq!(
+        message(&other_kind).as_deref(),
+        Some(
+            "snapshot does not fit the config: rule `lat` on series m@1/default latency_ms ran \
+             a threshold detector, the config's rule is ema"
+        )
+    );
+
+    let extra_rule = format!(
+        "{RETRAIN}\n[[rules]]\nname = \"acc-ema\"\nmetric = \"accuracy\"\ndetector = {{ kind = \"ema\", below = 0.8 }}\n"
+    );
+    assert_eq!(
+        message(&extra_rule).as_deref(),
+        Some(
+            "snapshot does not fit the config: series m@1/default accuracy was watched by rules \
+             [acc], the config gives it [acc, acc-ema]"
+        )
+    );
+
+    let fewer_rules = RETRAIN
+        .split("[[rules]]\nname = \"errors\"")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(matches!(
+        restore_with(&fewer_rules),
+        Err(SnapshotError::RuleOutOfRange {
+            index: 2,
+            rules: 2,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn foreign_and_future_bytes_are_refused_with_the_reason() {
+    let config = config(RETRAIN);
+    let mut bytes = retrain_snapshot();
+    let error = |bytes: &[u8]| {
+        Engine::restore(config.clone(), bytes)
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        error(b"{\"not\": \"a snapshot\"}"),
+        "not an engine snapshot: the bytes do not start with \"MWSNAP\""
+    );
+    assert_eq!(error(b"MWS"), "snapshot is truncated: 3 bytes");
+    assert_eq!(error(&bytes[..8]), "snapshot is truncated: 8 bytes");
+    assert_eq!(
+        error(&bytes[..bytes.len() - 1]),
+        "snapshot is corrupt: its checksum does not match (truncated or altered)"
+    );
+    bytes[6..10].copy_from_slice(&(SNAPSHOT_FORMAT + 1).to_le_bytes());
+    assert_eq!(
+        error(&bytes),
+        format!(
+            "snapshot format {}; this build reads {SNAPSHOT_FORMAT}",
+            SNAPSHOT_FORMAT + 1
+        )
+    );
+}
+
+/// The bytes of one snapshot, pinned: if this fails, the format changed (a field of the
+/// engine's state or of a detector added, removed, reordered or retyped) or a detector's state
+/// means something else now. Bump `SNAPSHOT_FORMAT` (see the `snapshot` module docs), then
+/// update the digest.
+#[test]
+fn the_format_is_pinned() {
+    let config = config(ALL_DETECTORS);
+    let mut engine = Engine::new(config);
+    let mut inputs = Vec::new();
+    for i in 0..400_i64 {
+        let x = i as f64;
+        let wrong = (i * 7919) % 10 < if i < 200 { 1 } else { 4 };
+        let metrics = vec![
+            (
+                "accuracy".to_string(),
+                0.9 - 0.2 * f64::from(u8::from(i > 250)) + 0.01 * (x / 7.0).sin(),
+            ),
+            ("error".to_string(), f64::from(u8::from(wrong))),
+            (
+                "kpi".to_string(),
+                if i < 300 {
+                    (x / 3.0).cos()
+                } else {
+                    5.0 + (x / 3.0).cos()
+                },
+            ),
+            ("latency_ms".to_string(), 80.0 + 40.0 * (x / 11.0).sin()),
+        ];
+        inputs.push(Input::Event(Event {
+            model: ModelId::new(if i % 3 == 0 { "b" } else { "a" }, "1", "default"),
+            timestamp: Some(at(i)),
+            metrics,
+        }));
+        if i % 50 == 49 {
+            inputs.push(job("a", i, None));
+        }
+    }
+    feed(&mut engine, &inputs);
+    let bytes = engine.snapshot().unwrap();
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(
+        (bytes.len(), digest.as_str()),
+        (
+            15559,
+            "ac833dd71c282910e050024252e037b6e5626210eb590b662dbcdc25b954f17e"
+        )
+    );
+}
+
+/// The figures in the `snapshot` module docs.
+#[test]
+fn snapshot_size_per_series() {
+    let size = |text: &str, metric: &str, points: i64, series: usize| -> usize {
+        let mut engine = Engine::new(config(text));
+        let empty = engine.snapshot().unwrap().len();
+        for s in 0..series {
+            for i in 0..points {
+                let input = Input::Event(Event {
+                    model: ModelId::new(format!("model-{s}"), "1", "default"),
+                    timestamp: Some(at(i)),
+                    metrics: vec![(metric.to_string(), 0.95 + 0.01 * ((i as f64) / 5.0).sin())],
+                });
+                engine.process(&input, &mut Vec::new());
+            }
+        }
+        (engine.snapshot().unwrap().len() - empty) / series
+    };
+    let default_accuracy = size(DEFAULT_CONFIG_TOML, "accuracy", 2000, 4);
+    let default_latency = size(DEFAULT_CONFIG_TOML, "latency_ms", 2000, 4);
+    let window = size(
+        "[[rules]]\nname = \"w\"\nmetric = \"accuracy\"\ndetector = { kind = \"window_mean\", window = 1000, below = 0.9 }\n",
+        "accuracy",
+        2000,
+        4,
+    );
+    // Per series, with its model's share of the instance and retrain entries.
+    assert!(
+        (9_000..10_500).contains(&default_accuracy)
+            && default_latency < 200
+            && (8_000..8_200).contains(&window),
+        "{default_accuracy} {default_latency} {window}"
+    );
+}
