@@ -14,10 +14,12 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use modelwatch::server::auth::{Auth, Scope, Token};
+use modelwatch::server::retention::{self, Retention};
 use modelwatch::server::{Service, ServiceOptions, Status};
 use modelwatch::{Config, SystemClock};
 use tokio::signal::unix::{SignalKind, signal};
@@ -49,6 +51,25 @@ pub struct ServeArgs {
     /// Most series (model, version, instance, metric) that GET /metrics exports.
     #[arg(long, default_value_t = modelwatch::server::metrics::DEFAULT_MAX_EXPORTED_SERIES, value_name = "N")]
     metrics_max_series: usize,
+    /// The largest request body taken, in bytes; a larger one is a 413.
+    #[arg(long, default_value_t = modelwatch::server::DEFAULT_BODY_LIMIT, value_name = "BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    body_limit: usize,
+    /// How many requests may wait for the writer; when they are all taken, a request is
+    /// refused with 503 and Retry-After.
+    #[arg(long, default_value_t = modelwatch::server::DEFAULT_QUEUE_CAPACITY, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    queue_capacity: usize,
+    /// How long raw events (inputs and series points) are kept, by event time: a whole number
+    /// and a unit s, m, h, d or w, or `off` to keep everything. Alerts and decisions are kept.
+    #[arg(long, default_value = "30d", value_name = "PERIOD", value_parser = keep)]
+    retention: Keep,
+    /// Time between two retention passes; the first runs once recovery is over.
+    #[arg(long, default_value = "1h", value_name = "PERIOD", value_parser = retention::parse_duration)]
+    retention_interval: Duration,
+    /// Inputs between two snapshots of the engine's state, at least (start-up restores the
+    /// latest and replays only the inputs after it). A large state is saved less often: at
+    /// least (snapshot size / 256 bytes) inputs apart.
+    #[arg(long, default_value_t = modelwatch::server::writer::DEFAULT_SNAPSHOT_EVERY, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_every: u64,
 }
 
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
@@ -67,6 +88,14 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(args, config, Auth::new(tokens), out))
+}
+
+/// A retention period as `--retention` takes it; none: `off`.
+#[derive(Clone, Copy, Debug)]
+struct Keep(Option<Duration>);
+
+fn keep(text: &str) -> Result<Keep, String> {
+    retention::parse_keep(text).map(Keep)
 }
 
 /// Every configured token, read from its variable or file.
@@ -131,7 +160,14 @@ async fn serve(
         Arc::new(SystemClock),
         ServiceOptions {
             max_exported_series: args.metrics_max_series,
+            body_limit: args.body_limit,
+            queue_capacity: args.queue_capacity,
             auth,
+            snapshot_every: args.snapshot_every,
+            retention: Retention {
+                keep: args.retention.0,
+                interval: args.retention_interval,
+            },
             ..ServiceOptions::default()
         },
     )
@@ -176,9 +212,18 @@ async fn serve(
             .into_future(),
     );
     let served = tokio::select! {
-        replayed = ready(status) => {
-            if let Some(replayed) = replayed {
-                writeln!(out, "ready: replayed {replayed} stored inputs")?;
+        recovered = ready(status) => {
+            if let Some(Status::Ready { replayed, restored, note }) = recovered {
+                if let Some(note) = note {
+                    writeln!(out, "note: {note}")?;
+                }
+                match restored {
+                    Some(seq) => writeln!(
+                        out,
+                        "ready: replayed {replayed} stored inputs after the snapshot at input {seq}"
+                    )?,
+                    None => writeln!(out, "ready: replayed {replayed} stored inputs")?,
+                }
                 out.flush()?;
             }
             server.await
@@ -197,16 +242,13 @@ async fn serve(
     Ok(())
 }
 
-/// Waits for recovery to end: the number of inputs replayed, or `None` if it failed.
-async fn ready(mut status: watch::Receiver<Status>) -> Option<u64> {
+/// Waits for recovery to end: the ready status, or `None` if it failed.
+async fn ready(mut status: watch::Receiver<Status>) -> Option<Status> {
     let status = status
         .wait_for(|status| !matches!(status, Status::Recovering))
         .await
         .ok()?;
-    match &*status {
-        Status::Ready { replayed } => Some(*replayed),
-        _ => None,
-    }
+    matches!(&*status, Status::Ready { .. }).then(|| status.clone())
 }
 
 /// Resolves once the writer has failed (recovery or a commit), or has gone.

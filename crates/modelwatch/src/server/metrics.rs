@@ -101,6 +101,13 @@ pub struct Metrics {
     latency_nanos: AtomicU64,
     /// Retrain decisions by (decision, reason).
     decisions: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Inputs and points retention has deleted over the store's life.
+    inputs_deleted: AtomicU64,
+    points_deleted: AtomicU64,
+    retention_failures: AtomicU64,
+    /// The sequence number of the latest engine snapshot; 0 before the first.
+    snapshot_seq: AtomicU64,
+    snapshot_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -136,6 +143,33 @@ impl Metrics {
                 *counts.entry(*key).or_insert(0) += 1;
             }
         }
+    }
+
+    /// Sets the deletion totals to the store's (read at recovery; they survive restarts).
+    pub fn set_deleted(&self, inputs: u64, points: u64) {
+        self.inputs_deleted.store(inputs, Ordering::Relaxed);
+        self.points_deleted.store(points, Ordering::Relaxed);
+    }
+
+    /// Counts inputs and points retention has just deleted.
+    pub fn record_deleted(&self, inputs: u64, points: u64) {
+        self.inputs_deleted.fetch_add(inputs, Ordering::Relaxed);
+        self.points_deleted.fetch_add(points, Ordering::Relaxed);
+    }
+
+    /// Counts a retention step that failed (and so ended its pass).
+    pub fn record_retention_failure(&self) {
+        self.retention_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records the sequence number of the snapshot just saved (or found at recovery).
+    pub fn record_snapshot(&self, seq: u64) {
+        self.snapshot_seq.store(seq, Ordering::Relaxed);
+    }
+
+    /// Counts a snapshot that could not be saved.
+    pub fn record_snapshot_failure(&self) {
+        self.snapshot_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     fn reject(&self, rejection: Rejection) {
@@ -250,7 +284,7 @@ fn number(value: f64) -> String {
     }
 }
 
-fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> String {
+pub(super) fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> String {
     let mut out = String::new();
     header(
         &mut out,
@@ -326,10 +360,63 @@ fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> S
             );
         }
     }
+    render_retention(&mut out, metrics);
     if let Some(series) = series {
         render_series(&mut out, series);
     }
     out
+}
+
+fn render_retention(out: &mut String, metrics: &Metrics) {
+    header(
+        out,
+        "modelwatch_retention_deleted_total",
+        "counter",
+        "Rows deleted by retention over the store's life: raw inputs, and series points.",
+    );
+    for (table, counter) in [
+        ("inputs", &metrics.inputs_deleted),
+        ("points", &metrics.points_deleted),
+    ] {
+        let _ = writeln!(
+            out,
+            "modelwatch_retention_deleted_total{{table=\"{table}\"}} {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        out,
+        "modelwatch_retention_failures_total",
+        "counter",
+        "Retention steps that failed since the process started (their pass ended; nothing was lost).",
+    );
+    let _ = writeln!(
+        out,
+        "modelwatch_retention_failures_total {}",
+        metrics.retention_failures.load(Ordering::Relaxed)
+    );
+    header(
+        out,
+        "modelwatch_snapshot_seq",
+        "gauge",
+        "Sequence number of the latest engine snapshot in the store (0: none yet).",
+    );
+    let _ = writeln!(
+        out,
+        "modelwatch_snapshot_seq {}",
+        metrics.snapshot_seq.load(Ordering::Relaxed)
+    );
+    header(
+        out,
+        "modelwatch_snapshot_failures_total",
+        "counter",
+        "Engine snapshots that could not be saved since the process started.",
+    );
+    let _ = writeln!(
+        out,
+        "modelwatch_snapshot_failures_total {}",
+        metrics.snapshot_failures.load(Ordering::Relaxed)
+    );
 }
 
 fn render_series(out: &mut String, series: &SeriesSnapshot) {

@@ -6,29 +6,42 @@
 //! 202 only once the writer has committed them. Queries read the store through a second
 //! connection of their own, on a blocking thread. Nothing here prints; the binary's
 //! `cli/serve.rs` does.
+//!
+//! Every handler carries its `#[utoipa::path]` and is registered with `utoipa_axum::routes!`,
+//! which builds the route and its entry in the OpenAPI document (`GET /openapi.json`,
+//! `openapi.rs`) together. Every error is `ApiError`'s one JSON shape, query-string problems
+//! included (`queries.rs` parses query strings by hand).
 
 pub mod auth;
+#[cfg(test)]
+mod ingest_tests;
 pub mod metrics;
+mod openapi;
 mod queries;
+pub mod retention;
 pub mod writer;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use modelwatch_engine::{
     AlertState, BatchError, Config, Format, InputError, Timestamp, WireParser,
 };
 use modelwatch_store::{AlertFilter, DecisionFilter, Listing, Page, Store, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use queries::{FromParams, Params, QueryParams};
 
 use crate::clock::Clock;
 pub use writer::{CommitFailed, Status, WriterError};
@@ -53,6 +66,10 @@ pub struct ServiceOptions {
     pub max_exported_series: usize,
     /// The bearer tokens of the `/v1/...` routes; none: no authentication.
     pub auth: auth::Auth,
+    /// Inputs between two engine snapshots.
+    pub snapshot_every: u64,
+    /// How long raw events are kept.
+    pub retention: retention::Retention,
 }
 
 impl Default for ServiceOptions {
@@ -62,6 +79,8 @@ impl Default for ServiceOptions {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_exported_series: metrics::DEFAULT_MAX_EXPORTED_SERIES,
             auth: auth::Auth::default(),
+            snapshot_every: writer::DEFAULT_SNAPSHOT_EVERY,
+            retention: retention::Retention::default(),
         }
     }
 }
@@ -81,6 +100,9 @@ pub enum ServiceError {
     /// The writer thread panicked.
     #[error("the writer thread panicked")]
     WriterPanicked,
+    /// The service was started outside a Tokio runtime.
+    #[error("the service must be started within a Tokio runtime")]
+    NoRuntime,
 }
 
 /// A started service: the writer thread is running (recovering first) and [`Service::router`]
@@ -112,9 +134,14 @@ impl Service {
         let reader = Store::open(data_dir)?;
         let (status_sender, status) = watch::channel(Status::Recovering);
         let (queue, receiver) = mpsc::channel(options.queue_capacity.max(1));
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServiceError::NoRuntime)?;
         let writer_config = config.clone();
         let metrics = Arc::new(metrics::Metrics::default());
         let writer_metrics = metrics.clone();
+        let writer_options = writer::WriterOptions {
+            snapshot_every: options.snapshot_every,
+            started_at: clock.now(),
+        };
         let writer = thread::Builder::new()
             .name("modelwatch-writer".to_string())
             .spawn(move || {
@@ -124,9 +151,19 @@ impl Service {
                     receiver,
                     &status_sender,
                     &writer_metrics,
+                    writer_options,
                 )
             })
             .map_err(ServiceError::Spawn)?;
+        if let Some(keep) = options.retention.keep {
+            runtime.spawn(retention::periodic(
+                queue.downgrade(),
+                status.clone(),
+                clock.clone(),
+                keep,
+                options.retention.interval,
+            ));
+        }
         let state = AppState {
             config,
             clock,
@@ -135,30 +172,46 @@ impl Service {
             reader: Arc::new(Mutex::new(reader)),
             metrics,
             max_exported_series: options.max_exported_series,
+            body_limit: options.body_limit,
+            retention: options.retention,
         };
-        // Probes and scrapes stay open; the /v1 routes need a token's scope (see auth.rs).
-        let ingest = Router::new()
-            .route("/v1/events", post(post_events))
+        // Probes, scrapes and the OpenAPI document stay open; the /v1 routes need a token's
+        // scope (see auth.rs). `routes!` registers each handler together with its
+        // `#[utoipa::path]`, so the document lists exactly the routes served.
+        let ingest = OpenApiRouter::new()
+            .routes(routes!(post_events))
             .route_layer(middleware::from_fn_with_state(
                 (options.auth.clone(), auth::Scope::Ingest),
                 auth::require,
             ));
-        let reads = Router::new()
-            .route("/v1/alerts", get(get_alerts))
-            .route("/v1/decisions", get(get_decisions))
-            .route("/v1/models", get(queries::get_models))
-            .route("/v1/models/{name}", get(queries::get_model))
-            .route("/v1/series", get(queries::get_series))
+        let reads = OpenApiRouter::new()
+            .routes(routes!(get_alerts))
+            .routes(routes!(get_decisions))
+            .routes(routes!(queries::get_models))
+            .routes(routes!(queries::get_model))
+            .routes(routes!(queries::get_series))
             .route_layer(middleware::from_fn_with_state(
                 (options.auth.clone(), auth::Scope::Read),
                 auth::require,
             ));
-        let router = Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics::get_metrics))
+        let admin = OpenApiRouter::new()
+            .routes(routes!(post_retention))
+            .route_layer(middleware::from_fn_with_state(
+                (options.auth.clone(), auth::Scope::Admin),
+                auth::require,
+            ));
+        let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+            .routes(routes!(healthz))
+            .routes(routes!(readyz))
+            .routes(routes!(get_metrics))
+            .routes(routes!(openapi::get_openapi))
             .merge(ingest)
             .merge(reads)
+            .merge(admin)
+            .split_for_parts();
+        let router = router
+            .fallback(not_found)
+            .layer(Extension(openapi::Served(Arc::new(document))))
             .layer(DefaultBodyLimit::max(options.body_limit))
             .with_state(state);
         Ok(Service {
@@ -209,12 +262,37 @@ struct AppState {
     reader: Arc<Mutex<Store>>,
     metrics: Arc<metrics::Metrics>,
     max_exported_series: usize,
+    /// The largest request body, in bytes (for the 413's message).
+    body_limit: usize,
+    retention: retention::Retention,
 }
 
+/// `GET /healthz`.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness: the process answers HTTP",
+    responses((status = 200, description = "Alive (empty body)"))
+)]
 async fn healthz() -> StatusCode {
     StatusCode::OK
 }
 
+/// `GET /readyz`.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: recovery has finished and the writer runs",
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain",
+            example = "ready\n"),
+        (status = 503, description = "Still replaying the stored inputs (`recovering`), or the \
+            writer stopped after a failed commit (`failed`)", body = String,
+            content_type = "text/plain", example = "recovering\n")
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     match &*state.status.borrow() {
         Status::Ready { .. } => (StatusCode::OK, "ready\n").into_response(),
@@ -223,12 +301,97 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-#[derive(Serialize)]
+/// `GET /metrics` (the handler is `metrics.rs`'s).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "The Prometheus text exposition format 0.0.4: events ingested and refused (by \
+        reason), queue depth, commit latency, retrain decisions, and each series' latest value \
+        and rule state (at most `--metrics-max-series` series).",
+    responses(
+        (status = 200, description = "The metrics", body = String,
+            content_type = "text/plain; version=0.0.4")
+    )
+)]
+async fn get_metrics(state: State<AppState>) -> Response {
+    metrics::get_metrics(state).await
+}
+
+/// `POST /v1/admin/retention` (the handler is `retention.rs`'s).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/retention",
+    tag = "operations",
+    summary = "Run a retention pass now",
+    description = "Deletes stored inputs and points older than `--retention` (or joins the pass \
+        under way) and answers with what it deleted.",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "What the pass deleted", body = openapi::RetentionReport),
+        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The token lacks the `admin` scope", body = openapi::ErrorResponse),
+        (status = 409, description = "Retention is off (`--retention off`)", body = openapi::ErrorResponse),
+        (status = 500, description = "The pass failed", body = openapi::ErrorResponse),
+        (status = 503, description = "Recovering, the queue is full, or the writer stopped",
+            body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)")))
+    )
+)]
+async fn post_retention(state: State<AppState>) -> Response {
+    retention::post_retention(state).await
+}
+
+/// `{"accepted": N}`: how many events were stored.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct Accepted {
+    /// The number of events stored, all of the batch.
     accepted: usize,
 }
 
 /// `POST /v1/events`, counting every refusal (including the body limit's 413) on `/metrics`.
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "ingest",
+    summary = "Ingest metric events",
+    description = "One event or an array of events as `application/json`, or events separated by \
+        whitespace (normally one a line) as `application/x-ndjson`; the format of `docs/events.md`. \
+        A batch is all-or-nothing: the answer 202 comes once every event is committed to the \
+        store, and a refused batch leaves no trace. Missing timestamps take the receive time.",
+    request_body(
+        description = "The events (at most 100,000 per batch, at most the body limit in bytes)",
+        content(
+            (openapi::EventBatch = "application/json"),
+            (String = "application/x-ndjson",
+                example = "{\"model\": {\"name\": \"fraud-detector\", \"version\": \"1.4.0\"}, \"metric\": \"accuracy\", \"value\": 0.93}\n")
+        )
+    ),
+    security(("bearer" = ["ingest"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 202, description = "Every event is stored", body = Accepted),
+        (status = 400, description = "Not JSON (each syntax error in `errors` with its line and \
+            column), no event at all, not UTF-8, or a body that could not be read",
+            body = openapi::ErrorResponse),
+        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The token lacks the `ingest` scope", body = openapi::ErrorResponse),
+        (status = 413, description = "The body is larger than the body limit, or holds more than \
+            100,000 events; nothing was stored", body = openapi::ErrorResponse),
+        (status = 415, description = "Content-Type is neither application/json nor \
+            application/x-ndjson", body = openapi::ErrorResponse),
+        (status = 422, description = "Invalid events: each problem in `errors` with the event's \
+            index, line and field; nothing was stored", body = openapi::ErrorResponse),
+        (status = 500, description = "The commit failed; nothing of this request is stored and \
+            the server stops", body = openapi::ErrorResponse),
+        (status = 503, description = "Recovering or the ingest queue is full (with Retry-After), \
+            or the writer has stopped", body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)")))
+    )
+)]
 async fn post_events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -239,7 +402,16 @@ async fn post_events(
         Ok(body) => body,
         Err(rejection) => {
             metrics.record_body_refusal(rejection.status());
-            return rejection.into_response();
+            let message = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "the body is larger than the limit of {} bytes; nothing was stored (send \
+                     smaller batches)",
+                    state.body_limit
+                )
+            } else {
+                format!("cannot read the body: {}", rejection.body_text())
+            };
+            return error_response(rejection.status(), message, None);
         }
     };
     match ingest(state, headers, body).await {
@@ -311,22 +483,70 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The query of `GET /v1/alerts`.
+#[derive(Debug)]
 struct AlertsQuery {
-    state: Option<String>,
+    state: Option<AlertState>,
     model: Option<String>,
-    since: Option<String>,
-    after: Option<i64>,
-    limit: Option<usize>,
+    since: Option<Timestamp>,
+    page: Page,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl FromParams for AlertsQuery {
+    const NAMES: &'static [&'static str] = &["state", "model", "since", "after", "limit"];
+
+    fn from_params(params: &mut Params) -> Result<AlertsQuery, ApiError> {
+        let state = match params.text("state") {
+            None => None,
+            Some(name) => Some(
+                ALERT_STATES
+                    .into_iter()
+                    .find(|candidate| candidate.as_str() == name)
+                    .ok_or_else(|| {
+                        ApiError::bad_query(
+                            "state",
+                            format!(
+                                "unknown alert state {name:?}; expected one of pending, firing, \
+                                 resolved, inactive, drift, warning"
+                            ),
+                        )
+                    })?,
+            ),
+        };
+        Ok(AlertsQuery {
+            state,
+            model: params.text("model"),
+            since: params.time("since")?,
+            page: listing_page(params)?,
+        })
+    }
+}
+
+/// The query of `GET /v1/decisions`.
+#[derive(Debug)]
 struct DecisionsQuery {
     model: Option<String>,
-    after: Option<i64>,
-    limit: Option<usize>,
+    page: Page,
+}
+
+impl FromParams for DecisionsQuery {
+    const NAMES: &'static [&'static str] = &["model", "after", "limit"];
+
+    fn from_params(params: &mut Params) -> Result<DecisionsQuery, ApiError> {
+        Ok(DecisionsQuery {
+            model: params.text("model"),
+            page: listing_page(params)?,
+        })
+    }
+}
+
+/// A listing's `after` (a previous page's `next`) and `limit`, newest first.
+fn listing_page(params: &mut Params) -> Result<Page, ApiError> {
+    Ok(Page {
+        after: params.parse("after", "is not a cursor; pass a previous page's \"next\"")?,
+        limit: params.limit()?,
+        order: Page::default().order,
+    })
 }
 
 /// A page of stored outputs, each in the JSON form `replay --format json` prints.
@@ -345,66 +565,68 @@ const ALERT_STATES: [AlertState; 6] = [
     AlertState::Warning,
 ];
 
+/// `GET /v1/alerts`.
+#[utoipa::path(
+    get,
+    path = "/v1/alerts",
+    tag = "query",
+    summary = "Alert transitions, newest first",
+    params(openapi::AlertsParams),
+    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "One page of alert transitions", body = openapi::AlertPage),
+        (status = 400, description = "A bad query parameter, named in `parameter`",
+            body = openapi::ErrorResponse),
+        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
+        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+    )
+)]
 async fn get_alerts(
     State(state): State<AppState>,
-    Query(query): Query<AlertsQuery>,
+    QueryParams(query): QueryParams<AlertsQuery>,
 ) -> Result<Json<ListingBody>, ApiError> {
-    let alert_state = match query.state.as_deref() {
-        None => None,
-        Some(name) => Some(
-            ALERT_STATES
-                .into_iter()
-                .find(|candidate| candidate.as_str() == name)
-                .ok_or_else(|| ApiError::BadQuery {
-                    field: "state",
-                    message: format!(
-                        "unknown alert state {name:?}; expected one of pending, firing, resolved, inactive, drift, warning"
-                    ),
-                })?,
-        ),
-    };
-    let since = match query.since.as_deref() {
-        None => None,
-        Some(text) => {
-            Some(
-                Timestamp::parse_rfc3339(text).map_err(|message| ApiError::BadQuery {
-                    field: "since",
-                    message,
-                })?,
-            )
-        }
-    };
     let filter = AlertFilter {
         model: query.model,
-        state: alert_state,
-        since,
+        state: query.state,
+        since: query.since,
         ..AlertFilter::default()
     };
-    let page = page(query.after, query.limit);
+    let page = query.page;
     let listing = read(&state, move |store| store.alerts(&filter, &page)).await?;
     listing_body(listing, |alert| alert.output)
 }
 
+/// `GET /v1/decisions`.
+#[utoipa::path(
+    get,
+    path = "/v1/decisions",
+    tag = "query",
+    summary = "Retrain decisions, newest first",
+    params(openapi::DecisionsParams),
+    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "One page of retrain decisions", body = openapi::DecisionPage),
+        (status = 400, description = "A bad query parameter, named in `parameter`",
+            body = openapi::ErrorResponse),
+        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
+        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+    )
+)]
 async fn get_decisions(
     State(state): State<AppState>,
-    Query(query): Query<DecisionsQuery>,
+    QueryParams(query): QueryParams<DecisionsQuery>,
 ) -> Result<Json<ListingBody>, ApiError> {
     let filter = DecisionFilter {
         model: query.model,
         ..DecisionFilter::default()
     };
-    let page = page(query.after, query.limit);
+    let page = query.page;
     let listing = read(&state, move |store| store.decisions(&filter, &page)).await?;
     listing_body(listing, |decision| decision.output)
-}
-
-fn page(after: Option<i64>, limit: Option<usize>) -> Page {
-    let default = Page::default();
-    Page {
-        after,
-        limit: limit.unwrap_or(default.limit),
-        order: default.order,
-    }
 }
 
 /// Runs a read on the query connection, on a blocking thread.
@@ -450,11 +672,9 @@ enum ApiError {
     NotUtf8 { valid_up_to: usize },
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// A bad query (or path) parameter: `field` names it.
     #[error("{field}: {message}")]
-    BadQuery {
-        field: &'static str,
-        message: String,
-    },
+    BadQuery { field: String, message: String },
     #[error("the server is replaying its stored events; retry shortly")]
     Recovering,
     #[error("the ingest queue is full; retry shortly")]
@@ -471,6 +691,16 @@ enum ApiError {
     Forbidden { scope: auth::Scope },
 }
 
+impl ApiError {
+    fn bad_query(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::BadQuery {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The one error body (`openapi::ErrorResponse` documents it).
 #[derive(Serialize)]
 struct ErrorBody<'e> {
     error: String,
@@ -478,6 +708,28 @@ struct ErrorBody<'e> {
     errors: &'e [InputError],
     #[serde(skip_serializing_if = "is_zero")]
     omitted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'e str>,
+}
+
+/// An error answer without events to list, such as a refused body.
+fn error_response(status: StatusCode, error: String, parameter: Option<&str>) -> Response {
+    let body = ErrorBody {
+        error,
+        errors: &[],
+        omitted: 0,
+        parameter,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Every path the router does not know: a 404 in the API's error shape.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no route for {}; see /openapi.json", uri.path()),
+        None,
+    )
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -514,10 +766,15 @@ impl IntoResponse for ApiError {
             ),
             other => (other.to_string(), &[][..], 0),
         };
+        let parameter = match &self {
+            ApiError::BadQuery { field, .. } => Some(field.as_str()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: title,
             errors,
             omitted,
+            parameter,
         };
         let mut response = (status, Json(body)).into_response();
         if matches!(self, ApiError::Recovering | ApiError::QueueFull) {

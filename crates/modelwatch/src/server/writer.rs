@@ -1,16 +1,28 @@
 //! The one writer of `serve`: a plain thread that owns the [`Engine`] and the [`Store`].
 //!
-//! It first replays every stored input through a fresh engine (recovery), then takes requests
-//! from the bounded ingest queue, every waiting one at a time (group commit), numbers their
-//! inputs through the engine, commits inputs and outputs in one [`Store::commit`] and only
-//! then answers each request. It never reads a clock (receive times come with the requests)
-//! and never touches HTTP.
+//! It first rebuilds the engine (recovery): it restores the latest engine snapshot saved under
+//! the same config and replays the stored inputs after it (all of them when there is no
+//! usable snapshot). Then it takes requests from the bounded ingest queue, every waiting one at
+//! a time (group commit), numbers their inputs through the engine, commits inputs and outputs
+//! in one [`Store::commit`] and only then answers each request. It never reads a clock (wall
+//! times come with the requests) and never touches HTTP.
+//!
+//! Upkeep happens here too, between commits, so that it never races ingest for SQLite's one
+//! write lock:
+//! - every `snapshot_every` inputs (more when the state is large: at least one input per
+//!   [`SNAPSHOT_BYTES_PER_INPUT`] bytes of the last snapshot, so writing snapshots stays a
+//!   small share of the work), and when the queue closes, it saves a snapshot of the engine's
+//!   state at the last committed input;
+//! - a retention pass ([`Job::Retention`]) first saves a snapshot, then deletes old inputs
+//!   (never past that snapshot, so recovery never needs them) and old points, one small
+//!   transaction after each group commit, or back to back while the queue is empty.
 //!
 //! A failed commit stops the writer for good: the engine has already consumed the inputs the
 //! store refused, so its state is ahead of the store and the next input would get a sequence
 //! number the store cannot accept. The waiting requests are told the commit failed, the queue
 //! closes (later requests get 503), the status becomes [`Status::Failed`] and `serve` shuts
-//! down; a restart recovers from what the store holds.
+//! down; a restart recovers from what the store holds. A failed snapshot or retention step
+//! changes nothing stored and stops nothing: it is counted on `/metrics` and tried again later.
 //!
 //! The queue also carries scrapes of `/metrics` ([`Job::Series`]): the writer answers them
 //! from the engine's status after committing every request queued before them.
@@ -19,7 +31,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
-use modelwatch_store::{Batch, MAX_REPLAY_PAGE, Record, Store, StoreError};
+use modelwatch_store::{Batch, MAX_REPLAY_PAGE, Record, SeriesCursor, Snapshot, Store, StoreError};
+use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::{Metrics, SeriesSnapshot};
@@ -27,21 +40,47 @@ use super::metrics::{Metrics, SeriesSnapshot};
 /// Most requests folded into one commit.
 pub const MAX_GROUP: usize = 1_024;
 
+/// Inputs between two engine snapshots, unless configured otherwise.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
+
+/// Snapshot bytes one input between two snapshots pays for: a state of 100 MB is saved at
+/// most every 400,000 inputs, whatever `snapshot_every` says.
+pub const SNAPSHOT_BYTES_PER_INPUT: u64 = 256;
+
+/// Oldest inputs one retention step deletes.
+const INPUTS_PER_STEP: usize = 5_000;
+
+/// Series one retention step walks for old points.
+const SERIES_PER_STEP: usize = 500;
+
 /// Where the writer stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
-    /// Replaying the stored inputs; events are refused with 503.
+    /// Rebuilding the engine; events are refused with 503.
     Recovering,
     /// Recovery is over; events are taken.
     Ready {
         /// How many stored inputs recovery replayed.
         replayed: u64,
+        /// The input whose snapshot recovery restored, if it restored one.
+        restored: Option<u64>,
+        /// Why recovery could not simply restore the latest snapshot, when that matters.
+        note: Option<String>,
     },
     /// Recovery or a commit failed; the writer has stopped.
     Failed {
         /// What went wrong.
         message: String,
     },
+}
+
+/// How often the writer saves snapshots.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterOptions {
+    /// Inputs between two snapshots (at least 1).
+    pub snapshot_every: u64,
+    /// The wall time the service started, the time of a snapshot taken before any request.
+    pub started_at: Timestamp,
 }
 
 /// One accepted HTTP request on its way to the writer.
@@ -62,6 +101,8 @@ pub enum Job {
     Events(Request),
     /// A scrape of `/metrics` asking for the series.
     Series(SeriesRequest),
+    /// A retention pass: delete what is older than a cutoff.
+    Retention(RetentionRequest),
 }
 
 /// A scrape's request for every series' latest value and rule states.
@@ -71,6 +112,31 @@ pub struct SeriesRequest {
     pub cap: usize,
     /// Where the writer answers.
     pub reply: oneshot::Sender<SeriesSnapshot>,
+}
+
+/// A request for a retention pass. One that arrives during a pass joins it.
+#[derive(Debug)]
+pub struct RetentionRequest {
+    /// Inputs and points with an event time before this go.
+    pub cutoff: Timestamp,
+    /// The wall time of the request, the time of the snapshot the pass takes.
+    pub now: Timestamp,
+    /// Where the writer answers once the pass is over; none for the periodic pass.
+    pub reply: Option<oneshot::Sender<Result<RetentionReport, String>>>,
+}
+
+/// What a retention pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    /// Inputs and points with an event time before this were deleted.
+    pub cutoff: Timestamp,
+    /// The snapshot the pass relied on: no input after it was deleted. 0: none, and so no
+    /// input was deleted.
+    pub snapshot_seq: u64,
+    /// Raw inputs deleted by the pass.
+    pub inputs_deleted: u64,
+    /// Series points deleted by the pass.
+    pub points_deleted: u64,
 }
 
 /// The commit that held a request failed; nothing of the request is stored.
@@ -104,14 +170,35 @@ pub enum WriterError {
 /// [`WriterError`] when recovery or a commit fails; `status` says so too.
 pub fn run(
     config: Arc<Config>,
-    mut store: Store,
-    mut queue: mpsc::Receiver<Job>,
+    store: Store,
+    queue: mpsc::Receiver<Job>,
     status: &watch::Sender<Status>,
     metrics: &Metrics,
+    options: WriterOptions,
 ) -> Result<(), WriterError> {
-    let result = recover(config, &store).and_then(|(mut engine, replayed)| {
-        status.send_replace(Status::Ready { replayed });
-        serve_queue(&mut engine, &mut store, &mut queue, metrics)
+    let result = recover(config, &store, metrics).and_then(|recovered| {
+        let mut writer = Writer {
+            config_digest: recovered.engine_digest.clone(),
+            engine: recovered.engine,
+            store,
+            metrics,
+            options,
+            snapshot_seq: recovered.restored.unwrap_or(0),
+            snapshot_len: 0,
+            wall: options.started_at,
+            pass: None,
+        };
+        // A long replay, or a snapshot of no use under this config: save one now, so the
+        // next start is quick.
+        if recovered.replayed >= options.snapshot_every.max(1) || recovered.note.is_some() {
+            writer.snapshot();
+        }
+        status.send_replace(Status::Ready {
+            replayed: recovered.replayed,
+            restored: recovered.restored,
+            note: recovered.note,
+        });
+        writer.serve(queue)
     });
     if let Err(error) = &result {
         status.send_replace(Status::Failed {
@@ -121,11 +208,72 @@ pub fn run(
     result
 }
 
-/// A fresh engine fed every stored input in order; their outputs are already stored.
-fn recover(config: Arc<Config>, store: &Store) -> Result<(Engine, u64), WriterError> {
-    let mut engine = Engine::new(config);
+/// The engine as recovery rebuilt it.
+struct Recovered {
+    engine: Engine,
+    engine_digest: String,
+    replayed: u64,
+    restored: Option<u64>,
+    note: Option<String>,
+}
+
+/// Restores the latest snapshot taken under this config, if there is one, and replays the
+/// stored inputs after it (their outputs are already stored). Without a usable snapshot it
+/// replays every stored input; when retention has deleted some, the state is rebuilt from
+/// the inputs left and the note says so.
+fn recover(
+    config: Arc<Config>,
+    store: &Store,
+    metrics: &Metrics,
+) -> Result<Recovered, WriterError> {
+    let totals = store.retention_totals()?;
+    metrics.set_deleted(totals.inputs_deleted, totals.points_deleted);
+    let mut unusable = None;
+    let mut restored = None;
+    if let Some(snapshot) = store.latest_snapshot()? {
+        metrics.record_snapshot(snapshot.seq);
+        let seq = snapshot.seq;
+        if snapshot.config_digest != config.source_digest {
+            unusable = Some(format!(
+                "the config differs from the one of the snapshot at input {seq}"
+            ));
+        } else {
+            match Engine::restore(config.clone(), &snapshot.state) {
+                Ok(engine) if engine.last_seq() == seq => restored = Some(engine),
+                Ok(engine) => {
+                    unusable = Some(format!(
+                        "the snapshot at input {seq} holds the state after input {}",
+                        engine.last_seq()
+                    ));
+                }
+                Err(error) => {
+                    unusable = Some(format!(
+                        "the snapshot at input {seq} cannot be restored: {error}"
+                    ));
+                }
+            }
+        }
+    }
+    let deleted_through = totals.inputs_deleted_through;
+    let restored_seq = restored.as_ref().map(Engine::last_seq);
+    let (mut engine, note) = match (restored, unusable) {
+        (Some(engine), _) => (engine, None),
+        (None, reason) if deleted_through == 0 => (
+            Engine::new(config.clone()),
+            reason.map(|reason| format!("{reason}; every stored input is replayed")),
+        ),
+        (None, reason) => (
+            Engine::starting_after(config.clone(), deleted_through, Timestamp::EPOCH),
+            Some(format!(
+                "{}; retention deleted inputs 1 to {deleted_through}, so the detector state is \
+                 rebuilt from the inputs after them",
+                reason.unwrap_or_else(|| "there is no snapshot".to_string())
+            )),
+        ),
+    };
     let mut outputs = Vec::new();
-    let mut after = 0;
+    let mut after = engine.last_seq();
+    let mut replayed = 0;
     loop {
         let page = store.inputs_after(after, MAX_REPLAY_PAGE)?;
         let Some(last) = page.last() else { break };
@@ -139,94 +287,251 @@ fn recover(config: Arc<Config>, store: &Store) -> Result<(Engine, u64), WriterEr
                     engine: seq,
                 });
             }
+            replayed += 1;
         }
     }
-    Ok((engine, after))
+    Ok(Recovered {
+        engine,
+        engine_digest: config.source_digest.clone(),
+        replayed,
+        restored: restored_seq,
+        note,
+    })
 }
 
-fn serve_queue(
-    engine: &mut Engine,
-    store: &mut Store,
-    queue: &mut mpsc::Receiver<Job>,
-    metrics: &Metrics,
-) -> Result<(), WriterError> {
-    let mut outputs: Vec<Output> = Vec::new();
-    // (decision, reason) of every retrain decision in the batch, counted once it commits.
-    let mut committed: Vec<(&'static str, &'static str)> = Vec::new();
-    let mut scrapes = Vec::new();
-    while let Some(first) = queue.blocking_recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut batch = Batch::new();
-        let mut replies = Vec::with_capacity(jobs.len());
-        let mut inputs = 0;
-        for job in jobs {
-            let request = match job {
-                Job::Events(request) => request,
-                Job::Series(scrape) => {
-                    scrapes.push(scrape);
-                    continue;
+/// The writer's state between jobs.
+struct Writer<'m> {
+    engine: Engine,
+    config_digest: String,
+    store: Store,
+    metrics: &'m Metrics,
+    options: WriterOptions,
+    /// The latest snapshot saved under this config; 0: none.
+    snapshot_seq: u64,
+    /// Its size in bytes.
+    snapshot_len: u64,
+    /// The latest wall time a request brought.
+    wall: Timestamp,
+    pass: Option<RetentionPass>,
+}
+
+/// A retention pass under way.
+struct RetentionPass {
+    report: RetentionReport,
+    inputs_done: bool,
+    points: SeriesCursor,
+    replies: Vec<oneshot::Sender<Result<RetentionReport, String>>>,
+}
+
+impl Writer<'_> {
+    fn serve(&mut self, mut queue: mpsc::Receiver<Job>) -> Result<(), WriterError> {
+        let mut outputs: Vec<Output> = Vec::new();
+        // (decision, reason) of every retrain decision in the batch, counted once it commits.
+        let mut committed: Vec<(&'static str, &'static str)> = Vec::new();
+        let mut scrapes = Vec::new();
+        loop {
+            // With a retention pass under way, an empty queue means time for its next step.
+            let first = if self.pass.is_some() {
+                match queue.try_recv() {
+                    Ok(job) => job,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.retention_step();
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                match queue.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
                 }
             };
-            replies.push((request.reply, request.inputs.len()));
-            inputs += request.inputs.len();
-            for input in request.inputs {
-                let seq = engine.process(&input, &mut outputs);
-                let record = Record {
-                    seq,
-                    received_at: request.received_at,
-                    input,
-                };
-                committed.extend(outputs.iter().filter_map(|output| match output {
-                    Output::Retrain(decision) => {
-                        Some((decision.decision.as_str(), decision.reason.as_str()))
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let mut batch = Batch::new();
+            let mut replies = Vec::with_capacity(jobs.len());
+            let mut inputs = 0;
+            let mut retention = Vec::new();
+            for job in jobs {
+                let request = match job {
+                    Job::Events(request) => request,
+                    Job::Series(scrape) => {
+                        scrapes.push(scrape);
+                        continue;
                     }
-                    _ => None,
-                }));
-                batch.push(record, outputs.drain(..));
+                    Job::Retention(request) => {
+                        retention.push(request);
+                        continue;
+                    }
+                };
+                self.wall = self.wall.max(request.received_at);
+                replies.push((request.reply, request.inputs.len()));
+                inputs += request.inputs.len();
+                for input in request.inputs {
+                    let seq = self.engine.process(&input, &mut outputs);
+                    let record = Record {
+                        seq,
+                        received_at: request.received_at,
+                        input,
+                    };
+                    committed.extend(outputs.iter().filter_map(|output| match output {
+                        Output::Retrain(decision) => {
+                            Some((decision.decision.as_str(), decision.reason.as_str()))
+                        }
+                        _ => None,
+                    }));
+                    batch.push(record, outputs.drain(..));
+                }
+            }
+            let result = if replies.is_empty() {
+                Ok(Duration::ZERO)
+            } else {
+                timed_commit(&mut self.store, &batch)
+            };
+            match result {
+                Ok(took) => {
+                    if !replies.is_empty() {
+                        self.metrics.record_commit(took, inputs, &committed);
+                    }
+                    committed.clear();
+                    for (reply, accepted) in replies {
+                        // The client may have gone; its events are stored all the same.
+                        let _ = reply.send(Ok(accepted));
+                    }
+                    if !scrapes.is_empty() {
+                        let status = self.engine.status();
+                        for scrape in scrapes.drain(..) {
+                            let _ = scrape
+                                .reply
+                                .send(SeriesSnapshot::capped(status.clone(), scrape.cap));
+                        }
+                    }
+                }
+                Err(error) => {
+                    let failed = CommitFailed {
+                        message: error.to_string(),
+                    };
+                    for (reply, _) in replies {
+                        let _ = reply.send(Err(failed.clone()));
+                    }
+                    return Err(error.into());
+                }
+            }
+            let every = self
+                .options
+                .snapshot_every
+                .max(self.snapshot_len / SNAPSHOT_BYTES_PER_INPUT)
+                .max(1);
+            if self.engine.last_seq() >= self.snapshot_seq.saturating_add(every) {
+                self.snapshot();
+            }
+            for request in retention {
+                self.start_retention(request);
+            }
+            if self.pass.is_some() {
+                self.retention_step();
             }
         }
-        let result = if replies.is_empty() {
-            Ok(Duration::ZERO)
-        } else {
-            timed_commit(store, &batch)
+        // The queue closed: every request is answered. A snapshot makes the next start quick.
+        if self.engine.last_seq() > self.snapshot_seq {
+            self.snapshot();
+        }
+        Ok(())
+    }
+
+    /// Saves a snapshot of the engine at the last committed input. A failure is counted and
+    /// changes nothing: the previous snapshot stays.
+    fn snapshot(&mut self) {
+        if self.engine.last_seq() == 0 {
+            return;
+        }
+        let Ok(state) = self.engine.snapshot() else {
+            self.metrics.record_snapshot_failure();
+            return;
         };
-        match result {
-            Ok(took) => {
-                if !replies.is_empty() {
-                    metrics.record_commit(took, inputs, &committed);
-                }
-                committed.clear();
-                for (reply, accepted) in replies {
-                    // The client may have gone; its events are stored all the same.
-                    let _ = reply.send(Ok(accepted));
-                }
-                if !scrapes.is_empty() {
-                    let status = engine.status();
-                    for scrape in scrapes.drain(..) {
-                        let _ = scrape
-                            .reply
-                            .send(SeriesSnapshot::capped(status.clone(), scrape.cap));
-                    }
-                }
+        let snapshot = Snapshot {
+            seq: self.engine.last_seq(),
+            taken_at: self.wall,
+            config_digest: self.config_digest.clone(),
+            state,
+        };
+        match self.store.save_snapshot(&snapshot) {
+            Ok(()) => {
+                self.snapshot_seq = snapshot.seq;
+                self.snapshot_len = u64::try_from(snapshot.state.len()).unwrap_or(u64::MAX);
+                self.metrics.record_snapshot(snapshot.seq);
             }
+            Err(_) => self.metrics.record_snapshot_failure(),
+        }
+    }
+
+    /// Starts a pass (saving a snapshot first, so inputs up to the last one may go) or lets
+    /// the request join the pass under way.
+    fn start_retention(&mut self, request: RetentionRequest) {
+        self.wall = self.wall.max(request.now);
+        if let Some(pass) = &mut self.pass {
+            pass.replies.extend(request.reply);
+            return;
+        }
+        let fresh = self.engine.last_seq() == self.snapshot_seq && self.snapshot_seq > 0;
+        if !fresh && self.engine.last_seq() > 0 {
+            self.snapshot();
+        }
+        self.pass = Some(RetentionPass {
+            report: RetentionReport {
+                cutoff: request.cutoff,
+                snapshot_seq: self.snapshot_seq,
+                inputs_deleted: 0,
+                points_deleted: 0,
+            },
+            inputs_done: false,
+            points: SeriesCursor::start(),
+            replies: request.reply.into_iter().collect(),
+        });
+    }
+
+    /// One small transaction of the pass under way: old inputs first, then old points. Ends
+    /// the pass (answering who asked) when both are done or a step fails.
+    fn retention_step(&mut self) {
+        let Some(pass) = &mut self.pass else { return };
+        let cutoff = pass.report.cutoff;
+        let step = if pass.inputs_done {
+            self.store
+                .delete_old_points(cutoff, &mut pass.points, SERIES_PER_STEP)
+                .map(|step| {
+                    pass.report.points_deleted += step.deleted;
+                    self.metrics.record_deleted(0, step.deleted);
+                    step.done
+                })
+        } else {
+            self.store
+                .delete_old_inputs(cutoff, pass.report.snapshot_seq, INPUTS_PER_STEP)
+                .map(|step| {
+                    pass.report.inputs_deleted += step.deleted;
+                    self.metrics.record_deleted(step.deleted, 0);
+                    pass.inputs_done = step.done;
+                    false
+                })
+        };
+        let outcome = match step {
+            Ok(false) => return,
+            Ok(true) => Ok(pass.report.clone()),
             Err(error) => {
-                let failed = CommitFailed {
-                    message: error.to_string(),
-                };
-                for (reply, _) in replies {
-                    let _ = reply.send(Err(failed.clone()));
-                }
-                return Err(error.into());
+                self.metrics.record_retention_failure();
+                Err(error.to_string())
+            }
+        };
+        if let Some(pass) = self.pass.take() {
+            for reply in pass.replies {
+                let _ = reply.send(outcome.clone());
             }
         }
     }
-    Ok(())
 }
 
 /// `Store::commit`, timed for the commit latency histogram.

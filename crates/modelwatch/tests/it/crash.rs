@@ -176,12 +176,21 @@ fn listing(base: &str, name: &str) -> Vec<Value> {
     items
 }
 
+/// Serve with an engine snapshot every few inputs, so restarts restore one and replay the
+/// inputs after it: a snapshot that differs in any way from the replayed state would show in
+/// the final comparison with `replay`.
+fn start(data: &std::path::Path) -> ServeChild {
+    ServeChild::start(data, |command| {
+        command.args(["--snapshot-every", "9"]);
+    })
+}
+
 #[test]
 fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut rng = SplitMix64(0x6d6f_6465_6c77_6174);
-    let mut server = ServeChild::start(&data, |_| {});
+    let mut server = start(&data);
     let shared: Shared = Arc::new((
         Mutex::new(Current {
             generation: 0,
@@ -201,6 +210,7 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
 
     let mut generation = 0;
     let mut kills = 0;
+    let mut restored = 0;
     let mut acks = 0;
     let mut target = rng.acks_until_kill();
     while kills < KILLS {
@@ -217,7 +227,8 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
         }
         server.kill();
         kills += 1;
-        server = ServeChild::start(&data, |_| {});
+        server = start(&data);
+        restored += usize::from(server.restored.is_some());
         generation += 1;
         acks = 0;
         target = rng.acks_until_kill();
@@ -227,6 +238,7 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
         current.base = Some(server.base.clone());
         ready.notify_all();
     }
+    assert!(restored > 0, "no restart restored a snapshot");
     // A few more acknowledged batches on the last server, then the clients stop.
     while acks < 6 {
         match reports.recv_timeout(Duration::from_secs(120)) {

@@ -6,6 +6,7 @@
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
 //! - `auth`: serve's bearer tokens and scopes, and its refusal of a public address without them.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
+//! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
 //! - `serve_child`: the serve child process those four share.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
@@ -16,8 +17,12 @@ mod auth;
 mod cli;
 mod crash;
 mod docs;
+mod failures;
+mod http_api;
 mod monitor;
 mod prometheus;
+mod readme;
+mod retention;
 mod serve;
 mod serve_child;
 mod tidy;

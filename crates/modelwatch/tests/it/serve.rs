@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::serve_child::{ServeChild, example_events, http_agent};
+use crate::serve_child::{ServeChild, example_events, http_agent, ids, ndjson, replay};
 
 struct Server {
     process: ServeChild,
@@ -18,10 +18,10 @@ struct Server {
 
 impl Server {
     /// Starts serve on a free port and returns once it says it is ready, with the number of
-    /// stored inputs it replayed.
-    fn start(data: &Path) -> (Server, u64) {
+    /// stored inputs it replayed and the input of the snapshot it restored.
+    fn start(data: &Path) -> (Server, (u64, Option<u64>)) {
         let process = ServeChild::start(data, |_| {});
-        let replayed = process.replayed;
+        let replayed = (process.replayed, process.restored);
         let server = Server {
             process,
             agent: http_agent(),
@@ -68,43 +68,6 @@ impl Server {
     }
 }
 
-/// What `modelwatch replay --format json` prints for these events, split into alerts and
-/// retrain decisions.
-fn replay(dir: &Path, events: &[String]) -> (Vec<Value>, Vec<Value>) {
-    let file = dir.join("events.jsonl");
-    std::fs::write(&file, events.join("\n")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
-        .args(["replay", "--format", "json"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let outputs: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let of_type = |kind: &str| {
-        outputs
-            .iter()
-            .filter(|output| output["type"] == kind)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    (of_type("alert"), of_type("retrain"))
-}
-
-fn ndjson(lines: &[String]) -> String {
-    lines.join("\n") + "\n"
-}
-
-fn ids(outputs: &[Value]) -> Vec<&str> {
-    outputs
-        .iter()
-        .map(|output| output["id"].as_str().unwrap())
-        .collect()
-}
-
 #[test]
 fn serve_stores_what_replay_computes_and_refuses_bad_input_without_a_trace() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,7 +75,7 @@ fn serve_stores_what_replay_computes_and_refuses_bad_input_without_a_trace() {
     let (alerts, decisions) = replay(dir.path(), &events);
     assert!(alerts.len() > 5 && !decisions.is_empty());
     let (server, replayed) = Server::start(&dir.path().join("data"));
-    assert_eq!(replayed, 0);
+    assert_eq!(replayed, (0, None));
     assert_eq!(server.get("/healthz").0, 200);
     assert_eq!(server.get("/readyz").0, 200);
 
@@ -178,8 +141,9 @@ fn a_restart_continues_the_stream_exactly_as_if_serve_had_never_stopped() {
     }
     server.stop();
 
+    // The clean stop saved a snapshot at the last input: nothing is left to replay.
     let (server, replayed) = Server::start(&data);
-    assert_eq!(replayed, cut as u64);
+    assert_eq!(replayed, (0, Some(cut as u64)));
     let firing = server.all("alerts");
     let last_transition = firing
         .iter()
@@ -378,10 +342,11 @@ fn serve_reports_models_and_series_as_replay_ends_and_refuses_bad_queries() {
         body["error"].as_str().unwrap().starts_with("from:"),
         "{body}"
     );
-    let (status, body) = get_json(&server, "/v1/series?model=fraud-detector&metric=accuracy");
+    // (version and instance are optional filters: http_api.rs tests them)
+    let (status, body) = get_json(&server, "/v1/series?model=fraud-detector");
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["error"].as_str().unwrap().starts_with("version:"),
+        body["error"].as_str().unwrap().starts_with("metric:"),
         "{body}"
     );
     assert_eq!(get_json(&server, &format!("{base}&limit=many")).0, 400);

@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
+use serde_json::Value;
+
 pub struct ServeChild {
     child: Child,
     stdout: BufReader<ChildStdout>,
@@ -15,11 +17,13 @@ pub struct ServeChild {
     pub banner: String,
     /// How many stored inputs recovery replayed.
     pub replayed: u64,
+    /// The input of the engine snapshot recovery restored, if it restored one.
+    pub restored: Option<u64>,
 }
 
 impl ServeChild {
     /// Starts `modelwatch serve --listen 127.0.0.1:0 --data DATA`; `configure` adds arguments
-    /// and environment.
+    /// and environment. Retention is off unless `configure` passes `--retention`.
     pub fn start(data: &Path, configure: impl FnOnce(&mut Command)) -> ServeChild {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
         command
@@ -30,11 +34,16 @@ impl ServeChild {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         configure(&mut command);
+        // The example events are dated: a test that wants retention asks for it, the others
+        // keep everything however old their events become.
+        if !command.get_args().any(|arg| arg == "--retention") {
+            command.args(["--retention", "off"]);
+        }
         let mut child = command.spawn().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut base = None;
         let mut banner = String::new();
-        let replayed = loop {
+        let (replayed, restored) = loop {
             let mut line = String::new();
             assert!(
                 stdout.read_line(&mut line).unwrap() > 0,
@@ -44,8 +53,13 @@ impl ServeChild {
             if let Some(url) = line.trim().strip_prefix("listening on ") {
                 base = Some(url.to_string());
             }
+            // `ready: replayed N stored inputs[ after the snapshot at input S]`
             if let Some(rest) = line.trim().strip_prefix("ready: replayed ") {
-                break rest.split(' ').next().unwrap().parse().unwrap();
+                let replayed = rest.split(' ').next().unwrap().parse().unwrap();
+                let restored = rest
+                    .split_once(" after the snapshot at input ")
+                    .map(|(_, seq)| seq.parse().unwrap());
+                break (replayed, restored);
             }
         };
         ServeChild {
@@ -54,6 +68,7 @@ impl ServeChild {
             base: base.unwrap(),
             banner,
             replayed,
+            restored,
         }
     }
 
@@ -69,6 +84,14 @@ impl ServeChild {
         self.stdout.read_to_string(&mut rest).unwrap();
         assert!(exit.success(), "serve exited with {exit}; stdout: {rest}");
         rest
+    }
+
+    /// Waits for serve to exit by itself; its exit status and the rest of stdout.
+    pub fn wait(mut self) -> (std::process::ExitStatus, String) {
+        let exit = self.child.wait().unwrap();
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).unwrap();
+        (exit, rest)
     }
 
     /// SIGKILL, and reap it.
@@ -100,5 +123,42 @@ pub fn example_events() -> Vec<String> {
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.contains("\"job_finished\""))
         .map(str::to_string)
+        .collect()
+}
+
+/// What `modelwatch replay --format json` prints for these events, split into alerts and
+/// retrain decisions.
+pub fn replay(dir: &Path, events: &[String]) -> (Vec<Value>, Vec<Value>) {
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, events.join("\n")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+        .args(["replay", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let outputs: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let of_type = |kind: &str| {
+        outputs
+            .iter()
+            .filter(|output| output["type"] == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    (of_type("alert"), of_type("retrain"))
+}
+
+pub fn ndjson(lines: &[String]) -> String {
+    lines.join("\n") + "\n"
+}
+
+pub fn ids(outputs: &[Value]) -> Vec<&str> {
+    outputs
+        .iter()
+        .map(|output| output["id"].as_str().unwrap())
         .collect()
 }

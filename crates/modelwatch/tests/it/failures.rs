@@ -1,0 +1,64 @@
+//! `modelwatch serve` when its store fails: a commit refused by SQLite is answered 500 with the
+//! cause, nothing of that request is stored, serve stops by itself with exit code 1, and a
+//! restart recovers everything that was acknowledged.
+//!
+//! The failure is made the way a sick disk would make it, from outside: a trigger added to
+//! serve's database by another connection refuses every new input. No timing is involved.
+
+use modelwatch_store::{DB_FILE, Store};
+use serde_json::Value;
+
+use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
+
+fn post(base: &str, body: &str) -> (u16, Value) {
+    let mut response = http_agent()
+        .post(format!("{base}/v1/events"))
+        .header("content-type", "application/x-ndjson")
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let events = example_events();
+    let process = ServeChild::start(&data, |_| {});
+    let (status, body) = post(&process.base, &ndjson(&events[..20]));
+    assert_eq!(status, 202, "{body}");
+
+    let sick = rusqlite::Connection::open(data.join(DB_FILE)).unwrap();
+    sick.execute_batch(
+        "CREATE TRIGGER sick_disk BEFORE INSERT ON inputs
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END;",
+    )
+    .unwrap();
+    let (status, body) = post(&process.base, &ndjson(&events[20..30]));
+    assert_eq!(status, 500, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("the store failed to commit"), "{error}");
+    assert!(error.contains("disk I/O error (simulated)"), "{error}");
+    assert!(
+        error.contains("nothing of this request is stored"),
+        "{error}"
+    );
+
+    // serve stops by itself: the engine is ahead of the store, so it must not go on.
+    let (exit, _) = process.wait();
+    assert_eq!(exit.code(), Some(1), "{exit}");
+
+    // The disk heals; a restart has exactly the acknowledged inputs and takes new ones.
+    sick.execute_batch("DROP TRIGGER sick_disk").unwrap();
+    drop(sick);
+    assert_eq!(Store::open(&data).unwrap().last_seq().unwrap(), 20);
+    let process = ServeChild::start(&data, |_| {});
+    assert_eq!(process.replayed, 20);
+    let (status, body) = post(&process.base, &ndjson(&events[20..30]));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["accepted"], 10);
+    process.stop();
+    assert_eq!(Store::open(&data).unwrap().last_seq().unwrap(), 30);
+}
