@@ -168,7 +168,6 @@ async fn serve(
                 keep: args.retention.0,
                 interval: args.retention_interval,
             },
-            ..ServiceOptions::default()
         },
     )
     .with_context(|| format!("cannot open the store in {}", args.data.display()))?;

@@ -1,0 +1,637 @@
+//! A load generator for `modelwatch serve`: NDJSON batches, single-event requests with their
+//! latencies, or many series, sent over plain HTTP/1.1 keep-alive connections to a loopback
+//! address, bounded in requests and in time.
+//!
+//! ```sh
+//! cargo build --release -p modelwatch --example load --bin modelwatch
+//! target/release/modelwatch serve --data /tmp/mw-bench &
+//! target/release/examples/load batch  --connections 16 --events 1000 --requests 300 --server-pid $!
+//! target/release/examples/load single --connections 64 --requests 200000 --duration 20
+//! target/release/examples/load series --series 100000 --server-pid $!
+//! ```
+//!
+//! BENCHMARKS.md ("serve: durable ingest") has the figures and the exact commands.
+//!
+//! Every event carries the same five metrics (`accuracy`, `precision`, `recall`, `f1`,
+//! `latency_ms`; the engine derives a sixth series, `macro_score`), valid for the built-in
+//! rules, with values drawn from a fixed generator (SplitMix64) and event timestamps that
+//! advance by `--step-us` per event from `--start`. Event `k` belongs to instance
+//! `k % instances`, where `instances = ceil(series / 6)`, spread over 100 models. All request
+//! bodies are built before the clock starts, so the client spends its time on the sockets.
+//!
+//! The summary counts requests, events and metric values accepted (202), requests per second,
+//! latency percentiles (write of the request to the last byte of the answer), and refusals by
+//! status: 503 (push-back from a full queue) apart from every other failure. The exit status
+//! is 1 when any request failed otherwise (another status, a broken connection) and 2 for bad
+//! arguments.
+
+// An example binary reports on the terminal; the workspace denies printing in library code.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use modelwatch::engine::Timestamp;
+use tokio::net::TcpStream;
+
+/// The metrics of every event, sorted by name as the engine keeps them.
+const METRICS: [&str; 5] = ["accuracy", "f1", "latency_ms", "precision", "recall"];
+
+/// Series the engine keeps per instance: the five metrics and the derived `macro_score`.
+const SERIES_PER_INSTANCE: u64 = METRICS.len() as u64 + 1;
+
+/// Models the instances are spread over.
+const MODELS: u64 = 100;
+
+#[derive(Debug, Parser)]
+#[command(about = "Load generator for `modelwatch serve` (loopback only)")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// NDJSON bodies of --events events each, over --connections connections.
+    Batch {
+        #[command(flatten)]
+        common: Common,
+        /// Events per request.
+        #[arg(long, default_value_t = 1_000)]
+        events: usize,
+    },
+    /// One event per request (application/json), over --connections connections.
+    Single {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Creates --series series: every instance gets --rounds events, sent in NDJSON batches of
+    /// --events; then counts the series on GET /metrics and reads the server's memory.
+    Series {
+        #[command(flatten)]
+        common: Common,
+        /// Events per request.
+        #[arg(long, default_value_t = 1_000)]
+        events: usize,
+        /// Events per instance.
+        #[arg(long, default_value_t = 1)]
+        rounds: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// The server (a loopback address).
+    #[arg(long, default_value = "127.0.0.1:8780")]
+    addr: SocketAddr,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Most requests to send (batch, single; series computes its own).
+    #[arg(long, default_value_t = 600)]
+    requests: usize,
+    /// Most seconds to send for; requests in flight are still answered.
+    #[arg(long, default_value_t = 60.0)]
+    duration: f64,
+    /// Distinct series (model, version, instance, metric) the events are spread over.
+    #[arg(long, default_value_t = 1_200)]
+    series: u64,
+    /// Time of the first event (RFC 3339); a run prints the "next start" that follows it.
+    #[arg(long, default_value = "2026-11-23T00:00:00Z")]
+    start: String,
+    /// Event time between consecutive events, in microseconds.
+    #[arg(long, default_value_t = 1_000)]
+    step_us: u64,
+    /// Events per thousand with degraded values (alerts, retrain decisions).
+    #[arg(long, default_value_t = 0)]
+    incidents: u64,
+    /// Worker threads of the client's runtime.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// The server's process id: its VmRSS and VmHWM are printed at the end.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// An environment variable holding a bearer token (ingest scope) to send.
+    #[arg(long, value_name = "NAME")]
+    token_env: Option<String>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(message) => {
+            eprintln!("load: {message}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The plan of a run: the requests, whole, and what the summary reports.
+struct Plan {
+    requests: Vec<Vec<u8>>,
+    events_per_request: usize,
+    next_start: Timestamp,
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    let common = match &cli.mode {
+        Mode::Batch { common, .. } | Mode::Single { common } | Mode::Series { common, .. } => {
+            common
+        }
+    };
+    if !common.addr.ip().is_loopback() {
+        return Err(format!(
+            "{} is not a loopback address; this generator only loads a local server",
+            common.addr
+        ));
+    }
+    if !(common.duration > 0.0 && common.duration.is_finite()) {
+        return Err("--duration must be a positive number of seconds".to_string());
+    }
+    let (plan, count_series) = match &cli.mode {
+        Mode::Batch { events, .. } => (plan(common, common.requests, *events, true)?, false),
+        Mode::Single { .. } => (plan(common, common.requests, 1, false)?, false),
+        Mode::Series { events, rounds, .. } => {
+            let total = instances(common.series).saturating_mul(*rounds);
+            let events = (*events).max(1);
+            let requests = usize::try_from(total.div_ceil(events as u64))
+                .map_err(|_| "too many requests".to_string())?;
+            (plan(common, requests, events, true)?, true)
+        }
+    };
+    println!(
+        "plan: {} requests of {} events x {} metrics to {} over {} connections, {} instances ({} series), at most {} s",
+        plan.requests.len(),
+        plan.events_per_request,
+        METRICS.len(),
+        common.addr,
+        common.connections.max(1),
+        instances(common.series),
+        instances(common.series) * SERIES_PER_INSTANCE,
+        common.duration,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(common.threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    let plan = Arc::new(plan);
+    let mut report = runtime.block_on(drive(common, plan.clone()))?;
+    let ok = report.print(plan.events_per_request);
+    println!("next start: {}", plan.next_start);
+    let print_memory = |when: &str| {
+        if let Some(pid) = common.server_pid {
+            match memory(pid) {
+                Ok(line) => println!("server memory {when} (pid {pid}): {line}"),
+                Err(message) => println!("server memory {when} (pid {pid}): {message}"),
+            }
+        }
+    };
+    print_memory("after the load");
+    if count_series {
+        match runtime.block_on(count_metrics_series(common)) {
+            Ok(line) => println!("server: {line}"),
+            Err(message) => println!("server: cannot count series on /metrics: {message}"),
+        }
+        print_memory("after GET /metrics");
+    }
+    Ok(ok)
+}
+
+fn instances(series: u64) -> u64 {
+    series.div_ceil(SERIES_PER_INSTANCE).max(1)
+}
+
+/// Builds every request of the run before anything is sent.
+fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result<Plan, String> {
+    let start =
+        Timestamp::parse_rfc3339(&common.start).map_err(|message| format!("--start: {message}"))?;
+    let instances = instances(common.series);
+    let step = i64::try_from(common.step_us.saturating_mul(1_000))
+        .map_err(|_| "--step-us is too large".to_string())?;
+    let events = events.max(1);
+    let content_type = if ndjson {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
+    let authorization = match &common.token_env {
+        None => String::new(),
+        Some(name) => {
+            let token =
+                std::env::var(name).map_err(|error| format!("--token-env {name}: {error}"))?;
+            format!("Authorization: Bearer {}\r\n", token.trim())
+        }
+    };
+    let mut out = Vec::with_capacity(requests);
+    let mut body = String::new();
+    let mut k: u64 = 0;
+    for _ in 0..requests {
+        body.clear();
+        for _ in 0..events {
+            let at = Timestamp::from_nanos(
+                start
+                    .as_nanos()
+                    .saturating_add(step.saturating_mul(k as i64)),
+            );
+            write_event(&mut body, k, k % instances, at, common.incidents);
+            k += 1;
+        }
+        let mut request = format!(
+            "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\n{authorization}Content-Length: {}\r\n\r\n",
+            common.addr,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body.as_bytes());
+        out.push(request);
+    }
+    let next_start = Timestamp::from_nanos(
+        start
+            .as_nanos()
+            .saturating_add(step.saturating_mul(k as i64)),
+    );
+    Ok(Plan {
+        requests: out,
+        events_per_request: events,
+        next_start,
+    })
+}
+
+/// SplitMix64: the value stream of event `k`.
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A uniform number in [-1, 1) from the generator's state.
+fn uniform(state: &mut u64) -> f64 {
+    *state = splitmix(*state);
+    ((*state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+}
+
+fn write_event(out: &mut String, k: u64, instance: u64, at: Timestamp, incidents: u64) {
+    use std::fmt::Write as _;
+    let mut state = k;
+    let incident = incidents > 0 && splitmix(k ^ 0x5EED) % 1_000 < incidents;
+    let (quality, latency) = if incident {
+        (0.70, 260.0)
+    } else {
+        (0.95, 40.0)
+    };
+    let accuracy = quality + 0.02 * uniform(&mut state);
+    let precision = quality - 0.01 + 0.02 * uniform(&mut state);
+    let recall = quality + 0.02 * uniform(&mut state);
+    let f1 = quality - 0.005 + 0.02 * uniform(&mut state);
+    let latency_ms = latency + 5.0 * uniform(&mut state);
+    let model = instance % MODELS;
+    let _ = writeln!(
+        out,
+        r#"{{"model":{{"name":"model-{model}","version":"1.0.0","instance":"pod-{instance}"}},"timestamp":"{at}","metrics":{{"accuracy":{accuracy:.4},"precision":{precision:.4},"recall":{recall:.4},"f1":{f1:.4},"latency_ms":{latency_ms:.2}}}}}"#
+    );
+}
+
+/// What the connections saw.
+#[derive(Default)]
+struct Report {
+    elapsed: Duration,
+    accepted: u64,
+    events: u64,
+    pushed_back: u64,
+    /// Other statuses, with the first body seen for each.
+    failed: BTreeMap<u16, (u64, String)>,
+    broken: u64,
+    first_broken: Option<String>,
+    /// Latency of every answered request, in nanoseconds.
+    latencies: Vec<u64>,
+}
+
+impl Report {
+    fn merge(&mut self, other: Report) {
+        self.accepted += other.accepted;
+        self.events += other.events;
+        self.pushed_back += other.pushed_back;
+        for (status, (count, body)) in other.failed {
+            let entry = self.failed.entry(status).or_insert((0, body));
+            entry.0 += count;
+        }
+        self.broken += other.broken;
+        if self.first_broken.is_none() {
+            self.first_broken = other.first_broken;
+        }
+        self.latencies.extend(other.latencies);
+    }
+
+    /// Prints the summary; false when a request failed with anything but a 503.
+    fn print(&mut self, events_per_request: usize) -> bool {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let values = self.events * METRICS.len() as u64;
+        let answered = self.latencies.len() as u64;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "requests: {} answered, {} accepted (202), {} pushed back (503), {} failed, {} broken connections",
+            answered,
+            self.accepted,
+            self.pushed_back,
+            self.failed.values().map(|(count, _)| count).sum::<u64>(),
+            self.broken
+        );
+        let _ = writeln!(
+            out,
+            "accepted: {} events ({events_per_request} a request), {values} metric values in {secs:.3} s",
+            self.events
+        );
+        let _ = writeln!(
+            out,
+            "throughput: {:.0} metric values/s, {:.0} events/s, {:.1} requests/s (accepted)",
+            values as f64 / secs,
+            self.events as f64 / secs,
+            self.accepted as f64 / secs
+        );
+        self.latencies.sort_unstable();
+        if !self.latencies.is_empty() {
+            let ms = |nanos: u64| nanos as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+                ms(percentile(&self.latencies, 50.0)),
+                ms(percentile(&self.latencies, 90.0)),
+                ms(percentile(&self.latencies, 99.0)),
+                ms(percentile(&self.latencies, 99.9)),
+                ms(self.latencies.last().copied().unwrap_or(0)),
+            );
+        }
+        for (status, (count, body)) in &self.failed {
+            let _ = writeln!(out, "failed: {count} x status {status}, e.g. {body}");
+        }
+        if let Some(error) = &self.first_broken {
+            let _ = writeln!(out, "broken: {} connections, first: {error}", self.broken);
+        }
+        self.failed.is_empty() && self.broken == 0
+    }
+}
+
+/// The `p`th percentile (nearest rank) of sorted values.
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[allow(clippy::disallowed_methods)] // the generator measures wall time; it is not the service
+fn now() -> Instant {
+    Instant::now()
+}
+
+async fn drive(common: &Common, plan: Arc<Plan>) -> Result<Report, String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = now();
+    let deadline = started + Duration::from_secs_f64(common.duration);
+    let mut tasks = Vec::new();
+    for _ in 0..common.connections.max(1) {
+        let plan = plan.clone();
+        let next = next.clone();
+        let addr = common.addr;
+        tasks.push(tokio::spawn(async move {
+            connection(addr, &plan, &next, deadline).await
+        }));
+    }
+    let mut report = Report::default();
+    // A request in flight at the deadline gets a grace period, then the run is cut off.
+    let cutoff = tokio::time::Instant::from_std(deadline + Duration::from_secs(30));
+    for task in tasks {
+        match tokio::time::timeout_at(cutoff, task).await {
+            Ok(Ok(part)) => report.merge(part),
+            Ok(Err(error)) => return Err(format!("a connection task failed: {error}")),
+            Err(_) => {
+                report.broken += 1;
+                report
+                    .first_broken
+                    .get_or_insert_with(|| "no answer 30 s after the deadline".to_string());
+            }
+        }
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// One keep-alive connection taking requests from the plan until it or the time runs out.
+async fn connection(
+    addr: SocketAddr,
+    plan: &Plan,
+    next: &AtomicUsize,
+    deadline: Instant,
+) -> Report {
+    let mut report = Report::default();
+    let mut client: Option<Client> = None;
+    loop {
+        if now() >= deadline {
+            break;
+        }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(request) = plan.requests.get(index) else {
+            break;
+        };
+        if client.is_none() {
+            match Client::connect(addr).await {
+                Ok(connected) => client = Some(connected),
+                Err(error) => {
+                    report.broken += 1;
+                    report
+                        .first_broken
+                        .get_or_insert(format!("connect: {error}"));
+                    break;
+                }
+            }
+        }
+        let Some(open) = client.as_mut() else { break };
+        let sent = now();
+        match open.exchange(request).await {
+            Ok(answer) => {
+                report.latencies.push(sent.elapsed().as_nanos() as u64);
+                match answer.status {
+                    202 => {
+                        report.accepted += 1;
+                        report.events += plan.events_per_request as u64;
+                    }
+                    503 => report.pushed_back += 1,
+                    status => {
+                        let entry = report
+                            .failed
+                            .entry(status)
+                            .or_insert_with(|| (0, answer.body.chars().take(300).collect()));
+                        entry.0 += 1;
+                    }
+                }
+                if answer.close {
+                    client = None;
+                }
+            }
+            Err(error) => {
+                report.broken += 1;
+                report.first_broken.get_or_insert(error);
+                client = None;
+            }
+        }
+    }
+    report
+}
+
+/// A minimal HTTP/1.1 client: one request at a time, answers with a Content-Length.
+struct Client {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+    close: bool,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Client {
+            stream,
+            buffer: Vec::with_capacity(4096),
+        })
+    }
+
+    async fn exchange(&mut self, request: &[u8]) -> Result<Answer, String> {
+        // Readiness and try_write/try_read: tokio's io-util extension traits are not enabled.
+        let mut written = 0;
+        while written < request.len() {
+            self.stream
+                .writable()
+                .await
+                .map_err(|error| format!("write: {error}"))?;
+            match self.stream.try_write(&request[written..]) {
+                Ok(count) => written += count,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(format!("write: {error}")),
+            }
+        }
+        self.buffer.clear();
+        let head_end = loop {
+            if let Some(at) = find(&self.buffer, b"\r\n\r\n") {
+                break at + 4;
+            }
+            self.fill().await?;
+        };
+        let head = std::str::from_utf8(&self.buffer[..head_end])
+            .map_err(|_| "the answer's head is not UTF-8".to_string())?;
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse::<u16>().ok())
+            .ok_or_else(|| format!("bad status line in {head:?}"))?;
+        let mut length = None;
+        let mut close = false;
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse::<usize>().ok();
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.eq_ignore_ascii_case("close");
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(format!("unsupported transfer-encoding {value}"));
+            }
+        }
+        let length = length.ok_or_else(|| format!("no content-length in {head:?}"))?;
+        while self.buffer.len() < head_end + length {
+            self.fill().await?;
+        }
+        if self.buffer.len() > head_end + length {
+            return Err("the server sent more than the answer".to_string());
+        }
+        let body = String::from_utf8_lossy(&self.buffer[head_end..]).into_owned();
+        Ok(Answer {
+            status,
+            body,
+            close,
+        })
+    }
+
+    async fn fill(&mut self) -> Result<(), String> {
+        let mut chunk = [0u8; 16 * 1024];
+        let read = loop {
+            self.stream
+                .readable()
+                .await
+                .map_err(|error| format!("read: {error}"))?;
+            match self.stream.try_read(&mut chunk) {
+                Ok(count) => break count,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(format!("read: {error}")),
+            }
+        };
+        if read == 0 {
+            return Err("the server closed the connection".to_string());
+        }
+        self.buffer.extend_from_slice(&chunk[..read]);
+        Ok(())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// `GET /metrics`, the line that says how many series the engine holds.
+async fn count_metrics_series(common: &Common) -> Result<String, String> {
+    let mut client = Client::connect(common.addr)
+        .await
+        .map_err(|error| error.to_string())?;
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        common.addr
+    );
+    let answer = client.exchange(request.as_bytes()).await?;
+    if answer.status != 200 {
+        return Err(format!("status {}", answer.status));
+    }
+    answer
+        .body
+        .lines()
+        .find(|line| line.starts_with("# modelwatch exports"))
+        .map(|line| line.trim_start_matches("# ").to_string())
+        .ok_or_else(|| "no series line".to_string())
+}
+
+/// VmRSS and VmHWM of a process, from /proc.
+fn memory(pid: u32) -> Result<String, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|error| format!("cannot read /proc/{pid}/status: {error}"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .map(|line| line[name.len()..].trim().to_string())
+            .unwrap_or_else(|| "?".to_string())
+    };
+    Ok(format!(
+        "VmRSS {}, VmHWM {}",
+        field("VmRSS:"),
+        field("VmHWM:")
+    ))
+}
