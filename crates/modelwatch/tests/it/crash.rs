@@ -9,7 +9,6 @@
 //! the next server after a connection error.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -18,7 +17,7 @@ use modelwatch_engine::{Input, Timestamp};
 use modelwatch_store::Store;
 use serde_json::Value;
 
-use crate::serve_child::ServeChild;
+use crate::serve_child::{ServeChild, ids, replay};
 
 const CLIENTS: usize = 3;
 const BATCH: usize = 4;
@@ -327,33 +326,8 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
     assert!(stored_batches.len() >= acknowledged);
 
     // The stored outputs are what replay computes from the stored inputs in stored order.
-    let file = dir.path().join("stored.jsonl");
-    std::fs::write(&file, &jsonl).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
-        .args(["replay", "--format", "json"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let outputs: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let of_type = |kind: &str| -> Vec<Value> {
-        outputs
-            .iter()
-            .filter(|output| output["type"] == kind)
-            .cloned()
-            .collect()
-    };
-    let ids = |outputs: &[Value]| -> Vec<String> {
-        outputs
-            .iter()
-            .map(|output| output["id"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let (expected_alerts, expected_decisions) = (of_type("alert"), of_type("retrain"));
+    let stored_lines: Vec<String> = jsonl.lines().map(str::to_string).collect();
+    let (expected_alerts, expected_decisions) = replay(dir.path(), &stored_lines);
     let resolved = alerts
         .iter()
         .filter(|alert| alert["state"] == "resolved")

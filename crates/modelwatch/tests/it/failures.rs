@@ -6,20 +6,8 @@
 //! serve's database by another connection refuses every new input. No timing is involved.
 
 use modelwatch_store::{DB_FILE, Store};
-use serde_json::Value;
 
-use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
-
-fn post(base: &str, body: &str) -> (u16, Value) {
-    let mut response = http_agent()
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/x-ndjson")
-        .send(body)
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::serve_child::{Client, ServeChild, example_events, ndjson};
 
 #[test]
 fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_1() {
@@ -27,7 +15,8 @@ fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_
     let data = dir.path().join("data");
     let events = example_events();
     let process = ServeChild::start(&data, |_| {});
-    let (status, body) = post(&process.base, &ndjson(&events[..20]));
+    let (status, body) =
+        Client::of(&process).post("/v1/events", "application/x-ndjson", &ndjson(&events[..20]));
     assert_eq!(status, 202, "{body}");
 
     let sick = rusqlite::Connection::open(data.join(DB_FILE)).unwrap();
@@ -36,7 +25,11 @@ fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_
          BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END;",
     )
     .unwrap();
-    let (status, body) = post(&process.base, &ndjson(&events[20..30]));
+    let (status, body) = Client::of(&process).post(
+        "/v1/events",
+        "application/x-ndjson",
+        &ndjson(&events[20..30]),
+    );
     assert_eq!(status, 500, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(error.contains("the store failed to commit"), "{error}");
@@ -56,7 +49,11 @@ fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_
     assert_eq!(Store::open(&data).unwrap().last_seq().unwrap(), 20);
     let process = ServeChild::start(&data, |_| {});
     assert_eq!(process.replayed, 20);
-    let (status, body) = post(&process.base, &ndjson(&events[20..30]));
+    let (status, body) = Client::of(&process).post(
+        "/v1/events",
+        "application/x-ndjson",
+        &ndjson(&events[20..30]),
+    );
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["accepted"], 10);
     process.stop();

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::serve_child::{ServeChild, example_events, http_agent, ids, ndjson, replay};
+use crate::serve_child::{Client, ServeChild, example_events, ids, replay};
 
 /// The example's events, re-dated two minutes apart: those before `cut` from 2020-01-01, the
 /// rest from 2100-01-01.
@@ -50,70 +50,6 @@ fn points_of(events: &[String]) -> u64 {
             metrics.len() as u64 + u64::from(derived)
         })
         .sum()
-}
-
-struct Client {
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Client {
-    fn of(process: &ServeChild) -> Client {
-        Client {
-            base: process.base.clone(),
-            agent: http_agent(),
-        }
-    }
-
-    fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-        let mut response = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .send(body)
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn ingest(&self, events: &[String]) {
-        for chunk in events.chunks(25) {
-            let (status, body) = self.post("/v1/events", "application/x-ndjson", &ndjson(chunk));
-            assert_eq!(status, 202, "{body}");
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.body_mut().read_to_string().unwrap())
-    }
-
-    fn all(&self, listing: &str) -> Vec<Value> {
-        let (status, text) = self.get(&format!("/v1/{listing}?limit=1000"));
-        assert_eq!(status, 200, "{text}");
-        let body: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(body["next"], Value::Null);
-        let mut items = body["items"].as_array().unwrap().clone();
-        items.reverse();
-        items
-    }
-
-    /// A sample of `/metrics`, by its whole name with labels.
-    fn metric(&self, sample: &str) -> f64 {
-        let (status, text) = self.get("/metrics");
-        assert_eq!(status, 200);
-        text.lines()
-            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("no {sample} in:\n{text}"))
-            .parse()
-            .unwrap()
-    }
 }
 
 fn serve(data: &Path, args: &[&str]) -> ServeChild {

@@ -162,3 +162,73 @@ pub fn ids(outputs: &[Value]) -> Vec<&str> {
         .map(|output| output["id"].as_str().unwrap())
         .collect()
 }
+
+/// A client of one serve child, for the tests that talk to it over HTTP.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client of `process`.
+    pub fn of(process: &ServeChild) -> Client {
+        Client {
+            base: process.base.clone(),
+            agent: http_agent(),
+        }
+    }
+
+    /// POST `body` to `path`: the status and the JSON answer (null when not JSON).
+    pub fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+        let mut response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// POST the events as NDJSON, 25 a request, each answered 202.
+    pub fn ingest(&self, events: &[String]) {
+        for chunk in events.chunks(25) {
+            let (status, body) = self.post("/v1/events", "application/x-ndjson", &ndjson(chunk));
+            assert_eq!(status, 202, "{body}");
+        }
+    }
+
+    /// GET `path`: the status and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap())
+    }
+
+    /// Every item of a `/v1` listing (at most 1,000), oldest first.
+    pub fn all(&self, listing: &str) -> Vec<Value> {
+        let (status, text) = self.get(&format!("/v1/{listing}?limit=1000"));
+        assert_eq!(status, 200, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["next"], Value::Null);
+        let mut items = body["items"].as_array().unwrap().clone();
+        items.reverse();
+        items
+    }
+
+    /// A sample of `/metrics`, by its whole name with labels.
+    pub fn metric(&self, sample: &str) -> f64 {
+        let (status, text) = self.get("/metrics");
+        assert_eq!(status, 200);
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {sample} in:\n{text}"))
+            .parse()
+            .unwrap()
+    }
+}
