@@ -577,10 +577,7 @@ const ALERT_STATES: [AlertState; 6] = [
         (status = 200, description = "One page of alert transitions", body = openapi::AlertPage),
         (status = 400, description = "A bad query parameter, named in `parameter`",
             body = openapi::ErrorResponse),
-        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
-        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+        openapi::ReadErrors
     )
 )]
 async fn get_alerts(
@@ -610,10 +607,7 @@ async fn get_alerts(
         (status = 200, description = "One page of retrain decisions", body = openapi::DecisionPage),
         (status = 400, description = "A bad query parameter, named in `parameter`",
             body = openapi::ErrorResponse),
-        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
-        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+        openapi::ReadErrors
     )
 )]
 async fn get_decisions(

@@ -21,7 +21,7 @@ use axum::{Extension, Json};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr, Schema};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 /// The document's frame: title, tags, the security scheme and the schemas that no route names
 /// directly. The paths come from the router (`utoipa_axum`).
@@ -219,6 +219,22 @@ pub(super) struct RetentionReport {
 
 // ---------------------------------------------------------------------------------------------
 // Errors.
+
+/// The error answers every read route shares: no or an unknown token, a token without the
+/// `read` scope, a store that cannot be read.
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) enum ReadErrors {
+    /// Missing or unknown bearer token
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    Unauthorized(ErrorResponse),
+    /// The token lacks the `read` scope
+    #[response(status = 403)]
+    Forbidden(ErrorResponse),
+    /// The store could not be read
+    #[response(status = 500)]
+    Unreadable(ErrorResponse),
+}
 
 /// Every error answer: `error` says what is wrong in a sentence. A refused batch lists each
 /// problem in `errors` (at most 100; `omitted` counts the rest); a bad query parameter is named

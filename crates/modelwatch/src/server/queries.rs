@@ -301,10 +301,7 @@ pub(super) struct SeriesBody {
         (status = 200, description = "One page of models", body = ModelsBody),
         (status = 400, description = "A bad query parameter, named in `parameter`",
             body = openapi::ErrorResponse),
-        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
-        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+        openapi::ReadErrors
     )
 )]
 pub(super) async fn get_models(
@@ -341,11 +338,8 @@ pub(super) async fn get_models(
         (status = 200, description = "The model", body = ModelBody),
         (status = 400, description = "The name is not valid UTF-8 once decoded",
             body = openapi::ErrorResponse),
-        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
         (status = 404, description = "No point of this model is stored", body = openapi::ErrorResponse),
-        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+        openapi::ReadErrors
     )
 )]
 pub(super) async fn get_model(
@@ -381,10 +375,7 @@ pub(super) async fn get_model(
             body = SeriesBody),
         (status = 400, description = "A bad or missing query parameter, named in `parameter`",
             body = openapi::ErrorResponse),
-        (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The token lacks the `read` scope", body = openapi::ErrorResponse),
-        (status = 500, description = "The store could not be read", body = openapi::ErrorResponse)
+        openapi::ReadErrors
     )
 )]
 pub(super) async fn get_series(
