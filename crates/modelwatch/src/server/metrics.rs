@@ -254,6 +254,12 @@ pub(super) async fn get_metrics(State(state): State<AppState>) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
 }
 
+/// A metric with one sample and no labels: its header and its value.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -286,16 +292,12 @@ fn number(value: f64) -> String {
 
 pub(super) fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> String {
     let mut out = String::new();
-    header(
+    single(
         &mut out,
         "modelwatch_events_ingested_total",
         "counter",
         "Inputs committed to the store since the process started.",
-    );
-    let _ = writeln!(
-        out,
-        "modelwatch_events_ingested_total {}",
-        metrics.ingested.load(Ordering::Relaxed)
+        metrics.ingested.load(Ordering::Relaxed),
     );
     header(
         &mut out,
@@ -311,13 +313,13 @@ pub(super) fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnap
             counter.load(Ordering::Relaxed)
         );
     }
-    header(
+    single(
         &mut out,
         "modelwatch_ingest_queue_depth",
         "gauge",
         "Requests waiting for the writer.",
+        depth,
     );
-    let _ = writeln!(out, "modelwatch_ingest_queue_depth {depth}");
     header(
         &mut out,
         "modelwatch_commit_duration_seconds",
@@ -384,38 +386,26 @@ fn render_retention(out: &mut String, metrics: &Metrics) {
             counter.load(Ordering::Relaxed)
         );
     }
-    header(
+    single(
         out,
         "modelwatch_retention_failures_total",
         "counter",
         "Retention steps that failed since the process started (their pass ended; nothing was lost).",
+        metrics.retention_failures.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "modelwatch_retention_failures_total {}",
-        metrics.retention_failures.load(Ordering::Relaxed)
-    );
-    header(
+    single(
         out,
         "modelwatch_snapshot_seq",
         "gauge",
         "Sequence number of the latest engine snapshot in the store (0: none yet).",
+        metrics.snapshot_seq.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "modelwatch_snapshot_seq {}",
-        metrics.snapshot_seq.load(Ordering::Relaxed)
-    );
-    header(
+    single(
         out,
         "modelwatch_snapshot_failures_total",
         "counter",
         "Engine snapshots that could not be saved since the process started.",
-    );
-    let _ = writeln!(
-        out,
-        "modelwatch_snapshot_failures_total {}",
-        metrics.snapshot_failures.load(Ordering::Relaxed)
+        metrics.snapshot_failures.load(Ordering::Relaxed),
     );
 }
 
@@ -425,13 +415,13 @@ fn render_series(out: &mut String, series: &SeriesSnapshot) {
         "# modelwatch exports {} series; {} more left out by the cap on exported series",
         series.exported, series.omitted
     );
-    header(
+    single(
         out,
         "modelwatch_series_omitted",
         "gauge",
         "Series not exported because of the cap on exported series.",
+        series.omitted,
     );
-    let _ = writeln!(out, "modelwatch_series_omitted {}", series.omitted);
     let labels = |rule: &RuleStatus| {
         format!(
             "model=\"{}\",version=\"{}\",instance=\"{}\",metric=\"{}\"",

@@ -176,9 +176,10 @@ pub fn run(
     metrics: &Metrics,
     options: WriterOptions,
 ) -> Result<(), WriterError> {
+    let config_digest = config.source_digest.clone();
     let result = recover(config, &store, metrics).and_then(|recovered| {
         let mut writer = Writer {
-            config_digest: recovered.engine_digest.clone(),
+            config_digest,
             engine: recovered.engine,
             store,
             metrics,
@@ -211,7 +212,6 @@ pub fn run(
 /// The engine as recovery rebuilt it.
 struct Recovered {
     engine: Engine,
-    engine_digest: String,
     replayed: u64,
     restored: Option<u64>,
     note: Option<String>,
@@ -292,7 +292,6 @@ fn recover(
     }
     Ok(Recovered {
         engine,
-        engine_digest: config.source_digest.clone(),
         replayed,
         restored: restored_seq,
         note,

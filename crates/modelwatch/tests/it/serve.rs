@@ -9,11 +9,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::serve_child::{ServeChild, example_events, http_agent, ids, ndjson, replay};
+use crate::serve_child::{Client, ServeChild, example_events, ids, ndjson, replay};
 
 struct Server {
     process: ServeChild,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 impl Server {
@@ -22,44 +22,22 @@ impl Server {
     fn start(data: &Path) -> (Server, (u64, Option<u64>)) {
         let process = ServeChild::start(data, |_| {});
         let replayed = (process.replayed, process.restored);
-        let server = Server {
-            process,
-            agent: http_agent(),
-        };
-        (server, replayed)
+        let client = Client::of(&process);
+        (Server { process, client }, replayed)
     }
 
+    /// POST events in `content_type`.
     fn post(&self, content_type: &str, body: &str) -> (u16, Value) {
-        let mut response = self
-            .agent
-            .post(format!("{}/v1/events", self.process.base))
-            .header("content-type", content_type)
-            .send(body)
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.client.post("/v1/events", content_type, body)
     }
 
     fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self
-            .agent
-            .get(format!("{}{path}", self.process.base))
-            .call()
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.body_mut().read_to_string().unwrap())
+        self.client.get(path)
     }
 
     /// Every stored output of a listing (alerts or decisions), oldest first.
     fn all(&self, listing: &str) -> Vec<Value> {
-        let (status, text) = self.get(&format!("/v1/{listing}?limit=1000"));
-        assert_eq!(status, 200, "{text}");
-        let body: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(body["next"], Value::Null);
-        let mut items = body["items"].as_array().unwrap().clone();
-        items.reverse();
-        items
+        self.client.all(listing)
     }
 
     /// SIGTERM, then the exit code and the rest of stdout.
