@@ -99,4 +99,15 @@ pub enum StoreError {
         /// What is wrong with it.
         message: String,
     },
+    /// A stored chunk of series points cannot be read back: the file was changed outside
+    /// modelwatch.
+    #[error("stored point chunk {chunk} in {} is unreadable: {message}", path.display())]
+    CorruptChunk {
+        /// The database file.
+        path: PathBuf,
+        /// The chunk's row id in `point_chunks`.
+        chunk: i64,
+        /// What is wrong with it.
+        message: String,
+    },
 }

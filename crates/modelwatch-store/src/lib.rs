@@ -5,8 +5,10 @@
 //! Layout:
 //! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`].
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
-//!   [`Store::decisions`], [`Store::series`], [`Store::model_names`],
-//!   [`Store::latest_points`], [`Store::open_alerts`]), with keyset pagination.
+//!   [`Store::decisions`], [`Store::open_alerts`]), with keyset pagination.
+//! - `points`: series points, buffered by the committing store and written in chunks per
+//!   series off the acknowledgement path ([`Store::flush_points`], [`Store::rebuild_points`]),
+//!   and their reads ([`Store::series`], [`Store::model_names`], [`Store::latest_points`]).
 //! - `retention`: engine [`Snapshot`]s and the deletion of old inputs and points
 //!   ([`Store::delete_old_inputs`], [`Store::delete_old_points`]).
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
@@ -14,6 +16,7 @@
 //! - `error`: [`StoreError`].
 
 mod error;
+mod points;
 mod query;
 mod retention;
 mod schema;
@@ -21,6 +24,7 @@ mod store;
 mod wire_form;
 
 pub use error::StoreError;
+pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH};
 pub use query::{
     AlertFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE, ModelPage, Order,
     Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,

@@ -1,4 +1,5 @@
-//! Reads: inputs for replay, alert transitions, retrain decisions and series points.
+//! Reads: inputs for replay, alert transitions and retrain decisions, and the types of the
+//! series reads (`points.rs` has those).
 //!
 //! Listings use keyset pagination: a page ends with a cursor (the last row's position), and
 //! the next page starts after it, so paging stays cheap however deep it goes and a commit in
@@ -7,7 +8,7 @@
 
 use modelwatch_engine::{AlertState, Decision, Input, ModelId, Reason, Severity, Timestamp};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Row, params, params_from_iter};
 
 use crate::store::read_last_seq;
 use crate::wire_form::Decoder;
@@ -352,177 +353,6 @@ impl Store {
         )
     }
 
-    /// One series' points, one page, ordered by event time and then sequence number.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the read fails.
-    pub fn series(&self, query: &SeriesQuery) -> Result<SeriesPage, StoreError> {
-        let action = "reading a series";
-        let limit = query.limit.clamp(1, MAX_PAGE);
-        let mut clauses = Clauses::default();
-        clauses.equals("model", Some(&query.model.name));
-        clauses.equals("version", Some(&query.model.version));
-        clauses.equals("instance", Some(&query.model.instance));
-        clauses.equals("metric", Some(&query.metric));
-        clauses.time_range(query.from, query.to);
-        let (direction, comparison) = match query.order {
-            Order::OldestFirst => ("ASC", ">"),
-            Order::NewestFirst => ("DESC", "<"),
-        };
-        if let Some(cursor) = query.after {
-            let seq = i64::try_from(cursor.seq).unwrap_or(i64::MAX);
-            clauses.push(
-                &format!("(time, seq) {comparison} (?, ?)"),
-                [Value::Integer(cursor.at.as_nanos()), Value::Integer(seq)],
-            );
-        }
-        let sql = format!(
-            "SELECT time, seq, value FROM points{} ORDER BY time {direction}, seq {direction} LIMIT ?",
-            clauses.where_clause()
-        );
-        let mut values = clauses.values;
-        values.push(Value::Integer(limit as i64 + 1));
-        let mut statement = self
-            .connection
-            .prepare_cached(&sql)
-            .map_err(self.sqlite(action))?;
-        let mut points = statement
-            .query_map(params_from_iter(values), |row| {
-                Ok(Point {
-                    at: Timestamp::from_nanos(row.get(0)?),
-                    seq: row.get(1)?,
-                    value: row.get(2)?,
-                })
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(self.sqlite(action))?;
-        let next = if points.len() > limit {
-            points.truncate(limit);
-            points.last().map(|point| PointCursor {
-                at: point.at,
-                seq: point.seq,
-            })
-        } else {
-            None
-        };
-        Ok(SeriesPage { points, next })
-    }
-
-    /// Names of the models that have points, in name order, one page: names after `after`,
-    /// at most `limit` (capped like [`Page::limit`]).
-    ///
-    /// A skip scan of the `points` primary key: one index seek per name, however many points.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the read fails.
-    pub fn model_names(&self, after: Option<&str>, limit: usize) -> Result<ModelPage, StoreError> {
-        let action = "listing models";
-        let limit = limit.clamp(1, MAX_PAGE);
-        let mut first = self
-            .connection
-            .prepare_cached("SELECT model FROM points ORDER BY model LIMIT 1")
-            .map_err(self.sqlite(action))?;
-        let mut following = self
-            .connection
-            .prepare_cached("SELECT model FROM points WHERE model > ?1 ORDER BY model LIMIT 1")
-            .map_err(self.sqlite(action))?;
-        let mut names: Vec<String> = Vec::new();
-        while names.len() <= limit {
-            let previous = names.last().map(String::as_str).or(after);
-            let next = match previous {
-                None => first.query_row([], |row| row.get(0)),
-                Some(previous) => following.query_row([previous], |row| row.get(0)),
-            }
-            .optional()
-            .map_err(self.sqlite(action))?;
-            match next {
-                Some(name) => names.push(name),
-                None => break,
-            }
-        }
-        let next = if names.len() > limit {
-            names.truncate(limit);
-            names.last().cloned()
-        } else {
-            None
-        };
-        Ok(ModelPage { names, next })
-    }
-
-    /// The latest point (by event time, then sequence number) of every series of `model`,
-    /// in (version, instance, metric) order; empty for a model without points.
-    ///
-    /// A skip scan of the `points` primary key: two index seeks per series.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the read fails.
-    pub fn latest_points(&self, model: &str) -> Result<Vec<LatestPoint>, StoreError> {
-        let action = "reading the latest points";
-        let mut first = self
-            .connection
-            .prepare_cached(
-                "SELECT version, instance, metric FROM points WHERE model = ?1
-                 ORDER BY version, instance, metric LIMIT 1",
-            )
-            .map_err(self.sqlite(action))?;
-        let mut following = self
-            .connection
-            .prepare_cached(
-                "SELECT version, instance, metric FROM points
-                 WHERE model = ?1 AND (version, instance, metric) > (?2, ?3, ?4)
-                 ORDER BY version, instance, metric LIMIT 1",
-            )
-            .map_err(self.sqlite(action))?;
-        let mut latest = self
-            .connection
-            .prepare_cached(
-                "SELECT time, seq, value FROM points
-                 WHERE model = ?1 AND version = ?2 AND instance = ?3 AND metric = ?4
-                 ORDER BY time DESC, seq DESC LIMIT 1",
-            )
-            .map_err(self.sqlite(action))?;
-        let series_key = |row: &Row<'_>| -> rusqlite::Result<(String, String, String)> {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        };
-        let mut points: Vec<LatestPoint> = Vec::new();
-        loop {
-            let key = match points.last() {
-                None => first.query_row([model], series_key),
-                Some(last) => following.query_row(
-                    params![model, last.model.version, last.model.instance, last.metric],
-                    series_key,
-                ),
-            }
-            .optional()
-            .map_err(self.sqlite(action))?;
-            let Some((version, instance, metric)) = key else {
-                break;
-            };
-            let (at, seq, value) = latest
-                .query_row(params![model, version, instance, metric], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?))
-                })
-                .map_err(self.sqlite(action))?;
-            points.push(LatestPoint {
-                model: ModelId {
-                    name: model.to_string(),
-                    version,
-                    instance,
-                },
-                metric,
-                point: Point {
-                    at: Timestamp::from_nanos(at),
-                    seq,
-                    value,
-                },
-            });
-        }
-        Ok(points)
-    }
-
     /// The open alerts of `model`: for each alert id, its latest transition, when that moved
     /// it to `pending`, `firing` or `warning`; in stream order.
     ///
@@ -550,7 +380,8 @@ impl Store {
             .map_err(self.sqlite(action))
     }
 
-    /// How many rows each table holds.
+    /// How many rows each table holds; points count one by one, those this store holds
+    /// pending included.
     ///
     /// # Errors
     ///
@@ -564,7 +395,7 @@ impl Store {
         };
         Ok(Counts {
             inputs: count("inputs")?,
-            points: count("points")?,
+            points: self.count_points()?,
             alerts: count("alerts")?,
             decisions: count("decisions")?,
             job_notices: count("job_notices")?,

@@ -6,9 +6,10 @@
 //! transactions the caller interleaves with ingest:
 //! - inputs, as a prefix of the stream: oldest first, only while their event time is before
 //!   the cutoff and only up to the snapshot's sequence number, so recovery (restore the
-//!   snapshot, replay the inputs after it) never needs a deleted input;
-//! - points (the values behind `/v1/series`), by event time, series by series along the
-//!   primary key, so no extra index slows ingest down.
+//!   snapshot, replay the inputs after it) never needs a deleted input, and only up to the
+//!   points watermark, so the points of every input after it can still be read back;
+//! - points (the values behind `/v1/series`), by event time, series by series in id order:
+//!   chunks wholly before the cutoff go, chunks across it are rewritten.
 //!
 //! Alerts, decisions and job notices are the record of what happened and are never deleted.
 //! Every deletion is counted in `store_state`, so the totals survive restarts.
@@ -16,6 +17,7 @@
 use modelwatch_engine::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
+use crate::points::delete_points_before;
 use crate::store::read_last_seq;
 use crate::{MAX_REPLAY_PAGE, Store, StoreError};
 
@@ -52,10 +54,10 @@ pub struct Step {
     pub done: bool,
 }
 
-/// Where a walk over the series of the points table stands: after this series key.
+/// Where a walk over the stored series stands: after this series id (0: before the first).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeriesCursor {
-    after: Option<[String; 4]>,
+    after: i64,
 }
 
 impl SeriesCursor {
@@ -148,8 +150,10 @@ impl Store {
 
     /// Deletes up to `limit` of the oldest stored inputs, in one transaction: those, from the
     /// first one left, whose event time is before `cutoff` and whose sequence number is at
-    /// most `through` (the latest snapshot's). It stops at the first input that is newer or
-    /// beyond, so what is left is always every input after some sequence number.
+    /// most `through` (the latest snapshot's) and at most the points watermark (every input up
+    /// to it has its points written, see [`Store::flush_points`]). It stops at the first input
+    /// that is newer or beyond, so what is left is always every input after some sequence
+    /// number.
     ///
     /// # Errors
     ///
@@ -163,6 +167,15 @@ impl Store {
     ) -> Result<Step, StoreError> {
         let limit = limit.clamp(1, MAX_REPLAY_PAGE);
         let totals = self.retention_totals()?;
+        let points_through: u64 = self
+            .connection
+            .query_row(
+                "SELECT points_through FROM store_state WHERE id = 1",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(self.sqlite("reading the points watermark"))?;
+        let through = through.min(points_through);
         let candidates = self.inputs_after(totals.inputs_deleted_through, limit)?;
         let mut last = None;
         let mut stopped = candidates.len() < limit;
@@ -204,13 +217,15 @@ impl Store {
         })
     }
 
-    /// Deletes the points before `cutoff` of up to `max_series` series, walking the series in
-    /// key order from `cursor` (which it moves on), in one transaction.
+    /// Deletes the stored points before `cutoff` of up to `max_series` series, walking the
+    /// series in id order from `cursor` (which it moves on), in one transaction. Points still
+    /// pending in memory are not touched.
     ///
     /// # Errors
     ///
-    /// [`StoreError::Sqlite`] when a read or the deletion fails; nothing is deleted then and
-    /// the cursor stays where it was.
+    /// [`StoreError::Sqlite`] when a read or the deletion fails, [`StoreError::CorruptChunk`]
+    /// when a chunk across the cutoff is unreadable; nothing is deleted then and the cursor
+    /// stays where it was.
     pub fn delete_old_points(
         &mut self,
         cutoff: Timestamp,
@@ -222,50 +237,18 @@ impl Store {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&sqlite)?;
-        let mut after = cursor.after.clone();
+        let max_series = max_series.max(1);
+        let series: Vec<i64> = tx
+            .prepare_cached("SELECT id FROM series WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![cursor.after, max_series as i64], |row| row.get(0))?
+                    .collect()
+            })
+            .map_err(&sqlite)?;
         let mut deleted = 0;
-        let mut done = false;
-        {
-            let mut first = tx
-                .prepare_cached(
-                    "SELECT model, version, instance, metric FROM points
-                     ORDER BY model, version, instance, metric LIMIT 1",
-                )
-                .map_err(&sqlite)?;
-            let mut next = tx
-                .prepare_cached(
-                    "SELECT model, version, instance, metric FROM points
-                     WHERE (model, version, instance, metric) > (?1, ?2, ?3, ?4)
-                     ORDER BY model, version, instance, metric LIMIT 1",
-                )
-                .map_err(&sqlite)?;
-            let mut delete = tx
-                .prepare_cached(
-                    "DELETE FROM points WHERE model = ?1 AND version = ?2 AND instance = ?3
-                     AND metric = ?4 AND time < ?5",
-                )
-                .map_err(&sqlite)?;
-            let key = |row: &rusqlite::Row<'_>| -> rusqlite::Result<[String; 4]> {
-                Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
-            };
-            for _ in 0..max_series.max(1) {
-                let series = match &after {
-                    None => first.query_row([], key).optional(),
-                    Some([model, version, instance, metric]) => next
-                        .query_row(params![model, version, instance, metric], key)
-                        .optional(),
-                }
-                .map_err(&sqlite)?;
-                let Some(series) = series else {
-                    done = true;
-                    break;
-                };
-                let [model, version, instance, metric] = &series;
-                deleted += delete
-                    .execute(params![model, version, instance, metric, cutoff.as_nanos()])
-                    .map_err(&sqlite)? as u64;
-                after = Some(series);
-            }
+        for id in &series {
+            deleted += delete_points_before(&tx, &self.path, *id, cutoff)?;
         }
         tx.execute(
             "UPDATE store_state SET points_deleted = points_deleted + ?1 WHERE id = 1",
@@ -273,7 +256,12 @@ impl Store {
         )
         .map_err(&sqlite)?;
         tx.commit().map_err(&sqlite)?;
-        cursor.after = after;
-        Ok(Step { deleted, done })
+        if let Some(last) = series.last() {
+            cursor.after = *last;
+        }
+        Ok(Step {
+            deleted,
+            done: series.len() < max_series,
+        })
     }
 }

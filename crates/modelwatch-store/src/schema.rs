@@ -1,23 +1,31 @@
 //! The SQLite schema and its migrations, versioned with `PRAGMA user_version`.
 //!
 //! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`; a file at version 0 is new.
-//! Migrations only ever get appended: a released one never changes. A file with a version
-//! newer than this build knows is refused, never written.
+//! A migration is SQL, then optionally code for what SQL cannot express (moving points into
+//! chunks). Migrations only ever get appended: a released one never changes. A file with a
+//! version newer than this build knows is refused, never written.
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
-use crate::StoreError;
+use crate::{StoreError, points};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// One step of the schema: SQL, then code run in the same transaction.
+pub(crate) struct Migration {
+    pub(crate) sql: &'static str,
+    code: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
 /// Times are INTEGER nanoseconds since the Unix epoch (UTC); sequence numbers are the
 /// engine's. `pos` columns are insertion order (stream order), the keyset cursor of listings.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[Migration] = &[
     // 1: inputs, series points, alert transitions, retrain decisions, job notices.
-    "
+    Migration {
+        sql: "
     CREATE TABLE store_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         last_seq INTEGER NOT NULL
@@ -87,8 +95,11 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX job_notices_by_model ON job_notices (model, pos);
     ",
+        code: None,
+    },
     // 2: engine snapshots, and what retention has deleted so far.
-    "
+    Migration {
+        sql: "
     CREATE TABLE snapshots (
         seq INTEGER PRIMARY KEY,
         taken_at INTEGER NOT NULL,
@@ -100,6 +111,41 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE store_state ADD COLUMN inputs_deleted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE store_state ADD COLUMN points_deleted INTEGER NOT NULL DEFAULT 0;
     ",
+        code: None,
+    },
+    // 3: series points move from one row per value to chunks of one series' values (see
+    // points.rs), written after the commit that stores their inputs; `points_through` is the
+    // last input whose points are all in chunks. The code moves the old rows over.
+    Migration {
+        sql: "
+    CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        UNIQUE (model, version, instance, metric)
+    ) STRICT;
+
+    CREATE TABLE point_chunks (
+        id INTEGER PRIMARY KEY,
+        series INTEGER NOT NULL,
+        first_time INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_time INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_value REAL NOT NULL,
+        count INTEGER NOT NULL,
+        points BLOB NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX point_chunks_by_first ON point_chunks (series, first_time, first_seq);
+    CREATE INDEX point_chunks_by_last
+        ON point_chunks (series, last_time, last_seq, first_time, first_seq);
+
+    ALTER TABLE store_state ADD COLUMN points_through INTEGER NOT NULL DEFAULT 0;
+    ",
+        code: Some(points::migrate_point_rows),
+    },
 ];
 
 /// Brings the schema of `connection` (the file at `path`) up to [`SCHEMA_VERSION`], all
@@ -129,9 +175,12 @@ pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<(), St
         return Ok(());
     }
     let from = usize::try_from(found).unwrap_or(0);
-    for script in &MIGRATIONS[from..] {
-        tx.execute_batch(script)
+    for migration in &MIGRATIONS[from..] {
+        tx.execute_batch(migration.sql)
             .map_err(sqlite("migrating the schema"))?;
+        if let Some(code) = migration.code {
+            code(&tx).map_err(sqlite("migrating the schema"))?;
+        }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(sqlite("setting the schema version"))?;

@@ -1,14 +1,16 @@
 //! [`Store`]: opening the database and the group commit of inputs with their outputs.
 //!
-//! Reads live in `query.rs`. Nothing here reads a clock: receive times come from the caller.
+//! Reads live in `query.rs`, series points in `points.rs`. Nothing here reads a clock: receive
+//! times come from the caller.
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use modelwatch_engine::{Input, ModelId, Output, Timestamp};
+use modelwatch_engine::{Input, Output, Timestamp};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
+use crate::points::PendingPoints;
 use crate::{StoreError, schema, wire_form};
 
 /// The database file inside the data directory.
@@ -23,11 +25,15 @@ const STATEMENT_CACHE: usize = 64;
 /// The durable state of a modelwatch service: one SQLite file in a data directory.
 ///
 /// Synchronous and single-connection: the service owns it on one thread and gathers
-/// concurrent requests into one [`Store::commit`].
+/// concurrent requests into one [`Store::commit`]. One store commits to a file at a time: the
+/// committing store holds the points of its commits in memory until
+/// [`Store::flush_points`]. Other stores on the same file only read.
 #[derive(Debug)]
 pub struct Store {
     pub(crate) connection: Connection,
     pub(crate) path: PathBuf,
+    /// Points of committed inputs not yet written.
+    pub(crate) points: PendingPoints,
 }
 
 /// One input ready to be stored: numbered and stamped by the engine's owner.
@@ -74,7 +80,8 @@ impl Batch {
 pub struct Counts {
     /// Inputs (events and job-finished notices).
     pub inputs: u64,
-    /// Metric values, one per series point.
+    /// Metric values, one per series point (of a commit: taken into memory, written by the
+    /// next [`Store::flush_points`]).
     pub points: u64,
     /// Alert transitions.
     pub alerts: u64,
@@ -98,7 +105,9 @@ impl Store {
     /// brings the schema up to date.
     ///
     /// The database runs in WAL mode with `synchronous = FULL`: once [`Store::commit`]
-    /// returns, the batch survives a crash or power loss.
+    /// returns, the batch survives a crash or power loss. (Series points are written later;
+    /// after a crash [`Store::rebuild_points`] or the next flush reads them back from the
+    /// inputs.)
     ///
     /// # Errors
     ///
@@ -134,7 +143,18 @@ impl Store {
             .map_err(sqlite("setting synchronous = FULL"))?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut connection, &path)?;
-        Ok(Store { connection, path })
+        let points_through: u64 = connection
+            .query_row(
+                "SELECT points_through FROM store_state WHERE id = 1",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sqlite("reading the points watermark"))?;
+        Ok(Store {
+            connection,
+            path,
+            points: PendingPoints::at(points_through),
+        })
     }
 
     /// The database file.
@@ -142,7 +162,8 @@ impl Store {
         &self.path
     }
 
-    /// Writes a batch in one transaction: all of it, or nothing.
+    /// Writes a batch in one transaction: all of it, or nothing. Its series points go to
+    /// memory once it is committed, for the next [`Store::flush_points`].
     ///
     /// Inputs must carry their timestamps and number on from [`Store::last_seq`] one by one
     /// (replay numbers inputs from 1, so a gap or a repeat would change every later id).
@@ -181,6 +202,13 @@ impl Store {
             .and_then(|mut statement| statement.execute([last.seq]))
             .map_err(sqlite("writing the last sequence number"))?;
         tx.commit().map_err(sqlite("committing a batch"))?;
+        // Points follow on from the inputs before: a store behind (after a crash) reads them
+        // back from the inputs when it next flushes.
+        if self.points.through() == last_seq {
+            for record in &batch.records {
+                self.points.add(record.seq, &record.input);
+            }
+        }
         Ok(Committed {
             written,
             last_seq: last.seq,
@@ -256,31 +284,7 @@ fn encode(batch: &Batch) -> Result<Encoded, StoreError> {
     Ok(Encoded { inputs, outputs })
 }
 
-/// One row of `points`, borrowed from the batch.
-struct Point<'b> {
-    model: &'b ModelId,
-    metric: &'b str,
-    time: i64,
-    seq: u64,
-    value: f64,
-}
-
-impl Point<'_> {
-    /// The primary key of `points`, ordered as SQLite orders it (text by bytes, BINARY
-    /// collation; integers by value).
-    fn key(&self) -> (&str, &str, &str, &str, i64, u64) {
-        (
-            &self.model.name,
-            &self.model.version,
-            &self.model.instance,
-            self.metric,
-            self.time,
-            self.seq,
-        )
-    }
-}
-
-/// Rows per multi-row `INSERT`: one statement execution writes this many inputs or points.
+/// Rows per multi-row `INSERT`: one statement execution writes this many inputs.
 const ROWS_PER_INSERT: usize = 64;
 
 /// `INSERT OR ROLLBACK INTO table (columns) VALUES (?, ...), ...` with `rows` rows of
@@ -300,20 +304,10 @@ fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
 }
 
 const INPUT_COLUMNS: [&str; 3] = ["seq", "received_at", "input"];
-const POINT_COLUMNS: [&str; 7] = [
-    "model", "version", "instance", "metric", "time", "seq", "value",
-];
-
 static INSERT_INPUTS: LazyLock<[String; 2]> = LazyLock::new(|| {
     [
         insert_sql("inputs", &INPUT_COLUMNS, ROWS_PER_INSERT),
         insert_sql("inputs", &INPUT_COLUMNS, 1),
-    ]
-});
-static INSERT_POINTS: LazyLock<[String; 2]> = LazyLock::new(|| {
-    [
-        insert_sql("points", &POINT_COLUMNS, ROWS_PER_INSERT),
-        insert_sql("points", &POINT_COLUMNS, 1),
     ]
 });
 
@@ -349,21 +343,6 @@ fn insert_rows<T>(
 
 fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Result<Counts> {
     let mut counts = Counts::default();
-    let mut points = Vec::new();
-    for record in &batch.records {
-        if let Input::Event(event) = &record.input {
-            let time = event.timestamp.unwrap_or_default().as_nanos();
-            for (metric, value) in &event.metrics {
-                points.push(Point {
-                    model: &event.model,
-                    metric,
-                    time,
-                    seq: record.seq,
-                    value: *value,
-                });
-            }
-        }
-    }
     let inputs: Vec<(&Record, &String)> = batch.records.iter().zip(&encoded.inputs).collect();
     insert_rows(
         tx,
@@ -377,26 +356,14 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
         },
     )?;
     counts.inputs = inputs.len() as u64;
-    // In key order, so that the points of one series go into its leaf page one after the
-    // other: each page is read and dirtied once per commit instead of once per event. The
-    // rows stored are the same in any order.
-    points.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
-    insert_rows(
-        tx,
-        &INSERT_POINTS,
-        POINT_COLUMNS.len(),
-        &points,
-        |statement, at, point| {
-            statement.raw_bind_parameter(at, point.model.name.as_str())?;
-            statement.raw_bind_parameter(at + 1, point.model.version.as_str())?;
-            statement.raw_bind_parameter(at + 2, point.model.instance.as_str())?;
-            statement.raw_bind_parameter(at + 3, point.metric)?;
-            statement.raw_bind_parameter(at + 4, point.time)?;
-            statement.raw_bind_parameter(at + 5, point.seq)?;
-            statement.raw_bind_parameter(at + 6, point.value)
-        },
-    )?;
-    counts.points = points.len() as u64;
+    counts.points = batch
+        .records
+        .iter()
+        .map(|record| match &record.input {
+            Input::Event(event) => event.metrics.len() as u64,
+            Input::JobFinished(_) => 0,
+        })
+        .sum();
     for (output, text) in batch.outputs.iter().zip(&encoded.outputs) {
         let seq = output.seq();
         let time = output.at().as_nanos();
@@ -466,6 +433,8 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
 
 #[cfg(test)]
 mod tests {
+    use modelwatch_engine::ModelId;
+
     use super::*;
 
     #[test]
@@ -514,47 +483,61 @@ mod tests {
     }
 
     #[test]
-    fn points_go_in_many_rows_at_a_time_and_a_refused_row_takes_the_whole_batch_back() {
+    fn inputs_go_in_many_rows_at_a_time_and_a_refused_row_takes_the_whole_batch_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let written = store.commit(&events(1..=5)).unwrap().written;
         assert_eq!((written.inputs, written.points), (5, 15));
-        // A point already there under the key of input 90's latency: SQLite refuses it in
-        // the first statement of 64 points (row 61 in key order), after the inputs went in.
+        assert_eq!(store.pending_points(), 15);
+        // An input row already there under number 90: SQLite refuses it after the first
+        // statement of 64 inputs went in.
         let batch = events(6..=100);
-        assert!(3 * batch.records.len() > 2 * ROWS_PER_INSERT);
+        assert!(batch.records.len() > ROWS_PER_INSERT);
         store
             .connection
             .execute(
-                "INSERT INTO points VALUES ('m', '1', 'i0', 'latency_ms', ?1, 90, 1.0)",
-                [Timestamp::from_secs(1_795_392_090).as_nanos()],
+                "INSERT INTO inputs VALUES (90, 0, '{}')",
+                [],
             )
             .unwrap();
         let error = store.commit(&batch).unwrap_err();
         assert!(error.to_string().contains("UNIQUE"), "{error}");
-        assert_eq!((rows(&store, "inputs"), rows(&store, "points")), (5, 16));
+        assert_eq!(rows(&store, "inputs"), 6);
         assert_eq!(read_last_seq(&store.connection).unwrap(), 5);
+        assert_eq!(store.pending_points(), 15, "no point of a refused batch is taken");
         // The same connection takes the batch once the conflict is gone.
         store
             .connection
-            .execute("DELETE FROM points WHERE seq = 90", [])
+            .execute("DELETE FROM inputs WHERE seq = 90", [])
             .unwrap();
         let written = store.commit(&batch).unwrap().written;
         assert_eq!((written.inputs, written.points), (95, 285));
-        assert_eq!((rows(&store, "inputs"), rows(&store, "points")), (100, 300));
-        let stored: Vec<(String, i64, f64)> = store
-            .connection
-            .prepare(
-                "SELECT instance, seq, value FROM points WHERE metric = 'latency_ms' ORDER BY seq",
-            )
-            .unwrap()
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let expected: Vec<(String, i64, f64)> = (1..=100)
-            .map(|seq| (format!("i{}", seq % 3), seq, seq as f64))
+        assert_eq!(rows(&store, "inputs"), 100);
+        assert_eq!(store.pending_points(), 300);
+        assert_eq!(store.flush_points().unwrap(), 300);
+        assert_eq!(store.counts().unwrap().points, 300);
+        let latency: Vec<(i64, f64)> = (0..3)
+            .flat_map(|instance| {
+                let page = store
+                    .series(&crate::SeriesQuery {
+                        model: ModelId::new("m", "1", format!("i{instance}")),
+                        metric: "latency_ms".to_string(),
+                        from: None,
+                        to: None,
+                        after: None,
+                        limit: 1_000,
+                        order: crate::Order::OldestFirst,
+                    })
+                    .unwrap();
+                page.points
+                    .into_iter()
+                    .map(|point| (point.seq as i64, point.value))
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        assert_eq!(stored, expected);
+        let mut sorted = latency.clone();
+        sorted.sort_by_key(|(seq, _)| *seq);
+        let expected: Vec<(i64, f64)> = (1..=100).map(|seq| (seq, seq as f64)).collect();
+        assert_eq!(sorted, expected);
     }
 }

@@ -71,7 +71,7 @@ pub(crate) fn example() -> Run {
     run(inputs)
 }
 
-/// A store holding the whole example, committed in batches of uneven sizes.
+/// A store holding the whole example, committed in batches of uneven sizes, points flushed.
 pub(crate) fn stored_example(dir: &Path) -> (Store, Run) {
     let run = example();
     let mut store = Store::open(dir).unwrap();
@@ -93,6 +93,9 @@ pub(crate) fn stored_example(dir: &Path) -> (Store, Run) {
         written.job_notices += committed.written.job_notices;
         start = end;
     }
+    assert_eq!(store.counts().unwrap(), written);
+    // As the service does before a read: the points go from memory to their chunks.
+    assert_eq!(store.flush_points().unwrap() as u64, written.points);
     assert_eq!(store.counts().unwrap(), written);
     (store, run)
 }
@@ -192,7 +195,10 @@ fn reopening_continues_from_the_last_sequence_number() {
     let before = store.counts().unwrap();
     drop(store);
 
+    // Dropped without a flush, as by a crash: the points come back from the inputs.
     let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.counts().unwrap().points, 0);
+    assert_eq!(store.flush_points().unwrap() as u64, before.points);
     assert_eq!(store.counts().unwrap(), before);
     assert_eq!(store.last_seq().unwrap(), 10);
     let error = store.commit(&run.batch(0..10)).unwrap_err();
@@ -263,7 +269,7 @@ fn a_failing_commit_leaves_nothing_behind() {
         "{error}"
     );
 
-    // SQLite itself refuses the batch late, after writing inputs and points: the same output
+    // SQLite itself refuses the batch late, after writing inputs and alerts: the same output
     // twice breaks the unique id. The transaction rolls all of it back.
     let mut batch = run.batch(60..run.records.len());
     let repeated = batch.outputs[batch.outputs.len() - 1].clone();
@@ -289,6 +295,7 @@ fn a_failing_commit_leaves_nothing_behind() {
     assert_eq!(store.last_seq().unwrap(), 60);
     drop(store);
     let mut store = Store::open(dir.path()).unwrap();
+    store.flush_points().unwrap();
     assert_eq!(store.counts().unwrap(), before);
     // The good batch still goes in afterwards.
     store.commit(&run.batch(60..run.records.len())).unwrap();

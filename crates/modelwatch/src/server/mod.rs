@@ -623,6 +623,25 @@ async fn get_decisions(
     listing_body(listing, |decision| decision.output)
 }
 
+/// Runs a read of series points on the query connection, once the writer has written the
+/// points of every input committed so far (they wait in its memory, off the acknowledgement
+/// path), so the read sees every acknowledged event. While recovering, or after the writer
+/// stopped, there is nobody to ask: the read sees what is stored.
+async fn read_points<T: Send + 'static>(
+    state: &AppState,
+    query: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let ready = matches!(&*state.status.borrow(), Status::Ready { .. });
+    let (reply, answer) = oneshot::channel();
+    // Waits its turn behind queued ingest requests, like a scrape.
+    if ready && state.queue.send(writer::Job::FlushPoints(reply)).await.is_ok() {
+        if let Ok(Err(failed)) = answer.await {
+            return Err(ApiError::Internal(failed.to_string()));
+        }
+    }
+    read(state, query).await
+}
+
 /// Runs a read on the query connection, on a blocking thread.
 async fn read<T: Send + 'static>(
     state: &AppState,

@@ -24,7 +24,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState, openapi, read};
+use super::{ApiError, AppState, openapi, read_points};
 
 /// The most models one `/v1/models` page holds (each costs a few index seeks per series).
 const MAX_MODELS_PAGE: usize = 100;
@@ -309,7 +309,7 @@ pub(super) async fn get_models(
     QueryParams(query): QueryParams<ModelsQuery>,
 ) -> Result<Json<ModelsBody>, ApiError> {
     let ModelsQuery { after, limit } = query;
-    let (models, next) = read(&state, move |store| {
+    let (models, next) = read_points(&state, move |store| {
         let page = store.model_names(after.as_deref(), limit)?;
         let models = page
             .names
@@ -348,7 +348,7 @@ pub(super) async fn get_model(
 ) -> Result<Response, ApiError> {
     let Path(name) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
-    let (name, latest, alerts) = read(&state, move |store| summary(store, &name)).await?;
+    let (name, latest, alerts) = read_points(&state, move |store| summary(store, &name)).await?;
     if latest.is_empty() {
         let error = format!("unknown model {name:?}");
         return Ok((StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response());
@@ -382,7 +382,7 @@ pub(super) async fn get_series(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<SeriesParams>,
 ) -> Result<Json<SeriesBody>, ApiError> {
-    let (params, points, next) = read(&state, move |store| {
+    let (params, points, next) = read_points(&state, move |store| {
         let (points, next) = series_points(store, &params)?;
         Ok((params, points, next))
     })

@@ -9,6 +9,12 @@
 //!
 //! Upkeep happens here too, between commits, so that it never races ingest for SQLite's one
 //! write lock:
+//! - series points: a commit only takes its points into memory (they derive from the inputs,
+//!   see the store's `points.rs`); the writer writes them once [`POINTS_PER_FLUSH`] gather,
+//!   after answering the requests whose commit brought them, before a read of points
+//!   ([`Job::FlushPoints`], which `/v1/models` and `/v1/series` send so that they see every
+//!   acknowledged event), before a retention pass and when the queue closes; recovery first
+//!   reads back the points a crash left unwritten;
 //! - every `snapshot_every` inputs (more when the state is large: at least one input per
 //!   [`SNAPSHOT_BYTES_PER_INPUT`] bytes of the last snapshot, so writing snapshots stays a
 //!   small share of the work), and when the queue closes, it saves a snapshot of the engine's
@@ -17,11 +23,12 @@
 //!   (never past that snapshot, so recovery never needs them) and old points, one small
 //!   transaction after each group commit, or back to back while the queue is empty.
 //!
-//! A failed commit stops the writer for good: the engine has already consumed the inputs the
+//! A failed commit or points flush stops the writer for good: the engine has already consumed the inputs the
 //! store refused, so its state is ahead of the store and the next input would get a sequence
 //! number the store cannot accept. The waiting requests are told the commit failed, the queue
 //! closes (later requests get 503), the status becomes [`Status::Failed`] and `serve` shuts
-//! down; a restart recovers from what the store holds. A failed snapshot or retention step
+//! down; a restart recovers from what the store holds (a failed flush loses nothing: the
+//! points are read back from the stored inputs). A failed snapshot or retention step
 //! changes nothing stored and stops nothing: it is counted on `/metrics` and tried again later.
 //!
 //! The queue also carries scrapes of `/metrics` ([`Job::Series`]): the writer answers them
@@ -31,7 +38,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
-use modelwatch_store::{Batch, MAX_REPLAY_PAGE, Record, SeriesCursor, Snapshot, Store, StoreError};
+use modelwatch_store::{
+    Batch, MAX_REPLAY_PAGE, POINTS_PER_FLUSH, Record, SeriesCursor, Snapshot, Store, StoreError,
+};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -103,6 +112,8 @@ pub enum Job {
     Series(SeriesRequest),
     /// A retention pass: delete what is older than a cutoff.
     Retention(RetentionRequest),
+    /// A read of series points: write the points of every committed input first, then answer.
+    FlushPoints(oneshot::Sender<Result<(), CommitFailed>>),
 }
 
 /// A scrape's request for every series' latest value and rule states.
@@ -177,7 +188,8 @@ pub fn run(
     options: WriterOptions,
 ) -> Result<(), WriterError> {
     let config_digest = config.source_digest.clone();
-    let result = recover(config, &store, metrics).and_then(|recovered| {
+    let mut store = store;
+    let result = recover(config, &mut store, metrics).and_then(|recovered| {
         let mut writer = Writer {
             config_digest,
             engine: recovered.engine,
@@ -217,15 +229,16 @@ struct Recovered {
     note: Option<String>,
 }
 
-/// Restores the latest snapshot taken under this config, if there is one, and replays the
-/// stored inputs after it (their outputs are already stored). Without a usable snapshot it
-/// replays every stored input; when retention has deleted some, the state is rebuilt from
-/// the inputs left and the note says so.
+/// Writes the points a crash left unwritten, restores the latest snapshot taken under this
+/// config, if there is one, and replays the stored inputs after it (their outputs are already
+/// stored). Without a usable snapshot it replays every stored input; when retention has
+/// deleted some, the state is rebuilt from the inputs left and the note says so.
 fn recover(
     config: Arc<Config>,
-    store: &Store,
+    store: &mut Store,
     metrics: &Metrics,
 ) -> Result<Recovered, WriterError> {
+    store.flush_points()?;
     let totals = store.retention_totals()?;
     metrics.set_deleted(totals.inputs_deleted, totals.points_deleted);
     let mut unusable = None;
@@ -328,6 +341,7 @@ impl Writer<'_> {
         // (decision, reason) of every retrain decision in the batch, counted once it commits.
         let mut committed: Vec<(&'static str, &'static str)> = Vec::new();
         let mut scrapes = Vec::new();
+        let mut flushes = Vec::new();
         loop {
             // With a retention pass under way, an empty queue means time for its next step.
             let first = if self.pass.is_some() {
@@ -365,6 +379,10 @@ impl Writer<'_> {
                     }
                     Job::Retention(request) => {
                         retention.push(request);
+                        continue;
+                    }
+                    Job::FlushPoints(reply) => {
+                        flushes.push(reply);
                         continue;
                     }
                 };
@@ -421,6 +439,16 @@ impl Writer<'_> {
                     return Err(error.into());
                 }
             }
+            if !flushes.is_empty() || self.store.pending_points() >= POINTS_PER_FLUSH {
+                let flushed = self.store.flush_points();
+                let answer = flushed.as_ref().map(|_| ()).map_err(|error| CommitFailed {
+                    message: error.to_string(),
+                });
+                for reply in flushes.drain(..) {
+                    let _ = reply.send(answer.clone());
+                }
+                flushed?;
+            }
             let every = self
                 .options
                 .snapshot_every
@@ -430,13 +458,15 @@ impl Writer<'_> {
                 self.snapshot();
             }
             for request in retention {
-                self.start_retention(request);
+                self.start_retention(request)?;
             }
             if self.pass.is_some() {
                 self.retention_step();
             }
         }
-        // The queue closed: every request is answered. A snapshot makes the next start quick.
+        // The queue closed: every request is answered. Written points and a snapshot make the
+        // next start quick.
+        self.store.flush_points()?;
         if self.engine.last_seq() > self.snapshot_seq {
             self.snapshot();
         }
@@ -469,13 +499,24 @@ impl Writer<'_> {
         }
     }
 
-    /// Starts a pass (saving a snapshot first, so inputs up to the last one may go) or lets
-    /// the request join the pass under way.
-    fn start_retention(&mut self, request: RetentionRequest) {
+    /// Starts a pass (writing the pending points and saving a snapshot first, so inputs up to
+    /// the last one may go) or lets the request join the pass under way.
+    ///
+    /// # Errors
+    ///
+    /// The store's, when the points cannot be written: that stops the writer like a failed
+    /// commit.
+    fn start_retention(&mut self, request: RetentionRequest) -> Result<(), WriterError> {
         self.wall = self.wall.max(request.now);
         if let Some(pass) = &mut self.pass {
             pass.replies.extend(request.reply);
-            return;
+            return Ok(());
+        }
+        if let Err(error) = self.store.flush_points() {
+            if let Some(reply) = request.reply {
+                let _ = reply.send(Err(error.to_string()));
+            }
+            return Err(error.into());
         }
         let fresh = self.engine.last_seq() == self.snapshot_seq && self.snapshot_seq > 0;
         if !fresh && self.engine.last_seq() > 0 {
@@ -492,6 +533,7 @@ impl Writer<'_> {
             points: SeriesCursor::start(),
             replies: request.reply.into_iter().collect(),
         });
+        Ok(())
     }
 
     /// One small transaction of the pass under way: old inputs first, then old points. Ends

@@ -1,0 +1,441 @@
+//! Series points on real SQLite files: commits, flushes, retention and crashes in any order
+//! give the points a plain sorted list would, whatever chunks they landed in.
+
+use std::collections::BTreeMap;
+
+use modelwatch_engine::{Event, Input, ModelId, Timestamp};
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+use super::*;
+use crate::schema::MIGRATIONS;
+use crate::{Batch, Record, SeriesCursor};
+
+/// The metrics of the generated events: well-known, so stored inputs read back as they went in.
+const METRICS: [&str; 2] = ["drift_score", "latency_ms"];
+
+fn model(instance: usize) -> ModelId {
+    ModelId::new("m", "1", format!("i{instance}"))
+}
+
+/// One generated event: its instance, its event time (seconds) and which metrics it carries.
+#[derive(Clone, Debug)]
+struct Spec {
+    instance: usize,
+    time: i64,
+    metrics: usize,
+}
+
+fn event(spec: &Spec, seq: u64) -> Input {
+    let metrics = match spec.metrics {
+        0 => vec![(METRICS[0].to_string(), seq as f64)],
+        1 => vec![(METRICS[1].to_string(), seq as f64 / 2.0)],
+        _ => vec![
+            (METRICS[0].to_string(), seq as f64),
+            (METRICS[1].to_string(), seq as f64 / 2.0),
+        ],
+    };
+    Input::Event(Event {
+        model: model(spec.instance),
+        timestamp: Some(Timestamp::from_secs(1_800_000_000 + spec.time)),
+        metrics,
+    })
+}
+
+/// What a test does to the store.
+#[derive(Clone, Debug)]
+enum Step {
+    Commit(Vec<Spec>),
+    Flush,
+    /// Delete the stored points before this time (seconds), in walks of this many series.
+    Delete(i64, usize),
+    /// Drop the store without flushing (a crash) and open it again.
+    Crash,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (0..3usize, 0..40i64, 0..3usize).prop_map(|(instance, time, metrics)| Spec {
+        instance,
+        time,
+        metrics,
+    })
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => prop::collection::vec(spec(), 1..12).prop_map(Step::Commit),
+        2 => Just(Step::Flush),
+        1 => (0..40i64, 1..4usize).prop_map(|(time, walk)| Step::Delete(time, walk)),
+        1 => Just(Step::Crash),
+    ]
+}
+
+/// Every series' points as they should be: (instance, metric) to (time, seq) to value.
+type Expected = BTreeMap<(usize, &'static str), BTreeMap<(i64, u64), f64>>;
+
+fn points_of(seq: u64, spec: &Spec) -> Vec<((usize, &'static str), (i64, u64), f64)> {
+    let Input::Event(event) = event(spec, seq) else {
+        return Vec::new();
+    };
+    let time = event.timestamp.unwrap_or_default().as_nanos();
+    event
+        .metrics
+        .iter()
+        .map(|(metric, value)| {
+            let name = METRICS
+                .iter()
+                .find(|known| *known == metric)
+                .copied()
+                .unwrap_or_default();
+            ((spec.instance, name), (time, seq), *value)
+        })
+        .collect()
+}
+
+fn open(dir: &std::path::Path) -> Store {
+    let mut store = Store::open(dir).unwrap();
+    // Small chunks, so that pages and deletions cross many of them.
+    store.points.chunk_points = 3;
+    store
+}
+
+/// Every point of one series through pages of `limit`, in `order`, within [from, to).
+fn read_all(
+    store: &Store,
+    series: (usize, &str),
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: usize,
+    order: Order,
+) -> Vec<(i64, u64, f64)> {
+    let mut points = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .series(&SeriesQuery {
+                model: model(series.0),
+                metric: series.1.to_string(),
+                from: from.map(Timestamp::from_nanos),
+                to: to.map(Timestamp::from_nanos),
+                after,
+                limit,
+                order,
+            })
+            .unwrap();
+        assert!(page.points.len() <= limit);
+        points.extend(
+            page.points
+                .iter()
+                .map(|point| (point.at.as_nanos(), point.seq, point.value)),
+        );
+        match page.next {
+            Some(next) => {
+                assert_eq!(page.points.len(), limit, "a page with a next is full");
+                after = Some(next);
+            }
+            None => return points,
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn series_reads_give_every_point_once_in_order_whatever_the_chunks(
+        steps in prop::collection::vec(step(), 1..14),
+        limit in 1..6usize,
+        from in prop::option::of(0..40i64),
+        to in prop::option::of(0..40i64),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let mut stored: Expected = BTreeMap::new();
+        let mut pending: Vec<((usize, &'static str), (i64, u64), f64)> = Vec::new();
+        let mut seq = 0;
+        for step in &steps {
+            match step {
+                Step::Commit(specs) => {
+                    let mut batch = Batch::new();
+                    for spec in specs {
+                        seq += 1;
+                        pending.extend(points_of(seq, spec));
+                        let record = Record {
+                            seq,
+                            received_at: Timestamp::from_secs(1_900_000_000),
+                            input: event(spec, seq),
+                        };
+                        batch.push(record, []);
+                    }
+                    store.commit(&batch).unwrap();
+                }
+                Step::Flush => {
+                    store.flush_points().unwrap();
+                    for (series, key, value) in pending.drain(..) {
+                        stored.entry(series).or_default().insert(key, value);
+                    }
+                }
+                Step::Delete(time, walk) => {
+                    let cutoff = Timestamp::from_secs(1_800_000_000 + time);
+                    let mut cursor = SeriesCursor::start();
+                    let mut deleted = 0;
+                    loop {
+                        let step = store.delete_old_points(cutoff, &mut cursor, *walk).unwrap();
+                        deleted += step.deleted;
+                        if step.done {
+                            break;
+                        }
+                    }
+                    let mut expected = 0;
+                    for points in stored.values_mut() {
+                        let before = points.len();
+                        points.retain(|key, _| key.0 >= cutoff.as_nanos());
+                        expected += (before - points.len()) as u64;
+                    }
+                    stored.retain(|_, points| !points.is_empty());
+                    prop_assert_eq!(deleted, expected);
+                }
+                Step::Crash => {
+                    drop(store);
+                    store = open(dir.path());
+                    prop_assert_eq!(store.pending_points(), 0);
+                }
+            }
+        }
+        // Whatever was pending, or lost in a crash, a flush writes.
+        store.flush_points().unwrap();
+        for (series, key, value) in pending.drain(..) {
+            stored.entry(series).or_default().insert(key, value);
+        }
+        let total: usize = stored.values().map(BTreeMap::len).sum();
+        prop_assert_eq!(store.counts().unwrap().points, total as u64);
+        let from = from.map(|time| Timestamp::from_secs(1_800_000_000 + time).as_nanos());
+        let to = to.map(|time| Timestamp::from_secs(1_800_000_000 + time).as_nanos());
+        for instance in 0..3 {
+            for metric in METRICS {
+                let all = stored.get(&(instance, metric)).cloned().unwrap_or_default();
+                let mut expected: Vec<(i64, u64, f64)> = all
+                    .iter()
+                    .filter(|((time, _), _)| {
+                        from.is_none_or(|from| *time >= from) && to.is_none_or(|to| *time < to)
+                    })
+                    .map(|((time, seq), value)| (*time, *seq, *value))
+                    .collect();
+                let oldest = read_all(&store, (instance, metric), from, to, limit, Order::OldestFirst);
+                prop_assert_eq!(&oldest, &expected);
+                let mut newest = read_all(&store, (instance, metric), from, to, limit, Order::NewestFirst);
+                newest.reverse();
+                prop_assert_eq!(&newest, &expected);
+                // The latest point of the series, if it has any.
+                let latest = store
+                    .latest_points("m")
+                    .unwrap()
+                    .into_iter()
+                    .find(|latest| latest.model == model(instance) && latest.metric == metric)
+                    .map(|latest| (latest.point.at.as_nanos(), latest.point.seq, latest.point.value));
+                expected = all.iter().map(|((time, seq), value)| (*time, *seq, *value)).collect();
+                prop_assert_eq!(latest, expected.last().copied());
+            }
+        }
+        let names = store.model_names(None, 10).unwrap().names;
+        prop_assert_eq!(names.is_empty(), total == 0);
+    }
+}
+
+fn commit(store: &mut Store, seqs: std::ops::RangeInclusive<u64>) {
+    let mut batch = Batch::new();
+    for seq in seqs {
+        let spec = Spec {
+            instance: (seq % 3) as usize,
+            time: seq as i64,
+            metrics: 2,
+        };
+        batch.push(
+            Record {
+                seq,
+                received_at: Timestamp::from_secs(1_900_000_000),
+                input: event(&spec, seq),
+            },
+            [],
+        );
+    }
+    store.commit(&batch).unwrap();
+}
+
+fn watermark(store: &Store) -> u64 {
+    store
+        .connection
+        .query_row(
+            "SELECT points_through FROM store_state WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_crash_loses_no_point_the_next_flush_reads_them_back_from_the_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    commit(&mut store, 1..=10);
+    assert_eq!(store.flush_points().unwrap(), 20);
+    assert_eq!(watermark(&store), 10);
+    commit(&mut store, 11..=15);
+    assert_eq!(store.pending_points(), 10);
+    drop(store);
+
+    let mut store = open(dir.path());
+    assert_eq!(store.counts().unwrap().points, 20, "inputs 11 to 15 lost their points");
+    // A store behind does not take a commit's points: they would leave a gap.
+    commit(&mut store, 16..=16);
+    assert_eq!(store.pending_points(), 0);
+    // The flush reads 11 to 16 back.
+    assert_eq!(store.flush_points().unwrap(), 12);
+    assert_eq!(watermark(&store), 16);
+    assert_eq!(store.counts().unwrap().points, 32);
+    assert_eq!(store.rebuild_points().unwrap(), 0, "nothing left to read back");
+}
+
+#[test]
+fn inputs_go_only_up_to_the_points_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    commit(&mut store, 1..=10);
+    let far = Timestamp::from_secs(1_900_000_000);
+    let step = store.delete_old_inputs(far, 10, 100).unwrap();
+    assert_eq!(step.deleted, 0, "no input goes before its points are written");
+    store.flush_points().unwrap();
+    commit(&mut store, 11..=12);
+    let step = store.delete_old_inputs(far, 12, 100).unwrap();
+    assert_eq!(step.deleted, 10);
+    // After a crash, the points of 11 and 12 come back from their inputs, still stored.
+    drop(store);
+    let mut store = open(dir.path());
+    assert_eq!(store.flush_points().unwrap(), 4);
+    assert_eq!(store.counts().unwrap().points, 24);
+}
+
+#[test]
+fn an_unreadable_chunk_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    commit(&mut store, 1..=3);
+    store.flush_points().unwrap();
+    let chunk: i64 = store
+        .connection
+        .query_row(
+            "UPDATE point_chunks SET points = x'0102' WHERE id = (SELECT min(id) FROM point_chunks)
+             RETURNING id",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let errors: Vec<StoreError> = (0..3)
+        .flat_map(|instance| {
+            METRICS.iter().filter_map(move |metric| {
+                Some(SeriesQuery {
+                    model: model(instance),
+                    metric: (*metric).to_string(),
+                    from: None,
+                    to: None,
+                    after: None,
+                    limit: 10,
+                    order: Order::OldestFirst,
+                })
+            })
+        })
+        .filter_map(|query| store.series(&query).err())
+        .collect();
+    assert_eq!(errors.len(), 1);
+    let message = errors[0].to_string();
+    assert!(
+        message.contains(&format!("chunk {chunk}")) && message.contains("2 bytes"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_version_2_store_moves_its_point_rows_into_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(crate::DB_FILE);
+    {
+        let connection = Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..2] {
+            connection.execute_batch(migration.sql).unwrap();
+        }
+        connection.pragma_update(None, "user_version", 2).unwrap();
+        // 2,500 points of one series (three chunks) and one of another, out of key order.
+        for seq in (1..=2_500u64).rev() {
+            connection
+                .execute(
+                    "INSERT INTO points VALUES ('m', '1', 'i0', 'latency_ms', ?1, ?2, ?3)",
+                    params![seq as i64 * 10, seq as i64, seq as f64],
+                )
+                .unwrap();
+        }
+        connection
+            .execute(
+                "INSERT INTO points VALUES ('m', '1', 'i1', 'drift_score', 5, 2501, 0.5)",
+                [],
+            )
+            .unwrap();
+        connection
+            .execute("UPDATE store_state SET last_seq = 2501", [])
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(watermark(&store), 2_501);
+    let chunks: i64 = store
+        .connection
+        .query_row("SELECT count(*) FROM point_chunks", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(chunks, 4);
+    let gone: i64 = store
+        .connection
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'points'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(gone, 0);
+    assert_eq!(store.counts().unwrap().points, 2_501);
+    let all = read_all(&store, (0, "latency_ms"), None, None, 1_000, Order::OldestFirst);
+    let expected: Vec<(i64, u64, f64)> = (1..=2_500u64)
+        .map(|seq| (seq as i64 * 10, seq, seq as f64))
+        .collect();
+    assert_eq!(all, expected);
+    let latest = store.latest_points("m").unwrap();
+    assert_eq!(latest.len(), 2);
+    assert_eq!(latest[1].point.value, 0.5);
+}
+
+#[test]
+fn chunk_blobs_round_trip_every_value() {
+    let points = [
+        RawPoint {
+            time: i64::MIN,
+            seq: 1,
+            value: f64::MIN_POSITIVE,
+        },
+        RawPoint {
+            time: -1,
+            seq: u64::MAX,
+            value: -0.0,
+        },
+        RawPoint {
+            time: i64::MAX,
+            seq: 7,
+            value: f64::MAX,
+        },
+    ];
+    let blob = encode(&points);
+    assert_eq!(blob.len(), 3 * POINT_BYTES);
+    let back = decode(&blob).unwrap();
+    assert_eq!(back.len(), 3);
+    for (a, b) in points.iter().zip(&back) {
+        assert_eq!((a.time, a.seq, a.value.to_bits()), (b.time, b.seq, b.value.to_bits()));
+    }
+    assert_eq!(successor((5, u64::MAX)), Some((6, 0)));
+    assert_eq!(successor((i64::MAX, u64::MAX)), None);
+}
