@@ -3,7 +3,8 @@
 //! no clock: the service owns a [`Store`] on one thread and hands it receive times.
 //!
 //! Layout:
-//! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`].
+//! - `store`: [`Store::open`], the group [`Store::commit`] of a [`Batch`], and the
+//!   [`Checkpointer`] that copies the write-ahead log beside the committing connection.
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
 //!   [`Store::decisions`], [`Store::open_alerts`]), with keyset pagination.
 //! - `points`: series points, buffered by the committing store and written in chunks per
@@ -31,4 +32,7 @@ pub use query::{
 };
 pub use retention::{RetentionTotals, SeriesCursor, Snapshot, Step};
 pub use schema::SCHEMA_VERSION;
-pub use store::{BUSY_TIMEOUT, Batch, Committed, Counts, DB_FILE, Record, Store};
+pub use store::{
+    BUSY_TIMEOUT, Batch, Checkpoint, Checkpointer, Checkpoints, Committed, Counts, DB_FILE, Record,
+    Store,
+};

@@ -136,7 +136,7 @@ fn encode(points: &[RawPoint]) -> Vec<u8> {
 
 /// A chunk's points back from its blob.
 fn decode(blob: &[u8]) -> Result<Vec<RawPoint>, String> {
-    if blob.len() % POINT_BYTES != 0 {
+    if !blob.len().is_multiple_of(POINT_BYTES) {
         return Err(format!(
             "its blob is {} bytes, not a whole number of {POINT_BYTES}-byte points",
             blob.len()
@@ -212,6 +212,23 @@ fn insert_chunks(
         ])?;
     }
     Ok(())
+}
+
+/// Writes `series` (sorted) as chunks and moves the watermark to `pending.through`, in one
+/// transaction.
+fn write_chunks(
+    connection: &rusqlite::Connection,
+    series: &[(&ModelId, &String, &Vec<RawPoint>)],
+    pending: &PendingPoints,
+) -> rusqlite::Result<()> {
+    let tx = Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
+    for (model, metric, points) in series {
+        let id = series_id(&tx, model, metric)?;
+        insert_chunks(&tx, id, points, pending.chunk_points)?;
+    }
+    tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")?
+        .execute([pending.through])?;
+    tx.commit()
 }
 
 /// Migration 3: moves the rows of the old `points` table (one per value) into chunks and drops
@@ -359,18 +376,17 @@ impl Store {
             action: "writing series points",
             error,
         };
-        let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        // No fsync of its own: the chunks derive from inputs already on disk. In WAL mode the
+        // transaction is still all or nothing, and the next commit's fsync makes it durable
+        // with that commit; a crash before then loses the chunks and the watermark together,
+        // and the points are read back from the inputs.
+        self.connection
+            .execute_batch("PRAGMA synchronous = NORMAL")
             .map_err(sqlite)?;
-        for (model, metric, points) in &series {
-            let id = series_id(&tx, model, metric).map_err(sqlite)?;
-            insert_chunks(&tx, id, points, pending.chunk_points).map_err(sqlite)?;
-        }
-        tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")
-            .and_then(|mut statement| statement.execute([pending.through]))
-            .map_err(sqlite)?;
-        tx.commit().map_err(sqlite)?;
+        let written = write_chunks(&self.connection, &series, pending);
+        let restored = self.connection.execute_batch("PRAGMA synchronous = FULL");
+        written.map_err(sqlite)?;
+        restored.map_err(sqlite)?;
         let written = pending.count;
         pending.series.clear();
         pending.count = 0;
@@ -451,7 +467,9 @@ impl Store {
             found.extend(self.decode_chunk(chunk)?.into_iter().filter(in_range));
             match query.order {
                 Order::OldestFirst => found.sort_unstable_by_key(RawPoint::key),
-                Order::NewestFirst => found.sort_unstable_by_key(|point| std::cmp::Reverse(point.key())),
+                Order::NewestFirst => {
+                    found.sort_unstable_by_key(|point| std::cmp::Reverse(point.key()))
+                }
             }
             found.truncate(wanted);
             Ok(())
@@ -692,7 +710,9 @@ pub(crate) fn delete_points_before(
         .prepare_cached("SELECT id, points FROM point_chunks WHERE series = ?1 AND first_time < ?2")
         .and_then(|mut statement| {
             statement
-                .query_map(params![series, cutoff], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map(params![series, cutoff], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
                 .collect()
         })
         .map_err(sqlite)?;

@@ -70,10 +70,16 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// Every series' points as they should be: (instance, metric) to (time, seq) to value.
-type Expected = BTreeMap<(usize, &'static str), BTreeMap<(i64, u64), f64>>;
+/// A series of the generated events: (instance, metric).
+type SeriesKey = (usize, &'static str);
 
-fn points_of(seq: u64, spec: &Spec) -> Vec<((usize, &'static str), (i64, u64), f64)> {
+/// One generated point: its series, its key (time, seq) and its value.
+type Generated = (SeriesKey, (i64, u64), f64);
+
+/// Every series' points as they should be: series to (time, seq) to value.
+type Expected = BTreeMap<SeriesKey, BTreeMap<(i64, u64), f64>>;
+
+fn points_of(seq: u64, spec: &Spec) -> Vec<Generated> {
     let Input::Event(event) = event(spec, seq) else {
         return Vec::new();
     };
@@ -151,7 +157,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let mut store = open(dir.path());
         let mut stored: Expected = BTreeMap::new();
-        let mut pending: Vec<((usize, &'static str), (i64, u64), f64)> = Vec::new();
+        let mut pending: Vec<Generated> = Vec::new();
         let mut seq = 0;
         for step in &steps {
             match step {
@@ -285,7 +291,11 @@ fn a_crash_loses_no_point_the_next_flush_reads_them_back_from_the_inputs() {
     drop(store);
 
     let mut store = open(dir.path());
-    assert_eq!(store.counts().unwrap().points, 20, "inputs 11 to 15 lost their points");
+    assert_eq!(
+        store.counts().unwrap().points,
+        20,
+        "inputs 11 to 15 lost their points"
+    );
     // A store behind does not take a commit's points: they would leave a gap.
     commit(&mut store, 16..=16);
     assert_eq!(store.pending_points(), 0);
@@ -293,7 +303,11 @@ fn a_crash_loses_no_point_the_next_flush_reads_them_back_from_the_inputs() {
     assert_eq!(store.flush_points().unwrap(), 12);
     assert_eq!(watermark(&store), 16);
     assert_eq!(store.counts().unwrap().points, 32);
-    assert_eq!(store.rebuild_points().unwrap(), 0, "nothing left to read back");
+    assert_eq!(
+        store.rebuild_points().unwrap(),
+        0,
+        "nothing left to read back"
+    );
 }
 
 #[test]
@@ -303,7 +317,10 @@ fn inputs_go_only_up_to_the_points_watermark() {
     commit(&mut store, 1..=10);
     let far = Timestamp::from_secs(1_900_000_000);
     let step = store.delete_old_inputs(far, 10, 100).unwrap();
-    assert_eq!(step.deleted, 0, "no input goes before its points are written");
+    assert_eq!(
+        step.deleted, 0,
+        "no input goes before its points are written"
+    );
     store.flush_points().unwrap();
     commit(&mut store, 11..=12);
     let step = store.delete_old_inputs(far, 12, 100).unwrap();
@@ -332,16 +349,14 @@ fn an_unreadable_chunk_is_named() {
         .unwrap();
     let errors: Vec<StoreError> = (0..3)
         .flat_map(|instance| {
-            METRICS.iter().filter_map(move |metric| {
-                Some(SeriesQuery {
-                    model: model(instance),
-                    metric: (*metric).to_string(),
-                    from: None,
-                    to: None,
-                    after: None,
-                    limit: 10,
-                    order: Order::OldestFirst,
-                })
+            METRICS.iter().map(move |metric| SeriesQuery {
+                model: model(instance),
+                metric: (*metric).to_string(),
+                from: None,
+                to: None,
+                after: None,
+                limit: 10,
+                order: Order::OldestFirst,
             })
         })
         .filter_map(|query| store.series(&query).err())
@@ -400,7 +415,14 @@ fn a_version_2_store_moves_its_point_rows_into_chunks() {
         .unwrap();
     assert_eq!(gone, 0);
     assert_eq!(store.counts().unwrap().points, 2_501);
-    let all = read_all(&store, (0, "latency_ms"), None, None, 1_000, Order::OldestFirst);
+    let all = read_all(
+        &store,
+        (0, "latency_ms"),
+        None,
+        None,
+        1_000,
+        Order::OldestFirst,
+    );
     let expected: Vec<(i64, u64, f64)> = (1..=2_500u64)
         .map(|seq| (seq as i64 * 10, seq, seq as f64))
         .collect();
@@ -434,7 +456,10 @@ fn chunk_blobs_round_trip_every_value() {
     let back = decode(&blob).unwrap();
     assert_eq!(back.len(), 3);
     for (a, b) in points.iter().zip(&back) {
-        assert_eq!((a.time, a.seq, a.value.to_bits()), (b.time, b.seq, b.value.to_bits()));
+        assert_eq!(
+            (a.time, a.seq, a.value.to_bits()),
+            (b.time, b.seq, b.value.to_bits())
+        );
     }
     assert_eq!(successor((5, u64::MAX)), Some((6, 0)));
     assert_eq!(successor((i64::MAX, u64::MAX)), None);

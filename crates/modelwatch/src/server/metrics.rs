@@ -108,6 +108,10 @@ pub struct Metrics {
     /// The sequence number of the latest engine snapshot; 0 before the first.
     snapshot_seq: AtomicU64,
     snapshot_failures: AtomicU64,
+    /// Points of committed inputs waiting in the writer's memory.
+    points_pending: AtomicU64,
+    checkpoints: AtomicU64,
+    checkpoint_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -170,6 +174,22 @@ impl Metrics {
     /// Counts a snapshot that could not be saved.
     pub fn record_snapshot_failure(&self) {
         self.snapshot_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how many points wait in the writer's memory for their chunks.
+    pub fn record_points_pending(&self, points: usize) {
+        self.points_pending
+            .store(u64::try_from(points).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Records one checkpoint of the write-ahead log, done or failed.
+    pub fn record_checkpoint(&self, ok: bool) {
+        let counter = if ok {
+            &self.checkpoints
+        } else {
+            &self.checkpoint_failures
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn reject(&self, rejection: Rejection) {
@@ -406,6 +426,30 @@ fn render_retention(out: &mut String, metrics: &Metrics) {
         "counter",
         "Engine snapshots that could not be saved since the process started.",
         metrics.snapshot_failures.load(Ordering::Relaxed),
+    );
+    single(
+        out,
+        "modelwatch_points_pending",
+        "gauge",
+        "Series points of committed events waiting in memory to be written to their chunks \
+         (they are read back from the stored events after a crash).",
+        metrics.points_pending.load(Ordering::Relaxed),
+    );
+    single(
+        out,
+        "modelwatch_wal_checkpoints_total",
+        "counter",
+        "Checkpoints of the store's write-ahead log done beside the writer since the process \
+         started.",
+        metrics.checkpoints.load(Ordering::Relaxed),
+    );
+    single(
+        out,
+        "modelwatch_wal_checkpoint_failures_total",
+        "counter",
+        "Checkpoints of the store's write-ahead log that failed since the process started (the \
+         writer checkpoints itself once the log is large).",
+        metrics.checkpoint_failures.load(Ordering::Relaxed),
     );
 }
 

@@ -33,7 +33,9 @@ use axum::{Extension, Json, Router};
 use modelwatch_engine::{
     AlertState, BatchError, Config, Format, InputError, Timestamp, WireParser,
 };
-use modelwatch_store::{AlertFilter, DecisionFilter, Listing, Page, Store, StoreError};
+use modelwatch_store::{
+    AlertFilter, Checkpointer, Checkpoints, DecisionFilter, Listing, Page, Store, StoreError,
+};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -54,6 +56,10 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 1_024;
 
 /// What a full queue or a recovering server asks clients to wait, in seconds.
 const RETRY_AFTER_SECS: &str = "1";
+
+/// The write-ahead log size (pages of 4 KiB, so 40 MB) at which the writer checkpoints by
+/// itself, when the checkpoint thread falls behind.
+const CHECKPOINT_BACKSTOP_PAGES: u32 = 10_000;
 
 /// Knobs of the service.
 #[derive(Clone, Debug)]
@@ -112,6 +118,7 @@ pub struct Service {
     router: Router,
     status: watch::Receiver<Status>,
     writer: thread::JoinHandle<Result<(), WriterError>>,
+    checkpointer: thread::JoinHandle<()>,
     store_path: std::path::PathBuf,
 }
 
@@ -129,9 +136,16 @@ impl Service {
         clock: Arc<dyn Clock>,
         options: ServiceOptions,
     ) -> Result<Service, ServiceError> {
-        let store = Store::open(data_dir)?;
+        let mut store = Store::open(data_dir)?;
         let store_path = store.path().to_path_buf();
         let reader = Store::open(data_dir)?;
+        // Checkpoints of the write-ahead log run on their own thread and connection, so that
+        // no commit waits for one (the writer steps in only if the log grows past 40 MB).
+        let mut checkpointer = Checkpointer::open(&store)?;
+        store.set_checkpoints(Checkpoints::Beside {
+            backstop_pages: CHECKPOINT_BACKSTOP_PAGES,
+        })?;
+        let (checkpoints, checkpoint_requests) = std::sync::mpsc::sync_channel::<()>(1);
         let (status_sender, status) = watch::channel(Status::Recovering);
         let (queue, receiver) = mpsc::channel(options.queue_capacity.max(1));
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServiceError::NoRuntime)?;
@@ -152,7 +166,18 @@ impl Service {
                     &status_sender,
                     &writer_metrics,
                     writer_options,
+                    Some(checkpoints),
                 )
+            })
+            .map_err(ServiceError::Spawn)?;
+        let checkpoint_metrics = metrics.clone();
+        // Ends when the writer does (it holds the only sender).
+        let checkpointer = thread::Builder::new()
+            .name("modelwatch-checkpoint".to_string())
+            .spawn(move || {
+                for () in checkpoint_requests {
+                    checkpoint_metrics.record_checkpoint(checkpointer.checkpoint().is_ok());
+                }
             })
             .map_err(ServiceError::Spawn)?;
         if let Some(keep) = options.retention.keep {
@@ -218,6 +243,7 @@ impl Service {
             router,
             status,
             writer,
+            checkpointer,
             store_path,
         })
     }
@@ -246,10 +272,13 @@ impl Service {
     /// What stopped the writer, if it failed.
     pub fn join(self) -> Result<(), ServiceError> {
         drop(self.router);
-        match self.writer.join() {
+        let written = match self.writer.join() {
             Ok(result) => result.map_err(ServiceError::from),
             Err(_) => Err(ServiceError::WriterPanicked),
-        }
+        };
+        // The writer is gone, so is the checkpointer's queue: it ends after its last request.
+        let _ = self.checkpointer.join();
+        written
     }
 }
 
@@ -634,10 +663,15 @@ async fn read_points<T: Send + 'static>(
     let ready = matches!(&*state.status.borrow(), Status::Ready { .. });
     let (reply, answer) = oneshot::channel();
     // Waits its turn behind queued ingest requests, like a scrape.
-    if ready && state.queue.send(writer::Job::FlushPoints(reply)).await.is_ok() {
-        if let Ok(Err(failed)) = answer.await {
-            return Err(ApiError::Internal(failed.to_string()));
-        }
+    if ready
+        && state
+            .queue
+            .send(writer::Job::FlushPoints(reply))
+            .await
+            .is_ok()
+        && let Ok(Err(failed)) = answer.await
+    {
+        return Err(ApiError::Internal(failed.to_string()));
     }
     read(state, query).await
 }

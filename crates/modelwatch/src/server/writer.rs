@@ -56,6 +56,10 @@ pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
 /// most every 400,000 inputs, whatever `snapshot_every` says.
 pub const SNAPSHOT_BYTES_PER_INPUT: u64 = 256;
 
+/// Commits between two requests for a checkpoint of the write-ahead log (flushes of points
+/// ask too).
+const COMMITS_PER_CHECKPOINT: u64 = 256;
+
 /// Oldest inputs one retention step deletes.
 const INPUTS_PER_STEP: usize = 5_000;
 
@@ -186,6 +190,7 @@ pub fn run(
     status: &watch::Sender<Status>,
     metrics: &Metrics,
     options: WriterOptions,
+    checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
 ) -> Result<(), WriterError> {
     let config_digest = config.source_digest.clone();
     let mut store = store;
@@ -200,6 +205,8 @@ pub fn run(
             snapshot_len: 0,
             wall: options.started_at,
             pass: None,
+            checkpoints,
+            commits: 0,
         };
         // A long replay, or a snapshot of no use under this config: save one now, so the
         // next start is quick.
@@ -325,6 +332,10 @@ struct Writer<'m> {
     /// The latest wall time a request brought.
     wall: Timestamp,
     pass: Option<RetentionPass>,
+    /// Where to ask for a checkpoint of the write-ahead log; none: commits checkpoint.
+    checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+    /// Commits since the last checkpoint request.
+    commits: u64,
 }
 
 /// A retention pass under way.
@@ -414,6 +425,10 @@ impl Writer<'_> {
                 Ok(took) => {
                     if !replies.is_empty() {
                         self.metrics.record_commit(took, inputs, &committed);
+                        self.commits += 1;
+                        if self.commits >= COMMITS_PER_CHECKPOINT {
+                            self.request_checkpoint();
+                        }
                     }
                     committed.clear();
                     for (reply, accepted) in replies {
@@ -440,7 +455,7 @@ impl Writer<'_> {
                 }
             }
             if !flushes.is_empty() || self.store.pending_points() >= POINTS_PER_FLUSH {
-                let flushed = self.store.flush_points();
+                let flushed = self.flush_points();
                 let answer = flushed.as_ref().map(|_| ()).map_err(|error| CommitFailed {
                     message: error.to_string(),
                 });
@@ -449,6 +464,8 @@ impl Writer<'_> {
                 }
                 flushed?;
             }
+            self.metrics
+                .record_points_pending(self.store.pending_points());
             let every = self
                 .options
                 .snapshot_every
@@ -466,11 +483,31 @@ impl Writer<'_> {
         }
         // The queue closed: every request is answered. Written points and a snapshot make the
         // next start quick.
-        self.store.flush_points()?;
+        self.flush_points()?;
         if self.engine.last_seq() > self.snapshot_seq {
             self.snapshot();
         }
         Ok(())
+    }
+
+    /// Writes the pending points, then asks for a checkpoint: a flush adds hundreds of pages
+    /// to the write-ahead log.
+    fn flush_points(&mut self) -> Result<usize, StoreError> {
+        let written = self.store.flush_points()?;
+        self.metrics.record_points_pending(0);
+        if written > 0 {
+            self.request_checkpoint();
+        }
+        Ok(written)
+    }
+
+    /// Asks the checkpointer (if there is one) to copy the write-ahead log into the database.
+    /// Never waits: a request already waiting covers this one.
+    fn request_checkpoint(&mut self) {
+        self.commits = 0;
+        if let Some(checkpoints) = &self.checkpoints {
+            let _ = checkpoints.try_send(());
+        }
     }
 
     /// Saves a snapshot of the engine at the last committed input. A failure is counted and
@@ -512,7 +549,7 @@ impl Writer<'_> {
             pass.replies.extend(request.reply);
             return Ok(());
         }
-        if let Err(error) = self.store.flush_points() {
+        if let Err(error) = self.flush_points() {
             if let Some(reply) = request.reply {
                 let _ = reply.send(Err(error.to_string()));
             }

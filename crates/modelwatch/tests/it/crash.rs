@@ -8,13 +8,13 @@
 //! since the last start), starts wait for serve's `ready:` line, clients wait on a condvar for
 //! the next server after a connection error.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use modelwatch_engine::{Input, Timestamp};
-use modelwatch_store::Store;
+use modelwatch_engine::{Input, ModelId, Timestamp};
+use modelwatch_store::{MAX_PAGE, Order, SeriesQuery, Store};
 use serde_json::Value;
 
 use crate::serve_child::{ServeChild, ids, replay};
@@ -272,6 +272,49 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
         let Some(end) = page.last() else { break };
         last = end.seq;
         stored.extend(page);
+    }
+    // Every stored event's values are in the series, once: points lost in a kill were read back
+    // from the stored events by the next start, and the last, clean stop wrote the rest.
+    let mut expected_points: BTreeMap<(ModelId, String), Vec<(i64, u64, f64)>> = BTreeMap::new();
+    for input in &stored {
+        if let Input::Event(event) = &input.input {
+            for (metric, value) in &event.metrics {
+                expected_points
+                    .entry((event.model.clone(), metric.clone()))
+                    .or_default()
+                    .push((event.timestamp.unwrap().as_nanos(), input.seq, *value));
+            }
+        }
+    }
+    let total: usize = expected_points.values().map(Vec::len).sum();
+    assert_eq!(store.counts().unwrap().points, total as u64);
+    for ((model, metric), mut expected) in expected_points {
+        expected.sort_by_key(|(time, seq, _)| (*time, *seq));
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .series(&SeriesQuery {
+                    model: model.clone(),
+                    metric: metric.clone(),
+                    from: None,
+                    to: None,
+                    after,
+                    limit: MAX_PAGE,
+                    order: Order::OldestFirst,
+                })
+                .unwrap();
+            got.extend(
+                page.points
+                    .iter()
+                    .map(|point| (point.at.as_nanos(), point.seq, point.value)),
+            );
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "{model:?} {metric}");
     }
     drop(store);
     let seqs: Vec<u64> = stored.iter().map(|input| input.seq).collect();
