@@ -26,8 +26,10 @@ use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params}
 use crate::query::{LatestPoint, ModelPage, Order, Point, PointCursor, SeriesPage, SeriesQuery};
 use crate::{MAX_PAGE, MAX_REPLAY_PAGE, Store, StoreError};
 
-/// Points the writer lets gather in memory before it writes them (about 1.5 MiB).
-pub const POINTS_PER_FLUSH: usize = 65_536;
+/// Points the writer lets gather in memory before it writes them: 6 MiB, about 2 s of 25,000
+/// events/s with 5 metrics each. A flush of 1,200 series took 15 to 35 ms on the 2-core
+/// benchmark machine (BENCHMARKS.md); fewer, longer flushes keep more requests clear of them.
+pub const POINTS_PER_FLUSH: usize = 262_144;
 
 /// The most points one chunk holds (24 KiB of blob).
 pub const POINTS_PER_CHUNK: usize = 1_024;
