@@ -423,6 +423,8 @@ impl Writer<'_> {
             };
             match result {
                 Ok(took) => {
+                    self.metrics
+                        .record_points_pending(self.store.pending_points());
                     if !replies.is_empty() {
                         self.metrics.record_commit(took, inputs, &committed);
                         self.commits += 1;
@@ -464,8 +466,6 @@ impl Writer<'_> {
                 }
                 flushed?;
             }
-            self.metrics
-                .record_points_pending(self.store.pending_points());
             let every = self
                 .options
                 .snapshot_every

@@ -193,6 +193,29 @@ fn metrics_count_ingest_and_refusals_and_export_series_that_promtool_accepts() {
         Some(last_value)
     );
     assert_eq!(sample(&body, "modelwatch_series_omitted"), Some(0.0));
+    // The values wait in memory for their chunks (far fewer than a flush takes), until a read
+    // of points has them written first.
+    let values: usize = example_events()
+        .iter()
+        .map(|line| {
+            let event: Value = serde_json::from_str(line).unwrap();
+            event["metrics"]
+                .as_object()
+                .map_or(0, |metrics| metrics.len())
+        })
+        .sum();
+    let pending = sample(&body, "modelwatch_points_pending").unwrap();
+    assert!(pending >= values as f64, "{pending} < {values}");
+    let models = serve
+        .agent
+        .get(format!("{}/v1/models", serve.process.base))
+        .call()
+        .unwrap();
+    assert_eq!(models.status().as_u16(), 200);
+    assert_eq!(
+        sample(&serve.metrics(), "modelwatch_points_pending"),
+        Some(0.0)
+    );
 
     if available("promtool") {
         let file = dir.path().join("metrics.txt");
