@@ -19,6 +19,9 @@ use serde_json::Value;
 
 use crate::serve_child::{ServeChild, ids, replay};
 
+/// A series point as the store gives it back: event time (ns), sequence number, value.
+type StoredPoint = (i64, u64, f64);
+
 const CLIENTS: usize = 3;
 const BATCH: usize = 4;
 /// Per client: the most batches it sends, whatever happens (the test's bound).
@@ -275,7 +278,7 @@ fn serve_killed_at_random_moments_loses_and_duplicates_no_acknowledged_event() {
     }
     // Every stored event's values are in the series, once: points lost in a kill were read back
     // from the stored events by the next start, and the last, clean stop wrote the rest.
-    let mut expected_points: BTreeMap<(ModelId, String), Vec<(i64, u64, f64)>> = BTreeMap::new();
+    let mut expected_points: BTreeMap<(ModelId, String), Vec<StoredPoint>> = BTreeMap::new();
     for input in &stored {
         if let Input::Event(event) = &input.input {
             for (metric, value) in &event.metrics {
