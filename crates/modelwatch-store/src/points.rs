@@ -90,9 +90,8 @@ impl PendingPoints {
         }
     }
 
-    /// Adds the points of input `seq`, which must be the input after `through`.
+    /// Adds the points of input `seq`, the input after `through` (the caller checks).
     pub(crate) fn add(&mut self, seq: u64, input: &Input) {
-        debug_assert_eq!(seq, self.through + 1, "points are added in sequence order");
         self.through = seq;
         let Input::Event(event) = input else { return };
         let time = event.timestamp.unwrap_or_default().as_nanos();
@@ -322,12 +321,32 @@ impl Store {
         let mut read = 0;
         while self.points.through < last_seq {
             let page = self.inputs_after(self.points.through, MAX_REPLAY_PAGE)?;
-            if page.is_empty() {
-                break;
-            }
+            let before = read;
             for stored in page.iter().take_while(|stored| stored.seq <= last_seq) {
+                let expected = self.points.through + 1;
+                if stored.seq != expected {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.clone(),
+                        seq: expected,
+                        message: format!(
+                            "it is missing (the next stored input is {}), and its series points \
+                             were never written",
+                            stored.seq
+                        ),
+                    });
+                }
                 self.points.add(stored.seq, &stored.input);
                 read += 1;
+            }
+            if read == before {
+                return Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    seq: self.points.through + 1,
+                    message: format!(
+                        "it is missing (the store's last input is {last_seq}), and its series \
+                         points were never written"
+                    ),
+                });
             }
             if self.points.count >= POINTS_PER_FLUSH {
                 self.write_points()?;
@@ -388,11 +407,12 @@ impl Store {
         let written = write_chunks(&self.connection, &series, pending);
         let restored = self.connection.execute_batch("PRAGMA synchronous = FULL");
         written.map_err(sqlite)?;
-        restored.map_err(sqlite)?;
         let written = pending.count;
         pending.series.clear();
         pending.count = 0;
         pending.stored_through = pending.through;
+        // The points are written either way; a connection left without fsyncs must not commit.
+        restored.map_err(sqlite)?;
         Ok(written)
     }
 

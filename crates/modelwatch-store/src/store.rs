@@ -547,6 +547,32 @@ mod tests {
         assert_eq!(pragma("busy_timeout"), BUSY_TIMEOUT.as_millis() as i64);
     }
 
+    #[test]
+    fn a_checkpointer_beside_the_writer_copies_the_log_the_writer_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .set_checkpoints(Checkpoints::Beside {
+                backstop_pages: 1_000_000,
+            })
+            .unwrap();
+        let mut checkpointer = Checkpointer::open(&store).unwrap();
+        for first in (1..=2_000).step_by(100) {
+            store.commit(&events(first..=first + 99)).unwrap();
+        }
+        store.flush_points().unwrap();
+        let done = checkpointer.checkpoint().unwrap();
+        assert!(done.log_pages > 100, "{done:?}");
+        assert_eq!(done.checkpointed, done.log_pages);
+        // With commits checkpointing again, the log is copied by the commit that fills it.
+        store.set_checkpoints(Checkpoints::InCommits).unwrap();
+        let pages: i64 = store
+            .connection
+            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(pages, 1_000);
+    }
+
     fn events(seqs: std::ops::RangeInclusive<u64>) -> Batch {
         let mut batch = Batch::new();
         for seq in seqs {

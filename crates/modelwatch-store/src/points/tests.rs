@@ -464,3 +464,28 @@ fn chunk_blobs_round_trip_every_value() {
     assert_eq!(successor((5, u64::MAX)), Some((6, 0)));
     assert_eq!(successor((i64::MAX, u64::MAX)), None);
 }
+
+#[test]
+fn an_input_missing_after_the_watermark_is_named_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    commit(&mut store, 1..=10);
+    store.flush_points().unwrap();
+    commit(&mut store, 11..=14);
+    drop(store);
+    // Changed outside modelwatch: inputs 12 and 14 are gone, their points never written.
+    let connection = Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
+    connection
+        .execute("DELETE FROM inputs WHERE seq IN (12, 14)", [])
+        .unwrap();
+    drop(connection);
+    let mut store = open(dir.path());
+    let error = store.flush_points().unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, StoreError::Corrupt { seq: 12, .. })
+            && message.contains("next stored input is 13"),
+        "{message}"
+    );
+    assert_eq!(watermark(&store), 10, "nothing more is written");
+}
