@@ -15,6 +15,9 @@
 //!   `cusum.rs` (our own change detector, checked against an independent Python reference),
 //!   and River's binary drift detectors over a 0/1 error stream, also bit for bit: `ddm.rs`,
 //!   `eddm.rs`, `hddm_a.rs`, `hddm_w.rs`, `fhddm.rs` (see [`DetectorKind::takes_binary_input`]).
+//! - [`mann_whitney`] (`mann_whitney.rs`): the two-sample Mann-Whitney U test with the
+//!   confidence interval of the shift, as R's `wilcox.test` computes it: the statistics of canary
+//!   judgement (a candidate's values against a baseline's), not a streaming detector.
 //!
 //! # Feature `serde`
 //!
@@ -43,6 +46,7 @@ mod hddm_a;
 mod hddm_w;
 mod kind;
 mod kswin;
+mod mann_whitney;
 mod page_hinkley;
 mod param;
 mod signal;
@@ -63,6 +67,7 @@ pub use hddm_a::{HddmA, HddmAParams};
 pub use hddm_w::{HddmW, HddmWParams};
 pub use kind::DetectorKind;
 pub use kswin::{Kswin, KswinParams};
+pub use mann_whitney::{MannWhitney, MannWhitneyError, mann_whitney, normal_cdf, normal_quantile};
 pub use page_hinkley::{PageHinkley, PageHinkleyMode, PageHinkleyParams};
 pub use param::{ParamError, ParamValue};
 pub use signal::{Condition, Direction, Explanation, Signal};
