@@ -163,9 +163,13 @@ fn sql_seq(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// The id of a series, creating its row when there is none.
-fn series_id(tx: &Transaction<'_>, model: &ModelId, metric: &str) -> rusqlite::Result<i64> {
-    let found = tx
+/// The id of a stored series, if it has one.
+fn find_series(
+    connection: &rusqlite::Connection,
+    model: &ModelId,
+    metric: &str,
+) -> rusqlite::Result<Option<i64>> {
+    connection
         .prepare_cached(
             "SELECT id FROM series
              WHERE model = ?1 AND version = ?2 AND instance = ?3 AND metric = ?4",
@@ -174,8 +178,12 @@ fn series_id(tx: &Transaction<'_>, model: &ModelId, metric: &str) -> rusqlite::R
             params![model.name, model.version, model.instance, metric],
             |row| row.get(0),
         )
-        .optional()?;
-    if let Some(id) = found {
+        .optional()
+}
+
+/// The id of a series, creating its row when there is none.
+fn series_id(tx: &Transaction<'_>, model: &ModelId, metric: &str) -> rusqlite::Result<i64> {
+    if let Some(id) = find_series(tx, model, metric)? {
         return Ok(id);
     }
     tx.prepare_cached(
@@ -416,24 +424,6 @@ impl Store {
         Ok(written)
     }
 
-    /// The id of a stored series, if it has one.
-    fn stored_series(&self, model: &ModelId, metric: &str) -> Result<Option<i64>, StoreError> {
-        self.connection
-            .prepare_cached(
-                "SELECT id FROM series
-                 WHERE model = ?1 AND version = ?2 AND instance = ?3 AND metric = ?4",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_row(
-                        params![model.name, model.version, model.instance, metric],
-                        |row| row.get(0),
-                    )
-                    .optional()
-            })
-            .map_err(self.sqlite("looking a series up"))
-    }
-
     fn decode_chunk(&self, chunk: &Chunk) -> Result<Vec<RawPoint>, StoreError> {
         decode(&chunk.blob).map_err(|message| StoreError::CorruptChunk {
             path: self.path.clone(),
@@ -456,7 +446,9 @@ impl Store {
     pub fn series(&self, query: &SeriesQuery) -> Result<SeriesPage, StoreError> {
         let action = "reading a series";
         let limit = query.limit.clamp(1, MAX_PAGE);
-        let Some(series) = self.stored_series(&query.model, &query.metric)? else {
+        let series = find_series(&self.connection, &query.model, &query.metric)
+            .map_err(self.sqlite("looking a series up"))?;
+        let Some(series) = series else {
             return Ok(SeriesPage {
                 points: Vec::new(),
                 next: None,

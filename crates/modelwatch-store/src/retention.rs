@@ -18,7 +18,7 @@ use modelwatch_engine::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::points::delete_points_before;
-use crate::store::read_last_seq;
+use crate::store::{read_last_seq, read_points_through};
 use crate::{MAX_REPLAY_PAGE, Store, StoreError};
 
 /// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
@@ -167,13 +167,7 @@ impl Store {
     ) -> Result<Step, StoreError> {
         let limit = limit.clamp(1, MAX_REPLAY_PAGE);
         let totals = self.retention_totals()?;
-        let points_through: u64 = self
-            .connection
-            .query_row(
-                "SELECT points_through FROM store_state WHERE id = 1",
-                [],
-                |row| row.get(0),
-            )
+        let points_through = read_points_through(&self.connection)
             .map_err(self.sqlite("reading the points watermark"))?;
         let through = through.min(points_through);
         let candidates = self.inputs_after(totals.inputs_deleted_through, limit)?;

@@ -239,13 +239,8 @@ impl Store {
             .map_err(sqlite("setting synchronous = FULL"))?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut connection, &path)?;
-        let points_through: u64 = connection
-            .query_row(
-                "SELECT points_through FROM store_state WHERE id = 1",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(sqlite("reading the points watermark"))?;
+        let points_through =
+            read_points_through(&connection).map_err(sqlite("reading the points watermark"))?;
         Ok(Store {
             connection,
             path,
@@ -345,6 +340,13 @@ fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {
 pub(crate) fn read_last_seq(connection: &Connection) -> rusqlite::Result<u64> {
     connection
         .prepare_cached("SELECT last_seq FROM store_state WHERE id = 1")?
+        .query_row([], |row| row.get(0))
+}
+
+/// The points watermark: every input up to it has its series points in chunks.
+pub(crate) fn read_points_through(connection: &Connection) -> rusqlite::Result<u64> {
+    connection
+        .prepare_cached("SELECT points_through FROM store_state WHERE id = 1")?
         .query_row([], |row| row.get(0))
 }
 

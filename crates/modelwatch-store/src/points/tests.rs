@@ -269,14 +269,7 @@ fn commit(store: &mut Store, seqs: std::ops::RangeInclusive<u64>) {
 }
 
 fn watermark(store: &Store) -> u64 {
-    store
-        .connection
-        .query_row(
-            "SELECT points_through FROM store_state WHERE id = 1",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap()
+    crate::store::read_points_through(&store.connection).unwrap()
 }
 
 #[test]

@@ -24,9 +24,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use modelwatch_engine::{BatchError, RuleState, RuleStatus};
-use tokio::sync::oneshot;
 
-use super::{ApiError, AppState, Status, writer};
+use super::{ApiError, AppState, ask_writer, writer};
 
 /// The default cap on series exported by `/metrics`.
 pub const DEFAULT_MAX_EXPORTED_SERIES: usize = 10_000;
@@ -253,19 +252,13 @@ impl SeriesSnapshot {
 
 /// `GET /metrics`.
 pub(super) async fn get_metrics(State(state): State<AppState>) -> Response {
-    let (reply, answer) = oneshot::channel();
-    let request = writer::Job::Series(writer::SeriesRequest {
-        cap: state.max_exported_series,
-        reply,
-    });
-    // A scrape waits its turn behind queued ingest requests; without a writer to answer
-    // (still recovering, or stopped) it exports the counters alone.
-    let ready = matches!(&*state.status.borrow(), Status::Ready { .. });
-    let series = if ready && state.queue.send(request).await.is_ok() {
-        answer.await.ok()
-    } else {
-        None
-    };
+    // Without a writer to answer (still recovering, or stopped) a scrape exports the counters
+    // alone.
+    let cap = state.max_exported_series;
+    let series = ask_writer(&state, |reply| {
+        writer::Job::Series(writer::SeriesRequest { cap, reply })
+    })
+    .await;
     let depth = state
         .queue
         .max_capacity()

@@ -660,20 +660,24 @@ async fn read_points<T: Send + 'static>(
     state: &AppState,
     query: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let ready = matches!(&*state.status.borrow(), Status::Ready { .. });
-    let (reply, answer) = oneshot::channel();
-    // Waits its turn behind queued ingest requests, like a scrape.
-    if ready
-        && state
-            .queue
-            .send(writer::Job::FlushPoints(reply))
-            .await
-            .is_ok()
-        && let Ok(Err(failed)) = answer.await
-    {
+    if let Some(Err(failed)) = ask_writer(state, writer::Job::FlushPoints).await {
         return Err(ApiError::Internal(failed.to_string()));
     }
     read(state, query).await
+}
+
+/// Sends the writer a job carrying `reply` and waits for the answer, behind the ingest requests
+/// already queued. `None` when there is nobody to ask: recovering, or the writer has stopped.
+async fn ask_writer<T>(
+    state: &AppState,
+    job: impl FnOnce(oneshot::Sender<T>) -> writer::Job,
+) -> Option<T> {
+    if !matches!(&*state.status.borrow(), Status::Ready { .. }) {
+        return None;
+    }
+    let (reply, answer) = oneshot::channel();
+    state.queue.send(job(reply)).await.ok()?;
+    answer.await.ok()
 }
 
 /// Runs a read on the query connection, on a blocking thread.
