@@ -3,6 +3,8 @@
 //! Text becomes a [`Config`] only through [`parse_config`] (in `parse.rs`), which reports every
 //! error with its line and column. The runtime sees nothing but this validated form.
 
+mod canary;
+mod effects;
 mod parse;
 
 use std::fmt;
@@ -13,6 +15,13 @@ use modelwatch_detectors::DetectorSpec;
 use crate::event::ModelId;
 use crate::metric::MetricCatalog;
 
+pub use canary::{CanaryAction, CanaryRule, DEFAULT_CANARY_CONFIDENCE, SeriesSelector};
+pub use effects::{
+    Backend, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS, DEFAULT_JOB_TIMEOUT_SECS,
+    DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS, DEFAULT_RETRY_FOR_SECS,
+    DEFAULT_RETRY_INITIAL_MS, DEFAULT_RETRY_MAX_SECS, DEFAULT_TIMEOUT_SECS, EffectsConfig,
+    JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS, Trainer,
+};
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};
 
 /// The built-in config (`config/default.toml` in the repository): the five original
@@ -160,6 +169,8 @@ pub struct Rule {
     pub severity: Severity,
     /// What happens when the alert fires or a change is found.
     pub actions: Vec<Action>,
+    /// The notifiers (by name, declared in `[[notifiers]]`) told of every transition.
+    pub notify: Vec<Arc<str>>,
 }
 
 impl Rule {
@@ -220,6 +231,10 @@ pub struct Config {
     pub catalog: MetricCatalog,
     /// The retrain policy.
     pub retrain: RetrainSettings,
+    /// Canary rules: a candidate's series judged against a baseline's.
+    pub canaries: Vec<CanaryRule>,
+    /// Notifiers, trainers, rollback backends and job limits: what the service runs.
+    pub effects: EffectsConfig,
     /// The SHA-256 (lowercase hex) of the TOML text the config was parsed from; empty for a
     /// config built in code. The service keeps engine snapshots only for the same digest.
     pub source_digest: String,

@@ -313,6 +313,8 @@ impl Reader<'_> {
             rules,
             catalog,
             retrain,
+            canaries: Vec::new(),
+            effects: Default::default(),
             source_digest: String::new(),
         }
     }
@@ -598,6 +600,7 @@ impl Reader<'_> {
             for_points: u32::try_from(for_points?).ok()?,
             severity: severity?,
             actions: actions?,
+            notify: Vec::new(),
         })
     }
 
