@@ -149,6 +149,13 @@ pub struct AlertEvent {
     pub explanation: Explanation,
     /// The rule's actions that this transition triggers.
     pub actions: Vec<&'static str>,
+    /// The notifiers told of this transition (the rule's `notify`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Arc<str>>,
+    /// The model's running retrain job, when the transition is muted by it: recorded, but it
+    /// asks for nothing and tells nobody.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_by: Option<String>,
     /// One sentence for people.
     pub message: String,
 }

@@ -390,6 +390,12 @@ pub(super) struct AlertOutput {
     explanation: Explanation,
     /// The rule's actions this transition triggers (`retrain`, `retrain_on_warning`).
     actions: Vec<String>,
+    /// The notifiers told of this transition (absent when none).
+    #[schema(required = false)]
+    notify: Vec<String>,
+    /// The running retrain job that mutes this transition (absent when not muted).
+    #[schema(required = false, pattern = "^[0-9a-f]{32}$")]
+    muted_by: Option<String>,
     /// One sentence for people.
     message: String,
 }
