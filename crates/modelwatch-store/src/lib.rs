@@ -12,23 +12,35 @@
 //!   and their reads ([`Store::series`], [`Store::model_names`], [`Store::latest_points`]).
 //! - `retention`: engine [`Snapshot`]s and the deletion of old inputs and points
 //!   ([`Store::delete_old_inputs`], [`Store::delete_old_points`]).
+//! - `outbox`: notifications and jobs, written in the commit of the outputs that cause them,
+//!   and the [`EffectUpdate`]s that record what the service did about them.
+//! - `registry`: model versions and their status ([`Store::change_version`]), and the audit log.
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
 //! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
 //! - `error`: [`StoreError`].
 
 mod error;
+mod outbox;
 mod points;
 mod query;
+mod registry;
 mod retention;
 mod schema;
 mod store;
 mod wire_form;
 
 pub use error::StoreError;
+pub use outbox::{
+    AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, EffectUpdate, Job, JobAttempt,
+    JobFilter, JobKind, JobState, delivery_id, rollback_job_id,
+};
 pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH};
 pub use query::{
     AlertFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE, ModelPage, Order,
     Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,
+};
+pub use registry::{
+    AuditEvent, ModelVersion, RegistryError, VersionChange, VersionSource, VersionStatus,
 };
 pub use retention::{RetentionTotals, SeriesCursor, Snapshot, Step};
 pub use schema::SCHEMA_VERSION;

@@ -402,7 +402,7 @@ impl Store {
         })
     }
 
-    fn list<T>(
+    pub(crate) fn list<T>(
         &self,
         select: &str,
         mut clauses: Clauses,
@@ -482,7 +482,7 @@ fn read_alert(row: &Row<'_>) -> rusqlite::Result<StoredAlert> {
 /// A `WHERE` clause under construction: conditions joined by `AND`, values in order.
 /// Column names come from this file only, never from callers.
 #[derive(Default)]
-struct Clauses {
+pub(crate) struct Clauses {
     conditions: Vec<String>,
     values: Vec<Value>,
 }
@@ -493,7 +493,7 @@ impl Clauses {
         self.values.extend(values);
     }
 
-    fn equals(&mut self, column: &'static str, value: Option<&str>) {
+    pub(crate) fn equals(&mut self, column: &'static str, value: Option<&str>) {
         if let Some(value) = value {
             self.push(&format!("{column} = ?"), [Value::Text(value.to_string())]);
         }

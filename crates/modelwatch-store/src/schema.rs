@@ -146,6 +146,88 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         code: Some(points::migrate_point_rows),
     },
+    // 4: the outbox and the registry (see outbox.rs and registry.rs): notifications to
+    // deliver, retrain and rollback jobs with their attempts, model versions, and the audit
+    // log of every change to them. Rows are written in the commit of the outputs that cause
+    // them; what the service then does is written back as it happens.
+    Migration {
+        sql: "
+    CREATE TABLE deliveries (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        notifier TEXT NOT NULL,
+        output_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at INTEGER,
+        last_error TEXT,
+        done_at INTEGER,
+        output TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX deliveries_pending ON deliveries (notifier, pos) WHERE state = 'pending';
+    CREATE INDEX deliveries_by_notifier ON deliveries (notifier, pos);
+
+    CREATE TABLE jobs (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT,
+        instance TEXT,
+        reason TEXT NOT NULL,
+        cause TEXT NOT NULL,
+        state TEXT NOT NULL,
+        backend TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        deadline INTEGER,
+        next_attempt_at INTEGER,
+        finished_at INTEGER,
+        result_version TEXT,
+        result TEXT,
+        error TEXT
+    ) STRICT;
+    CREATE INDEX jobs_by_state ON jobs (state, pos);
+    CREATE INDEX jobs_by_model ON jobs (model, pos);
+
+    CREATE TABLE job_attempts (
+        job TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        outcome TEXT,
+        error TEXT,
+        PRIMARY KEY (job, attempt)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE model_versions (
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        job_id TEXT,
+        status TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (model, version)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE audit (
+        pos INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT,
+        job_id TEXT,
+        detail TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_model ON audit (model, pos);
+    ",
+        code: None,
+    },
 ];
 
 /// Brings the schema of `connection` (the file at `path`) up to [`SCHEMA_VERSION`], all

@@ -3,6 +3,7 @@
 //! Reads live in `query.rs`, series points in `points.rs`. Nothing here reads a clock: receive
 //! times come from the caller.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use modelwatch_engine::{Input, Output, Timestamp};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
+use crate::outbox::{EffectUpdate, Learned, write_effects};
 use crate::points::PendingPoints;
 use crate::{StoreError, schema, wire_form};
 
@@ -34,6 +36,9 @@ pub struct Store {
     pub(crate) path: PathBuf,
     /// Points of committed inputs not yet written.
     pub(crate) points: PendingPoints,
+    /// The registry's versions by model, loaded by the first commit, so that a commit looks
+    /// up in memory whether an event's version is new.
+    pub(crate) known_versions: Option<HashMap<String, HashSet<String>>>,
 }
 
 /// One input ready to be stored: numbered and stamped by the engine's owner.
@@ -55,6 +60,8 @@ pub struct Batch {
     pub records: Vec<Record>,
     /// The outputs of those inputs, in the engine's order.
     pub outputs: Vec<Output>,
+    /// What the service did about outbox rows (deliveries, jobs), written after the outputs.
+    pub effects: Vec<EffectUpdate>,
 }
 
 impl Batch {
@@ -69,9 +76,9 @@ impl Batch {
         self.outputs.extend(outputs);
     }
 
-    /// Whether the batch holds no input.
+    /// Whether the batch holds no input and no effect update.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.records.is_empty() && self.effects.is_empty()
     }
 }
 
@@ -245,6 +252,7 @@ impl Store {
             connection,
             path,
             points: PendingPoints::at(points_through),
+            known_versions: None,
         })
     }
 
@@ -282,17 +290,34 @@ impl Store {
             .map_err(sqlite("starting a commit"))?;
         let last_seq = read_last_seq(&tx).map_err(sqlite("reading the last sequence number"))?;
         check(batch, last_seq)?;
-        let Some(last) = batch.records.last() else {
+        if batch.is_empty() {
             return Ok(Committed {
                 written: Counts::default(),
                 last_seq,
             });
+        }
+        if self.known_versions.is_none() {
+            self.known_versions =
+                Some(crate::registry::known_versions(&tx).map_err(sqlite("reading the registry"))?);
+        }
+        let known: &HashMap<String, HashSet<String>> = match &self.known_versions {
+            Some(known) => known,
+            None => &EMPTY_REGISTRY,
         };
         let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
+        let mut learned = Learned::default();
+        write_effects(&tx, batch, &encoded.outputs, known, &mut learned)
+            .map_err(sqlite("writing the outbox"))?;
+        let new_last = batch.records.last().map_or(last_seq, |record| record.seq);
         tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
-            .and_then(|mut statement| statement.execute([last.seq]))
+            .and_then(|mut statement| statement.execute([new_last]))
             .map_err(sqlite("writing the last sequence number"))?;
         tx.commit().map_err(sqlite("committing a batch"))?;
+        if let Some(known) = self.known_versions.as_mut() {
+            for (model, version) in learned.versions {
+                known.entry(model).or_default().insert(version);
+            }
+        }
         // Points follow on from the inputs before: a store behind (after a crash) reads them
         // back from the inputs when it next flushes.
         if self.points.through() == last_seq {
@@ -302,10 +327,12 @@ impl Store {
         }
         Ok(Committed {
             written,
-            last_seq: last.seq,
+            last_seq: new_last,
         })
     }
 }
+
+static EMPTY_REGISTRY: LazyLock<HashMap<String, HashSet<String>>> = LazyLock::new(HashMap::new);
 
 /// Checks the batch against the rules of [`Store::commit`] before anything is written.
 fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {

@@ -1,0 +1,572 @@
+//! The model registry: every version of every model, where it came from and where it stands,
+//! and the audit log of every change to versions and jobs.
+//!
+//! Versions enter in the commits that reveal them: the first event of a (model, version)
+//! registers it as first seen in metrics (production if it is the model's first version,
+//! candidate otherwise), and a succeeded job registers the version it produced as a
+//! candidate. People change a version's status through [`Store::change_version`]; canary
+//! verdicts through the commit of the verdict. Every change writes an audit row.
+
+use modelwatch_engine::Timestamp;
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::query::{Clauses, Listing, Page};
+use crate::{Store, StoreError};
+
+/// Where a version stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VersionStatus {
+    /// New, not yet serving all traffic (or not judged yet).
+    Candidate,
+    /// The model's serving version. A model has at most one.
+    Production,
+    /// Retired.
+    Archived,
+    /// Taken out of service after it proved worse (a failed canary, or by hand).
+    RolledBack,
+}
+
+impl VersionStatus {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Candidate => "candidate",
+            VersionStatus::Production => "production",
+            VersionStatus::Archived => "archived",
+            VersionStatus::RolledBack => "rolled_back",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn from_name(name: &str) -> Option<VersionStatus> {
+        [
+            VersionStatus::Candidate,
+            VersionStatus::Production,
+            VersionStatus::Archived,
+            VersionStatus::RolledBack,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == name)
+    }
+}
+
+/// Where a version came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VersionSource {
+    /// Its first metrics event.
+    Metrics,
+    /// A retrain job produced it.
+    Job,
+    /// Somebody registered it by hand.
+    Manual,
+}
+
+impl VersionSource {
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionSource::Metrics => "metrics",
+            VersionSource::Job => "job",
+            VersionSource::Manual => "manual",
+        }
+    }
+}
+
+/// One version of a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelVersion {
+    /// The model (by name).
+    pub model: String,
+    /// The version.
+    pub version: String,
+    /// When it was registered (wall time).
+    pub created_at: Timestamp,
+    /// `metrics`, `job` or `manual`.
+    pub source: String,
+    /// The job that produced it.
+    pub job_id: Option<String>,
+    /// Where it stands.
+    pub status: VersionStatus,
+    /// When its status last changed.
+    pub updated_at: Timestamp,
+}
+
+/// One change to a version or a job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    /// Stream position.
+    pub pos: i64,
+    /// When (wall time).
+    pub at: Timestamp,
+    /// Who: `engine` (an output), `api` (a request), `canary` (a verdict).
+    pub actor: String,
+    /// What: `version_registered`, `version_promoted`, `job_queued`, ...
+    pub action: String,
+    /// The model.
+    pub model: String,
+    /// The version, if it is about one.
+    pub version: Option<String>,
+    /// The job, if it is about one.
+    pub job_id: Option<String>,
+    /// One sentence for people.
+    pub detail: String,
+}
+
+/// A change of a version's status asked for through the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionChange {
+    /// Make it production; the production version before it is archived.
+    Promote,
+    /// Retire it.
+    Archive,
+    /// Take it out of service; if it was production, the newest archived version becomes
+    /// production again.
+    Rollback,
+}
+
+impl VersionChange {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionChange::Promote => "promote",
+            VersionChange::Archive => "archive",
+            VersionChange::Rollback => "rollback",
+        }
+    }
+}
+
+/// Why a version change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The registry has no such version.
+    #[error("model {model} has no version {version} in the registry")]
+    UnknownVersion {
+        /// The model.
+        model: String,
+        /// The version.
+        version: String,
+    },
+    /// The change makes no sense from the version's status.
+    #[error("version {version} of {model} is {status}; it cannot {change}", status = status.as_str(), change = change.as_str())]
+    Transition {
+        /// The model.
+        model: String,
+        /// The version.
+        version: String,
+        /// Its status.
+        status: VersionStatus,
+        /// The change asked for.
+        change: VersionChange,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Every registered version, by model.
+pub(crate) fn known_versions(
+    tx: &Transaction<'_>,
+) -> rusqlite::Result<std::collections::HashMap<String, std::collections::HashSet<String>>> {
+    let mut known: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    let mut statement = tx.prepare("SELECT model, version FROM model_versions")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        known.entry(row.get(0)?).or_default().insert(row.get(1)?);
+    }
+    Ok(known)
+}
+
+/// Registers a version unless it is known; a version first seen in metrics that a job then
+/// reports as its product takes the job as its source.
+pub(crate) fn register(
+    tx: &Transaction<'_>,
+    model: &str,
+    version: &str,
+    source: VersionSource,
+    job_id: Option<&str>,
+    at: Timestamp,
+) -> rusqlite::Result<()> {
+    let existing: Option<String> = tx
+        .prepare_cached("SELECT source FROM model_versions WHERE model = ?1 AND version = ?2")?
+        .query_row(params![model, version], |row| row.get(0))
+        .optional()?;
+    match existing {
+        Some(known) if source == VersionSource::Job && known == VersionSource::Metrics.as_str() => {
+            tx.prepare_cached(
+                "UPDATE model_versions SET source = ?3, job_id = ?4 WHERE model = ?1 AND version = ?2",
+            )?
+            .execute(params![model, version, source.as_str(), job_id])?;
+            let detail = format!("version {version} of {model} was produced by a job");
+            audit(
+                tx,
+                at,
+                "engine",
+                "version_source",
+                model,
+                Some(version),
+                job_id,
+                &detail,
+            )?;
+        }
+        Some(_) => {}
+        None => {
+            let has_production: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM model_versions WHERE model = ?1 AND status = 'production')",
+                )?
+                .query_row([model], |row| row.get(0))?;
+            let status = if has_production || source == VersionSource::Job {
+                VersionStatus::Candidate
+            } else {
+                VersionStatus::Production
+            };
+            tx.prepare_cached(
+                "INSERT INTO model_versions (model, version, created_at, source, job_id, status,
+                                             updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3)",
+            )?
+            .execute(params![
+                model,
+                version,
+                at.as_nanos(),
+                source.as_str(),
+                job_id,
+                status.as_str()
+            ])?;
+            let detail = match source {
+                VersionSource::Metrics => format!(
+                    "version {version} of {model} first seen in metrics, registered as {}",
+                    status.as_str()
+                ),
+                VersionSource::Job => format!(
+                    "version {version} of {model} produced by a job, registered as {}",
+                    status.as_str()
+                ),
+                VersionSource::Manual => format!(
+                    "version {version} of {model} registered by hand as {}",
+                    status.as_str()
+                ),
+            };
+            audit(
+                tx,
+                at,
+                "engine",
+                "version_registered",
+                model,
+                Some(version),
+                job_id,
+                &detail,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends an audit row.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn audit(
+    tx: &Transaction<'_>,
+    at: Timestamp,
+    actor: &str,
+    action: &str,
+    model: &str,
+    version: Option<&str>,
+    job_id: Option<&str>,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, action, model, version, job_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        at.as_nanos(),
+        actor,
+        action,
+        model,
+        version,
+        job_id,
+        detail
+    ])?;
+    Ok(())
+}
+
+/// Sets a version's status, with its audit row; promoting archives the production version
+/// before it.
+pub(crate) fn set_status(
+    tx: &Transaction<'_>,
+    model: &str,
+    version: &str,
+    status: VersionStatus,
+    at: Timestamp,
+    actor: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    if status == VersionStatus::Production {
+        let previous: Vec<String> = tx
+            .prepare_cached(
+                "SELECT version FROM model_versions
+                 WHERE model = ?1 AND status = 'production' AND version != ?2",
+            )?
+            .query_map(params![model, version], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for old in previous {
+            set_one(tx, model, &old, VersionStatus::Archived, at)?;
+            let why = format!("version {old} of {model} archived: {version} became production");
+            audit(
+                tx,
+                at,
+                actor,
+                "version_archived",
+                model,
+                Some(&old),
+                None,
+                &why,
+            )?;
+        }
+    }
+    set_one(tx, model, version, status, at)?;
+    let action = match status {
+        VersionStatus::Candidate => "version_candidate",
+        VersionStatus::Production => "version_promoted",
+        VersionStatus::Archived => "version_archived",
+        VersionStatus::RolledBack => "version_rolled_back",
+    };
+    audit(tx, at, actor, action, model, Some(version), None, detail)
+}
+
+fn set_one(
+    tx: &Transaction<'_>,
+    model: &str,
+    version: &str,
+    status: VersionStatus,
+    at: Timestamp,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE model_versions SET status = ?3, updated_at = ?4 WHERE model = ?1 AND version = ?2",
+    )?
+    .execute(params![model, version, status.as_str(), at.as_nanos()])?;
+    Ok(())
+}
+
+fn read_version(row: &Row<'_>) -> rusqlite::Result<ModelVersion> {
+    let status: String = row.get(5)?;
+    Ok(ModelVersion {
+        model: row.get(0)?,
+        version: row.get(1)?,
+        created_at: Timestamp::from_nanos(row.get(2)?),
+        source: row.get(3)?,
+        job_id: row.get(4)?,
+        status: VersionStatus::from_name(&status).unwrap_or(VersionStatus::Candidate),
+        updated_at: Timestamp::from_nanos(row.get(6)?),
+    })
+}
+
+const VERSION_COLUMNS: &str = "model, version, created_at, source, job_id, status, updated_at";
+
+impl Store {
+    /// Every version of a model, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn model_versions(&self, model: &str) -> Result<Vec<ModelVersion>, StoreError> {
+        let action = "reading a model's versions";
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = ?1
+                 ORDER BY created_at, version"
+            ))
+            .map_err(self.sqlite(action))?;
+        statement
+            .query_map([model], read_version)
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(self.sqlite(action))
+    }
+
+    /// One version of a model.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn model_version(
+        &self,
+        model: &str,
+        version: &str,
+    ) -> Result<Option<ModelVersion>, StoreError> {
+        let action = "reading a model version";
+        self.connection
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = ?1 AND version = ?2"
+            ))
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![model, version], read_version)
+                    .optional()
+            })
+            .map_err(self.sqlite(action))
+    }
+
+    /// The audit log of a model (or of every model), one page.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn audit(
+        &self,
+        model: Option<&str>,
+        page: &Page,
+    ) -> Result<Listing<AuditEvent>, StoreError> {
+        let mut clauses = Clauses::default();
+        clauses.equals("model", model);
+        self.list(
+            "SELECT pos, at, actor, action, model, version, job_id, detail FROM audit",
+            clauses,
+            page,
+            |row| {
+                Ok(AuditEvent {
+                    pos: row.get(0)?,
+                    at: Timestamp::from_nanos(row.get(1)?),
+                    actor: row.get(2)?,
+                    action: row.get(3)?,
+                    model: row.get(4)?,
+                    version: row.get(5)?,
+                    job_id: row.get(6)?,
+                    detail: row.get(7)?,
+                })
+            },
+            |event| event.pos,
+        )
+    }
+
+    /// Changes a version's status as a person asked, in a transaction of its own, with an
+    /// audit row naming `actor`; returns the version as it now stands.
+    ///
+    /// Promote works from any status but production; archive from any but archived; rollback
+    /// from candidate or production (when production, the newest archived version becomes
+    /// production again).
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::UnknownVersion`], [`RegistryError::Transition`], or the store's error;
+    /// then nothing changed.
+    pub fn change_version(
+        &mut self,
+        model: &str,
+        version: &str,
+        change: VersionChange,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<ModelVersion, RegistryError> {
+        let sqlite = self.sqlite("changing a version's status");
+        let current =
+            self.model_version(model, version)?
+                .ok_or_else(|| RegistryError::UnknownVersion {
+                    model: model.to_string(),
+                    version: version.to_string(),
+                })?;
+        let allowed = match change {
+            VersionChange::Promote => current.status != VersionStatus::Production,
+            VersionChange::Archive => current.status != VersionStatus::Archived,
+            VersionChange::Rollback => matches!(
+                current.status,
+                VersionStatus::Candidate | VersionStatus::Production
+            ),
+        };
+        if !allowed {
+            return Err(RegistryError::Transition {
+                model: model.to_string(),
+                version: version.to_string(),
+                status: current.status,
+                change,
+            });
+        }
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&sqlite)?;
+        let result = (|| -> rusqlite::Result<()> {
+            match change {
+                VersionChange::Promote => {
+                    let detail =
+                        format!("version {version} of {model} promoted to production by {actor}");
+                    set_status(
+                        &tx,
+                        model,
+                        version,
+                        VersionStatus::Production,
+                        at,
+                        actor,
+                        &detail,
+                    )
+                }
+                VersionChange::Archive => {
+                    let detail = format!("version {version} of {model} archived by {actor}");
+                    set_status(
+                        &tx,
+                        model,
+                        version,
+                        VersionStatus::Archived,
+                        at,
+                        actor,
+                        &detail,
+                    )
+                }
+                VersionChange::Rollback => {
+                    let detail = format!("version {version} of {model} rolled back by {actor}");
+                    set_status(
+                        &tx,
+                        model,
+                        version,
+                        VersionStatus::RolledBack,
+                        at,
+                        actor,
+                        &detail,
+                    )?;
+                    if current.status == VersionStatus::Production {
+                        restore_previous(&tx, model, at, actor)?;
+                    }
+                    Ok(())
+                }
+            }
+        })();
+        result.map_err(&sqlite)?;
+        tx.commit().map_err(&sqlite)?;
+        self.model_version(model, version)?
+            .ok_or_else(|| RegistryError::UnknownVersion {
+                model: model.to_string(),
+                version: version.to_string(),
+            })
+    }
+}
+
+/// After production was rolled back: the newest archived version serves again.
+pub(crate) fn restore_previous(
+    tx: &Transaction<'_>,
+    model: &str,
+    at: Timestamp,
+    actor: &str,
+) -> rusqlite::Result<()> {
+    let previous: Option<String> = tx
+        .prepare_cached(
+            "SELECT version FROM model_versions WHERE model = ?1 AND status = 'archived'
+             ORDER BY updated_at DESC, version DESC LIMIT 1",
+        )?
+        .query_row([model], |row| row.get(0))
+        .optional()?;
+    if let Some(previous) = previous {
+        let detail =
+            format!("version {previous} of {model} is production again after the rollback");
+        set_status(
+            tx,
+            model,
+            &previous,
+            VersionStatus::Production,
+            at,
+            actor,
+            &detail,
+        )?;
+    }
+    Ok(())
+}
