@@ -31,8 +31,8 @@ mod wire_form;
 
 pub use error::StoreError;
 pub use outbox::{
-    AttemptOutcome, Delivery, DeliveryFilter, DeliveryState, EffectUpdate, Job, JobAttempt,
-    JobFilter, JobKind, JobState, delivery_id, rollback_job_id,
+    AttemptOutcome, Delivery, DeliveryFilter, DeliveryResult, DeliveryState, EffectUpdate, Job,
+    JobAttempt, JobFilter, JobKind, JobState, delivery_id, rollback_job_id,
 };
 pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH};
 pub use query::{

@@ -30,6 +30,9 @@ pub enum DeliveryState {
     Delivered,
     /// The target refused it for good, or kept failing for longer than the notifier retries.
     GivenUp,
+    /// Nothing to send: the target takes no such transition (Alertmanager hears no pending
+    /// or inactive alert).
+    Skipped,
 }
 
 impl DeliveryState {
@@ -39,6 +42,7 @@ impl DeliveryState {
             DeliveryState::Pending => "pending",
             DeliveryState::Delivered => "delivered",
             DeliveryState::GivenUp => "given_up",
+            DeliveryState::Skipped => "skipped",
         }
     }
 
@@ -48,6 +52,7 @@ impl DeliveryState {
             DeliveryState::Pending,
             DeliveryState::Delivered,
             DeliveryState::GivenUp,
+            DeliveryState::Skipped,
         ]
         .into_iter()
         .find(|state| state.as_str() == name)
@@ -267,8 +272,8 @@ pub enum EffectUpdate {
         id: String,
         /// When the attempt ended.
         at: Timestamp,
-        /// `None`: delivered. `Some((error, give_up))`: failed, and given up when `give_up`.
-        failure: Option<(String, bool)>,
+        /// How.
+        result: DeliveryResult,
     },
     /// A job's attempt started: the job is `running`.
     JobStarted {
@@ -309,6 +314,22 @@ pub enum EffectUpdate {
         at: Timestamp,
         /// Its final state.
         state: JobState,
+    },
+}
+
+/// How an attempt to deliver a notification ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The target accepted it.
+    Delivered,
+    /// There was nothing to send (see [`DeliveryState::Skipped`]).
+    Skipped,
+    /// The attempt failed.
+    Failed {
+        /// Why.
+        error: String,
+        /// Whether that is the end of it (refused for good, or retried long enough).
+        give_up: bool,
     },
 }
 
@@ -552,19 +573,33 @@ fn asking_model(
 
 fn apply_update(tx: &Transaction<'_>, update: &EffectUpdate) -> rusqlite::Result<()> {
     match update {
-        EffectUpdate::Delivery { id, at, failure } => {
-            let (state, error) = match failure {
-                None => (DeliveryState::Delivered, None),
-                Some((error, true)) => (DeliveryState::GivenUp, Some(error.as_str())),
-                Some((error, false)) => (DeliveryState::Pending, Some(error.as_str())),
+        EffectUpdate::Delivery { id, at, result } => {
+            let (state, error, attempted) = match result {
+                DeliveryResult::Delivered => (DeliveryState::Delivered, None, 1),
+                DeliveryResult::Skipped => (DeliveryState::Skipped, None, 0),
+                DeliveryResult::Failed {
+                    error,
+                    give_up: true,
+                } => (DeliveryState::GivenUp, Some(error.as_str()), 1),
+                DeliveryResult::Failed {
+                    error,
+                    give_up: false,
+                } => (DeliveryState::Pending, Some(error.as_str()), 1),
             };
             let done_at = (state != DeliveryState::Pending).then_some(at.as_nanos());
             tx.prepare_cached(
-                "UPDATE deliveries SET attempts = attempts + 1, last_attempt_at = ?2,
+                "UPDATE deliveries SET attempts = attempts + ?6, last_attempt_at = ?2,
                         state = ?3, last_error = coalesce(?4, last_error), done_at = ?5
                  WHERE id = ?1 AND state = 'pending'",
             )?
-            .execute(params![id, at.as_nanos(), state.as_str(), error, done_at])?;
+            .execute(params![
+                id,
+                at.as_nanos(),
+                state.as_str(),
+                error,
+                done_at,
+                attempted
+            ])?;
         }
         EffectUpdate::JobStarted {
             id,

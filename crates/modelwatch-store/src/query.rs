@@ -380,6 +380,29 @@ impl Store {
             .map_err(self.sqlite(action))
     }
 
+    /// Every alert whose latest transition is `firing` or `warning`, over all models, in
+    /// stream order: what Alertmanager is told again and again while it lasts.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn firing_alerts(&self) -> Result<Vec<StoredAlert>, StoreError> {
+        let action = "reading the firing alerts";
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts AS a
+                 WHERE a.state IN ('firing', 'warning')
+                   AND a.pos = (SELECT max(b.pos) FROM alerts AS b WHERE b.alert_id = a.alert_id)
+                 ORDER BY a.pos"
+            ))
+            .map_err(self.sqlite(action))?;
+        statement
+            .query_map([], read_alert)
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(self.sqlite(action))
+    }
+
     /// How many rows each table holds; points count one by one, those this store holds
     /// pending included.
     ///

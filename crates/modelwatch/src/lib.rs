@@ -26,6 +26,7 @@
 //! ```
 
 pub mod clock;
+pub mod effects;
 pub mod monitor;
 pub mod server;
 

@@ -114,7 +114,10 @@ fn an_alert_with_notifiers_becomes_one_pending_delivery_per_notifier() {
     h.effects(vec![EffectUpdate::Delivery {
         id: id.clone(),
         at: at(2),
-        failure: Some(("HTTP 503".to_string(), false)),
+        result: DeliveryResult::Failed {
+            error: "HTTP 503".to_string(),
+            give_up: false,
+        },
     }]);
     let after_failure = h.store.pending_deliveries("hook", 0, 10).unwrap();
     assert_eq!(after_failure[0].attempts, 1);
@@ -123,12 +126,15 @@ fn an_alert_with_notifiers_becomes_one_pending_delivery_per_notifier() {
         EffectUpdate::Delivery {
             id: id.clone(),
             at: at(3),
-            failure: None,
+            result: DeliveryResult::Delivered,
         },
         EffectUpdate::Delivery {
             id: id.clone(),
             at: at(4),
-            failure: Some(("late".to_string(), true)),
+            result: DeliveryResult::Failed {
+                error: "late".to_string(),
+                give_up: true,
+            },
         },
     ]);
     assert!(
@@ -156,7 +162,10 @@ fn an_alert_with_notifiers_becomes_one_pending_delivery_per_notifier() {
     h.effects(vec![EffectUpdate::Delivery {
         id: am[0].id.clone(),
         at: at(5),
-        failure: Some(("HTTP 400: bad request".to_string(), true)),
+        result: DeliveryResult::Failed {
+            error: "HTTP 400: bad request".to_string(),
+            give_up: true,
+        },
     }]);
     let given_up = h
         .store

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// least (snapshot size / 256 bytes) inputs apart.
     #[arg(long, default_value_t = modelwatch::server::writer::DEFAULT_SNAPSHOT_EVERY, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_every: u64,
+    /// The URL people and systems reach this service at, for the links in notifications;
+    /// default: http:// and the listening address.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
@@ -154,6 +158,12 @@ async fn serve(
     out: &mut dyn Write,
 ) -> Result<()> {
     let authenticated = auth.enabled();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     let service = Service::start(
         config,
         &args.data,
@@ -168,15 +178,13 @@ async fn serve(
                 keep: args.retention.0,
                 interval: args.retention_interval,
             },
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{local}")),
         },
     )
-    .with_context(|| format!("cannot open the store in {}", args.data.display()))?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
+    .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     writeln!(out, "storing in {}", service.store_path().display())?;
     writeln!(out, "listening on http://{local}")?;

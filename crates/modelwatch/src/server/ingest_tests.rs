@@ -29,6 +29,7 @@ fn state(queue: mpsc::Sender<Job>, status: Status, data: &std::path::Path) -> Ap
         max_exported_series: 10,
         body_limit: super::DEFAULT_BODY_LIMIT,
         retention: retention::Retention::default(),
+        jobs: crate::effects::JobControl::detached(),
     }
 }
 
@@ -57,6 +58,7 @@ async fn a_full_queue_is_a_503_with_retry_after_and_nothing_is_queued() {
     let (reply, _answer) = oneshot::channel();
     queue
         .try_send(Job::Events(Request {
+            effects: Vec::new(),
             inputs: Vec::new(),
             received_at: Timestamp::EPOCH,
             reply,

@@ -79,7 +79,10 @@ impl Rejection {
             ApiError::BadQuery { .. }
             | ApiError::Internal(_)
             | ApiError::Unauthorized { .. }
-            | ApiError::Forbidden { .. } => return None,
+            | ApiError::Forbidden { .. }
+            | ApiError::NotFound(_)
+            | ApiError::Conflict(_)
+            | ApiError::Unprocessable(_) => return None,
         })
     }
 }

@@ -12,6 +12,7 @@
 //! `openapi.rs`) together. Every error is `ApiError`'s one JSON shape, query-string problems
 //! included (`queries.rs` parses query strings by hand).
 
+mod actions;
 pub mod auth;
 #[cfg(test)]
 mod ingest_tests;
@@ -46,7 +47,11 @@ use utoipa_axum::routes;
 use queries::{FromParams, Params, QueryParams};
 
 use crate::clock::Clock;
+use crate::effects::{Effects, EffectsError, EffectsSetup, JobControl};
 pub use writer::{CommitFailed, Status, WriterError};
+
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
 
 /// The largest request body taken, in bytes (16 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -76,6 +81,8 @@ pub struct ServiceOptions {
     pub snapshot_every: u64,
     /// How long raw events are kept.
     pub retention: retention::Retention,
+    /// The service's own base URL, for links in notifications.
+    pub public_url: String,
 }
 
 impl Default for ServiceOptions {
@@ -87,6 +94,7 @@ impl Default for ServiceOptions {
             auth: auth::Auth::default(),
             snapshot_every: writer::DEFAULT_SNAPSHOT_EVERY,
             retention: retention::Retention::default(),
+            public_url: format!("http://{DEFAULT_LISTEN}"),
         }
     }
 }
@@ -106,6 +114,9 @@ pub enum ServiceError {
     /// The writer thread panicked.
     #[error("the writer thread panicked")]
     WriterPanicked,
+    /// The notifiers or the job runner cannot start (a secret cannot be read).
+    #[error(transparent)]
+    Effects(#[from] EffectsError),
     /// The service was started outside a Tokio runtime.
     #[error("the service must be started within a Tokio runtime")]
     NoRuntime,
@@ -119,6 +130,7 @@ pub struct Service {
     status: watch::Receiver<Status>,
     writer: thread::JoinHandle<Result<(), WriterError>>,
     checkpointer: thread::JoinHandle<()>,
+    effects: Effects,
     store_path: std::path::PathBuf,
 }
 
@@ -147,8 +159,21 @@ impl Service {
         })?;
         let (checkpoints, checkpoint_requests) = std::sync::mpsc::sync_channel::<()>(1);
         let (status_sender, status) = watch::channel(Status::Recovering);
+        let (outbox_sender, outbox) = watch::channel(0u64);
         let (queue, receiver) = mpsc::channel(options.queue_capacity.max(1));
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServiceError::NoRuntime)?;
+        // Before the writer starts: a secret that cannot be read stops the start.
+        let effects = Effects::start(
+            EffectsSetup {
+                config: config.clone(),
+                reader: Store::open(data_dir)?,
+                queue: queue.downgrade(),
+                outbox,
+                clock: clock.clone(),
+                link_base: options.public_url.clone(),
+            },
+            status.clone(),
+        )?;
         let writer_config = config.clone();
         let metrics = Arc::new(metrics::Metrics::default());
         let writer_metrics = metrics.clone();
@@ -166,7 +191,10 @@ impl Service {
                     &status_sender,
                     &writer_metrics,
                     writer_options,
-                    Some(checkpoints),
+                    writer::WriterLinks {
+                        checkpoints: Some(checkpoints),
+                        outbox: Some(outbox_sender),
+                    },
                 )
             })
             .map_err(ServiceError::Spawn)?;
@@ -199,6 +227,7 @@ impl Service {
             max_exported_series: options.max_exported_series,
             body_limit: options.body_limit,
             retention: options.retention,
+            jobs: effects.jobs.clone(),
         };
         // Probes, scrapes and the OpenAPI document stay open; the /v1 routes need a token's
         // scope (see auth.rs). `routes!` registers each handler together with its
@@ -215,12 +244,25 @@ impl Service {
             .routes(routes!(queries::get_models))
             .routes(routes!(queries::get_model))
             .routes(routes!(queries::get_series))
+            .routes(routes!(actions::get_jobs))
+            .routes(routes!(actions::get_job))
+            .routes(routes!(actions::get_versions))
+            .routes(routes!(actions::get_deliveries))
+            .routes(routes!(actions::get_audit))
             .route_layer(middleware::from_fn_with_state(
                 (options.auth.clone(), auth::Scope::Read),
                 auth::require,
             ));
+        let reports = OpenApiRouter::new()
+            .routes(routes!(actions::post_complete))
+            .route_layer(middleware::from_fn_with_state(
+                (options.auth.clone(), auth::Scope::Ingest),
+                auth::require,
+            ));
         let admin = OpenApiRouter::new()
             .routes(routes!(post_retention))
+            .routes(routes!(actions::post_cancel))
+            .routes(routes!(actions::post_version_change))
             .route_layer(middleware::from_fn_with_state(
                 (options.auth.clone(), auth::Scope::Admin),
                 auth::require,
@@ -231,6 +273,7 @@ impl Service {
             .routes(routes!(get_metrics))
             .routes(routes!(openapi::get_openapi))
             .merge(ingest)
+            .merge(reports)
             .merge(reads)
             .merge(admin)
             .split_for_parts();
@@ -244,6 +287,7 @@ impl Service {
             status,
             writer,
             checkpointer,
+            effects,
             store_path,
         })
     }
@@ -278,6 +322,9 @@ impl Service {
         };
         // The writer is gone, so is the checkpointer's queue: it ends after its last request.
         let _ = self.checkpointer.join();
+        // The effects end by themselves once the writer is gone; a request under way (a
+        // webhook, a running command) is cut short and tried again at the next start.
+        self.effects.abort();
         written
     }
 }
@@ -294,6 +341,7 @@ struct AppState {
     /// The largest request body, in bytes (for the 413's message).
     body_limit: usize,
     retention: retention::Retention,
+    jobs: JobControl,
 }
 
 /// `GET /healthz`.
@@ -474,6 +522,7 @@ async fn ingest(
     let (reply, answer) = oneshot::channel();
     let request = writer::Request {
         inputs,
+        effects: Vec::new(),
         received_at,
         reply,
     };
@@ -736,6 +785,15 @@ enum ApiError {
     CommitFailed(CommitFailed),
     #[error("internal error: {0}")]
     Internal(String),
+    /// What the path names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request does not fit the state of what it names.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is well-formed but does not make sense.
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{message}")]
     Unauthorized { message: &'static str },
     #[error("this token lacks the {} scope", scope.as_str())]
@@ -803,6 +861,9 @@ impl IntoResponse for ApiError {
             ApiError::CommitFailed(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let (title, errors, omitted) = match &self {
             ApiError::Batch(BatchError::Syntax { errors, omitted }) => (

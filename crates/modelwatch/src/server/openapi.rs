@@ -39,6 +39,8 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
     tags(
         (name = "ingest", description = "Metric events in (docs/events.md)"),
         (name = "query", description = "Stored alerts, retrain decisions, models and series"),
+        (name = "actions", description = "Retrain and rollback jobs, and notifications"),
+        (name = "registry", description = "Model versions and the audit log"),
         (name = "operations", description = "Probes, Prometheus metrics and this document")
     )
 )]
@@ -234,6 +236,87 @@ pub(super) enum ReadErrors {
     /// The store could not be read
     #[response(status = 500)]
     Unreadable(ErrorResponse),
+}
+
+/// The errors of an admin route's authentication.
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) enum AdminErrors {
+    /// Missing or unknown bearer token
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    Unauthorized(ErrorResponse),
+    /// The token lacks the `admin` scope
+    #[response(status = 403)]
+    Forbidden(ErrorResponse),
+    /// The store could not be read or written
+    #[response(status = 500)]
+    Failed(ErrorResponse),
+}
+
+/// The errors of a route that reports to the service (`ingest` scope).
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) enum WriteErrors {
+    /// Missing or unknown bearer token
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    Unauthorized(ErrorResponse),
+    /// The token lacks the `ingest` scope
+    #[response(status = 403)]
+    Forbidden(ErrorResponse),
+    /// The store could not be read or written
+    #[response(status = 500)]
+    Failed(ErrorResponse),
+}
+
+/// `GET /v1/jobs`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) struct JobsParams {
+    /// Only this model (by name).
+    model: Option<String>,
+    /// Only jobs in this state: `queued`, `running`, `succeeded`, `failed`, `timed_out`,
+    /// `cancelled`.
+    state: Option<String>,
+    /// Only `retrain` or `rollback` jobs.
+    kind: Option<String>,
+    /// Start after this cursor: the previous page's `next`.
+    after: Option<i64>,
+    /// Most items on the page: 1 or more (default 100; more than 1000 gives 1000).
+    #[param(minimum = 1)]
+    limit: Option<u64>,
+}
+
+/// `GET /v1/deliveries`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) struct DeliveriesParams {
+    /// Only this notifier's.
+    notifier: Option<String>,
+    /// Only deliveries in this state: `pending`, `delivered`, `given_up`, `skipped`.
+    state: Option<String>,
+    /// Only the deliveries of this output.
+    output_id: Option<String>,
+    /// Start after this cursor: the previous page's `next`.
+    after: Option<i64>,
+    /// Most items on the page: 1 or more (default 100; more than 1000 gives 1000).
+    #[param(minimum = 1)]
+    limit: Option<u64>,
+}
+
+/// `GET /v1/audit`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) struct AuditParams {
+    /// Only this model (by name).
+    model: Option<String>,
+    /// Start after this cursor: the previous page's `next`.
+    after: Option<i64>,
+    /// Most items on the page: 1 or more (default 100; more than 1000 gives 1000).
+    #[param(minimum = 1)]
+    limit: Option<u64>,
 }
 
 /// Every error answer: `error` says what is wrong in a sentence. A refused batch lists each

@@ -39,7 +39,8 @@ use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
 use modelwatch_store::{
-    Batch, MAX_REPLAY_PAGE, POINTS_PER_FLUSH, Record, SeriesCursor, Snapshot, Store, StoreError,
+    Batch, EffectUpdate, MAX_REPLAY_PAGE, ModelVersion, POINTS_PER_FLUSH, Record, SeriesCursor,
+    Snapshot, Store, StoreError, VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -96,11 +97,13 @@ pub struct WriterOptions {
     pub started_at: Timestamp,
 }
 
-/// One accepted HTTP request on its way to the writer.
+/// One accepted HTTP request (or a report of the service's effects) on its way to the writer.
 #[derive(Debug)]
 pub struct Request {
     /// The inputs, every one with a timestamp.
     pub inputs: Vec<Input>,
+    /// What the service did about outbox rows, committed with the inputs.
+    pub effects: Vec<EffectUpdate>,
     /// When the server received the request.
     pub received_at: Timestamp,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
@@ -118,6 +121,33 @@ pub enum Job {
     Retention(RetentionRequest),
     /// A read of series points: write the points of every committed input first, then answer.
     FlushPoints(oneshot::Sender<Result<(), CommitFailed>>),
+    /// A change of a version's status in the registry, after the requests before it.
+    Registry(RegistryRequest),
+}
+
+/// A person's change of a version's status.
+#[derive(Debug)]
+pub struct RegistryRequest {
+    /// The model.
+    pub model: String,
+    /// The version.
+    pub version: String,
+    /// Promote, archive or roll back.
+    pub change: VersionChange,
+    /// The wall time of the request.
+    pub at: Timestamp,
+    /// Where the writer answers: the version as it now stands, or why it did not change.
+    pub reply: oneshot::Sender<Result<ModelVersion, String>>,
+}
+
+/// What the writer tells others, besides answering requests.
+#[derive(Debug, Default)]
+pub struct WriterLinks {
+    /// Where to ask for a checkpoint of the write-ahead log; none: commits checkpoint.
+    pub checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+    /// Counts commits that wrote outputs or effects: the notifiers and the job runner wait on
+    /// it for new outbox rows. The service's effects end when it closes (the writer stopped).
+    pub outbox: Option<watch::Sender<u64>>,
 }
 
 /// A scrape's request for every series' latest value and rule states.
@@ -190,7 +220,7 @@ pub fn run(
     status: &watch::Sender<Status>,
     metrics: &Metrics,
     options: WriterOptions,
-    checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+    links: WriterLinks,
 ) -> Result<(), WriterError> {
     let config_digest = config.source_digest.clone();
     let mut store = store;
@@ -205,7 +235,8 @@ pub fn run(
             snapshot_len: 0,
             wall: options.started_at,
             pass: None,
-            checkpoints,
+            checkpoints: links.checkpoints,
+            outbox: links.outbox,
             commits: 0,
         };
         // A long replay, or a snapshot of no use under this config: save one now, so the
@@ -334,6 +365,8 @@ struct Writer<'m> {
     pass: Option<RetentionPass>,
     /// Where to ask for a checkpoint of the write-ahead log; none: commits checkpoint.
     checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
+    /// Bumped after each commit that wrote outputs or effects.
+    outbox: Option<watch::Sender<u64>>,
     /// Commits since the last checkpoint request.
     commits: u64,
 }
@@ -381,6 +414,7 @@ impl Writer<'_> {
             let mut replies = Vec::with_capacity(jobs.len());
             let mut inputs = 0;
             let mut retention = Vec::new();
+            let mut registry = Vec::new();
             for job in jobs {
                 let request = match job {
                     Job::Events(request) => request,
@@ -396,7 +430,12 @@ impl Writer<'_> {
                         flushes.push(reply);
                         continue;
                     }
+                    Job::Registry(request) => {
+                        registry.push(request);
+                        continue;
+                    }
                 };
+                batch.effects.extend(request.effects);
                 self.wall = self.wall.max(request.received_at);
                 replies.push((request.reply, request.inputs.len()));
                 inputs += request.inputs.len();
@@ -425,6 +464,11 @@ impl Writer<'_> {
                 Ok(took) => {
                     self.metrics
                         .record_points_pending(self.store.pending_points());
+                    if !batch.outputs.is_empty() || !batch.effects.is_empty() {
+                        if let Some(outbox) = &self.outbox {
+                            outbox.send_modify(|commits| *commits += 1);
+                        }
+                    }
                     if !replies.is_empty() {
                         self.metrics.record_commit(took, inputs, &committed);
                         self.commits += 1;
@@ -473,6 +517,25 @@ impl Writer<'_> {
                 .max(1);
             if self.engine.last_seq() >= self.snapshot_seq.saturating_add(every) {
                 self.snapshot();
+            }
+            for request in registry {
+                self.wall = self.wall.max(request.at);
+                let answer = self
+                    .store
+                    .change_version(
+                        &request.model,
+                        &request.version,
+                        request.change,
+                        request.at,
+                        "api",
+                    )
+                    .map_err(|error| error.to_string());
+                if answer.is_ok() {
+                    if let Some(outbox) = &self.outbox {
+                        outbox.send_modify(|commits| *commits += 1);
+                    }
+                }
+                let _ = request.reply.send(answer);
             }
             for request in retention {
                 self.start_retention(request)?;

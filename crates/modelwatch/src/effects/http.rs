@@ -1,0 +1,175 @@
+//! What the notifiers and HTTP backends share: the client, the webhook signature, retry
+//! delays with jitter, and how an HTTP answer counts (delivered, retry, give up).
+
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// The header carrying the signature's time, in Unix seconds.
+pub const TIMESTAMP_HEADER: &str = "x-modelwatch-timestamp";
+/// The header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+pub const SIGNATURE_HEADER: &str = "x-modelwatch-signature";
+/// The header carrying a delivery's id, the same for every attempt.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The HTTP client of every effect: rustls with the ring provider, no cookies, no proxy
+/// guessing beyond reqwest's defaults.
+///
+/// # Errors
+///
+/// reqwest's, when the TLS setup fails.
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    // reqwest is built without a provider of its own (`rustls-no-provider`): ring it is.
+    // Installing twice is refused harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("modelwatch/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// `sha256=<hex>`: the HMAC-SHA256, keyed with the secret, of the timestamp, a dot and the
+/// body, as a webhook receiver recomputes it.
+pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this never fails; an empty MAC would only ever be
+    // refused by the receiver.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let mut text = String::with_capacity(7 + digest.len() * 2);
+    text.push_str("sha256=");
+    for byte in digest {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The wait before retry number `attempt` (1 after the first failure): `initial` doubled per
+/// further attempt, capped at `max`, then scaled into [1/2, 1] of itself by a jitter drawn
+/// from a hash of `key` and `attempt`, so that retries of different deliveries spread out and
+/// the same delivery always waits the same (tests can tell).
+pub fn backoff(initial: Duration, max: Duration, attempt: u32, key: &str) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(30);
+    let grown = initial.saturating_mul(1u32 << doublings).min(max);
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    attempt.hash(&mut hasher);
+    let fraction = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    grown.mul_f64(0.5 + 0.5 * fraction)
+}
+
+/// How an HTTP attempt went, for retrying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// 2xx.
+    Accepted,
+    /// Worth trying again: a connection error, a timeout, 408, 429 or 5xx. `retry_after`
+    /// from the answer's `Retry-After` (seconds), when it gave one.
+    Retry {
+        /// What happened.
+        error: String,
+        /// What the server asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// Refused for good: any other 4xx (the request itself is wrong; sending it again would
+    /// not help).
+    Refused {
+        /// What happened.
+        error: String,
+    },
+}
+
+/// Classifies the outcome of a sent request.
+pub async fn answer(result: Result<reqwest::Response, reqwest::Error>) -> Answer {
+    let response = match result {
+        Ok(response) => response,
+        Err(error) => {
+            return Answer::Retry {
+                error: describe(&error),
+                retry_after: None,
+            };
+        }
+    };
+    let status = response.status();
+    if status.is_success() {
+        return Answer::Accepted;
+    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response.text().await.unwrap_or_default();
+    let excerpt: String = body.chars().take(200).collect();
+    let error = if excerpt.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {}", excerpt.trim())
+    };
+    let code = status.as_u16();
+    if code == 408 || code == 429 || status.is_server_error() {
+        Answer::Retry { error, retry_after }
+    } else {
+        Answer::Refused { error }
+    }
+}
+
+/// A reqwest error as one sentence: the kind, then the innermost cause.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    format!("{kind}: {cause}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_the_hmac_of_timestamp_dot_body() {
+        // Computed independently with Python's hmac module:
+        // hmac.new(b"key", b'1700000000.{"a":1}', "sha256").hexdigest()
+        assert_eq!(
+            signature(b"key", 1_700_000_000, br#"{"a":1}"#),
+            "sha256=a438e398bfafc57e4396bb7fc2304422f0f768e965d073ca313cb52e22e6ad03"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
+        let initial = Duration::from_millis(100);
+        let max = Duration::from_secs(1);
+        for attempt in 1..=8 {
+            let full = initial.saturating_mul(1 << (attempt - 1)).min(max);
+            let wait = backoff(initial, max, attempt, "delivery");
+            assert!(
+                wait >= full / 2 && wait <= full,
+                "{attempt}: {wait:?} of {full:?}"
+            );
+            assert_eq!(wait, backoff(initial, max, attempt, "delivery"));
+        }
+        let spread: std::collections::HashSet<_> = (0..20)
+            .map(|key| backoff(initial, max, 3, &key.to_string()))
+            .collect();
+        assert!(spread.len() > 10, "jitter spreads retries: {spread:?}");
+        assert!(backoff(initial, max, u32::MAX, "x") <= max);
+    }
+}

@@ -1,0 +1,278 @@
+//! The service's effects: the tasks that act on the outbox the writer's commits fill, and
+//! report what they did back through the writer's queue (DESIGN.md section 5).
+//!
+//! - `notify.rs`: one task per notifier delivers its pending notifications in stream order,
+//!   each with retries (exponential backoff with jitter) for as long as the notifier says;
+//!   Alertmanager notifiers also re-send the firing alerts every `resend_secs`.
+//! - `jobs.rs`: the job runner starts queued retrain and rollback jobs (a global limit on how
+//!   many run at once), times them out, retries them by policy, and reports their end; a
+//!   retrain's end is a job-finished input, so single flight and cooldown stay the engine's.
+//! - `http.rs`: the client, signatures, backoff and how answers count.
+//!
+//! Every external call carries an idempotency key derived from the decision that caused it
+//! (the delivery id, the job id), and every attempt is committed before the next step, so a
+//! crash loses nothing acknowledged: on restart whatever was pending is pending again, and is
+//! sent again with the same key. Nothing here holds the writer's queue open: the tasks keep a
+//! weak sender and end when the writer does.
+
+pub mod http;
+mod jobs;
+mod notify;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use modelwatch_engine::config::{Backend, SecretSource};
+use modelwatch_engine::{Config, Input};
+use modelwatch_store::{EffectUpdate, Store, StoreError};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::server::writer::{Job, Request, Status};
+
+pub use jobs::{CancelError, CompleteError, JobControl, JobReport};
+
+/// Why the effects cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectsError {
+    /// A notifier's or backend's secret cannot be read.
+    #[error("{owner}: cannot read its secret from {source_name}: {message}")]
+    Secret {
+        /// `notifier NAME` or `trainer for GLOB`.
+        owner: String,
+        /// `environment variable X` or `file F`.
+        source_name: String,
+        /// Why.
+        message: String,
+    },
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The writer is gone: the service is stopping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stopped;
+
+/// What every effect task shares.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) config: Arc<Config>,
+    /// A connection of the effects' own, for reading the outbox.
+    reader: Arc<Mutex<Store>>,
+    queue: mpsc::WeakSender<Job>,
+    /// Bumped by the writer after each commit with outputs or effects; closed when it stops.
+    pub(crate) outbox: watch::Receiver<u64>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) client: reqwest::Client,
+    /// Secrets by owner (`notifier:NAME`, `trainer:INDEX`, `rollback:INDEX`).
+    pub(crate) secrets: HashMap<String, Vec<u8>>,
+    /// Where links in notifications point (no trailing slash).
+    pub(crate) link_base: String,
+}
+
+impl Context {
+    /// Reads the store on a blocking thread; an error as its sentence.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, String> {
+        let reader = self.reader.clone();
+        match tokio::task::spawn_blocking(move || {
+            let store = reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            read(&store).map_err(|error| error.to_string())
+        })
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err("a read of the outbox panicked".to_string()),
+        }
+    }
+
+    /// Commits inputs and effect updates through the writer and waits for the commit.
+    pub(crate) async fn submit(
+        &self,
+        inputs: Vec<Input>,
+        effects: Vec<EffectUpdate>,
+    ) -> Result<(), Stopped> {
+        let queue = self.queue.upgrade().ok_or(Stopped)?;
+        let (reply, answer) = oneshot::channel();
+        let received_at = self.clock.now();
+        let mut inputs = inputs;
+        for input in &mut inputs {
+            input.stamp_if_missing(received_at);
+        }
+        queue
+            .send(Job::Events(Request {
+                inputs,
+                effects,
+                received_at,
+                reply,
+            }))
+            .await
+            .map_err(|_| Stopped)?;
+        drop(queue);
+        match answer.await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(Stopped),
+        }
+    }
+
+    /// Waits until the writer stops (the outbox closes).
+    pub(crate) async fn stopped(&self) {
+        let mut outbox = self.outbox.clone();
+        while outbox.changed().await.is_ok() {}
+    }
+
+    /// Sleeps, or returns [`Stopped`] when the writer stops first.
+    pub(crate) async fn sleep(&self, wait: std::time::Duration) -> Result<(), Stopped> {
+        tokio::select! {
+            () = tokio::time::sleep_until(tokio::time::Instant::now() + wait) => Ok(()),
+            () = self.stopped() => Err(Stopped),
+        }
+    }
+}
+
+/// The running effects of a service.
+#[derive(Debug)]
+pub struct Effects {
+    tasks: Vec<JoinHandle<()>>,
+    /// How the API reaches the job runner.
+    pub jobs: JobControl,
+}
+
+/// What the effects need from the service.
+#[derive(Debug)]
+pub struct EffectsSetup {
+    /// The config.
+    pub config: Arc<Config>,
+    /// A store connection of their own.
+    pub reader: Store,
+    /// The writer's queue (held weakly).
+    pub queue: mpsc::WeakSender<Job>,
+    /// The writer's outbox counter.
+    pub outbox: watch::Receiver<u64>,
+    /// Wall time.
+    pub clock: Arc<dyn Clock>,
+    /// Where links in notifications point.
+    pub link_base: String,
+}
+
+impl Effects {
+    /// Reads the secrets, then starts a task per notifier and the job runner; they wait for
+    /// the writer's recovery to end (`ready`) before they read the outbox.
+    ///
+    /// # Errors
+    ///
+    /// A secret that cannot be read, or an HTTP client that cannot be built.
+    pub fn start(
+        setup: EffectsSetup,
+        ready: watch::Receiver<Status>,
+    ) -> Result<Effects, EffectsError> {
+        let secrets = read_secrets(&setup.config)?;
+        let context = Arc::new(Context {
+            config: setup.config,
+            reader: Arc::new(Mutex::new(setup.reader)),
+            queue: setup.queue,
+            outbox: setup.outbox,
+            clock: setup.clock,
+            client: http::client()?,
+            secrets,
+            link_base: setup.link_base.trim_end_matches('/').to_string(),
+        });
+        let mut tasks = Vec::new();
+        for notifier in &context.config.effects.notifiers {
+            tasks.extend(notify::start(
+                context.clone(),
+                notifier.clone(),
+                ready.clone(),
+            ));
+        }
+        let (jobs, runner) = jobs::start(context, ready);
+        tasks.push(runner);
+        Ok(Effects { tasks, jobs })
+    }
+
+    /// Stops every task at once (they also stop by themselves when the writer does).
+    pub fn abort(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Reads every secret the config names, so that a missing one stops `serve` at start rather
+/// than at the first alert.
+fn read_secrets(config: &Config) -> Result<HashMap<String, Vec<u8>>, EffectsError> {
+    let mut secrets = HashMap::new();
+    let effects = &config.effects;
+    let mut wanted: Vec<(String, String, &SecretSource)> = Vec::new();
+    for notifier in &effects.notifiers {
+        if let Some(source) = &notifier.secret {
+            wanted.push((
+                format!("notifier:{}", notifier.name),
+                format!("notifier {}", notifier.name),
+                source,
+            ));
+        }
+    }
+    for (kind, trainers) in [
+        ("trainer", &effects.trainers),
+        ("rollback", &effects.rollbacks),
+    ] {
+        for (index, trainer) in trainers.iter().enumerate() {
+            if let Backend::Http {
+                secret: Some(source),
+                ..
+            } = &trainer.backend
+            {
+                wanted.push((
+                    format!("{kind}:{index}"),
+                    format!("{kind} for {}", trainer.model),
+                    source,
+                ));
+            }
+        }
+    }
+    for (key, owner, source) in wanted {
+        let (source_name, value) = match source {
+            SecretSource::Env(name) => (
+                format!("environment variable {name}"),
+                std::env::var(name).map_err(|error| error.to_string()),
+            ),
+            SecretSource::File(path) => (
+                format!("file {}", path.display()),
+                std::fs::read_to_string(path).map_err(|error| error.to_string()),
+            ),
+        };
+        let value = value.map_err(|message| EffectsError::Secret {
+            owner: owner.clone(),
+            source_name: source_name.clone(),
+            message,
+        })?;
+        let value = value.trim_end_matches(['\r', '\n']);
+        if value.is_empty() {
+            return Err(EffectsError::Secret {
+                owner,
+                source_name,
+                message: "it is empty".to_string(),
+            });
+        }
+        secrets.insert(key, value.as_bytes().to_vec());
+    }
+    Ok(secrets)
+}
+
+/// Waits until the writer's recovery is over; false if it failed or stopped first.
+pub(crate) async fn wait_ready(mut status: watch::Receiver<Status>) -> bool {
+    match status
+        .wait_for(|status| !matches!(status, Status::Recovering))
+        .await
+    {
+        Ok(status) => matches!(*status, Status::Ready { .. }),
+        Err(_) => false,
+    }
+}
