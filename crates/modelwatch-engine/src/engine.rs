@@ -90,6 +90,10 @@ impl Engine {
         match input {
             Input::Event(event) => self.process_event(seq, at, event, out),
             Input::JobFinished(job) => self.process_job(seq, at, job, out),
+            Input::RetrainRequest(request) => {
+                self.policy.observe(seq, &request.model, at, out);
+                self.policy.on_retrain_request(seq, at, request, out);
+            }
         }
         seq
     }

@@ -1,4 +1,5 @@
-//! The engine's inputs: metric events from model servers and job-finished notices.
+//! The engine's inputs: metric events from model servers, job-finished notices and manual
+//! retrain requests.
 //!
 //! These are validated values: the wire parser (`wire.rs`) is the only way in from text.
 
@@ -206,16 +207,32 @@ pub struct JobFinished {
     pub timestamp: Option<Timestamp>,
 }
 
+/// Somebody asked for a retrain of a model (`POST /v1/models/{name}/retrain`, or a replay
+/// file). Granted unless a job of the model is outstanding; the cooldown does not hold it back
+/// (but a grant starts a new one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrainRequest {
+    /// The model to retrain (by name).
+    pub model: String,
+    /// Why, in the asker's words.
+    pub reason: Option<String>,
+    /// When it was asked; `None` as for events.
+    pub timestamp: Option<Timestamp>,
+}
+
 /// One input of the engine, in stream order.
 ///
-/// Serialized, an input is its wire form: an event object, or
-/// `{"job_finished": {"model": ..., "job_id": ..., "status": ..., "version": ...}, "timestamp": ...}`.
+/// Serialized, an input is its wire form: an event object,
+/// `{"job_finished": {"model": ..., "job_id": ..., "status": ..., "version": ...}, "timestamp": ...}`
+/// or `{"retrain_request": {"model": ..., "reason": ...}, "timestamp": ...}`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// Metric values of one model instance.
     Event(Event),
     /// A retraining job ended.
     JobFinished(JobFinished),
+    /// A retrain was asked for by hand.
+    RetrainRequest(RetrainRequest),
 }
 
 impl Serialize for Input {
@@ -246,16 +263,44 @@ impl Serialize for Input {
                 }
                 map.end()
             }
+            Input::RetrainRequest(request) => {
+                #[derive(Serialize)]
+                struct Request<'a> {
+                    model: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    reason: Option<&'a str>,
+                }
+                let body = Request {
+                    model: &request.model,
+                    reason: request.reason.as_deref(),
+                };
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("retrain_request", &body)?;
+                if let Some(timestamp) = request.timestamp {
+                    map.serialize_entry("timestamp", &timestamp)?;
+                }
+                map.end()
+            }
         }
     }
 }
 
 impl Input {
+    /// The model (by name) the input is about.
+    pub fn model_name(&self) -> &str {
+        match self {
+            Input::Event(event) => &event.model.name,
+            Input::JobFinished(job) => &job.model,
+            Input::RetrainRequest(request) => &request.model,
+        }
+    }
+
     /// The input's own timestamp, if it carries one.
     pub fn timestamp(&self) -> Option<Timestamp> {
         match self {
             Input::Event(event) => event.timestamp,
             Input::JobFinished(job) => job.timestamp,
+            Input::RetrainRequest(request) => request.timestamp,
         }
     }
 
@@ -264,6 +309,7 @@ impl Input {
         let slot = match self {
             Input::Event(event) => &mut event.timestamp,
             Input::JobFinished(job) => &mut job.timestamp,
+            Input::RetrainRequest(request) => &mut request.timestamp,
         };
         if slot.is_none() {
             *slot = Some(now);

@@ -2,7 +2,7 @@
 //! retrain decisions. Pure: no I/O, no clock, no async (the crate depends on none of them).
 //!
 //! Layout:
-//! - `event`: the validated inputs ([`Event`], [`JobFinished`], [`Input`]).
+//! - `event`: the validated inputs ([`Event`], [`JobFinished`], [`RetrainRequest`], [`Input`]).
 //! - `wire`: text to inputs, with every problem located ([`WireParser`]).
 //! - `metric`: metric names, directions and ranges ([`MetricCatalog`]).
 //! - `config`: the TOML config to a validated [`Config`] ([`parse_config`]).
@@ -26,7 +26,9 @@ pub mod wire;
 pub use config::{Action, Config, Rule, Severity, parse_config};
 pub use engine::Engine;
 pub use evaluate::{Evaluator, PointContext, RuleState, RuleStatus};
-pub use event::{DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, Timestamp};
+pub use event::{
+    DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp,
+};
 pub use metric::MetricCatalog;
 pub use output::{
     AlertEvent, AlertState, Decision, Explanation, JobNotice, Output, Reason, RetrainDecision,

@@ -202,6 +202,8 @@ pub enum Reason {
     WarningDetected,
     /// Granted: a request held back by the cooldown, whose alert is still firing.
     CooldownEnded,
+    /// Granted: somebody asked for it (a retrain request input); the cooldown does not apply.
+    Manual,
     /// Suppressed: a job of this model is outstanding (single flight).
     InFlight,
     /// Suppressed: the model's cooldown has not passed; retried at `retry_at`.
@@ -218,6 +220,7 @@ impl Reason {
             Reason::ChangeDetected => "change_detected",
             Reason::WarningDetected => "warning_detected",
             Reason::CooldownEnded => "cooldown_ended",
+            Reason::Manual => "manual",
             Reason::InFlight => "in_flight",
             Reason::Cooldown => "cooldown",
             Reason::AlertResolved => "alert_resolved",
@@ -246,10 +249,10 @@ pub struct RetrainDecision {
     /// When a cooldown-suppressed request is looked at again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<Timestamp>,
-    /// The alert that asked.
+    /// The alert that asked; `None` for a manual request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert_id: Option<String>,
-    /// The rule that asked.
+    /// The rule that asked; `None` for a manual request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<Arc<str>>,
     /// One sentence for people.

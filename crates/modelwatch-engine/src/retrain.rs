@@ -1,7 +1,7 @@
 //! Retrain decisions: single flight and cooldown per model, in event time.
 //!
-//! The policy sees, in stream order, every alert transition and every job-finished input,
-//! and decides each retrain request: granted (a job may start; its id is the decision's id),
+//! The policy sees, in stream order, every alert transition, every job-finished input and every
+//! manual retrain request, and decides each retrain request: granted (a job may start; its id is the decision's id),
 //! suppressed (a job is outstanding, or the cooldown has not passed), or withdrawn. A request
 //! suppressed by the cooldown is deferred: the first input of that model at or after the end
 //! of the cooldown grants it if the alert that asked is still firing (a change-point request
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::RetrainSettings;
-use crate::event::{JobFinished, Timestamp};
+use crate::event::{JobFinished, RetrainRequest, Timestamp};
 use crate::output::{
     AlertEvent, AlertState, Decision, JobNotice, Output, Reason, RetrainDecision, short_id,
     stable_id,
@@ -109,8 +109,7 @@ impl RetrainPolicy {
                 Decision::Withdrawn,
                 Reason::InFlight,
                 Some(job),
-                &alert_id,
-                &rule,
+                Some((&alert_id, &rule)),
                 message,
             );
             out.push(Output::Retrain(decision));
@@ -125,8 +124,7 @@ impl RetrainPolicy {
             Decision::Granted,
             Reason::CooldownEnded,
             None,
-            &alert_id,
-            &rule,
+            Some((&alert_id, &rule)),
             message,
         );
         decision.job_id = Some(decision.id.clone());
@@ -185,8 +183,7 @@ impl RetrainPolicy {
                 Decision::Suppressed,
                 Reason::InFlight,
                 Some(job),
-                &alert.alert_id,
-                &alert.rule,
+                Some((&alert.alert_id, &alert.rule)),
                 message,
             );
             return decision;
@@ -203,8 +200,7 @@ impl RetrainPolicy {
                     Decision::Suppressed,
                     Reason::Cooldown,
                     None,
-                    &alert.alert_id,
-                    &alert.rule,
+                    Some((&alert.alert_id, &alert.rule)),
                     message,
                 );
                 decision.retry_at = Some(until);
@@ -232,8 +228,7 @@ impl RetrainPolicy {
             Decision::Granted,
             reason,
             None,
-            &alert.alert_id,
-            &alert.rule,
+            Some((&alert.alert_id, &alert.rule)),
             message,
         );
         decision.job_id = Some(decision.id.clone());
@@ -271,11 +266,83 @@ impl RetrainPolicy {
             Decision::Withdrawn,
             Reason::AlertResolved,
             None,
-            &alert.alert_id,
-            &alert.rule,
+            Some((&alert.alert_id, &alert.rule)),
             message,
         );
         Some(decision)
+    }
+
+    /// Decides a retrain asked for by hand: granted unless a job of the model is outstanding
+    /// (then suppressed, in flight). The cooldown does not hold it back, but a grant starts a
+    /// new one; a request the cooldown deferred is answered by the new job (withdrawn, in
+    /// flight). Call [`RetrainPolicy::observe`] for the input first.
+    pub fn on_retrain_request(
+        &mut self,
+        seq: u64,
+        at: Timestamp,
+        request: &RetrainRequest,
+        out: &mut Vec<Output>,
+    ) {
+        let model = request.model.as_str();
+        let state = model_state(&mut self.models, &self.settings, model);
+        state.clock = state.clock.max(at);
+        let asked = match &request.reason {
+            Some(reason) => format!("asked for by hand: {reason}"),
+            None => "asked for by hand".to_string(),
+        };
+        if let Some(job) = state.outstanding.clone() {
+            let message = format!(
+                "retrain of {model} suppressed: job {} is outstanding ({asked})",
+                short_id(&job)
+            );
+            let decision = state.decision(
+                seq,
+                model,
+                Decision::Suppressed,
+                Reason::InFlight,
+                Some(job),
+                None,
+                message,
+            );
+            out.push(Output::Retrain(decision));
+            return;
+        }
+        let message = format!("retrain of {model} granted: {asked}");
+        let mut decision = state.decision(
+            seq,
+            model,
+            Decision::Granted,
+            Reason::Manual,
+            None,
+            None,
+            message,
+        );
+        let job = decision.id.clone();
+        decision.job_id = Some(job.clone());
+        state.grant(&decision);
+        out.push(Output::Retrain(decision));
+        let Some(deferred) = state.deferred.take() else {
+            return;
+        };
+        self.deferred_count -= 1;
+        let asker = deferred.alerts.into_iter().next().or(deferred.change);
+        let Some((alert_id, rule)) = asker else {
+            return;
+        };
+        let message = format!(
+            "retrain of {model} held back by the cooldown is dropped: job {} answers it",
+            short_id(&job)
+        );
+        let withdrawn = state.decision(
+            seq,
+            model,
+            Decision::Withdrawn,
+            Reason::InFlight,
+            Some(job),
+            Some((&alert_id, &rule)),
+            message,
+        );
+        out.push(Output::Retrain(withdrawn));
     }
 
     /// Records that a job ended, lifting single flight if it was the outstanding one.
@@ -364,8 +431,7 @@ impl ModelRetrain {
         decision: Decision,
         reason: Reason,
         job_id: Option<String>,
-        alert_id: &str,
-        rule: &Arc<str>,
+        asker: Option<(&str, &Arc<str>)>,
         message: String,
     ) -> RetrainDecision {
         self.decisions += 1;
@@ -384,8 +450,8 @@ impl ModelRetrain {
             reason,
             job_id,
             retry_at: None,
-            alert_id: Some(alert_id.to_string()),
-            rule: Some(rule.clone()),
+            alert_id: asker.map(|(alert_id, _)| alert_id.to_string()),
+            rule: asker.map(|(_, rule)| rule.clone()),
             message,
         }
     }

@@ -10,7 +10,9 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::event::{DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, Timestamp};
+use crate::event::{
+    DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp,
+};
 use crate::metric::{
     MACRO_SCORE, MACRO_SCORE_PARTS, MetricCatalog, canonical_metric_name, check_metric_name, quoted,
 };
@@ -160,8 +162,9 @@ impl<'c> WireParser<'c> {
         self
     }
 
-    /// Also accepts job-finished inputs (replay files may carry them; the HTTP event
-    /// endpoint does not).
+    /// Also accepts the service's own inputs, job-finished notices and retrain requests
+    /// (replay files and the store may carry them; the HTTP event endpoint does not: jobs
+    /// report to the jobs API, retrains are asked for on the models API).
     pub fn accepting_jobs(mut self) -> WireParser<'c> {
         self.accept_jobs = true;
         self
@@ -236,6 +239,7 @@ impl<'c> WireParser<'c> {
         let mut metric = None;
         let mut value = None;
         let mut job = None;
+        let mut retrain = None;
         for (key, raw) in fields {
             let slot = match key.as_ref() {
                 "model" => &mut model,
@@ -244,6 +248,7 @@ impl<'c> WireParser<'c> {
                 "metric" => &mut metric,
                 "value" => &mut value,
                 "job_finished" => &mut job,
+                "retrain_request" => &mut retrain,
                 other => {
                     problems.at(
                         Some(other),
@@ -260,6 +265,32 @@ impl<'c> WireParser<'c> {
         let timestamp = timestamp
             .and_then(|raw| read_timestamp(raw, "timestamp", problems))
             .flatten();
+        if let Some(request) = retrain {
+            if !self.accept_jobs {
+                problems.at(
+                    Some("retrain_request"),
+                    "retrain_request inputs are not accepted here; ask for a retrain on POST /v1/models/{name}/retrain"
+                        .to_string(),
+                );
+                return None;
+            }
+            for (name, present) in [
+                ("model", model.is_some()),
+                ("metrics", metrics.is_some()),
+                ("metric", metric.is_some()),
+                ("value", value.is_some()),
+                ("job_finished", job.is_some()),
+            ] {
+                if present {
+                    problems.at(
+                        Some(name),
+                        "a retrain_request input carries nothing but retrain_request and timestamp"
+                            .to_string(),
+                    );
+                }
+            }
+            return read_retrain_request(request, timestamp, problems).map(Input::RetrainRequest);
+        }
         if let Some(job) = job {
             if !self.accept_jobs {
                 problems.at(
@@ -666,6 +697,79 @@ fn read_job(
         version,
         timestamp,
     })
+}
+
+/// The longest reason a retrain request may give, in bytes.
+pub const MAX_REASON_LEN: usize = 1024;
+
+fn read_retrain_request(
+    raw: &RawValue,
+    timestamp: Option<Timestamp>,
+    problems: &mut Problems<'_, '_>,
+) -> Option<RetrainRequest> {
+    let fields = problems.object(raw, Some("retrain_request"))?;
+    let (mut model, mut reason) = (None, None);
+    let (mut ok, mut model_given) = (true, false);
+    for (key, raw) in fields {
+        let field = format!("retrain_request.{key}");
+        model_given |= key == "model";
+        let (slot, text) = match key.as_ref() {
+            "model" => (&mut model, read_identifier(raw, &field, problems)),
+            "reason" => (&mut reason, read_reason(raw, &field, problems)),
+            _ => {
+                problems.at(
+                    Some(&field),
+                    "unknown field; retrain_request has model and reason".to_string(),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        match text {
+            Some(text) => {
+                if slot.replace(text).is_some() {
+                    problems.at(Some(&field), "field appears more than once".to_string());
+                    ok = false;
+                }
+            }
+            None => ok = false,
+        }
+    }
+    if !model_given {
+        problems.at(
+            Some("retrain_request.model"),
+            "missing; name the model to retrain".to_string(),
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    Some(RetrainRequest {
+        model: model?,
+        reason,
+        timestamp,
+    })
+}
+
+/// A retrain request's reason: free text, 1 to [`MAX_REASON_LEN`] bytes, no control
+/// characters but tabs.
+fn read_reason(raw: &RawValue, field: &str, problems: &mut Problems<'_, '_>) -> Option<String> {
+    let text = problems.string(raw, field)?;
+    let problem = if text.is_empty() || text.len() > MAX_REASON_LEN {
+        Some(format!("must be 1 to {MAX_REASON_LEN} bytes long"))
+    } else if text.chars().any(|c| c.is_control() && c != '\t') {
+        Some("must not contain control characters such as line breaks".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => {
+            problems.at(Some(field), message);
+            None
+        }
+        None => Some(text.into_owned()),
+    }
 }
 
 /// Collects the problems of one document.

@@ -85,7 +85,7 @@ impl Batch {
 /// Row counts, of one commit or of the whole store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Inputs (events and job-finished notices).
+    /// Inputs (events, job-finished notices and retrain requests).
     pub inputs: u64,
     /// Metric values, one per series point (of a commit: taken into memory, written by the
     /// next [`Store::flush_points`]).
@@ -486,7 +486,7 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
         .iter()
         .map(|record| match &record.input {
             Input::Event(event) => event.metrics.len() as u64,
-            Input::JobFinished(_) => 0,
+            Input::JobFinished(_) | Input::RetrainRequest(_) => 0,
         })
         .sum();
     for (output, text) in batch.outputs.iter().zip(&encoded.outputs) {

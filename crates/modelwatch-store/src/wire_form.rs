@@ -18,7 +18,7 @@ use serde::{Serialize, Serializer};
 pub(crate) fn encode(input: &Input) -> Result<String, serde_json::Error> {
     match input {
         Input::Event(event) => serde_json::to_string(&WireEvent::from(event)),
-        Input::JobFinished(_) => serde_json::to_string(input),
+        Input::JobFinished(_) | Input::RetrainRequest(_) => serde_json::to_string(input),
     }
 }
 
@@ -88,7 +88,7 @@ impl Serialize for SentMetrics<'_> {
 
 #[cfg(test)]
 mod tests {
-    use modelwatch_engine::{JobFinished, JobStatus};
+    use modelwatch_engine::{JobFinished, JobStatus, RetrainRequest};
 
     use super::*;
 
@@ -134,6 +134,24 @@ mod tests {
             job_id: None,
             status: JobStatus::Failed,
             version: None,
+            timestamp: Some(Timestamp::EPOCH),
+        }));
+    }
+
+    #[test]
+    fn retrain_requests_round_trip() {
+        let text = round_trip(&Input::RetrainRequest(RetrainRequest {
+            model: "fraud-detector".into(),
+            reason: Some("labels \"v7\" arrived\tlate".into()),
+            timestamp: Some(Timestamp::from_secs(1_795_852_800)),
+        }));
+        assert_eq!(
+            text,
+            r#"{"retrain_request":{"model":"fraud-detector","reason":"labels \"v7\" arrived\tlate"},"timestamp":"2026-11-28T08:00:00Z"}"#
+        );
+        round_trip(&Input::RetrainRequest(RetrainRequest {
+            model: "m".into(),
+            reason: None,
             timestamp: Some(Timestamp::EPOCH),
         }));
     }

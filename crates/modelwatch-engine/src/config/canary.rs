@@ -7,6 +7,16 @@ use crate::config::{Glob, Severity};
 
 /// The default confidence of canary judgement (Kayenta's default): 98%.
 pub const DEFAULT_CANARY_CONFIDENCE: f64 = 0.98;
+/// The default number of most recent points of each side that are compared.
+pub const DEFAULT_CANARY_WINDOW: u32 = 200;
+/// The largest window a canary rule may have (memory: 8 bytes per point and side).
+pub const MAX_CANARY_WINDOW: u32 = 10_000;
+/// The default number of points each side needs before a verdict.
+pub const DEFAULT_CANARY_MIN_SAMPLES: u32 = 30;
+/// The default tolerance: any significant shift in the bad direction fails.
+pub const DEFAULT_CANARY_TOLERANCE: f64 = 0.0;
+/// The default number of candidate points between two judgements.
+pub const DEFAULT_CANARY_EVERY: u32 = 10;
 
 /// Which series of a model form one side of a canary comparison.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,6 +25,25 @@ pub struct SeriesSelector {
     pub version: Glob,
     /// Glob on the instance.
     pub instance: Glob,
+}
+
+impl SeriesSelector {
+    /// Whether the selector takes this version and instance.
+    pub fn matches(&self, version: &str, instance: &str) -> bool {
+        self.version.matches(version) && self.instance.matches(instance)
+    }
+}
+
+impl std::fmt::Display for SeriesSelector {
+    /// `version 2.*, instance canary-*`, leaving out a part that matches anything.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.version, &self.instance) {
+            (Glob::Any, Glob::Any) => f.write_str("every series"),
+            (Glob::Any, instance) => write!(f, "instance {instance}"),
+            (version, Glob::Any) => write!(f, "version {version}"),
+            (version, instance) => write!(f, "version {version}, instance {instance}"),
+        }
+    }
 }
 
 /// What a canary verdict does.

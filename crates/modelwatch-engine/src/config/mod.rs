@@ -1,4 +1,5 @@
-//! The validated configuration: rules, custom metrics and the retrain policy (DESIGN.md section 5).
+//! The validated configuration: rules, canary rules, custom metrics, the retrain policy, and what
+//! acts on the outputs (notifiers, trainers, rollbacks, job limits; DESIGN.md section 5).
 //!
 //! Text becomes a [`Config`] only through [`parse_config`] (in `parse.rs`), which reports every
 //! error with its line and column. The runtime sees nothing but this validated form.
@@ -15,12 +16,17 @@ use modelwatch_detectors::DetectorSpec;
 use crate::event::ModelId;
 use crate::metric::MetricCatalog;
 
-pub use canary::{CanaryAction, CanaryRule, DEFAULT_CANARY_CONFIDENCE, SeriesSelector};
+pub use canary::{
+    CanaryAction, CanaryRule, DEFAULT_CANARY_CONFIDENCE, DEFAULT_CANARY_EVERY,
+    DEFAULT_CANARY_MIN_SAMPLES, DEFAULT_CANARY_TOLERANCE, DEFAULT_CANARY_WINDOW, MAX_CANARY_WINDOW,
+    SeriesSelector,
+};
 pub use effects::{
-    Backend, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS, DEFAULT_JOB_TIMEOUT_SECS,
-    DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS, DEFAULT_RETRY_FOR_SECS,
-    DEFAULT_RETRY_INITIAL_MS, DEFAULT_RETRY_MAX_SECS, DEFAULT_TIMEOUT_SECS, EffectsConfig,
-    JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS, Trainer,
+    Backend, DEFAULT_HTTP_BODY, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS,
+    DEFAULT_JOB_TIMEOUT_SECS, DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS,
+    DEFAULT_RETRY_FOR_SECS, DEFAULT_RETRY_INITIAL_MS, DEFAULT_RETRY_MAX_SECS, DEFAULT_TIMEOUT_SECS,
+    EffectsConfig, JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS,
+    TemplateFields, Trainer, check_template, expand_template,
 };
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};
 

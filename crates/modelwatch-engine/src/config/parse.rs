@@ -12,7 +12,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    Action, Config, CooldownOverride, Glob, ModelMatcher, RetrainSettings, Rule, Severity,
+    Action, CanaryAction, CanaryRule, Config, CooldownOverride, EffectsConfig, Glob, ModelMatcher,
+    Notifier, RetrainSettings, Rule,
 };
 use crate::metric::{
     Goal, MetricCatalog, MetricInfo, canonical_metric_name, check_metric_name, quoted, well_known,
@@ -258,7 +259,19 @@ impl Reader<'_> {
     }
 
     fn document(&mut self, root: &DeTable<'_>, span: Range<usize>) -> Config {
-        self.only_keys(root, &["rules", "metrics", "retrain"], "");
+        self.only_keys(
+            root,
+            &[
+                "rules",
+                "metrics",
+                "retrain",
+                "notifiers",
+                "trainers",
+                "rollbacks",
+                "jobs",
+            ],
+            "",
+        );
         let catalog = match root.get("metrics") {
             Some(value) => self.metrics(value),
             None => MetricCatalog::new(),
@@ -267,7 +280,35 @@ impl Reader<'_> {
             Some(value) => self.retrain(value),
             None => RetrainSettings::default(),
         };
+        let mut effects = EffectsConfig::default();
+        if let Some(value) = root.get("notifiers") {
+            effects.notifiers = self.notifiers(value);
+        }
+        if let Some(value) = root.get("trainers") {
+            effects.trainers = self.trainers(value, "trainers");
+        }
+        if let Some(value) = root.get("rollbacks") {
+            effects.rollbacks = self.trainers(value, "rollbacks");
+        }
+        if let Some(value) = root.get("jobs") {
+            effects.jobs = self.jobs(value);
+        }
+        // Every name declared, even of a notifier with errors (those are reported on their
+        // own): a rule naming it is not wrong as well.
+        let declared: Vec<&str> = root
+            .get("notifiers")
+            .and_then(|value| value.get_ref().as_array())
+            .into_iter()
+            .flat_map(|items| items.iter())
+            .filter_map(|item| item.get_ref().as_table()?.get("name")?.get_ref().as_str())
+            .collect();
+        let known = Known {
+            catalog: &catalog,
+            notifiers: &effects.notifiers,
+            declared: &declared,
+        };
         let mut rules = Vec::new();
+        let mut canaries = Vec::new();
         match root.get("rules") {
             None => self.warn(
                 span,
@@ -279,8 +320,10 @@ impl Reader<'_> {
                     let mut names: Vec<&str> = Vec::new();
                     for (index, item) in array.iter().enumerate() {
                         let path = format!("rules[{index}]");
-                        if let Some(rule) = self.rule(item, &path, &catalog) {
-                            rules.push(rule);
+                        match self.rule(item, &path, &known) {
+                            Some(AnyRule::Detector(rule)) => rules.push(rule),
+                            Some(AnyRule::Canary(rule)) => canaries.push(rule),
+                            None => {}
                         }
                         let name = item
                             .get_ref()
@@ -313,8 +356,8 @@ impl Reader<'_> {
             rules,
             catalog,
             retrain,
-            canaries: Vec::new(),
-            effects: Default::default(),
+            canaries,
+            effects,
             source_digest: String::new(),
         }
     }
@@ -463,8 +506,14 @@ impl Reader<'_> {
         value
     }
 
-    fn rule(&mut self, item: &Value<'_>, path: &str, catalog: &MetricCatalog) -> Option<Rule> {
+    fn rule(&mut self, item: &Value<'_>, path: &str, known: &Known<'_>) -> Option<AnyRule> {
         let fields = self.table(item, path)?;
+        if fields.contains_key("canary") {
+            return self
+                .canary_rule(fields, item, path, known)
+                .map(AnyRule::Canary);
+        }
+        let catalog = known.catalog;
         self.only_keys(
             fields,
             &[
@@ -478,18 +527,12 @@ impl Reader<'_> {
                 "for",
                 "severity",
                 "actions",
+                "notify",
             ],
             path,
         );
         let errors_before = self.errors.len();
-        let name = self.required(fields, item, path, "name").and_then(|value| {
-            let name = self.string(value, &join(path, "name"))?;
-            if let Err(message) = check_rule_name(name) {
-                self.error(value.span(), &join(path, "name"), message);
-                return None;
-            }
-            Some(Arc::<str>::from(name))
-        });
+        let name = self.rule_name(fields, item, path);
         let description = fields
             .get("description")
             .and_then(|value| self.string(value, &join(path, "description")))
@@ -501,22 +544,7 @@ impl Reader<'_> {
         let model = glob_at(self, "model");
         let version = glob_at(self, "version");
         let instance = glob_at(self, "instance");
-        let metric = self.required(fields, item, path, "metric").and_then(|value| {
-            let metric = self.string(value, &join(path, "metric"))?;
-            if let Err(message) = check_metric_name(metric) {
-                self.error(value.span(), &join(path, "metric"), message);
-                return None;
-            }
-            let canonical = canonical_metric_name(metric);
-            if !catalog.is_known(canonical) {
-                let message = format!(
-                    "metric {} is neither built in nor declared under [metrics]; the rule applies only to events that carry it",
-                    quoted(metric)
-                );
-                self.warn(value.span(), &join(path, "metric"), message);
-            }
-            Some(canonical.to_string())
-        });
+        let metric = self.rule_metric(fields, item, path, catalog);
         let detector = self
             .required(fields, item, path, "detector")
             .and_then(|value| self.detector(value, &join(path, "detector")));
@@ -549,23 +577,29 @@ impl Reader<'_> {
                 for_points
             }
         };
-        let severity = match fields.get("severity") {
-            None => Some(Severity::Warning),
-            Some(value) => self
-                .string(value, &join(path, "severity"))
-                .and_then(|text| {
-                    let severity = Severity::from_name(text);
-                    if severity.is_none() {
-                        let message =
-                            format!("{} is not one of info, warning, critical", quoted(text));
-                        self.error(value.span(), &join(path, "severity"), message);
-                    }
-                    severity
-                }),
-        };
+        let severity = self.severity(fields, path);
         let actions = match fields.get("actions") {
             None => Some(Vec::new()),
-            Some(value) => self.actions(value, &join(path, "actions")),
+            Some(value) => self
+                .actions(value, &join(path, "actions"), RuleKind::Detector)
+                .map(|actions| {
+                    actions
+                        .into_iter()
+                        .filter_map(|action| match action {
+                            AnyAction::Detector(action) => Some(action),
+                            AnyAction::Canary(_) => None,
+                        })
+                        .collect::<Vec<Action>>()
+                }),
+        };
+        let notify = match fields.get("notify") {
+            None => Some(Vec::new()),
+            Some(value) => self.notify(
+                value,
+                &join(path, "notify"),
+                known.notifiers,
+                known.declared,
+            ),
         };
         if let (Some(actions), Some(detector), Some(value)) =
             (&actions, &detector, fields.get("actions"))
@@ -587,7 +621,7 @@ impl Reader<'_> {
         if self.errors.len() > errors_before {
             return None;
         }
-        Some(Rule {
+        Some(AnyRule::Detector(Rule {
             name: name?,
             description,
             matcher: ModelMatcher {
@@ -600,7 +634,50 @@ impl Reader<'_> {
             for_points: u32::try_from(for_points?).ok()?,
             severity: severity?,
             actions: actions?,
-            notify: Vec::new(),
+            notify: notify?,
+        }))
+    }
+
+    /// A rule's `name`, checked.
+    fn rule_name(
+        &mut self,
+        fields: &DeTable<'_>,
+        item: &Value<'_>,
+        path: &str,
+    ) -> Option<Arc<str>> {
+        self.required(fields, item, path, "name").and_then(|value| {
+            let name = self.string(value, &join(path, "name"))?;
+            if let Err(message) = check_name("rule", name) {
+                self.error(value.span(), &join(path, "name"), message);
+                return None;
+            }
+            Some(Arc::<str>::from(name))
+        })
+    }
+
+    /// A rule's `metric`, in its canonical spelling; warns when nothing declares it.
+    fn rule_metric(
+        &mut self,
+        fields: &DeTable<'_>,
+        item: &Value<'_>,
+        path: &str,
+        catalog: &MetricCatalog,
+    ) -> Option<String> {
+        self.required(fields, item, path, "metric").and_then(|value| {
+            let metric = self.string(value, &join(path, "metric"))?;
+            if let Err(message) = check_metric_name(metric) {
+                self.error(value.span(), &join(path, "metric"), message);
+                return None;
+            }
+            let canonical = canonical_metric_name(metric);
+            if !catalog.is_known(canonical) {
+                let message = format!(
+                    "metric {} is neither built in nor declared under [metrics]; the rule applies only to events that carry it",
+                    quoted(metric)
+                );
+                self.warn(value.span(), &join(path, "metric"), message);
+            }
+            Some(canonical.to_string())
         })
     }
 
@@ -709,10 +786,14 @@ impl Reader<'_> {
         }
     }
 
-    fn actions(&mut self, value: &Value<'_>, path: &str) -> Option<Vec<Action>> {
+    fn actions(&mut self, value: &Value<'_>, path: &str, kind: RuleKind) -> Option<Vec<AnyAction>> {
         let DeValue::Array(array) = value.get_ref() else {
+            let example = match kind {
+                RuleKind::Detector => "[\"retrain\"]",
+                RuleKind::Canary => "[\"rollback\"]",
+            };
             let message = format!(
-                "must be an array such as [\"retrain\"], got {}",
+                "must be an array such as {example}, got {}",
                 value.get_ref().type_str()
             );
             self.error(value.span(), path, message);
@@ -722,7 +803,7 @@ impl Reader<'_> {
         let mut ok = true;
         for (index, item) in array.iter().enumerate() {
             let item_path = format!("{path}[{index}]");
-            let kind = match item.get_ref() {
+            let name = match item.get_ref() {
                 DeValue::String(text) => Some((text.as_ref(), item.span())),
                 DeValue::Table(table) => {
                     self.only_keys(table, &["kind"], &item_path);
@@ -749,23 +830,47 @@ impl Reader<'_> {
                     None
                 }
             };
-            let Some((kind, span)) = kind else {
+            let Some((name, span)) = name else {
                 ok = false;
                 continue;
             };
-            let action = match kind {
-                "retrain" => Action::Retrain,
-                "retrain_on_warning" => Action::RetrainOnWarning,
+            let action = match name {
+                "retrain" => AnyAction::Detector(Action::Retrain),
+                "retrain_on_warning" => AnyAction::Detector(Action::RetrainOnWarning),
+                "rollback" => AnyAction::Canary(CanaryAction::Rollback),
+                "promote" => AnyAction::Canary(CanaryAction::Promote),
                 other => {
-                    let message = format!(
-                        "unknown action {}; this version supports: retrain, retrain_on_warning",
-                        quoted(other)
-                    );
+                    let message = match kind {
+                        RuleKind::Detector => format!(
+                            "unknown action {}; this version supports: retrain, retrain_on_warning (and rollback, promote on canary rules)",
+                            quoted(other)
+                        ),
+                        RuleKind::Canary => format!(
+                            "unknown action {}; canary rules support: rollback, promote",
+                            quoted(other)
+                        ),
+                    };
                     self.error(span, &item_path, message);
                     ok = false;
                     continue;
                 }
             };
+            let misplaced = match (kind, action) {
+                (RuleKind::Detector, AnyAction::Canary(action)) => Some(format!(
+                    "{} is an action of canary rules only (rules with a canary table); this rule can retrain, retrain_on_warning",
+                    action.as_str()
+                )),
+                (RuleKind::Canary, AnyAction::Detector(action)) => Some(format!(
+                    "{} is not an action of canary rules; they can rollback, promote",
+                    action.as_str()
+                )),
+                _ => None,
+            };
+            if let Some(message) = misplaced {
+                self.error(span, &item_path, message);
+                ok = false;
+                continue;
+            }
             if actions.contains(&action) {
                 self.error(
                     item.span(),
@@ -780,6 +885,43 @@ impl Reader<'_> {
     }
 }
 
+/// What the rules are checked against.
+struct Known<'k> {
+    catalog: &'k MetricCatalog,
+    /// The notifiers that parsed.
+    notifiers: &'k [Notifier],
+    /// Every notifier name in the file.
+    declared: &'k [&'k str],
+}
+
+/// A parsed `[[rules]]` entry.
+enum AnyRule {
+    Detector(Rule),
+    Canary(CanaryRule),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RuleKind {
+    Detector,
+    Canary,
+}
+
+/// An action of either kind of rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AnyAction {
+    Detector(Action),
+    Canary(CanaryAction),
+}
+
+impl AnyAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            AnyAction::Detector(action) => action.as_str(),
+            AnyAction::Canary(action) => action.as_str(),
+        }
+    }
+}
+
 const MAX_COOLDOWN_SECS: i64 = 366 * 24 * 3600 + 1;
 const MAX_FOR_POINTS: i64 = 1_000_001;
 
@@ -791,15 +933,16 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// Checks a rule name: 1 to 64 of `[A-Za-z0-9_.-]`, starting with a letter or digit.
-fn check_rule_name(name: &str) -> Result<(), String> {
+/// Checks the name of a rule or notifier (`what`): 1 to 64 of `[A-Za-z0-9_.-]`, starting with
+/// a letter or digit.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
     let valid_start = name.starts_with(|c: char| c.is_ascii_alphanumeric());
     let valid_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if name.is_empty() || name.len() > 64 || !valid_start || !valid_chars {
         return Err(format!(
-            "rule name {} must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+            "{what} name {} must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
             quoted(name)
         ));
     }
@@ -824,6 +967,9 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
         )),
     }
 }
+
+mod canary;
+mod effects;
 
 #[cfg(test)]
 mod tests;

@@ -34,6 +34,14 @@ fn job(model: &str, minute: i64, job_id: Option<&str>) -> Input {
     })
 }
 
+fn manual(model: &str, minute: i64, reason: Option<&str>) -> Input {
+    Input::RetrainRequest(crate::event::RetrainRequest {
+        model: model.to_string(),
+        reason: reason.map(str::to_string),
+        timestamp: Some(at(minute)),
+    })
+}
+
 fn run(engine: &mut Engine, inputs: &[Input]) -> Vec<Output> {
     let mut out = Vec::new();
     for input in inputs {
@@ -304,6 +312,102 @@ fn retrain_single_flight_then_cooldown_then_deferred_grant() {
     assert_eq!(
         notice.job_id, decisions[0].job_id,
         "a notice without id ends the outstanding job"
+    );
+}
+
+#[test]
+fn a_manual_retrain_ignores_the_cooldown_starts_a_new_one_and_respects_single_flight() {
+    let mut engine = engine(RETRAIN);
+    let out = run(
+        &mut engine,
+        &[
+            point("m", "default", 0, "accuracy", 0.5), // fires, granted
+            manual("m", 1, Some("new labels")),        // suppressed: in flight
+            job("m", 2, None),                         // ends the job
+            manual("m", 3, None),                      // granted despite the cooldown
+            job("m", 4, None),
+            point("m", "default", 5, "accuracy", 0.95), // resolves
+            point("m", "default", 6, "accuracy", 0.5),  // fires: cooldown from minute 3
+            point("m", "default", 63, "accuracy", 0.5), // cooldown over: deferred grant
+        ],
+    );
+    assert_eq!(
+        timeline(&out),
+        [
+            "1:firing:acc",
+            "1:retrain-granted:alert_firing",
+            "2:retrain-suppressed:in_flight",
+            "3:job:true",
+            "4:retrain-granted:manual",
+            "5:job:true",
+            "6:resolved:acc",
+            "7:firing:acc",
+            "7:retrain-suppressed:cooldown",
+            "8:retrain-granted:cooldown_ended",
+        ]
+    );
+    let decisions: Vec<&RetrainDecision> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Retrain(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let suppressed = decisions[1];
+    assert_eq!(suppressed.job_id, decisions[0].job_id);
+    assert_eq!((&suppressed.alert_id, &suppressed.rule), (&None, &None));
+    assert_eq!(
+        suppressed.message,
+        format!(
+            "retrain of m suppressed: job {} is outstanding (asked for by hand: new labels)",
+            &decisions[0].id[..8]
+        )
+    );
+    let granted = decisions[2];
+    assert_eq!(granted.job_id.as_deref(), Some(granted.id.as_str()));
+    assert_eq!((&granted.alert_id, &granted.rule), (&None, &None));
+    assert_eq!(granted.message, "retrain of m granted: asked for by hand");
+    assert_eq!(
+        decisions[3].retry_at,
+        Some(at(63)),
+        "the manual grant started the cooldown"
+    );
+    let json = serde_json::to_string(granted).unwrap();
+    assert!(json.contains(r#""reason":"manual""#), "{json}");
+    assert!(
+        !json.contains("alert_id") && !json.contains("rule"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_manual_grant_answers_a_request_the_cooldown_deferred() {
+    let mut engine = engine(RETRAIN);
+    let out = run(
+        &mut engine,
+        &[
+            point("m", "default", 0, "accuracy", 0.5),
+            job("m", 1, None),
+            point("m", "default", 2, "accuracy", 0.95),
+            point("m", "default", 3, "accuracy", 0.5), // deferred by the cooldown
+            manual("m", 4, None),                      // granted; answers the deferred one
+            job("m", 5, None),
+            point("m", "default", 61, "accuracy", 0.5), // no grant at the old cooldown's end
+        ],
+    );
+    assert_eq!(
+        timeline(&out),
+        [
+            "1:firing:acc",
+            "1:retrain-granted:alert_firing",
+            "2:job:true",
+            "3:resolved:acc",
+            "4:firing:acc",
+            "4:retrain-suppressed:cooldown",
+            "5:retrain-granted:manual",
+            "5:retrain-withdrawn:in_flight",
+            "6:job:true",
+        ]
     );
 }
 

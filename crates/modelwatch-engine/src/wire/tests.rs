@@ -24,7 +24,7 @@ fn events(text: &str) -> Vec<Event> {
         .into_iter()
         .map(|input| match input {
             Input::Event(event) => event,
-            Input::JobFinished(job) => panic!("expected an event, got {job:?}"),
+            other => panic!("expected an event, got {other:?}"),
         })
         .collect()
 }
@@ -154,6 +154,56 @@ fn job_finished_inputs() {
     assert!(
         bad[0].contains("job_finished.status") && bad[0].contains("exploded"),
         "{bad:?}"
+    );
+}
+
+#[test]
+fn retrain_request_inputs() {
+    let inputs = parse(
+        r#"{"retrain_request": {"model": "fraud-detector", "reason": "new labels\tarrived"}, "timestamp": "2026-11-22T09:00:00Z"}
+{"retrain_request": {"model": "churn"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        inputs,
+        [
+            Input::RetrainRequest(RetrainRequest {
+                model: "fraud-detector".into(),
+                reason: Some("new labels\tarrived".into()),
+                timestamp: Some(Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").unwrap()),
+            }),
+            Input::RetrainRequest(RetrainRequest {
+                model: "churn".into(),
+                reason: None,
+                timestamp: None,
+            })
+        ]
+    );
+    // The HTTP event endpoint's parser refuses it, as it refuses job notices.
+    let refused = WireParser::new(&catalog())
+        .parse_batch(r#"{"retrain_request": {"model": "m"}}"#, Format::Auto)
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string().lines().nth(1).unwrap().trim(),
+        "input 0 (line 1): retrain_request: retrain_request inputs are not accepted here; ask for a retrain on POST /v1/models/{name}/retrain"
+    );
+    let bad = invalid(
+        r#"{"retrain_request": {"reason": "x", "colour": 1}, "model": {"name": "m", "version": "1"}}
+{"retrain_request": {"model": "bad model", "reason": ""}}
+{"retrain_request": {"model": "m", "reason": "a\nb"}}
+{"retrain_request": "m"}"#,
+    );
+    assert_eq!(
+        bad,
+        [
+            "input 0 (line 1): model: a retrain_request input carries nothing but retrain_request and timestamp",
+            "input 0 (line 1): retrain_request.colour: unknown field; retrain_request has model and reason",
+            "input 0 (line 1): retrain_request.model: missing; name the model to retrain",
+            "input 1 (line 2): retrain_request.model: \"bad model\" contains ' '; use letters, digits and . _ : / @ + -",
+            "input 1 (line 2): retrain_request.reason: must be 1 to 1024 bytes long",
+            "input 2 (line 3): retrain_request.reason: must not contain control characters such as line breaks",
+            "input 3 (line 4): retrain_request: this field must be a JSON object, got a string",
+        ]
     );
 }
 

@@ -97,6 +97,7 @@ fn without_some_timestamps(mut inputs: Vec<Input>, mask: &[bool]) -> Vec<Input> 
             match input {
                 Input::Event(event) => event.timestamp = None,
                 Input::JobFinished(job) => job.timestamp = None,
+                Input::RetrainRequest(request) => request.timestamp = None,
             }
         }
     }

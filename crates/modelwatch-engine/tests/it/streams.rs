@@ -1,6 +1,6 @@
 //! Generators of input streams for the property tests.
 
-use modelwatch_engine::{Event, Input, JobFinished, JobStatus, ModelId, Timestamp};
+use modelwatch_engine::{Event, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp};
 use proptest::prelude::*;
 
 /// Every detector kind on some metric (KSWIN unseeded and seeded), plus the retrain actions.
@@ -130,7 +130,7 @@ pub fn event(
 }
 
 /// A stream of inputs of the given models, in time order with some jitter, with a job
-/// notice now and then.
+/// notice or a manual retrain request now and then.
 pub fn stream(
     models: &'static [&'static str],
     max_len: usize,
@@ -142,6 +142,13 @@ pub fn stream(
             .map(|((model, step, metrics, instance), job_roll)| {
                 minute += step;
                 let at = Timestamp::from_secs(1_800_000_000 + minute * 60);
+                if job_roll == 1 {
+                    return Input::RetrainRequest(RetrainRequest {
+                        model: models[model].to_string(),
+                        reason: None,
+                        timestamp: Some(at),
+                    });
+                }
                 if job_roll == 0 {
                     return Input::JobFinished(JobFinished {
                         model: models[model].to_string(),

@@ -141,7 +141,7 @@ fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
         .iter()
         .map(|record| match &record.input {
             Input::Event(event) => event.metrics.len(),
-            Input::JobFinished(_) => 0,
+            Input::JobFinished(_) | Input::RetrainRequest(_) => 0,
         })
         .sum();
     assert_eq!(counts.points, n_points as u64);
@@ -184,6 +184,53 @@ fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
         .unwrap();
     let stored_decisions: Vec<String> = decisions.items.into_iter().map(|d| d.output).collect();
     assert_eq!(stored_decisions, by_kind(&all, false));
+}
+
+#[test]
+fn retrain_requests_are_stored_and_read_back_for_replay() {
+    let config = default_config().unwrap();
+    let mut inputs = WireParser::new(&config.catalog)
+        .accepting_jobs()
+        .parse_batch(EXAMPLE, Format::Ndjson)
+        .unwrap();
+    let requests = WireParser::new(&config.catalog)
+        .accepting_jobs()
+        .parse_batch(
+            r#"{"retrain_request": {"model": "fraud-detector", "reason": "labels \"v7\" are in"}}
+{"retrain_request": {"model": "fraud-detector"}, "timestamp": "2026-11-22T12:00:00Z"}"#,
+            Format::Ndjson,
+        )
+        .unwrap();
+    inputs.splice(20..20, requests);
+    let run = crate::run(inputs);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.commit(&run.batch(0..run.records.len())).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let stored: Vec<Record> = store
+        .inputs_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|input| Record {
+            seq: input.seq,
+            received_at: input.received_at,
+            input: input.input,
+        })
+        .collect();
+    assert_eq!(stored, run.records);
+    assert!(matches!(stored[20].input, Input::RetrainRequest(_)));
+    let replayed = crate::run(stored.into_iter().map(|record| record.input).collect());
+    assert_eq!(
+        to_json(&replayed.all_outputs()),
+        to_json(&run.all_outputs())
+    );
+    let manual = run
+        .all_outputs()
+        .into_iter()
+        .filter(|output| output.seq() == 21 || output.seq() == 22)
+        .count();
+    assert!(manual >= 2, "each request is decided");
 }
 
 #[test]

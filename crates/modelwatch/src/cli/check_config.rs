@@ -22,10 +22,15 @@ pub fn run(args: &CheckConfigArgs, out: &mut dyn Write) -> Result<()> {
     super::print_warnings(&name, &parsed.warnings);
     let config = &parsed.config;
     let retraining = config.rules.iter().filter(|rule| rule.retrains()).count();
+    let effects = &config.effects;
     writeln!(
         out,
-        "ok: {name}: {} rules ({retraining} with retrain), retrain cooldown {} s, {} warnings",
+        "ok: {name}: {} rules ({retraining} with retrain), {} canary rules, {} notifiers, {} trainers, {} rollbacks, retrain cooldown {} s, {} warnings",
         config.rules.len(),
+        config.canaries.len(),
+        effects.notifiers.len(),
+        effects.trainers.len(),
+        effects.rollbacks.len(),
         config.retrain.cooldown_secs,
         parsed.warnings.len()
     )?;

@@ -89,6 +89,10 @@ impl Merger {
                     self.policy.observe(seq, &job.model, at, outputs);
                     self.policy.on_job_finished(seq, at, &job, outputs);
                 }
+                PlanEntry::Retrain { seq, at, request } => {
+                    self.policy.observe(seq, &request.model, at, outputs);
+                    self.policy.on_retrain_request(seq, at, &request, outputs);
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use modelwatch_engine::{Event, Input, JobFinished, Timestamp};
+use modelwatch_engine::{Event, Input, JobFinished, RetrainRequest, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Command;
@@ -25,6 +25,12 @@ pub(super) enum PlanEntry {
         seq: u64,
         at: Timestamp,
         job: JobFinished,
+    },
+    /// A manual retrain request; the merger handles it itself.
+    Retrain {
+        seq: u64,
+        at: Timestamp,
+        request: RetrainRequest,
     },
 }
 
@@ -111,6 +117,10 @@ fn split(
             Input::JobFinished(mut job) => {
                 job.timestamp = Some(at);
                 entries.push(PlanEntry::Job { seq, at, job });
+            }
+            Input::RetrainRequest(mut request) => {
+                request.timestamp = Some(at);
+                entries.push(PlanEntry::Retrain { seq, at, request });
             }
         }
     }

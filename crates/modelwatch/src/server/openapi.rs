@@ -407,6 +407,7 @@ pub(super) enum Reason {
     ChangeDetected,
     WarningDetected,
     CooldownEnded,
+    Manual,
     InFlight,
     Cooldown,
     AlertResolved,
@@ -538,10 +539,10 @@ pub(super) struct RetrainOutput {
     /// When a cooldown-suppressed request is looked at again.
     #[schema(value_type = Option<String>, format = DateTime, nullable = false)]
     retry_at: Option<String>,
-    /// The alert that asked.
+    /// The alert that asked; absent for a manual request.
     #[schema(nullable = false)]
     alert_id: Option<String>,
-    /// The rule that asked.
+    /// The rule that asked; absent for a manual request.
     #[schema(nullable = false)]
     rule: Option<String>,
     /// One sentence for people.
@@ -712,6 +713,7 @@ mod tests {
             Why::ChangeDetected,
             Why::WarningDetected,
             Why::CooldownEnded,
+            Why::Manual,
             Why::InFlight,
             Why::Cooldown,
             Why::AlertResolved,
@@ -722,6 +724,7 @@ mod tests {
                 | Why::ChangeDetected
                 | Why::WarningDetected
                 | Why::CooldownEnded
+                | Why::Manual
                 | Why::InFlight
                 | Why::Cooldown
                 | Why::AlertResolved => {}

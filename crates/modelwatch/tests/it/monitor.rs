@@ -65,9 +65,26 @@ async fn monitor_json(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_matches_the_engine_byte_for_byte_whatever_the_shards() {
     let config = config();
-    let inputs = example_inputs(&config);
+    let mut inputs = example_inputs(&config);
+    // Manual retrain requests, while a job runs and after it: the merger decides them.
+    let requests = WireParser::new(&config.catalog)
+        .accepting_jobs()
+        .parse_batch(
+            r#"{"retrain_request": {"model": "fraud-detector", "reason": "by hand"}, "timestamp": "2026-11-22T09:34:00Z"}
+{"retrain_request": {"model": "fraud-detector"}, "timestamp": "2026-11-22T09:34:00Z"}"#,
+            Format::Ndjson,
+        )
+        .unwrap();
+    let at = inputs.len() / 2;
+    inputs.splice(at..at, requests);
     let expected = engine_json(&config, &inputs);
     assert!(expected.len() > 10, "the example raises alerts");
+    assert!(
+        expected
+            .iter()
+            .any(|line| line.contains("asked for by hand")),
+        "the requests are decided"
+    );
     for (shards, batch) in [(1, 1), (2, 7), (3, 64), (8, 1000)] {
         let actual = monitor_json(&config, &inputs, shards, batch).await;
         assert_eq!(actual, expected, "{shards} shards, batches of {batch}");

@@ -69,6 +69,18 @@ fn serve_stores_what_replay_computes_and_refuses_bad_input_without_a_trace() {
     let (status, body) = server.post("application/json", "[{\"model\": ");
     assert_eq!(status, 400, "{body}");
     assert_eq!(server.post("text/plain", &events[0]).0, 415);
+    // The service's own inputs are not events: the ingest endpoint refuses them.
+    for (input, field) in [
+        (r#"{"retrain_request": {"model": "m"}}"#, "retrain_request"),
+        (
+            r#"{"job_finished": {"model": "m", "status": "failed"}}"#,
+            "job_finished",
+        ),
+    ] {
+        let (status, body) = server.post("application/json", input);
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
     assert_eq!(server.post("application/x-ndjson", "").0, 400);
 
     for chunk in events.chunks(50) {

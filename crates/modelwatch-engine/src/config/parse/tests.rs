@@ -1,7 +1,7 @@
 //! Tests of config parsing: the built-in config, and every error located.
 
 use super::*;
-use crate::config::{DEFAULT_CONFIG_TOML, default_config};
+use crate::config::{DEFAULT_CONFIG_TOML, Severity, default_config};
 use modelwatch_detectors::{DetectorKind, DetectorSpec};
 
 fn errors(text: &str) -> Vec<String> {
