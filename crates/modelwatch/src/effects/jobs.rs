@@ -23,7 +23,9 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use modelwatch_engine::config::{Backend, TEMPLATE_FIELDS, Trainer};
+use modelwatch_engine::config::{
+    Backend, TEMPLATE_FIELDS, TemplateFields, Trainer, expand_template,
+};
 use modelwatch_engine::{Input, JobFinished, JobStatus, Timestamp};
 use modelwatch_store::{AttemptOutcome, EffectUpdate, Job, JobKind, JobState};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -181,8 +183,11 @@ struct Running {
     deadline: Timestamp,
     /// A command's: dropping or sending kills its process group.
     kill: Option<oneshot::Sender<AttemptOutcome>>,
-    /// Whether it waits for `complete` (http accepted, external).
+    /// Whether it waits for `complete` (http, external): from the moment the request is sent,
+    /// since the completion may come before the answer to it.
     waiting: bool,
+    /// The backend running it.
+    backend: &'static str,
     /// A cancel waiting for the command's group to be killed and the end committed.
     cancelled: Option<oneshot::Sender<Result<(), CancelError>>>,
 }
@@ -207,22 +212,16 @@ struct Runner {
     running: HashMap<String, Running>,
     ended_sender: mpsc::Sender<Ended>,
     ended: mpsc::Receiver<Ended>,
-    /// Accepted http attempts: the job now waits for `complete`.
-    accepted_sender: mpsc::Sender<(String, u32)>,
-    accepted: mpsc::Receiver<(String, u32)>,
 }
 
 impl Runner {
     fn new(context: Arc<Context>) -> Runner {
         let (ended_sender, ended) = mpsc::channel(64);
-        let (accepted_sender, accepted) = mpsc::channel(64);
         Runner {
             context,
             running: HashMap::new(),
             ended_sender,
             ended,
-            accepted_sender,
-            accepted,
         }
     }
 
@@ -241,13 +240,6 @@ impl Runner {
                 }
                 Some(request) = control.recv() => self.control(request).await?,
                 Some(ended) = self.ended.recv() => self.attempt_ended(ended).await?,
-                Some((id, attempt)) = self.accepted.recv() => {
-                    if let Some(running) = self.running.get_mut(&id)
-                        && running.attempt == attempt
-                    {
-                        running.waiting = true;
-                    }
-                }
                 () = sleep => {}
             }
         }
@@ -284,11 +276,13 @@ impl Runner {
                         deadline,
                         kill: None,
                         waiting: false,
+                        backend: "command",
                         cancelled: None,
                     },
                 );
                 self.attempt_ended(ended).await?;
             } else {
+                let job_backend_http = job.backend.as_deref() == Some("http");
                 self.running.insert(
                     job.id.clone(),
                     Running {
@@ -298,6 +292,7 @@ impl Runner {
                         deadline,
                         kill: None,
                         waiting: true,
+                        backend: if job_backend_http { "http" } else { "external" },
                         cancelled: None,
                     },
                 );
@@ -433,14 +428,16 @@ impl Runner {
                 }],
             )
             .await?;
-        let fields = fields(&job, attempt);
+        let templated = job.clone();
+        let fields = fields(&templated, attempt);
         let mut running = Running {
             job,
             attempt,
             trainer,
             deadline,
             kill: None,
-            waiting: false,
+            waiting: !matches!(backend, Backend::Command { .. }),
+            backend: backend.kind(),
             cancelled: None,
         };
         match backend {
@@ -448,13 +445,16 @@ impl Runner {
                 let (kill, killed) = oneshot::channel();
                 running.kill = Some(kill);
                 let command = CommandSpec {
-                    argv: argv.iter().map(|arg| expand(arg, &fields, false)).collect(),
+                    argv: argv
+                        .iter()
+                        .map(|arg| expand_template(arg, &fields, false))
+                        .collect(),
                     env: env
                         .iter()
-                        .map(|(name, value)| (name.clone(), expand(value, &fields, false)))
+                        .map(|(name, value)| (name.clone(), expand_template(value, &fields, false)))
                         .collect(),
                     dir,
-                    fields: fields.clone(),
+                    fields: field_env(&fields),
                     timeout: Duration::from_secs(timeout),
                 };
                 let ended = self.ended_sender.clone();
@@ -484,30 +484,26 @@ impl Runner {
                 let mut request = self
                     .context
                     .client
-                    .post(expand(&url, &fields, false))
+                    .post(expand_template(&url, &fields, false))
                     .timeout(Duration::from_secs(30))
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header(http::IDEMPOTENCY_HEADER, running.job.id.as_str())
-                    .body(expand(&body, &fields, true));
+                    .body(expand_template(&body, &fields, true));
                 for (name, value) in &headers {
-                    request = request.header(name, expand(value, &fields, false));
+                    request = request.header(name, expand_template(value, &fields, false));
                 }
                 if let Some(secret) = secret {
                     request = request.bearer_auth(String::from_utf8_lossy(&secret));
                 }
                 let ended = self.ended_sender.clone();
-                let accepted = self.accepted_sender.clone();
                 let id = running.job.id.clone();
                 tokio::spawn(async move {
                     let result = request.send().await;
                     let conflict = matches!(&result, Ok(response) if response.status() == reqwest::StatusCode::CONFLICT);
                     match http::answer(result).await {
-                        Answer::Accepted => {
-                            let _ = accepted.send((id, attempt)).await;
-                        }
-                        _ if conflict => {
-                            let _ = accepted.send((id, attempt)).await;
-                        }
+                        // Accepted: the job waits for its completion or its deadline.
+                        Answer::Accepted => {}
+                        _ if conflict => {}
                         Answer::Retry { error, .. } | Answer::Refused { error } => {
                             let _ = ended
                                 .send(Ended {
@@ -523,7 +519,7 @@ impl Runner {
                     }
                 });
             }
-            Backend::External => running.waiting = true,
+            Backend::External => {}
         }
         self.running.insert(running.job.id.clone(), running);
         Ok(())
@@ -614,10 +610,7 @@ impl Runner {
         if !running.waiting {
             return Err(CompleteError::NotWaiting {
                 id: id.to_string(),
-                state: format!(
-                    "running on the {} backend",
-                    running.job.backend.as_deref().unwrap_or("command")
-                ),
+                state: format!("running on the {} backend", running.backend),
             });
         }
         let outcome = match report.status {
@@ -761,55 +754,26 @@ fn until(now: Timestamp, at: Timestamp) -> Duration {
 }
 
 /// The template fields of a job's attempt.
-fn fields(job: &Job, attempt: u32) -> Vec<(&'static str, String)> {
-    TEMPLATE_FIELDS
-        .iter()
-        .map(|&name| {
-            let value = match name {
-                "model" => job.model.clone(),
-                "version" => job.version.clone().unwrap_or_default(),
-                "instance" => job.instance.clone().unwrap_or_default(),
-                "job_id" => job.id.clone(),
-                "reason" => job.reason.clone(),
-                "attempt" => attempt.to_string(),
-                _ => String::new(),
-            };
-            (name, value)
-        })
-        .collect()
+fn fields(job: &Job, attempt: u32) -> TemplateFields<'_> {
+    TemplateFields {
+        model: &job.model,
+        version: job.version.as_deref().unwrap_or(""),
+        instance: job.instance.as_deref().unwrap_or(""),
+        job_id: &job.id,
+        reason: &job.reason,
+        attempt,
+    }
 }
 
-/// Expands `{field}` placeholders (`{{` and `}}` are braces); in JSON, values are escaped
-/// as the inside of a JSON string.
-fn expand(template: &str, fields: &[(&'static str, String)], json: bool) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find(['{', '}']) {
-        out.push_str(&rest[..start]);
-        let tail = &rest[start..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            out.push_str(&tail[..1]);
-            rest = &tail[2..];
-            continue;
-        }
-        if tail.starts_with('{')
-            && let Some(end) = tail.find('}')
-            && let Some((_, value)) = fields.iter().find(|(name, _)| *name == &tail[1..end])
-        {
-            if json {
-                let quoted = serde_json::to_string(value).unwrap_or_default();
-                out.push_str(&quoted[1..quoted.len().saturating_sub(1).max(1)]);
-            } else {
-                out.push_str(value);
-            }
-            rest = &tail[end + 1..];
-            continue;
-        }
-        out.push_str(&tail[..1]);
-        rest = &tail[1..];
-    }
-    out.push_str(rest);
-    out
+/// The `MODELWATCH_*` environment of a command: every template field.
+fn field_env(fields: &TemplateFields<'_>) -> Vec<(String, String)> {
+    TEMPLATE_FIELDS
+        .iter()
+        .map(|name| {
+            let value = fields.get(name).unwrap_or_default().into_owned();
+            (format!("MODELWATCH_{}", name.to_ascii_uppercase()), value)
+        })
+        .collect()
 }
 
 /// A command to run for an attempt.
@@ -818,7 +782,7 @@ struct CommandSpec {
     argv: Vec<String>,
     env: Vec<(String, String)>,
     dir: Option<std::path::PathBuf>,
-    fields: Vec<(&'static str, String)>,
+    fields: Vec<(String, String)>,
     timeout: Duration,
 }
 
@@ -859,7 +823,7 @@ async fn run_command(
         .process_group(0)
         .kill_on_drop(true);
     for (name, value) in &spec.fields {
-        command.env(format!("MODELWATCH_{}", name.to_ascii_uppercase()), value);
+        command.env(name, value);
     }
     for (name, value) in &spec.env {
         command.env(name, value);
@@ -1007,27 +971,6 @@ fn check_version(version: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample_fields() -> Vec<(&'static str, String)> {
-        vec![
-            ("model", "fraud".to_string()),
-            ("job_id", "ab\"c".to_string()),
-        ]
-    }
-
-    #[test]
-    fn templates_expand_known_fields_and_escape_json() {
-        let fields = sample_fields();
-        assert_eq!(
-            expand("train {model} --job={job_id}", &fields, false),
-            "train fraud --job=ab\"c"
-        );
-        assert_eq!(
-            expand(r#"{{"dag_run_id": "{job_id}"}}"#, &fields, true),
-            r#"{"dag_run_id": "ab\"c"}"#
-        );
-        assert_eq!(expand("{unknown} {", &fields, false), "{unknown} {");
-    }
 
     #[test]
     fn a_trainers_last_line_names_the_version() {

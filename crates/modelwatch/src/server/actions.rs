@@ -11,10 +11,10 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use modelwatch_engine::{JobStatus, Timestamp};
+use modelwatch_engine::{Input, JobStatus, RetrainRequest, Timestamp};
 use modelwatch_store::{
-    AuditEvent, Delivery, DeliveryFilter, DeliveryState, Job, JobAttempt, JobFilter, JobKind,
-    JobState, Listing, ModelVersion, Page, VersionChange,
+    AuditEvent, DecisionFilter, Delivery, DeliveryFilter, DeliveryState, Job, JobAttempt,
+    JobFilter, JobKind, JobState, Listing, ModelVersion, Page, VersionChange,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -496,8 +496,9 @@ pub(super) struct VersionsBody {
     params(("name" = String, Path, description = "The model's name")),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "The versions (none for an unknown model)", body = VersionsBody),
+        (status = 200, description = "The versions", body = VersionsBody),
         (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
+        (status = 404, description = "The registry has no version of this model", body = openapi::ErrorResponse),
         openapi::ReadErrors
     )
 )]
@@ -509,6 +510,11 @@ pub(super) async fn get_versions(
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
     let lookup = name.clone();
     let versions = read(&state, move |store| store.model_versions(&lookup)).await?;
+    if versions.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "model {name:?} has no version in the registry"
+        )));
+    }
     Ok(Json(VersionsBody {
         model: name,
         versions: versions.into_iter().map(version_body).collect(),
@@ -779,4 +785,96 @@ pub(super) async fn get_audit(
             .collect(),
         next: listing.next,
     }))
+}
+
+/// The body of `POST /v1/models/{name}/retrain` (optional).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RetrainBody {
+    /// Why, in the asker's words (kept with the decision).
+    #[schema(example = "new labelled data")]
+    reason: Option<String>,
+}
+
+/// `POST /v1/models/{name}/retrain`.
+#[utoipa::path(
+    post,
+    path = "/v1/models/{name}/retrain",
+    tag = "actions",
+    summary = "Ask for a retrain of a model by hand",
+    description = "Goes through the retrain policy like an alert's request: granted unless a job \
+        of the model is outstanding (single flight); the cooldown does not hold it back, but it \
+        starts a new one. The body is optional.",
+    params(("name" = String, Path, description = "The model's name")),
+    request_body(content = Option<RetrainBody>, content_type = "application/json"),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 202, description = "Granted: the decision, whose `job_id` names the queued job",
+            body = openapi::RetrainOutput),
+        (status = 400, description = "The body is not JSON, or a bad path parameter",
+            body = openapi::ErrorResponse),
+        (status = 409, description = "Suppressed: a job of the model is outstanding",
+            body = openapi::ErrorResponse),
+        (status = 422, description = "The body does not fit, or the model name is not valid",
+            body = openapi::ErrorResponse),
+        (status = 503, description = "Recovering, the queue is full, or the writer stopped",
+            body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)"))),
+        openapi::AdminErrors
+    )
+)]
+pub(super) async fn post_retrain(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Path(model) =
+        name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let body: RetrainBody = serde_json::from_slice(&body)
+            .map_err(|error| ApiError::Unprocessable(format!("body: {error}")))?;
+        body.reason
+    };
+    if model.is_empty() || model.len() > 256 || model.chars().any(char::is_control) {
+        return Err(ApiError::Unprocessable(
+            "name: a model name is 1 to 256 characters, no control characters".to_string(),
+        ));
+    }
+    let now = state.clock.now();
+    let input = Input::RetrainRequest(RetrainRequest {
+        model: model.clone(),
+        reason,
+        timestamp: Some(now),
+    });
+    let stored = super::commit_inputs(&state, vec![input], now).await?;
+    let seq = stored.last_seq;
+    let filter = DecisionFilter {
+        model: Some(model),
+        ..DecisionFilter::default()
+    };
+    let decisions = read(&state, move |store| {
+        store.decisions(&filter, &Page::default())
+    })
+    .await?;
+    let decision = decisions
+        .items
+        .into_iter()
+        .find(|decision| decision.seq == seq)
+        .ok_or_else(|| ApiError::Internal("the retrain request made no decision".to_string()))?;
+    if decision.decision == "granted" {
+        let raw = RawValue::from_string(decision.output)
+            .map_err(|error| ApiError::Internal(format!("a stored output is not JSON: {error}")))?;
+        Ok((axum::http::StatusCode::ACCEPTED, Json(raw)).into_response())
+    } else {
+        let output: serde_json::Value = serde_json::from_str(&decision.output).unwrap_or_default();
+        Err(ApiError::Conflict(
+            output["message"]
+                .as_str()
+                .unwrap_or("retrain suppressed")
+                .to_string(),
+        ))
+    }
 }

@@ -262,6 +262,7 @@ impl Service {
         let admin = OpenApiRouter::new()
             .routes(routes!(post_retention))
             .routes(routes!(actions::post_cancel))
+            .routes(routes!(actions::post_retrain))
             .routes(routes!(actions::post_version_change))
             .route_layer(middleware::from_fn_with_state(
                 (options.auth.clone(), auth::Scope::Admin),
@@ -519,6 +520,27 @@ async fn ingest(
     for input in &mut inputs {
         input.stamp_if_missing(received_at);
     }
+    let stored = commit_inputs(&state, inputs, received_at).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            accepted: stored.accepted,
+        }),
+    ))
+}
+
+/// Hands inputs (stamped) to the writer (a full queue is a 503, never a wait) and waits for
+/// their commit.
+async fn commit_inputs(
+    state: &AppState,
+    inputs: Vec<modelwatch_engine::Input>,
+    received_at: Timestamp,
+) -> Result<writer::Stored, ApiError> {
+    match &*state.status.borrow() {
+        Status::Ready { .. } => {}
+        Status::Recovering => return Err(ApiError::Recovering),
+        Status::Failed { .. } => return Err(ApiError::WriterStopped),
+    }
     let (reply, answer) = oneshot::channel();
     let request = writer::Request {
         inputs,
@@ -534,7 +556,7 @@ async fn ingest(
             mpsc::error::TrySendError::Closed(_) => ApiError::WriterStopped,
         })?;
     match answer.await {
-        Ok(Ok(accepted)) => Ok((StatusCode::ACCEPTED, Json(Accepted { accepted }))),
+        Ok(Ok(stored)) => Ok(stored),
         Ok(Err(failed)) => Err(ApiError::CommitFailed(failed)),
         Err(_) => Err(ApiError::WriterStopped),
     }

@@ -107,7 +107,16 @@ pub struct Request {
     /// When the server received the request.
     pub received_at: Timestamp,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
-    pub reply: oneshot::Sender<Result<usize, CommitFailed>>,
+    pub reply: oneshot::Sender<Result<Stored, CommitFailed>>,
+}
+
+/// What the writer committed of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// How many inputs.
+    pub accepted: usize,
+    /// The sequence number of its last input (of the last one before it, when it had none).
+    pub last_seq: u64,
 }
 
 /// What the writer takes from its queue.
@@ -437,8 +446,8 @@ impl Writer<'_> {
                 };
                 batch.effects.extend(request.effects);
                 self.wall = self.wall.max(request.received_at);
-                replies.push((request.reply, request.inputs.len()));
-                inputs += request.inputs.len();
+                let accepted = request.inputs.len();
+                inputs += accepted;
                 for input in request.inputs {
                     let seq = self.engine.process(&input, &mut outputs);
                     let record = Record {
@@ -454,6 +463,11 @@ impl Writer<'_> {
                     }));
                     batch.push(record, outputs.drain(..));
                 }
+                let stored = Stored {
+                    accepted,
+                    last_seq: self.engine.last_seq(),
+                };
+                replies.push((request.reply, stored));
             }
             let result = if replies.is_empty() {
                 Ok(Duration::ZERO)
@@ -465,9 +479,7 @@ impl Writer<'_> {
                     self.metrics
                         .record_points_pending(self.store.pending_points());
                     if !batch.outputs.is_empty() || !batch.effects.is_empty() {
-                        if let Some(outbox) = &self.outbox {
-                            outbox.send_modify(|commits| *commits += 1);
-                        }
+                        self.outbox_changed();
                     }
                     if !replies.is_empty() {
                         self.metrics.record_commit(took, inputs, &committed);
@@ -531,9 +543,7 @@ impl Writer<'_> {
                     )
                     .map_err(|error| error.to_string());
                 if answer.is_ok() {
-                    if let Some(outbox) = &self.outbox {
-                        outbox.send_modify(|commits| *commits += 1);
-                    }
+                    self.outbox_changed();
                 }
                 let _ = request.reply.send(answer);
             }
@@ -562,6 +572,13 @@ impl Writer<'_> {
             self.request_checkpoint();
         }
         Ok(written)
+    }
+
+    /// Tells the effects that a commit may have brought them work.
+    fn outbox_changed(&self) {
+        if let Some(outbox) = &self.outbox {
+            outbox.send_modify(|commits| *commits += 1);
+        }
     }
 
     /// Asks the checkpointer (if there is one) to copy the write-ahead log into the database.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
 
 /// Every (method, path) the router serves; `/openapi.json` must list exactly these.
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 20] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -24,6 +24,15 @@ const ROUTES: [(&str, &str); 11] = [
     ("GET", "/v1/models/{name}"),
     ("GET", "/v1/series"),
     ("POST", "/v1/admin/retention"),
+    ("GET", "/v1/jobs"),
+    ("GET", "/v1/jobs/{id}"),
+    ("POST", "/v1/jobs/{id}/cancel"),
+    ("POST", "/v1/jobs/{id}/complete"),
+    ("POST", "/v1/models/{name}/retrain"),
+    ("GET", "/v1/models/{name}/versions"),
+    ("POST", "/v1/models/{name}/versions/{version}/{change}"),
+    ("GET", "/v1/deliveries"),
+    ("GET", "/v1/audit"),
 ];
 
 struct Client {
@@ -138,16 +147,19 @@ fn openapi_json_is_an_openapi_3_document_of_exactly_the_routes_served() {
     // Every listed route is served: a GET answers from its handler, a POST route refuses GET
     // with 405 (so nothing is changed), and a path not listed is a JSON 404.
     for (method, path) in ROUTES {
-        let concrete = path.replace("{name}", "no-such-model");
+        let concrete = path
+            .replace("{name}", "no-such-model")
+            .replace("{id}", "no-such-job")
+            .replace("{version}", "1")
+            .replace("{change}", "promote");
         let answer = client.get(&concrete);
         match method {
-            "GET" if path.contains("{name}") => {
+            "GET" if path.contains('{') => {
                 assert_error(&answer, 404);
+                let error = answer.body["error"].as_str().unwrap();
                 assert!(
-                    answer.body["error"]
-                        .as_str()
-                        .unwrap()
-                        .contains("no-such-model")
+                    error.contains("no-such-model") || error.contains("no-such-job"),
+                    "{error}"
                 );
             }
             "GET" if path == "/v1/series" => {

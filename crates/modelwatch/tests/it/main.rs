@@ -1,5 +1,7 @@
 //! modelwatch's integration tests: one binary (see STYLE.md section 7).
 //!
+//! - `actions`: notifications (a failing webhook, a real Alertmanager) and retrain jobs.
+//! - `receiver`: a scripted HTTP receiver for them.
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
 //! - `crash`: serve killed with SIGKILL at random moments under concurrent clients, restarted.
@@ -13,6 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod actions;
 mod auth;
 mod cli;
 mod crash;
@@ -22,6 +25,7 @@ mod http_api;
 mod monitor;
 mod prometheus;
 mod readme;
+mod receiver;
 mod retention;
 mod serve;
 mod serve_child;

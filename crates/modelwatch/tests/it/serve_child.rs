@@ -210,9 +210,10 @@ impl Client {
         (status, response.body_mut().read_to_string().unwrap())
     }
 
-    /// Every item of a `/v1` listing (at most 1,000), oldest first.
+    /// Every item of a `/v1` listing (at most 1,000; `listing` may carry a query), oldest first.
     pub fn all(&self, listing: &str) -> Vec<Value> {
-        let (status, text) = self.get(&format!("/v1/{listing}?limit=1000"));
+        let separator = if listing.contains('?') { '&' } else { '?' };
+        let (status, text) = self.get(&format!("/v1/{listing}{separator}limit=1000"));
         assert_eq!(status, 200, "{text}");
         let body: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(body["next"], Value::Null);
@@ -231,4 +232,24 @@ impl Client {
             .parse()
             .unwrap()
     }
+}
+
+/// Whether `program` is on PATH; when it is not, skips (false) or, with
+/// MODELWATCH_REQUIRE_SERVERS=1, fails saying which Debian package to install.
+#[allow(clippy::print_stderr)] // the skip message is the one thing a skipped test says
+pub fn server_available(program: &str, package: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    if !found {
+        let message = format!(
+            "{program} is not on PATH; install the Debian package `{package}` \
+             (apt-get install --no-install-recommends {package})"
+        );
+        assert!(
+            std::env::var("MODELWATCH_REQUIRE_SERVERS").as_deref() != Ok("1"),
+            "MODELWATCH_REQUIRE_SERVERS=1: {message}"
+        );
+        eprintln!("skipped: {message}");
+    }
+    found
 }
