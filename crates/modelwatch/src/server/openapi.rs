@@ -32,8 +32,9 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
         description = "Model monitoring: model servers push metric events; modelwatch evaluates every \
             series with detectors, raises alerts that explain themselves and decides retrains. \
             Without configured tokens nothing is authenticated (serve then listens on loopback only); \
-            with tokens, `POST /v1/events` needs the `ingest` scope, every `GET /v1/...` the `read` \
-            scope, and `admin` grants both. `/healthz`, `/readyz`, `/metrics` and `/openapi.json` are open."
+            with tokens, `POST /v1/events` and `POST /v1/jobs/{id}/complete` need the `ingest` scope, \
+            every `GET /v1/...` the `read` scope, and `admin` grants both and the routes that change \
+            things by hand (retention, retrain, cancel, registry changes). `/healthz`, `/readyz`, `/metrics` and `/openapi.json` are open."
     ),
     modifiers(&BearerScheme),
     tags(
@@ -60,8 +61,9 @@ impl Modify for BearerScheme {
                     .description(Some(
                         "A token configured with `serve --token-env NAME:SCOPES` or \
                          `--token-file PATH:SCOPES`. Scopes (the role names of each \
-                         operation's security requirement): `ingest` for POST /v1/events, \
-                         `read` for every GET /v1/..., `admin` for both. A missing or unknown \
+                         operation's security requirement): `ingest` for POST /v1/events \
+                         and POST /v1/jobs/{id}/complete, `read` for every GET /v1/..., \
+                         `admin` for both and for the routes that change things by hand. A missing or unknown \
                          token is a 401 with `WWW-Authenticate: Bearer`, a token without the \
                          scope a 403.",
                     ))

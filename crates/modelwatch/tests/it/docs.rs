@@ -70,3 +70,17 @@ fn every_json_example_is_a_valid_input() {
     }
     assert!(count >= 3, "found {count} JSON examples");
 }
+
+#[test]
+fn the_json_examples_of_the_actions_page_are_json() {
+    let examples = blocks("docs/actions.md", "json");
+    assert!(!examples.is_empty());
+    for block in examples {
+        let value: serde_json::Value =
+            serde_json::from_str(&block).unwrap_or_else(|error| panic!("{block}\n{error}"));
+        // The webhook body: the delivery's id, the notifier, a link and the output.
+        for key in ["id", "notifier", "link", "output"] {
+            assert!(value.get(key).is_some(), "{key} missing from\n{block}");
+        }
+    }
+}
