@@ -404,6 +404,8 @@ impl RuleTracker {
             metric: metric.to_string(),
             explanation,
             actions,
+            notify: rule.notify.clone(),
+            muted_by: None,
             message,
         }
     }

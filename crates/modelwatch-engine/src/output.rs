@@ -147,8 +147,16 @@ pub struct AlertEvent {
     pub metric: String,
     /// Why.
     pub explanation: Explanation,
-    /// The rule's actions that this transition triggers.
+    /// The rule's actions that this transition triggers (none when muted).
     pub actions: Vec<&'static str>,
+    /// The notifiers (by name) the rule tells of its transitions, in the rule's order; none
+    /// when muted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Arc<str>>,
+    /// The retrain job of the model that was outstanding when this transition happened, which
+    /// mutes it: it is recorded but asks for nothing (see [`crate::RetrainPolicy`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_by: Option<String>,
     /// One sentence for people.
     pub message: String,
 }
@@ -157,6 +165,16 @@ impl AlertEvent {
     /// Whether this transition asks for a retrain.
     pub fn requests_retrain(&self) -> bool {
         self.actions.contains(&"retrain")
+    }
+
+    /// Whether a retrain job of the model mutes a transition to this state: pending, firing,
+    /// drift and warning announce something; resolved and inactive close what was announced
+    /// and are never muted.
+    pub fn mutable(&self) -> bool {
+        matches!(
+            self.state,
+            AlertState::Pending | AlertState::Firing | AlertState::Drift | AlertState::Warning
+        )
     }
 }
 

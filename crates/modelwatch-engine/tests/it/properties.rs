@@ -34,7 +34,11 @@ fn meaning(output: &Output) -> String {
                 alert.model,
                 alert.metric,
                 serde_json::to_string(&alert.explanation).unwrap()
-            ) + &alert.message
+            ) + &match &alert.muted_by {
+                // The job's id depends on its input's place in the whole stream.
+                Some(job) => alert.message.replace(&job[..8], "<job>") + " muted",
+                None => alert.message.clone(),
+            }
         }
         Output::Retrain(decision) => format!(
             "retrain {} {} {} {:?} {:?}",

@@ -492,7 +492,7 @@ fn the_format_is_pinned() {
         (bytes.len(), digest.as_str()),
         (
             15559,
-            "ac833dd71c282910e050024252e037b6e5626210eb590b662dbcdc25b954f17e"
+            "8e999e53e7cf7a6430d384dc240dd5ae2cf7e43dd52755fc5360c2e9181472e8"
         )
     );
 }
