@@ -70,6 +70,14 @@ fn timeline(outputs: &[Output]) -> Vec<String> {
             Output::JobFinished(notice) => {
                 format!("{}:job:{}", notice.seq, notice.ended_outstanding)
             }
+            Output::Canary(verdict) => {
+                format!(
+                    "{}:canary-{}:{}",
+                    verdict.seq,
+                    verdict.verdict.as_str(),
+                    verdict.rule
+                )
+            }
         })
         .collect()
 }

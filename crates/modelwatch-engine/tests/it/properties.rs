@@ -56,6 +56,14 @@ fn meaning(output: &Output) -> String {
                 notice.ended_outstanding
             )
         }
+        Output::Canary(verdict) => format!(
+            "canary {} {} {} {} {}",
+            verdict.at,
+            verdict.rule,
+            verdict.model,
+            verdict.verdict.as_str(),
+            verdict.message
+        ),
     }
 }
 
@@ -64,6 +72,7 @@ fn model_of(output: &Output) -> &str {
         Output::Alert(alert) => &alert.model.name,
         Output::Retrain(decision) => &decision.model,
         Output::JobFinished(notice) => &notice.model,
+        Output::Canary(verdict) => &verdict.model.name,
     }
 }
 

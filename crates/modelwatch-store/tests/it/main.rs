@@ -113,7 +113,7 @@ fn by_kind(outputs: &[Output], alerts: bool) -> Vec<String> {
         .filter(|output| match output {
             Output::Alert(_) => alerts,
             Output::Retrain(_) => !alerts,
-            Output::JobFinished(_) => false,
+            Output::JobFinished(_) | Output::Canary(_) => false,
         })
         .cloned()
         .collect();
