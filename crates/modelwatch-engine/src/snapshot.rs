@@ -70,8 +70,10 @@
 //! about 9.7 KB, of which the window is 8 KB (8 bytes per point) and ADWIN's bucket rows most
 //! of the rest; a `latency_ms` series (`ema` and `threshold`) about 140 bytes; a series with
 //! one `window_mean` of 1000 points about 8.1 KB. A `kswin` takes 8 bytes per window point
-//! plus 2.5 KB of generator state; `fhddm` 8 bytes per window point. The header, the rule
-//! names and the checksum add a few hundred bytes once.
+//! plus 2.5 KB of generator state; `fhddm` 8 bytes per window point. A canary rule takes 8
+//! bytes per value of each model's baseline window and of each candidate version's window
+//! (emptied when its judging ends). The header, the rule names and the checksum add a few
+//! hundred bytes once.
 
 use std::borrow::Cow;
 use std::sync::Arc;
