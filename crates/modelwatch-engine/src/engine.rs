@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::canary::CanaryTracker;
 use crate::config::Config;
 use crate::evaluate::{Evaluator, PointContext, RuleStatus};
 use crate::event::{Event, Input, JobFinished, Timestamp};
@@ -12,11 +13,13 @@ use crate::output::{AlertEvent, Output};
 use crate::retrain::RetrainPolicy;
 use crate::snapshot::{self, SnapshotError};
 
-/// Evaluates inputs one at a time: detectors, alert states and retrain decisions.
+/// Evaluates inputs one at a time: detectors, alert states, retrain decisions and canary
+/// verdicts.
 #[derive(Debug)]
 pub struct Engine {
     evaluator: Evaluator,
     policy: RetrainPolicy,
+    canaries: CanaryTracker,
     next_seq: u64,
     clock: Timestamp,
     alerts: Vec<(u32, AlertEvent)>,
@@ -27,6 +30,7 @@ impl Engine {
     pub fn new(config: Arc<Config>) -> Engine {
         let policy = RetrainPolicy::new(config.retrain.clone());
         Engine {
+            canaries: CanaryTracker::new(config.clone()),
             evaluator: Evaluator::new(config),
             policy,
             next_seq: 1,
@@ -46,8 +50,8 @@ impl Engine {
     }
 
     /// Encodes the whole state: every series' detectors, rule trackers and alert phases, the
-    /// retrain policy (clocks, outstanding jobs, deferred requests), the next sequence number
-    /// and the clock. The same state always gives the same bytes. See [`crate::snapshot`] for
+    /// retrain policy (clocks, outstanding jobs, deferred requests), the canary rules' windows
+    /// and verdicts, the next sequence number and the clock. The same state always gives the same bytes. See [`crate::snapshot`] for
     /// the format and its size.
     ///
     /// # Errors
@@ -55,7 +59,13 @@ impl Engine {
     /// [`SnapshotError::Encode`] if the state cannot be encoded, which no state is known to
     /// cause. Then there is no snapshot: keep the inputs it would have replaced.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        snapshot::encode(&self.evaluator, &self.policy, self.next_seq, self.clock)
+        snapshot::encode(
+            &self.evaluator,
+            &self.policy,
+            &self.canaries,
+            self.next_seq,
+            self.clock,
+        )
     }
 
     /// An engine in exactly the state [`Engine::snapshot`] captured, for `config`: fed the
@@ -73,6 +83,7 @@ impl Engine {
         Ok(Engine {
             evaluator: parts.evaluator,
             policy: parts.policy,
+            canaries: parts.canaries,
             next_seq: parts.next_seq,
             clock: parts.clock,
             alerts: Vec::new(),
@@ -115,6 +126,7 @@ impl Engine {
         for (_, alert) in self.alerts.drain(..) {
             self.policy.record_alert(alert, out);
         }
+        self.canaries.observe_event(seq, at, event, out);
     }
 
     fn process_job(&mut self, seq: u64, at: Timestamp, job: &JobFinished, out: &mut Vec<Output>) {

@@ -8,11 +8,13 @@
 //! - `config`: the TOML config to a validated [`Config`] ([`parse_config`]).
 //! - `evaluate`: per-series detectors and alert states ([`Evaluator`]).
 //! - `retrain`: single flight and cooldown per model ([`RetrainPolicy`]).
+//! - `canary`: canary judgement ([`judge`]) and the canary rules' windows ([`CanaryTracker`]).
 //! - `output`: what the engine emits ([`Output`]).
 //! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
 //! - `snapshot`: the engine's whole state as bytes and back ([`Engine::snapshot`],
 //!   [`Engine::restore`], [`SnapshotError`]).
 
+pub mod canary;
 pub mod config;
 mod engine;
 mod evaluate;
@@ -23,6 +25,7 @@ mod retrain;
 pub mod snapshot;
 pub mod wire;
 
+pub use canary::{CanaryParams, CanaryTracker, Judgement, Verdict, judge};
 pub use config::{Action, Config, Rule, Severity, parse_config};
 pub use engine::Engine;
 pub use evaluate::{Evaluator, PointContext, RuleState, RuleStatus};
@@ -31,8 +34,8 @@ pub use event::{
 };
 pub use metric::MetricCatalog;
 pub use output::{
-    AlertEvent, AlertState, Decision, Explanation, JobNotice, Output, Reason, RetrainDecision,
-    short_id, short_number, stable_id,
+    AlertEvent, AlertState, CanaryVerdict, Decision, Explanation, JobNotice, Output, Reason,
+    RetrainDecision, short_id, short_number, stable_id,
 };
 pub use retrain::RetrainPolicy;
 pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};

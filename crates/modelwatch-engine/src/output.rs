@@ -1,4 +1,4 @@
-//! The engine's outputs: alert transitions, retrain decisions and job notices.
+//! The engine's outputs: alert transitions, retrain decisions, job notices and canary verdicts.
 //!
 //! Every output has a stable id derived from what it is about and the sequence number of
 //! the input that caused it, so replaying the same inputs gives the same ids.
@@ -9,6 +9,7 @@ use modelwatch_detectors::DetectorKind;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use crate::canary::{Judgement, Verdict};
 use crate::config::Severity;
 use crate::event::{JobStatus, ModelId, Timestamp};
 
@@ -22,6 +23,8 @@ pub enum Output {
     Retrain(RetrainDecision),
     /// A retraining job ended.
     JobFinished(JobNotice),
+    /// A canary rule's verdict on a candidate version changed.
+    Canary(CanaryVerdict),
 }
 
 impl Output {
@@ -31,6 +34,7 @@ impl Output {
             Output::Alert(alert) => &alert.id,
             Output::Retrain(decision) => &decision.id,
             Output::JobFinished(notice) => &notice.id,
+            Output::Canary(verdict) => &verdict.id,
         }
     }
 
@@ -40,6 +44,7 @@ impl Output {
             Output::Alert(alert) => alert.seq,
             Output::Retrain(decision) => decision.seq,
             Output::JobFinished(notice) => notice.seq,
+            Output::Canary(verdict) => verdict.seq,
         }
     }
 
@@ -49,6 +54,7 @@ impl Output {
             Output::Alert(alert) => alert.at,
             Output::Retrain(decision) => decision.at,
             Output::JobFinished(notice) => notice.at,
+            Output::Canary(verdict) => verdict.at,
         }
     }
 
@@ -58,6 +64,7 @@ impl Output {
             Output::Alert(alert) => &alert.message,
             Output::Retrain(decision) => &decision.message,
             Output::JobFinished(notice) => &notice.message,
+            Output::Canary(verdict) => &verdict.message,
         }
     }
 }
@@ -147,13 +154,14 @@ pub struct AlertEvent {
     pub metric: String,
     /// Why.
     pub explanation: Explanation,
-    /// The rule's actions that this transition triggers.
+    /// The rule's actions that this transition triggers (none when muted).
     pub actions: Vec<&'static str>,
-    /// The notifiers told of this transition (the rule's `notify`).
+    /// The notifiers (by name) the rule tells of its transitions, in the rule's order; none
+    /// when muted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<Arc<str>>,
-    /// The model's running retrain job, when the transition is muted by it: recorded, but it
-    /// asks for nothing and tells nobody.
+    /// The retrain job of the model that was outstanding when this transition happened, which
+    /// mutes it: it is recorded but asks for nothing (see [`crate::RetrainPolicy`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub muted_by: Option<String>,
     /// One sentence for people.
@@ -164,6 +172,16 @@ impl AlertEvent {
     /// Whether this transition asks for a retrain.
     pub fn requests_retrain(&self) -> bool {
         self.actions.contains(&"retrain")
+    }
+
+    /// Whether a retrain job of the model mutes a transition to this state: pending, firing,
+    /// drift and warning announce something; resolved and inactive close what was announced
+    /// and are never muted.
+    pub fn mutable(&self) -> bool {
+        matches!(
+            self.state,
+            AlertState::Pending | AlertState::Firing | AlertState::Drift | AlertState::Warning
+        )
     }
 }
 
@@ -280,6 +298,41 @@ pub struct JobNotice {
     pub version: Option<String>,
     /// Whether it ended the model's outstanding job (and so lifted single flight).
     pub ended_outstanding: bool,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// A canary rule's verdict on a candidate version: emitted when it differs from the last one
+/// emitted for that version (see `docs/config.md`, Canary rules). Never muted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CanaryVerdict {
+    /// The verdict's id.
+    pub id: String,
+    /// Sequence number of the input whose candidate point triggered the judgement.
+    pub seq: u64,
+    /// Event time of that input.
+    pub at: Timestamp,
+    /// The canary rule.
+    pub rule: Arc<str>,
+    /// The rule's severity for a fail; `info` for a pass.
+    pub severity: Severity,
+    /// The candidate: the model instance whose point triggered the judgement (its version is
+    /// the one judged; the candidate's window pools every instance of it the rule selects).
+    pub model: ModelId,
+    /// Which series formed the baseline, in words (`instance stable-*`).
+    pub baseline: String,
+    /// The metric compared.
+    pub metric: String,
+    /// Pass or fail (a not-enough-data judgement is never emitted by the engine).
+    pub verdict: Verdict,
+    /// The numbers behind it.
+    pub judgement: Judgement,
+    /// What the verdict triggers: `rollback` on a fail, `promote` on a pass, when the rule has
+    /// them.
+    pub actions: Vec<&'static str>,
+    /// The notifiers (by name) the rule tells of its verdicts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Arc<str>>,
     /// One sentence for people.
     pub message: String,
 }

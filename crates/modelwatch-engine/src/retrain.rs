@@ -8,6 +8,11 @@
 //! always stands). Requests suppressed because a job is outstanding are not deferred: that
 //! job answers them.
 //!
+//! While a job of a model is outstanding, its alerts are muted: a transition to pending,
+//! firing, drift or warning is recorded without actions or notifiers and asks for nothing (no
+//! decision at all); resolved and inactive transitions are not muted. Manual retrain requests
+//! are answered even then: suppressed, in flight.
+//!
 //! Event time is per model: the latest timestamp among the model's inputs that the policy
 //! looked at (requests, resolutions of deferred requests, job notices, and every input while a
 //! request is deferred), so a late event never moves a model's clock backwards, and nothing
@@ -133,7 +138,28 @@ impl RetrainPolicy {
     }
 
     /// Appends an alert transition to `out`, followed by the retrain decision it causes, if any.
-    pub fn record_alert(&mut self, alert: AlertEvent, out: &mut Vec<Output>) {
+    ///
+    /// While a job of the alert's model is outstanding, a transition to pending, firing, drift
+    /// or warning is muted: recorded with no actions and no notifiers, `muted_by` the job, a
+    /// message that says so, and no retrain decision at all. Resolved and inactive transitions
+    /// are never muted.
+    pub fn record_alert(&mut self, mut alert: AlertEvent, out: &mut Vec<Output>) {
+        if alert.mutable()
+            && let Some(job) = self.outstanding(&alert.model.name)
+        {
+            let job = job.to_string();
+            alert.actions.clear();
+            alert.notify.clear();
+            alert.message = format!(
+                "{} (muted: job {} of {} is running)",
+                alert.message,
+                short_id(&job),
+                alert.model.name
+            );
+            alert.muted_by = Some(job);
+            out.push(Output::Alert(alert));
+            return;
+        }
         let decision = self.on_alert(&alert);
         out.push(Output::Alert(alert));
         if let Some(decision) = decision {
@@ -141,8 +167,12 @@ impl RetrainPolicy {
         }
     }
 
-    /// Decides what an alert transition asks of the retrain scheduler, if anything.
+    /// Decides what an alert transition asks of the retrain scheduler, if anything (nothing
+    /// for a muted one; see [`RetrainPolicy::record_alert`]).
     pub fn on_alert(&mut self, alert: &AlertEvent) -> Option<RetrainDecision> {
+        if alert.muted_by.is_some() {
+            return None;
+        }
         match alert.state {
             AlertState::Firing | AlertState::Drift | AlertState::Warning
                 if alert.requests_retrain() =>
@@ -173,6 +203,7 @@ impl RetrainPolicy {
             _ => format!("rule {} is firing on {}", alert.rule, alert.metric),
         };
         if let Some(job) = state.outstanding.clone() {
+            // Not reached from `record_alert`, which mutes such a transition instead.
             let message = format!(
                 "retrain of {model} suppressed: job {} is outstanding ({asked})",
                 short_id(&job)

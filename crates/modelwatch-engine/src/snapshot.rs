@@ -8,8 +8,10 @@
 //! time) with, per rule watching it, the running detector (its whole state: windows, bucket
 //! rows, KSWIN's generator, ...; see [`modelwatch_detectors::Detector`]), the alert phase, the
 //! points held, the open alert's id and the latest statistic; per model the retrain state
-//! (clock, outstanding job, last grant, deferred request and its askers, decision count); the
-//! next sequence number and the clock.
+//! (clock, outstanding job, last grant, deferred request and its askers, decision count); per
+//! canary rule (since format 2) each model's baseline window and, per candidate version, its
+//! window, points, last verdict and whether judging ended; the next sequence number and the
+//! clock.
 //!
 //! Not stored, because the config gives it: the rules themselves (a tracker names its rule by
 //! its index in `config.rules`), the conditions of state detectors, each model's cooldown
@@ -31,6 +33,10 @@
 //!   which series and rule, and the caller replays from the stored inputs instead.
 //! - Detector states are checked against their parameters (sizes, ring positions, counts), so
 //!   no index can go out of bounds after a restore.
+//! - The canary rules must be the config's, in the same order, with the same parameters
+//!   (everything that judging depends on: model, metric, candidate, baseline, window,
+//!   min_samples, confidence, tolerance, every, promote); otherwise
+//!   [`SnapshotError::CanaryRules`]. No window may hold more than its rule's `window`.
 //!
 //! Restore never panics, whatever the bytes (property-tested).
 //!
@@ -64,8 +70,10 @@
 //! about 9.7 KB, of which the window is 8 KB (8 bytes per point) and ADWIN's bucket rows most
 //! of the rest; a `latency_ms` series (`ema` and `threshold`) about 140 bytes; a series with
 //! one `window_mean` of 1000 points about 8.1 KB. A `kswin` takes 8 bytes per window point
-//! plus 2.5 KB of generator state; `fhddm` 8 bytes per window point. The header, the rule
-//! names and the checksum add a few hundred bytes once.
+//! plus 2.5 KB of generator state; `fhddm` 8 bytes per window point. A canary rule takes 8
+//! bytes per value of each model's baseline window and of each candidate version's window
+//! (emptied when its judging ends). The header, the rule names and the checksum add a few
+//! hundred bytes once.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -75,7 +83,9 @@ use modelwatch_detectors::{Detector, DetectorKind, DetectorSpec};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::canary::tracker::{Candidate, ModelWindows, Window};
+use crate::canary::{CanaryTracker, Verdict};
+use crate::config::{CanaryAction, CanaryRule, Config};
 use crate::evaluate::{Evaluator, Phase, RuleTracker, Series, series_seed};
 use crate::event::{ModelId, Timestamp};
 use crate::retrain::{Deferred, ModelRetrain, RetrainPolicy};
@@ -84,7 +94,7 @@ use crate::retrain::{Deferred, ModelRetrain, RetrainPolicy};
 pub const SNAPSHOT_MAGIC: [u8; 6] = *b"MWSNAP";
 
 /// The snapshot format this build writes and reads (see the module docs for when it changes).
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// The magic and the format version.
 const HEADER_LEN: usize = SNAPSHOT_MAGIC.len() + 4;
@@ -187,6 +197,18 @@ pub enum SnapshotError {
         /// The detector's kind.
         kind: DetectorKind,
     },
+    /// The canary rules differ from the config's (names, order or parameters).
+    #[error(
+        "snapshot does not fit the config: the canary rules were [{}], the config has [{}]",
+        snapshot.join("; "),
+        config.join("; ")
+    )]
+    CanaryRules {
+        /// The canary rules (name and parameters) in the snapshot.
+        snapshot: Vec<String>,
+        /// The config's.
+        config: Vec<String>,
+    },
     /// The state could not be encoded (never expected: every stored type encodes).
     #[error("cannot encode the engine state: {0}")]
     Encode(String),
@@ -205,6 +227,43 @@ struct EngineState<'a> {
     instances: Vec<InstanceState<'a>>,
     /// Retrain state, sorted by model name.
     models: Vec<ModelState<'a>>,
+    /// Canary state, one per canary rule of the config, in order.
+    canaries: Vec<CanaryRuleState<'a>>,
+}
+
+/// One canary rule's windows.
+#[derive(Serialize, Deserialize)]
+struct CanaryRuleState<'a> {
+    /// The rule's name and judging parameters ([`canary_rule_key`]).
+    key: Cow<'a, str>,
+    /// Sorted by model name.
+    models: Vec<CanaryModelState<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CanaryModelState<'a> {
+    name: Cow<'a, str>,
+    /// Oldest first.
+    baseline: Vec<f64>,
+    /// Sorted by version.
+    candidates: Vec<CandidateState<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CandidateState<'a> {
+    version: Cow<'a, str>,
+    /// Oldest first.
+    window: Vec<f64>,
+    points: u64,
+    last: Option<VerdictState>,
+    done: bool,
+}
+
+/// A canary verdict, as stored.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+enum VerdictState {
+    Pass,
+    Fail,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -271,6 +330,7 @@ struct DeferredState<'a> {
 pub(crate) struct Parts {
     pub(crate) evaluator: Evaluator,
     pub(crate) policy: RetrainPolicy,
+    pub(crate) canaries: CanaryTracker,
     pub(crate) next_seq: u64,
     pub(crate) clock: Timestamp,
 }
@@ -279,6 +339,7 @@ pub(crate) struct Parts {
 pub(crate) fn encode(
     evaluator: &Evaluator,
     policy: &RetrainPolicy,
+    canaries: &CanaryTracker,
     next_seq: u64,
     clock: Timestamp,
 ) -> Result<Vec<u8>, SnapshotError> {
@@ -318,6 +379,7 @@ pub(crate) fn encode(
             .collect(),
         instances,
         models,
+        canaries: store_canaries(canaries),
     };
     let mut bytes = Vec::with_capacity(4096);
     bytes.extend_from_slice(&SNAPSHOT_MAGIC);
@@ -374,6 +436,153 @@ fn store_model<'a>(name: &'a str, model: &'a ModelRetrain) -> ModelState<'a> {
     }
 }
 
+/// What identifies a canary rule's state: its name and everything judging depends on.
+fn canary_rule_key(rule: &CanaryRule) -> String {
+    let promote = rule.actions.contains(&CanaryAction::Promote);
+    format!(
+        "{} (model {}, metric {}, candidate {}/{}, baseline {}/{}, window {}, min_samples {}, \
+         confidence {:?}, tolerance {:?}, every {}, promote {promote})",
+        rule.name,
+        rule.model,
+        rule.metric,
+        rule.candidate.version,
+        rule.candidate.instance,
+        rule.baseline.version,
+        rule.baseline.instance,
+        rule.window,
+        rule.min_samples,
+        rule.confidence,
+        rule.tolerance,
+        rule.every
+    )
+}
+
+fn store_canaries(tracker: &CanaryTracker) -> Vec<CanaryRuleState<'_>> {
+    tracker
+        .config
+        .canaries
+        .iter()
+        .zip(&tracker.rules)
+        .map(|(rule, state)| {
+            let mut models: Vec<(&String, &ModelWindows)> = state.models.iter().collect();
+            models.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            CanaryRuleState {
+                key: Cow::Owned(canary_rule_key(rule)),
+                models: models
+                    .into_iter()
+                    .map(|(name, windows)| {
+                        let mut candidates: Vec<(&String, &Candidate)> =
+                            windows.candidates.iter().collect();
+                        candidates.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                        CanaryModelState {
+                            name: Cow::Borrowed(name),
+                            baseline: windows.baseline.values.iter().copied().collect(),
+                            candidates: candidates
+                                .into_iter()
+                                .map(|(version, candidate)| CandidateState {
+                                    version: Cow::Borrowed(version),
+                                    window: candidate.window.values.iter().copied().collect(),
+                                    points: candidate.points,
+                                    last: candidate.last.and_then(|verdict| match verdict {
+                                        Verdict::Pass => Some(VerdictState::Pass),
+                                        Verdict::Fail => Some(VerdictState::Fail),
+                                        Verdict::NotEnoughData => None,
+                                    }),
+                                    done: candidate.done,
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn restore_canaries(
+    config: &Arc<Config>,
+    stored: Vec<CanaryRuleState<'_>>,
+) -> Result<CanaryTracker, SnapshotError> {
+    let expected: Vec<String> = config.canaries.iter().map(canary_rule_key).collect();
+    if !stored
+        .iter()
+        .map(|rule| &*rule.key)
+        .eq(expected.iter().map(String::as_str))
+    {
+        return Err(SnapshotError::CanaryRules {
+            snapshot: stored.iter().map(|rule| rule.key.to_string()).collect(),
+            config: expected,
+        });
+    }
+    let mut tracker = CanaryTracker::new(config.clone());
+    for ((rule, state), stored) in config.canaries.iter().zip(&mut tracker.rules).zip(stored) {
+        let capacity = usize::try_from(rule.window).unwrap_or(usize::MAX);
+        let window = |values: Vec<f64>, what: &dyn Fn() -> String| {
+            if values.len() > capacity {
+                return Err(SnapshotError::Corrupt(format!(
+                    "{} holds {} values; rule {} keeps {capacity}",
+                    what(),
+                    values.len(),
+                    rule.name
+                )));
+            }
+            Ok(Window {
+                values: values.into(),
+            })
+        };
+        state.models.reserve(stored.models.len());
+        for model in stored.models {
+            let name = model.name.into_owned();
+            let baseline = window(model.baseline, &|| format!("the baseline window of {name}"))?;
+            let mut windows = ModelWindows {
+                baseline,
+                candidates: HashMap::default(),
+            };
+            for candidate in model.candidates {
+                let version = candidate.version.into_owned();
+                let what = || format!("the window of candidate {name} {version}");
+                if (candidate.window.len() as u64) > candidate.points
+                    || (candidate.done && !candidate.window.is_empty())
+                {
+                    return Err(SnapshotError::Corrupt(format!(
+                        "{} holds {} values after {} points{}",
+                        what(),
+                        candidate.window.len(),
+                        candidate.points,
+                        if candidate.done {
+                            ", judging ended"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+                let restored = Candidate {
+                    window: window(candidate.window, &what)?,
+                    points: candidate.points,
+                    last: candidate.last.map(|verdict| match verdict {
+                        VerdictState::Pass => Verdict::Pass,
+                        VerdictState::Fail => Verdict::Fail,
+                    }),
+                    done: candidate.done,
+                };
+                if windows.candidates.insert(version, restored).is_some() {
+                    return Err(SnapshotError::Corrupt(format!(
+                        "a candidate of {name} under rule {} is stored twice",
+                        rule.name
+                    )));
+                }
+            }
+            if state.models.insert(name.clone(), windows).is_some() {
+                return Err(SnapshotError::Corrupt(format!(
+                    "the canary windows of {name} under rule {} are stored twice",
+                    rule.name
+                )));
+            }
+        }
+    }
+    Ok(tracker)
+}
+
 /// Decodes a snapshot and checks it against `config` (see the module docs).
 pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, SnapshotError> {
     let truncated = SnapshotError::Truncated { len: bytes.len() };
@@ -420,9 +629,11 @@ pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, Snapsho
     }
     let instances = restore_instances(&config, &state.rules, state.instances)?;
     let policy = restore_policy(&config, state.models)?;
+    let canaries = restore_canaries(&config, state.canaries)?;
     Ok(Parts {
         evaluator: Evaluator { config, instances },
         policy,
+        canaries,
         next_seq: state.next_seq,
         clock: Timestamp::from_nanos(state.clock),
     })

@@ -6,7 +6,8 @@
 //! - `store`: [`Store::open`], the group [`Store::commit`] of a [`Batch`], and the
 //!   [`Checkpointer`] that copies the write-ahead log beside the committing connection.
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
-//!   [`Store::decisions`], [`Store::open_alerts`]), with keyset pagination.
+//!   [`Store::decisions`], [`Store::canary_verdicts`], [`Store::open_alerts`]), with keyset
+//!   pagination.
 //! - `points`: series points, buffered by the committing store and written in chunks per
 //!   series off the acknowledgement path ([`Store::flush_points`], [`Store::rebuild_points`]),
 //!   and their reads ([`Store::series`], [`Store::model_names`], [`Store::latest_points`]).
@@ -36,8 +37,9 @@ pub use outbox::{
 };
 pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH};
 pub use query::{
-    AlertFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE, ModelPage, Order,
-    Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert, StoredDecision, StoredInput,
+    AlertFilter, CanaryFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE,
+    ModelPage, Order, Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert,
+    StoredCanaryVerdict, StoredDecision, StoredInput,
 };
 pub use registry::{
     AuditEvent, ModelVersion, RegistryError, VersionChange, VersionSource, VersionStatus,

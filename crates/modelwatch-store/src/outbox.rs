@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use modelwatch_engine::{Decision, Input, JobStatus, Output, Timestamp, stable_id};
+use modelwatch_engine::{CanaryVerdict, Decision, Input, JobStatus, Output, Timestamp, stable_id};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::query::{Clauses, Listing, Page};
@@ -467,6 +467,12 @@ pub(crate) fn write_effects(
                 )?;
             }
             Output::Retrain(_) => {}
+            Output::Canary(verdict) => {
+                for notifier in &verdict.notify {
+                    insert_delivery(tx, notifier, output, json, created_at)?;
+                }
+                write_canary(tx, verdict, created_at)?;
+            }
             Output::JobFinished(notice) => {
                 let Some(job_id) = &notice.job_id else {
                     continue;
@@ -515,6 +521,57 @@ pub(crate) fn write_effects(
     }
     for update in &batch.effects {
         apply_update(tx, update)?;
+    }
+    Ok(())
+}
+
+/// What a canary verdict changes: a failed candidate with the `rollback` action is rolled back
+/// in the registry and gets a rollback job; a passed one with `promote` becomes production.
+fn write_canary(
+    tx: &Transaction<'_>,
+    verdict: &CanaryVerdict,
+    created_at: Timestamp,
+) -> rusqlite::Result<()> {
+    let model = &verdict.model;
+    let known = registry::status_of(tx, &model.name, &model.version)?;
+    if verdict.actions.contains(&"rollback") {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO jobs (id, kind, model, version, instance, reason, cause,
+                                         state, created_at)
+             VALUES (?1, 'rollback', ?2, ?3, ?4, 'canary_failed', ?5, 'queued', ?6)",
+        )?
+        .execute(params![
+            rollback_job_id(&verdict.id),
+            model.name,
+            model.version,
+            model.instance,
+            verdict.id,
+            created_at.as_nanos()
+        ])?;
+        if known.is_some_and(|status| status != VersionStatus::RolledBack) {
+            registry::set_status(
+                tx,
+                &model.name,
+                &model.version,
+                VersionStatus::RolledBack,
+                created_at,
+                "canary",
+                &verdict.message,
+            )?;
+        }
+    }
+    if verdict.actions.contains(&"promote")
+        && known.is_some_and(|status| status != VersionStatus::Production)
+    {
+        registry::set_status(
+            tx,
+            &model.name,
+            &model.version,
+            VersionStatus::Production,
+            created_at,
+            "canary",
+            &verdict.message,
+        )?;
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
-//! Reads: inputs for replay, alert transitions and retrain decisions, and the types of the
-//! series reads (`points.rs` has those).
+//! Reads: inputs for replay, alert transitions, retrain decisions and canary verdicts, and the
+//! types of the series reads (`points.rs` has those).
 //!
 //! Listings use keyset pagination: a page ends with a cursor (the last row's position), and
 //! the next page starts after it, so paging stays cheap however deep it goes and a commit in
 //! between never shifts or repeats rows. Limits are capped at [`MAX_PAGE`] rows
 //! ([`MAX_REPLAY_PAGE`] for inputs).
 
-use modelwatch_engine::{AlertState, Decision, Input, ModelId, Reason, Severity, Timestamp};
+use modelwatch_engine::{
+    AlertState, Decision, Input, ModelId, Reason, Severity, Timestamp, Verdict,
+};
 use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
 
@@ -160,6 +162,46 @@ pub struct StoredDecision {
     pub reason: String,
     /// The job, if the decision names one.
     pub job_id: Option<String>,
+    /// The whole output, as the engine serialized it.
+    pub output: String,
+}
+
+/// Which canary verdicts to list; `None` fields match everything.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CanaryFilter {
+    /// The model's name.
+    pub model: Option<String>,
+    /// The candidate's version.
+    pub version: Option<String>,
+    /// The canary rule's name.
+    pub rule: Option<String>,
+    /// Pass or fail.
+    pub verdict: Option<Verdict>,
+    /// At or after this event time.
+    pub since: Option<Timestamp>,
+    /// Before this event time.
+    pub until: Option<Timestamp>,
+}
+
+/// A stored canary verdict. Enumerations are in their wire spelling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredCanaryVerdict {
+    /// The listing cursor of this row.
+    pub pos: i64,
+    /// The verdict's id.
+    pub id: String,
+    /// The sequence number of the input that caused it.
+    pub seq: u64,
+    /// Its event time.
+    pub at: Timestamp,
+    /// The canary rule.
+    pub rule: String,
+    /// The candidate instance whose point triggered the judgement.
+    pub model: ModelId,
+    /// The metric compared.
+    pub metric: String,
+    /// `pass` or `fail`.
+    pub verdict: String,
     /// The whole output, as the engine serialized it.
     pub output: String,
 }
@@ -353,6 +395,48 @@ impl Store {
         )
     }
 
+    /// Canary verdicts matching `filter`, one page.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn canary_verdicts(
+        &self,
+        filter: &CanaryFilter,
+        page: &Page,
+    ) -> Result<Listing<StoredCanaryVerdict>, StoreError> {
+        let mut clauses = Clauses::default();
+        clauses.equals("model", filter.model.as_deref());
+        clauses.equals("version", filter.version.as_deref());
+        clauses.equals("rule", filter.rule.as_deref());
+        clauses.equals("verdict", filter.verdict.map(Verdict::as_str));
+        clauses.time_range(filter.since, filter.until);
+        self.list(
+            "SELECT pos, id, seq, time, rule, model, version, instance, metric, verdict, output
+             FROM canary_verdicts",
+            clauses,
+            page,
+            |row| {
+                Ok(StoredCanaryVerdict {
+                    pos: row.get(0)?,
+                    id: row.get(1)?,
+                    seq: row.get(2)?,
+                    at: Timestamp::from_nanos(row.get(3)?),
+                    rule: row.get(4)?,
+                    model: ModelId::new(
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                    ),
+                    metric: row.get(8)?,
+                    verdict: row.get(9)?,
+                    output: row.get(10)?,
+                })
+            },
+            |verdict| verdict.pos,
+        )
+    }
+
     /// The open alerts of `model`: for each alert id, its latest transition, when that moved
     /// it to `pending`, `firing` or `warning`; in stream order.
     ///
@@ -422,6 +506,7 @@ impl Store {
             alerts: count("alerts")?,
             decisions: count("decisions")?,
             job_notices: count("job_notices")?,
+            canary_verdicts: count("canary_verdicts")?,
         })
     }
 

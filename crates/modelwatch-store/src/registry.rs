@@ -263,6 +263,19 @@ pub(crate) fn register(
     Ok(())
 }
 
+/// A version's status, if it is registered.
+pub(crate) fn status_of(
+    tx: &Transaction<'_>,
+    model: &str,
+    version: &str,
+) -> rusqlite::Result<Option<VersionStatus>> {
+    let status: Option<String> = tx
+        .prepare_cached("SELECT status FROM model_versions WHERE model = ?1 AND version = ?2")?
+        .query_row(params![model, version], |row| row.get(0))
+        .optional()?;
+    Ok(status.as_deref().and_then(VersionStatus::from_name))
+}
+
 /// Appends an audit row.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn audit(

@@ -146,7 +146,28 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         code: Some(points::migrate_point_rows),
     },
-    // 4: the outbox and the registry (see outbox.rs and registry.rs): notifications to
+    // 4: canary verdicts (issue 5), listed by model like the decisions.
+    Migration {
+        sql: "
+    CREATE TABLE canary_verdicts (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        seq INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        output TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX canary_verdicts_by_model ON canary_verdicts (model, pos);
+    CREATE INDEX canary_verdicts_by_model_version ON canary_verdicts (model, version, pos);
+    ",
+        code: None,
+    },
+    // 5: the outbox and the registry (see outbox.rs and registry.rs): notifications to
     // deliver, retrain and rollback jobs with their attempts, model versions, and the audit
     // log of every change to them. Rows are written in the commit of the outputs that cause
     // them; what the service then does is written back as it happens.

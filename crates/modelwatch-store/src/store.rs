@@ -96,6 +96,8 @@ pub struct Counts {
     pub decisions: u64,
     /// Job notices.
     pub job_notices: u64,
+    /// Canary verdicts.
+    pub canary_verdicts: u64,
 }
 
 /// What a commit wrote.
@@ -550,6 +552,26 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
                     text
                 ])?;
                 counts.job_notices += 1;
+            }
+            Output::Canary(verdict) => {
+                tx.prepare_cached(
+                    "INSERT INTO canary_verdicts (id, seq, time, rule, model, version, instance,
+                                                  metric, verdict, output)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?
+                .execute(params![
+                    verdict.id,
+                    seq,
+                    time,
+                    &*verdict.rule,
+                    verdict.model.name,
+                    verdict.model.version,
+                    verdict.model.instance,
+                    verdict.metric,
+                    verdict.verdict.as_str(),
+                    text
+                ])?;
+                counts.canary_verdicts += 1;
             }
         }
     }

@@ -36,8 +36,8 @@ pub use monitor::{Monitor, MonitorError, MonitorOptions, Observer, Subscription,
 pub use modelwatch_detectors as detectors;
 pub use modelwatch_engine as engine;
 pub use modelwatch_engine::{
-    AlertEvent, AlertState, Config, Engine, Event, Format, Input, JobFinished, ModelId, Output,
-    RetrainDecision, RuleStatus, Timestamp, WireParser,
+    AlertEvent, AlertState, CanaryVerdict, Config, Engine, Event, Format, Input, JobFinished,
+    ModelId, Output, RetrainDecision, RetrainRequest, RuleStatus, Timestamp, WireParser,
 };
 
 /// README's Rust examples, compiled as doctests so that they cannot rot.

@@ -34,7 +34,11 @@ fn meaning(output: &Output) -> String {
                 alert.model,
                 alert.metric,
                 serde_json::to_string(&alert.explanation).unwrap()
-            ) + &alert.message
+            ) + &match &alert.muted_by {
+                // The job's id depends on its input's place in the whole stream.
+                Some(job) => alert.message.replace(&job[..8], "<job>") + " muted",
+                None => alert.message.clone(),
+            }
         }
         Output::Retrain(decision) => format!(
             "retrain {} {} {} {:?} {:?}",
@@ -52,6 +56,14 @@ fn meaning(output: &Output) -> String {
                 notice.ended_outstanding
             )
         }
+        Output::Canary(verdict) => format!(
+            "canary {} {} {} {} {}",
+            verdict.at,
+            verdict.rule,
+            verdict.model,
+            verdict.verdict.as_str(),
+            verdict.message
+        ),
     }
 }
 
@@ -60,6 +72,7 @@ fn model_of(output: &Output) -> &str {
         Output::Alert(alert) => &alert.model.name,
         Output::Retrain(decision) => &decision.model,
         Output::JobFinished(notice) => &notice.model,
+        Output::Canary(verdict) => &verdict.model.name,
     }
 }
 

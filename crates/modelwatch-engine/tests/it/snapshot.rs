@@ -249,7 +249,7 @@ fn retrain_state_survives_every_cut() {
     let mut inputs = vec![
         point("m", 0, "accuracy", 0.5),
         point("m", 1, "accuracy", 0.5),     // firing: granted
-        point("m", 2, "latency_ms", 500.0), // suppressed: in flight
+        point("m", 2, "latency_ms", 500.0), // muted: in flight
         job("m", 10, None),
         point("m", 11, "accuracy", 0.95), // resolved
         point("m", 12, "accuracy", 0.5),
@@ -292,6 +292,102 @@ fn retrain_state_survives_every_cut() {
     );
     check_every_cut(&config, &inputs).unwrap();
     check_resume(&config, &inputs, 7).unwrap();
+}
+
+const CANARY: &str = r#"
+[[rules]]
+name = "canary-latency"
+metric = "latency_ms"
+actions = ["rollback", "promote"]
+canary = { candidate = { version = "2*" }, baseline = { version = "1" }, window = 12, min_samples = 6, every = 3 }
+"#;
+
+fn versioned(version: &str, instance: &str, minute: i64, value: f64) -> Input {
+    Input::Event(Event {
+        model: ModelId::new("m", version, instance),
+        timestamp: Some(at(minute)),
+        metrics: vec![("latency_ms".to_string(), value)],
+    })
+}
+
+/// Baseline and candidate windows, a pass that promotes 2.0, a fail of 2.1 and points after
+/// both ended: restored at every point in between, the outputs stay the same.
+#[test]
+fn canary_state_survives_every_cut() {
+    let config = config(CANARY);
+    let mut inputs = Vec::new();
+    for i in 0..40_i64 {
+        let spread = ((i * 7) % 11) as f64;
+        inputs.push(versioned("1", "default", i, 100.0 + spread));
+        inputs.push(versioned(
+            "2.0",
+            "canary-0",
+            i,
+            100.0 + ((i * 3) % 11) as f64,
+        ));
+        if i >= 20 {
+            inputs.push(versioned("2.1", "canary-1", i, 140.0 + spread));
+        }
+    }
+    let whole = replay(&config, &inputs);
+    let verdicts: Vec<String> = whole
+        .iter()
+        .filter_map(|output| match output {
+            Output::Canary(verdict) => Some(format!(
+                "{}:{}",
+                verdict.model.version,
+                verdict.verdict.as_str()
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verdicts, ["2.0:pass", "2.1:fail"]);
+    check_every_cut(&config, &inputs).unwrap();
+}
+
+#[test]
+fn a_snapshot_whose_canary_rules_differ_from_the_config_is_refused() {
+    let mut engine = Engine::new(config(CANARY));
+    feed(
+        &mut engine,
+        &[
+            versioned("1", "default", 0, 1.0),
+            versioned("2", "c", 1, 2.0),
+        ],
+    );
+    let bytes = engine.snapshot().unwrap();
+    Engine::restore(config(CANARY), &bytes).unwrap();
+    let error = |text: &str| {
+        Engine::restore(config(text), &bytes)
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default()
+    };
+    let snapshot_rule = "canary-latency (model *, metric latency_ms, candidate 2*/*, baseline 1/*, \
+         window 12, min_samples 6, confidence 0.98, tolerance 0.0, every 3, promote true)";
+    assert_eq!(
+        error(&CANARY.replace("window = 12", "window = 20")),
+        format!(
+            "snapshot does not fit the config: the canary rules were [{snapshot_rule}], the config \
+             has [{}]",
+            snapshot_rule.replace("window 12", "window 20")
+        )
+    );
+    assert!(
+        error(&CANARY.replace("canary-latency", "canary-lat"))
+            .contains("the config has [canary-lat (model *")
+    );
+    assert!(
+        error(&CANARY.replace(r#""rollback", "promote""#, r#""rollback""#))
+            .contains("promote false")
+    );
+    assert!(error("").ends_with("the config has []"));
+    // Severity and notifiers do not change what is judged: they fit.
+    let louder = CANARY.replace(
+        "metric = \"latency_ms\"",
+        "metric = \"latency_ms\"\nseverity = \"critical\"",
+    );
+    Engine::restore(config(&louder), &bytes).unwrap();
 }
 
 #[test]
@@ -473,7 +569,16 @@ fn the_format_is_pinned() {
             ("latency_ms".to_string(), 80.0 + 40.0 * (x / 11.0).sin()),
         ];
         inputs.push(Input::Event(Event {
-            model: ModelId::new(if i % 3 == 0 { "b" } else { "a" }, "1", "default"),
+            // Model a's canary instance feeds the canary rules' candidate windows (format 2).
+            model: ModelId::new(
+                if i % 3 == 0 { "b" } else { "a" },
+                "1",
+                if i % 3 == 1 && i % 2 == 0 {
+                    "canary-0"
+                } else {
+                    "default"
+                },
+            ),
             timestamp: Some(at(i)),
             metrics,
         }));
@@ -491,8 +596,8 @@ fn the_format_is_pinned() {
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            15559,
-            "ac833dd71c282910e050024252e037b6e5626210eb590b662dbcdc25b954f17e"
+            24044,
+            "89b86524b406ca9b9327176eabda9e242de19d095eb9a3f6a89dccb8151b5147"
         )
     );
 }

@@ -86,6 +86,18 @@ name = "fhddm"
 metric = "error"
 detector = { kind = "fhddm", sliding_window_size = 10 }
 actions = ["retrain"]
+
+[[rules]]
+name = "canary-latency"
+metric = "latency_ms"
+actions = ["rollback"]
+canary = { candidate = { instance = "canary-*" }, baseline = { instance = "default" }, window = 20, min_samples = 5, every = 3 }
+
+[[rules]]
+name = "canary-kpi"
+metric = "kpi"
+actions = ["rollback", "promote"]
+canary = { candidate = { instance = "canary-*" }, baseline = { instance = "default" }, window = 15, min_samples = 4, every = 2, tolerance = 0.1 }
 "#;
 
 fn metric_value(metric: &'static str) -> BoxedStrategy<(String, f64)> {

@@ -42,7 +42,12 @@ impl Run {
 }
 
 pub(crate) fn run(inputs: Vec<Input>) -> Run {
-    let mut engine = Engine::new(Arc::new(default_config().unwrap()));
+    run_with(Arc::new(default_config().unwrap()), inputs)
+}
+
+/// [`run`] under another config.
+pub(crate) fn run_with(config: Arc<modelwatch_engine::Config>, inputs: Vec<Input>) -> Run {
+    let mut engine = Engine::new(config);
     let mut run = Run {
         records: Vec::new(),
         outputs: Vec::new(),
@@ -63,12 +68,16 @@ pub(crate) fn run(inputs: Vec<Input>) -> Run {
 }
 
 pub(crate) fn example() -> Run {
+    run(example_inputs())
+}
+
+/// The example stream's inputs.
+pub(crate) fn example_inputs() -> Vec<Input> {
     let config = default_config().unwrap();
-    let inputs = WireParser::new(&config.catalog)
+    WireParser::new(&config.catalog)
         .accepting_jobs()
         .parse_batch(EXAMPLE, Format::Ndjson)
-        .unwrap();
-    run(inputs)
+        .unwrap()
 }
 
 /// A store holding the whole example, committed in batches of uneven sizes, points flushed.
@@ -113,7 +122,7 @@ fn by_kind(outputs: &[Output], alerts: bool) -> Vec<String> {
         .filter(|output| match output {
             Output::Alert(_) => alerts,
             Output::Retrain(_) => !alerts,
-            Output::JobFinished(_) => false,
+            Output::JobFinished(_) | Output::Canary(_) => false,
         })
         .cloned()
         .collect();

@@ -3,16 +3,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use modelwatch_engine::config::default_config;
+use modelwatch_engine::config::{DEFAULT_CONFIG_TOML, default_config, parse_config};
 use modelwatch_engine::{
-    AlertState, Decision, Engine, Input, ModelId, Output, RuleState, Timestamp,
+    AlertState, Decision, Engine, Input, ModelId, Output, RuleState, Timestamp, Verdict,
 };
 use modelwatch_store::{
-    AlertFilter, DecisionFilter, Listing, MAX_PAGE, Order, Page, PointCursor, SeriesQuery, Store,
-    StoredAlert,
+    AlertFilter, CanaryFilter, DecisionFilter, Listing, MAX_PAGE, Order, Page, PointCursor,
+    SeriesQuery, Store, StoredAlert,
 };
 
-use crate::stored_example;
+use crate::{example_inputs, run_with, stored_example};
 
 /// Every page of a listing, following the cursors.
 fn all_pages<T>(limit: usize, order: Order, mut list: impl FnMut(Page) -> Listing<T>) -> Vec<T> {
@@ -176,6 +176,140 @@ fn decisions_filter_and_page() {
     assert!(expected > 0);
     assert_eq!(listed.items.len(), expected);
     assert!(listed.items.iter().all(|d| d.decision == "granted"));
+}
+
+#[test]
+fn canary_verdicts_are_stored_filtered_and_paged() {
+    let text = format!(
+        r#"{DEFAULT_CONFIG_TOML}
+[[rules]]
+name = "canary-accuracy"
+metric = "accuracy"
+actions = ["rollback"]
+canary = {{ candidate = {{ instance = "canary-*" }}, baseline = {{ instance = "default" }}, window = 40, min_samples = 10, every = 5 }}
+
+[[rules]]
+name = "canary-f1"
+metric = "f1"
+actions = ["promote"]
+canary = {{ candidate = {{ version = "1.5.*" }}, baseline = {{ version = "1.4.*" }}, window = 20, min_samples = 5, every = 2, tolerance = 0.5 }}
+"#
+    );
+    let config = Arc::new(parse_config(&text).unwrap().config);
+    let run = run_with(config.clone(), example_inputs());
+    let engine_verdicts: Vec<_> = run
+        .all_outputs()
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Canary(verdict) => Some(verdict),
+            _ => None,
+        })
+        .collect();
+    let rules: BTreeSet<&str> = engine_verdicts.iter().map(|v| &*v.rule).collect();
+    assert_eq!(rules.len(), 2, "{engine_verdicts:?}");
+    assert!(engine_verdicts.iter().any(|v| v.verdict == Verdict::Fail));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let n = run.records.len();
+    let mut written = 0;
+    for start in (0..n).step_by(25) {
+        let committed = store
+            .commit(&run.batch(start..(start + 25).min(n)))
+            .unwrap();
+        written += committed.written.canary_verdicts;
+    }
+    assert_eq!(written, engine_verdicts.len() as u64);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.counts().unwrap().canary_verdicts, written);
+
+    let listed = all_pages(1, Order::OldestFirst, |page| {
+        store
+            .canary_verdicts(&CanaryFilter::default(), &page)
+            .unwrap()
+    });
+    assert_eq!(listed.len(), engine_verdicts.len());
+    for (row, verdict) in listed.iter().zip(&engine_verdicts) {
+        assert_eq!(
+            (
+                &row.id,
+                row.seq,
+                row.at,
+                row.rule.as_str(),
+                &row.model,
+                &row.metric
+            ),
+            (
+                &verdict.id,
+                verdict.seq,
+                verdict.at,
+                &*verdict.rule,
+                &verdict.model,
+                &verdict.metric
+            )
+        );
+        assert_eq!(row.verdict, verdict.verdict.as_str());
+        assert_eq!(
+            row.output,
+            serde_json::to_string(&Output::Canary(verdict.clone())).unwrap()
+        );
+    }
+    let newest = all_pages(2, Order::NewestFirst, |page| {
+        store
+            .canary_verdicts(&CanaryFilter::default(), &page)
+            .unwrap()
+    });
+    assert!(
+        newest
+            .iter()
+            .rev()
+            .map(|v| &v.id)
+            .eq(listed.iter().map(|v| &v.id))
+    );
+
+    let count = |filter: CanaryFilter| {
+        store
+            .canary_verdicts(&filter, &Page::default())
+            .unwrap()
+            .items
+            .len()
+    };
+    let expected = |keep: &dyn Fn(&modelwatch_engine::CanaryVerdict) -> bool| {
+        engine_verdicts.iter().filter(|v| keep(v)).count()
+    };
+    assert_eq!(
+        count(CanaryFilter {
+            verdict: Some(Verdict::Fail),
+            ..CanaryFilter::default()
+        }),
+        expected(&|v| v.verdict == Verdict::Fail)
+    );
+    assert_eq!(
+        count(CanaryFilter {
+            model: Some("fraud-detector".into()),
+            version: Some("1.5.0".into()),
+            rule: Some("canary-f1".into()),
+            ..CanaryFilter::default()
+        }),
+        expected(&|v| &*v.rule == "canary-f1")
+    );
+    assert_eq!(
+        count(CanaryFilter {
+            model: Some("no-such-model".into()),
+            ..CanaryFilter::default()
+        }),
+        0
+    );
+    let first = &engine_verdicts[0];
+    assert_eq!(
+        count(CanaryFilter {
+            since: Some(first.at),
+            until: Some(Timestamp::from_nanos(first.at.as_nanos() + 1)),
+            ..CanaryFilter::default()
+        }),
+        expected(&|v| v.at == first.at)
+    );
 }
 
 #[test]

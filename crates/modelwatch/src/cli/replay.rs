@@ -1,6 +1,7 @@
 //! `modelwatch replay`: the engine over event files, offline. Validates every file first (a
 //! bad line stops the replay before it prints anything), then prints the timeline of alerts
-//! and retrain decisions: an aligned table, or one JSON object a line.
+//! retrain decisions, job notices and canary verdicts: an aligned table, or one JSON object a
+//! line.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -171,6 +172,15 @@ impl Table {
                 "-".to_string(),
                 format!("job {}", notice.status.as_str()),
                 notice.message.clone(),
+            ],
+            Output::Canary(verdict) => vec![
+                verdict.seq.to_string(),
+                verdict.at.to_string(),
+                verdict.model.to_string(),
+                verdict.metric.clone(),
+                verdict.rule.to_string(),
+                format!("canary {}", verdict.verdict.as_str()),
+                verdict.message.clone(),
             ],
         };
         self.rows.push(row);

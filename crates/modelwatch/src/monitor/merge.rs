@@ -1,9 +1,10 @@
-//! The merger task: puts alerts back in input order, runs the retrain policy over them (as
-//! the single-threaded engine does), and hands every output to observers and subscribers.
+//! The merger task: puts alerts back in input order, runs the retrain policy over them and
+//! the canary rules over the events (as the single-threaded engine does), and hands every
+//! output to observers and subscribers.
 
 use std::sync::Arc;
 
-use modelwatch_engine::{Config, Output, RetrainPolicy};
+use modelwatch_engine::{CanaryTracker, Config, Output, RetrainPolicy};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Observer;
@@ -26,14 +27,16 @@ pub(super) enum PlanItem {
 
 pub(super) struct Merger {
     policy: RetrainPolicy,
+    canaries: CanaryTracker,
     observers: Vec<Box<dyn Observer>>,
     subscribers: Vec<mpsc::Sender<Arc<Output>>>,
 }
 
 impl Merger {
-    pub(super) fn new(config: &Config, observers: Vec<Box<dyn Observer>>) -> Merger {
+    pub(super) fn new(config: Arc<Config>, observers: Vec<Box<dyn Observer>>) -> Merger {
         Merger {
             policy: RetrainPolicy::new(config.retrain.clone()),
+            canaries: CanaryTracker::new(config),
             observers,
             subscribers: Vec::new(),
         }
@@ -84,6 +87,7 @@ impl Merger {
                     while let Some(tagged) = pending.next_if(|tagged| tagged.seq == seq) {
                         self.policy.record_alert(tagged.alert, outputs);
                     }
+                    self.canaries.observe_event(seq, at, &event, outputs);
                 }
                 PlanEntry::Job { seq, at, job } => {
                     self.policy.observe(seq, &job.model, at, outputs);

@@ -12,8 +12,9 @@
 //!   order.
 //! - The merger receives, for every batch, the plan (the inputs in order) and one result from
 //!   each shard involved, puts the alerts back in input order, and runs the retrain policy
-//!   over them, exactly as [`modelwatch_engine::Engine`] does. So the output is the same, byte
-//!   for byte, whatever the number of shards.
+//!   over them, then the canary rules over the events' values (it sees every input, in order),
+//!   exactly as [`modelwatch_engine::Engine`] does. So the output is the same, byte for byte,
+//!   whatever the number of shards.
 //! - Every queue is bounded. [`Monitor::ingest`] waits while the router's queue is full;
 //!   nothing is ever dropped. [`Monitor::try_ingest_batch`] is for callers that would rather
 //!   refuse (an HTTP server answering 503).
@@ -196,7 +197,7 @@ impl Monitor {
             plan_tx,
             options.clock,
         )));
-        let merger = merge::Merger::new(&config, options.observers);
+        let merger = merge::Merger::new(config.clone(), options.observers);
         tasks.push(runtime.spawn(merger.run(plan_rx, shard_outputs)));
         Ok(Monitor {
             commands,

@@ -474,13 +474,15 @@ pub(super) struct AlertOutput {
     /// The metric.
     metric: String,
     explanation: Explanation,
-    /// The rule's actions this transition triggers (`retrain`, `retrain_on_warning`).
+    /// The rule's actions this transition triggers (`retrain`); none when muted.
     actions: Vec<String>,
-    /// The notifiers told of this transition (absent when none).
-    #[schema(required = false)]
-    notify: Vec<String>,
-    /// The running retrain job that mutes this transition (absent when not muted).
-    #[schema(required = false, pattern = "^[0-9a-f]{32}$")]
+    /// The notifiers (by name) the rule tells of its transitions, in the rule's order; absent
+    /// when there are none or the transition is muted.
+    #[schema(nullable = false)]
+    notify: Option<Vec<String>>,
+    /// The model's retrain job that was running when this transition happened: the
+    /// transition is recorded but asks for nothing and tells nobody. Absent when not muted.
+    #[schema(nullable = false, pattern = "^[0-9a-f]{32}$")]
     muted_by: Option<String>,
     /// One sentence for people.
     message: String,

@@ -80,6 +80,75 @@ fn replay_of_the_example_shows_alerts_retrain_decisions_and_the_end_state() {
 }
 
 #[test]
+fn replay_prints_canary_verdicts_in_both_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_temp(
+        dir.path(),
+        "canary.toml",
+        r#"[[rules]]
+name = "canary-accuracy"
+metric = "accuracy"
+severity = "critical"
+actions = ["rollback"]
+canary = { candidate = { instance = "canary-*" }, baseline = { instance = "default" }, window = 40, min_samples = 10, every = 5 }
+"#,
+    );
+    let (table, stderr) = expect(
+        &modelwatch(
+            &[
+                "replay",
+                "--config",
+                &config,
+                "examples/degrading-model.jsonl",
+            ],
+            b"",
+        ),
+        0,
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|line| line.contains("canary-accuracy"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].contains("fraud-detector@1.5.0/canary-0  accuracy  canary-accuracy  canary pass"),
+        "{table}"
+    );
+    assert!(
+        rows[1].contains("canary fail")
+            && rows[1].contains("accuracy of fraud-detector 1.5.0 fails against the baseline (instance default): median ")
+            && rows[1].ends_with("; rollback"),
+        "{table}"
+    );
+    let (json, _) = expect(
+        &modelwatch(
+            &[
+                "replay",
+                "--format",
+                "json",
+                "--config",
+                &config,
+                "examples/degrading-model.jsonl",
+            ],
+            b"",
+        ),
+        0,
+    );
+    let verdicts: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|value| value["type"] == "canary")
+        .collect();
+    assert_eq!(verdicts.len(), 2, "{json}");
+    assert_eq!(verdicts[1]["verdict"], "fail");
+    assert_eq!(verdicts[1]["severity"], "critical");
+    assert_eq!(verdicts[1]["actions"], serde_json::json!(["rollback"]));
+    assert_eq!(verdicts[1]["judgement"]["candidate_count"], 40);
+    assert!(verdicts[1]["judgement"]["interval"][1].as_f64().unwrap() < 0.0);
+}
+
+#[test]
 fn replay_json_is_one_object_a_line_and_the_same_every_time() {
     let args = [
         "replay",

@@ -15,6 +15,28 @@ fn config() -> Arc<Config> {
     Arc::new(parse_config(DEFAULT_CONFIG_TOML).unwrap().config)
 }
 
+/// The built-in rules and canary rules: canary instances against default ones (in the example,
+/// 1.5.0 on canary-0, which degrades, against 1.4.0), and version 1.5 against 1.4.
+fn config_with_canaries() -> Arc<Config> {
+    let text = format!(
+        r#"{DEFAULT_CONFIG_TOML}
+[[rules]]
+name = "canary-accuracy"
+metric = "accuracy"
+actions = ["rollback"]
+canary = {{ candidate = {{ instance = "canary-*" }}, baseline = {{ instance = "default" }}, window = 40, min_samples = 10, every = 5 }}
+
+[[rules]]
+name = "canary-latency"
+model = "fraud-*"
+metric = "latency_ms"
+actions = ["promote"]
+canary = {{ candidate = {{ version = "1.5.*" }}, baseline = {{ version = "1.4.*" }}, window = 30, min_samples = 8, every = 4, tolerance = 0.5 }}
+"#
+    );
+    Arc::new(parse_config(&text).unwrap().config)
+}
+
 fn example_inputs(config: &Config) -> Vec<Input> {
     let text =
         std::fs::read_to_string(crate::repo_root().join("examples/degrading-model.jsonl")).unwrap();
@@ -64,7 +86,7 @@ async fn monitor_json(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_matches_the_engine_byte_for_byte_whatever_the_shards() {
-    let config = config();
+    let config = config_with_canaries();
     let mut inputs = example_inputs(&config);
     // Manual retrain requests, while a job runs and after it: the merger decides them.
     let requests = WireParser::new(&config.catalog)
@@ -85,6 +107,11 @@ async fn the_monitor_matches_the_engine_byte_for_byte_whatever_the_shards() {
             .any(|line| line.contains("asked for by hand")),
         "the requests are decided"
     );
+    assert!(
+        expected.iter().any(|line| line.contains(r#""type":"canary""#)
+            && line.contains(r#""verdict":"fail""#)),
+        "the canary rules judge"
+    );
     for (shards, batch) in [(1, 1), (2, 7), (3, 64), (8, 1000)] {
         let actual = monitor_json(&config, &inputs, shards, batch).await;
         assert_eq!(actual, expected, "{shards} shards, batches of {batch}");
@@ -100,13 +127,14 @@ proptest! {
         shards in 1usize..6,
         batch in 1usize..50,
     ) {
-        let config = config();
+        let config = config_with_canaries();
         let mut minute = 0;
         let mut inputs = Vec::new();
         for (model, instance, accuracy, latency, step) in lines {
             minute += step;
             let text = format!(
-                r#"{{"model": {{"name": "m{model}", "version": "1", "instance": "i{instance}"}}, "timestamp": "2026-11-22T{:02}:{:02}:00Z", "metrics": {{"accuracy": {accuracy}, "precision": {accuracy}, "recall": 0.9, "f1": 0.85, "latency_ms": {latency}}}}}"#,
+                r#"{{"model": {{"name": "m{model}", "version": "1", "instance": "{}"}}, "timestamp": "2026-11-22T{:02}:{:02}:00Z", "metrics": {{"accuracy": {accuracy}, "precision": {accuracy}, "recall": 0.9, "f1": 0.85, "latency_ms": {latency}}}}}"#,
+                if instance == 0 { "canary-0" } else { "default" },
                 (minute / 60) % 24,
                 minute % 60
             );
