@@ -455,6 +455,7 @@ impl Runner {
                         .collect(),
                     dir,
                     fields: field_env(&fields),
+                    names_version: running.job.kind == JobKind::Retrain,
                     timeout: Duration::from_secs(timeout),
                 };
                 let ended = self.ended_sender.clone();
@@ -784,6 +785,8 @@ struct CommandSpec {
     dir: Option<std::path::PathBuf>,
     fields: Vec<(String, String)>,
     timeout: Duration,
+    /// A trainer's last stdout line must name the new version; a rollback only has to exit 0.
+    names_version: bool,
 }
 
 /// How a command attempt went.
@@ -912,6 +915,14 @@ async fn run_command(
             format!("{program} exited with {status}: {stderr}")
         };
         return CommandOutcome::failed(AttemptOutcome::Failed, error);
+    }
+    if !spec.names_version {
+        return CommandOutcome {
+            outcome: AttemptOutcome::Succeeded,
+            version: None,
+            result: None,
+            error: None,
+        };
     }
     match parse_result(&last) {
         Ok((version, result)) => CommandOutcome {
