@@ -256,9 +256,28 @@ impl Runner {
             let trainer = self.trainer_of(&job);
             let deadline = job.deadline.unwrap_or_else(|| self.context.clock.now());
             let attempt = job.attempts.max(1);
-            if job.backend.as_deref() == Some("command") {
+            let backend = match job.backend.as_deref() {
+                Some("command") => "command",
+                Some("http") => "http",
+                _ => "external",
+            };
+            let id = job.id.clone();
+            self.running.insert(
+                id.clone(),
+                Running {
+                    job,
+                    attempt,
+                    trainer,
+                    deadline,
+                    kill: None,
+                    waiting: backend != "command",
+                    backend,
+                    cancelled: None,
+                },
+            );
+            if backend == "command" {
                 let ended = Ended {
-                    id: job.id.clone(),
+                    id,
                     attempt,
                     outcome: AttemptOutcome::Interrupted,
                     version: None,
@@ -267,35 +286,7 @@ impl Runner {
                         "interrupted: the service stopped while the command ran".to_string(),
                     ),
                 };
-                self.running.insert(
-                    job.id.clone(),
-                    Running {
-                        job,
-                        attempt,
-                        trainer,
-                        deadline,
-                        kill: None,
-                        waiting: false,
-                        backend: "command",
-                        cancelled: None,
-                    },
-                );
                 self.attempt_ended(ended).await?;
-            } else {
-                let job_backend_http = job.backend.as_deref() == Some("http");
-                self.running.insert(
-                    job.id.clone(),
-                    Running {
-                        job,
-                        attempt,
-                        trainer,
-                        deadline,
-                        kill: None,
-                        waiting: true,
-                        backend: if job_backend_http { "http" } else { "external" },
-                        cancelled: None,
-                    },
-                );
             }
         }
         Ok(())

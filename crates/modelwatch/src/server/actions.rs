@@ -81,6 +81,10 @@ pub(super) struct JobBody {
     /// Why the latest attempt failed.
     #[schema(required = true)]
     error: Option<String>,
+    /// Whether the job is over (the state says so too; for `wait`).
+    #[serde(skip)]
+    #[schema(ignore)]
+    ended: bool,
     /// Its attempts, first first (only on `GET /v1/jobs/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -113,6 +117,7 @@ fn job_body(job: Job, attempts: Option<Vec<JobAttempt>>) -> JobBody {
         instance: job.instance,
         reason: job.reason,
         cause: job.cause,
+        ended: job.state.is_final(),
         state: job.state.as_str(),
         backend: job.backend,
         attempts: job.attempts,
@@ -277,36 +282,14 @@ pub(super) async fn get_job(
     let mut outbox = state.jobs.outbox();
     loop {
         outbox.borrow_and_update();
-        let lookup = id.clone();
-        let found = read(&state, move |store| {
-            let Some(job) = store.job(&lookup)? else {
-                return Ok(None);
-            };
-            let attempts = store.job_attempts(&lookup)?;
-            Ok(Some((job, attempts)))
-        })
-        .await?;
-        let Some((job, attempts)) = found else {
-            return Err(ApiError::NotFound(format!("there is no job {id}")));
-        };
-        if job.state.is_final() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(job_body(job, Some(attempts))));
+        let body = job_now(&state, id.clone()).await?;
+        if body.0.ended || tokio::time::Instant::now() >= deadline {
+            return Ok(body);
         }
-        // Any commit may end it: look again after the next one, or when the wait is over.
+        // Any commit may end it: look again after the next one, or once the wait is over.
         match tokio::time::timeout_at(deadline, outbox.changed()).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) | Err(_) => {
-                let lookup = id.clone();
-                let job = read(&state, move |store| store.job(&lookup)).await?;
-                let attempts = read(&state, {
-                    let id = id.clone();
-                    move |store| store.job_attempts(&id)
-                })
-                .await?;
-                return job
-                    .map(|job| Json(job_body(job, Some(attempts))))
-                    .ok_or_else(|| ApiError::NotFound(format!("there is no job {id}")));
-            }
+            Ok(Err(_)) | Err(_) => return job_now(&state, id).await,
         }
     }
 }
