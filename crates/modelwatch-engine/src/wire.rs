@@ -231,6 +231,29 @@ impl<'c> WireParser<'c> {
         }
     }
 
+    /// Whether a job notice or retrain request (`field`) may be read here: refused (`None`)
+    /// where the parser takes no such inputs; every other field present beside it is a
+    /// problem (`alone` says why), and the input is still read for its own problems.
+    fn admit_special(
+        &self,
+        field: &str,
+        refusal: &str,
+        beside: &[(&str, bool)],
+        alone: &str,
+        problems: &mut Problems<'_, '_>,
+    ) -> Option<()> {
+        if !self.accept_jobs {
+            problems.at(Some(field), refusal.to_string());
+            return None;
+        }
+        for (name, present) in beside {
+            if *present {
+                problems.at(Some(name), alone.to_string());
+            }
+        }
+        Some(())
+    }
+
     fn read_input(&self, raw: &RawValue, problems: &mut Problems<'_, '_>) -> Option<Input> {
         let fields = problems.object(raw, None)?;
         let mut model = None;
@@ -265,54 +288,31 @@ impl<'c> WireParser<'c> {
         let timestamp = timestamp
             .and_then(|raw| read_timestamp(raw, "timestamp", problems))
             .flatten();
+        let event_fields = [
+            ("model", model.is_some()),
+            ("metrics", metrics.is_some()),
+            ("metric", metric.is_some()),
+            ("value", value.is_some()),
+        ];
         if let Some(request) = retrain {
-            if !self.accept_jobs {
-                problems.at(
-                    Some("retrain_request"),
-                    "retrain_request inputs are not accepted here; ask for a retrain on POST /v1/models/{name}/retrain"
-                        .to_string(),
-                );
-                return None;
-            }
-            for (name, present) in [
-                ("model", model.is_some()),
-                ("metrics", metrics.is_some()),
-                ("metric", metric.is_some()),
-                ("value", value.is_some()),
-                ("job_finished", job.is_some()),
-            ] {
-                if present {
-                    problems.at(
-                        Some(name),
-                        "a retrain_request input carries nothing but retrain_request and timestamp"
-                            .to_string(),
-                    );
-                }
-            }
+            let beside = [event_fields.as_slice(), &[("job_finished", job.is_some())]].concat();
+            self.admit_special(
+                "retrain_request",
+                "retrain_request inputs are not accepted here; ask for a retrain on POST /v1/models/{name}/retrain",
+                &beside,
+                "a retrain_request input carries nothing but retrain_request and timestamp",
+                problems,
+            )?;
             return read_retrain_request(request, timestamp, problems).map(Input::RetrainRequest);
         }
         if let Some(job) = job {
-            if !self.accept_jobs {
-                problems.at(
-                    Some("job_finished"),
-                    "job_finished inputs are not accepted here; report job results to the jobs API"
-                        .to_string(),
-                );
-                return None;
-            }
-            for (name, present) in [
-                ("model", model.is_some()),
-                ("metrics", metrics.is_some()),
-                ("metric", metric.is_some()),
-                ("value", value.is_some()),
-            ] {
-                if present {
-                    problems.at(
-                        Some(name),
-                        "a job_finished input carries no metric fields".to_string(),
-                    );
-                }
-            }
+            self.admit_special(
+                "job_finished",
+                "job_finished inputs are not accepted here; report job results to the jobs API",
+                &event_fields,
+                "a job_finished input carries no metric fields",
+                problems,
+            )?;
             return read_job(job, timestamp, problems).map(Input::JobFinished);
         }
         let model = match model {

@@ -406,11 +406,13 @@ pub(crate) fn write_effects(
         )?;
         learned.versions.push((name.clone(), version.clone()));
     }
+    // `Store::commit` checked that the records number on one by one and that every output
+    // comes from one of them: an output's record is at its seq's offset from the first.
+    let first_seq = batch.records.first().map_or(0, |record| record.seq);
     let received = |seq: u64| -> Timestamp {
-        batch
-            .records
-            .iter()
-            .find(|record| record.seq == seq)
+        usize::try_from(seq.saturating_sub(first_seq))
+            .ok()
+            .and_then(|offset| batch.records.get(offset))
             .map_or(Timestamp::EPOCH, |record| record.received_at)
     };
     for (index, (output, json)) in batch.outputs.iter().zip(outputs_json).enumerate() {
@@ -791,22 +793,16 @@ impl Store {
         after: i64,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let action = "reading pending deliveries";
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
+        self.rows(
+            "reading pending deliveries",
+            &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM deliveries
                  WHERE notifier = ?1 AND state = 'pending' AND pos > ?2
                  ORDER BY pos LIMIT ?3"
-            ))
-            .map_err(self.sqlite(action))?;
-        statement
-            .query_map(
-                params![notifier, after, i64::try_from(limit).unwrap_or(i64::MAX)],
-                read_delivery,
-            )
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(self.sqlite(action))
+            ),
+            params![notifier, after, i64::try_from(limit).unwrap_or(i64::MAX)],
+            read_delivery,
+        )
     }
 
     /// Deliveries matching `filter`, one page.
@@ -870,16 +866,12 @@ impl Store {
     ///
     /// [`StoreError::Sqlite`] when the read fails.
     pub fn job_attempts(&self, id: &str) -> Result<Vec<JobAttempt>, StoreError> {
-        let action = "reading a job's attempts";
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT attempt, started_at, finished_at, outcome, error FROM job_attempts
-                 WHERE job = ?1 ORDER BY attempt",
-            )
-            .map_err(self.sqlite(action))?;
-        statement
-            .query_map([id], |row| {
+        self.rows(
+            "reading a job's attempts",
+            "SELECT attempt, started_at, finished_at, outcome, error FROM job_attempts
+             WHERE job = ?1 ORDER BY attempt",
+            [id],
+            |row| {
                 Ok(JobAttempt {
                     attempt: row.get(0)?,
                     started_at: Timestamp::from_nanos(row.get(1)?),
@@ -887,9 +879,8 @@ impl Store {
                     outcome: row.get(3)?,
                     error: row.get(4)?,
                 })
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(self.sqlite(action))
+            },
+        )
     }
 
     /// Every job that is not over (queued or running), oldest first.
@@ -898,17 +889,14 @@ impl Store {
     ///
     /// [`StoreError::Sqlite`] when the read fails.
     pub fn open_jobs(&self) -> Result<Vec<Job>, StoreError> {
-        let action = "reading the open jobs";
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
+        self.rows(
+            "reading the open jobs",
+            &format!(
                 "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('queued', 'running') ORDER BY pos"
-            ))
-            .map_err(self.sqlite(action))?;
-        statement
-            .query_map([], read_job)
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(self.sqlite(action))
+            ),
+            [],
+            read_job,
+        )
     }
 }
 

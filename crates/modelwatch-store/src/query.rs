@@ -447,21 +447,18 @@ impl Store {
     ///
     /// [`StoreError::Sqlite`] when the read fails.
     pub fn open_alerts(&self, model: &str) -> Result<Vec<StoredAlert>, StoreError> {
-        let action = "reading the open alerts";
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
+        self.rows(
+            "reading the open alerts",
+            &format!(
                 "SELECT {ALERT_COLUMNS} FROM alerts AS a
                  WHERE a.model = ?1
                    AND a.pos = (SELECT max(b.pos) FROM alerts AS b WHERE b.alert_id = a.alert_id)
                    AND a.state IN ('pending', 'firing', 'warning')
                  ORDER BY a.pos"
-            ))
-            .map_err(self.sqlite(action))?;
-        statement
-            .query_map([model], read_alert)
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(self.sqlite(action))
+            ),
+            [model],
+            read_alert,
+        )
     }
 
     /// Every alert whose latest transition is `firing` or `warning`, over all models, in
@@ -471,19 +468,30 @@ impl Store {
     ///
     /// [`StoreError::Sqlite`] when the read fails.
     pub fn firing_alerts(&self) -> Result<Vec<StoredAlert>, StoreError> {
-        let action = "reading the firing alerts";
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
+        self.rows(
+            "reading the firing alerts",
+            &format!(
                 "SELECT {ALERT_COLUMNS} FROM alerts AS a
                  WHERE a.state IN ('firing', 'warning')
                    AND a.pos = (SELECT max(b.pos) FROM alerts AS b WHERE b.alert_id = a.alert_id)
                  ORDER BY a.pos"
-            ))
-            .map_err(self.sqlite(action))?;
-        statement
-            .query_map([], read_alert)
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            ),
+            [],
+            read_alert,
+        )
+    }
+
+    /// Every row a statement returns, each read by `read`; `action` names the read in errors.
+    pub(crate) fn rows<T>(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.query_map(params, read)?.collect())
             .map_err(self.sqlite(action))
     }
 

@@ -384,18 +384,15 @@ impl Store {
     ///
     /// [`StoreError::Sqlite`] when the read fails.
     pub fn model_versions(&self, model: &str) -> Result<Vec<ModelVersion>, StoreError> {
-        let action = "reading a model's versions";
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
+        self.rows(
+            "reading a model's versions",
+            &format!(
                 "SELECT {VERSION_COLUMNS} FROM model_versions WHERE model = ?1
                  ORDER BY created_at, version"
-            ))
-            .map_err(self.sqlite(action))?;
-        statement
-            .query_map([model], read_version)
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(self.sqlite(action))
+            ),
+            [model],
+            read_version,
+        )
     }
 
     /// One version of a model.

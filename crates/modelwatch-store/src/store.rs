@@ -298,28 +298,24 @@ impl Store {
                 last_seq,
             });
         }
-        if self.known_versions.is_none() {
-            self.known_versions =
-                Some(crate::registry::known_versions(&tx).map_err(sqlite("reading the registry"))?);
-        }
-        let known: &HashMap<String, HashSet<String>> = match &self.known_versions {
+        // Taken out for the commit; a failed commit drops it, and the next one reads it again.
+        let mut known = match self.known_versions.take() {
             Some(known) => known,
-            None => &EMPTY_REGISTRY,
+            None => crate::registry::known_versions(&tx).map_err(sqlite("reading the registry"))?,
         };
         let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
         let mut learned = Learned::default();
-        write_effects(&tx, batch, &encoded.outputs, known, &mut learned)
+        write_effects(&tx, batch, &encoded.outputs, &known, &mut learned)
             .map_err(sqlite("writing the outbox"))?;
         let new_last = batch.records.last().map_or(last_seq, |record| record.seq);
         tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
             .and_then(|mut statement| statement.execute([new_last]))
             .map_err(sqlite("writing the last sequence number"))?;
         tx.commit().map_err(sqlite("committing a batch"))?;
-        if let Some(known) = self.known_versions.as_mut() {
-            for (model, version) in learned.versions {
-                known.entry(model).or_default().insert(version);
-            }
+        for (model, version) in learned.versions {
+            known.entry(model).or_default().insert(version);
         }
+        self.known_versions = Some(known);
         // Points follow on from the inputs before: a store behind (after a crash) reads them
         // back from the inputs when it next flushes.
         if self.points.through() == last_seq {
@@ -333,8 +329,6 @@ impl Store {
         })
     }
 }
-
-static EMPTY_REGISTRY: LazyLock<HashMap<String, HashSet<String>>> = LazyLock::new(HashMap::new);
 
 /// Checks the batch against the rules of [`Store::commit`] before anything is written.
 fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {

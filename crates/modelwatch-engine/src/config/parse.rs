@@ -592,15 +592,7 @@ impl Reader<'_> {
                         .collect::<Vec<Action>>()
                 }),
         };
-        let notify = match fields.get("notify") {
-            None => Some(Vec::new()),
-            Some(value) => self.notify(
-                value,
-                &join(path, "notify"),
-                known.notifiers,
-                known.declared,
-            ),
-        };
+        let notify = self.rule_notify(fields, path, known);
         if let (Some(actions), Some(detector), Some(value)) =
             (&actions, &detector, fields.get("actions"))
             && actions.contains(&Action::RetrainOnWarning)

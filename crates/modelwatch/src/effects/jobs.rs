@@ -26,6 +26,7 @@ use std::time::Duration;
 use modelwatch_engine::config::{
     Backend, TEMPLATE_FIELDS, TemplateFields, Trainer, expand_template,
 };
+use modelwatch_engine::wire::check_identifier;
 use modelwatch_engine::{Input, JobFinished, JobStatus, Timestamp};
 use modelwatch_store::{AttemptOutcome, EffectUpdate, Job, JobKind, JobState};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -38,9 +39,6 @@ use crate::server::writer::Status;
 
 /// Most bytes of a command's stderr kept for the error message.
 const STDERR_TAIL: usize = 2_000;
-
-/// Longest accepted version name.
-const MAX_VERSION_LEN: usize = 128;
 
 /// How the API reaches the job runner.
 #[derive(Clone, Debug)]
@@ -183,10 +181,9 @@ struct Running {
     deadline: Timestamp,
     /// A command's: dropping or sending kills its process group.
     kill: Option<oneshot::Sender<AttemptOutcome>>,
-    /// Whether it waits for `complete` (http, external): from the moment the request is sent,
-    /// since the completion may come before the answer to it.
-    waiting: bool,
-    /// The backend running it.
+    /// The backend running it: a `command` ends by itself (exit, its own time limit, a
+    /// kill); an `http` or `external` job waits for `complete` or its deadline, from the
+    /// moment it starts, since the completion may come before the answer to the request.
     backend: &'static str,
     /// A cancel waiting for the command's group to be killed and the end committed.
     cancelled: Option<oneshot::Sender<Result<(), CancelError>>>,
@@ -270,7 +267,6 @@ impl Runner {
                     trainer,
                     deadline,
                     kill: None,
-                    waiting: backend != "command",
                     backend,
                     cancelled: None,
                 },
@@ -316,7 +312,7 @@ impl Runner {
         let overdue: Vec<(String, u32)> = self
             .running
             .values()
-            .filter(|running| running.kill.is_none() && running.deadline <= now)
+            .filter(|running| running.backend != "command" && running.deadline <= now)
             .map(|running| (running.job.id.clone(), running.attempt))
             .collect();
         for (id, attempt) in overdue {
@@ -351,7 +347,7 @@ impl Runner {
             }
         }
         for running in self.running.values() {
-            if running.kill.is_none() {
+            if running.backend != "command" {
                 wake = wake.min(until(now, running.deadline));
             }
         }
@@ -427,7 +423,6 @@ impl Runner {
             trainer,
             deadline,
             kill: None,
-            waiting: !matches!(backend, Backend::Command { .. }),
             backend: backend.kind(),
             cancelled: None,
         };
@@ -599,7 +594,7 @@ impl Runner {
                 state: job.state.as_str().to_string(),
             });
         };
-        if !running.waiting {
+        if running.backend == "command" {
             return Err(CompleteError::NotWaiting {
                 id: id.to_string(),
                 state: format!("running on the {} backend", running.backend),
@@ -958,16 +953,9 @@ fn parse_result(line: &str) -> Result<(String, Option<String>), String> {
     Ok((line.to_string(), None))
 }
 
+/// A produced version must be one that events can name.
 fn check_version(version: &str) -> Result<(), String> {
-    if version.is_empty()
-        || version.len() > MAX_VERSION_LEN
-        || version.chars().any(char::is_control)
-    {
-        return Err(format!(
-            "{version:?} is not a version name: 1 to {MAX_VERSION_LEN} characters, no control characters"
-        ));
-    }
-    Ok(())
+    check_identifier(version).map_err(|problem| format!("the version {problem}"))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use modelwatch_engine::{Input, JobStatus, RetrainRequest, Timestamp};
 use modelwatch_store::{
     AuditEvent, DecisionFilter, Delivery, DeliveryFilter, DeliveryState, Job, JobAttempt,
-    JobFilter, JobKind, JobState, Listing, ModelVersion, Page, VersionChange,
+    JobFilter, JobKind, JobState, Listing, ModelVersion, Page, RegistryError, VersionChange,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -81,10 +81,6 @@ pub(super) struct JobBody {
     /// Why the latest attempt failed.
     #[schema(required = true)]
     error: Option<String>,
-    /// Whether the job is over (the state says so too; for `wait`).
-    #[serde(skip)]
-    #[schema(ignore)]
-    ended: bool,
     /// Its attempts, first first (only on `GET /v1/jobs/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -117,7 +113,6 @@ fn job_body(job: Job, attempts: Option<Vec<JobAttempt>>) -> JobBody {
         instance: job.instance,
         reason: job.reason,
         cause: job.cause,
-        ended: job.state.is_final(),
         state: job.state.as_str(),
         backend: job.backend,
         attempts: job.attempts,
@@ -282,9 +277,9 @@ pub(super) async fn get_job(
     let mut outbox = state.jobs.outbox();
     loop {
         outbox.borrow_and_update();
-        let body = job_now(&state, id.clone()).await?;
-        if body.0.ended || tokio::time::Instant::now() >= deadline {
-            return Ok(body);
+        let (job, attempts) = read_job(&state, id.clone()).await?;
+        if job.state.is_final() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(job_body(job, Some(attempts))));
         }
         // Any commit may end it: look again after the next one, or once the wait is over.
         match tokio::time::timeout_at(deadline, outbox.changed()).await {
@@ -330,7 +325,14 @@ pub(super) async fn post_cancel(
     job_now(&state, id).await
 }
 
+/// The job as it now stands, as the routes show it.
 async fn job_now(state: &AppState, id: String) -> Result<Json<JobBody>, ApiError> {
+    let (job, attempts) = read_job(state, id).await?;
+    Ok(Json(job_body(job, Some(attempts))))
+}
+
+/// A job and its attempts; 404 when there is no such job.
+async fn read_job(state: &AppState, id: String) -> Result<(Job, Vec<JobAttempt>), ApiError> {
     let lookup = id.clone();
     let found = read(state, move |store| {
         let Some(job) = store.job(&lookup)? else {
@@ -340,9 +342,7 @@ async fn job_now(state: &AppState, id: String) -> Result<Json<JobBody>, ApiError
         Ok(Some((job, attempts)))
     })
     .await?;
-    found
-        .map(|(job, attempts)| Json(job_body(job, Some(attempts))))
-        .ok_or_else(|| ApiError::NotFound(format!("there is no job {id}")))
+    found.ok_or_else(|| ApiError::NotFound(format!("there is no job {id}")))
 }
 
 /// The body of `POST /v1/jobs/{id}/complete`.
@@ -547,16 +547,6 @@ pub(super) async fn post_version_change(
         }
     };
     let at = state.clock.now();
-    let lookup = (model.clone(), version.clone());
-    let known = read(&state, move |store| {
-        store.model_version(&lookup.0, &lookup.1)
-    })
-    .await?;
-    if known.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "model {model} has no version {version} in the registry"
-        )));
-    }
     let answer = ask_writer(&state, |reply| {
         super::writer::Job::Registry(RegistryRequest {
             model,
@@ -570,7 +560,11 @@ pub(super) async fn post_version_change(
     .ok_or(ApiError::WriterStopped)?;
     answer
         .map(|version| Json(version_body(version)))
-        .map_err(ApiError::Conflict)
+        .map_err(|error| match error {
+            RegistryError::UnknownVersion { .. } => ApiError::NotFound(error.to_string()),
+            RegistryError::Transition { .. } => ApiError::Conflict(error.to_string()),
+            RegistryError::Store(_) => ApiError::Internal(error.to_string()),
+        })
 }
 
 /// One notification of an output to a notifier.
@@ -821,11 +815,8 @@ pub(super) async fn post_retrain(
             .map_err(|error| ApiError::Unprocessable(format!("body: {error}")))?;
         body.reason
     };
-    if model.is_empty() || model.len() > 256 || model.chars().any(char::is_control) {
-        return Err(ApiError::Unprocessable(
-            "name: a model name is 1 to 256 characters, no control characters".to_string(),
-        ));
-    }
+    modelwatch_engine::wire::check_identifier(&model)
+        .map_err(|problem| ApiError::Unprocessable(format!("name: {problem}")))?;
     let now = state.clock.now();
     let input = Input::RetrainRequest(RetrainRequest {
         model: model.clone(),

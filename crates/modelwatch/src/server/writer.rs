@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
 use modelwatch_store::{
-    Batch, EffectUpdate, MAX_REPLAY_PAGE, ModelVersion, POINTS_PER_FLUSH, Record, SeriesCursor,
-    Snapshot, Store, StoreError, VersionChange,
+    Batch, EffectUpdate, MAX_REPLAY_PAGE, ModelVersion, POINTS_PER_FLUSH, Record, RegistryError,
+    SeriesCursor, Snapshot, Store, StoreError, VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -146,7 +146,7 @@ pub struct RegistryRequest {
     /// The wall time of the request.
     pub at: Timestamp,
     /// Where the writer answers: the version as it now stands, or why it did not change.
-    pub reply: oneshot::Sender<Result<ModelVersion, String>>,
+    pub reply: oneshot::Sender<Result<ModelVersion, RegistryError>>,
 }
 
 /// What the writer tells others, besides answering requests.
@@ -532,16 +532,13 @@ impl Writer<'_> {
             }
             for request in registry {
                 self.wall = self.wall.max(request.at);
-                let answer = self
-                    .store
-                    .change_version(
-                        &request.model,
-                        &request.version,
-                        request.change,
-                        request.at,
-                        "api",
-                    )
-                    .map_err(|error| error.to_string());
+                let answer = self.store.change_version(
+                    &request.model,
+                    &request.version,
+                    request.change,
+                    request.at,
+                    "api",
+                );
                 if answer.is_ok() {
                     self.outbox_changed();
                 }

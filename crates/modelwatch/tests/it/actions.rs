@@ -39,6 +39,27 @@ fn accuracy(version: &str, second: u32, value: f64) -> String {
     .to_string()
 }
 
+/// A webhook notifier `hook` posting to `receiver`/hook (quick retries; `extra` adds lines),
+/// told of every transition of an accuracy threshold.
+fn webhook_config(receiver: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[notifiers]]
+name = "hook"
+kind = "webhook"
+url = "{receiver}/hook"
+retry_initial_ms = 10
+retry_max_secs = 1
+{extra}
+[[rules]]
+name = "acc-low"
+metric = "accuracy"
+detector = {{ kind = "threshold", below = 0.9 }}
+notify = ["hook"]
+"#
+    )
+}
+
 fn get_json(client: &Client, path: &str) -> Value {
     let (status, body) = client.get(path);
     assert_eq!(status, 200, "{path}: {body}");
@@ -57,23 +78,9 @@ fn a_webhook_gets_every_notification_once_in_order_through_errors_and_an_outage(
         Answer::Drop,
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        r#"
-[[notifiers]]
-name = "hook"
-kind = "webhook"
-url = "{}/hook"
-secret_env = "MODELWATCH_TEST_HOOK_SECRET"
-retry_initial_ms = 10
-retry_max_secs = 1
-
-[[rules]]
-name = "acc-low"
-metric = "accuracy"
-detector = {{ kind = "threshold", below = 0.9 }}
-notify = ["hook"]
-"#,
-        receiver.url
+    let config = webhook_config(
+        &receiver.url,
+        "secret_env = \"MODELWATCH_TEST_HOOK_SECRET\"\n",
     );
     let serve = serve_with(
         dir.path(),
@@ -579,23 +586,7 @@ fn after_a_kill_pending_notifications_go_out_with_the_same_keys_and_none_twice()
     // Five failures: some before the kill, the rest after the restart, then 200s.
     let receiver = Receiver::start(vec![Answer::Status(503); 5]);
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        r#"
-[[notifiers]]
-name = "hook"
-kind = "webhook"
-url = "{}/hook"
-retry_initial_ms = 10
-retry_max_secs = 1
-
-[[rules]]
-name = "acc-low"
-metric = "accuracy"
-detector = {{ kind = "threshold", below = 0.9 }}
-notify = ["hook"]
-"#,
-        receiver.url
-    );
+    let config = webhook_config(&receiver.url, "");
     let serve = serve_with(dir.path(), &config, &[]);
     Client::of(&serve).ingest(&[
         accuracy("1", 0, 0.95),

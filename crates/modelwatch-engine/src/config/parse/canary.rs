@@ -71,15 +71,7 @@ impl Reader<'_> {
                         .collect::<Vec<_>>()
                 }),
         };
-        let notify = match fields.get("notify") {
-            None => Some(Vec::new()),
-            Some(value) => self.notify(
-                value,
-                &join(path, "notify"),
-                known.notifiers,
-                known.declared,
-            ),
-        };
+        let notify = self.rule_notify(fields, path, known);
         let canary_path = join(path, "canary");
         let canary = fields
             .get("canary")

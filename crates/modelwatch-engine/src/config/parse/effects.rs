@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Reader, Value, check_name, join};
+use super::{Known, Reader, Value, check_name, join};
 use crate::config::effects::{
     Backend, DEFAULT_HTTP_BODY, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS,
     DEFAULT_JOB_TIMEOUT_SECS, DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS,
@@ -611,7 +611,25 @@ impl Reader<'_> {
     }
 
     /// A `notify` list: names of declared notifiers, each once.
-    pub(super) fn notify(
+    /// A rule's `notify` list (none when absent): names of declared notifiers.
+    pub(super) fn rule_notify(
+        &mut self,
+        fields: &DeTable<'_>,
+        path: &str,
+        known: &Known<'_>,
+    ) -> Option<Vec<Arc<str>>> {
+        match fields.get("notify") {
+            None => Some(Vec::new()),
+            Some(value) => self.notify(
+                value,
+                &join(path, "notify"),
+                known.notifiers,
+                known.declared,
+            ),
+        }
+    }
+
+    fn notify(
         &mut self,
         value: &Value<'_>,
         path: &str,
