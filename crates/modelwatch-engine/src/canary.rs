@@ -234,6 +234,25 @@ pub fn judge(params: &CanaryParams, candidate: &[f64], baseline: &[f64]) -> Judg
     judgement
 }
 
+/// A verdict in words: "latency_ms of fraud-detector 2.0 fails against the baseline (instance
+/// stable-*): " and then what [`Judgement::describe`] says (`described`). What canary verdicts
+/// and `GET /v1/canary/{model}` say.
+pub fn verdict_message(
+    metric: &str,
+    model: &str,
+    version: &str,
+    baseline: &str,
+    verdict: Verdict,
+    described: &str,
+) -> String {
+    let outcome = match verdict {
+        Verdict::Fail => "fails against",
+        Verdict::Pass => "passes against",
+        Verdict::NotEnoughData => "cannot be judged against",
+    };
+    format!("{metric} of {model} {version} {outcome} the baseline ({baseline}): {described}")
+}
+
 /// The median of finite values (the mean of the middle two for an even count).
 fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {

@@ -173,7 +173,8 @@ impl CanaryTracker {
     }
 }
 
-/// The verdict in words (the rule is named beside it, as for alerts).
+/// The verdict in words (the rule is named beside it, as for alerts), with the actions it
+/// asks for.
 fn message(
     rule: &CanaryRule,
     event: &Event,
@@ -181,13 +182,13 @@ fn message(
     described: &str,
     actions: &[&str],
 ) -> String {
-    let outcome = match verdict {
-        Verdict::Fail => "fails against",
-        _ => "passes against",
-    };
-    let mut message = format!(
-        "{} of {} {} {outcome} the baseline ({}): {described}",
-        rule.metric, event.model.name, event.model.version, rule.baseline
+    let mut message = super::verdict_message(
+        &rule.metric,
+        &event.model.name,
+        &event.model.version,
+        &rule.baseline.to_string(),
+        verdict,
+        described,
     );
     if !actions.is_empty() {
         message.push_str("; ");

@@ -6,7 +6,7 @@
 //! compared with every configured digest by a fixed-time byte comparison, without stopping at
 //! the first match. Missing or unknown token: 401 with `WWW-Authenticate: Bearer`; a token
 //! without the route's scope: 403 naming the scope. `POST /v1/events` needs `ingest`, every
-//! `GET /v1/...` needs `read`; `admin` implies both. `/healthz`, `/readyz` and `/metrics` stay
+//! `GET /v1/...` (and `POST /v1/canary/{model}`, a read) needs `read`; `admin` implies both. `/healthz`, `/readyz` and `/metrics` stay
 //! open (probes and Prometheus scrape without a token by default). With no tokens configured
 //! nothing is checked (`serve` then only listens on loopback unless told otherwise).
 

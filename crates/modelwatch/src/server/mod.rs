@@ -14,6 +14,7 @@
 
 mod actions;
 pub mod auth;
+mod canary;
 #[cfg(test)]
 mod ingest_tests;
 pub mod metrics;
@@ -249,6 +250,7 @@ impl Service {
             .routes(routes!(actions::get_versions))
             .routes(routes!(actions::get_deliveries))
             .routes(routes!(actions::get_audit))
+            .routes(routes!(canary::get_canary, canary::post_canary))
             .route_layer(middleware::from_fn_with_state(
                 (options.auth.clone(), auth::Scope::Read),
                 auth::require,

@@ -33,7 +33,7 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
             series with detectors, raises alerts that explain themselves and decides retrains. \
             Without configured tokens nothing is authenticated (serve then listens on loopback only); \
             with tokens, `POST /v1/events` and `POST /v1/jobs/{id}/complete` need the `ingest` scope, \
-            every `GET /v1/...` the `read` scope, and `admin` grants both and the routes that change \
+            every `GET /v1/...` (and `POST /v1/canary/{model}`) the `read` scope, and `admin` grants both and the routes that change \
             things by hand (retention, retrain, cancel, registry changes). `/healthz`, `/readyz`, `/metrics` and `/openapi.json` are open."
     ),
     modifiers(&BearerScheme),
@@ -652,10 +652,90 @@ pub(super) struct SeriesParams {
     limit: Option<u64>,
 }
 
+/// `GET /v1/canary/{model}` and `POST /v1/canary/{model}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) struct CanaryParams {
+    /// A canary rule of the config (watching this model) whose settings to use; the other
+    /// parameters override them.
+    rule: Option<String>,
+    /// The metric compared; required without `rule`.
+    metric: Option<String>,
+    /// The candidate's series: `instance=GLOB`, `version=GLOB` or both joined by a comma
+    /// (`version=2.0,instance=canary-*`); required without `rule`.
+    #[param(example = "instance=canary-*")]
+    candidate: Option<String>,
+    /// The baseline's series, as `candidate`; they must differ. Required without `rule`.
+    #[param(example = "instance=stable-*")]
+    baseline: Option<String>,
+    /// The most recent points of each side compared (default 200).
+    #[param(minimum = 1, maximum = 10000)]
+    window: Option<u32>,
+    /// Fewer points on either side: `not_enough_data` (default 30, or the window if smaller).
+    #[param(minimum = 0)]
+    min_samples: Option<u32>,
+    /// The test's confidence, strictly between 0 and 1 (default 0.98).
+    #[param(exclusive_minimum = 0, exclusive_maximum = 1)]
+    confidence: Option<f64>,
+    /// A significant bad shift fails only when larger than this fraction of the baseline's
+    /// median (default 0).
+    #[param(minimum = 0)]
+    tolerance: Option<f64>,
+    /// `pass` or `fail`: answer 200 only for that verdict, 412 for any other.
+    gate: Option<Verdict>,
+}
+
+/// A canary verdict.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) enum Verdict {
+    Pass,
+    Fail,
+    NotEnoughData,
+}
+
+/// The numbers behind a canary verdict (`modelwatch_engine::Judgement`). What the test did
+/// not compute is left out: medians without points, the test's figures when it did not run.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) struct Judgement {
+    /// The candidate's values judged.
+    candidate_count: u64,
+    /// The baseline's values judged.
+    baseline_count: u64,
+    #[schema(nullable = false)]
+    candidate_median: Option<f64>,
+    #[schema(nullable = false)]
+    baseline_median: Option<f64>,
+    /// The test's confidence.
+    confidence: f64,
+    /// The Mann-Whitney U statistic of the candidate.
+    #[schema(nullable = false)]
+    u: Option<f64>,
+    /// The standardized statistic.
+    #[schema(nullable = false)]
+    z: Option<f64>,
+    /// The two-sided p-value.
+    #[schema(nullable = false)]
+    p_value: Option<f64>,
+    /// The estimated shift, candidate minus baseline.
+    #[schema(nullable = false)]
+    estimate: Option<f64>,
+    /// The confidence interval of the shift: lower, upper.
+    #[schema(nullable = false, min_items = 2, max_items = 2)]
+    interval: Option<Vec<f64>>,
+    /// The largest bad shift tolerated.
+    #[schema(nullable = false)]
+    allowed_shift: Option<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use modelwatch_engine::{
-        AlertState as State, Decision as Made, Reason as Why, Severity as Level,
+        AlertState as State, Decision as Made, Reason as Why, Severity as Level, Verdict,
     };
     use utoipa::PartialSchema;
 
@@ -736,5 +816,14 @@ mod tests {
         }
         let names: Vec<&str> = reasons.into_iter().map(Why::as_str).collect();
         assert_eq!(documented::<super::Reason>(), names);
+
+        let verdicts = [Verdict::Pass, Verdict::Fail, Verdict::NotEnoughData];
+        for verdict in verdicts {
+            match verdict {
+                Verdict::Pass | Verdict::Fail | Verdict::NotEnoughData => {}
+            }
+        }
+        let names: Vec<&str> = verdicts.into_iter().map(Verdict::as_str).collect();
+        assert_eq!(documented::<super::Verdict>(), names);
     }
 }

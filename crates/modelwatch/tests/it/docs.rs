@@ -78,8 +78,24 @@ fn the_json_examples_of_the_actions_page_are_json() {
     for block in examples {
         let value: serde_json::Value =
             serde_json::from_str(&block).unwrap_or_else(|error| panic!("{block}\n{error}"));
-        // The webhook body: the delivery's id, the notifier, a link and the output.
-        for key in ["id", "notifier", "link", "output"] {
+        // A canary verdict on demand, or a webhook body: the delivery's id, the notifier, a
+        // link and the output.
+        let keys: &[&str] = if value.get("verdict").is_some() {
+            &[
+                "model",
+                "rule",
+                "metric",
+                "verdict",
+                "message",
+                "judgement",
+                "candidate",
+                "baseline",
+                "settings",
+            ]
+        } else {
+            &["id", "notifier", "link", "output"]
+        };
+        for key in keys {
             assert!(value.get(key).is_some(), "{key} missing from\n{block}");
         }
     }

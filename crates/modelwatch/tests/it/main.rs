@@ -17,6 +17,7 @@
 
 mod actions;
 mod auth;
+mod canary;
 mod cli;
 mod crash;
 mod docs;
