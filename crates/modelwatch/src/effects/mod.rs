@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
+use crate::server::metrics::Metrics;
 use crate::server::writer::{Job, Request, Status};
 
 pub use jobs::{CancelError, CompleteError, JobControl, JobReport};
@@ -70,6 +71,8 @@ pub(crate) struct Context {
     pub(crate) secrets: HashMap<String, Vec<u8>>,
     /// Where links in notifications point (no trailing slash).
     pub(crate) link_base: String,
+    /// The service's counters (`/metrics`).
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -99,6 +102,18 @@ impl Context {
         effects: Vec<EffectUpdate>,
     ) -> Result<(), Stopped> {
         let queue = self.queue.upgrade().ok_or(Stopped)?;
+        // What `/metrics` counts once the commit is done (delivery attempts are counted by
+        // their notifier, which knows its name).
+        let effects_counted: Vec<Counted> = effects
+            .iter()
+            .filter_map(|update| match update {
+                EffectUpdate::JobStarted { backend, .. } => Some(Counted::Started(backend.clone())),
+                EffectUpdate::JobAttemptEnded { outcome, .. } => {
+                    Some(Counted::Ended(outcome.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
         let (reply, answer) = oneshot::channel();
         let received_at = self.clock.now();
         let mut inputs = inputs;
@@ -116,7 +131,15 @@ impl Context {
             .map_err(|_| Stopped)?;
         drop(queue);
         match answer.await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => {
+                for update in &effects_counted {
+                    match update {
+                        Counted::Started(backend) => self.metrics.record_job_started(backend),
+                        Counted::Ended(outcome) => self.metrics.record_job_attempt_ended(outcome),
+                    }
+                }
+                Ok(())
+            }
             _ => Err(Stopped),
         }
     }
@@ -134,6 +157,12 @@ impl Context {
             () = self.stopped() => Err(Stopped),
         }
     }
+}
+
+/// A job update `/metrics` counts.
+enum Counted {
+    Started(String),
+    Ended(&'static str),
 }
 
 /// The running effects of a service.
@@ -159,6 +188,8 @@ pub struct EffectsSetup {
     pub clock: Arc<dyn Clock>,
     /// Where links in notifications point.
     pub link_base: String,
+    /// The service's counters.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Effects {
@@ -182,6 +213,7 @@ impl Effects {
             client: http::client()?,
             secrets,
             link_base: setup.link_base.trim_end_matches('/').to_string(),
+            metrics: setup.metrics,
         });
         let mut tasks = Vec::new();
         for notifier in &context.config.effects.notifiers {

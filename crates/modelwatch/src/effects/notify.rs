@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::http::{self, Answer};
 use super::{Context, Stopped, wait_ready};
+use crate::server::metrics::DeliveryOutcome;
 use crate::server::writer::Status;
 use std::sync::Arc;
 
@@ -103,26 +104,30 @@ async fn deliver(
     notifier: &Notifier,
     delivery: Delivery,
 ) -> Result<(), Stopped> {
-    let prepared = match prepare(context, notifier, &delivery).await {
-        Ok(Some(prepared)) => prepared,
-        Ok(None) => {
-            let update = EffectUpdate::Delivery {
-                id: delivery.id.clone(),
-                at: context.clock.now(),
-                result: DeliveryResult::Skipped,
-            };
-            return context.submit(Vec::new(), vec![update]).await;
-        }
-        Err(error) => {
-            let update = EffectUpdate::Delivery {
-                id: delivery.id.clone(),
-                at: context.clock.now(),
-                result: DeliveryResult::Failed {
-                    error,
-                    give_up: true,
-                },
-            };
-            return context.submit(Vec::new(), vec![update]).await;
+    let prepared = loop {
+        match prepare(context, notifier, &delivery).await {
+            Ok(Some(prepared)) => break prepared,
+            Ok(None) => {
+                let update = EffectUpdate::Delivery {
+                    id: delivery.id.clone(),
+                    at: context.clock.now(),
+                    result: DeliveryResult::Skipped,
+                };
+                return report(context, notifier, update).await;
+            }
+            Err(Unprepared::Broken(error)) => {
+                let update = EffectUpdate::Delivery {
+                    id: delivery.id.clone(),
+                    at: context.clock.now(),
+                    result: DeliveryResult::Failed {
+                        error,
+                        give_up: true,
+                    },
+                };
+                return report(context, notifier, update).await;
+            }
+            // A locked or busy file: nothing was sent, so nothing counts as an attempt.
+            Err(Unprepared::Unreadable) => context.sleep(Duration::from_secs(1)).await?,
         }
     };
     let initial = Duration::from_millis(notifier.retry_initial_ms);
@@ -166,7 +171,7 @@ async fn deliver(
             at: now,
             result,
         };
-        context.submit(Vec::new(), vec![update]).await?;
+        report(context, notifier, update).await?;
         if !retry {
             return Ok(());
         }
@@ -174,6 +179,36 @@ async fn deliver(
             .max(retry_after.unwrap_or_default().min(max));
         context.sleep(wait).await?;
     }
+}
+
+/// Commits a delivery attempt's outcome, then counts it on `/metrics`.
+async fn report(
+    context: &Context,
+    notifier: &Notifier,
+    update: EffectUpdate,
+) -> Result<(), Stopped> {
+    let outcome = match &update {
+        EffectUpdate::Delivery { result, .. } => match result {
+            DeliveryResult::Delivered => Some(DeliveryOutcome::Delivered),
+            DeliveryResult::Skipped => Some(DeliveryOutcome::Skipped),
+            DeliveryResult::Failed { give_up: false, .. } => Some(DeliveryOutcome::Failed),
+            DeliveryResult::Failed { give_up: true, .. } => Some(DeliveryOutcome::GivenUp),
+        },
+        _ => None,
+    };
+    context.submit(Vec::new(), vec![update]).await?;
+    if let Some(outcome) = outcome {
+        context.metrics.record_delivery(&notifier.name, outcome);
+    }
+    Ok(())
+}
+
+/// Why a delivery's request could not be made.
+enum Unprepared {
+    /// The stored output cannot be sent (not JSON, no time): the delivery is given up.
+    Broken(String),
+    /// The store could not be read: tried again shortly.
+    Unreadable,
 }
 
 async fn send(
@@ -229,11 +264,12 @@ async fn prepare(
     context: &Context,
     notifier: &Notifier,
     delivery: &Delivery,
-) -> Result<Option<Prepared>, String> {
-    let raw: &RawValue = serde_json::from_str(&delivery.output)
-        .map_err(|error| format!("the stored output is not JSON: {error}"))?;
-    let output: Value = serde_json::from_str(raw.get())
-        .map_err(|error| format!("the stored output is not JSON: {error}"))?;
+) -> Result<Option<Prepared>, Unprepared> {
+    let broken = |error: serde_json::Error| {
+        Unprepared::Broken(format!("the stored output is not JSON: {error}"))
+    };
+    let raw: &RawValue = serde_json::from_str(&delivery.output).map_err(broken)?;
+    let output: Value = serde_json::from_str(raw.get()).map_err(broken)?;
     let link = link(context, notifier, &output);
     match notifier.kind {
         NotifierKind::Webhook => {
@@ -243,7 +279,8 @@ async fn prepare(
                 link: &link,
                 output: raw,
             };
-            let body = serde_json::to_string(&body).map_err(|error| error.to_string())?;
+            let body = serde_json::to_string(&body)
+                .map_err(|error| Unprepared::Broken(error.to_string()))?;
             Ok(Some(Prepared {
                 url: notifier.url.clone(),
                 body,
@@ -254,18 +291,21 @@ async fn prepare(
             let now = context.clock.now();
             let alert = match state {
                 "firing" | "warning" | "drift" => {
-                    let at = time_of(&output)?;
+                    let at = time_of(&output).map_err(Unprepared::Broken)?;
                     active_alert(&output, at, ends_after(notifier, now), &link)
                 }
                 "resolved" => {
-                    let ended = time_of(&output)?;
-                    let alert_id = output["alert_id"].as_str().unwrap_or("").to_string();
-                    let started = first_firing(context, alert_id).await?.unwrap_or(ended);
+                    let ended = time_of(&output).map_err(Unprepared::Broken)?;
+                    let started = fired_at(context, &output, ended)
+                        .await
+                        .map_err(|_| Unprepared::Unreadable)?
+                        .unwrap_or(ended);
                     active_alert(&output, started.min(ended), ended, &link)
                 }
                 _ => return Ok(None),
             };
-            let body = serde_json::to_string(&[alert]).map_err(|error| error.to_string())?;
+            let body = serde_json::to_string(&[alert])
+                .map_err(|error| Unprepared::Broken(error.to_string()))?;
             Ok(Some(Prepared {
                 url: alerts_url(notifier),
                 body,
@@ -290,29 +330,43 @@ fn time_of(output: &Value) -> Result<Timestamp, String> {
         .and_then(Timestamp::parse_rfc3339)
 }
 
-/// When the alert first fired (or warned), from its stored transitions.
-async fn first_firing(context: &Context, alert_id: String) -> Result<Option<Timestamp>, String> {
+/// When the episode that `resolved` (an alert's resolved transition at `ended`) ends began: its
+/// latest firing, warning or drift transition before it, from the stored transitions.
+async fn fired_at(
+    context: &Context,
+    resolved: &Value,
+    ended: Timestamp,
+) -> Result<Option<Timestamp>, String> {
+    let alert_id = resolved["alert_id"].as_str().unwrap_or("").to_string();
+    let seq = resolved["seq"].as_u64().unwrap_or(u64::MAX);
+    // Newest first up to the resolve: the episode's start is among the last few transitions
+    // (pending, firing, warning, ...), however long the alert's history.
     let page = Page {
         after: None,
-        limit: 10,
-        order: Order::OldestFirst,
+        limit: 20,
+        order: Order::NewestFirst,
     };
     let transitions = context
         .read(move |store| {
             store.alerts(
                 &AlertFilter {
                     alert_id: Some(alert_id),
+                    until: Some(Timestamp::from_nanos(ended.as_nanos().saturating_add(1))),
                     ..AlertFilter::default()
                 },
                 &page,
             )
         })
         .await?;
-    Ok(transitions
-        .items
-        .iter()
-        .find(|alert| matches!(alert.state.as_str(), "firing" | "warning" | "drift"))
-        .map(|alert| alert.at))
+    let mut started = None;
+    for alert in transitions.items.iter().filter(|alert| alert.seq < seq) {
+        match alert.state.as_str() {
+            "firing" | "warning" | "drift" => started = Some(alert.at),
+            "resolved" | "inactive" => break,
+            _ => {}
+        }
+    }
+    Ok(started)
 }
 
 fn link(context: &Context, notifier: &Notifier, output: &Value) -> String {

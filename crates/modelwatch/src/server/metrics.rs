@@ -114,6 +114,44 @@ pub struct Metrics {
     points_pending: AtomicU64,
     checkpoints: AtomicU64,
     checkpoint_failures: AtomicU64,
+    /// Delivery attempts by (notifier, outcome).
+    deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Job attempts started, by backend.
+    job_attempts_started: Mutex<BTreeMap<String, u64>>,
+    /// Job attempts ended, by outcome.
+    job_attempts_ended: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// How one attempt to deliver a notification ended, as the `outcome` label spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The target accepted it.
+    Delivered,
+    /// It failed and will be tried again.
+    Failed,
+    /// It failed for good (refused, or retried for as long as the notifier says).
+    GivenUp,
+    /// There was nothing to send (the target takes no such output).
+    Skipped,
+}
+
+impl DeliveryOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::GivenUp => "given_up",
+            DeliveryOutcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// Adds one to `key`'s count.
+fn count<K: Ord>(counts: &Mutex<BTreeMap<K, u64>>, key: K) {
+    let mut counts = counts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *counts.entry(key).or_insert(0) += 1;
 }
 
 impl Metrics {
@@ -140,14 +178,8 @@ impl Metrics {
             u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        if !decisions.is_empty() {
-            let mut counts = self
-                .decisions
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for key in decisions {
-                *counts.entry(*key).or_insert(0) += 1;
-            }
+        for key in decisions {
+            count(&self.decisions, *key);
         }
     }
 
@@ -192,6 +224,21 @@ impl Metrics {
             &self.checkpoint_failures
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one committed delivery attempt of `notifier`.
+    pub fn record_delivery(&self, notifier: &str, outcome: DeliveryOutcome) {
+        count(&self.deliveries, (notifier.to_string(), outcome.as_str()));
+    }
+
+    /// Counts one committed job attempt start on `backend` (`command`, `http`, ...).
+    pub fn record_job_started(&self, backend: &str) {
+        count(&self.job_attempts_started, backend.to_string());
+    }
+
+    /// Counts one committed job attempt end (`succeeded`, `failed`, `timed_out`, ...).
+    pub fn record_job_attempt_ended(&self, outcome: &'static str) {
+        count(&self.job_attempts_ended, outcome);
     }
 
     fn reject(&self, rejection: Rejection) {
@@ -379,6 +426,7 @@ pub(super) fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnap
         }
     }
     render_retention(&mut out, metrics);
+    render_effects(&mut out, metrics);
     if let Some(series) = series {
         render_series(&mut out, series);
     }
@@ -446,6 +494,48 @@ fn render_retention(out: &mut String, metrics: &Metrics) {
         "Checkpoints of the store's write-ahead log that failed since the process started (the \
          writer checkpoints itself once the log is large).",
         metrics.checkpoint_failures.load(Ordering::Relaxed),
+    );
+}
+
+/// Writes a counter with one sample per key of `counts`; `labels` spells a key's labels.
+fn render_counts<K>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    counts: &Mutex<BTreeMap<K, u64>>,
+    labels: impl Fn(&K) -> String,
+) {
+    header(out, name, "counter", help);
+    let counts = counts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (key, count) in counts.iter() {
+        let _ = writeln!(out, "{name}{{{}}} {count}", labels(key));
+    }
+}
+
+fn render_effects(out: &mut String, metrics: &Metrics) {
+    render_counts(
+        out,
+        "modelwatch_notification_attempts_total",
+        "Attempts to deliver a notification since the process started, by notifier and \
+         outcome (delivered, failed: tried again, given_up, skipped).",
+        &metrics.deliveries,
+        |(notifier, outcome)| format!("notifier=\"{}\",outcome=\"{outcome}\"", escape(notifier)),
+    );
+    render_counts(
+        out,
+        "modelwatch_job_attempts_started_total",
+        "Attempts of retrain and rollback jobs started since the process started, by backend.",
+        &metrics.job_attempts_started,
+        |backend| format!("backend=\"{}\"", escape(backend)),
+    );
+    render_counts(
+        out,
+        "modelwatch_job_attempts_ended_total",
+        "Attempts of retrain and rollback jobs ended since the process started, by outcome.",
+        &metrics.job_attempts_ended,
+        |outcome| format!("outcome=\"{outcome}\""),
     );
 }
 

@@ -163,6 +163,7 @@ impl Service {
         let (outbox_sender, outbox) = watch::channel(0u64);
         let (queue, receiver) = mpsc::channel(options.queue_capacity.max(1));
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ServiceError::NoRuntime)?;
+        let metrics = Arc::new(metrics::Metrics::default());
         // Before the writer starts: a secret that cannot be read stops the start.
         let effects = Effects::start(
             EffectsSetup {
@@ -172,11 +173,11 @@ impl Service {
                 outbox,
                 clock: clock.clone(),
                 link_base: options.public_url.clone(),
+                metrics: metrics.clone(),
             },
             status.clone(),
         )?;
         let writer_config = config.clone();
-        let metrics = Arc::new(metrics::Metrics::default());
         let writer_metrics = metrics.clone();
         let writer_options = writer::WriterOptions {
             snapshot_every: options.snapshot_every,

@@ -178,6 +178,16 @@ fn a_webhook_gets_every_notification_once_in_order_through_errors_and_an_outage(
             ("delivered", 1)
         ]
     );
+    // /metrics counts the attempts: each is counted once committed, before the next is sent
+    // (the fifth's own may not be counted yet).
+    let sample = |outcome: &str| {
+        client.metric(&format!(
+            "modelwatch_notification_attempts_total{{notifier=\"hook\",outcome=\"{outcome}\"}}"
+        ))
+    };
+    assert_eq!(sample("failed"), 6.0);
+    let delivered = sample("delivered");
+    assert!((4.0..=5.0).contains(&delivered), "{delivered}");
     serve.stop();
 }
 
@@ -408,6 +418,15 @@ fn a_command_trainer_retrains_with_a_retry_and_registers_the_version() {
         .map(|attempt| attempt["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["failed", "succeeded"]);
+    // Counted once committed: both starts and the failure came before the success.
+    assert_eq!(
+        client.metric("modelwatch_job_attempts_started_total{backend=\"command\"}"),
+        2.0
+    );
+    assert_eq!(
+        client.metric("modelwatch_job_attempts_ended_total{outcome=\"failed\"}"),
+        1.0
+    );
     assert!(
         job["attempt_log"][0]["error"]
             .as_str()
