@@ -550,7 +550,9 @@ fn write_canary(
             verdict.id,
             created_at.as_nanos()
         ])?;
-        if known.is_some_and(|status| status != VersionStatus::RolledBack) {
+        // As the API's rollback: from candidate or production, and a production version
+        // rolled back gives way to the one it replaced.
+        if let Some(status @ (VersionStatus::Candidate | VersionStatus::Production)) = known {
             registry::set_status(
                 tx,
                 &model.name,
@@ -560,6 +562,9 @@ fn write_canary(
                 "canary",
                 &verdict.message,
             )?;
+            if status == VersionStatus::Production {
+                registry::restore_previous(tx, &model.name, created_at, "canary")?;
+            }
         }
     }
     if verdict.actions.contains(&"promote")

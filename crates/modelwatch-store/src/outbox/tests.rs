@@ -380,6 +380,80 @@ fn registry_changes_follow_their_rules_and_are_audited() {
 }
 
 #[test]
+fn a_failed_canary_of_the_production_version_brings_back_the_one_it_replaced() {
+    let mut h = Harness::new();
+    h.commit(event("1", 0, 0.95), &[], Vec::new());
+    h.commit(event("2", 1, 0.95), &[], Vec::new());
+    h.store
+        .change_version("fraud", "2", VersionChange::Promote, at(2), "api")
+        .unwrap();
+    // A canary rule fails 2 (promoted by hand before its canary ended) with `rollback`.
+    let input = event("2", 3, 0.95);
+    let mut outputs = Vec::new();
+    let seq = h.engine.process(&input, &mut outputs);
+    let params = modelwatch_engine::CanaryParams {
+        confidence: 0.98,
+        min_samples: 1,
+        tolerance: 0.0,
+        direction: modelwatch_engine::metric::Goal::HigherIsBetter,
+    };
+    outputs.push(Output::Canary(modelwatch_engine::CanaryVerdict {
+        id: "verdict-1".to_string(),
+        seq,
+        at: at(3),
+        rule: Arc::from("fraud-canary"),
+        severity: modelwatch_engine::Severity::Critical,
+        model: ModelId::new("fraud", "2", "canary-0"),
+        baseline: "instance stable-*".to_string(),
+        metric: "accuracy".to_string(),
+        verdict: modelwatch_engine::Verdict::Fail,
+        judgement: modelwatch_engine::judge(&params, &[0.5, 0.5], &[0.9, 0.95]),
+        actions: vec!["rollback"],
+        notify: Vec::new(),
+        message: "accuracy of fraud 2 fails against the baseline".to_string(),
+    }));
+    let mut batch = Batch::new();
+    batch.push(
+        Record {
+            seq,
+            received_at: at(3),
+            input,
+        },
+        outputs,
+    );
+    h.store.commit(&batch).unwrap();
+    let versions: Vec<(String, VersionStatus)> = h
+        .store
+        .model_versions("fraud")
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.version, v.status))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("1".to_string(), VersionStatus::Production),
+            ("2".to_string(), VersionStatus::RolledBack)
+        ]
+    );
+    let job = h.only_job();
+    assert_eq!(job.kind, JobKind::Rollback);
+    assert_eq!(job.version.as_deref(), Some("2"));
+    let audit = h.store.audit(Some("fraud"), &Page::default()).unwrap();
+    let newest: Vec<(&str, &str)> = audit.items[..2]
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        newest,
+        [
+            ("version_promoted", "canary"),
+            ("version_rolled_back", "canary")
+        ]
+    );
+}
+
+#[test]
 fn an_effects_only_batch_commits_without_inputs() {
     let mut h = Harness::new();
     h.effects(vec![EffectUpdate::JobEnded {
