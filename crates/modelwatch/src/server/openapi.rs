@@ -219,6 +219,9 @@ pub(super) struct RetentionReport {
     inputs_deleted: u64,
     /// Series points deleted by the pass.
     points_deleted: u64,
+    /// Notifications that were over (delivered, given up, skipped) before the cutoff, deleted
+    /// by the pass.
+    deliveries_deleted: u64,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -191,6 +191,9 @@ pub struct RetentionReport {
     pub inputs_deleted: u64,
     /// Series points deleted by the pass.
     pub points_deleted: u64,
+    /// Notifications that were over (delivered, given up, skipped) before the cutoff, deleted
+    /// by the pass.
+    pub deliveries_deleted: u64,
 }
 
 /// The commit that held a request failed; nothing of the request is stored.
@@ -384,6 +387,7 @@ struct Writer<'m> {
 struct RetentionPass {
     report: RetentionReport,
     inputs_done: bool,
+    points_done: bool,
     points: SeriesCursor,
     replies: Vec<oneshot::Sender<Result<RetentionReport, String>>>,
 }
@@ -642,28 +646,23 @@ impl Writer<'_> {
                 snapshot_seq: self.snapshot_seq,
                 inputs_deleted: 0,
                 points_deleted: 0,
+                deliveries_deleted: 0,
             },
             inputs_done: false,
+            points_done: false,
             points: SeriesCursor::start(),
             replies: request.reply.into_iter().collect(),
         });
         Ok(())
     }
 
-    /// One small transaction of the pass under way: old inputs first, then old points. Ends
-    /// the pass (answering who asked) when both are done or a step fails.
+    /// One small transaction of the pass under way: old inputs first, then old points, then
+    /// old notifications. Ends the pass (answering who asked) when all are done or a step
+    /// fails.
     fn retention_step(&mut self) {
         let Some(pass) = &mut self.pass else { return };
         let cutoff = pass.report.cutoff;
-        let step = if pass.inputs_done {
-            self.store
-                .delete_old_points(cutoff, &mut pass.points, SERIES_PER_STEP)
-                .map(|step| {
-                    pass.report.points_deleted += step.deleted;
-                    self.metrics.record_deleted(0, step.deleted);
-                    step.done
-                })
-        } else {
+        let step = if !pass.inputs_done {
             self.store
                 .delete_old_inputs(cutoff, pass.report.snapshot_seq, INPUTS_PER_STEP)
                 .map(|step| {
@@ -671,6 +670,22 @@ impl Writer<'_> {
                     self.metrics.record_deleted(step.deleted, 0);
                     pass.inputs_done = step.done;
                     false
+                })
+        } else if !pass.points_done {
+            self.store
+                .delete_old_points(cutoff, &mut pass.points, SERIES_PER_STEP)
+                .map(|step| {
+                    pass.report.points_deleted += step.deleted;
+                    self.metrics.record_deleted(0, step.deleted);
+                    pass.points_done = step.done;
+                    false
+                })
+        } else {
+            self.store
+                .delete_old_deliveries(cutoff, INPUTS_PER_STEP)
+                .map(|step| {
+                    pass.report.deliveries_deleted += step.deleted;
+                    step.done
                 })
         };
         let outcome = match step {

@@ -93,6 +93,8 @@ fn deleting_old_events_is_counted_and_never_changes_what_the_detectors_do() {
         points_of(&events[..cut]),
         "{report}"
     );
+    // No notifier is configured: no notification to delete.
+    assert_eq!(report["deliveries_deleted"], 0, "{report}");
     let deleted_inputs = "modelwatch_retention_deleted_total{table=\"inputs\"}";
     let deleted_points = "modelwatch_retention_deleted_total{table=\"points\"}";
     assert_eq!(client.metric(deleted_inputs), cut as f64);
