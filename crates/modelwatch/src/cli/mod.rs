@@ -2,6 +2,7 @@
 //! or use `anyhow`; the libraries return typed errors.
 
 mod check_config;
+mod demo;
 mod detect;
 mod replay;
 mod serve;
@@ -35,6 +36,17 @@ enum Command {
     /// Runs the HTTP service: takes events on POST /v1/events, stores them with every alert
     /// and retrain decision in DIR/modelwatch.db, and answers queries.
     Serve(serve::ServeArgs),
+    /// Shows the whole loop in a few seconds, on a temporary store: a synthetic model
+    /// degrades, an alert fires, a webhook is delivered, a retrain job runs a bundled trainer,
+    /// the new version is registered, and a canary promotes it (or, with --bad-candidate,
+    /// rolls it back).
+    Demo(demo::DemoArgs),
+    /// The demo's bundled example trainer (run by `demo` as a command backend).
+    #[command(hide = true)]
+    DemoTrainer(demo::TrainerArgs),
+    /// The demo's bundled rollback (run by `demo` as a command backend).
+    #[command(hide = true)]
+    DemoRollback(demo::RollbackArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -55,6 +67,11 @@ pub fn run(cli: Cli) -> Result<()> {
         )?,
         Command::CheckConfig(args) => check_config::run(&args, &mut out)?,
         Command::Serve(args) => serve::run(&args, &mut out)?,
+        Command::Demo(args) => demo::run(&args, &mut out)?,
+        Command::DemoTrainer(args) => {
+            demo::run_trainer(&args, &mut out, &mut io::stderr().lock())?;
+        }
+        Command::DemoRollback(args) => demo::run_rollback(&args, &mut io::stderr().lock())?,
     }
     out.flush().context("cannot write to standard output")?;
     Ok(())

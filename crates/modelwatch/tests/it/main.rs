@@ -4,6 +4,7 @@
 //! - `receiver`: a scripted HTTP receiver for them.
 //! - `monitor`: the sharded Monitor against the single-threaded engine, back-pressure, flush.
 //! - `cli`: the `modelwatch` binary run as a child process on good and bad files.
+//! - `demo`: `modelwatch demo` end to end, promoting a good candidate and rolling back a bad one.
 //! - `crash`: serve killed with SIGKILL at random moments under concurrent clients, restarted.
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
 //! - `auth`: serve's bearer tokens and scopes, and its refusal of a public address without them.
@@ -20,6 +21,7 @@ mod auth;
 mod canary;
 mod cli;
 mod crash;
+mod demo;
 mod docs;
 mod failures;
 mod http_api;
