@@ -392,17 +392,17 @@ pub(super) struct CanaryBody {
     #[schema(value_type = openapi::Judgement)]
     judgement: Judgement,
     /// The candidate side.
-    candidate: SideBody,
+    candidate: CanarySide,
     /// The baseline side.
-    baseline: SideBody,
+    baseline: CanarySide,
     /// The settings judged with.
-    settings: SettingsBody,
+    settings: CanarySettings,
 }
 
 /// One side of a comparison.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SideBody {
+pub(super) struct CanarySide {
     /// The side's selector, in words (`instance canary-*`).
     #[schema(example = "instance canary-*")]
     selector: String,
@@ -411,13 +411,13 @@ pub(super) struct SideBody {
     #[schema(required = true)]
     version: Option<String>,
     /// The series whose points were pooled.
-    series: Vec<SeriesBody>,
+    series: Vec<CanarySeries>,
 }
 
 /// A series of the model.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SeriesBody {
+pub(super) struct CanarySeries {
     version: String,
     instance: String,
 }
@@ -425,7 +425,7 @@ pub(super) struct SeriesBody {
 /// The settings a verdict was judged with.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SettingsBody {
+pub(super) struct CanarySettings {
     /// The most recent points of each side compared.
     window: u32,
     /// Fewer points on either side: `not_enough_data`.
@@ -440,13 +440,17 @@ pub(super) struct SettingsBody {
     direction: &'static str,
 }
 
-fn side_body(selector: &SeriesSelector, version: Option<String>, series: Vec<ModelId>) -> SideBody {
-    SideBody {
+fn canary_side(
+    selector: &SeriesSelector,
+    version: Option<String>,
+    series: Vec<ModelId>,
+) -> CanarySide {
+    CanarySide {
         selector: selector.to_string(),
         version,
         series: series
             .into_iter()
-            .map(|model| SeriesBody {
+            .map(|model| CanarySeries {
                 version: model.version,
                 instance: model.instance,
             })
@@ -496,9 +500,9 @@ async fn canary(
         verdict: verdict.as_str(),
         message,
         judgement,
-        candidate: side_body(&judging.candidate, sides.version, sides.candidate_series),
-        baseline: side_body(&judging.baseline, None, sides.baseline_series),
-        settings: SettingsBody {
+        candidate: canary_side(&judging.candidate, sides.version, sides.candidate_series),
+        baseline: canary_side(&judging.baseline, None, sides.baseline_series),
+        settings: CanarySettings {
             window: judging.window,
             min_samples: u32::try_from(judging.params.min_samples).unwrap_or(u32::MAX),
             confidence: judging.params.confidence,

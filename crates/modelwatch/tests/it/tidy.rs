@@ -46,3 +46,43 @@ fn every_rust_file_opens_with_a_module_doc_and_nothing_is_skipped_or_slept() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// utoipa names a schema after its type and keeps the last one registered under a name, so two
+/// types of one name would document one body with the other's schema: every type deriving
+/// `ToSchema` in the server has a name of its own.
+#[test]
+fn every_openapi_schema_has_a_name_of_its_own() {
+    let mut files = Vec::new();
+    rust_files(
+        &crate::repo_root().join("crates/modelwatch/src"),
+        &mut files,
+    );
+    let mut names: Vec<(String, String)> = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut deriving = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                deriving = true;
+            } else if deriving && !line.starts_with("#[") && !line.starts_with("///") {
+                deriving = false;
+                let declared = line
+                    .split_whitespace()
+                    .skip_while(|word| !matches!(*word, "struct" | "enum"))
+                    .nth(1);
+                if let Some(name) = declared {
+                    let name = name.trim_end_matches(['{', '(', ';', '<']).to_string();
+                    names.push((name, file.display().to_string()));
+                }
+            }
+        }
+    }
+    assert!(names.len() > 20, "found only {} schemas", names.len());
+    names.sort();
+    let twice: Vec<_> = names
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| format!("{} in {} and {}", pair[0].0, pair[0].1, pair[1].1))
+        .collect();
+    assert!(twice.is_empty(), "schemas named twice: {twice:?}");
+}
