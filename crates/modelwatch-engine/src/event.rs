@@ -6,6 +6,7 @@
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat};
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 /// A model, one of its versions and one instance of that version (canary, A/B replica, ...).
@@ -235,9 +236,24 @@ pub enum Input {
     RetrainRequest(RetrainRequest),
 }
 
+/// `{"<key>": body, "timestamp": ...}`: a special input as the wire format spells it, the
+/// timestamp only when it has one.
+fn tagged<S: Serializer>(
+    serializer: S,
+    key: &str,
+    body: &impl Serialize,
+    timestamp: Option<Timestamp>,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(None)?;
+    map.serialize_entry(key, body)?;
+    if let Some(timestamp) = timestamp {
+        map.serialize_entry("timestamp", &timestamp)?;
+    }
+    map.end()
+}
+
 impl Serialize for Input {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
         match self {
             Input::Event(event) => event.serialize(serializer),
             Input::JobFinished(job) => {
@@ -256,12 +272,7 @@ impl Serialize for Input {
                     status: job.status,
                     version: job.version.as_deref(),
                 };
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("job_finished", &notice)?;
-                if let Some(timestamp) = job.timestamp {
-                    map.serialize_entry("timestamp", &timestamp)?;
-                }
-                map.end()
+                tagged(serializer, "job_finished", &notice, job.timestamp)
             }
             Input::RetrainRequest(request) => {
                 #[derive(Serialize)]
@@ -274,12 +285,7 @@ impl Serialize for Input {
                     model: &request.model,
                     reason: request.reason.as_deref(),
                 };
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("retrain_request", &body)?;
-                if let Some(timestamp) = request.timestamp {
-                    map.serialize_entry("timestamp", &timestamp)?;
-                }
-                map.end()
+                tagged(serializer, "retrain_request", &body, request.timestamp)
             }
         }
     }

@@ -512,15 +512,8 @@ fn read_model(raw: &RawValue, problems: &mut Problems<'_, '_>) -> Option<ModelId
                 continue;
             }
         };
-        match read_identifier(raw, field, problems) {
-            Some(text) => {
-                if slot.replace(text).is_some() {
-                    problems.at(Some(field), "field appears more than once".to_string());
-                    ok = false;
-                }
-            }
-            None => ok = false,
-        }
+        let text = read_identifier(raw, field, problems);
+        ok &= problems.fill(slot, text, field);
     }
     if !has_name {
         problems.at(
@@ -639,15 +632,7 @@ fn read_job(
         } else {
             read_identifier(raw, &field, problems)
         };
-        match text {
-            Some(text) => {
-                if slot.replace(text).is_some() {
-                    problems.at(Some(&field), "field appears more than once".to_string());
-                    ok = false;
-                }
-            }
-            None => ok = false,
-        }
+        ok &= problems.fill(slot, text, &field);
     }
     if model.is_none() {
         problems.at(
@@ -725,15 +710,7 @@ fn read_retrain_request(
                 continue;
             }
         };
-        match text {
-            Some(text) => {
-                if slot.replace(text).is_some() {
-                    problems.at(Some(&field), "field appears more than once".to_string());
-                    ok = false;
-                }
-            }
-            None => ok = false,
-        }
+        ok &= problems.fill(slot, text, &field);
     }
     if !model_given {
         problems.at(
@@ -793,6 +770,19 @@ impl Problems<'_, '_> {
             }),
             message,
         });
+    }
+
+    /// Puts a field's value, as read, into its slot: false (the problem noted) when the read
+    /// failed (its reader noted why) or the field came before.
+    fn fill(&mut self, slot: &mut Option<String>, value: Option<String>, field: &str) -> bool {
+        let Some(value) = value else {
+            return false;
+        };
+        if slot.replace(value).is_some() {
+            self.at(Some(field), "field appears more than once".to_string());
+            return false;
+        }
+        true
     }
 
     fn object<'r>(&mut self, raw: &'r RawValue, field: Option<&str>) -> Option<Fields<'r>> {

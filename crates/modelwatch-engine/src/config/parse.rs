@@ -150,6 +150,33 @@ impl Reader<'_> {
         }
     }
 
+    /// Notes the `name` of the table `item` at `path` among `names` (of `what`: rules,
+    /// notifiers), with an error when it came before.
+    fn unique_name<'v>(
+        &mut self,
+        item: &'v Value<'_>,
+        path: &str,
+        what: &str,
+        names: &mut Vec<&'v str>,
+    ) {
+        let name = item
+            .get_ref()
+            .as_table()
+            .and_then(|table| table.get("name"));
+        if let Some(name) = name
+            && let DeValue::String(text) = name.get_ref()
+        {
+            if names.contains(&text.as_ref()) {
+                let message = format!(
+                    "{what} name {} is used twice; names must be unique",
+                    quoted(text)
+                );
+                self.error(name.span(), &join(path, "name"), message);
+            }
+            names.push(text.as_ref());
+        }
+    }
+
     fn error(&mut self, span: Range<usize>, path: &str, message: String) {
         let error = self.locate(span, path, message);
         self.errors.push(error);
@@ -325,22 +352,7 @@ impl Reader<'_> {
                             Some(AnyRule::Canary(rule)) => canaries.push(rule),
                             None => {}
                         }
-                        let name = item
-                            .get_ref()
-                            .as_table()
-                            .and_then(|table| table.get("name"));
-                        if let Some(name) = name
-                            && let DeValue::String(text) = name.get_ref()
-                        {
-                            if names.contains(&text.as_ref()) {
-                                let message = format!(
-                                    "rule name {} is used twice; names must be unique",
-                                    quoted(text)
-                                );
-                                self.error(name.span(), &join(&path, "name"), message);
-                            }
-                            names.push(text.as_ref());
-                        }
+                        self.unique_name(item, &path, "rule", &mut names);
                     }
                 }
                 other => {

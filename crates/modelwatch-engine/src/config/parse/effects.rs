@@ -70,22 +70,7 @@ impl Reader<'_> {
             if let Some(notifier) = self.notifier(item, &path) {
                 notifiers.push(notifier);
             }
-            let name = item
-                .get_ref()
-                .as_table()
-                .and_then(|table| table.get("name"));
-            if let Some(name) = name
-                && let DeValue::String(text) = name.get_ref()
-            {
-                if names.contains(&text.as_ref()) {
-                    let message = format!(
-                        "notifier name {} is used twice; names must be unique",
-                        quoted(text)
-                    );
-                    self.error(name.span(), &join(&path, "name"), message);
-                }
-                names.push(text.as_ref());
-            }
+            self.unique_name(item, &path, "notifier", &mut names);
         }
         notifiers
     }
