@@ -2,8 +2,10 @@
 //!
 //! This crate is the library facade: the [`Monitor`] runs the pure engine
 //! ([`modelwatch_engine`]) on tokio tasks, sharded by series, with bounded queues and
-//! ordered output. [`server`] is the HTTP service of `modelwatch serve` on the durable
-//! store. The `modelwatch` binary (`main.rs`, `cli/`) is built on it.
+//! ordered output. [`Service`] is `modelwatch serve` on the durable store: its core
+//! ([`runtime`]: the writer thread, counters, retention), its effects ([`effects`]:
+//! notifiers, jobs) and its HTTP routes ([`server`]). The `modelwatch` binary (`main.rs`,
+//! `cli/`) is built on it.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,10 +30,13 @@
 pub mod clock;
 pub mod effects;
 pub mod monitor;
+pub mod runtime;
 pub mod server;
+pub mod service;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use monitor::{Monitor, MonitorError, MonitorOptions, Observer, Subscription, TryIngestError};
+pub use service::{Service, ServiceError, ServiceOptions};
 
 pub use modelwatch_detectors as detectors;
 pub use modelwatch_engine as engine;

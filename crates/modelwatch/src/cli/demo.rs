@@ -28,9 +28,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use modelwatch::server::retention::Retention;
-use modelwatch::server::{Service, ServiceOptions};
+use modelwatch::runtime::Retention;
 use modelwatch::{Clock, SystemClock};
+use modelwatch::{Service, ServiceOptions};
 use modelwatch_engine::config::{ParsedConfig, parse_config};
 use tokio::sync::oneshot;
 use tokio::time::Instant;

@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use modelwatch::runtime::retention::{self, Retention};
+use modelwatch::runtime::{DEFAULT_QUEUE_CAPACITY, Status};
 use modelwatch::server::auth::{Auth, Scope, Token};
-use modelwatch::server::retention::{self, Retention};
-use modelwatch::server::{Service, ServiceOptions, Status};
 use modelwatch::{Config, SystemClock};
+use modelwatch::{Service, ServiceOptions};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -49,14 +50,14 @@ pub struct ServeArgs {
     #[arg(long, default_value = "./modelwatch-data", value_name = "DIR")]
     data: PathBuf,
     /// Most series (model, version, instance, metric) that GET /metrics exports.
-    #[arg(long, default_value_t = modelwatch::server::metrics::DEFAULT_MAX_EXPORTED_SERIES, value_name = "N")]
+    #[arg(long, default_value_t = modelwatch::server::DEFAULT_MAX_EXPORTED_SERIES, value_name = "N")]
     metrics_max_series: usize,
     /// The largest request body taken, in bytes; a larger one is a 413.
     #[arg(long, default_value_t = modelwatch::server::DEFAULT_BODY_LIMIT, value_name = "BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     body_limit: usize,
     /// How many requests may wait for the writer; when they are all taken, a request is
     /// refused with 503 and Retry-After.
-    #[arg(long, default_value_t = modelwatch::server::DEFAULT_QUEUE_CAPACITY, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, default_value_t = DEFAULT_QUEUE_CAPACITY, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     queue_capacity: usize,
     /// How long raw events (inputs and series points) are kept, by event time: a whole number
     /// and a unit s, m, h, d or w, or `off` to keep everything. Alerts and decisions are kept.
@@ -68,7 +69,7 @@ pub struct ServeArgs {
     /// Inputs between two snapshots of the engine's state, at least (start-up restores the
     /// latest and replays only the inputs after it). A large state is saved less often: at
     /// least (snapshot size / 256 bytes) inputs apart.
-    #[arg(long, default_value_t = modelwatch::server::writer::DEFAULT_SNAPSHOT_EVERY, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = modelwatch::runtime::writer::DEFAULT_SNAPSHOT_EVERY, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_every: u64,
     /// The URL people and systems reach this service at, for the links in notifications;
     /// default: http:// and the listening address.

@@ -29,8 +29,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
-use crate::server::metrics::Metrics;
-use crate::server::writer::{Job, Request, Status};
+use crate::runtime::Status;
+use crate::runtime::metrics::Metrics;
+use crate::runtime::writer::{Message, Request};
 
 pub use jobs::{CancelError, CompleteError, JobControl, JobReport};
 
@@ -62,7 +63,7 @@ pub(crate) struct Context {
     pub(crate) config: Arc<Config>,
     /// A connection of the effects' own, for reading the outbox.
     reader: Arc<Mutex<Store>>,
-    queue: mpsc::WeakSender<Job>,
+    queue: mpsc::WeakSender<Message>,
     /// Bumped by the writer after each commit with outputs or effects; closed when it stops.
     pub(crate) outbox: watch::Receiver<u64>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -121,7 +122,7 @@ impl Context {
             input.stamp_if_missing(received_at);
         }
         queue
-            .send(Job::Events(Request {
+            .send(Message::Events(Request {
                 inputs,
                 effects,
                 received_at,
@@ -181,7 +182,7 @@ pub struct EffectsSetup {
     /// A store connection of their own.
     pub reader: Store,
     /// The writer's queue (held weakly).
-    pub queue: mpsc::WeakSender<Job>,
+    pub queue: mpsc::WeakSender<Message>,
     /// The writer's outbox counter.
     pub outbox: watch::Receiver<u64>,
     /// Wall time.
@@ -192,26 +193,42 @@ pub struct EffectsSetup {
     pub metrics: Arc<Metrics>,
 }
 
+/// What the effects need before anything starts: every secret read and the HTTP client built,
+/// so that a missing secret stops the start before the writer runs.
+#[derive(Debug)]
+pub struct Prepared {
+    secrets: HashMap<String, Vec<u8>>,
+    client: reqwest::Client,
+}
+
 impl Effects {
-    /// Reads the secrets, then starts a task per notifier and the job runner; they wait for
-    /// the writer's recovery to end (`ready`) before they read the outbox.
+    /// Reads every secret the config names and builds the HTTP client.
     ///
     /// # Errors
     ///
     /// A secret that cannot be read, or an HTTP client that cannot be built.
+    pub fn prepare(config: &Config) -> Result<Prepared, EffectsError> {
+        Ok(Prepared {
+            secrets: read_secrets(config)?,
+            client: http::client()?,
+        })
+    }
+
+    /// Starts a task per notifier and the job runner; they wait for the writer's recovery to
+    /// end (`ready`) before they read the outbox.
     pub fn start(
+        prepared: Prepared,
         setup: EffectsSetup,
         ready: watch::Receiver<Status>,
-    ) -> Result<Effects, EffectsError> {
-        let secrets = read_secrets(&setup.config)?;
+    ) -> Effects {
         let context = Arc::new(Context {
             config: setup.config,
             reader: Arc::new(Mutex::new(setup.reader)),
             queue: setup.queue,
             outbox: setup.outbox,
             clock: setup.clock,
-            client: http::client()?,
-            secrets,
+            client: prepared.client,
+            secrets: prepared.secrets,
             link_base: setup.link_base.trim_end_matches('/').to_string(),
             metrics: setup.metrics,
         });
@@ -225,7 +242,7 @@ impl Effects {
         }
         let (jobs, runner) = jobs::start(context, ready);
         tasks.push(runner);
-        Ok(Effects { tasks, jobs })
+        Effects { tasks, jobs }
     }
 
     /// Stops every task at once (they also stop by themselves when the writer does).

@@ -21,8 +21,8 @@ use tokio::task::JoinHandle;
 
 use super::http::{self, Answer};
 use super::{Context, Stopped, wait_ready};
-use crate::server::metrics::DeliveryOutcome;
-use crate::server::writer::Status;
+use crate::runtime::Status;
+use crate::runtime::metrics::DeliveryOutcome;
 use std::sync::Arc;
 
 /// Pending deliveries read at a time.

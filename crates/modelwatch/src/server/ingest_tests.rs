@@ -11,24 +11,26 @@ use modelwatch_engine::config::default_config;
 use modelwatch_store::Store;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::writer::{Job, Request};
-use super::{AppState, Status, metrics, post_events, retention};
+use super::AppState;
+use super::ingest::post_events;
 use crate::clock::FixedClock;
+use crate::runtime::metrics::{self, Metrics};
+use crate::runtime::writer::{Message, Request};
+use crate::runtime::{Retention, Status, WriterQueue};
 
 const EVENT: &str = r#"{"model":{"name":"m","version":"1"},"timestamp":"2026-11-22T08:00:00Z","metrics":{"accuracy":0.9}}"#;
 
-fn state(queue: mpsc::Sender<Job>, status: Status, data: &std::path::Path) -> AppState {
+fn state(queue: mpsc::Sender<Message>, status: Status, data: &std::path::Path) -> AppState {
     let (_, receiver) = watch::channel(status);
     AppState {
         config: Arc::new(default_config().unwrap()),
         clock: Arc::new(FixedClock::new(Timestamp::from_secs(1_900_000_000))),
-        queue,
-        status: receiver,
+        queue: WriterQueue::new(queue, receiver),
         reader: Arc::new(Mutex::new(Store::open(data).unwrap())),
-        metrics: Arc::new(metrics::Metrics::default()),
+        metrics: Arc::new(Metrics::default()),
         max_exported_series: 10,
         body_limit: super::DEFAULT_BODY_LIMIT,
-        retention: retention::Retention::default(),
+        retention: Retention::default(),
         jobs: crate::effects::JobControl::detached(),
     }
 }
@@ -57,7 +59,7 @@ async fn a_full_queue_is_a_503_with_retry_after_and_nothing_is_queued() {
     // The one place in the queue is taken by a request the writer has not picked up.
     let (reply, _answer) = oneshot::channel();
     queue
-        .try_send(Job::Events(Request {
+        .try_send(Message::Events(Request {
             effects: Vec::new(),
             inputs: Vec::new(),
             received_at: Timestamp::EPOCH,
@@ -85,7 +87,9 @@ async fn a_full_queue_is_a_503_with_retry_after_and_nothing_is_queued() {
         "{body}"
     );
     // Only the first job is in the queue: the refused request left nothing behind.
-    assert!(matches!(receiver.try_recv(), Ok(Job::Events(request)) if request.inputs.is_empty()));
+    assert!(
+        matches!(receiver.try_recv(), Ok(Message::Events(request)) if request.inputs.is_empty())
+    );
     assert!(receiver.try_recv().is_err());
     let text = metrics::render(&metrics, 0, None);
     assert!(

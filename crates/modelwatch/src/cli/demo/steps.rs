@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use modelwatch::server::Status;
+use modelwatch::runtime::Status;
 use modelwatch_engine::Timestamp;
 use serde_json::Value;
 use tokio::sync::mpsc;

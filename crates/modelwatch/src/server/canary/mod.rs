@@ -10,6 +10,8 @@
 //! read as each series' newest points by event time: the same points whenever each series
 //! arrives in time order (one model server per instance, sending in order).
 
+mod query;
+
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -18,142 +20,19 @@ use axum::response::{IntoResponse, Response};
 use modelwatch_engine::canary::verdict_message;
 use modelwatch_engine::config::{
     CanaryRule, DEFAULT_CANARY_CONFIDENCE, DEFAULT_CANARY_MIN_SAMPLES, DEFAULT_CANARY_TOLERANCE,
-    DEFAULT_CANARY_WINDOW, Glob, MAX_CANARY_WINDOW, SeriesSelector,
+    DEFAULT_CANARY_WINDOW, SeriesSelector,
 };
 use modelwatch_engine::metric::Goal;
 use modelwatch_engine::wire::check_identifier;
-use modelwatch_engine::{CanaryParams, Judgement, ModelId, Verdict, judge};
+use modelwatch_engine::{CanaryParams, Judgement, ModelId, judge};
 use modelwatch_store::{MAX_PAGE, Order, Point, SeriesQuery, Store, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::queries::{FromParams, Params, QueryParams};
-use super::{ApiError, AppState, openapi, read_points};
-
-/// The query of `/v1/canary/{model}`: a canary rule to take the settings from, and settings
-/// that override it (or stand alone without one).
-#[derive(Debug)]
-pub(super) struct CanaryQuery {
-    rule: Option<String>,
-    metric: Option<String>,
-    candidate: Option<SeriesSelector>,
-    baseline: Option<SeriesSelector>,
-    window: Option<u32>,
-    min_samples: Option<u32>,
-    confidence: Option<f64>,
-    tolerance: Option<f64>,
-    gate: Option<Verdict>,
-}
-
-impl FromParams for CanaryQuery {
-    const NAMES: &'static [&'static str] = &[
-        "rule",
-        "metric",
-        "candidate",
-        "baseline",
-        "window",
-        "min_samples",
-        "confidence",
-        "tolerance",
-        "gate",
-    ];
-
-    fn from_params(params: &mut Params) -> Result<CanaryQuery, ApiError> {
-        let selector = |params: &mut Params, name: &'static str| {
-            params
-                .text(name)
-                .map(|text| {
-                    parse_selector(&text).map_err(|message| ApiError::bad_query(name, message))
-                })
-                .transpose()
-        };
-        let window = params.parse::<u32>("window", "is not a positive whole number")?;
-        if let Some(window) = window
-            && !(1..=MAX_CANARY_WINDOW).contains(&window)
-        {
-            return Err(ApiError::bad_query(
-                "window",
-                format!("{window} is not between 1 and {MAX_CANARY_WINDOW}"),
-            ));
-        }
-        let confidence = params.parse::<f64>("confidence", "is not a number")?;
-        if let Some(confidence) = confidence
-            && !(confidence > 0.0 && confidence < 1.0)
-        {
-            return Err(ApiError::bad_query(
-                "confidence",
-                format!("{confidence} is not strictly between 0 and 1 (such as 0.98)"),
-            ));
-        }
-        let tolerance = params.parse::<f64>("tolerance", "is not a number")?;
-        if let Some(tolerance) = tolerance
-            && !(tolerance.is_finite() && tolerance >= 0.0)
-        {
-            return Err(ApiError::bad_query(
-                "tolerance",
-                format!("{tolerance} is not a number of 0 or more (such as 0.05)"),
-            ));
-        }
-        let gate = match params.text("gate").as_deref() {
-            None => None,
-            Some("pass") => Some(Verdict::Pass),
-            Some("fail") => Some(Verdict::Fail),
-            Some(other) => {
-                return Err(ApiError::bad_query(
-                    "gate",
-                    format!("{other:?} is not a gate; use pass or fail"),
-                ));
-            }
-        };
-        Ok(CanaryQuery {
-            rule: params.text("rule"),
-            metric: params.text("metric"),
-            candidate: selector(params, "candidate")?,
-            baseline: selector(params, "baseline")?,
-            window,
-            min_samples: params.parse::<u32>("min_samples", "is not a whole number")?,
-            confidence,
-            tolerance,
-            gate,
-        })
-    }
-}
-
-/// A side's selector in a query: `instance=canary-*`, `version=2.*`, or both joined by a comma
-/// (`version=2.0,instance=canary-*`), globs as in a canary rule's `candidate` and `baseline`.
-fn parse_selector(text: &str) -> Result<SeriesSelector, String> {
-    let mut version = None;
-    let mut instance = None;
-    for part in text.split(',') {
-        let (key, glob) = part.split_once('=').ok_or_else(|| {
-            format!(
-                "{text:?} is not a selector; use instance=GLOB, version=GLOB or both \
-                 (version=2.0,instance=canary-*)"
-            )
-        })?;
-        let slot = match key.trim() {
-            "version" => &mut version,
-            "instance" => &mut instance,
-            other => {
-                return Err(format!(
-                    "{other:?} in {text:?} is not a selector key; use version or instance"
-                ));
-            }
-        };
-        if slot.is_some() {
-            return Err(format!("{text:?} names {} twice", key.trim()));
-        }
-        let glob = glob.trim();
-        if glob.is_empty() {
-            return Err(format!("{text:?} gives {} an empty glob", key.trim()));
-        }
-        *slot = Some(Glob::new(glob).map_err(|error| format!("{glob:?}: {error}"))?);
-    }
-    Ok(SeriesSelector {
-        version: version.unwrap_or(Glob::Any),
-        instance: instance.unwrap_or(Glob::Any),
-    })
-}
+use super::error::ApiError;
+use super::params::QueryParams;
+use super::{AppState, openapi, read_points};
+use query::CanaryQuery;
 
 /// What to judge, resolved from the query and the rule it names.
 #[derive(Debug)]
@@ -530,7 +409,7 @@ async fn canary(
         series its selector takes and the candidate's does not; each side is its last `window` \
         points. With `gate`, the status says whether the verdict is the one named (200) or not \
         (412), for Flagger's webhooks (docs/actions.md).",
-    params(("model" = String, Path, description = "The model's name"), openapi::CanaryParams),
+    params(("model" = String, Path, description = "The model's name"), CanaryQuery),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The verdict (with `gate`: the verdict named)",
@@ -561,7 +440,7 @@ pub(super) async fn get_canary(
         payload) is not read. Use `gate=fail` on a Flagger `rollback` webhook (200 stops the \
         analysis and rolls back) and `gate=pass` on a `confirm-promotion` webhook (promotion \
         waits for 200).",
-    params(("model" = String, Path, description = "The model's name"), openapi::CanaryParams),
+    params(("model" = String, Path, description = "The model's name"), CanaryQuery),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The verdict (with `gate`: the verdict named)",
@@ -579,30 +458,4 @@ pub(super) async fn post_canary(
     QueryParams(query): QueryParams<CanaryQuery>,
 ) -> Result<Response, ApiError> {
     canary(state, name, query).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selectors_parse_like_a_rules() {
-        let both = parse_selector("version=2.*,instance=canary-*").unwrap();
-        assert!(both.matches("2.0", "canary-0"));
-        assert!(!both.matches("1.0", "canary-0"));
-        assert_eq!(both.to_string(), "version 2.*, instance canary-*");
-        let instance = parse_selector("instance=stable-*").unwrap();
-        assert_eq!(instance.version, Glob::Any);
-        assert!(instance.matches("anything", "stable-1"));
-        for (bad, says) in [
-            ("canary-*", "is not a selector"),
-            ("host=a", "not a selector key"),
-            ("version=1,version=2", "twice"),
-            ("instance=", "empty glob"),
-            ("version=[", "bad glob"),
-        ] {
-            let error = parse_selector(bad).unwrap_err();
-            assert!(error.contains(says), "{bad}: {error}");
-        }
-    }
 }

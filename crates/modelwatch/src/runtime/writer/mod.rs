@@ -1,4 +1,4 @@
-//! The one writer of `serve`: a plain thread that owns the [`Engine`] and the [`Store`].
+//! The one writer of the service: a plain thread that owns the [`Engine`] and the [`Store`].
 //!
 //! It first rebuilds the engine (recovery): it restores the latest engine snapshot saved under
 //! the same config and replays the stored inputs after it (all of them when there is no
@@ -12,14 +12,14 @@
 //! - series points: a commit only takes its points into memory (they derive from the inputs,
 //!   see the store's `points.rs`); the writer writes them once [`POINTS_PER_FLUSH`] gather,
 //!   after answering the requests whose commit brought them, before a read of points
-//!   ([`Job::FlushPoints`], which `/v1/models` and `/v1/series` send so that they see every
+//!   ([`Message::FlushPoints`], which `/v1/models` and `/v1/series` send so that they see every
 //!   acknowledged event), before a retention pass and when the queue closes; recovery first
 //!   reads back the points a crash left unwritten;
 //! - every `snapshot_every` inputs (more when the state is large: at least one input per
 //!   [`SNAPSHOT_BYTES_PER_INPUT`] bytes of the last snapshot, so writing snapshots stays a
 //!   small share of the work), and when the queue closes, it saves a snapshot of the engine's
 //!   state at the last committed input;
-//! - a retention pass ([`Job::Retention`]) first saves a snapshot, then deletes old inputs
+//! - a retention pass ([`Message::Retention`]) first saves a snapshot, then deletes old inputs
 //!   (never past that snapshot, so recovery never needs them) and old points, one small
 //!   transaction after each group commit, or back to back while the queue is empty.
 //!
@@ -31,21 +31,26 @@
 //! points are read back from the stored inputs). A failed snapshot or retention step
 //! changes nothing stored and stops nothing: it is counted on `/metrics` and tried again later.
 //!
-//! The queue also carries scrapes of `/metrics` ([`Job::Series`]): the writer answers them
+//! The queue also carries scrapes of `/metrics` ([`Message::Series`]): the writer answers them
 //! from the engine's status after committing every request queued before them.
+
+mod recovery;
+mod retention;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
 use modelwatch_store::{
-    Batch, EffectUpdate, MAX_REPLAY_PAGE, ModelVersion, POINTS_PER_FLUSH, Record, RegistryError,
-    SeriesCursor, Snapshot, Store, StoreError, VersionChange,
+    Batch, EffectUpdate, ModelVersion, POINTS_PER_FLUSH, Record, RegistryError, Snapshot, Store,
+    StoreError, VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::{Metrics, SeriesSnapshot};
+use recovery::recover;
+use retention::RetentionPass;
 
 /// Most requests folded into one commit.
 pub const MAX_GROUP: usize = 1_024;
@@ -121,7 +126,7 @@ pub struct Stored {
 
 /// What the writer takes from its queue.
 #[derive(Debug)]
-pub enum Job {
+pub enum Message {
     /// Events to commit.
     Events(Request),
     /// A scrape of `/metrics` asking for the series.
@@ -228,7 +233,7 @@ pub enum WriterError {
 pub fn run(
     config: Arc<Config>,
     store: Store,
-    queue: mpsc::Receiver<Job>,
+    queue: mpsc::Receiver<Message>,
     status: &watch::Sender<Status>,
     metrics: &Metrics,
     options: WriterOptions,
@@ -271,97 +276,7 @@ pub fn run(
     result
 }
 
-/// The engine as recovery rebuilt it.
-struct Recovered {
-    engine: Engine,
-    replayed: u64,
-    restored: Option<u64>,
-    note: Option<String>,
-}
-
-/// Writes the points a crash left unwritten, restores the latest snapshot taken under this
-/// config, if there is one, and replays the stored inputs after it (their outputs are already
-/// stored). Without a usable snapshot it replays every stored input; when retention has
-/// deleted some, the state is rebuilt from the inputs left and the note says so.
-fn recover(
-    config: Arc<Config>,
-    store: &mut Store,
-    metrics: &Metrics,
-) -> Result<Recovered, WriterError> {
-    store.flush_points()?;
-    let totals = store.retention_totals()?;
-    metrics.set_deleted(totals.inputs_deleted, totals.points_deleted);
-    let mut unusable = None;
-    let mut restored = None;
-    if let Some(snapshot) = store.latest_snapshot()? {
-        metrics.record_snapshot(snapshot.seq);
-        let seq = snapshot.seq;
-        if snapshot.config_digest != config.source_digest {
-            unusable = Some(format!(
-                "the config differs from the one of the snapshot at input {seq}"
-            ));
-        } else {
-            match Engine::restore(config.clone(), &snapshot.state) {
-                Ok(engine) if engine.last_seq() == seq => restored = Some(engine),
-                Ok(engine) => {
-                    unusable = Some(format!(
-                        "the snapshot at input {seq} holds the state after input {}",
-                        engine.last_seq()
-                    ));
-                }
-                Err(error) => {
-                    unusable = Some(format!(
-                        "the snapshot at input {seq} cannot be restored: {error}"
-                    ));
-                }
-            }
-        }
-    }
-    let deleted_through = totals.inputs_deleted_through;
-    let restored_seq = restored.as_ref().map(Engine::last_seq);
-    let (mut engine, note) = match (restored, unusable) {
-        (Some(engine), _) => (engine, None),
-        (None, reason) if deleted_through == 0 => (
-            Engine::new(config.clone()),
-            reason.map(|reason| format!("{reason}; every stored input is replayed")),
-        ),
-        (None, reason) => (
-            Engine::starting_after(config.clone(), deleted_through, Timestamp::EPOCH),
-            Some(format!(
-                "{}; retention deleted inputs 1 to {deleted_through}, so the detector state is \
-                 rebuilt from the inputs after them",
-                reason.unwrap_or_else(|| "there is no snapshot".to_string())
-            )),
-        ),
-    };
-    let mut outputs = Vec::new();
-    let mut after = engine.last_seq();
-    let mut replayed = 0;
-    loop {
-        let page = store.inputs_after(after, MAX_REPLAY_PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for stored in &page {
-            let seq = engine.process(&stored.input, &mut outputs);
-            outputs.clear();
-            if seq != stored.seq {
-                return Err(WriterError::Sequence {
-                    stored: stored.seq,
-                    engine: seq,
-                });
-            }
-            replayed += 1;
-        }
-    }
-    Ok(Recovered {
-        engine,
-        replayed,
-        restored: restored_seq,
-        note,
-    })
-}
-
-/// The writer's state between jobs.
+/// The writer's state between messages.
 struct Writer<'m> {
     engine: Engine,
     config_digest: String,
@@ -383,17 +298,8 @@ struct Writer<'m> {
     commits: u64,
 }
 
-/// A retention pass under way.
-struct RetentionPass {
-    report: RetentionReport,
-    inputs_done: bool,
-    points_done: bool,
-    points: SeriesCursor,
-    replies: Vec<oneshot::Sender<Result<RetentionReport, String>>>,
-}
-
 impl Writer<'_> {
-    fn serve(&mut self, mut queue: mpsc::Receiver<Job>) -> Result<(), WriterError> {
+    fn serve(&mut self, mut queue: mpsc::Receiver<Message>) -> Result<(), WriterError> {
         let mut outputs: Vec<Output> = Vec::new();
         // (decision, reason) of every retrain decision in the batch, counted once it commits.
         let mut committed: Vec<(&'static str, &'static str)> = Vec::new();
@@ -430,20 +336,20 @@ impl Writer<'_> {
             let mut registry = Vec::new();
             for job in jobs {
                 let request = match job {
-                    Job::Events(request) => request,
-                    Job::Series(scrape) => {
+                    Message::Events(request) => request,
+                    Message::Series(scrape) => {
                         scrapes.push(scrape);
                         continue;
                     }
-                    Job::Retention(request) => {
+                    Message::Retention(request) => {
                         retention.push(request);
                         continue;
                     }
-                    Job::FlushPoints(reply) => {
+                    Message::FlushPoints(reply) => {
                         flushes.push(reply);
                         continue;
                     }
-                    Job::Registry(request) => {
+                    Message::Registry(request) => {
                         registry.push(request);
                         continue;
                     }
@@ -614,92 +520,6 @@ impl Writer<'_> {
                 self.metrics.record_snapshot(snapshot.seq);
             }
             Err(_) => self.metrics.record_snapshot_failure(),
-        }
-    }
-
-    /// Starts a pass (writing the pending points and saving a snapshot first, so inputs up to
-    /// the last one may go) or lets the request join the pass under way.
-    ///
-    /// # Errors
-    ///
-    /// The store's, when the points cannot be written: that stops the writer like a failed
-    /// commit.
-    fn start_retention(&mut self, request: RetentionRequest) -> Result<(), WriterError> {
-        self.wall = self.wall.max(request.now);
-        if let Some(pass) = &mut self.pass {
-            pass.replies.extend(request.reply);
-            return Ok(());
-        }
-        if let Err(error) = self.flush_points() {
-            if let Some(reply) = request.reply {
-                let _ = reply.send(Err(error.to_string()));
-            }
-            return Err(error.into());
-        }
-        let fresh = self.engine.last_seq() == self.snapshot_seq && self.snapshot_seq > 0;
-        if !fresh && self.engine.last_seq() > 0 {
-            self.snapshot();
-        }
-        self.pass = Some(RetentionPass {
-            report: RetentionReport {
-                cutoff: request.cutoff,
-                snapshot_seq: self.snapshot_seq,
-                inputs_deleted: 0,
-                points_deleted: 0,
-                deliveries_deleted: 0,
-            },
-            inputs_done: false,
-            points_done: false,
-            points: SeriesCursor::start(),
-            replies: request.reply.into_iter().collect(),
-        });
-        Ok(())
-    }
-
-    /// One small transaction of the pass under way: old inputs first, then old points, then
-    /// old notifications. Ends the pass (answering who asked) when all are done or a step
-    /// fails.
-    fn retention_step(&mut self) {
-        let Some(pass) = &mut self.pass else { return };
-        let cutoff = pass.report.cutoff;
-        let step = if !pass.inputs_done {
-            self.store
-                .delete_old_inputs(cutoff, pass.report.snapshot_seq, INPUTS_PER_STEP)
-                .map(|step| {
-                    pass.report.inputs_deleted += step.deleted;
-                    self.metrics.record_deleted(step.deleted, 0);
-                    pass.inputs_done = step.done;
-                    false
-                })
-        } else if !pass.points_done {
-            self.store
-                .delete_old_points(cutoff, &mut pass.points, SERIES_PER_STEP)
-                .map(|step| {
-                    pass.report.points_deleted += step.deleted;
-                    self.metrics.record_deleted(0, step.deleted);
-                    pass.points_done = step.done;
-                    false
-                })
-        } else {
-            self.store
-                .delete_old_deliveries(cutoff, INPUTS_PER_STEP)
-                .map(|step| {
-                    pass.report.deliveries_deleted += step.deleted;
-                    step.done
-                })
-        };
-        let outcome = match step {
-            Ok(false) => return,
-            Ok(true) => Ok(pass.report.clone()),
-            Err(error) => {
-                self.metrics.record_retention_failure();
-                Err(error.to_string())
-            }
-        };
-        if let Some(pass) = self.pass.take() {
-            for reply in pass.replies {
-                let _ = reply.send(outcome.clone());
-            }
         }
     }
 }

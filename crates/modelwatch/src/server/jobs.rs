@@ -1,9 +1,9 @@
-//! The routes of what modelwatch does about its alerts: retrain and rollback jobs
-//! (`/v1/jobs`), the model registry (`/v1/models/{name}/versions`), notifications
-//! (`/v1/deliveries`) and the audit log (`/v1/audit`).
+//! The routes of retrain and rollback jobs: `GET /v1/jobs`, `GET /v1/jobs/{id}?wait=`,
+//! `POST /v1/jobs/{id}/cancel`, `POST /v1/jobs/{id}/complete`, and the manual retrain
+//! `POST /v1/models/{name}/retrain` that may open one.
 //!
-//! Reads go to the query connection; changes go through the writer's queue (a registry change)
-//! or the job runner (cancel, complete), and answer once they are committed. Every response
+//! Reads go to the query connection; cancel and complete go to the job runner, a manual
+//! retrain through the writer's queue, and each answers once it is committed. Every response
 //! type here is both the serialized body and its OpenAPI schema, so the two cannot drift.
 
 use std::time::Duration;
@@ -12,17 +12,14 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use modelwatch_engine::{Input, JobStatus, RetrainRequest, Timestamp};
-use modelwatch_store::{
-    AuditEvent, DecisionFilter, Delivery, DeliveryFilter, DeliveryState, Job, JobAttempt,
-    JobFilter, JobKind, JobState, Listing, ModelVersion, Page, RegistryError, VersionChange,
-};
+use modelwatch_store::{DecisionFilter, Job, JobAttempt, JobFilter, JobKind, JobState, Page};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use super::queries::{FromParams, Params, QueryParams};
-use super::writer::RegistryRequest;
-use super::{ApiError, AppState, ask_writer, openapi, read};
+use super::error::ApiError;
+use super::params::{FromParams, Params, QueryParams, newest_first};
+use super::{AppState, openapi, read};
 use crate::effects::{CancelError, CompleteError, JobReport};
 
 /// The longest a `wait` may ask for, in seconds.
@@ -150,10 +147,23 @@ pub(super) struct JobsBody {
 }
 
 /// The query of `GET /v1/jobs`.
-#[derive(Debug)]
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct JobsQuery {
-    filter: JobFilter,
-    page: Page,
+    /// Only this model (by name).
+    model: Option<String>,
+    /// Only jobs in this state: `queued`, `running`, `succeeded`, `failed`, `timed_out`,
+    /// `cancelled`.
+    #[param(value_type = Option<String>)]
+    state: Option<JobState>,
+    /// Only `retrain` or `rollback` jobs.
+    #[param(value_type = Option<String>)]
+    kind: Option<JobKind>,
+    /// Start after this cursor: the previous page's `next`.
+    after: Option<i64>,
+    /// Most items on the page: 1 or more (default 100; more than 1000 gives 1000).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    limit: usize,
 }
 
 impl FromParams for JobsQuery {
@@ -183,12 +193,11 @@ impl FromParams for JobsQuery {
             })
             .transpose()?;
         Ok(JobsQuery {
-            filter: JobFilter {
-                model: params.text("model"),
-                state,
-                kind,
-            },
-            page: super::listing_page(params)?,
+            model: params.text("model"),
+            state,
+            kind,
+            after: params.cursor()?,
+            limit: params.limit()?,
         })
     }
 }
@@ -199,7 +208,7 @@ impl FromParams for JobsQuery {
     path = "/v1/jobs",
     tag = "actions",
     summary = "Retrain and rollback jobs, newest first",
-    params(openapi::JobsParams),
+    params(JobsQuery),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "One page of jobs", body = JobsBody),
@@ -212,7 +221,12 @@ pub(super) async fn get_jobs(
     State(state): State<AppState>,
     QueryParams(query): QueryParams<JobsQuery>,
 ) -> Result<Json<JobsBody>, ApiError> {
-    let JobsQuery { filter, page } = query;
+    let filter = JobFilter {
+        model: query.model,
+        state: query.state,
+        kind: query.kind,
+    };
+    let page = newest_first(query.after, query.limit);
     let listing = read(&state, move |store| store.jobs(&filter, &page)).await?;
     Ok(Json(JobsBody {
         items: listing
@@ -225,9 +239,11 @@ pub(super) async fn get_jobs(
 }
 
 /// The query of `GET /v1/jobs/{id}`.
-#[derive(Debug)]
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct JobQuery {
-    /// Seconds to wait for the job to end.
+    /// Seconds to wait for the job to end (0 to 60).
+    #[param(maximum = 60)]
     wait: Option<u64>,
 }
 
@@ -254,10 +270,7 @@ impl FromParams for JobQuery {
     summary = "One job with its attempts",
     description = "With `wait`, answers as soon as the job is over, or after that many seconds \
         (at most 60) with the job as it stands.",
-    params(
-        ("id" = String, Path, description = "The job's id"),
-        ("wait" = Option<u64>, Query, description = "Seconds to wait for the job to end (0 to 60)")
-    ),
+    params(("id" = String, Path, description = "The job's id"), JobQuery),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The job", body = JobBody),
@@ -320,7 +333,7 @@ pub(super) async fn post_cancel(
         .map_err(|error| match error {
             CancelError::Unknown(_) => ApiError::NotFound(error.to_string()),
             CancelError::Over { .. } => ApiError::Conflict(error.to_string()),
-            CancelError::Stopping => ApiError::WriterStopped,
+            CancelError::Stopping => ApiError::STOPPED,
         })?;
     job_now(&state, id).await
 }
@@ -414,7 +427,7 @@ pub(super) async fn post_complete(
             CompleteError::Unknown(_) => ApiError::NotFound(error.to_string()),
             CompleteError::NotWaiting { .. } => ApiError::Conflict(error.to_string()),
             CompleteError::Invalid(message) => ApiError::Unprocessable(message),
-            CompleteError::Stopping => ApiError::WriterStopped,
+            CompleteError::Stopping => ApiError::STOPPED,
         })?;
     job_now(&state, id).await
 }
@@ -428,340 +441,6 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(error) => ApiError::Unprocessable(error.body_text()),
         other => ApiError::bad_query("body", other.body_text()),
     }
-}
-
-/// One version of a model in the registry.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct VersionBody {
-    model: String,
-    version: String,
-    #[schema(value_type = String, format = DateTime)]
-    created_at: Timestamp,
-    /// `metrics` (first seen in events), `job` (produced by a retrain) or `manual`.
-    source: String,
-    /// The job that produced it.
-    #[schema(required = true)]
-    job_id: Option<String>,
-    /// `candidate`, `production`, `archived` or `rolled_back`.
-    #[schema(example = "candidate")]
-    status: &'static str,
-    #[schema(value_type = String, format = DateTime)]
-    updated_at: Timestamp,
-}
-
-fn version_body(version: ModelVersion) -> VersionBody {
-    VersionBody {
-        model: version.model,
-        version: version.version,
-        created_at: version.created_at,
-        source: version.source,
-        job_id: version.job_id,
-        status: version.status.as_str(),
-        updated_at: version.updated_at,
-    }
-}
-
-/// A model's versions, oldest first.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct VersionsBody {
-    model: String,
-    versions: Vec<VersionBody>,
-}
-
-/// `GET /v1/models/{name}/versions`.
-#[utoipa::path(
-    get,
-    path = "/v1/models/{name}/versions",
-    tag = "registry",
-    summary = "A model's versions in the registry, oldest first",
-    params(("name" = String, Path, description = "The model's name")),
-    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "The versions", body = VersionsBody),
-        (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
-        (status = 404, description = "The registry has no version of this model", body = openapi::ErrorResponse),
-        openapi::ReadErrors
-    )
-)]
-pub(super) async fn get_versions(
-    State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Json<VersionsBody>, ApiError> {
-    let Path(name) =
-        name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
-    let lookup = name.clone();
-    let versions = read(&state, move |store| store.model_versions(&lookup)).await?;
-    if versions.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "model {name:?} has no version in the registry"
-        )));
-    }
-    Ok(Json(VersionsBody {
-        model: name,
-        versions: versions.into_iter().map(version_body).collect(),
-    }))
-}
-
-/// `POST /v1/models/{name}/versions/{version}/{change}`.
-#[utoipa::path(
-    post,
-    path = "/v1/models/{name}/versions/{version}/{change}",
-    tag = "registry",
-    summary = "Promote, archive or roll back a version",
-    description = "`promote` makes it production (the production version before it is \
-        archived); `archive` retires it; `rollback` takes a candidate or production version out \
-        of service (when it was production, the newest archived version is production again). \
-        Every change is an audit event.",
-    params(
-        ("name" = String, Path, description = "The model's name"),
-        ("version" = String, Path, description = "The version"),
-        ("change" = String, Path, description = "`promote`, `archive` or `rollback`")
-    ),
-    security(("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "The version as it now stands", body = VersionBody),
-        (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
-        (status = 404, description = "No such version, or no such change", body = openapi::ErrorResponse),
-        (status = 409, description = "The change makes no sense from the version's status",
-            body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering, or the writer stopped", body = openapi::ErrorResponse),
-        openapi::AdminErrors
-    )
-)]
-pub(super) async fn post_version_change(
-    State(state): State<AppState>,
-    path: Result<Path<(String, String, String)>, PathRejection>,
-) -> Result<Json<VersionBody>, ApiError> {
-    let Path((model, version, change)) =
-        path.map_err(|rejection| ApiError::bad_query("path", rejection.body_text()))?;
-    let change = match change.as_str() {
-        "promote" => VersionChange::Promote,
-        "archive" => VersionChange::Archive,
-        "rollback" => VersionChange::Rollback,
-        other => {
-            return Err(ApiError::NotFound(format!(
-                "no such change {other:?}; use promote, archive or rollback"
-            )));
-        }
-    };
-    let at = state.clock.now();
-    let answer = ask_writer(&state, |reply| {
-        super::writer::Job::Registry(RegistryRequest {
-            model,
-            version,
-            change,
-            at,
-            reply,
-        })
-    })
-    .await
-    .ok_or(ApiError::WriterStopped)?;
-    answer
-        .map(|version| Json(version_body(version)))
-        .map_err(|error| match error {
-            RegistryError::UnknownVersion { .. } => ApiError::NotFound(error.to_string()),
-            RegistryError::Transition { .. } => ApiError::Conflict(error.to_string()),
-            RegistryError::Store(_) => ApiError::Internal(error.to_string()),
-        })
-}
-
-/// One notification of an output to a notifier.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DeliveryBody {
-    /// The delivery's id, sent as `Idempotency-Key` with every attempt.
-    #[schema(pattern = "^[0-9a-f]{32}$")]
-    id: String,
-    notifier: String,
-    /// The output it tells of.
-    output_id: String,
-    /// `pending`, `delivered`, `given_up` or `skipped`.
-    #[schema(example = "delivered")]
-    state: &'static str,
-    attempts: u32,
-    #[schema(value_type = String, format = DateTime)]
-    created_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime, required = true)]
-    last_attempt_at: Option<Timestamp>,
-    #[schema(required = true)]
-    last_error: Option<String>,
-    #[schema(value_type = Option<String>, format = DateTime, required = true)]
-    done_at: Option<Timestamp>,
-}
-
-fn delivery_body(delivery: Delivery) -> DeliveryBody {
-    DeliveryBody {
-        id: delivery.id,
-        notifier: delivery.notifier,
-        output_id: delivery.output_id,
-        state: delivery.state.as_str(),
-        attempts: delivery.attempts,
-        created_at: delivery.created_at,
-        last_attempt_at: delivery.last_attempt_at,
-        last_error: delivery.last_error,
-        done_at: delivery.done_at,
-    }
-}
-
-/// A page of deliveries, newest first.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DeliveriesBody {
-    items: Vec<DeliveryBody>,
-    #[schema(required = true)]
-    next: Option<i64>,
-}
-
-/// The query of `GET /v1/deliveries`.
-#[derive(Debug)]
-pub(super) struct DeliveriesQuery {
-    filter: DeliveryFilter,
-    page: Page,
-}
-
-impl FromParams for DeliveriesQuery {
-    const NAMES: &'static [&'static str] = &["notifier", "state", "output_id", "after", "limit"];
-
-    fn from_params(params: &mut Params) -> Result<DeliveriesQuery, ApiError> {
-        let state = params
-            .text("state")
-            .map(|text| {
-                DeliveryState::from_name(&text).ok_or_else(|| {
-                    ApiError::bad_query(
-                        "state",
-                        format!(
-                            "{text:?} is not a delivery state; use pending, delivered, given_up \
-                             or skipped"
-                        ),
-                    )
-                })
-            })
-            .transpose()?;
-        Ok(DeliveriesQuery {
-            filter: DeliveryFilter {
-                notifier: params.text("notifier"),
-                state,
-                output_id: params.text("output_id"),
-            },
-            page: super::listing_page(params)?,
-        })
-    }
-}
-
-/// `GET /v1/deliveries`.
-#[utoipa::path(
-    get,
-    path = "/v1/deliveries",
-    tag = "actions",
-    summary = "Notifications and where they stand, newest first",
-    params(openapi::DeliveriesParams),
-    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "One page of deliveries", body = DeliveriesBody),
-        (status = 400, description = "A bad query parameter, named in `parameter`",
-            body = openapi::ErrorResponse),
-        openapi::ReadErrors
-    )
-)]
-pub(super) async fn get_deliveries(
-    State(state): State<AppState>,
-    QueryParams(query): QueryParams<DeliveriesQuery>,
-) -> Result<Json<DeliveriesBody>, ApiError> {
-    let DeliveriesQuery { filter, page } = query;
-    let listing: Listing<Delivery> =
-        read(&state, move |store| store.deliveries(&filter, &page)).await?;
-    Ok(Json(DeliveriesBody {
-        items: listing.items.into_iter().map(delivery_body).collect(),
-        next: listing.next,
-    }))
-}
-
-/// One change to a version or a job.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct AuditBody {
-    #[schema(value_type = String, format = DateTime)]
-    at: Timestamp,
-    /// `engine` (an output of the engine), `api` (a request), `canary` (a verdict).
-    actor: String,
-    /// `version_registered`, `version_promoted`, `version_archived`, `version_rolled_back`,
-    /// `version_source`, `job_queued`, `job_ended`.
-    action: String,
-    model: String,
-    #[schema(required = true)]
-    version: Option<String>,
-    #[schema(required = true)]
-    job_id: Option<String>,
-    /// One sentence for people.
-    detail: String,
-}
-
-/// A page of the audit log, newest first.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct AuditPage {
-    items: Vec<AuditBody>,
-    #[schema(required = true)]
-    next: Option<i64>,
-}
-
-/// The query of `GET /v1/audit`.
-#[derive(Debug)]
-pub(super) struct AuditQuery {
-    model: Option<String>,
-    page: Page,
-}
-
-impl FromParams for AuditQuery {
-    const NAMES: &'static [&'static str] = &["model", "after", "limit"];
-
-    fn from_params(params: &mut Params) -> Result<AuditQuery, ApiError> {
-        Ok(AuditQuery {
-            model: params.text("model"),
-            page: super::listing_page(params)?,
-        })
-    }
-}
-
-/// `GET /v1/audit`.
-#[utoipa::path(
-    get,
-    path = "/v1/audit",
-    tag = "registry",
-    summary = "The audit log of versions and jobs, newest first",
-    params(openapi::AuditParams),
-    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "One page of the audit log", body = AuditPage),
-        (status = 400, description = "A bad query parameter, named in `parameter`",
-            body = openapi::ErrorResponse),
-        openapi::ReadErrors
-    )
-)]
-pub(super) async fn get_audit(
-    State(state): State<AppState>,
-    QueryParams(query): QueryParams<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
-    let AuditQuery { model, page } = query;
-    let listing = read(&state, move |store| store.audit(model.as_deref(), &page)).await?;
-    Ok(Json(AuditPage {
-        items: listing
-            .items
-            .into_iter()
-            .map(|event: AuditEvent| AuditBody {
-                at: event.at,
-                actor: event.actor,
-                action: event.action,
-                model: event.model,
-                version: event.version,
-                job_id: event.job_id,
-                detail: event.detail,
-            })
-            .collect(),
-        next: listing.next,
-    }))
 }
 
 /// The body of `POST /v1/models/{name}/retrain` (optional).
@@ -823,7 +502,7 @@ pub(super) async fn post_retrain(
         reason,
         timestamp: Some(now),
     });
-    let stored = super::commit_inputs(&state, vec![input], now).await?;
+    let stored = state.queue.commit(vec![input], now).await?;
     let seq = stored.last_seq;
     let filter = DecisionFilter {
         model: Some(model),

@@ -1,5 +1,5 @@
-//! `GET /metrics`: the service's counters and every series' latest value and rule state, in
-//! the Prometheus text exposition format (version 0.0.4), written by hand.
+//! The service's counters, and their exposition with every series' latest value and rule state
+//! in the Prometheus text format (version 0.0.4, written by hand) that `GET /metrics` answers.
 //!
 //! Two sources, one design each:
 //! - Counters, the commit latency histogram and the rejections live in [`Metrics`], plain
@@ -7,7 +7,7 @@
 //!   (inputs committed, latency, retrain decisions). Queue depth is read off the queue's sender
 //!   at scrape time. Counters start at zero with the process (recovery counts nothing).
 //! - The per-series gauges come from the engine itself: a scrape sends a
-//!   [`writer::Job::Series`] through the ingest queue and the writer answers from
+//!   [`super::writer::Message::Series`] through the ingest queue and the writer answers from
 //!   `Engine::status` after committing what was queued before it, so the values are always
 //!   those of committed inputs and the ingest path pays nothing for them. At most
 //!   `ServiceOptions::max_exported_series` series are exported (the first in the engine's
@@ -20,27 +20,28 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use modelwatch_engine::{BatchError, RuleState, RuleStatus};
-
-use super::{ApiError, AppState, ask_writer, writer};
+use modelwatch_engine::{RuleState, RuleStatus};
 
 /// The default cap on series exported by `/metrics`.
 pub const DEFAULT_MAX_EXPORTED_SERIES: usize = 10_000;
 
 /// The media type of the text exposition format.
-const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Why an ingest request was refused, as the `reason` label spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Rejection {
+pub enum Rejection {
+    /// Not JSON, not UTF-8, or no event at all.
     Syntax,
+    /// Events that break the wire format's rules.
     Invalid,
+    /// Over the body limit or the batch limit.
     TooLarge,
+    /// Neither JSON nor NDJSON.
     UnsupportedMediaType,
+    /// The writer's queue is full.
     QueueFull,
+    /// Recovering, or the writer cannot commit.
     Unavailable,
 }
 
@@ -63,27 +64,6 @@ impl Rejection {
             Rejection::QueueFull => "queue_full",
             Rejection::Unavailable => "unavailable",
         }
-    }
-
-    fn of(error: &ApiError) -> Option<Rejection> {
-        Some(match error {
-            ApiError::NotUtf8 { .. }
-            | ApiError::Batch(BatchError::Syntax { .. } | BatchError::Empty) => Rejection::Syntax,
-            ApiError::Batch(BatchError::Invalid { .. }) => Rejection::Invalid,
-            ApiError::Batch(BatchError::TooMany { .. }) => Rejection::TooLarge,
-            ApiError::UnsupportedMediaType { .. } => Rejection::UnsupportedMediaType,
-            ApiError::QueueFull => Rejection::QueueFull,
-            ApiError::Recovering | ApiError::WriterStopped | ApiError::CommitFailed(_) => {
-                Rejection::Unavailable
-            }
-            ApiError::BadQuery { .. }
-            | ApiError::Internal(_)
-            | ApiError::Unauthorized { .. }
-            | ApiError::Forbidden { .. }
-            | ApiError::NotFound(_)
-            | ApiError::Conflict(_)
-            | ApiError::Unprocessable(_) => return None,
-        })
     }
 }
 
@@ -241,25 +221,12 @@ impl Metrics {
         count(&self.job_attempts_ended, outcome);
     }
 
-    fn reject(&self, rejection: Rejection) {
+    /// Counts a refused ingest request under its reason.
+    pub fn record_refusal(&self, rejection: Rejection) {
         if let Some(index) = REJECTIONS.iter().position(|known| *known == rejection)
             && let Some(counter) = self.rejected.get(index)
         {
             counter.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Counts a refused ingest request under its reason.
-    pub(super) fn record_refusal(&self, error: &ApiError) {
-        if let Some(rejection) = Rejection::of(error) {
-            self.reject(rejection);
-        }
-    }
-
-    /// Counts a body refused before the handler ran (the body limit: 413).
-    pub(super) fn record_body_refusal(&self, status: StatusCode) {
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            self.reject(Rejection::TooLarge);
         }
     }
 }
@@ -300,23 +267,6 @@ impl SeriesSnapshot {
     }
 }
 
-/// `GET /metrics`.
-pub(super) async fn get_metrics(State(state): State<AppState>) -> Response {
-    // Without a writer to answer (still recovering, or stopped) a scrape exports the counters
-    // alone.
-    let cap = state.max_exported_series;
-    let series = ask_writer(&state, |reply| {
-        writer::Job::Series(writer::SeriesRequest { cap, reply })
-    })
-    .await;
-    let depth = state
-        .queue
-        .max_capacity()
-        .saturating_sub(state.queue.capacity());
-    let body = render(&state.metrics, depth, series.as_ref());
-    (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
-}
-
 /// A metric with one sample and no labels: its header and its value.
 fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     header(out, name, kind, help);
@@ -353,7 +303,9 @@ fn number(value: f64) -> String {
     }
 }
 
-pub(super) fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> String {
+/// The exposition: every counter, the queue depth (`depth` requests waiting) and the series
+/// the writer exported, if it could be asked.
+pub fn render(metrics: &Metrics, depth: usize, series: Option<&SeriesSnapshot>) -> String {
     let mut out = String::new();
     single(
         &mut out,

@@ -1,5 +1,6 @@
-//! Retention in `serve`: how long raw events are kept, the periodic pass, and
-//! `POST /v1/admin/retention`. Both ask the writer, which deletes between commits (writer.rs).
+//! Retention in the service: how long raw events are kept, and the periodic pass. The pass (and
+//! `POST /v1/admin/retention`, in `server/`) asks the writer, which deletes between commits
+//! (`writer/retention.rs`).
 //!
 //! The cutoff is wall time minus the retention period, compared with event times: inputs and
 //! points whose event time is before it go. Inputs go only up to the engine snapshot the pass
@@ -8,15 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use modelwatch_engine::Timestamp;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use super::writer::{Job, RetentionRequest};
-use super::{ApiError, AppState, Status};
+use super::writer::{Message, RetentionRequest, Status};
 use crate::clock::Clock;
 
 /// How long raw events are kept unless configured otherwise: 30 days.
@@ -93,7 +89,7 @@ pub fn parse_keep(text: &str) -> Result<Option<Duration>, String> {
 }
 
 /// The event time before which raw events go: `now` minus `keep`.
-fn cutoff(now: Timestamp, keep: Duration) -> Timestamp {
+pub(crate) fn cutoff(now: Timestamp, keep: Duration) -> Timestamp {
     let keep = i64::try_from(keep.as_nanos()).unwrap_or(i64::MAX);
     Timestamp::from_nanos(now.as_nanos().saturating_sub(keep))
 }
@@ -102,7 +98,7 @@ fn cutoff(now: Timestamp, keep: Duration) -> Timestamp {
 /// queue only weakly, so it never keeps the writer from stopping; it ends when the queue
 /// closes or recovery fails.
 pub(super) async fn periodic(
-    queue: mpsc::WeakSender<Job>,
+    queue: mpsc::WeakSender<Message>,
     mut status: watch::Receiver<Status>,
     clock: Arc<dyn Clock>,
     keep: Duration,
@@ -126,49 +122,9 @@ pub(super) async fn periodic(
             now,
             reply: None,
         };
-        if queue.send(Job::Retention(request)).await.is_err() {
+        if queue.send(Message::Retention(request)).await.is_err() {
             return;
         }
-    }
-}
-
-/// `POST /v1/admin/retention`: runs a pass now (or joins the one under way) and answers with
-/// what it deleted.
-pub(super) async fn post_retention(State(state): State<AppState>) -> Response {
-    let Some(keep) = state.retention.keep else {
-        return (
-            StatusCode::CONFLICT,
-            Json(serde_json::json!({
-                "error": "retention is off (--retention off): nothing is ever deleted"
-            })),
-        )
-            .into_response();
-    };
-    match &*state.status.borrow() {
-        Status::Ready { .. } => {}
-        Status::Recovering => return ApiError::Recovering.into_response(),
-        Status::Failed { .. } => return ApiError::WriterStopped.into_response(),
-    }
-    let now = state.clock.now();
-    let (reply, answer) = oneshot::channel();
-    let request = RetentionRequest {
-        cutoff: cutoff(now, keep),
-        now,
-        reply: Some(reply),
-    };
-    if let Err(error) = state.queue.try_send(Job::Retention(request)) {
-        return match error {
-            mpsc::error::TrySendError::Full(_) => ApiError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => ApiError::WriterStopped,
-        }
-        .into_response();
-    }
-    match answer.await {
-        Ok(Ok(report)) => (StatusCode::OK, Json(report)).into_response(),
-        Ok(Err(message)) => {
-            ApiError::Internal(format!("retention failed: {message}")).into_response()
-        }
-        Err(_) => ApiError::WriterStopped.into_response(),
     }
 }
 

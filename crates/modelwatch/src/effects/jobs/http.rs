@@ -1,0 +1,62 @@
+//! The `http` backend: POSTs a job's templated body to the trainer's (or rollback's) URL; the
+//! job then waits for `POST /v1/jobs/{id}/complete` or its deadline.
+
+use std::time::Duration;
+
+use modelwatch_store::AttemptOutcome;
+use tokio::sync::mpsc;
+
+use super::Ended;
+use crate::effects::http::{self, Answer};
+
+/// One attempt's request, templated.
+#[derive(Debug)]
+pub(super) struct HttpRequest {
+    pub(super) url: String,
+    pub(super) body: String,
+    pub(super) headers: Vec<(String, String)>,
+    /// Sent as a bearer token.
+    pub(super) secret: Option<Vec<u8>>,
+    pub(super) job_id: String,
+    pub(super) attempt: u32,
+}
+
+/// Sends the request; reports the attempt's end only when the trainer did not accept it.
+pub(super) async fn send(
+    client: reqwest::Client,
+    request: HttpRequest,
+    ended: mpsc::Sender<Ended>,
+) {
+    let mut builder = client
+        .post(&request.url)
+        .timeout(Duration::from_secs(30))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(http::IDEMPOTENCY_HEADER, request.job_id.as_str())
+        .body(request.body);
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(secret) = &request.secret {
+        builder = builder.bearer_auth(String::from_utf8_lossy(secret));
+    }
+    let result = builder.send().await;
+    let conflict =
+        matches!(&result, Ok(response) if response.status() == reqwest::StatusCode::CONFLICT);
+    match http::answer(result).await {
+        // Accepted: the job waits for its completion or its deadline.
+        Answer::Accepted => {}
+        _ if conflict => {}
+        Answer::Retry { error, .. } | Answer::Refused { error } => {
+            let _ = ended
+                .send(Ended {
+                    id: request.job_id,
+                    attempt: request.attempt,
+                    outcome: AttemptOutcome::Failed,
+                    version: None,
+                    result: None,
+                    error: Some(format!("the trainer's URL answered: {error}")),
+                })
+                .await;
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The service's core, below HTTP and the effects: the writer thread that owns the engine and
+//! the store (`writer/`), the checkpoint thread beside it, the counters (`metrics.rs`) and the
+//! periodic retention task (`retention.rs`), started and joined together by [`Runtime`].
+//!
+//! Everything else reaches the writer through a [`WriterQueue`]: a bounded queue of
+//! [`Message`]s and the writer's [`Status`]. The HTTP routes (`server/`) and the effects
+//! (`effects/`) both depend on this module; it depends on neither.
+
+pub mod metrics;
+pub mod retention;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+
+use modelwatch_engine::{Config, Input, Timestamp};
+use modelwatch_store::{Checkpointer, Checkpoints, EffectUpdate, Store, StoreError};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::clock::Clock;
+use metrics::Metrics;
+pub use retention::Retention;
+pub use writer::{CommitFailed, Message, Status, Stored, WriterError};
+
+/// How many requests may wait for the writer.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1_024;
+
+/// The write-ahead log size (pages of 4 KiB, so 40 MB) at which the writer checkpoints by
+/// itself, when the checkpoint thread falls behind.
+const CHECKPOINT_BACKSTOP_PAGES: u32 = 10_000;
+
+/// Knobs of the runtime.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// How many requests may wait for the writer.
+    pub queue_capacity: usize,
+    /// Inputs between two engine snapshots.
+    pub snapshot_every: u64,
+    /// How long raw events are kept.
+    pub retention: Retention,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> RuntimeOptions {
+        RuntimeOptions {
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            snapshot_every: writer::DEFAULT_SNAPSHOT_EVERY,
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// Why the runtime could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A thread could not be started.
+    #[error("cannot start the writer thread: {0}")]
+    Spawn(std::io::Error),
+    /// The writer stopped with an error.
+    #[error(transparent)]
+    Writer(#[from] WriterError),
+    /// The writer thread panicked.
+    #[error("the writer thread panicked")]
+    WriterPanicked,
+    /// The runtime was started outside a Tokio runtime.
+    #[error("the service must be started within a Tokio runtime")]
+    NoRuntime,
+}
+
+/// The started core: the writer (recovering first), the checkpoint thread and, with a
+/// retention period, the periodic pass.
+#[derive(Debug)]
+pub struct Runtime {
+    queue: WriterQueue,
+    /// Bumped by the writer after each commit with outputs or effects; closed when it stops.
+    outbox: watch::Receiver<u64>,
+    metrics: Arc<Metrics>,
+    writer: thread::JoinHandle<Result<(), WriterError>>,
+    checkpointer: thread::JoinHandle<()>,
+    store_path: PathBuf,
+}
+
+impl Runtime {
+    /// Opens the store in `data_dir` and starts the writer, which first replays the stored
+    /// inputs; watch [`WriterQueue::status`] for the end of recovery.
+    ///
+    /// # Errors
+    ///
+    /// [`RuntimeError::Store`] when the store cannot be opened, [`RuntimeError::Spawn`] when
+    /// a thread cannot be started, [`RuntimeError::NoRuntime`] outside Tokio.
+    pub fn start(
+        config: Arc<Config>,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        options: &RuntimeOptions,
+    ) -> Result<Runtime, RuntimeError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RuntimeError::NoRuntime)?;
+        let mut store = Store::open(data_dir)?;
+        let store_path = store.path().to_path_buf();
+        // Checkpoints of the write-ahead log run on their own thread and connection, so that
+        // no commit waits for one (the writer steps in only if the log grows past 40 MB).
+        let mut checkpointer = Checkpointer::open(&store)?;
+        store.set_checkpoints(Checkpoints::Beside {
+            backstop_pages: CHECKPOINT_BACKSTOP_PAGES,
+        })?;
+        let (checkpoints, checkpoint_requests) = std::sync::mpsc::sync_channel::<()>(1);
+        let (status_sender, status) = watch::channel(Status::Recovering);
+        let (outbox_sender, outbox) = watch::channel(0u64);
+        let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
+        let metrics = Arc::new(Metrics::default());
+        let writer_metrics = metrics.clone();
+        let writer_options = writer::WriterOptions {
+            snapshot_every: options.snapshot_every,
+            started_at: clock.now(),
+        };
+        let writer = thread::Builder::new()
+            .name("modelwatch-writer".to_string())
+            .spawn(move || {
+                writer::run(
+                    config,
+                    store,
+                    receiver,
+                    &status_sender,
+                    &writer_metrics,
+                    writer_options,
+                    writer::WriterLinks {
+                        checkpoints: Some(checkpoints),
+                        outbox: Some(outbox_sender),
+                    },
+                )
+            })
+            .map_err(RuntimeError::Spawn)?;
+        let checkpoint_metrics = metrics.clone();
+        // Ends when the writer does (it holds the only sender).
+        let checkpointer = thread::Builder::new()
+            .name("modelwatch-checkpoint".to_string())
+            .spawn(move || {
+                for () in checkpoint_requests {
+                    checkpoint_metrics.record_checkpoint(checkpointer.checkpoint().is_ok());
+                }
+            })
+            .map_err(RuntimeError::Spawn)?;
+        let queue = WriterQueue { sender, status };
+        if let Some(keep) = options.retention.keep {
+            runtime.spawn(retention::periodic(
+                queue.sender.downgrade(),
+                queue.status.clone(),
+                clock,
+                keep,
+                options.retention.interval,
+            ));
+        }
+        Ok(Runtime {
+            queue,
+            outbox,
+            metrics,
+            writer,
+            checkpointer,
+            store_path,
+        })
+    }
+
+    /// The writer's queue. Every clone holds it open: the writer stops once all of them are
+    /// gone.
+    pub fn queue(&self) -> &WriterQueue {
+        &self.queue
+    }
+
+    /// Counts the commits that wrote outputs or effects; closes when the writer stops.
+    pub fn outbox(&self) -> watch::Receiver<u64> {
+        self.outbox.clone()
+    }
+
+    /// The counters of `/metrics`.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The database file.
+    pub fn store_path(&self) -> &Path {
+        &self.store_path
+    }
+
+    /// Drops this handle's queue and waits for the writer to commit what it has and stop,
+    /// once every other holder of the queue is gone too. Blocks: call it off the async
+    /// runtime.
+    ///
+    /// # Errors
+    ///
+    /// What stopped the writer, if it failed.
+    pub fn join(self) -> Result<(), RuntimeError> {
+        drop(self.queue);
+        let written = match self.writer.join() {
+            Ok(result) => result.map_err(RuntimeError::from),
+            Err(_) => Err(RuntimeError::WriterPanicked),
+        };
+        // The writer is gone, so is the checkpointer's queue: it ends after its last request.
+        let _ = self.checkpointer.join();
+        written
+    }
+}
+
+/// Why the writer did not take or commit a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// Recovery is not over.
+    #[error("the server is replaying its stored events; retry shortly")]
+    Recovering,
+    /// Every place in the queue is taken.
+    #[error("the ingest queue is full; retry shortly")]
+    QueueFull,
+    /// The writer has stopped.
+    #[error("the writer has stopped after a failed commit; the server is shutting down")]
+    Stopped,
+    /// The commit that held the request failed.
+    #[error("{0}; nothing of this request is stored and the server stops accepting events")]
+    CommitFailed(CommitFailed),
+}
+
+/// The writer's queue and where the writer stands: how the HTTP routes and the effects reach
+/// the writer.
+#[derive(Clone, Debug)]
+pub struct WriterQueue {
+    sender: mpsc::Sender<Message>,
+    status: watch::Receiver<Status>,
+}
+
+impl WriterQueue {
+    /// A queue of these ends; the writer holds the receiver and the status's sender.
+    pub fn new(sender: mpsc::Sender<Message>, status: watch::Receiver<Status>) -> WriterQueue {
+        WriterQueue { sender, status }
+    }
+
+    /// Where the writer stands (recovering, ready, failed).
+    pub fn status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    /// Whether recovery is over and the writer takes requests.
+    pub fn is_ready(&self) -> bool {
+        matches!(&*self.status.borrow(), Status::Ready { .. })
+    }
+
+    /// Requests waiting in the queue.
+    pub fn depth(&self) -> usize {
+        self.sender
+            .max_capacity()
+            .saturating_sub(self.sender.capacity())
+    }
+
+    /// A handle that does not keep the writer running.
+    pub fn downgrade(&self) -> mpsc::WeakSender<Message> {
+        self.sender.downgrade()
+    }
+
+    /// Refuses when the writer is not ready.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused::Recovering`] or [`Refused::Stopped`].
+    pub fn check_ready(&self) -> Result<(), Refused> {
+        match &*self.status.borrow() {
+            Status::Ready { .. } => Ok(()),
+            Status::Recovering => Err(Refused::Recovering),
+            Status::Failed { .. } => Err(Refused::Stopped),
+        }
+    }
+
+    /// Puts a message in the queue without waiting: a full queue is refused, never waited
+    /// for.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused::QueueFull`] or [`Refused::Stopped`].
+    pub fn try_send(&self, message: Message) -> Result<(), Refused> {
+        self.sender.try_send(message).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => Refused::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => Refused::Stopped,
+        })
+    }
+
+    /// Hands inputs (stamped) to the writer without waiting for a place in the queue, then
+    /// waits for their commit.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`]: not ready, queue full, stopped, or the commit failed.
+    pub async fn commit(
+        &self,
+        inputs: Vec<Input>,
+        received_at: Timestamp,
+    ) -> Result<Stored, Refused> {
+        self.check_ready()?;
+        let (reply, answer) = oneshot::channel();
+        self.try_send(Message::Events(writer::Request {
+            inputs,
+            effects: Vec::<EffectUpdate>::new(),
+            received_at,
+            reply,
+        }))?;
+        match answer.await {
+            Ok(Ok(stored)) => Ok(stored),
+            Ok(Err(failed)) => Err(Refused::CommitFailed(failed)),
+            Err(_) => Err(Refused::Stopped),
+        }
+    }
+
+    /// Sends the writer a message carrying `reply` and waits for the answer, behind the
+    /// requests already queued (waiting for a place in the queue). `None` when there is
+    /// nobody to ask: recovering, or the writer has stopped.
+    pub async fn ask<T>(&self, message: impl FnOnce(oneshot::Sender<T>) -> Message) -> Option<T> {
+        if !self.is_ready() {
+            return None;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.sender.send(message(reply)).await.ok()?;
+        answer.await.ok()
+    }
+}

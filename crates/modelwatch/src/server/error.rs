@@ -1,0 +1,192 @@
+//! The one error type of the routes, [`ApiError`], and its one JSON body shape
+//! `{"error": ..., ...}`: a refused batch lists each bad event's index, line and field, a bad
+//! parameter is named in `parameter`, a full queue or a recovering server carries
+//! `Retry-After`, and a missing token `WWW-Authenticate`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use modelwatch_engine::{BatchError, InputError};
+use serde::Serialize;
+
+use super::auth;
+use crate::runtime::Refused;
+use crate::runtime::metrics::Rejection;
+
+/// What a full queue or a recovering server asks clients to wait, in seconds.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// Every error a route answers with; one JSON body shape: `{"error": ..., ...}`.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ApiError {
+    #[error(
+        "unsupported content type {content_type:?}: send application/json (an object or an array) or application/x-ndjson"
+    )]
+    UnsupportedMediaType { content_type: String },
+    #[error("the body is not UTF-8 (valid up to byte {valid_up_to})")]
+    NotUtf8 { valid_up_to: usize },
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    /// A bad query (or path) parameter: `field` names it.
+    #[error("{field}: {message}")]
+    BadQuery { field: String, message: String },
+    /// The writer did not take or commit the request.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// What the path names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request does not fit the state of what it names.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is well-formed but does not make sense.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{message}")]
+    Unauthorized { message: &'static str },
+    #[error("this token lacks the {} scope", scope.as_str())]
+    Forbidden { scope: auth::Scope },
+}
+
+impl ApiError {
+    /// The writer has stopped.
+    pub(super) const STOPPED: ApiError = ApiError::Refused(Refused::Stopped);
+
+    pub(super) fn bad_query(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::BadQuery {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The one error body (`openapi::ErrorResponse` documents it).
+#[derive(Serialize)]
+struct ErrorBody<'e> {
+    error: String,
+    #[serde(skip_serializing_if = "<[InputError]>::is_empty")]
+    errors: &'e [InputError],
+    #[serde(skip_serializing_if = "is_zero")]
+    omitted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'e str>,
+}
+
+/// An error answer without events to list, such as a refused body.
+pub(super) fn error_response(
+    status: StatusCode,
+    error: String,
+    parameter: Option<&str>,
+) -> Response {
+    let body = ErrorBody {
+        error,
+        errors: &[],
+        omitted: 0,
+        parameter,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Every path the router does not know: a 404 in the API's error shape.
+pub(super) async fn not_found(uri: axum::http::Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no route for {}; see /openapi.json", uri.path()),
+        None,
+    )
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotUtf8 { .. } | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Batch(BatchError::Empty | BatchError::Syntax { .. }) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Batch(BatchError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Batch(BatchError::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::Stopped) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let (title, errors, omitted) = match &self {
+            ApiError::Batch(BatchError::Syntax { errors, omitted }) => (
+                "the body is not valid JSON".to_string(),
+                &errors[..],
+                *omitted,
+            ),
+            ApiError::Batch(BatchError::Invalid { errors, omitted }) => (
+                "invalid events; nothing was stored".to_string(),
+                &errors[..],
+                *omitted,
+            ),
+            other => (other.to_string(), &[][..], 0),
+        };
+        let parameter = match &self {
+            ApiError::BadQuery { field, .. } => Some(field.as_str()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: title,
+            errors,
+            omitted,
+            parameter,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if matches!(
+            self,
+            ApiError::Refused(Refused::Recovering | Refused::QueueFull)
+        ) {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        if matches!(self, ApiError::Unauthorized { .. }) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl ApiError {
+    /// The reason `/metrics` counts a refused ingest request under; none for errors that are
+    /// not about the events.
+    pub(super) fn rejection(&self) -> Option<Rejection> {
+        Some(match self {
+            ApiError::NotUtf8 { .. }
+            | ApiError::Batch(BatchError::Syntax { .. } | BatchError::Empty) => Rejection::Syntax,
+            ApiError::Batch(BatchError::Invalid { .. }) => Rejection::Invalid,
+            ApiError::Batch(BatchError::TooMany { .. }) => Rejection::TooLarge,
+            ApiError::UnsupportedMediaType { .. } => Rejection::UnsupportedMediaType,
+            ApiError::Refused(Refused::QueueFull) => Rejection::QueueFull,
+            ApiError::Refused(
+                Refused::Recovering | Refused::Stopped | Refused::CommitFailed(_),
+            ) => Rejection::Unavailable,
+            ApiError::BadQuery { .. }
+            | ApiError::Internal(_)
+            | ApiError::Unauthorized { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::NotFound(_)
+            | ApiError::Conflict(_)
+            | ApiError::Unprocessable(_) => return None,
+        })
+    }
+}

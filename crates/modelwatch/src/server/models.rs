@@ -1,0 +1,213 @@
+//! The models the service has seen: `GET /v1/models` (paged by name) and
+//! `GET /v1/models/{name}` (404 when unknown), each with its versions, instances, every
+//! series' latest value and its open alerts.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use modelwatch_engine::Timestamp;
+use modelwatch_store::{LatestPoint, Store, StoreError, StoredAlert};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use super::params::{FromParams, Params, QueryParams};
+use super::{AppState, openapi, read_points};
+
+/// The most models one `/v1/models` page holds (each costs a few index seeks per series).
+const MAX_MODELS_PAGE: usize = 100;
+
+/// The query of `GET /v1/models`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ModelsQuery {
+    /// Start after this model name: the previous page's `next`.
+    after: Option<String>,
+    /// Most models on the page: 1 or more (default 100, at most 100).
+    #[param(value_type = Option<u64>, minimum = 1)]
+    limit: usize,
+}
+
+impl FromParams for ModelsQuery {
+    const NAMES: &'static [&'static str] = &["after", "limit"];
+
+    fn from_params(params: &mut Params) -> Result<ModelsQuery, ApiError> {
+        Ok(ModelsQuery {
+            after: params.text("after"),
+            limit: params.limit()?.min(MAX_MODELS_PAGE),
+        })
+    }
+}
+
+/// One model: its versions, instances, each series' latest value and its open alerts.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ModelBody {
+    /// The model's name.
+    #[schema(example = "fraud-detector")]
+    name: String,
+    /// Its versions that have points, in order.
+    versions: Vec<String>,
+    /// Its (version, instance) pairs that have points, in order.
+    instances: Vec<InstanceBody>,
+    /// The latest point of each series, in (version, instance, metric) order.
+    latest: Vec<LatestBody>,
+    /// The latest transition of each alert that is pending, firing or warning, in the JSON
+    /// form `replay --format json` prints, in stream order.
+    #[schema(value_type = Vec<openapi::AlertOutput>)]
+    alerts: Vec<Box<RawValue>>,
+}
+
+/// A version and one of its instances.
+#[derive(Serialize, ToSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InstanceBody {
+    version: String,
+    instance: String,
+}
+
+/// The latest point of one series.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LatestBody {
+    version: String,
+    instance: String,
+    metric: String,
+    /// The sequence number of the input it came with.
+    seq: u64,
+    /// Its event time.
+    #[schema(value_type = String, format = DateTime)]
+    at: Timestamp,
+    value: f64,
+}
+
+/// A page of models, in name order.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ModelsBody {
+    items: Vec<ModelBody>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    next: Option<String>,
+}
+
+/// `GET /v1/models?after=&limit=`: models in name order; `after` is the previous page's `next`.
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    tag = "query",
+    summary = "Models, in name order, with their latest values and open alerts",
+    params(ModelsQuery),
+    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "One page of models", body = ModelsBody),
+        (status = 400, description = "A bad query parameter, named in `parameter`",
+            body = openapi::ErrorResponse),
+        openapi::ReadErrors
+    )
+)]
+pub(super) async fn get_models(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<ModelsQuery>,
+) -> Result<Json<ModelsBody>, ApiError> {
+    let ModelsQuery { after, limit } = query;
+    let (models, next) = read_points(&state, move |store| {
+        let page = store.model_names(after.as_deref(), limit)?;
+        let models = page
+            .names
+            .iter()
+            .map(|name| summary(store, name))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((models, page.next))
+    })
+    .await?;
+    let items = models
+        .into_iter()
+        .map(|(name, latest, alerts)| model_body(name, latest, alerts))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(ModelsBody { items, next }))
+}
+
+/// `GET /v1/models/{name}`: one model, 404 when it has no stored points.
+#[utoipa::path(
+    get,
+    path = "/v1/models/{name}",
+    tag = "query",
+    summary = "One model with its latest values and open alerts",
+    params(("name" = String, Path, description = "The model's name")),
+    security(("bearer" = ["read"]), ("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The model", body = ModelBody),
+        (status = 400, description = "The name is not valid UTF-8 once decoded",
+            body = openapi::ErrorResponse),
+        (status = 404, description = "No point of this model is stored", body = openapi::ErrorResponse),
+        openapi::ReadErrors
+    )
+)]
+pub(super) async fn get_model(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) =
+        name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
+    let (name, latest, alerts) = read_points(&state, move |store| summary(store, &name)).await?;
+    if latest.is_empty() {
+        let error = format!("unknown model {name:?}");
+        return Ok((StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response());
+    }
+    Ok(Json(model_body(name, latest, alerts)?).into_response())
+}
+
+type Summary = (String, Vec<LatestPoint>, Vec<StoredAlert>);
+
+fn summary(store: &Store, name: &str) -> Result<Summary, StoreError> {
+    Ok((
+        name.to_string(),
+        store.latest_points(name)?,
+        store.open_alerts(name)?,
+    ))
+}
+
+fn model_body(
+    name: String,
+    latest: Vec<LatestPoint>,
+    alerts: Vec<StoredAlert>,
+) -> Result<ModelBody, ApiError> {
+    let mut instances: Vec<InstanceBody> = latest
+        .iter()
+        .map(|series| InstanceBody {
+            version: series.model.version.clone(),
+            instance: series.model.instance.clone(),
+        })
+        .collect();
+    instances.sort();
+    instances.dedup();
+    let mut versions: Vec<String> = instances.iter().map(|i| i.version.clone()).collect();
+    versions.dedup();
+    let alerts = alerts
+        .into_iter()
+        .map(|alert| RawValue::from_string(alert.output))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| ApiError::Internal(format!("a stored output is not JSON: {error}")))?;
+    Ok(ModelBody {
+        name,
+        versions,
+        instances,
+        latest: latest
+            .into_iter()
+            .map(|series| LatestBody {
+                version: series.model.version,
+                instance: series.model.instance,
+                metric: series.metric,
+                seq: series.point.seq,
+                at: series.point.at,
+                value: series.point.value,
+            })
+            .collect(),
+        alerts,
+    })
+}
