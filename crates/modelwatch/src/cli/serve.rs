@@ -75,9 +75,12 @@ pub struct ServeArgs {
     /// default: http:// and the listening address.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    log: super::logging::LogArgs,
 }
 
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
+    args.log.init()?;
     let tokens = tokens(args)?;
     if tokens.is_empty() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
         bail!(

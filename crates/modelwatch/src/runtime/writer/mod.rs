@@ -261,6 +261,12 @@ pub fn run(
         if recovered.replayed >= options.snapshot_every.max(1) || recovered.note.is_some() {
             writer.snapshot();
         }
+        tracing::info!(
+            replayed = recovered.replayed,
+            restored = ?recovered.restored,
+            note = recovered.note.as_deref().unwrap_or(""),
+            "Recovery finished; the writer takes requests."
+        );
         status.send_replace(Status::Ready {
             replayed: recovered.replayed,
             restored: recovered.restored,
@@ -269,6 +275,7 @@ pub fn run(
         writer.serve(queue)
     });
     if let Err(error) = &result {
+        tracing::error!(error = %error, "The writer stopped.");
         status.send_replace(Status::Failed {
             message: error.to_string(),
         });
