@@ -1,7 +1,7 @@
 //! The engine's inputs: metric events from model servers, job-finished notices and manual
 //! retrain requests.
 //!
-//! These are validated values: the wire parser (`wire.rs`) is the only way in from text.
+//! These are validated values: the wire parser (`wire/`) is the only way in from text.
 
 use std::fmt;
 
