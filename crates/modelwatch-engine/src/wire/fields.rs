@@ -1,5 +1,6 @@
-//! Fields: reading and checking the values of an input's fields (identifiers, numbers,
-//! timestamps, reasons), each problem collected with its field by [`Problems`].
+//! Fields: reading the values of an input's fields from JSON (objects, strings, numbers,
+//! identifiers, timestamps, reasons), checked by the rules of `rules.rs`, each problem
+//! collected with its field by [`Problems`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -9,66 +10,41 @@ use serde_json::value::RawValue;
 
 use super::InputError;
 use super::framing::Document;
+use super::rules::{check_identifier, check_job_id, check_reason};
 use crate::event::Timestamp;
 use crate::metric::quoted;
-
-/// The longest model name, version or instance accepted, in bytes.
-pub const MAX_ID_LEN: usize = 128;
-
-/// Checks a model name, version or instance: 1 to 128 bytes of `[A-Za-z0-9._:/@+-]`,
-/// starting with a letter or digit.
-///
-/// # Errors
-///
-/// A sentence saying what is wrong.
-pub fn check_identifier(text: &str) -> Result<(), String> {
-    if text.is_empty() {
-        return Err("is empty".to_string());
-    }
-    if text.len() > MAX_ID_LEN {
-        return Err(format!(
-            "is {} bytes long; the limit is {MAX_ID_LEN}",
-            text.len()
-        ));
-    }
-    if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!(
-            "{} must start with a letter or digit",
-            quoted(text)
-        ));
-    }
-    if let Some(bad) = text
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "._:/@+-".contains(*c)))
-    {
-        return Err(format!(
-            "{} contains {bad:?}; use letters, digits and . _ : / @ + -",
-            quoted(text)
-        ));
-    }
-    Ok(())
-}
 
 pub(super) fn read_identifier(
     raw: &RawValue,
     field: &str,
-    problems: &mut Problems<'_, '_>,
+    problems: &mut Problems,
+) -> Option<String> {
+    read_checked(raw, field, check_identifier, problems)
+}
+
+/// Reads a job id ([`check_job_id`]).
+pub(super) fn read_job_id(raw: &RawValue, field: &str, problems: &mut Problems) -> Option<String> {
+    read_checked(raw, field, check_job_id, problems)
+}
+
+/// Reads a string that `rule` accepts.
+fn read_checked(
+    raw: &RawValue,
+    field: &str,
+    rule: fn(&str) -> Result<(), String>,
+    problems: &mut Problems,
 ) -> Option<String> {
     let text = problems.string(raw, field)?;
-    match check_identifier(&text) {
-        Ok(()) => Some(text.into_owned()),
-        Err(message) => {
-            problems.at(Some(field), message);
-            None
-        }
-    }
+    problems
+        .check(field, rule(&text))
+        .then(|| text.into_owned())
 }
 
 /// Reads an optional timestamp: `Some(None)` for JSON null.
 pub(super) fn read_timestamp(
     raw: &RawValue,
     field: &str,
-    problems: &mut Problems<'_, '_>,
+    problems: &mut Problems,
 ) -> Option<Option<Timestamp>> {
     if raw.get() == "null" {
         return Some(None);
@@ -83,45 +59,47 @@ pub(super) fn read_timestamp(
     }
 }
 
-/// The longest reason a retrain request may give, in bytes.
-pub const MAX_REASON_LEN: usize = 1024;
-
-/// A retrain request's reason: free text, 1 to [`MAX_REASON_LEN`] bytes, no control
-/// characters but tabs.
-pub(super) fn read_reason(
-    raw: &RawValue,
-    field: &str,
-    problems: &mut Problems<'_, '_>,
-) -> Option<String> {
-    let text = problems.string(raw, field)?;
-    let problem = if text.is_empty() || text.len() > MAX_REASON_LEN {
-        Some(format!("must be 1 to {MAX_REASON_LEN} bytes long"))
-    } else if text.chars().any(|c| c.is_control() && c != '\t') {
-        Some("must not contain control characters such as line breaks".to_string())
-    } else {
-        None
-    };
-    match problem {
-        Some(message) => {
-            problems.at(Some(field), message);
-            None
-        }
-        None => Some(text.into_owned()),
-    }
+/// Reads a retrain request's reason ([`check_reason`]).
+pub(super) fn read_reason(raw: &RawValue, field: &str, problems: &mut Problems) -> Option<String> {
+    read_checked(raw, field, check_reason, problems)
 }
 
-/// Collects the problems of one document.
-pub(super) struct Problems<'d, 't> {
-    document: &'d Document<'t>,
+/// Collects the problems of one input, each located at the input's index and line.
+#[derive(Debug)]
+pub(super) struct Problems {
+    index: usize,
+    line: usize,
     errors: Vec<InputError>,
 }
 
-impl<'d, 't> Problems<'d, 't> {
+impl Problems {
     /// No problem yet with `document`.
-    pub(super) fn new(document: &'d Document<'t>) -> Problems<'d, 't> {
+    pub(super) fn new(document: &Document<'_>) -> Problems {
         Problems {
-            document,
+            index: document.index,
+            line: document.line,
             errors: Vec::new(),
+        }
+    }
+
+    /// No problem yet with an input built in code. Its problems are located where the reader
+    /// would locate them in the input's one-line wire form: input 0, line 1.
+    pub(super) fn of_built_input() -> Problems {
+        Problems {
+            index: 0,
+            line: 1,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Notes the problem `rule` found at `field`, if any: whether there was none.
+    pub(super) fn check(&mut self, field: &str, rule: Result<(), String>) -> bool {
+        match rule {
+            Ok(()) => true,
+            Err(message) => {
+                self.at(Some(field), message);
+                false
+            }
         }
     }
 
@@ -138,8 +116,8 @@ impl<'d, 't> Problems<'d, 't> {
     /// Notes a problem with `field` (the whole input when `None`).
     pub(super) fn at(&mut self, field: Option<&str>, message: String) {
         self.errors.push(InputError {
-            index: Some(self.document.index),
-            line: self.document.line,
+            index: Some(self.index),
+            line: self.line,
             column: None,
             field: field.map(|field| {
                 if field.len() > 80 {

@@ -5,13 +5,21 @@
 //! all-or-nothing: [`WireParser::parse_batch`] returns either every input or only errors.
 //!
 //! - `framing`: where the JSON documents of a text are ([`documents`], [`Document`]).
-//! - `fields`: reading and checking one field's value, problems collected by field.
+//! - `fields`: reading one field's value from JSON, problems collected by field.
+//! - `rules`: what a valid value is, one function per rule ([`check_identifier`],
+//!   [`check_reason`], ...), shared by the readers and the checked constructors.
 //! - `readers`: one reader per kind of input: metric events, job notices, retrain requests.
+//! - `checked`: the checked constructors ([`Event::new`](crate::Event::new),
+//!   [`JobFinished::new`](crate::JobFinished::new),
+//!   [`RetrainRequest::new`](crate::RetrainRequest::new), [`Input::check`]) for inputs built
+//!   in code.
 //! - here: [`WireParser`] over a whole batch, its limits and its errors.
 
+mod checked;
 mod fields;
 mod framing;
 mod readers;
+mod rules;
 
 use std::fmt;
 
@@ -19,8 +27,8 @@ use crate::event::Input;
 use crate::metric::MetricCatalog;
 use fields::Problems;
 
-pub use fields::{MAX_ID_LEN, MAX_REASON_LEN, check_identifier};
 pub use framing::{Document, Documents, documents};
+pub use rules::{MAX_ID_LEN, MAX_REASON_LEN, check_identifier, check_job_id, check_reason};
 
 /// What the tests (`tests.rs`, through `super::*`) name besides the parser's own items.
 #[cfg(test)]

@@ -6,13 +6,12 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::WireParser;
-use super::fields::{MAX_ID_LEN, Problems, read_identifier, read_reason, read_timestamp};
+use super::fields::{Problems, read_identifier, read_job_id, read_reason, read_timestamp};
+use super::rules::{check_sent_metric_name, finish_metrics, metric_entry};
 use crate::event::{
     DEFAULT_INSTANCE, Event, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp,
 };
-use crate::metric::{
-    MACRO_SCORE, MACRO_SCORE_PARTS, canonical_metric_name, check_metric_name, quoted,
-};
+use crate::metric::quoted;
 
 impl WireParser<'_> {
     /// Whether a job notice or retrain request (`field`) may be read here: refused (`None`)
@@ -24,7 +23,7 @@ impl WireParser<'_> {
         refusal: &str,
         beside: &[(&str, bool)],
         alone: &str,
-        problems: &mut Problems<'_, '_>,
+        problems: &mut Problems,
     ) -> Option<()> {
         if !self.accept_jobs {
             problems.at(Some(field), refusal.to_string());
@@ -38,11 +37,7 @@ impl WireParser<'_> {
         Some(())
     }
 
-    pub(super) fn read_input(
-        &self,
-        raw: &RawValue,
-        problems: &mut Problems<'_, '_>,
-    ) -> Option<Input> {
+    pub(super) fn read_input(&self, raw: &RawValue, problems: &mut Problems) -> Option<Input> {
         let fields = problems.object(raw, None)?;
         let mut model = None;
         let mut timestamp = None;
@@ -153,11 +148,7 @@ impl WireParser<'_> {
         }))
     }
 
-    fn read_metrics(
-        &self,
-        raw: &RawValue,
-        problems: &mut Problems<'_, '_>,
-    ) -> Option<Vec<(String, f64)>> {
+    fn read_metrics(&self, raw: &RawValue, problems: &mut Problems) -> Option<Vec<(String, f64)>> {
         let fields = problems.object(raw, Some("metrics"))?;
         if fields.is_empty() {
             problems.at(
@@ -195,7 +186,7 @@ impl WireParser<'_> {
         &self,
         name: &RawValue,
         value: &RawValue,
-        problems: &mut Problems<'_, '_>,
+        problems: &mut Problems,
     ) -> Option<Vec<(String, f64)>> {
         let name = problems.string(name, "metric")?;
         let entry = self.read_metric_value(&name, value, "value", problems)?;
@@ -207,79 +198,17 @@ impl WireParser<'_> {
         name: &str,
         raw: &RawValue,
         field: &str,
-        problems: &mut Problems<'_, '_>,
+        problems: &mut Problems,
     ) -> Option<(String, f64)> {
-        if let Err(message) = check_metric_name(name) {
-            problems.at(Some(field), message);
-            return None;
-        }
-        if name == MACRO_SCORE {
-            problems.at(
-                Some(field),
-                "macro_score is derived from accuracy, precision, recall and f1 and cannot be sent"
-                    .to_string(),
-            );
+        if !problems.check(field, check_sent_metric_name(name)) {
             return None;
         }
         let value = problems.number(raw, field)?;
-        let name = canonical_metric_name(name);
-        if let Some(info) = self.catalog.get(name)
-            && !info.contains(value)
-        {
-            problems.at(
-                Some(field),
-                format!(
-                    "value {value} is outside the range of {name}, {}",
-                    info.range_text()
-                ),
-            );
-            return None;
-        }
-        Some((name.to_string(), value))
+        metric_entry(self.catalog, name, value, field, problems)
     }
 }
 
-/// Sorts, checks uniqueness (after aliasing) and adds the derived macro score.
-fn finish_metrics(
-    mut metrics: Vec<(String, f64)>,
-    problems: &mut Problems<'_, '_>,
-) -> Option<Vec<(String, f64)>> {
-    metrics.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut ok = true;
-    for pair in metrics.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            let name = &pair[0].0;
-            let hint = if name == "f1" {
-                " (f1_score is an alias of f1)"
-            } else {
-                ""
-            };
-            problems.at(
-                Some(&format!("metrics.{name}")),
-                format!("given more than once{hint}"),
-            );
-            ok = false;
-        }
-    }
-    if !ok {
-        return None;
-    }
-    let lookup = |name: &str| {
-        metrics
-            .binary_search_by(|(metric, _)| metric.as_str().cmp(name))
-            .ok()
-            .map(|index| metrics[index].1)
-    };
-    let parts = MACRO_SCORE_PARTS.map(lookup);
-    if let [Some(accuracy), Some(precision), Some(recall), Some(f1)] = parts {
-        let macro_score = (accuracy + precision + recall + f1) / 4.0;
-        let at = metrics.partition_point(|(name, _)| name.as_str() < MACRO_SCORE);
-        metrics.insert(at, (MACRO_SCORE.to_string(), macro_score));
-    }
-    Some(metrics)
-}
-
-fn read_model(raw: &RawValue, problems: &mut Problems<'_, '_>) -> Option<ModelId> {
+fn read_model(raw: &RawValue, problems: &mut Problems) -> Option<ModelId> {
     let fields = problems.object(raw, Some("model"))?;
     let (mut name, mut version, mut instance) = (None, None, None);
     let mut ok = true;
@@ -330,13 +259,17 @@ fn read_model(raw: &RawValue, problems: &mut Problems<'_, '_>) -> Option<ModelId
 fn read_job(
     raw: &RawValue,
     timestamp: Option<Timestamp>,
-    problems: &mut Problems<'_, '_>,
+    problems: &mut Problems,
 ) -> Option<JobFinished> {
     let fields = problems.object(raw, Some("job_finished"))?;
     let (mut model, mut job_id, mut status, mut version) = (None, None, None, None);
     let mut ok = true;
+    // A field given but unreadable is reported as such, not as missing as well.
+    let (mut model_given, mut status_given) = (false, false);
     for (key, raw) in fields {
         let field = format!("job_finished.{key}");
+        model_given |= key == "model";
+        status_given |= key == "status";
         let slot = match key.as_ref() {
             "model" => &mut model,
             "job_id" => &mut job_id,
@@ -351,14 +284,14 @@ fn read_job(
                 continue;
             }
         };
-        let text = if key == "job_id" || key == "status" {
-            problems.string(raw, &field).map(Cow::into_owned)
-        } else {
-            read_identifier(raw, &field, problems)
+        let text = match key.as_ref() {
+            "job_id" => read_job_id(raw, &field, problems),
+            "status" => problems.string(raw, &field).map(Cow::into_owned),
+            _ => read_identifier(raw, &field, problems),
         };
         ok &= problems.fill(slot, text, &field);
     }
-    if model.is_none() {
+    if !model_given {
         problems.at(
             Some("job_finished.model"),
             "missing; name the model whose job ended".to_string(),
@@ -366,6 +299,7 @@ fn read_job(
         ok = false;
     }
     let status = match status.as_deref() {
+        None if status_given => None,
         None => {
             problems.at(
                 Some("job_finished.status"),
@@ -387,15 +321,6 @@ fn read_job(
             status
         }
     };
-    if let Some(id) = &job_id
-        && (id.is_empty() || id.len() > MAX_ID_LEN)
-    {
-        problems.at(
-            Some("job_finished.job_id"),
-            format!("must be 1 to {MAX_ID_LEN} bytes long"),
-        );
-        ok = false;
-    }
     if !ok {
         return None;
     }
@@ -411,7 +336,7 @@ fn read_job(
 fn read_retrain_request(
     raw: &RawValue,
     timestamp: Option<Timestamp>,
-    problems: &mut Problems<'_, '_>,
+    problems: &mut Problems,
 ) -> Option<RetrainRequest> {
     let fields = problems.object(raw, Some("retrain_request"))?;
     let (mut model, mut reason) = (None, None);
