@@ -9,6 +9,7 @@
 //! - `rules`: what a valid value is, one function per rule ([`check_identifier`],
 //!   [`check_reason`], ...), shared by the readers and the checked constructors.
 //! - `readers`: one reader per kind of input: metric events, job notices, retrain requests.
+//! - `time_bounds`: the event times a parser refuses ([`TimeBounds`]).
 //! - `checked`: the checked constructors ([`Event::new`](crate::Event::new),
 //!   [`JobFinished::new`](crate::JobFinished::new),
 //!   [`RetrainRequest::new`](crate::RetrainRequest::new), [`Input::check`]) for inputs built
@@ -20,6 +21,7 @@ mod fields;
 mod framing;
 mod readers;
 mod rules;
+mod time_bounds;
 
 use std::fmt;
 
@@ -29,6 +31,7 @@ use fields::Problems;
 
 pub use framing::{Document, Documents, documents};
 pub use rules::{MAX_ID_LEN, MAX_REASON_LEN, check_identifier, check_job_id, check_reason};
+pub use time_bounds::TimeBounds;
 
 /// What the tests (`tests.rs`, through `super::*`) name besides the parser's own items.
 #[cfg(test)]
@@ -148,6 +151,7 @@ pub struct WireParser<'c> {
     catalog: &'c MetricCatalog,
     limits: Limits,
     accept_jobs: bool,
+    time_bounds: Option<&'c TimeBounds>,
 }
 
 impl<'c> WireParser<'c> {
@@ -157,6 +161,7 @@ impl<'c> WireParser<'c> {
             catalog,
             limits: Limits::default(),
             accept_jobs: false,
+            time_bounds: None,
         }
     }
 
@@ -171,6 +176,14 @@ impl<'c> WireParser<'c> {
     /// report to the jobs API, retrains are asked for on the models API).
     pub fn accepting_jobs(mut self) -> WireParser<'c> {
         self.accept_jobs = true;
+        self
+    }
+
+    /// Refuses inputs whose timestamps fall outside `bounds`, each with an error at
+    /// `timestamp` naming the bound's limit (the batch all or nothing, as for any problem).
+    /// Inputs without a timestamp are not affected.
+    pub fn with_time_bounds(mut self, bounds: &'c TimeBounds) -> WireParser<'c> {
+        self.time_bounds = Some(bounds);
         self
     }
 

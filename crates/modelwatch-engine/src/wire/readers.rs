@@ -71,6 +71,9 @@ impl WireParser<'_> {
         let timestamp = timestamp
             .and_then(|raw| read_timestamp(raw, "timestamp", problems))
             .flatten();
+        if let (Some(bounds), Some(timestamp)) = (self.time_bounds, timestamp) {
+            problems.check("timestamp", bounds.check(timestamp));
+        }
         let event_fields = [
             ("model", model.is_some()),
             ("metrics", metrics.is_some()),

@@ -6,3 +6,4 @@ mod checked;
 mod properties;
 mod snapshot;
 mod streams;
+mod wire;
