@@ -9,7 +9,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::InputError;
-use super::framing::Document;
+use super::framing::{Document, json_problem};
 use super::rules::{check_identifier, check_job_id, check_reason};
 use crate::event::Timestamp;
 use crate::metric::quoted;
@@ -158,7 +158,10 @@ impl Problems {
                 match Fields::deserialize(&mut serde_json::Deserializer::from_str(raw.get())) {
                     Ok(fields) => Some(fields),
                     Err(error) => {
-                        self.at(field, format!("unreadable object: {error}"));
+                        self.at(
+                            field,
+                            format!("unreadable object: {}", json_problem(&error)),
+                        );
                         None
                     }
                 }
@@ -186,7 +189,10 @@ impl Problems {
         match serde_json::from_str::<Cow<'r, str>>(raw.get()) {
             Ok(text) => Some(text),
             Err(error) => {
-                self.at(Some(field), format!("unreadable string: {error}"));
+                self.at(
+                    Some(field),
+                    format!("unreadable string: {}", json_problem(&error)),
+                );
                 None
             }
         }

@@ -100,17 +100,14 @@ impl<'t> Documents<'t> {
         } else {
             error.column()
         };
-        let message = error.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(at) => message[..at].to_string(),
-            None => message,
-        };
+        // serde_json says column 0 for the end of a text that ends with a line break.
+        let column = column.max(1);
         InputError {
             index: None,
             line,
             column: Some(column),
             field: None,
-            message: format!("invalid JSON: {message}"),
+            message: format!("invalid JSON: {}", json_problem(error)),
         }
     }
 
@@ -222,4 +219,48 @@ impl LineCounter {
         let offset = offset.min(text.len());
         text[..offset].rfind('\n').map_or(0, |newline| newline + 1)
     }
+}
+
+/// What is wrong with JSON text, said in words: serde_json's terse messages ("expected
+/// ident", "EOF while parsing a value") turned into what was expected and where, without
+/// serde_json's position (the caller gives line and column of its own).
+pub(super) fn json_problem(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(at) => message.get(..at).unwrap_or(&message),
+        None => &message,
+    };
+    let words = match message {
+        "EOF while parsing a value" => "the text ends where a value should be",
+        "EOF while parsing an object" => "the text ends inside an object: a `}` is missing",
+        "EOF while parsing a list" => "the text ends inside an array: a `]` is missing",
+        "EOF while parsing a string" => "the text ends inside a string: a closing `\"` is missing",
+        "expected ident" => "expected true, false or null",
+        "expected value" => {
+            "expected a JSON value: an object, an array, a string in double quotes, a number, \
+             true, false or null"
+        }
+        "expected `:`" => "expected `:` between an object's key and its value",
+        "expected `,` or `]`" => "expected `,` or `]` after an array's element",
+        "expected `,` or `}`" => "expected `,` or `}` after an object's value",
+        "key must be a string" => "expected an object's key: a string in double quotes",
+        "trailing comma" => "a comma before the closing bracket: remove it",
+        "trailing characters" => "more text after the end of the JSON value",
+        "invalid number" => "invalid number: JSON numbers look like 12, -0.5 or 1e-3",
+        "number out of range" => "the number is out of range",
+        "invalid escape" => {
+            "invalid escape in a string: use \\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\u and four hex digits"
+        }
+        "lone leading surrogate in hex escape" | "unexpected end of hex escape" => {
+            "a \\u escape holds half of a surrogate pair without the other half"
+        }
+        "control character (\\u0000-\\u001F) found while parsing a string" => {
+            "a string holds a raw control character such as a line break or tab: write it \
+             escaped (\\n, \\t)"
+        }
+        // Others ("recursion limit exceeded", "number out of range", ...) come from parts of
+        // serde_json the parser does not use; they keep serde_json's words.
+        other => other,
+    };
+    words.to_string()
 }
