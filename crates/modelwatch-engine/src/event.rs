@@ -73,7 +73,12 @@ impl Timestamp {
 
     /// This time plus `secs` seconds, saturating.
     pub const fn plus_secs(self, secs: u64) -> Timestamp {
-        let nanos = (secs as i64).saturating_mul(1_000_000_000);
+        let secs = if secs > i64::MAX as u64 {
+            i64::MAX
+        } else {
+            secs as i64
+        };
+        let nanos = secs.saturating_mul(1_000_000_000);
         Timestamp(self.0.saturating_add(nanos))
     }
 
@@ -375,6 +380,15 @@ mod tests {
         let whole = Timestamp::parse_rfc3339("2026-11-22T08:00:00Z").unwrap();
         assert_eq!(whole.to_rfc3339(), "2026-11-22T08:00:00Z");
         assert_eq!(whole.plus_secs(3600).to_rfc3339(), "2026-11-22T09:00:00Z");
+    }
+
+    #[test]
+    fn adding_seconds_saturates_instead_of_wrapping() {
+        let end = Timestamp::from_nanos(i64::MAX);
+        assert_eq!(Timestamp::EPOCH.plus_secs(u64::MAX), end);
+        assert_eq!(Timestamp::EPOCH.plus_secs(1 << 63), end);
+        assert_eq!(Timestamp::EPOCH.plus_secs(i64::MAX as u64), end);
+        assert_eq!(Timestamp::from_secs(-5).plus_secs(5), Timestamp::EPOCH);
     }
 
     #[test]
