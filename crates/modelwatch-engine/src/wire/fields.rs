@@ -14,6 +14,7 @@ use super::rules::{check_identifier, check_job_id, check_reason};
 use crate::event::Timestamp;
 use crate::metric::quoted;
 
+/// Reads a model name, version or instance ([`check_identifier`]).
 pub(super) fn read_identifier(
     raw: &RawValue,
     field: &str,
