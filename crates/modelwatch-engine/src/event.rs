@@ -1,7 +1,11 @@
 //! The engine's inputs: metric events from model servers, job-finished notices and manual
 //! retrain requests.
 //!
-//! These are validated values: the wire parser (`wire.rs`) is the only way in from text.
+//! These are validated values: the wire parser (`wire/`) is the only way in from text, and
+//! code that builds an input uses the checked constructors ([`Event::new`],
+//! [`JobFinished::new`], [`RetrainRequest::new`]) or [`Input::check`], which apply the same
+//! rules (`wire/rules.rs`). The fields are public for reading; an input built from them
+//! unchecked may be one the store cannot read back.
 
 use std::fmt;
 
@@ -69,7 +73,12 @@ impl Timestamp {
 
     /// This time plus `secs` seconds, saturating.
     pub const fn plus_secs(self, secs: u64) -> Timestamp {
-        let nanos = (secs as i64).saturating_mul(1_000_000_000);
+        let secs = if secs > i64::MAX as u64 {
+            i64::MAX
+        } else {
+            secs as i64
+        };
+        let nanos = secs.saturating_mul(1_000_000_000);
         Timestamp(self.0.saturating_add(nanos))
     }
 
@@ -86,11 +95,28 @@ impl Timestamp {
             )
         })?;
         match parsed.timestamp_nanos_opt() {
-            Some(nanos) if nanos >= 0 => Ok(Timestamp(nanos)),
-            _ => Err(format!(
-                "{} is outside the supported range 1970-01-01T00:00:00Z .. 2262-04-11T23:47:16Z",
-                crate::metric::quoted(text)
-            )),
+            Some(nanos) if Timestamp(nanos).is_supported() => Ok(Timestamp(nanos)),
+            _ => Err(outside_supported_range(text)),
+        }
+    }
+
+    /// Whether the timestamp is one the wire format takes: from the epoch on. (Every `i64` of
+    /// nanoseconds is before the end of the range.)
+    const fn is_supported(self) -> bool {
+        self.0 >= 0
+    }
+
+    /// Checks that the timestamp is one the wire format takes, so that its RFC 3339 form
+    /// reads back as the same timestamp: from 1970-01-01T00:00:00Z on.
+    ///
+    /// # Errors
+    ///
+    /// The sentence [`Timestamp::parse_rfc3339`] gives for the same time written out.
+    pub fn check_supported(self) -> Result<(), String> {
+        if self.is_supported() {
+            Ok(())
+        } else {
+            Err(outside_supported_range(&self.to_rfc3339()))
         }
     }
 
@@ -98,6 +124,13 @@ impl Timestamp {
     pub fn to_rfc3339(self) -> String {
         DateTime::from_timestamp_nanos(self.0).to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
+}
+
+fn outside_supported_range(text: &str) -> String {
+    format!(
+        "{} is outside the supported range 1970-01-01T00:00:00Z .. 2262-04-11T23:47:16Z",
+        crate::metric::quoted(text)
+    )
 }
 
 impl fmt::Display for Timestamp {
@@ -117,6 +150,10 @@ impl Serialize for Timestamp {
 /// Metrics are sorted by name and unique, and include the derived `macro_score` when the
 /// event has accuracy, precision, recall and f1. So two events that differ only in the
 /// order of their JSON keys are the same event.
+///
+/// Every code path that builds an event uses [`Event::new`] (or checks it with
+/// [`Input::check`]): the store reads inputs back with the wire parser, which holds them to
+/// the same rules.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
     /// Which model instance reported.
@@ -194,6 +231,10 @@ impl JobStatus {
 }
 
 /// A retraining job of a model has ended; this lifts the model's single-flight hold.
+///
+/// Every code path that builds a notice uses [`JobFinished::new`] (or checks it with
+/// [`Input::check`]): the store reads inputs back with the wire parser, which holds them to
+/// the same rules.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobFinished {
     /// The model that was retrained (by name).
@@ -211,6 +252,11 @@ pub struct JobFinished {
 /// Somebody asked for a retrain of a model (`POST /v1/models/{name}/retrain`, or a replay
 /// file). Granted unless a job of the model is outstanding; the cooldown does not hold it back
 /// (but a grant starts a new one).
+///
+/// Every code path that builds a request uses [`RetrainRequest::new`] (or checks it with
+/// [`Input::check`]): the store reads inputs back with the wire parser, which holds them to
+/// the same rules (a reason over 1,024 bytes or with a line break would make the store
+/// unreadable).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrainRequest {
     /// The model to retrain (by name).
@@ -334,6 +380,15 @@ mod tests {
         let whole = Timestamp::parse_rfc3339("2026-11-22T08:00:00Z").unwrap();
         assert_eq!(whole.to_rfc3339(), "2026-11-22T08:00:00Z");
         assert_eq!(whole.plus_secs(3600).to_rfc3339(), "2026-11-22T09:00:00Z");
+    }
+
+    #[test]
+    fn adding_seconds_saturates_instead_of_wrapping() {
+        let end = Timestamp::from_nanos(i64::MAX);
+        assert_eq!(Timestamp::EPOCH.plus_secs(u64::MAX), end);
+        assert_eq!(Timestamp::EPOCH.plus_secs(1 << 63), end);
+        assert_eq!(Timestamp::EPOCH.plus_secs(i64::MAX as u64), end);
+        assert_eq!(Timestamp::from_secs(-5).plus_secs(5), Timestamp::EPOCH);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod checked;
 mod properties;
 mod snapshot;
 mod streams;
+mod wire;

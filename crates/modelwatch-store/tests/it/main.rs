@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod queries;
+mod read_back;
 mod retention;
 
 use std::path::Path;
