@@ -79,7 +79,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use foldhash::HashMap;
-use modelwatch_detectors::{Detector, DetectorKind, DetectorSpec};
+use modelwatch_detectors::{Detector, DetectorKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -753,14 +753,11 @@ fn restore_series(
             });
         }
         // What `Series::new` builds: an unseeded kswin takes the series' own seed.
-        let expected = match &rule.detector {
-            DetectorSpec::Kswin(params) if rule.detector.uses_random_seed() => {
-                DetectorSpec::Kswin(modelwatch_detectors::KswinParams {
-                    seed: Some(series_seed(&rule.name, model, metric)),
-                    ..*params
-                })
-            }
-            spec => spec.clone(),
+        let expected = if rule.detector.uses_random_seed() {
+            rule.detector
+                .with_seed(series_seed(&rule.name, model, metric))
+        } else {
+            rule.detector.clone()
         };
         if detector.spec() != expected {
             return Err(SnapshotError::DetectorParams {
