@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Known, Reader, Value, check_name, join};
+use super::{Reader, Value, check_name, join};
+use crate::config::Glob;
 use crate::config::effects::{
     Backend, DEFAULT_HTTP_BODY, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS,
     DEFAULT_JOB_TIMEOUT_SECS, DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS,
@@ -16,7 +17,6 @@ use crate::config::effects::{
     JobSettings, Notifier, NotifierKind, SecretSource, TemplateFields, Trainer, check_template,
     expand_template,
 };
-use crate::config::{Glob, Severity};
 use crate::metric::quoted;
 
 const DAY_SECS: i64 = 24 * 3600;
@@ -593,100 +593,6 @@ impl Reader<'_> {
             }
         }
         ok.then_some(env)
-    }
-
-    /// A `notify` list: names of declared notifiers, each once.
-    /// A rule's `notify` list (none when absent): names of declared notifiers.
-    pub(super) fn rule_notify(
-        &mut self,
-        fields: &DeTable<'_>,
-        path: &str,
-        known: &Known<'_>,
-    ) -> Option<Vec<Arc<str>>> {
-        match fields.get("notify") {
-            None => Some(Vec::new()),
-            Some(value) => self.notify(
-                value,
-                &join(path, "notify"),
-                known.notifiers,
-                known.declared,
-            ),
-        }
-    }
-
-    fn notify(
-        &mut self,
-        value: &Value<'_>,
-        path: &str,
-        notifiers: &[Notifier],
-        declared: &[&str],
-    ) -> Option<Vec<Arc<str>>> {
-        let DeValue::Array(array) = value.get_ref() else {
-            let message = format!(
-                "must be an array of notifier names such as [\"oncall\"], got {}",
-                value.get_ref().type_str()
-            );
-            self.error(value.span(), path, message);
-            return None;
-        };
-        let mut names: Vec<Arc<str>> = Vec::with_capacity(array.len());
-        let mut ok = true;
-        for (index, item) in array.iter().enumerate() {
-            let item_path = format!("{path}[{index}]");
-            let Some(name) = self.string(item, &item_path) else {
-                ok = false;
-                continue;
-            };
-            if names.iter().any(|known| **known == *name) {
-                let message = format!("notifier {} is listed twice", quoted(name));
-                self.error(item.span(), &item_path, message);
-                ok = false;
-                continue;
-            }
-            // A notifier declared with errors is not in `notifiers`, but its name is known:
-            // its own errors say what is wrong, this entry is fine.
-            match notifiers.iter().find(|notifier| *notifier.name == *name) {
-                Some(notifier) => names.push(notifier.name.clone()),
-                None if declared.contains(&name) => {
-                    names.push(Arc::from(name));
-                }
-                None => {
-                    let message = if declared.is_empty() {
-                        format!(
-                            "no notifier is named {}; declare it in [[notifiers]]",
-                            quoted(name)
-                        )
-                    } else {
-                        format!(
-                            "no notifier is named {}; declared: {}",
-                            quoted(name),
-                            declared.join(", ")
-                        )
-                    };
-                    self.error(item.span(), &item_path, message);
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(names)
-    }
-
-    /// A rule's severity, `warning` when absent.
-    pub(super) fn severity(&mut self, fields: &DeTable<'_>, path: &str) -> Option<Severity> {
-        match fields.get("severity") {
-            None => Some(Severity::Warning),
-            Some(value) => self
-                .string(value, &join(path, "severity"))
-                .and_then(|text| {
-                    let severity = Severity::from_name(text);
-                    if severity.is_none() {
-                        let message =
-                            format!("{} is not one of info, warning, critical", quoted(text));
-                        self.error(value.span(), &join(path, "severity"), message);
-                    }
-                    severity
-                }),
-        }
     }
 }
 

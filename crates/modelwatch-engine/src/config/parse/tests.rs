@@ -1,8 +1,8 @@
 //! Tests of config parsing: the built-in config, and every error located.
 
 use super::*;
-use crate::config::{DEFAULT_CONFIG_TOML, Severity, default_config};
-use modelwatch_detectors::{DetectorKind, DetectorSpec};
+use crate::config::{Action, DEFAULT_CONFIG_TOML, Severity, default_config};
+use modelwatch_detectors::{DetectorKind, DetectorSpec, Direction};
 
 fn errors(text: &str) -> Vec<String> {
     match parse_config(text) {
