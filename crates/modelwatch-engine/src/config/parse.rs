@@ -282,30 +282,18 @@ impl Reader<'_> {
     }
 
     fn document(&mut self, root: &DeTable<'_>, span: Range<usize>) -> Config {
-        self.only_keys(
-            root,
-            &[
-                "rules",
-                "metrics",
-                "retrain",
-                "notifiers",
-                "trainers",
-                "rollbacks",
-                "jobs",
-            ],
-            "",
-        );
+        let misspelled = self.unknown_sections(root);
         let catalog = match root.get("metrics") {
-            Some(value) => self.metrics(value),
+            Some(value) => self.metrics(value, "metrics"),
             None => MetricCatalog::new(),
         };
         let retrain = match root.get("retrain") {
-            Some(value) => self.retrain(value),
+            Some(value) => self.retrain(value, "retrain"),
             None => RetrainSettings::default(),
         };
         let mut effects = EffectsConfig::default();
         if let Some(value) = root.get("notifiers") {
-            effects.notifiers = self.notifiers(value);
+            effects.notifiers = self.notifiers(value, "notifiers");
         }
         if let Some(value) = root.get("trainers") {
             effects.trainers = self.trainers(value, "trainers");
@@ -314,17 +302,18 @@ impl Reader<'_> {
             effects.rollbacks = self.trainers(value, "rollbacks");
         }
         if let Some(value) = root.get("jobs") {
-            effects.jobs = self.jobs(value);
+            effects.jobs = self.jobs(value, "jobs");
         }
         // Every name declared, even of a notifier with errors (those are reported on their
         // own): a rule naming it is not wrong as well.
-        let declared: Vec<&str> = root
-            .get("notifiers")
-            .and_then(|value| value.get_ref().as_array())
-            .into_iter()
-            .flat_map(|items| items.iter())
-            .filter_map(|item| item.get_ref().as_table()?.get("name")?.get_ref().as_str())
-            .collect();
+        let declared: Vec<&str> = match root.get("notifiers").map(Value::get_ref) {
+            Some(DeValue::Array(items)) => items.iter().collect(),
+            Some(DeValue::Table(_)) => root.get("notifiers").into_iter().collect(),
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .filter_map(|item| item.get_ref().as_table()?.get("name")?.get_ref().as_str())
+        .collect();
         let known = Known {
             catalog: &catalog,
             notifiers: &effects.notifiers,
@@ -341,6 +330,9 @@ impl Reader<'_> {
             }
             Some(value) => self.rules(value, "rules", &known),
         };
+        for (path, section, value) in misspelled {
+            self.misspelled_section(section, path, value, &known);
+        }
         Config {
             rules,
             catalog,
@@ -351,14 +343,19 @@ impl Reader<'_> {
         }
     }
 
-    fn metrics(&mut self, value: &Value<'_>) -> MetricCatalog {
+    /// `[metrics]` at `section`: the custom metrics.
+    fn metrics(&mut self, value: &Value<'_>, section: &str) -> MetricCatalog {
         let mut catalog = MetricCatalog::new();
-        let Some(table) = self.table(value, "metrics") else {
-            return catalog;
-        };
+        for (section, table) in self.section_tables(value, section) {
+            self.metrics_table(table, &section, &mut catalog);
+        }
+        catalog
+    }
+
+    fn metrics_table(&mut self, table: &DeTable<'_>, section: &str, catalog: &mut MetricCatalog) {
         for (key, value) in table.iter() {
             let name: &str = key.get_ref();
-            let path = format!("metrics.{name}");
+            let path = join(section, name);
             if let Err(message) = check_metric_name(name) {
                 self.error(key.span(), &path, message);
                 continue;
@@ -433,17 +430,27 @@ impl Reader<'_> {
             info.binary = binary;
             catalog.declare(name, info);
         }
-        catalog
     }
 
-    fn retrain(&mut self, value: &Value<'_>) -> RetrainSettings {
+    /// `[retrain]` at `section`: the cooldowns.
+    fn retrain(&mut self, value: &Value<'_>, section: &str) -> RetrainSettings {
         let mut settings = RetrainSettings::default();
-        let Some(table) = self.table(value, "retrain") else {
-            return settings;
-        };
-        self.only_keys(table, &["cooldown_secs", "overrides"], "retrain");
+        for (section, table) in self.section_tables(value, section) {
+            self.retrain_table(table, &section, &mut settings);
+        }
+        settings
+    }
+
+    fn retrain_table(
+        &mut self,
+        table: &DeTable<'_>,
+        section: &str,
+        settings: &mut RetrainSettings,
+    ) {
+        self.only_keys(table, &["cooldown_secs", "overrides"], section);
         if let Some(value) = table.get("cooldown_secs")
-            && let Some(secs) = self.integer(value, "retrain.cooldown_secs", 0..MAX_COOLDOWN_SECS)
+            && let Some(secs) =
+                self.integer(value, &join(section, "cooldown_secs"), 0..MAX_COOLDOWN_SECS)
         {
             settings.cooldown_secs = secs.unsigned_abs();
         }
@@ -453,11 +460,11 @@ impl Reader<'_> {
                     "must be an array of tables, got {}",
                     value.get_ref().type_str()
                 );
-                self.error(value.span(), "retrain.overrides", message);
-                return settings;
+                self.error(value.span(), &join(section, "overrides"), message);
+                return;
             };
             for (index, item) in array.iter().enumerate() {
-                let path = format!("retrain.overrides[{index}]");
+                let path = format!("{}[{index}]", join(section, "overrides"));
                 let Some(fields) = self.table(item, &path) else {
                     continue;
                 };
@@ -478,7 +485,6 @@ impl Reader<'_> {
                 }
             }
         }
-        settings
     }
 
     fn required<'v, 'i>(
@@ -553,6 +559,7 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
 mod canary;
 mod effects;
 mod rules;
+mod sections;
 
 #[cfg(test)]
 mod tests;

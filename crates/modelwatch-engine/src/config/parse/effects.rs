@@ -22,25 +22,6 @@ use crate::metric::quoted;
 const DAY_SECS: i64 = 24 * 3600;
 
 impl Reader<'_> {
-    /// The items of an array of tables such as `[[notifiers]]`.
-    pub(super) fn array_of_tables<'v, 'i>(
-        &mut self,
-        value: &'v Value<'i>,
-        path: &str,
-    ) -> Option<&'v [Value<'i>]> {
-        match value.get_ref() {
-            DeValue::Array(array) => Some(array),
-            other => {
-                let message = format!(
-                    "must be an array of tables ([[{path}]]), got {}",
-                    other.type_str()
-                );
-                self.error(value.span(), path, message);
-                None
-            }
-        }
-    }
-
     /// A whole number of `table[key]` in `range`, or `default` when the key is absent.
     /// `None` when it is wrong (reported).
     pub(super) fn count(
@@ -59,14 +40,11 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn notifiers(&mut self, value: &Value<'_>) -> Vec<Notifier> {
+    /// `[[notifiers]]` at `section`.
+    pub(super) fn notifiers(&mut self, value: &Value<'_>, section: &str) -> Vec<Notifier> {
         let mut notifiers: Vec<Notifier> = Vec::new();
-        let Some(items) = self.array_of_tables(value, "notifiers") else {
-            return notifiers;
-        };
         let mut names: Vec<&str> = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let path = format!("notifiers[{index}]");
+        for (path, item) in self.entries(value, section) {
             if let Some(notifier) = self.notifier(item, &path) {
                 notifiers.push(notifier);
             }
@@ -197,14 +175,10 @@ impl Reader<'_> {
         })
     }
 
-    /// `[[trainers]]` or `[[rollbacks]]`.
+    /// `[[trainers]]` or `[[rollbacks]]` at `section`.
     pub(super) fn trainers(&mut self, value: &Value<'_>, section: &str) -> Vec<Trainer> {
         let mut trainers = Vec::new();
-        let Some(items) = self.array_of_tables(value, section) else {
-            return trainers;
-        };
-        for (index, item) in items.iter().enumerate() {
-            let path = format!("{section}[{index}]");
+        for (path, item) in self.entries(value, section) {
             if let Some(trainer) = self.trainer(item, &path) {
                 trainers.push(trainer);
             }
@@ -424,20 +398,21 @@ impl Reader<'_> {
         })
     }
 
-    pub(super) fn jobs(&mut self, value: &Value<'_>) -> JobSettings {
+    /// `[jobs]` at `section`.
+    pub(super) fn jobs(&mut self, value: &Value<'_>, section: &str) -> JobSettings {
         let mut settings = JobSettings::default();
-        let Some(table) = self.table(value, "jobs") else {
-            return settings;
-        };
-        self.only_keys(table, &["max_concurrent"], "jobs");
-        if let Some(max) = self.count(
-            table,
-            "jobs",
-            "max_concurrent",
-            DEFAULT_MAX_CONCURRENT_JOBS as u64,
-            1..1025,
-        ) {
-            settings.max_concurrent = usize::try_from(max).unwrap_or(DEFAULT_MAX_CONCURRENT_JOBS);
+        for (path, table) in self.section_tables(value, section) {
+            self.only_keys(table, &["max_concurrent"], &path);
+            if let Some(max) = self.count(
+                table,
+                &path,
+                "max_concurrent",
+                DEFAULT_MAX_CONCURRENT_JOBS as u64,
+                1..1025,
+            ) {
+                settings.max_concurrent =
+                    usize::try_from(max).unwrap_or(DEFAULT_MAX_CONCURRENT_JOBS);
+            }
         }
         settings
     }

@@ -25,26 +25,14 @@ impl Reader<'_> {
     ) -> (Vec<Rule>, Vec<CanaryRule>) {
         let mut rules = Vec::new();
         let mut canaries = Vec::new();
-        match value.get_ref() {
-            DeValue::Array(array) => {
-                let mut names: Vec<&str> = Vec::new();
-                for (index, item) in array.iter().enumerate() {
-                    let item_path = format!("{path}[{index}]");
-                    match self.rule(item, &item_path, known) {
-                        Some(AnyRule::Detector(rule)) => rules.push(rule),
-                        Some(AnyRule::Canary(rule)) => canaries.push(rule),
-                        None => {}
-                    }
-                    self.unique_name(item, &item_path, "rule", &mut names);
-                }
+        let mut names: Vec<&str> = Vec::new();
+        for (item_path, item) in self.entries(value, path) {
+            match self.rule(item, &item_path, known) {
+                Some(AnyRule::Detector(rule)) => rules.push(rule),
+                Some(AnyRule::Canary(rule)) => canaries.push(rule),
+                None => {}
             }
-            other => {
-                let message = format!(
-                    "must be an array of tables ([[rules]]), got {}",
-                    other.type_str()
-                );
-                self.error(value.span(), path, message);
-            }
+            self.unique_name(item, &item_path, "rule", &mut names);
         }
         (rules, canaries)
     }
