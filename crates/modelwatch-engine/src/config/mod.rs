@@ -6,6 +6,7 @@
 
 mod canary;
 mod effects;
+mod outbound;
 mod parse;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use effects::{
     EffectsConfig, JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS,
     TemplateFields, Trainer, check_template, expand_template,
 };
+pub use outbound::{check_url, check_url_template};
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};
 
 /// The built-in config (`config/default.toml` in the repository): the five original

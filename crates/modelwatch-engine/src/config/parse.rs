@@ -558,6 +558,7 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
 
 mod canary;
 mod effects;
+mod outbound;
 mod rules;
 mod sections;
 

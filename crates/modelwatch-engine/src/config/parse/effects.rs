@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
+use super::outbound::UrlUse;
 use super::{Reader, Value, check_name, join};
 use crate::config::Glob;
 use crate::config::effects::{
@@ -99,7 +100,7 @@ impl Reader<'_> {
         });
         let url = self
             .required(fields, item, path, "url")
-            .and_then(|value| self.url(value, &join(path, "url"), false));
+            .and_then(|value| self.url(value, &join(path, "url"), UrlUse::Notifier));
         let secret = self.secret(fields, path);
         let headers = match fields.get("headers") {
             None => Some(Vec::new()),
@@ -155,7 +156,9 @@ impl Reader<'_> {
         }
         let link_base = match fields.get("link_base") {
             None => Some(None),
-            Some(value) => self.url(value, &join(path, "link_base"), false).map(Some),
+            Some(value) => self
+                .url(value, &join(path, "link_base"), UrlUse::Link)
+                .map(Some),
         };
         if self.errors.len() > errors_before {
             return None;
@@ -353,7 +356,7 @@ impl Reader<'_> {
     ) -> Option<Backend> {
         let url = self
             .required(fields, item, path, "url")
-            .and_then(|value| self.url(value, &join(path, "url"), true));
+            .and_then(|value| self.url(value, &join(path, "url"), UrlUse::Backend));
         let body = match fields.get("body") {
             None => Some(DEFAULT_HTTP_BODY.to_string()),
             Some(value) => {
@@ -418,41 +421,13 @@ impl Reader<'_> {
     }
 
     /// A template string whose placeholders are all known.
-    fn template(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
+    pub(super) fn template(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
         let text = self.string(value, path)?;
         if let Err(message) = check_template(text) {
             self.error(value.span(), path, message);
             return None;
         }
         Some(text.to_string())
-    }
-
-    /// An http(s) URL; a `templated` one may carry placeholders (after the scheme).
-    fn url(&mut self, value: &Value<'_>, path: &str, templated: bool) -> Option<String> {
-        let text = if templated {
-            self.template(value, path)?
-        } else {
-            self.string(value, path)?.to_string()
-        };
-        let rest = text
-            .strip_prefix("http://")
-            .or_else(|| text.strip_prefix("https://"));
-        let problem = match rest {
-            None => Some(format!(
-                "{} must start with http:// or https://",
-                quoted(&text)
-            )),
-            Some("") => Some(format!("{} names no host", quoted(&text))),
-            Some(_) if text.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-                Some(format!("{} contains white space", quoted(&text)))
-            }
-            Some(_) => None,
-        };
-        if let Some(message) = problem {
-            self.error(value.span(), path, message);
-            return None;
-        }
-        Some(text)
     }
 
     /// `secret_env` or `secret_file`, at most one: `Some(None)` for neither.
