@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Glob;
+use crate::config::outbound::HostAllowlist;
 
 /// Where a notifier or backend finds its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -364,6 +365,10 @@ pub struct EffectsConfig {
     pub rollbacks: Vec<Trainer>,
     /// Job limits.
     pub jobs: JobSettings,
+    /// The hosts that notifiers, trainers and rollbacks may connect to (`[outbound]
+    /// allow_hosts`); `None`: any host. The config already refuses a URL whose host it does
+    /// not allow; the service checks each request again.
+    pub outbound: Option<HostAllowlist>,
 }
 
 impl EffectsConfig {

@@ -29,7 +29,7 @@ pub use effects::{
     EffectsConfig, JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS,
     TemplateFields, Trainer, check_template, expand_template,
 };
-pub use outbound::{check_url, check_url_template};
+pub use outbound::{AllowedHost, HostAllowlist, check_url, check_url_template};
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};
 
 /// The built-in config (`config/default.toml` in the repository): the five original

@@ -10,7 +10,9 @@ use modelwatch_detectors::ParamValue;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{Config, CooldownOverride, EffectsConfig, Glob, Notifier, RetrainSettings};
+use super::{
+    Config, CooldownOverride, EffectsConfig, Glob, HostAllowlist, Notifier, RetrainSettings,
+};
 use crate::metric::{
     Goal, MetricCatalog, MetricInfo, canonical_metric_name, check_metric_name, quoted, well_known,
 };
@@ -80,6 +82,7 @@ pub fn parse_config(text: &str) -> Result<ParsedConfig, ConfigErrors> {
         text,
         errors: Vec::new(),
         warnings: Vec::new(),
+        allowlist: None,
     };
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
@@ -118,6 +121,8 @@ struct Reader<'t> {
     text: &'t str,
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigError>,
+    /// `[outbound] allow_hosts`, read first: every outbound URL is checked against it.
+    allowlist: Option<HostAllowlist>,
 }
 
 impl Reader<'_> {
@@ -283,6 +288,11 @@ impl Reader<'_> {
 
     fn document(&mut self, root: &DeTable<'_>, span: Range<usize>) -> Config {
         let misspelled = self.unknown_sections(root);
+        let mut effects = EffectsConfig::default();
+        if let Some(value) = root.get("outbound") {
+            effects.outbound = self.outbound(value, "outbound");
+            self.allowlist.clone_from(&effects.outbound);
+        }
         let catalog = match root.get("metrics") {
             Some(value) => self.metrics(value, "metrics"),
             None => MetricCatalog::new(),
@@ -291,7 +301,6 @@ impl Reader<'_> {
             Some(value) => self.retrain(value, "retrain"),
             None => RetrainSettings::default(),
         };
-        let mut effects = EffectsConfig::default();
         if let Some(value) = root.get("notifiers") {
             effects.notifiers = self.notifiers(value, "notifiers");
         }

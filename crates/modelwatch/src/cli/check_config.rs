@@ -23,9 +23,16 @@ pub fn run(args: &CheckConfigArgs, out: &mut dyn Write) -> Result<()> {
     let config = &parsed.config;
     let retraining = config.rules.iter().filter(|rule| rule.retrains()).count();
     let effects = &config.effects;
+    let outbound = match &effects.outbound {
+        Some(allowlist) => format!(
+            ", {}",
+            counted(allowlist.hosts().len(), "allowed outbound host")
+        ),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "ok: {name}: {} ({retraining} with retrain), {}, {}, {}, {}, retrain cooldown {} s, {}",
+        "ok: {name}: {} ({retraining} with retrain), {}, {}, {}, {}{outbound}, retrain cooldown {} s, {}",
         counted(config.rules.len(), "rule"),
         counted(config.canaries.len(), "canary rule"),
         counted(effects.notifiers.len(), "notifier"),

@@ -300,7 +300,7 @@ fn check_config_accepts_the_built_in_config_and_prints_warnings() {
 #[test]
 fn check_config_counts_in_the_singular_and_the_plural() {
     let dir = tempfile::tempdir().unwrap();
-    let one_of_each = "[[notifiers]]\nname = \"n\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/n\"\n\n\
+    let one_of_each = "[outbound]\nallow_hosts = [\"hooks.example.com\"]\n\n[[notifiers]]\nname = \"n\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/n\"\n\n\
          [[trainers]]\nkind = \"external\"\n\n[[rollbacks]]\nkind = \"external\"\n\n\
          [[rules]]\nname = \"r\"\nmetric = \"acuracy\"\ndetector = { kind = \"threshold\", below = 0.5 }\nactions = [\"retrain\"]\nnotify = [\"n\"]\n\n\
          [[rules]]\nname = \"c\"\nmetric = \"accuracy\"\nactions = [\"rollback\"]\ncanary = { candidate = { instance = \"canary\" }, baseline = { instance = \"default\" } }\n";
@@ -309,7 +309,7 @@ fn check_config_counts_in_the_singular_and_the_plural() {
     assert_eq!(
         stdout.trim_end(),
         format!(
-            "ok: {config}: 1 rule (1 with retrain), 1 canary rule, 1 notifier, 1 trainer, 1 rollback, retrain cooldown 3600 s, 1 warning"
+            "ok: {config}: 1 rule (1 with retrain), 1 canary rule, 1 notifier, 1 trainer, 1 rollback, 1 allowed outbound host, retrain cooldown 3600 s, 1 warning"
         )
     );
     let (stdout, _) = expect(

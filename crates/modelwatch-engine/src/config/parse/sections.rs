@@ -21,11 +21,12 @@ pub(super) enum Section {
     Trainers,
     Rollbacks,
     Jobs,
+    Outbound,
 }
 
 impl Section {
     /// Every section, in the order the unknown-key message lists them.
-    pub(super) const ALL: [Section; 7] = [
+    pub(super) const ALL: [Section; 8] = [
         Section::Rules,
         Section::Metrics,
         Section::Retrain,
@@ -33,6 +34,7 @@ impl Section {
         Section::Trainers,
         Section::Rollbacks,
         Section::Jobs,
+        Section::Outbound,
     ];
 
     /// The key of the section in the file.
@@ -45,6 +47,7 @@ impl Section {
             Section::Trainers => "trainers",
             Section::Rollbacks => "rollbacks",
             Section::Jobs => "jobs",
+            Section::Outbound => "outbound",
         }
     }
 
@@ -133,6 +136,9 @@ impl Reader<'_> {
             }
             Section::Jobs => {
                 self.jobs(value, path);
+            }
+            Section::Outbound => {
+                self.outbound(value, path);
             }
         }
     }
@@ -243,6 +249,8 @@ mod tests {
             ("rollback", Some(Section::Rollbacks)),
             ("job", Some(Section::Jobs)),
             ("metric", Some(Section::Metrics)),
+            ("outbund", Some(Section::Outbound)),
+            ("Outbound", Some(Section::Outbound)),
             ("logs", None),
             ("alerts", None),
             ("r", None),
