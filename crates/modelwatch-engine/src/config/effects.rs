@@ -106,7 +106,7 @@ pub enum Backend {
         secret: Option<SecretSource>,
     },
     /// Runs nothing: an outside worker lists queued jobs (`GET /v1/jobs?state=queued`) and
-    /// reports on `POST /v1/jobs/{id}/complete`. What a model without a trainer gets.
+    /// reports on `POST /v1/jobs/{id}/complete`.
     External,
 }
 
@@ -359,7 +359,8 @@ impl Default for JobSettings {
 pub struct EffectsConfig {
     /// Named notification targets.
     pub notifiers: Vec<Notifier>,
-    /// Retrain backends by model; a model matching none gets [`Backend::External`].
+    /// Retrain backends by model; a model matching none has no trainer: its retrains are
+    /// only recommended (see [`crate::Decision::Recommended`]).
     pub trainers: Vec<Trainer>,
     /// Rollback backends by model, for canary rules with the `rollback` action.
     pub rollbacks: Vec<Trainer>,

@@ -199,13 +199,18 @@ pub struct CooldownOverride {
     pub cooldown_secs: u64,
 }
 
-/// How retrain requests are granted.
+/// How retrain requests are decided.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrainSettings {
-    /// Least event time between two granted retrains of one model, in seconds.
+    /// Least event time between two granted (or recommended) retrains of one model, in
+    /// seconds.
     pub cooldown_secs: u64,
     /// Per-model cooldowns; the first match wins.
     pub overrides: Vec<CooldownOverride>,
+    /// The `model` globs of `[[trainers]]`, in file order (the parser copies them from
+    /// [`EffectsConfig::trainers`]): a model matching none has no trainer, and its retrains
+    /// are recommended, never granted (no job, no muting).
+    pub trained_models: Vec<Glob>,
 }
 
 /// The default cooldown between granted retrains of a model: one hour.
@@ -216,6 +221,7 @@ impl Default for RetrainSettings {
         RetrainSettings {
             cooldown_secs: DEFAULT_COOLDOWN_SECS,
             overrides: Vec::new(),
+            trained_models: Vec::new(),
         }
     }
 }
@@ -227,6 +233,12 @@ impl RetrainSettings {
             .iter()
             .find(|entry| entry.model.matches(model))
             .map_or(self.cooldown_secs, |entry| entry.cooldown_secs)
+    }
+
+    /// Whether a `[[trainers]]` entry matches the model, so that its retrains are granted and
+    /// run; otherwise they are only recommended.
+    pub fn has_trainer(&self, model: &str) -> bool {
+        self.trained_models.iter().any(|glob| glob.matches(model))
     }
 }
 

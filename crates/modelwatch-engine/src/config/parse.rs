@@ -297,7 +297,7 @@ impl Reader<'_> {
             Some(value) => self.metrics(value, "metrics"),
             None => MetricCatalog::new(),
         };
-        let retrain = match root.get("retrain") {
+        let mut retrain = match root.get("retrain") {
             Some(value) => self.retrain(value, "retrain"),
             None => RetrainSettings::default(),
         };
@@ -307,6 +307,11 @@ impl Reader<'_> {
         if let Some(value) = root.get("trainers") {
             effects.trainers = self.trainers(value, "trainers");
         }
+        retrain.trained_models = effects
+            .trainers
+            .iter()
+            .map(|trainer| trainer.model.clone())
+            .collect();
         if let Some(value) = root.get("rollbacks") {
             effects.rollbacks = self.trainers(value, "rollbacks");
         }
