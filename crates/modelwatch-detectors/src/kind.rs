@@ -78,18 +78,18 @@ impl DetectorKind {
     /// True for change-point detectors (every kind but `threshold`, `ema` and `window_mean`),
     /// which report [`crate::Signal::Drift`] instead of a statistic.
     pub fn is_change_detector(self) -> bool {
-        matches!(
-            self,
+        match self {
+            DetectorKind::Threshold | DetectorKind::Ema | DetectorKind::WindowMean => false,
             DetectorKind::PageHinkley
-                | DetectorKind::Adwin
-                | DetectorKind::Kswin
-                | DetectorKind::Cusum
-                | DetectorKind::Ddm
-                | DetectorKind::Eddm
-                | DetectorKind::HddmA
-                | DetectorKind::HddmW
-                | DetectorKind::Fhddm
-        )
+            | DetectorKind::Adwin
+            | DetectorKind::Kswin
+            | DetectorKind::Cusum
+            | DetectorKind::Ddm
+            | DetectorKind::Eddm
+            | DetectorKind::HddmA
+            | DetectorKind::HddmW
+            | DetectorKind::Fhddm => true,
+        }
     }
 
     /// True for River's binary drift detectors (`ddm`, `eddm`, `hddm_a`, `hddm_w`, `fhddm`),
@@ -97,24 +97,39 @@ impl DetectorKind {
     /// was right. The detectors themselves accept any `f64`, as River does (each documents what
     /// other values do); callers should reject anything but 0 and 1 for these kinds.
     pub fn takes_binary_input(self) -> bool {
-        matches!(
-            self,
+        match self {
             DetectorKind::Ddm
-                | DetectorKind::Eddm
-                | DetectorKind::HddmA
-                | DetectorKind::HddmW
-                | DetectorKind::Fhddm
-        )
+            | DetectorKind::Eddm
+            | DetectorKind::HddmA
+            | DetectorKind::HddmW
+            | DetectorKind::Fhddm => true,
+            DetectorKind::Threshold
+            | DetectorKind::Ema
+            | DetectorKind::WindowMean
+            | DetectorKind::PageHinkley
+            | DetectorKind::Adwin
+            | DetectorKind::Kswin
+            | DetectorKind::Cusum => false,
+        }
     }
 
     /// True for the detectors with a warning zone before a drift (`ddm`, `eddm`, `hddm_a`,
     /// `hddm_w`): they can return [`crate::Signal::Warning`] and set
     /// [`crate::Detector::warning_detected`].
     pub fn has_warning_zone(self) -> bool {
-        matches!(
-            self,
-            DetectorKind::Ddm | DetectorKind::Eddm | DetectorKind::HddmA | DetectorKind::HddmW
-        )
+        match self {
+            DetectorKind::Ddm | DetectorKind::Eddm | DetectorKind::HddmA | DetectorKind::HddmW => {
+                true
+            }
+            DetectorKind::Threshold
+            | DetectorKind::Ema
+            | DetectorKind::WindowMean
+            | DetectorKind::PageHinkley
+            | DetectorKind::Adwin
+            | DetectorKind::Kswin
+            | DetectorKind::Cusum
+            | DetectorKind::Fhddm => false,
+        }
     }
 
     /// The parameter names this kind accepts, in documentation order.

@@ -148,21 +148,49 @@ impl DetectorSpec {
     /// `seed` parameter. Callers that must be reproducible use
     /// [`DetectorSpec::build_with_seed`] instead.
     pub fn uses_random_seed(&self) -> bool {
-        matches!(self, DetectorSpec::Kswin(params) if params.seed.is_none())
+        match self {
+            DetectorSpec::Kswin(params) => params.seed.is_none(),
+            DetectorSpec::Threshold(_)
+            | DetectorSpec::Ema(_)
+            | DetectorSpec::WindowMean(_)
+            | DetectorSpec::PageHinkley(_)
+            | DetectorSpec::Adwin(_)
+            | DetectorSpec::Cusum(_)
+            | DetectorSpec::Ddm(_)
+            | DetectorSpec::Eddm(_)
+            | DetectorSpec::HddmA(_)
+            | DetectorSpec::HddmW(_)
+            | DetectorSpec::Fhddm(_) => false,
+        }
+    }
+
+    /// The spec that [`DetectorSpec::build_with_seed`] builds: a detector that would draw a
+    /// fresh random seed takes `seed` instead; a `seed` parameter in the spec still wins, and
+    /// every other spec is returned as it is.
+    pub fn with_seed(&self, seed: u64) -> DetectorSpec {
+        match self {
+            DetectorSpec::Kswin(params) => DetectorSpec::Kswin(KswinParams {
+                seed: Some(params.seed.unwrap_or(seed)),
+                ..*params
+            }),
+            DetectorSpec::Threshold(_)
+            | DetectorSpec::Ema(_)
+            | DetectorSpec::WindowMean(_)
+            | DetectorSpec::PageHinkley(_)
+            | DetectorSpec::Adwin(_)
+            | DetectorSpec::Cusum(_)
+            | DetectorSpec::Ddm(_)
+            | DetectorSpec::Eddm(_)
+            | DetectorSpec::HddmA(_)
+            | DetectorSpec::HddmW(_)
+            | DetectorSpec::Fhddm(_) => self.clone(),
+        }
     }
 
     /// Like [`DetectorSpec::build`], but a detector that would draw a fresh random seed uses
     /// `seed` instead; a `seed` parameter in the spec still wins.
     pub fn build_with_seed(&self, seed: u64) -> Detector {
-        match self {
-            DetectorSpec::Kswin(params) if params.seed.is_none() => {
-                Detector::Kswin(Box::new(Kswin::new(KswinParams {
-                    seed: Some(seed),
-                    ..*params
-                })))
-            }
-            other => other.build(),
-        }
+        self.with_seed(seed).build()
     }
 }
 

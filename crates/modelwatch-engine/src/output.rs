@@ -195,6 +195,10 @@ pub enum Decision {
     Suppressed,
     /// A request deferred by the cooldown is dropped: its alert resolved first.
     Withdrawn,
+    /// The model has no trainer (no `[[trainers]]` entry matches it): a retrain is
+    /// recommended, for people or tools that read the decisions, but no job is opened and
+    /// nothing is muted. The reason is what a grant's would be.
+    Recommended,
 }
 
 impl Decision {
@@ -204,6 +208,7 @@ impl Decision {
             Decision::Granted => "granted",
             Decision::Suppressed => "suppressed",
             Decision::Withdrawn => "withdrawn",
+            Decision::Recommended => "recommended",
         }
     }
 }
@@ -212,15 +217,18 @@ impl Decision {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
-    /// Granted: an alert with a retrain action fired.
+    /// Granted or recommended: an alert with a retrain action fired.
     AlertFiring,
-    /// Granted: a change detector with a retrain action found a change.
+    /// Granted or recommended: a change detector with a retrain action found a change.
     ChangeDetected,
-    /// Granted: a warning-capable detector with `retrain_on_warning` entered its warning zone.
+    /// Granted or recommended: a warning-capable detector with `retrain_on_warning` entered
+    /// its warning zone.
     WarningDetected,
-    /// Granted: a request held back by the cooldown, whose alert is still firing.
+    /// Granted or recommended: a request held back by the cooldown, whose alert is still
+    /// firing.
     CooldownEnded,
-    /// Granted: somebody asked for it (a retrain request input); the cooldown does not apply.
+    /// Granted or recommended: somebody asked for it (a retrain request input); the cooldown
+    /// does not apply.
     Manual,
     /// Suppressed: a job of this model is outstanding (single flight).
     InFlight,
@@ -257,11 +265,12 @@ pub struct RetrainDecision {
     pub at: Timestamp,
     /// The model (by name).
     pub model: String,
-    /// Granted, suppressed or withdrawn.
+    /// Granted, recommended (no trainer), suppressed or withdrawn.
     pub decision: Decision,
     /// Why.
     pub reason: Reason,
-    /// The job: the new one when granted, the outstanding one when suppressed for single flight.
+    /// The job: the new one when granted, the outstanding one when suppressed for single flight;
+    /// none when recommended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// When a cooldown-suppressed request is looked at again.

@@ -1,17 +1,21 @@
 //! Retrain decisions: single flight and cooldown per model, in event time.
 //!
 //! The policy sees, in stream order, every alert transition, every job-finished input and every
-//! manual retrain request, and decides each retrain request: granted (a job may start; its id is the decision's id),
-//! suppressed (a job is outstanding, or the cooldown has not passed), or withdrawn. A request
-//! suppressed by the cooldown is deferred: the first input of that model at or after the end
-//! of the cooldown grants it if the alert that asked is still firing (a change-point request
-//! always stands). Requests suppressed because a job is outstanding are not deferred: that
-//! job answers them.
+//! manual retrain request, and decides each retrain request: granted (a job may start; its id is
+//! the decision's id), recommended (the model has no trainer: no job, nothing muted),
+//! suppressed (a job is outstanding, or the cooldown has not passed), or withdrawn. A grant and
+//! a recommendation asked by an alert both start the model's cooldown, so that a model without
+//! a trainer is not recommended again on every alert. A request suppressed by the cooldown is
+//! deferred: the first input of that model at or after the end of the cooldown grants (or
+//! recommends) it if the alert that asked is still firing (a change-point request always
+//! stands). Requests suppressed because a job is outstanding are not deferred: that job
+//! answers them.
 //!
 //! While a job of a model is outstanding, its alerts are muted: a transition to pending,
 //! firing, drift or warning is recorded without actions or notifiers and asks for nothing (no
 //! decision at all); resolved and inactive transitions are not muted. Manual retrain requests
-//! are answered even then: suppressed, in flight.
+//! are answered even then: suppressed, in flight. A model without a trainer never has a job,
+//! so its alerts are never muted.
 //!
 //! Event time is per model: the latest timestamp among the model's inputs that the policy
 //! looked at (requests, resolutions of deferred requests, job notices, and every input while a
@@ -45,6 +49,8 @@ pub(crate) struct ModelRetrain {
     /// `settings.cooldown_for(model)`, from the config.
     pub(crate) cooldown_secs: u64,
     pub(crate) outstanding: Option<String>,
+    /// When the cooldown last started: the last grant, or, for a model without a trainer, the
+    /// last recommendation an alert asked for.
     pub(crate) last_granted: Option<Timestamp>,
     pub(crate) deferred: Option<Deferred>,
     pub(crate) decisions: u64,
@@ -120,20 +126,15 @@ impl RetrainPolicy {
             out.push(Output::Retrain(decision));
             return;
         }
-        let message = format!(
-            "retrain of {model} granted: the cooldown ended and rule {rule} still asks for it"
-        );
-        let mut decision = state.decision(
+        let asked = format!("the cooldown ended and rule {rule} still asks for it");
+        let decision = state.grant_or_recommend(
             seq,
             model,
-            Decision::Granted,
+            self.settings.has_trainer(model),
             Reason::CooldownEnded,
-            None,
             Some((&alert_id, &rule)),
-            message,
+            &asked,
         );
-        decision.job_id = Some(decision.id.clone());
-        state.grant(&decision);
         out.push(Output::Retrain(decision));
     }
 
@@ -252,19 +253,14 @@ impl RetrainPolicy {
                 return decision;
             }
         }
-        let message = format!("retrain of {model} granted: {asked}");
-        let mut decision = state.decision(
+        state.grant_or_recommend(
             alert.seq,
             model,
-            Decision::Granted,
+            self.settings.has_trainer(model),
             reason,
-            None,
             Some((&alert.alert_id, &alert.rule)),
-            message,
-        );
-        decision.job_id = Some(decision.id.clone());
-        state.grant(&decision);
-        decision
+            &asked,
+        )
     }
 
     fn withdraw(&mut self, alert: &AlertEvent) -> Option<RetrainDecision> {
@@ -306,7 +302,9 @@ impl RetrainPolicy {
     /// Decides a retrain asked for by hand: granted unless a job of the model is outstanding
     /// (then suppressed, in flight). The cooldown does not hold it back, but a grant starts a
     /// new one; a request the cooldown deferred is answered by the new job (withdrawn, in
-    /// flight). Call [`RetrainPolicy::observe`] for the input first.
+    /// flight). For a model without a trainer it is recommended, and changes nothing else: no
+    /// cooldown starts and a deferred request stays deferred. Call [`RetrainPolicy::observe`]
+    /// for the input first.
     pub fn on_retrain_request(
         &mut self,
         seq: u64,
@@ -338,19 +336,13 @@ impl RetrainPolicy {
             out.push(Output::Retrain(decision));
             return;
         }
-        let message = format!("retrain of {model} granted: {asked}");
-        let mut decision = state.decision(
-            seq,
-            model,
-            Decision::Granted,
-            Reason::Manual,
-            None,
-            None,
-            message,
-        );
+        if !self.settings.has_trainer(model) {
+            let decision = state.recommend(seq, model, Reason::Manual, None, &asked);
+            out.push(Output::Retrain(decision));
+            return;
+        }
+        let decision = state.grant(seq, model, Reason::Manual, None, &asked);
         let job = decision.id.clone();
-        decision.job_id = Some(job.clone());
-        state.grant(&decision);
         out.push(Output::Retrain(decision));
         let Some(deferred) = state.deferred.take() else {
             return;
@@ -487,8 +479,67 @@ impl ModelRetrain {
         }
     }
 
-    fn grant(&mut self, decision: &RetrainDecision) {
+    /// Decides a retrain that an alert asked for and nothing holds back: granted when the
+    /// model has a trainer ([`ModelRetrain::grant`]), recommended otherwise. Either starts the
+    /// cooldown.
+    fn grant_or_recommend(
+        &mut self,
+        seq: u64,
+        model: &str,
+        has_trainer: bool,
+        reason: Reason,
+        asker: Option<(&str, &Arc<str>)>,
+        asked: &str,
+    ) -> RetrainDecision {
+        if has_trainer {
+            return self.grant(seq, model, reason, asker, asked);
+        }
+        self.last_granted = Some(self.clock);
+        self.recommend(seq, model, reason, asker, asked)
+    }
+
+    /// Grants a retrain: a job whose id is the decision's is outstanding (single flight, and
+    /// the model's alerts are muted until it ends), and the cooldown starts.
+    fn grant(
+        &mut self,
+        seq: u64,
+        model: &str,
+        reason: Reason,
+        asker: Option<(&str, &Arc<str>)>,
+        asked: &str,
+    ) -> RetrainDecision {
+        let message = format!("retrain of {model} granted: {asked}");
+        let mut decision =
+            self.decision(seq, model, Decision::Granted, reason, None, asker, message);
+        decision.job_id = Some(decision.id.clone());
         self.outstanding = Some(decision.id.clone());
         self.last_granted = Some(self.clock);
+        decision
+    }
+
+    /// Recommends a retrain of a model without a trainer: no job, nothing else changes.
+    fn recommend(
+        &mut self,
+        seq: u64,
+        model: &str,
+        reason: Reason,
+        asker: Option<(&str, &Arc<str>)>,
+        asked: &str,
+    ) -> RetrainDecision {
+        let message = format!(
+            "retrain of {model} recommended: {asked}; no trainer is configured for {model}, so no job runs"
+        );
+        self.decision(
+            seq,
+            model,
+            Decision::Recommended,
+            reason,
+            None,
+            asker,
+            message,
+        )
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,14 +8,18 @@
 //! time) with, per rule watching it, the running detector (its whole state: windows, bucket
 //! rows, KSWIN's generator, ...; see [`modelwatch_detectors::Detector`]), the alert phase, the
 //! points held, the open alert's id and the latest statistic; per model the retrain state
-//! (clock, outstanding job, last grant, deferred request and its askers, decision count); per
+//! (clock, outstanding job, when the cooldown last started, deferred request and its askers,
+//! decision count); per
 //! canary rule (since format 2) each model's baseline window and, per candidate version, its
 //! window, points, last verdict and whether judging ended; the next sequence number and the
 //! clock.
 //!
 //! Not stored, because the config gives it: the rules themselves (a tracker names its rule by
 //! its index in `config.rules`), the conditions of state detectors, each model's cooldown
-//! (`[retrain]`, looked up again on restore, as a replay would), and the retrain settings.
+//! (`[retrain]`, looked up again on restore, as a replay would), and the retrain settings,
+//! which models have a trainer among them (a recommendation, which a model without one gets
+//! instead of a grant, starts the cooldown as a grant does and is stored the same way, so the
+//! format did not change with it).
 //! The config is not in the snapshot: restore takes it and checks the snapshot against it.
 //!
 //! # Checked on restore
@@ -79,7 +83,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use foldhash::HashMap;
-use modelwatch_detectors::{Detector, DetectorKind, DetectorSpec};
+use modelwatch_detectors::{Detector, DetectorKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -753,14 +757,11 @@ fn restore_series(
             });
         }
         // What `Series::new` builds: an unseeded kswin takes the series' own seed.
-        let expected = match &rule.detector {
-            DetectorSpec::Kswin(params) if rule.detector.uses_random_seed() => {
-                DetectorSpec::Kswin(modelwatch_detectors::KswinParams {
-                    seed: Some(series_seed(&rule.name, model, metric)),
-                    ..*params
-                })
-            }
-            spec => spec.clone(),
+        let expected = if rule.detector.uses_random_seed() {
+            rule.detector
+                .with_seed(series_seed(&rule.name, model, metric))
+        } else {
+            rule.detector.clone()
         };
         if detector.spec() != expected {
             return Err(SnapshotError::DetectorParams {

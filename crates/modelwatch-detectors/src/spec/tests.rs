@@ -342,3 +342,52 @@ fn kinds_round_trip_and_list_their_parameters() {
         .collect();
     assert_eq!(state_detectors, ["threshold", "ema", "window_mean"]);
 }
+
+#[test]
+fn the_kind_predicates_name_their_kinds() {
+    let named = |predicate: fn(DetectorKind) -> bool| -> Vec<&str> {
+        DetectorKind::ALL
+            .iter()
+            .filter(|kind| predicate(**kind))
+            .map(|kind| kind.as_str())
+            .collect()
+    };
+    assert_eq!(
+        named(DetectorKind::takes_binary_input),
+        ["ddm", "eddm", "hddm_a", "hddm_w", "fhddm"]
+    );
+    assert_eq!(
+        named(DetectorKind::has_warning_zone),
+        ["ddm", "eddm", "hddm_a", "hddm_w"]
+    );
+}
+
+#[test]
+fn only_an_unseeded_kswin_takes_the_seed_it_is_given() {
+    let unseeded = DetectorSpec::parse("kswin", &[]).unwrap();
+    assert!(unseeded.uses_random_seed());
+    match unseeded.with_seed(7) {
+        DetectorSpec::Kswin(params) => assert_eq!(params.seed, Some(7)),
+        other => panic!("{other:?}"),
+    }
+    let seeded = DetectorSpec::parse("kswin", &params(&[("seed", Integer(42))])).unwrap();
+    assert!(!seeded.uses_random_seed());
+    assert_eq!(seeded.with_seed(7), seeded);
+    assert_eq!(seeded.build_with_seed(7).spec(), seeded);
+    for &kind in DetectorKind::ALL {
+        if kind == DetectorKind::Kswin {
+            continue;
+        }
+        let spec = DetectorSpec::parse(kind.as_str(), &params(&[("below", Float(0.5))]))
+            .or_else(|_| {
+                DetectorSpec::parse(
+                    kind.as_str(),
+                    &params(&[("window", Integer(10)), ("below", Float(0.5))]),
+                )
+            })
+            .or_else(|_| DetectorSpec::parse(kind.as_str(), &[]))
+            .unwrap();
+        assert!(!spec.uses_random_seed(), "{kind}");
+        assert_eq!(spec.with_seed(7), spec, "{kind}");
+    }
+}

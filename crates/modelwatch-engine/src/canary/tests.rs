@@ -181,6 +181,9 @@ fn equal_samples_pass_and_bad_inputs_never_panic() {
 }
 
 const CANARY: &str = r#"
+[[trainers]]
+kind = "external"
+
 [[notifiers]]
 name = "releases"
 kind = "webhook"

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Glob;
+use crate::config::outbound::HostAllowlist;
 
 /// Where a notifier or backend finds its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +106,7 @@ pub enum Backend {
         secret: Option<SecretSource>,
     },
     /// Runs nothing: an outside worker lists queued jobs (`GET /v1/jobs?state=queued`) and
-    /// reports on `POST /v1/jobs/{id}/complete`. What a model without a trainer gets.
+    /// reports on `POST /v1/jobs/{id}/complete`.
     External,
 }
 
@@ -358,12 +359,17 @@ impl Default for JobSettings {
 pub struct EffectsConfig {
     /// Named notification targets.
     pub notifiers: Vec<Notifier>,
-    /// Retrain backends by model; a model matching none gets [`Backend::External`].
+    /// Retrain backends by model; a model matching none has no trainer: its retrains are
+    /// only recommended (see [`crate::Decision::Recommended`]).
     pub trainers: Vec<Trainer>,
     /// Rollback backends by model, for canary rules with the `rollback` action.
     pub rollbacks: Vec<Trainer>,
     /// Job limits.
     pub jobs: JobSettings,
+    /// The hosts that notifiers, trainers and rollbacks may connect to (`[outbound]
+    /// allow_hosts`); `None`: any host. The config already refuses a URL whose host it does
+    /// not allow; the service checks each request again.
+    pub outbound: Option<HostAllowlist>,
 }
 
 impl EffectsConfig {

@@ -6,6 +6,7 @@
 
 mod canary;
 mod effects;
+mod outbound;
 mod parse;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use effects::{
     EffectsConfig, JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS,
     TemplateFields, Trainer, check_template, expand_template,
 };
+pub use outbound::{AllowedHost, HostAllowlist, check_url, check_url_template};
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};
 
 /// The built-in config (`config/default.toml` in the repository): the five original
@@ -197,13 +199,18 @@ pub struct CooldownOverride {
     pub cooldown_secs: u64,
 }
 
-/// How retrain requests are granted.
+/// How retrain requests are decided.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrainSettings {
-    /// Least event time between two granted retrains of one model, in seconds.
+    /// Least event time between two granted (or recommended) retrains of one model, in
+    /// seconds.
     pub cooldown_secs: u64,
     /// Per-model cooldowns; the first match wins.
     pub overrides: Vec<CooldownOverride>,
+    /// The `model` globs of `[[trainers]]`, in file order (the parser copies them from
+    /// [`EffectsConfig::trainers`]): a model matching none has no trainer, and its retrains
+    /// are recommended, never granted (no job, no muting).
+    pub trained_models: Vec<Glob>,
 }
 
 /// The default cooldown between granted retrains of a model: one hour.
@@ -214,6 +221,7 @@ impl Default for RetrainSettings {
         RetrainSettings {
             cooldown_secs: DEFAULT_COOLDOWN_SECS,
             overrides: Vec::new(),
+            trained_models: Vec::new(),
         }
     }
 }
@@ -225,6 +233,12 @@ impl RetrainSettings {
             .iter()
             .find(|entry| entry.model.matches(model))
             .map_or(self.cooldown_secs, |entry| entry.cooldown_secs)
+    }
+
+    /// Whether a `[[trainers]]` entry matches the model, so that its retrains are granted and
+    /// run; otherwise they are only recommended.
+    pub fn has_trainer(&self, model: &str) -> bool {
+        self.trained_models.iter().any(|glob| glob.matches(model))
     }
 }
 

@@ -5,15 +5,13 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
 
-use modelwatch_detectors::{DetectorKind, DetectorSpec, Direction, ParamValue};
+use modelwatch_detectors::ParamValue;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    Action, CanaryAction, CanaryRule, Config, CooldownOverride, EffectsConfig, Glob, ModelMatcher,
-    Notifier, RetrainSettings, Rule,
+    Config, CooldownOverride, EffectsConfig, Glob, HostAllowlist, Notifier, RetrainSettings,
 };
 use crate::metric::{
     Goal, MetricCatalog, MetricInfo, canonical_metric_name, check_metric_name, quoted, well_known,
@@ -84,6 +82,7 @@ pub fn parse_config(text: &str) -> Result<ParsedConfig, ConfigErrors> {
         text,
         errors: Vec::new(),
         warnings: Vec::new(),
+        allowlist: None,
     };
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
@@ -122,6 +121,8 @@ struct Reader<'t> {
     text: &'t str,
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigError>,
+    /// `[outbound] allow_hosts`, read first: every outbound URL is checked against it.
+    allowlist: Option<HostAllowlist>,
 }
 
 impl Reader<'_> {
@@ -286,83 +287,65 @@ impl Reader<'_> {
     }
 
     fn document(&mut self, root: &DeTable<'_>, span: Range<usize>) -> Config {
-        self.only_keys(
-            root,
-            &[
-                "rules",
-                "metrics",
-                "retrain",
-                "notifiers",
-                "trainers",
-                "rollbacks",
-                "jobs",
-            ],
-            "",
-        );
+        let misspelled = self.unknown_sections(root);
+        let mut effects = EffectsConfig::default();
+        if let Some(value) = root.get("outbound") {
+            effects.outbound = self.outbound(value, "outbound");
+            self.allowlist.clone_from(&effects.outbound);
+        }
         let catalog = match root.get("metrics") {
-            Some(value) => self.metrics(value),
+            Some(value) => self.metrics(value, "metrics"),
             None => MetricCatalog::new(),
         };
-        let retrain = match root.get("retrain") {
-            Some(value) => self.retrain(value),
+        let mut retrain = match root.get("retrain") {
+            Some(value) => self.retrain(value, "retrain"),
             None => RetrainSettings::default(),
         };
-        let mut effects = EffectsConfig::default();
         if let Some(value) = root.get("notifiers") {
-            effects.notifiers = self.notifiers(value);
+            effects.notifiers = self.notifiers(value, "notifiers");
         }
         if let Some(value) = root.get("trainers") {
             effects.trainers = self.trainers(value, "trainers");
         }
+        retrain.trained_models = effects
+            .trainers
+            .iter()
+            .map(|trainer| trainer.model.clone())
+            .collect();
         if let Some(value) = root.get("rollbacks") {
             effects.rollbacks = self.trainers(value, "rollbacks");
         }
         if let Some(value) = root.get("jobs") {
-            effects.jobs = self.jobs(value);
+            effects.jobs = self.jobs(value, "jobs");
         }
         // Every name declared, even of a notifier with errors (those are reported on their
         // own): a rule naming it is not wrong as well.
-        let declared: Vec<&str> = root
-            .get("notifiers")
-            .and_then(|value| value.get_ref().as_array())
-            .into_iter()
-            .flat_map(|items| items.iter())
-            .filter_map(|item| item.get_ref().as_table()?.get("name")?.get_ref().as_str())
-            .collect();
+        let declared: Vec<&str> = match root.get("notifiers").map(Value::get_ref) {
+            Some(DeValue::Array(items)) => items.iter().collect(),
+            Some(DeValue::Table(_)) => root.get("notifiers").into_iter().collect(),
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .filter_map(|item| item.get_ref().as_table()?.get("name")?.get_ref().as_str())
+        .collect();
         let known = Known {
             catalog: &catalog,
             notifiers: &effects.notifiers,
             declared: &declared,
         };
-        let mut rules = Vec::new();
-        let mut canaries = Vec::new();
-        match root.get("rules") {
-            None => self.warn(
-                span,
-                "",
-                "the config has no [[rules]]; nothing will alert".to_string(),
-            ),
-            Some(value) => match value.get_ref() {
-                DeValue::Array(array) => {
-                    let mut names: Vec<&str> = Vec::new();
-                    for (index, item) in array.iter().enumerate() {
-                        let path = format!("rules[{index}]");
-                        match self.rule(item, &path, &known) {
-                            Some(AnyRule::Detector(rule)) => rules.push(rule),
-                            Some(AnyRule::Canary(rule)) => canaries.push(rule),
-                            None => {}
-                        }
-                        self.unique_name(item, &path, "rule", &mut names);
-                    }
-                }
-                other => {
-                    let message = format!(
-                        "must be an array of tables ([[rules]]), got {}",
-                        other.type_str()
-                    );
-                    self.error(value.span(), "rules", message);
-                }
-            },
+        let (rules, canaries) = match root.get("rules") {
+            None => {
+                self.warn(
+                    span,
+                    "",
+                    "the config has no [[rules]]; nothing will alert".to_string(),
+                );
+                (Vec::new(), Vec::new())
+            }
+            Some(value) => self.rules(value, "rules", &known),
+        };
+        for (path, section, value) in misspelled {
+            self.misspelled_section(section, path, value, &known);
         }
         Config {
             rules,
@@ -374,14 +357,19 @@ impl Reader<'_> {
         }
     }
 
-    fn metrics(&mut self, value: &Value<'_>) -> MetricCatalog {
+    /// `[metrics]` at `section`: the custom metrics.
+    fn metrics(&mut self, value: &Value<'_>, section: &str) -> MetricCatalog {
         let mut catalog = MetricCatalog::new();
-        let Some(table) = self.table(value, "metrics") else {
-            return catalog;
-        };
+        for (section, table) in self.section_tables(value, section) {
+            self.metrics_table(table, &section, &mut catalog);
+        }
+        catalog
+    }
+
+    fn metrics_table(&mut self, table: &DeTable<'_>, section: &str, catalog: &mut MetricCatalog) {
         for (key, value) in table.iter() {
             let name: &str = key.get_ref();
-            let path = format!("metrics.{name}");
+            let path = join(section, name);
             if let Err(message) = check_metric_name(name) {
                 self.error(key.span(), &path, message);
                 continue;
@@ -456,17 +444,27 @@ impl Reader<'_> {
             info.binary = binary;
             catalog.declare(name, info);
         }
-        catalog
     }
 
-    fn retrain(&mut self, value: &Value<'_>) -> RetrainSettings {
+    /// `[retrain]` at `section`: the cooldowns.
+    fn retrain(&mut self, value: &Value<'_>, section: &str) -> RetrainSettings {
         let mut settings = RetrainSettings::default();
-        let Some(table) = self.table(value, "retrain") else {
-            return settings;
-        };
-        self.only_keys(table, &["cooldown_secs", "overrides"], "retrain");
+        for (section, table) in self.section_tables(value, section) {
+            self.retrain_table(table, &section, &mut settings);
+        }
+        settings
+    }
+
+    fn retrain_table(
+        &mut self,
+        table: &DeTable<'_>,
+        section: &str,
+        settings: &mut RetrainSettings,
+    ) {
+        self.only_keys(table, &["cooldown_secs", "overrides"], section);
         if let Some(value) = table.get("cooldown_secs")
-            && let Some(secs) = self.integer(value, "retrain.cooldown_secs", 0..MAX_COOLDOWN_SECS)
+            && let Some(secs) =
+                self.integer(value, &join(section, "cooldown_secs"), 0..MAX_COOLDOWN_SECS)
         {
             settings.cooldown_secs = secs.unsigned_abs();
         }
@@ -476,11 +474,11 @@ impl Reader<'_> {
                     "must be an array of tables, got {}",
                     value.get_ref().type_str()
                 );
-                self.error(value.span(), "retrain.overrides", message);
-                return settings;
+                self.error(value.span(), &join(section, "overrides"), message);
+                return;
             };
             for (index, item) in array.iter().enumerate() {
-                let path = format!("retrain.overrides[{index}]");
+                let path = format!("{}[{index}]", join(section, "overrides"));
                 let Some(fields) = self.table(item, &path) else {
                     continue;
                 };
@@ -501,7 +499,6 @@ impl Reader<'_> {
                 }
             }
         }
-        settings
     }
 
     fn required<'v, 'i>(
@@ -517,376 +514,6 @@ impl Reader<'_> {
         }
         value
     }
-
-    fn rule(&mut self, item: &Value<'_>, path: &str, known: &Known<'_>) -> Option<AnyRule> {
-        let fields = self.table(item, path)?;
-        if fields.contains_key("canary") {
-            return self
-                .canary_rule(fields, item, path, known)
-                .map(AnyRule::Canary);
-        }
-        let catalog = known.catalog;
-        self.only_keys(
-            fields,
-            &[
-                "name",
-                "description",
-                "model",
-                "version",
-                "instance",
-                "metric",
-                "detector",
-                "for",
-                "severity",
-                "actions",
-                "notify",
-            ],
-            path,
-        );
-        let errors_before = self.errors.len();
-        let name = self.rule_name(fields, item, path);
-        let description = fields
-            .get("description")
-            .and_then(|value| self.string(value, &join(path, "description")))
-            .map(str::to_string);
-        let glob_at = |reader: &mut Self, key: &str| match fields.get(key) {
-            None => Some(Glob::Any),
-            Some(value) => reader.glob(value, &join(path, key)),
-        };
-        let model = glob_at(self, "model");
-        let version = glob_at(self, "version");
-        let instance = glob_at(self, "instance");
-        let metric = self.rule_metric(fields, item, path, catalog);
-        let detector = self
-            .required(fields, item, path, "detector")
-            .and_then(|value| self.detector(value, &join(path, "detector")));
-        if let (Some(detector), Some(metric), Some(value)) =
-            (&detector, &metric, fields.get("detector"))
-        {
-            self.check_direction(detector, metric, catalog, value, &join(path, "detector"));
-            self.check_binary_input(detector, metric, catalog, value, &join(path, "detector"));
-        }
-        let for_points = match fields.get("for") {
-            None => Some(1),
-            Some(value) => {
-                let for_points = self.integer(value, &join(path, "for"), 1..MAX_FOR_POINTS);
-                // Judged on the kind alone, so the error shows even when the parameters are wrong.
-                let kind = fields
-                    .get("detector")
-                    .and_then(|detector| detector.get_ref().as_table())
-                    .and_then(|table| table.get("kind"))
-                    .and_then(|kind| kind.get_ref().as_str())
-                    .and_then(DetectorKind::from_name);
-                if let (Some(kind), Some(_)) = (kind, for_points)
-                    && kind.is_change_detector()
-                {
-                    let message = format!(
-                        "`for` applies to state detectors only; {} signals one-off changes",
-                        kind.as_str()
-                    );
-                    self.error(value.span(), &join(path, "for"), message);
-                }
-                for_points
-            }
-        };
-        let severity = self.severity(fields, path);
-        let actions = match fields.get("actions") {
-            None => Some(Vec::new()),
-            Some(value) => self
-                .actions(value, &join(path, "actions"), RuleKind::Detector)
-                .map(|actions| {
-                    actions
-                        .into_iter()
-                        .filter_map(|action| match action {
-                            AnyAction::Detector(action) => Some(action),
-                            AnyAction::Canary(_) => None,
-                        })
-                        .collect::<Vec<Action>>()
-                }),
-        };
-        let notify = self.rule_notify(fields, path, known);
-        if let (Some(actions), Some(detector), Some(value)) =
-            (&actions, &detector, fields.get("actions"))
-            && actions.contains(&Action::RetrainOnWarning)
-            && !detector.kind().has_warning_zone()
-        {
-            let with_warning: Vec<&str> = DetectorKind::ALL
-                .iter()
-                .filter(|kind| kind.has_warning_zone())
-                .map(|kind| kind.as_str())
-                .collect();
-            let message = format!(
-                "retrain_on_warning needs a detector with a warning zone ({}); {} has none",
-                with_warning.join(", "),
-                detector.kind()
-            );
-            self.error(value.span(), &join(path, "actions"), message);
-        }
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        Some(AnyRule::Detector(Rule {
-            name: name?,
-            description,
-            matcher: ModelMatcher {
-                name: model?,
-                version: version?,
-                instance: instance?,
-            },
-            metric: metric?,
-            detector: detector?,
-            for_points: u32::try_from(for_points?).ok()?,
-            severity: severity?,
-            actions: actions?,
-            notify: notify?,
-        }))
-    }
-
-    /// A rule's `name`, checked.
-    fn rule_name(
-        &mut self,
-        fields: &DeTable<'_>,
-        item: &Value<'_>,
-        path: &str,
-    ) -> Option<Arc<str>> {
-        self.required(fields, item, path, "name").and_then(|value| {
-            let name = self.string(value, &join(path, "name"))?;
-            if let Err(message) = check_name("rule", name) {
-                self.error(value.span(), &join(path, "name"), message);
-                return None;
-            }
-            Some(Arc::<str>::from(name))
-        })
-    }
-
-    /// A rule's `metric`, in its canonical spelling; warns when nothing declares it.
-    fn rule_metric(
-        &mut self,
-        fields: &DeTable<'_>,
-        item: &Value<'_>,
-        path: &str,
-        catalog: &MetricCatalog,
-    ) -> Option<String> {
-        self.required(fields, item, path, "metric").and_then(|value| {
-            let metric = self.string(value, &join(path, "metric"))?;
-            if let Err(message) = check_metric_name(metric) {
-                self.error(value.span(), &join(path, "metric"), message);
-                return None;
-            }
-            let canonical = canonical_metric_name(metric);
-            if !catalog.is_known(canonical) {
-                let message = format!(
-                    "metric {} is neither built in nor declared under [metrics]; the rule applies only to events that carry it",
-                    quoted(metric)
-                );
-                self.warn(value.span(), &join(path, "metric"), message);
-            }
-            Some(canonical.to_string())
-        })
-    }
-
-    fn detector(&mut self, value: &Value<'_>, path: &str) -> Option<DetectorSpec> {
-        let table = self.table(value, path)?;
-        let kind_path = join(path, "kind");
-        let Some(kind_value) = table.get("kind") else {
-            let kinds: Vec<&str> = DetectorKind::ALL.iter().map(|kind| kind.as_str()).collect();
-            let message = format!("missing required key kind, one of: {}", kinds.join(", "));
-            self.error(value.span(), path, message);
-            return None;
-        };
-        let kind = self.string(kind_value, &kind_path)?;
-        if DetectorKind::from_name(kind).is_none() {
-            let kinds: Vec<&str> = DetectorKind::ALL.iter().map(|kind| kind.as_str()).collect();
-            let message = format!(
-                "unknown detector kind {}; expected one of: {}",
-                quoted(kind),
-                kinds.join(", ")
-            );
-            self.error(kind_value.span(), &kind_path, message);
-            return None;
-        }
-        let mut params = Vec::new();
-        let mut spans = Vec::new();
-        let mut ok = true;
-        for (key, param) in table.iter() {
-            let name: &str = key.get_ref();
-            if name == "kind" {
-                continue;
-            }
-            match param_value(param.get_ref()) {
-                Ok(value) => {
-                    params.push((name.to_string(), value));
-                    spans.push((name.to_string(), param.span()));
-                }
-                Err(message) => {
-                    self.error(param.span(), &join(path, name), message);
-                    ok = false;
-                }
-            }
-        }
-        if !ok {
-            return None;
-        }
-        match DetectorSpec::parse(kind, &params) {
-            Ok(spec) => Some(spec),
-            Err(errors) => {
-                for error in errors {
-                    let (span, at) = match &error.param {
-                        Some(param) => match spans.iter().find(|(name, _)| name == param) {
-                            Some((_, span)) => (span.clone(), join(path, param)),
-                            None => (value.span(), join(path, param)),
-                        },
-                        None => (value.span(), path.to_string()),
-                    };
-                    self.error(span, &at, error.message);
-                }
-                None
-            }
-        }
-    }
-
-    /// Rejects a binary detector (one 0/1 error per prediction) on a metric that is not binary.
-    fn check_binary_input(
-        &mut self,
-        detector: &DetectorSpec,
-        metric: &str,
-        catalog: &MetricCatalog,
-        value: &Value<'_>,
-        path: &str,
-    ) {
-        let kind = detector.kind();
-        if !kind.takes_binary_input() || catalog.get(metric).is_some_and(|info| info.binary) {
-            return;
-        }
-        let message = format!(
-            "detector {kind} takes one 0/1 outcome per prediction (1 = wrong), but metric {metric} is not binary; \
-             report outcomes as the built-in metric `error`, or declare [metrics.{metric}] binary = true"
-        );
-        self.error(value.span(), path, message);
-    }
-
-    /// Warns when a state rule alerts in the direction in which the metric gets better.
-    fn check_direction(
-        &mut self,
-        detector: &DetectorSpec,
-        metric: &str,
-        catalog: &MetricCatalog,
-        value: &Value<'_>,
-        path: &str,
-    ) {
-        let Some(condition) = detector.condition() else {
-            return;
-        };
-        let surprising = match (catalog.goal(metric), condition.direction) {
-            (Goal::HigherIsBetter, Direction::Above) => Some(("above", "higher is better")),
-            (Goal::LowerIsBetter, Direction::Below) => Some(("below", "lower is better")),
-            _ => None,
-        };
-        if let Some((side, goal)) = surprising {
-            let message = format!(
-                "the rule alerts when {metric} is {side} its bound, but for {metric} {goal}"
-            );
-            self.warn(value.span(), path, message);
-        }
-    }
-
-    fn actions(&mut self, value: &Value<'_>, path: &str, kind: RuleKind) -> Option<Vec<AnyAction>> {
-        let DeValue::Array(array) = value.get_ref() else {
-            let example = match kind {
-                RuleKind::Detector => "[\"retrain\"]",
-                RuleKind::Canary => "[\"rollback\"]",
-            };
-            let message = format!(
-                "must be an array such as {example}, got {}",
-                value.get_ref().type_str()
-            );
-            self.error(value.span(), path, message);
-            return None;
-        };
-        let mut actions = Vec::new();
-        let mut ok = true;
-        for (index, item) in array.iter().enumerate() {
-            let item_path = format!("{path}[{index}]");
-            let name = match item.get_ref() {
-                DeValue::String(text) => Some((text.as_ref(), item.span())),
-                DeValue::Table(table) => {
-                    self.only_keys(table, &["kind"], &item_path);
-                    match table.get("kind") {
-                        Some(kind) => self
-                            .string(kind, &join(&item_path, "kind"))
-                            .map(|text| (text, kind.span())),
-                        None => {
-                            self.error(
-                                item.span(),
-                                &item_path,
-                                "missing required key kind".to_string(),
-                            );
-                            None
-                        }
-                    }
-                }
-                other => {
-                    let message = format!(
-                        "must be an action name or a table with kind, got {}",
-                        other.type_str()
-                    );
-                    self.error(item.span(), &item_path, message);
-                    None
-                }
-            };
-            let Some((name, span)) = name else {
-                ok = false;
-                continue;
-            };
-            let action = match name {
-                "retrain" => AnyAction::Detector(Action::Retrain),
-                "retrain_on_warning" => AnyAction::Detector(Action::RetrainOnWarning),
-                "rollback" => AnyAction::Canary(CanaryAction::Rollback),
-                "promote" => AnyAction::Canary(CanaryAction::Promote),
-                other => {
-                    let message = match kind {
-                        RuleKind::Detector => format!(
-                            "unknown action {}; this version supports: retrain, retrain_on_warning (and rollback, promote on canary rules)",
-                            quoted(other)
-                        ),
-                        RuleKind::Canary => format!(
-                            "unknown action {}; canary rules support: rollback, promote",
-                            quoted(other)
-                        ),
-                    };
-                    self.error(span, &item_path, message);
-                    ok = false;
-                    continue;
-                }
-            };
-            let misplaced = match (kind, action) {
-                (RuleKind::Detector, AnyAction::Canary(action)) => Some(format!(
-                    "{} is an action of canary rules only (rules with a canary table); this rule can retrain, retrain_on_warning",
-                    action.as_str()
-                )),
-                (RuleKind::Canary, AnyAction::Detector(action)) => Some(format!(
-                    "{} is not an action of canary rules; they can rollback, promote",
-                    action.as_str()
-                )),
-                _ => None,
-            };
-            if let Some(message) = misplaced {
-                self.error(span, &item_path, message);
-                ok = false;
-                continue;
-            }
-            if actions.contains(&action) {
-                self.error(
-                    item.span(),
-                    &item_path,
-                    format!("action {} is listed twice", action.as_str()),
-                );
-                ok = false;
-            }
-            actions.push(action);
-        }
-        ok.then_some(actions)
-    }
 }
 
 /// What the rules are checked against.
@@ -898,36 +525,7 @@ struct Known<'k> {
     declared: &'k [&'k str],
 }
 
-/// A parsed `[[rules]]` entry.
-enum AnyRule {
-    Detector(Rule),
-    Canary(CanaryRule),
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum RuleKind {
-    Detector,
-    Canary,
-}
-
-/// An action of either kind of rule.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum AnyAction {
-    Detector(Action),
-    Canary(CanaryAction),
-}
-
-impl AnyAction {
-    fn as_str(self) -> &'static str {
-        match self {
-            AnyAction::Detector(action) => action.as_str(),
-            AnyAction::Canary(action) => action.as_str(),
-        }
-    }
-}
-
 const MAX_COOLDOWN_SECS: i64 = 366 * 24 * 3600 + 1;
-const MAX_FOR_POINTS: i64 = 1_000_001;
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -974,6 +572,9 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
 
 mod canary;
 mod effects;
+mod outbound;
+mod rules;
+mod sections;
 
 #[cfg(test)]
 mod tests;

@@ -247,6 +247,9 @@ detector = { kind = "page_hinkley", threshold = 20.0 }
 }
 
 const RETRAIN: &str = r#"
+[[trainers]]
+kind = "external"
+
 [retrain]
 cooldown_secs = 3600
 
@@ -528,6 +531,9 @@ fn a_job_notice_for_another_job_keeps_single_flight() {
 fn a_change_point_request_stands_through_the_cooldown() {
     let mut engine = engine(
         r#"
+[[trainers]]
+kind = "external"
+
 [[rules]]
 name = "ph"
 metric = "latency_ms"
@@ -607,7 +613,7 @@ fn macro_score_rules_fire_per_instance() {
         timeline(&out),
         [
             "2:firing:a-macro-score-low",
-            "2:retrain-granted:alert_firing"
+            "2:retrain-recommended:alert_firing"
         ]
     );
 }
@@ -653,6 +659,9 @@ fn the_same_inputs_give_the_same_outputs_and_ids() {
 fn a_warning_zone_is_a_visible_alert_that_can_ask_for_a_retrain() {
     let mut engine = engine(
         r#"
+[[trainers]]
+kind = "external"
+
 [[rules]]
 name = "errors-ddm"
 metric = "error"
@@ -751,6 +760,9 @@ fn alerts(outputs: &[Output]) -> Vec<&AlertEvent> {
 }
 
 const MUTING: &str = r#"
+[[trainers]]
+kind = "external"
+
 [[notifiers]]
 name = "oncall"
 kind = "webhook"
@@ -863,6 +875,9 @@ fn alerts_of_a_model_with_a_running_job_are_muted_but_their_ends_are_not() {
 fn after_a_job_succeeds_the_new_versions_series_start_fresh_and_the_old_keep_their_state() {
     let mut engine = engine(
         r#"
+[[trainers]]
+kind = "external"
+
 [[rules]]
 name = "acc-window"
 metric = "accuracy"

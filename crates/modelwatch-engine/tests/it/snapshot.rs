@@ -217,6 +217,10 @@ fn job(model: &str, minute: i64, job_id: Option<&str>) -> Input {
 }
 
 const RETRAIN: &str = r#"
+# Every model has a trainer: retrains are granted and run (single flight, muting).
+[[trainers]]
+kind = "external"
+
 [retrain]
 cooldown_secs = 3600
 

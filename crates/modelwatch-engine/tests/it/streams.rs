@@ -5,6 +5,10 @@ use proptest::prelude::*;
 
 /// Every detector kind on some metric (KSWIN unseeded and seeded), plus the retrain actions.
 pub const ALL_DETECTORS: &str = r#"
+# Every model has a trainer: retrains are granted and run (single flight, muting).
+[[trainers]]
+kind = "external"
+
 [retrain]
 cooldown_secs = 600
 

@@ -13,6 +13,9 @@ const CONFIG: &str = r#"
 [retrain]
 cooldown_secs = 60
 
+[[trainers]]
+kind = "external"
+
 [[rules]]
 name = "acc-low"
 metric = "accuracy"

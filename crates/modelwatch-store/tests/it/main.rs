@@ -14,8 +14,8 @@ use std::sync::Arc;
 use modelwatch_engine::config::default_config;
 use modelwatch_engine::{Engine, Format, Input, Output, Timestamp, WireParser};
 use modelwatch_store::{
-    AlertFilter, Batch, Counts, DB_FILE, DecisionFilter, Order, Page, Record, SCHEMA_VERSION,
-    Store, StoreError,
+    AlertFilter, Batch, Counts, DB_FILE, DecisionFilter, JobFilter, Order, Page, Record,
+    SCHEMA_VERSION, Store, StoreError,
 };
 
 const EXAMPLE: &str = include_str!("../../../../examples/degrading-model.jsonl");
@@ -241,6 +241,30 @@ fn retrain_requests_are_stored_and_read_back_for_replay() {
         .filter(|output| output.seq() == 21 || output.seq() == 22)
         .count();
     assert!(manual >= 2, "each request is decided");
+}
+
+/// The built-in config has no trainer: the example's retrains are recommended, and a
+/// recommended decision is stored as a decision but opens no job (only a granted one does).
+#[test]
+fn a_recommended_retrain_is_stored_and_opens_no_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, run) = stored_example(dir.path());
+    let recommended = run
+        .all_outputs()
+        .into_iter()
+        .filter(|output| {
+            matches!(output, Output::Retrain(decision) if decision.decision.as_str() == "recommended")
+        })
+        .count();
+    assert!(recommended > 0, "the example asks for retrains");
+    let stored = store
+        .decisions(&DecisionFilter::default(), &Page::default())
+        .unwrap();
+    assert!(stored.items.iter().any(|d| d.decision == "recommended"));
+    assert!(stored.items.iter().all(|d| d.decision != "granted"));
+    let jobs = store.jobs(&JobFilter::default(), &Page::default()).unwrap();
+    assert!(jobs.items.is_empty(), "{:?}", jobs.items);
+    assert!(store.open_jobs().unwrap().is_empty());
 }
 
 #[test]

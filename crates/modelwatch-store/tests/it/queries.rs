@@ -164,18 +164,19 @@ fn decisions_filter_and_page() {
         );
     }
 
-    let granted = DecisionFilter {
-        decision: Some(Decision::Granted),
+    // The built-in config has no trainer: its retrains are recommended.
+    let recommended = DecisionFilter {
+        decision: Some(Decision::Recommended),
         ..DecisionFilter::default()
     };
-    let listed = store.decisions(&granted, &Page::default()).unwrap();
+    let listed = store.decisions(&recommended, &Page::default()).unwrap();
     let expected = engine_decisions
         .iter()
-        .filter(|d| d.decision == Decision::Granted)
+        .filter(|d| d.decision == Decision::Recommended)
         .count();
     assert!(expected > 0);
     assert_eq!(listed.items.len(), expected);
-    assert!(listed.items.iter().all(|d| d.decision == "granted"));
+    assert!(listed.items.iter().all(|d| d.decision == "recommended"));
 }
 
 #[test]

@@ -23,16 +23,32 @@ pub fn run(args: &CheckConfigArgs, out: &mut dyn Write) -> Result<()> {
     let config = &parsed.config;
     let retraining = config.rules.iter().filter(|rule| rule.retrains()).count();
     let effects = &config.effects;
+    let outbound = match &effects.outbound {
+        Some(allowlist) => format!(
+            ", {}",
+            counted(allowlist.hosts().len(), "allowed outbound host")
+        ),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "ok: {name}: {} rules ({retraining} with retrain), {} canary rules, {} notifiers, {} trainers, {} rollbacks, retrain cooldown {} s, {} warnings",
-        config.rules.len(),
-        config.canaries.len(),
-        effects.notifiers.len(),
-        effects.trainers.len(),
-        effects.rollbacks.len(),
+        "ok: {name}: {} ({retraining} with retrain), {}, {}, {}, {}{outbound}, retrain cooldown {} s, {}",
+        counted(config.rules.len(), "rule"),
+        counted(config.canaries.len(), "canary rule"),
+        counted(effects.notifiers.len(), "notifier"),
+        counted(effects.trainers.len(), "trainer"),
+        counted(effects.rollbacks.len(), "rollback"),
         config.retrain.cooldown_secs,
-        parsed.warnings.len()
+        counted(parsed.warnings.len(), "warning")
     )?;
     Ok(())
+}
+
+/// `count` and the noun, plural unless the count is 1: "1 rule", "2 rules", "0 rules".
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

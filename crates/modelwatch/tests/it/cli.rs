@@ -60,7 +60,8 @@ fn replay_of_the_example_shows_alerts_retrain_decisions_and_the_end_state() {
         "fraud-detector@1.5.0/canary-0",
         "e-accuracy-low",
         "firing",
-        "retrain granted",
+        "retrain recommended",
+        "no trainer is configured for fraud-detector, so no job runs",
         "retrain suppressed",
         "job succeeded",
         "page_hinkley found a change in accuracy",
@@ -285,11 +286,70 @@ fn check_config_accepts_the_built_in_config_and_prints_warnings() {
         "[[rules]]\nname = \"r\"\nmetric = \"acuracy\"\ndetector = { kind = \"threshold\", below = 0.5 }\n",
     );
     let (stdout, stderr) = expect(&modelwatch(&["check-config", &config], b""), 0);
-    assert!(stdout.contains("1 warnings"), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "ok: {config}: 1 rule (0 with retrain), 0 canary rules,"
+        )) && stdout.trim_end().ends_with(", 1 warning"),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("warning:") && stderr.contains("line 3, column 10: rules[0].metric"),
         "{stderr}"
     );
+}
+
+#[test]
+fn check_config_counts_in_the_singular_and_the_plural() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_of_each = "[outbound]\nallow_hosts = [\"hooks.example.com\"]\n\n[[notifiers]]\nname = \"n\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/n\"\n\n\
+         [[trainers]]\nkind = \"external\"\n\n[[rollbacks]]\nkind = \"external\"\n\n\
+         [[rules]]\nname = \"r\"\nmetric = \"acuracy\"\ndetector = { kind = \"threshold\", below = 0.5 }\nactions = [\"retrain\"]\nnotify = [\"n\"]\n\n\
+         [[rules]]\nname = \"c\"\nmetric = \"accuracy\"\nactions = [\"rollback\"]\ncanary = { candidate = { instance = \"canary\" }, baseline = { instance = \"default\" } }\n";
+    let config = write_temp(dir.path(), "one.toml", one_of_each);
+    let (stdout, _) = expect(&modelwatch(&["check-config", &config], b""), 0);
+    assert_eq!(
+        stdout.trim_end(),
+        format!(
+            "ok: {config}: 1 rule (1 with retrain), 1 canary rule, 1 notifier, 1 trainer, 1 rollback, 1 allowed outbound host, retrain cooldown 3600 s, 1 warning"
+        )
+    );
+    let (stdout, _) = expect(
+        &modelwatch(&["check-config", "config/default.toml"], b""),
+        0,
+    );
+    assert_eq!(
+        stdout.trim_end(),
+        "ok: config/default.toml: 13 rules (10 with retrain), 0 canary rules, 0 notifiers, 0 trainers, 0 rollbacks, retrain cooldown 3600 s, 0 warnings"
+    );
+}
+
+#[test]
+fn check_config_reports_the_errors_inside_a_misspelled_or_misbracketed_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_temp(
+        dir.path(),
+        "typos.toml",
+        "[[rulez]]\nname = \"x\"\nnonsense = 1\nmetric = \"accuracy\"\ndetector = { kind = \"bogus\" }\n\n\
+         [retrian]\ncooldown_secs = -1\n\n\
+         [rules]\nname = \"ok\"\nmetric = \"accuracy\"\ndetector = { kind = \"threshold\", below = 0.5, wat = 2 }\n",
+    );
+    let (stdout, stderr) = expect(&modelwatch(&["check-config", &config], b""), 1);
+    assert!(stdout.is_empty(), "{stdout}");
+    for expected in [
+        "typos.toml: 7 errors in the config:",
+        "line 1, column 3: rulez: unknown key \"rulez\"; did you mean rules?",
+        "line 3, column 1: rulez[0].nonsense: unknown key \"nonsense\"",
+        "line 5, column 21: rulez[0].detector.kind: unknown detector kind \"bogus\"",
+        "line 7, column 2: retrian: unknown key \"retrian\"; did you mean retrain?",
+        "line 8, column 17: retrian.cooldown_secs: must be a whole number from 0 to",
+        "line 10, column 1: rules: must be an array of tables ([[rules]]), got table",
+        "line 13, column 53: rules.detector.wat: unknown parameter for `threshold`",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
 }
 
 /// Reads a River case file from the detectors crate's copies.

@@ -4,7 +4,8 @@
 
 use toml::de::DeTable;
 
-use super::{AnyAction, Known, Reader, RuleKind, Value, join};
+use super::rules::{AnyAction, RuleKind};
+use super::{Known, Reader, Value, join};
 use crate::config::Glob;
 use crate::config::canary::{
     CanaryRule, DEFAULT_CANARY_CONFIDENCE, DEFAULT_CANARY_EVERY, DEFAULT_CANARY_MIN_SAMPLES,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Known, Reader, Value, check_name, join};
+use super::outbound::UrlUse;
+use super::{Reader, Value, check_name, join};
+use crate::config::Glob;
 use crate::config::effects::{
     Backend, DEFAULT_HTTP_BODY, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS,
     DEFAULT_JOB_TIMEOUT_SECS, DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS,
@@ -16,31 +18,11 @@ use crate::config::effects::{
     JobSettings, Notifier, NotifierKind, SecretSource, TemplateFields, Trainer, check_template,
     expand_template,
 };
-use crate::config::{Glob, Severity};
 use crate::metric::quoted;
 
 const DAY_SECS: i64 = 24 * 3600;
 
 impl Reader<'_> {
-    /// The items of an array of tables such as `[[notifiers]]`.
-    pub(super) fn array_of_tables<'v, 'i>(
-        &mut self,
-        value: &'v Value<'i>,
-        path: &str,
-    ) -> Option<&'v [Value<'i>]> {
-        match value.get_ref() {
-            DeValue::Array(array) => Some(array),
-            other => {
-                let message = format!(
-                    "must be an array of tables ([[{path}]]), got {}",
-                    other.type_str()
-                );
-                self.error(value.span(), path, message);
-                None
-            }
-        }
-    }
-
     /// A whole number of `table[key]` in `range`, or `default` when the key is absent.
     /// `None` when it is wrong (reported).
     pub(super) fn count(
@@ -59,14 +41,11 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn notifiers(&mut self, value: &Value<'_>) -> Vec<Notifier> {
+    /// `[[notifiers]]` at `section`.
+    pub(super) fn notifiers(&mut self, value: &Value<'_>, section: &str) -> Vec<Notifier> {
         let mut notifiers: Vec<Notifier> = Vec::new();
-        let Some(items) = self.array_of_tables(value, "notifiers") else {
-            return notifiers;
-        };
         let mut names: Vec<&str> = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let path = format!("notifiers[{index}]");
+        for (path, item) in self.entries(value, section) {
             if let Some(notifier) = self.notifier(item, &path) {
                 notifiers.push(notifier);
             }
@@ -121,7 +100,7 @@ impl Reader<'_> {
         });
         let url = self
             .required(fields, item, path, "url")
-            .and_then(|value| self.url(value, &join(path, "url"), false));
+            .and_then(|value| self.url(value, &join(path, "url"), UrlUse::Notifier));
         let secret = self.secret(fields, path);
         let headers = match fields.get("headers") {
             None => Some(Vec::new()),
@@ -177,7 +156,9 @@ impl Reader<'_> {
         }
         let link_base = match fields.get("link_base") {
             None => Some(None),
-            Some(value) => self.url(value, &join(path, "link_base"), false).map(Some),
+            Some(value) => self
+                .url(value, &join(path, "link_base"), UrlUse::Link)
+                .map(Some),
         };
         if self.errors.len() > errors_before {
             return None;
@@ -197,14 +178,10 @@ impl Reader<'_> {
         })
     }
 
-    /// `[[trainers]]` or `[[rollbacks]]`.
+    /// `[[trainers]]` or `[[rollbacks]]` at `section`.
     pub(super) fn trainers(&mut self, value: &Value<'_>, section: &str) -> Vec<Trainer> {
         let mut trainers = Vec::new();
-        let Some(items) = self.array_of_tables(value, section) else {
-            return trainers;
-        };
-        for (index, item) in items.iter().enumerate() {
-            let path = format!("{section}[{index}]");
+        for (path, item) in self.entries(value, section) {
             if let Some(trainer) = self.trainer(item, &path) {
                 trainers.push(trainer);
             }
@@ -379,7 +356,7 @@ impl Reader<'_> {
     ) -> Option<Backend> {
         let url = self
             .required(fields, item, path, "url")
-            .and_then(|value| self.url(value, &join(path, "url"), true));
+            .and_then(|value| self.url(value, &join(path, "url"), UrlUse::Backend));
         let body = match fields.get("body") {
             None => Some(DEFAULT_HTTP_BODY.to_string()),
             Some(value) => {
@@ -424,60 +401,33 @@ impl Reader<'_> {
         })
     }
 
-    pub(super) fn jobs(&mut self, value: &Value<'_>) -> JobSettings {
+    /// `[jobs]` at `section`.
+    pub(super) fn jobs(&mut self, value: &Value<'_>, section: &str) -> JobSettings {
         let mut settings = JobSettings::default();
-        let Some(table) = self.table(value, "jobs") else {
-            return settings;
-        };
-        self.only_keys(table, &["max_concurrent"], "jobs");
-        if let Some(max) = self.count(
-            table,
-            "jobs",
-            "max_concurrent",
-            DEFAULT_MAX_CONCURRENT_JOBS as u64,
-            1..1025,
-        ) {
-            settings.max_concurrent = usize::try_from(max).unwrap_or(DEFAULT_MAX_CONCURRENT_JOBS);
+        for (path, table) in self.section_tables(value, section) {
+            self.only_keys(table, &["max_concurrent"], &path);
+            if let Some(max) = self.count(
+                table,
+                &path,
+                "max_concurrent",
+                DEFAULT_MAX_CONCURRENT_JOBS as u64,
+                1..1025,
+            ) {
+                settings.max_concurrent =
+                    usize::try_from(max).unwrap_or(DEFAULT_MAX_CONCURRENT_JOBS);
+            }
         }
         settings
     }
 
     /// A template string whose placeholders are all known.
-    fn template(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
+    pub(super) fn template(&mut self, value: &Value<'_>, path: &str) -> Option<String> {
         let text = self.string(value, path)?;
         if let Err(message) = check_template(text) {
             self.error(value.span(), path, message);
             return None;
         }
         Some(text.to_string())
-    }
-
-    /// An http(s) URL; a `templated` one may carry placeholders (after the scheme).
-    fn url(&mut self, value: &Value<'_>, path: &str, templated: bool) -> Option<String> {
-        let text = if templated {
-            self.template(value, path)?
-        } else {
-            self.string(value, path)?.to_string()
-        };
-        let rest = text
-            .strip_prefix("http://")
-            .or_else(|| text.strip_prefix("https://"));
-        let problem = match rest {
-            None => Some(format!(
-                "{} must start with http:// or https://",
-                quoted(&text)
-            )),
-            Some("") => Some(format!("{} names no host", quoted(&text))),
-            Some(_) if text.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-                Some(format!("{} contains white space", quoted(&text)))
-            }
-            Some(_) => None,
-        };
-        if let Some(message) = problem {
-            self.error(value.span(), path, message);
-            return None;
-        }
-        Some(text)
     }
 
     /// `secret_env` or `secret_file`, at most one: `Some(None)` for neither.
@@ -593,100 +543,6 @@ impl Reader<'_> {
             }
         }
         ok.then_some(env)
-    }
-
-    /// A `notify` list: names of declared notifiers, each once.
-    /// A rule's `notify` list (none when absent): names of declared notifiers.
-    pub(super) fn rule_notify(
-        &mut self,
-        fields: &DeTable<'_>,
-        path: &str,
-        known: &Known<'_>,
-    ) -> Option<Vec<Arc<str>>> {
-        match fields.get("notify") {
-            None => Some(Vec::new()),
-            Some(value) => self.notify(
-                value,
-                &join(path, "notify"),
-                known.notifiers,
-                known.declared,
-            ),
-        }
-    }
-
-    fn notify(
-        &mut self,
-        value: &Value<'_>,
-        path: &str,
-        notifiers: &[Notifier],
-        declared: &[&str],
-    ) -> Option<Vec<Arc<str>>> {
-        let DeValue::Array(array) = value.get_ref() else {
-            let message = format!(
-                "must be an array of notifier names such as [\"oncall\"], got {}",
-                value.get_ref().type_str()
-            );
-            self.error(value.span(), path, message);
-            return None;
-        };
-        let mut names: Vec<Arc<str>> = Vec::with_capacity(array.len());
-        let mut ok = true;
-        for (index, item) in array.iter().enumerate() {
-            let item_path = format!("{path}[{index}]");
-            let Some(name) = self.string(item, &item_path) else {
-                ok = false;
-                continue;
-            };
-            if names.iter().any(|known| **known == *name) {
-                let message = format!("notifier {} is listed twice", quoted(name));
-                self.error(item.span(), &item_path, message);
-                ok = false;
-                continue;
-            }
-            // A notifier declared with errors is not in `notifiers`, but its name is known:
-            // its own errors say what is wrong, this entry is fine.
-            match notifiers.iter().find(|notifier| *notifier.name == *name) {
-                Some(notifier) => names.push(notifier.name.clone()),
-                None if declared.contains(&name) => {
-                    names.push(Arc::from(name));
-                }
-                None => {
-                    let message = if declared.is_empty() {
-                        format!(
-                            "no notifier is named {}; declare it in [[notifiers]]",
-                            quoted(name)
-                        )
-                    } else {
-                        format!(
-                            "no notifier is named {}; declared: {}",
-                            quoted(name),
-                            declared.join(", ")
-                        )
-                    };
-                    self.error(item.span(), &item_path, message);
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(names)
-    }
-
-    /// A rule's severity, `warning` when absent.
-    pub(super) fn severity(&mut self, fields: &DeTable<'_>, path: &str) -> Option<Severity> {
-        match fields.get("severity") {
-            None => Some(Severity::Warning),
-            Some(value) => self
-                .string(value, &join(path, "severity"))
-                .and_then(|text| {
-                    let severity = Severity::from_name(text);
-                    if severity.is_none() {
-                        let message =
-                            format!("{} is not one of info, warning, critical", quoted(text));
-                        self.error(value.span(), &join(path, "severity"), message);
-                    }
-                    severity
-                }),
-        }
     }
 }
 

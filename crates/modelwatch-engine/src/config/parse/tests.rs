@@ -1,8 +1,8 @@
 //! Tests of config parsing: the built-in config, and every error located.
 
 use super::*;
-use crate::config::{DEFAULT_CONFIG_TOML, Severity, default_config};
-use modelwatch_detectors::{DetectorKind, DetectorSpec};
+use crate::config::{Action, DEFAULT_CONFIG_TOML, Severity, default_config};
+use modelwatch_detectors::{DetectorKind, DetectorSpec, Direction};
 
 fn errors(text: &str) -> Vec<String> {
     match parse_config(text) {
@@ -395,4 +395,58 @@ actions = ["retrain_on_warning"]
         );
     }
     assert_eq!(errors.len(), 4, "{joined}");
+}
+
+#[test]
+fn errors_inside_a_misspelled_or_misbracketed_section_are_reported_too() {
+    let text = r#"[[rulez]]
+name = "x"
+metric = "accuracy"
+detector = { kind = "bogus" }
+
+[retrian]
+cooldown_secs = -1
+
+[rules]
+name = "one"
+metric = "accuracy"
+detector = { kind = "threshold", belo = 0.5 }
+
+[[jobs]]
+max_concurrent = 0
+
+[wat]
+anything = 1
+"#;
+    let errors = errors(text);
+    let expected = [
+        "line 1, column 3: rulez: unknown key \"rulez\"; did you mean rules? its contents are checked as rules",
+        "line 4, column 21: rulez[0].detector.kind: unknown detector kind \"bogus\"",
+        "line 6, column 2: retrian: unknown key \"retrian\"; did you mean retrain?",
+        "line 7, column 17: retrian.cooldown_secs: must be a whole number from 0 to",
+        "line 9, column 1: rules: must be an array of tables ([[rules]]), got table; its keys are checked as one entry",
+        "line 12, column 12: rules.detector: one of `below` or `above` is required",
+        "line 12, column 41: rules.detector.belo: unknown parameter",
+        "line 14, column 1: jobs: must be a table ([jobs]), got an array of tables ([[jobs]])",
+        "line 15, column 18: jobs[0].max_concurrent: must be a whole number from 1 to 1024",
+        "line 17, column 2: wat: unknown key \"wat\"; expected one of: rules, metrics,",
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+    for (error, expected) in errors.iter().zip(expected) {
+        assert!(error.starts_with(expected), "{error}\nexpected: {expected}");
+    }
+}
+
+#[test]
+fn a_misspelled_notifiers_section_is_read_as_notifiers() {
+    let errors = errors(
+        "[[notifier]]\nname = \"n\"\nkind = \"webhook\"\nurl = \"nope\"\n\n[[rules]]\nname = \"r\"\nmetric = \"accuracy\"\ndetector = { kind = \"threshold\", below = 0.5 }\n",
+    );
+    assert_eq!(
+        errors,
+        [
+            "line 1, column 3: notifier: unknown key \"notifier\"; did you mean notifiers? its contents are checked as notifiers",
+            "line 4, column 7: notifier[0].url: \"nope\" must start with http:// or https://",
+        ]
+    );
 }
