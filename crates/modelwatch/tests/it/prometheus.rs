@@ -131,8 +131,8 @@ fn metrics_count_ingest_and_refusals_and_export_series_that_promtool_accepts() {
     }
     assert_eq!(sample(&body, "modelwatch_ingest_queue_depth"), Some(0.0));
     // Group commit: one commit per request at most, plus those of the job runner, which
-    // starts each granted retrain's job (the built-in config has no trainer: they wait for an
-    // external one) and commits that on its own.
+    // starts each granted retrain's job and commits that on its own (the built-in config has
+    // no trainer: its retrains are only recommended, and open no job).
     let commits = sample(&body, "modelwatch_commit_duration_seconds_count").unwrap();
     let granted: f64 = body
         .lines()
@@ -153,7 +153,7 @@ fn metrics_count_ingest_and_refusals_and_export_series_that_promtool_accepts() {
     assert_eq!(
         sample(
             &body,
-            "modelwatch_retrain_decisions_total{decision=\"granted\",reason=\"alert_firing\"}"
+            "modelwatch_retrain_decisions_total{decision=\"recommended\",reason=\"alert_firing\"}"
         ),
         Some(1.0)
     );

@@ -32,6 +32,7 @@ pub(in crate::server) enum Severity {
 #[allow(dead_code, reason = "a schema of the document only")]
 pub(in crate::server) enum Decision {
     Granted,
+    Recommended,
     Suppressed,
     Withdrawn,
 }
@@ -308,10 +309,15 @@ mod tests {
         let names: Vec<&str> = levels.into_iter().map(Level::as_str).collect();
         assert_eq!(documented::<super::Severity>(), names);
 
-        let made = [Made::Granted, Made::Suppressed, Made::Withdrawn];
+        let made = [
+            Made::Granted,
+            Made::Recommended,
+            Made::Suppressed,
+            Made::Withdrawn,
+        ];
         for decision in made {
             match decision {
-                Made::Granted | Made::Suppressed | Made::Withdrawn => {}
+                Made::Granted | Made::Recommended | Made::Suppressed | Made::Withdrawn => {}
             }
         }
         let names: Vec<&str> = made.into_iter().map(Made::as_str).collect();
