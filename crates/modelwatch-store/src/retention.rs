@@ -9,10 +9,10 @@
 //!   snapshot, replay the inputs after it) never needs a deleted input, and only up to the
 //!   points watermark, so the points of every input after it can still be read back;
 //! - points (the values behind `/v1/series`), by event time, series by series in id order:
-//!   chunks wholly before the cutoff go, chunks across it are rewritten.
-//!
+//!   chunks wholly before the cutoff go, chunks across it are rewritten;
 //! - notifications that are over (delivered, given up, skipped), by the wall time they ended:
-//!   the outbox's working rows, not the record.
+//!   the outbox's working rows, not the record (`Store::delete_old_deliveries`, beside the
+//!   other notification rows in `outbox/deliveries.rs`).
 //!
 //! Alerts, decisions, job notices, canary verdicts, jobs, the registry and the audit log are the
 //! record of what happened and are never deleted. Input and point deletions are counted in
@@ -212,55 +212,6 @@ impl Store {
         Ok(Step {
             deleted,
             done: stopped,
-        })
-    }
-
-    /// Deletes up to `limit` notifications that are over (delivered, given up or skipped)
-    /// and ended before `cutoff` (wall time), oldest first, in one transaction. Pending ones
-    /// stay, however old. Done once it reaches a notification created at or after `cutoff`
-    /// (every later one is newer) or the end.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when a read or the deletion fails; nothing is deleted then.
-    pub fn delete_old_deliveries(
-        &mut self,
-        cutoff: Timestamp,
-        limit: usize,
-    ) -> Result<Step, StoreError> {
-        let sqlite = self.sqlite("deleting old notifications");
-        let limit = limit.clamp(1, MAX_REPLAY_PAGE);
-        let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&sqlite)?;
-        // The oldest rows created before the cutoff that are over and ended before it: the
-        // index on `pos` is walked from the start, and pending rows are few.
-        let old: Vec<i64> = tx
-            .prepare_cached(
-                "SELECT pos FROM deliveries
-                 WHERE created_at < ?1 AND state != 'pending' AND done_at < ?1
-                 ORDER BY pos LIMIT ?2",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_map(params![cutoff.as_nanos(), limit as i64], |row| row.get(0))?
-                    .collect()
-            })
-            .map_err(&sqlite)?;
-        let mut deleted = 0;
-        {
-            let mut delete = tx
-                .prepare_cached("DELETE FROM deliveries WHERE pos = ?1")
-                .map_err(&sqlite)?;
-            for pos in &old {
-                deleted += delete.execute([pos]).map_err(&sqlite)? as u64;
-            }
-        }
-        tx.commit().map_err(&sqlite)?;
-        Ok(Step {
-            deleted,
-            done: old.len() < limit,
         })
     }
 

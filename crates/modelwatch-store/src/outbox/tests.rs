@@ -7,7 +7,7 @@ use modelwatch_engine::{Engine, Event, Input, JobFinished, JobStatus, ModelId, O
 
 use super::*;
 use crate::registry::VersionChange;
-use crate::{Batch, Record, RegistryError};
+use crate::{Batch, Page, Record, RegistryError, Store};
 
 const CONFIG: &str = r#"
 [retrain]
