@@ -18,9 +18,15 @@
 //! - `registry`: model versions and their status ([`Store::change_version`]), and the audit log.
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
 //! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
-//! - `error`: [`StoreError`].
+//! - `writes`: how every write transaction begins and ends, so that a failed one leaves the
+//!   store as it was.
+//! - `faults`: with the `fault-injection` feature, `FaultInjector`, which makes writes fail
+//!   like a full or failing disk, for tests.
+//! - `error`: [`StoreError`], which tells transient failures ([`StoreError::is_transient`])
+//!   from corruption ([`StoreError::is_corrupt`]).
 
 mod error;
+mod faults;
 mod outbox;
 mod points;
 mod query;
@@ -29,8 +35,11 @@ mod retention;
 mod schema;
 mod store;
 mod wire_form;
+mod writes;
 
 pub use error::StoreError;
+#[cfg(feature = "fault-injection")]
+pub use faults::FaultInjector;
 pub use outbox::{
     AttemptOutcome, Delivery, DeliveryFilter, DeliveryResult, DeliveryState, EffectUpdate, Job,
     JobAttempt, JobFilter, JobKind, JobState, delivery_id, rollback_job_id,

@@ -21,9 +21,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use modelwatch_engine::{Input, ModelId, Timestamp};
-use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::query::{LatestPoint, ModelPage, Order, Point, PointCursor, SeriesPage, SeriesQuery};
+use crate::writes::Durability;
 use crate::{MAX_PAGE, MAX_REPLAY_PAGE, Store, StoreError};
 
 /// Points the writer lets gather in memory before it writes them: 6 MiB, about 2 s of 25,000
@@ -226,18 +227,17 @@ fn insert_chunks(
 /// Writes `series` (sorted) as chunks and moves the watermark to `pending.through`, in one
 /// transaction.
 fn write_chunks(
-    connection: &rusqlite::Connection,
+    tx: &Transaction<'_>,
     series: &[(&ModelId, &String, &Vec<RawPoint>)],
     pending: &PendingPoints,
 ) -> rusqlite::Result<()> {
-    let tx = Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
     for (model, metric, points) in series {
-        let id = series_id(&tx, model, metric)?;
-        insert_chunks(&tx, id, points, pending.chunk_points)?;
+        let id = series_id(tx, model, metric)?;
+        insert_chunks(tx, id, points, pending.chunk_points)?;
     }
     tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")?
         .execute([pending.through])?;
-    tx.commit()
+    Ok(())
 }
 
 /// Migration 3: moves the rows of the old `points` table (one per value) into chunks and drops
@@ -409,18 +409,16 @@ impl Store {
         // transaction is still all or nothing, and the next commit's fsync makes it durable
         // with that commit; a crash before then loses the chunks and the watermark together,
         // and the points are read back from the inputs.
-        self.connection
-            .execute_batch("PRAGMA synchronous = NORMAL")
+        let tx = self
+            .writes
+            .begin(&self.connection, Durability::Deferred)
             .map_err(sqlite)?;
-        let written = write_chunks(&self.connection, &series, pending);
-        let restored = self.connection.execute_batch("PRAGMA synchronous = FULL");
-        written.map_err(sqlite)?;
+        write_chunks(&tx, &series, pending).map_err(sqlite)?;
+        self.writes.commit(tx).map_err(sqlite)?;
         let written = pending.count;
         pending.series.clear();
         pending.count = 0;
         pending.stored_through = pending.through;
-        // The points are written either way; a connection left without fsyncs must not commit.
-        restored.map_err(sqlite)?;
         Ok(written)
     }
 

@@ -8,9 +8,10 @@
 //! verdicts through the commit of the verdict. Every change writes an audit row.
 
 use modelwatch_engine::Timestamp;
-use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::query::{Clauses, Listing, Page};
+use crate::writes::Durability;
 use crate::{Store, StoreError};
 
 /// Where a version stands.
@@ -161,6 +162,17 @@ pub enum RegistryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl RegistryError {
+    /// Whether trying again later may succeed: only a transient store failure
+    /// ([`StoreError::is_transient`]); a refused change is refused again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Store(error) => error.is_transient(),
+            RegistryError::UnknownVersion { .. } | RegistryError::Transition { .. } => false,
+        }
+    }
 }
 
 /// Every registered version, by model.
@@ -493,8 +505,8 @@ impl Store {
             });
         }
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let result = (|| -> rusqlite::Result<()> {
             match change {
@@ -542,7 +554,7 @@ impl Store {
             }
         })();
         result.map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         self.model_version(model, version)?
             .ok_or_else(|| RegistryError::UnknownVersion {
                 model: model.to_string(),

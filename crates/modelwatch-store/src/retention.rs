@@ -19,10 +19,11 @@
 //! `store_state`, so their totals survive restarts.
 
 use modelwatch_engine::Timestamp;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use crate::points::delete_points_before;
 use crate::store::{read_last_seq, read_points_through};
+use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, Store, StoreError};
 
 /// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
@@ -82,8 +83,8 @@ impl Store {
     pub fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
         let sqlite = self.sqlite("saving an engine snapshot");
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let last_seq = read_last_seq(&tx).map_err(&sqlite)?;
         if snapshot.seq != last_seq {
@@ -103,7 +104,7 @@ impl Store {
             ],
         )
         .map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)
+        self.writes.commit(tx).map_err(&sqlite)
     }
 
     /// The latest snapshot, if any was saved.
@@ -193,8 +194,8 @@ impl Store {
         };
         let sqlite = self.sqlite("deleting old inputs");
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let deleted = tx
             .execute(
@@ -208,7 +209,7 @@ impl Store {
             params![last, deleted],
         )
         .map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         Ok(Step {
             deleted,
             done: stopped,
@@ -232,8 +233,8 @@ impl Store {
     ) -> Result<Step, StoreError> {
         let sqlite = self.sqlite("deleting old points");
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let max_series = max_series.max(1);
         let series: Vec<i64> = tx
@@ -253,7 +254,7 @@ impl Store {
             [deleted],
         )
         .map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         if let Some(last) = series.last() {
             cursor.after = *last;
         }

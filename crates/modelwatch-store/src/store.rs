@@ -9,10 +9,11 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use modelwatch_engine::{Input, Output, Timestamp};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::outbox::{EffectUpdate, Learned, write_effects};
 use crate::points::PendingPoints;
+use crate::writes::{Durability, Writes};
 use crate::{StoreError, schema, wire_form};
 
 /// The database file inside the data directory.
@@ -30,6 +31,11 @@ const STATEMENT_CACHE: usize = 64;
 /// concurrent requests into one [`Store::commit`]. One store commits to a file at a time: the
 /// committing store holds the points of its commits in memory until
 /// [`Store::flush_points`]. Other stores on the same file only read.
+///
+/// Every write (a commit, a points flush, a snapshot, a retention step, a version change) is
+/// one transaction, all or nothing, and what the store keeps in memory about it changes only
+/// once it committed: after a failed write the store is as it was before it, and the next
+/// write can succeed.
 #[derive(Debug)]
 pub struct Store {
     pub(crate) connection: Connection,
@@ -39,6 +45,8 @@ pub struct Store {
     /// The registry's versions by model, loaded by the first commit, so that a commit looks
     /// up in memory whether an event's version is new.
     pub(crate) known_versions: Option<HashMap<String, HashSet<String>>>,
+    /// How writes begin and end (see `writes.rs`).
+    pub(crate) writes: Writes,
 }
 
 /// One input ready to be stored: numbered and stamped by the engine's owner.
@@ -252,6 +260,7 @@ impl Store {
             read_points_through(&connection).map_err(sqlite("reading the points watermark"))?;
         Ok(Store {
             connection,
+            writes: Writes::new(&path),
             path,
             points: PendingPoints::at(points_through),
             known_versions: None,
@@ -275,7 +284,9 @@ impl Store {
     /// [`StoreError::Sequence`], [`StoreError::Unstamped`] or [`StoreError::OrphanOutput`]
     /// for a batch that breaks those rules (checked before anything is written);
     /// [`StoreError::Sqlite`] when SQLite fails (disk full, I/O error). Either way nothing of
-    /// the batch is stored.
+    /// the batch is stored, and the store is as it was before the call, in the file and in
+    /// memory: it can go on serving reads, and the same batch can be committed again once the
+    /// cause is gone ([`StoreError::is_transient`] tells whether that may happen).
     pub fn commit(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
         let path = &self.path;
         let sqlite = |action| {
@@ -287,8 +298,8 @@ impl Store {
         };
         let encoded = encode(batch)?;
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(sqlite("starting a commit"))?;
         let last_seq = read_last_seq(&tx).map_err(sqlite("reading the last sequence number"))?;
         check(batch, last_seq)?;
@@ -298,20 +309,33 @@ impl Store {
                 last_seq,
             });
         }
-        // Taken out for the commit; a failed commit drops it, and the next one reads it again.
-        let mut known = match self.known_versions.take() {
+        let known = match self.known_versions.take() {
             Some(known) => known,
             None => crate::registry::known_versions(&tx).map_err(sqlite("reading the registry"))?,
         };
-        let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
         let mut learned = Learned::default();
-        write_effects(&tx, batch, &encoded.outputs, &known, &mut learned)
-            .map_err(sqlite("writing the outbox"))?;
-        let new_last = batch.records.last().map_or(last_seq, |record| record.seq);
-        tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
-            .and_then(|mut statement| statement.execute([new_last]))
-            .map_err(sqlite("writing the last sequence number"))?;
-        tx.commit().map_err(sqlite("committing a batch"))?;
+        let written = (|| {
+            let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
+            write_effects(&tx, batch, &encoded.outputs, &known, &mut learned)
+                .map_err(sqlite("writing the outbox"))?;
+            tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
+                .and_then(|mut statement| statement.execute([new_last(batch, last_seq)]))
+                .map_err(sqlite("writing the last sequence number"))?;
+            self.writes
+                .commit(tx)
+                .map_err(sqlite("committing a batch"))?;
+            Ok(written)
+        })();
+        // Nothing in memory changes before the commit succeeded: a failed one leaves the store
+        // as it was, and the same batch can be committed again.
+        let mut known = known;
+        let written = match written {
+            Ok(written) => written,
+            Err(error) => {
+                self.known_versions = Some(known);
+                return Err(error);
+            }
+        };
         for (model, version) in learned.versions {
             known.entry(model).or_default().insert(version);
         }
@@ -325,9 +349,14 @@ impl Store {
         }
         Ok(Committed {
             written,
-            last_seq: new_last,
+            last_seq: new_last(batch, last_seq),
         })
     }
+}
+
+/// The store's last sequence number once `batch` is committed on top of `last_seq`.
+fn new_last(batch: &Batch, last_seq: u64) -> u64 {
+    batch.records.last().map_or(last_seq, |record| record.seq)
 }
 
 /// Checks the batch against the rules of [`Store::commit`] before anything is written.
@@ -647,6 +676,42 @@ mod tests {
                 row.get(0)
             })
             .unwrap()
+    }
+
+    #[test]
+    fn a_transaction_a_failed_rollback_left_open_is_rolled_back_and_writes_go_on_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.commit(&events(1..=5)).unwrap();
+        // What a commit whose rollback failed too (an I/O error) leaves: a transaction, with
+        // a write in it, on the store's connection.
+        store
+            .connection
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO inputs VALUES (90, 0, '{}');")
+            .unwrap();
+        assert_eq!(store.flush_points().unwrap(), 15);
+        store.commit(&events(6..=10)).unwrap();
+        let synchronous: i64 = store
+            .connection
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(synchronous, 2, "a commit after a flush is synced (FULL)");
+        store
+            .save_snapshot(&crate::Snapshot {
+                seq: 10,
+                taken_at: Timestamp::from_secs(0),
+                config_digest: "d".to_string(),
+                state: vec![1, 2, 3],
+            })
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            rows(&store, "inputs"),
+            10,
+            "the stray row went with its transaction"
+        );
+        assert_eq!(store.last_seq().unwrap(), 10);
     }
 
     #[test]

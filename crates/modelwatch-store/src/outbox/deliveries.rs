@@ -3,10 +3,11 @@
 //! make; and the deletion of notifications that are over.
 
 use modelwatch_engine::{Output, Timestamp, stable_id};
-use rusqlite::{Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Row, Transaction, params};
 
 use crate::query::{Clauses, Listing, Page};
 use crate::retention::Step;
+use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, Store, StoreError};
 
 /// Where a notification stands.
@@ -253,8 +254,8 @@ impl Store {
         let sqlite = self.sqlite("deleting old notifications");
         let limit = limit.clamp(1, MAX_REPLAY_PAGE);
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         // The oldest rows created before the cutoff that are over and ended before it: the
         // index on `pos` is walked from the start, and pending rows are few.
@@ -279,7 +280,7 @@ impl Store {
                 deleted += delete.execute([pos]).map_err(&sqlite)? as u64;
             }
         }
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         Ok(Step {
             deleted,
             done: old.len() < limit,

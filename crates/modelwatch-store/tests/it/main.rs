@@ -6,6 +6,7 @@
 
 mod queries;
 mod retention;
+mod write_failures;
 
 use std::path::Path;
 use std::sync::Arc;
