@@ -56,6 +56,6 @@ pub use registry::{
 pub use retention::{RetentionTotals, SeriesCursor, Snapshot, Step};
 pub use schema::SCHEMA_VERSION;
 pub use store::{
-    BUSY_TIMEOUT, Batch, Checkpoint, Checkpointer, Checkpoints, Committed, Counts, DB_FILE, Record,
-    Store,
+    Actors, BUSY_TIMEOUT, Batch, Checkpoint, Checkpointer, Checkpoints, Committed, Counts, DB_FILE,
+    Record, Store,
 };

@@ -99,7 +99,9 @@ pub struct AuditEvent {
     pub pos: i64,
     /// When (wall time).
     pub at: Timestamp,
-    /// Who: `engine` (an output), `api` (a request), `canary` (a verdict).
+    /// Who: the configured name of the token whose request made the change, or `engine` (the
+    /// engine's own decisions), `canary` (a verdict), `runner` (the job runner, ending a
+    /// rollback job by itself).
     pub actor: String,
     /// What: `version_registered`, `version_promoted`, `job_queued`, ...
     pub action: String,
@@ -189,15 +191,15 @@ pub(crate) fn known_versions(
     Ok(known)
 }
 
-/// Registers a version unless it is known; a version first seen in metrics that a job then
-/// reports as its product takes the job as its source.
+/// Registers a version unless it is known, with an audit row naming `actor`; a version first
+/// seen in metrics that a job then reports as its product takes the job as its source.
 pub(crate) fn register(
     tx: &Transaction<'_>,
     model: &str,
     version: &str,
-    source: VersionSource,
-    job_id: Option<&str>,
+    (source, job_id): (VersionSource, Option<&str>),
     at: Timestamp,
+    actor: &str,
 ) -> rusqlite::Result<()> {
     let existing: Option<String> = tx
         .prepare_cached("SELECT source FROM model_versions WHERE model = ?1 AND version = ?2")?
@@ -213,7 +215,7 @@ pub(crate) fn register(
             audit(
                 tx,
                 at,
-                "engine",
+                actor,
                 "version_source",
                 model,
                 Some(version),
@@ -263,7 +265,7 @@ pub(crate) fn register(
             audit(
                 tx,
                 at,
-                "engine",
+                actor,
                 "version_registered",
                 model,
                 Some(version),

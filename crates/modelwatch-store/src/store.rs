@@ -3,7 +3,7 @@
 //! Reads live in `query.rs`, series points in `points.rs`. Nothing here reads a clock: receive
 //! times come from the caller.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -70,6 +70,36 @@ pub struct Batch {
     pub outputs: Vec<Output>,
     /// What the service did about outbox rows (deliveries, jobs), written after the outputs.
     pub effects: Vec<EffectUpdate>,
+    /// Who asked for the inputs and effect updates that people's requests brought (see
+    /// [`Batch::push_by`]).
+    pub actors: Actors,
+}
+
+/// Who asked for what in a [`Batch`]: for an input or an effect update that a request
+/// brought, the configured name of the request's token (never its value). The audit rows it
+/// causes name that actor: a manual retrain's `job_queued`, a job's `job_ended` (a
+/// cancellation, a trainer's report), the versions it registers. Everything else is
+/// `engine` (the engine's own decisions), `canary` (a verdict) or `runner` (the job runner,
+/// ending a rollback job by itself).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Actors {
+    /// By input sequence number.
+    inputs: BTreeMap<u64, String>,
+    /// By index in [`Batch::effects`].
+    effects: BTreeMap<usize, String>,
+}
+
+impl Actors {
+    /// Who asked for input `seq`, if a request's token did.
+    pub fn of_input(&self, seq: u64) -> Option<&str> {
+        self.inputs.get(&seq).map(String::as_str)
+    }
+
+    /// Who asked for the effect update at `index` of [`Batch::effects`], if a request's token
+    /// did.
+    pub fn of_effect(&self, index: usize) -> Option<&str> {
+        self.effects.get(&index).map(String::as_str)
+    }
 }
 
 impl Batch {
@@ -82,6 +112,33 @@ impl Batch {
     pub fn push(&mut self, record: Record, outputs: impl IntoIterator<Item = Output>) {
         self.records.push(record);
         self.outputs.extend(outputs);
+    }
+
+    /// Adds one processed input and the outputs it caused, asked for by `actor`: the name of
+    /// the token of the request that brought it (see [`Actors`]).
+    pub fn push_by(
+        &mut self,
+        record: Record,
+        outputs: impl IntoIterator<Item = Output>,
+        actor: &str,
+    ) {
+        self.actors.inputs.insert(record.seq, actor.to_string());
+        self.push(record, outputs);
+    }
+
+    /// Adds effect updates asked for by `actor` (a cancellation through the API, a trainer's
+    /// report): the name of the request's token (see [`Actors`]).
+    pub fn push_effects_by(
+        &mut self,
+        effects: impl IntoIterator<Item = EffectUpdate>,
+        actor: &str,
+    ) {
+        for effect in effects {
+            self.actors
+                .effects
+                .insert(self.effects.len(), actor.to_string());
+            self.effects.push(effect);
+        }
     }
 
     /// Whether the batch holds no input and no effect update.

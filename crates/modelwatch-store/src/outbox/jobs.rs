@@ -197,10 +197,15 @@ pub struct JobFilter {
     pub kind: Option<JobKind>,
 }
 
+/// The audit log's actor for the job runner, ending a job by itself (a rollback that
+/// succeeded, failed or timed out).
+const RUNNER: &str = "runner";
+
 /// The id of the rollback job a failed canary verdict asks for.
 pub fn rollback_job_id(verdict_id: &str) -> String {
     stable_id(&["rollback", verdict_id])
 }
+
 /// Queues the retrain job a granted decision asks for (once: a second commit of the same
 /// decision writes nothing), about the version and instance of the alert that asked, with
 /// its audit row.
@@ -210,6 +215,7 @@ pub(super) fn queue_retrain(
     decision: &RetrainDecision,
     (version, instance): (Option<String>, Option<String>),
     created_at: Timestamp,
+    actor: &str,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO jobs (id, kind, model, version, instance, reason, cause,
@@ -228,7 +234,7 @@ pub(super) fn queue_retrain(
     registry::audit(
         tx,
         created_at,
-        "engine",
+        actor,
         "job_queued",
         &decision.model,
         version.as_deref(),
@@ -237,12 +243,14 @@ pub(super) fn queue_retrain(
     )
 }
 
-/// Ends the retrain job a job notice names, unless it is over already, with its audit row.
+/// Ends the retrain job a job notice names, unless it is over already, with its audit row
+/// naming `actor`.
 pub(super) fn end_retrain(
     tx: &Transaction<'_>,
     job_id: &str,
     notice: &JobNotice,
     created_at: Timestamp,
+    actor: &str,
 ) -> rusqlite::Result<()> {
     let state = JobState::ended(notice.status);
     let ended = tx
@@ -262,7 +270,7 @@ pub(super) fn end_retrain(
         registry::audit(
             tx,
             created_at,
-            "engine",
+            actor,
             "job_ended",
             &notice.model,
             notice.version.as_deref(),
@@ -273,28 +281,47 @@ pub(super) fn end_retrain(
     Ok(())
 }
 
-/// Queues the rollback job a failed canary verdict asks for (once).
+/// Queues the rollback job a failed canary verdict asks for (once), with its audit row.
 pub(super) fn queue_rollback(
     tx: &Transaction<'_>,
     verdict: &CanaryVerdict,
     created_at: Timestamp,
 ) -> rusqlite::Result<()> {
     let model = &verdict.model;
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO jobs (id, kind, model, version, instance, reason, cause,
+    let id = rollback_job_id(&verdict.id);
+    let queued = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO jobs (id, kind, model, version, instance, reason, cause,
                                      state, created_at)
          VALUES (?1, 'rollback', ?2, ?3, ?4, 'canary_failed', ?5, 'queued', ?6)",
-    )?
-    .execute(params![
-        rollback_job_id(&verdict.id),
-        model.name,
-        model.version,
-        model.instance,
-        verdict.id,
-        created_at.as_nanos()
-    ])?;
+        )?
+        .execute(params![
+            id,
+            model.name,
+            model.version,
+            model.instance,
+            verdict.id,
+            created_at.as_nanos()
+        ])?;
+    if queued > 0 {
+        let detail = format!(
+            "rollback of version {} of {} queued: {}",
+            model.version, model.name, verdict.message
+        );
+        registry::audit(
+            tx,
+            created_at,
+            "canary",
+            "job_queued",
+            &model.name,
+            Some(&model.version),
+            Some(&id),
+            &detail,
+        )?;
+    }
     Ok(())
 }
+
 /// The version and instance of the alert that asked for a retrain in an earlier commit, or
 /// for a manual retrain the model's production version.
 pub(super) fn asking_model(
@@ -327,7 +354,11 @@ pub(super) fn asking_model(
 
 /// Applies a job update the runner reported (a start, an attempt's end, the end of a job the
 /// engine does not see); a delivery update is not one and changes nothing here.
-pub(super) fn apply_update(tx: &Transaction<'_>, update: &EffectUpdate) -> rusqlite::Result<()> {
+pub(super) fn apply_update(
+    tx: &Transaction<'_>,
+    update: &EffectUpdate,
+    actor: Option<&str>,
+) -> rusqlite::Result<()> {
     match update {
         EffectUpdate::Delivery { .. } => {}
         EffectUpdate::JobStarted {
@@ -386,12 +417,37 @@ pub(super) fn apply_update(tx: &Transaction<'_>, update: &EffectUpdate) -> rusql
             }
         }
         EffectUpdate::JobEnded { id, at, state } => {
-            tx.prepare_cached(
-                "UPDATE jobs SET state = ?2, finished_at = ?3, next_attempt_at = NULL,
-                        deadline = NULL
-                 WHERE id = ?1 AND state IN ('queued', 'running')",
-            )?
-            .execute(params![id, state.as_str(), at.as_nanos()])?;
+            let ended: Option<(String, Option<String>, String)> = tx
+                .prepare_cached(
+                    "UPDATE jobs SET state = ?2, finished_at = ?3, next_attempt_at = NULL,
+                            deadline = NULL
+                     WHERE id = ?1 AND state IN ('queued', 'running')
+                     RETURNING model, version, kind",
+                )?
+                .query_row(params![id, state.as_str(), at.as_nanos()], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()?;
+            if let Some((model, version, kind)) = ended {
+                let actor = actor.unwrap_or(RUNNER);
+                let detail = match actor {
+                    RUNNER => format!("{kind} job {id} of {model} ended {}", state.as_str()),
+                    _ => format!(
+                        "{kind} job {id} of {model} ended {} by {actor}",
+                        state.as_str()
+                    ),
+                };
+                registry::audit(
+                    tx,
+                    *at,
+                    actor,
+                    "job_ended",
+                    &model,
+                    version.as_deref(),
+                    Some(id),
+                    &detail,
+                )?;
+            }
         }
     }
     Ok(())

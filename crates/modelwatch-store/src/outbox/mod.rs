@@ -20,7 +20,7 @@ mod jobs;
 
 use std::collections::{HashMap, HashSet};
 
-use modelwatch_engine::{CanaryVerdict, Decision, Input, JobStatus, Output, Timestamp};
+use modelwatch_engine::{CanaryVerdict, Decision, Input, JobStatus, Output, Reason, Timestamp};
 use rusqlite::Transaction;
 
 pub use deliveries::{Delivery, DeliveryFilter, DeliveryResult, DeliveryState, delivery_id};
@@ -28,6 +28,9 @@ pub use jobs::{AttemptOutcome, Job, JobAttempt, JobFilter, JobKind, JobState, ro
 
 use crate::registry::{self, VersionSource, VersionStatus};
 use crate::store::Batch;
+
+/// The audit log's actor for what the engine decides by itself.
+const ENGINE: &str = "engine";
 
 /// What the service did about an outbox row: written in the next group commit.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,9 +121,9 @@ pub(crate) fn write_effects(
             tx,
             name,
             version,
-            VersionSource::Metrics,
-            None,
+            (VersionSource::Metrics, None),
             record.received_at,
+            batch.actors.of_input(record.seq).unwrap_or(ENGINE),
         )?;
         learned.versions.push((name.clone(), version.clone()));
     }
@@ -135,6 +138,8 @@ pub(crate) fn write_effects(
     };
     for (index, (output, json)) in batch.outputs.iter().zip(outputs_json).enumerate() {
         let created_at = received(output.seq());
+        // Who asked for the input that caused the output.
+        let asked_by = batch.actors.of_input(output.seq());
         match output {
             Output::Alert(alert) => {
                 for notifier in &alert.notify {
@@ -161,7 +166,13 @@ pub(crate) fn write_effects(
                     ),
                     None => jobs::asking_model(tx, decision.alert_id.as_deref(), &decision.model)?,
                 };
-                jobs::queue_retrain(tx, job_id, decision, (version, instance), created_at)?;
+                // A person's request queues the job it asks for; any other grant (an alert's,
+                // a deferred one that a job's end lets through) is the engine's decision.
+                let actor = match decision.reason {
+                    Reason::Manual => asked_by.unwrap_or(ENGINE),
+                    _ => ENGINE,
+                };
+                jobs::queue_retrain(tx, job_id, decision, (version, instance), created_at, actor)?;
             }
             Output::Retrain(_) => {}
             Output::Canary(verdict) => {
@@ -174,15 +185,16 @@ pub(crate) fn write_effects(
                 let Some(job_id) = &notice.job_id else {
                     continue;
                 };
-                jobs::end_retrain(tx, job_id, notice, created_at)?;
+                let actor = asked_by.unwrap_or(ENGINE);
+                jobs::end_retrain(tx, job_id, notice, created_at, actor)?;
                 if let (JobStatus::Succeeded, Some(version)) = (notice.status, &notice.version) {
                     registry::register(
                         tx,
                         &notice.model,
                         version,
-                        VersionSource::Job,
-                        Some(job_id),
+                        (VersionSource::Job, Some(job_id)),
                         created_at,
+                        actor,
                     )?;
                     learned
                         .versions
@@ -191,8 +203,8 @@ pub(crate) fn write_effects(
             }
         }
     }
-    for update in &batch.effects {
-        apply_update(tx, update)?;
+    for (index, update) in batch.effects.iter().enumerate() {
+        apply_update(tx, update, batch.actors.of_effect(index))?;
     }
     Ok(())
 }
@@ -241,15 +253,20 @@ fn write_canary(
     Ok(())
 }
 
-/// Applies what the service reports about an outbox row.
-fn apply_update(tx: &Transaction<'_>, update: &EffectUpdate) -> rusqlite::Result<()> {
+/// Applies what the service reports about an outbox row, asked for by `actor` if a request
+/// brought it.
+fn apply_update(
+    tx: &Transaction<'_>,
+    update: &EffectUpdate,
+    actor: Option<&str>,
+) -> rusqlite::Result<()> {
     match update {
         EffectUpdate::Delivery { id, at, result } => {
             deliveries::record_attempt(tx, id, *at, result)
         }
         EffectUpdate::JobStarted { .. }
         | EffectUpdate::JobAttemptEnded { .. }
-        | EffectUpdate::JobEnded { .. } => jobs::apply_update(tx, update),
+        | EffectUpdate::JobEnded { .. } => jobs::apply_update(tx, update, actor),
     }
 }
 
