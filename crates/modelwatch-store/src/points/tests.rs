@@ -7,9 +7,10 @@ use modelwatch_engine::{Event, Input, ModelId, Timestamp};
 use proptest::prelude::*;
 use rusqlite::Connection;
 
+use super::read::successor;
 use super::*;
 use crate::schema::MIGRATIONS;
-use crate::{Batch, Record, SeriesCursor};
+use crate::{Batch, Order, Record, SeriesCursor, SeriesQuery, Store};
 
 /// The metrics of the generated events: well-known, so stored inputs read back as they went in.
 const METRICS: [&str; 2] = ["drift_score", "latency_ms"];
