@@ -9,10 +9,13 @@
 //!   [`Store::decisions`], [`Store::canary_verdicts`], [`Store::open_alerts`]), with keyset
 //!   pagination.
 //! - `points`: series points, buffered by the committing store and written in chunks per
-//!   series off the acknowledgement path ([`Store::flush_points`], [`Store::rebuild_points`]),
+//!   series off the acknowledgement path ([`Store::flush_points`], in bounded steps
+//!   [`Store::flush_points_step`], [`Store::rebuild_points`]),
 //!   and their reads ([`Store::series`], [`Store::model_names`], [`Store::latest_points`]).
-//! - `retention`: engine [`Snapshot`]s and the deletion of old inputs and points
-//!   ([`Store::delete_old_inputs`], [`Store::delete_old_points`]).
+//! - `snapshots`: engine [`Snapshot`]s, saved at once ([`Store::save_snapshot`]) or in bounded
+//!   steps ([`Store::begin_snapshot`], [`Store::save_snapshot_step`]).
+//! - `retention`: the deletion of old inputs and points ([`Store::delete_old_inputs`],
+//!   [`Store::delete_old_points`]).
 //! - `outbox`: notifications and jobs, written in the commit of the outputs that cause them,
 //!   and the [`EffectUpdate`]s that record what the service did about them.
 //! - `registry`: model versions and their status ([`Store::change_version`]), and the audit log.
@@ -33,6 +36,7 @@ mod query;
 mod registry;
 mod retention;
 mod schema;
+mod snapshots;
 mod store;
 mod wire_form;
 mod writes;
@@ -44,7 +48,7 @@ pub use outbox::{
     AttemptOutcome, Delivery, DeliveryFilter, DeliveryResult, DeliveryState, EffectUpdate, Job,
     JobAttempt, JobFilter, JobKind, JobState, delivery_id, rollback_job_id,
 };
-pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH};
+pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH, PointsStep};
 pub use query::{
     AlertFilter, CanaryFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE,
     ModelPage, Order, Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert,
@@ -53,8 +57,9 @@ pub use query::{
 pub use registry::{
     AuditEvent, ModelVersion, RegistryError, VersionChange, VersionSource, VersionStatus,
 };
-pub use retention::{RetentionTotals, SeriesCursor, Snapshot, Step};
+pub use retention::{RetentionTotals, SeriesCursor, Step};
 pub use schema::SCHEMA_VERSION;
+pub use snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
 pub use store::{
     Actors, BUSY_TIMEOUT, Batch, Checkpoint, Checkpointer, Checkpoints, Committed, Counts, DB_FILE,
     Record, Store,

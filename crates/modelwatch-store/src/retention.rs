@@ -1,9 +1,6 @@
-//! Engine snapshots and retention: what lets the store forget old inputs without the engine
-//! forgetting what they did.
-//!
-//! A [`Snapshot`] is the engine's whole state (opaque bytes the engine wrote) at the store's
-//! last sequence number; only the latest is kept. Retention then deletes, in small
-//! transactions the caller interleaves with ingest:
+//! Retention: what lets the store forget old inputs without the engine forgetting what they
+//! did, since the engine's state is kept in a snapshot (`snapshots.rs`). Retention deletes, in
+//! small transactions the caller interleaves with ingest:
 //! - inputs, as a prefix of the stream: oldest first, only while their event time is before
 //!   the cutoff and only up to the snapshot's sequence number, so recovery (restore the
 //!   snapshot, replay the inputs after it) never needs a deleted input, and only up to the
@@ -19,25 +16,12 @@
 //! `store_state`, so their totals survive restarts.
 
 use modelwatch_engine::Timestamp;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::points::delete_points_before;
-use crate::store::{read_last_seq, read_points_through};
+use crate::store::read_points_through;
 use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, Store, StoreError};
-
-/// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    /// The sequence number of the last input the state includes.
-    pub seq: u64,
-    /// When it was taken (wall time), for operators.
-    pub taken_at: Timestamp,
-    /// Which config the state belongs to; a state is only valid under the same rules.
-    pub config_digest: String,
-    /// The engine's encoding of its state.
-    pub state: Vec<u8>,
-}
 
 /// What retention has deleted, over the life of the store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,64 +57,6 @@ impl SeriesCursor {
 }
 
 impl Store {
-    /// Keeps `snapshot` as the latest, replacing any older one, in one transaction.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::SnapshotBehind`] when `snapshot.seq` is not the store's last sequence
-    /// number (a state must match what is stored); [`StoreError::Sqlite`] when the write fails,
-    /// and then the previous snapshot stays.
-    pub fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let sqlite = self.sqlite("saving an engine snapshot");
-        let tx = self
-            .writes
-            .begin(&self.connection, Durability::Synced)
-            .map_err(&sqlite)?;
-        let last_seq = read_last_seq(&tx).map_err(&sqlite)?;
-        if snapshot.seq != last_seq {
-            return Err(StoreError::SnapshotBehind {
-                snapshot: snapshot.seq,
-                stored: last_seq,
-            });
-        }
-        tx.execute("DELETE FROM snapshots", []).map_err(&sqlite)?;
-        tx.execute(
-            "INSERT INTO snapshots (seq, taken_at, config_digest, state) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                snapshot.seq,
-                snapshot.taken_at.as_nanos(),
-                snapshot.config_digest,
-                snapshot.state
-            ],
-        )
-        .map_err(&sqlite)?;
-        self.writes.commit(tx).map_err(&sqlite)
-    }
-
-    /// The latest snapshot, if any was saved.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the read fails.
-    pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
-        self.connection
-            .query_row(
-                "SELECT seq, taken_at, config_digest, state FROM snapshots
-                 ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| {
-                    Ok(Snapshot {
-                        seq: row.get(0)?,
-                        taken_at: Timestamp::from_nanos(row.get(1)?),
-                        config_digest: row.get(2)?,
-                        state: row.get(3)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(self.sqlite("reading the latest engine snapshot"))
-    }
-
     /// What retention has deleted so far.
     ///
     /// # Errors

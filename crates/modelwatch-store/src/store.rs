@@ -47,6 +47,8 @@ pub struct Store {
     pub(crate) known_versions: Option<HashMap<String, HashSet<String>>>,
     /// How writes begin and end (see `writes.rs`).
     pub(crate) writes: Writes,
+    /// The draft of the snapshot being saved in steps, whose pieces no other write deletes.
+    pub(crate) snapshot_draft: Option<i64>,
 }
 
 /// One input ready to be stored: numbered and stamped by the engine's owner.
@@ -315,12 +317,15 @@ impl Store {
         schema::migrate(&mut connection, &path)?;
         let points_through =
             read_points_through(&connection).map_err(sqlite("reading the points watermark"))?;
+        let points = crate::points::pending_at_open(&connection, points_through)
+            .map_err(sqlite("reading how far series points are written"))?;
         Ok(Store {
             connection,
             writes: Writes::new(&path),
             path,
-            points: PendingPoints::at(points_through),
+            points,
             known_versions: None,
+            snapshot_draft: None,
         })
     }
 

@@ -1,33 +1,113 @@
-//! Writing the pending points: [`Store::flush_points`] at once, and reading back what a
-//! crash left unwritten ([`Store::rebuild_points`]).
+//! Writing the pending points: [`Store::flush_points`] at once, [`Store::flush_points_step`]
+//! in bounded steps between commits, and reading back what a crash left unwritten
+//! ([`Store::rebuild_points`]).
+
+use std::collections::HashMap;
 
 use modelwatch_engine::ModelId;
-use rusqlite::Transaction;
+use rusqlite::{Connection, Transaction, params};
 
+use super::pending::Part;
 use super::{PendingPoints, RawPoint, insert_chunks, series_id};
 use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, Store, StoreError};
 
-/// Writes `series` (sorted) as chunks and moves the watermark to `pending.through`, in one
-/// transaction.
-fn write_chunks(
+/// What one [`Store::flush_points_step`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PointsStep {
+    /// Points this step wrote.
+    pub written: usize,
+    /// True once the round is over: every point of the inputs committed when it began is
+    /// written and the watermark moved. The next step begins a new round.
+    pub done: bool,
+}
+
+/// Writes `parts` of the pending points as chunks, in `tx`, each series' points sorted by
+/// key. A series not written whole records how far it is written; when the parts end the
+/// round the watermark moves to its target instead.
+fn write_parts(
     tx: &Transaction<'_>,
-    series: &[(&ModelId, &String, &Vec<RawPoint>)],
     pending: &PendingPoints,
+    parts: &[Part],
+    ends_round: Option<u64>,
 ) -> rusqlite::Result<()> {
-    for (model, metric, points) in series {
-        let id = series_id(tx, model, metric)?;
-        insert_chunks(tx, id, points, pending.chunk_points)?;
+    let target = pending
+        .round
+        .as_ref()
+        .map_or(pending.through, |round| round.target);
+    let mut sorted: Vec<RawPoint> = Vec::new();
+    for part in parts {
+        let points = &pending.points(&part.model, &part.metric)[..part.take];
+        sorted.clear();
+        sorted.extend_from_slice(points);
+        sorted.sort_unstable_by_key(RawPoint::key);
+        let id = series_id(tx, &part.model, &part.metric)?;
+        insert_chunks(tx, id, &sorted, pending.chunk_points)?;
+        if ends_round.is_none() {
+            let through = if part.whole {
+                target
+            } else {
+                points.last().map_or(0, |point| point.seq)
+            };
+            tx.prepare_cached("UPDATE series SET points_through = ?2 WHERE id = ?1")?
+                .execute(params![id, through])?;
+        }
     }
-    tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")?
-        .execute([pending.through])?;
+    if let Some(target) = ends_round {
+        tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")?
+            .execute([target])?;
+    }
     Ok(())
+}
+
+/// The pending points of a store just opened: none, the database's watermark at
+/// `stored_through`, and the series a flush in steps wrote past it before.
+pub(crate) fn pending_at_open(
+    connection: &Connection,
+    stored_through: u64,
+) -> rusqlite::Result<PendingPoints> {
+    let mut pending = PendingPoints::at(stored_through);
+    pending.written_ahead = read_written_ahead(connection, stored_through)?;
+    Ok(pending)
+}
+
+/// The series a flush in steps wrote past the watermark `stored_through`, and how far.
+fn read_written_ahead(
+    connection: &Connection,
+    stored_through: u64,
+) -> rusqlite::Result<HashMap<ModelId, HashMap<String, u64>>> {
+    let mut ahead: HashMap<ModelId, HashMap<String, u64>> = HashMap::new();
+    let mut statement = connection.prepare(
+        "SELECT model, version, instance, metric, points_through FROM series
+         WHERE points_through > ?1",
+    )?;
+    let mut rows = statement.query([stored_through])?;
+    while let Some(row) = rows.next()? {
+        let model = ModelId {
+            name: row.get(0)?,
+            version: row.get(1)?,
+            instance: row.get(2)?,
+        };
+        ahead
+            .entry(model)
+            .or_default()
+            .insert(row.get(3)?, row.get(4)?);
+    }
+    Ok(ahead)
 }
 
 impl Store {
     /// How many points wait in memory for [`Store::flush_points`].
     pub fn pending_points(&self) -> usize {
         self.points.count
+    }
+
+    /// The points watermark: every input up to this one has its series points in chunks, so
+    /// reads of series see them. [`Store::flush_points`] moves it to the last committed
+    /// input; [`Store::flush_points_step`] to the last input committed when its round began,
+    /// once the round is done.
+    pub fn points_watermark(&self) -> u64 {
+        self.points.stored_through
     }
 
     /// Reads back the points of the inputs that have them neither in a chunk nor pending (the
@@ -81,7 +161,8 @@ impl Store {
 
     /// Writes every pending point to chunks and moves the watermark to the last committed
     /// input, in one transaction; reads back first what a crash left unwritten
-    /// ([`Store::rebuild_points`]). Returns how many points it wrote.
+    /// ([`Store::rebuild_points`]). A flush in steps under way is overtaken: this writes what
+    /// it had left too. Returns how many points it wrote.
     ///
     /// # Errors
     ///
@@ -92,29 +173,55 @@ impl Store {
         self.write_points()
     }
 
+    /// Writes a bounded part of the pending points: one step of a round that writes, series
+    /// by series in key order, the points of every input committed when the round began, and
+    /// moves the watermark there with its last step. A step writes about `max_points` points
+    /// (a series counts for a few more than its points; at least one point is written), in
+    /// one transaction without an fsync of its own, like [`Store::flush_points`]. The writer
+    /// calls it between commits until `done`; commits in between add points for the next
+    /// round.
+    ///
+    /// A point leaves memory once the step that wrote it committed; a series written before
+    /// the round ends records how far it is written, so that reading the inputs back after a
+    /// crash ([`Store::rebuild_points`]) does not write its points twice. Reads of series see
+    /// a series' points as soon as a step wrote them.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when SQLite fails, [`StoreError::Corrupt`] when a stored input
+    /// no longer parses. Nothing of the step is written then, its points stay pending, and
+    /// the next step tries the same part again.
+    pub fn flush_points_step(&mut self, max_points: usize) -> Result<PointsStep, StoreError> {
+        self.rebuild_points()?;
+        if self.points.is_flushed() {
+            return Ok(PointsStep {
+                written: 0,
+                done: true,
+            });
+        }
+        self.points.begin_round(false);
+        self.write_step(max_points.max(1))
+    }
+
     /// Writes the pending points (see [`Store::flush_points`]) without reading anything back.
     fn write_points(&mut self) -> Result<usize, StoreError> {
-        let pending = &mut self.points;
-        if pending.count == 0 && pending.through == pending.stored_through {
+        if self.points.is_flushed() {
             return Ok(0);
         }
-        for metrics in pending.series.values_mut() {
-            for points in metrics.values_mut() {
-                points.sort_unstable_by_key(RawPoint::key);
-            }
-        }
-        // In key order: the series index is walked once, and the same points give the same
-        // rows.
-        let mut series: Vec<(&ModelId, &String, &Vec<RawPoint>)> = pending
-            .series
-            .iter()
-            .flat_map(|(model, metrics)| {
-                metrics
-                    .iter()
-                    .map(move |(metric, points)| (model, metric, points))
-            })
-            .collect();
-        series.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        self.points.begin_round(true);
+        Ok(self.write_step(usize::MAX)?.written)
+    }
+
+    /// Writes the next step of the round under way.
+    fn write_step(&mut self, budget: usize) -> Result<PointsStep, StoreError> {
+        let pending = &mut self.points;
+        let parts = pending.plan_step(budget);
+        let ends_round = pending.ends_round(&parts).then(|| {
+            pending
+                .round
+                .as_ref()
+                .map_or(pending.through, |round| round.target)
+        });
         let path = &self.path;
         let sqlite = |error| StoreError::Sqlite {
             path: path.clone(),
@@ -123,18 +230,18 @@ impl Store {
         };
         // No fsync of its own: the chunks derive from inputs already on disk. In WAL mode the
         // transaction is still all or nothing, and the next commit's fsync makes it durable
-        // with that commit; a crash before then loses the chunks and the watermark together,
+        // with that commit; a crash before then loses the chunks and their marks together,
         // and the points are read back from the inputs.
         let tx = self
             .writes
             .begin(&self.connection, Durability::Deferred)
             .map_err(sqlite)?;
-        write_chunks(&tx, &series, pending).map_err(sqlite)?;
+        write_parts(&tx, pending, &parts, ends_round).map_err(sqlite)?;
         self.writes.commit(tx).map_err(sqlite)?;
-        let written = pending.count;
-        pending.series.clear();
-        pending.count = 0;
-        pending.stored_through = pending.through;
-        Ok(written)
+        pending.written(&parts);
+        Ok(PointsStep {
+            written: parts.iter().map(|part| part.take).sum(),
+            done: ends_round.is_some(),
+        })
     }
 }

@@ -13,6 +13,15 @@
 //! from the inputs, and `flush_points` calls it before writing, so a flush never skips one.
 //! Retention never deletes an input after the watermark, so that read always finds them.
 //!
+//! [`Store::flush_points_step`] writes the buffer in bounded steps between commits instead: a
+//! round takes the points of the inputs committed when it began, series by series in key
+//! order, a series whole (or the oldest part of a long one) per step, and moves the watermark
+//! with its last step. A series written before the round ends records how far in its row
+//! (`series.points_through`), and reading back after a crash skips its points up to there; a
+//! point leaves the buffer when the step that wrote it commits. So, steps or not, every stored
+//! input's points are in their series exactly once, or in the buffer, or (after a crash)
+//! read back from the inputs by the next flush.
+//!
 //! Events arrive in stream order, not event-time order, so the chunks of one series may
 //! overlap in time: a series read merges them ([`Store::series`]). A point's key is its event
 //! time and then its input's sequence number, unique within a series.
@@ -30,14 +39,17 @@ use std::path::Path;
 use modelwatch_engine::{ModelId, Timestamp};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+pub use flush::PointsStep;
+pub(crate) use flush::pending_at_open;
 pub(crate) use pending::PendingPoints;
 
 use crate::StoreError;
 use crate::query::Point;
 
 /// Points the writer lets gather in memory before it writes them: 6 MiB, about 2 s of 25,000
-/// events/s with 5 metrics each. A flush of 1,200 series took 15 to 35 ms on the 2-core
-/// benchmark machine (BENCHMARKS.md); fewer, longer flushes keep more requests clear of them.
+/// events/s with 5 metrics each. Written at once ([`crate::Store::flush_points`]) they pause
+/// the writer for tens of milliseconds (BENCHMARKS.md); in steps
+/// ([`crate::Store::flush_points_step`]) for a bounded time each.
 pub const POINTS_PER_FLUSH: usize = 262_144;
 
 /// The most points one chunk holds (24 KiB of blob).
@@ -288,9 +300,12 @@ pub(crate) fn delete_points_before(
         })
         .map_err(sqlite)?;
     }
+    // A series a flush in steps wrote past the watermark keeps its row, which says how far:
+    // the points it holds must not come back from the inputs after a crash.
     tx.prepare_cached(
         "DELETE FROM series WHERE id = ?1
-         AND NOT EXISTS (SELECT 1 FROM point_chunks WHERE series = ?1)",
+         AND NOT EXISTS (SELECT 1 FROM point_chunks WHERE series = ?1)
+         AND points_through <= (SELECT points_through FROM store_state WHERE id = 1)",
     )
     .and_then(|mut statement| statement.execute([series]))
     .map_err(sqlite)?;

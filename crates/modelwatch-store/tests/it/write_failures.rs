@@ -18,13 +18,14 @@ use modelwatch_engine::{Output, Timestamp};
 use modelwatch_store::{
     AlertFilter, CanaryFilter, DB_FILE, DecisionFilter, DeliveryFilter, DeliveryResult,
     EffectUpdate, FaultInjector, JobFilter, JobState, Listing, MAX_REPLAY_PAGE, Order, Page,
-    SeriesCursor, SeriesQuery, Snapshot, Store, StoreError, VersionChange, VersionStatus,
+    SeriesCursor, SeriesQuery, Snapshot, SnapshotDraft, Store, StoreError, VersionChange,
+    VersionStatus,
 };
 
 use crate::{Run, example_inputs, run_with};
 
 /// Every table a write path touches.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "inputs",
     "alerts",
     "decisions",
@@ -39,6 +40,7 @@ const TABLES: [&str; 14] = [
     "series",
     "point_chunks",
     "snapshots",
+    "snapshot_pieces",
 ];
 
 /// The example stream under the default rules plus two canary rules (a failed canary rolls
@@ -82,7 +84,13 @@ enum Op {
     /// there are (an attempt of the first pending delivery, the start or end of an open job).
     Commit(usize, usize),
     Flush,
+    /// One step of a flush in steps, of about this many points.
+    FlushStep(usize),
     Snapshot,
+    /// Begin a snapshot saved in steps (nothing is written yet).
+    BeginSnapshot,
+    /// One step of it, of this many bytes.
+    SnapshotStep(usize),
     /// Promote the first candidate version of the scenario's model, as `ops-token`.
     Promote,
     DeleteInputs,
@@ -90,16 +98,29 @@ enum Op {
     DeleteDeliveries,
 }
 
-const SCRIPT: [Op; 15] = [
+const SCRIPT: [Op; 28] = [
     Op::Commit(0, 30),
     Op::Commit(30, 60),
     Op::Flush,
     Op::Snapshot,
     Op::Commit(60, 100),
+    Op::FlushStep(100),
+    Op::BeginSnapshot,
+    Op::SnapshotStep(20_000),
     Op::Promote,
+    Op::FlushStep(100),
+    Op::SnapshotStep(20_000),
     Op::Commit(100, 140),
+    Op::FlushStep(100),
+    Op::SnapshotStep(20_000),
+    Op::SnapshotStep(20_000),
+    Op::SnapshotStep(20_000),
+    Op::FlushStep(100_000),
     Op::Flush,
     Op::Snapshot,
+    Op::BeginSnapshot,
+    Op::SnapshotStep(60_000),
+    Op::SnapshotStep(60_000),
     Op::DeleteInputs,
     Op::DeletePoints,
     Op::DeletePoints,
@@ -112,6 +133,7 @@ const SCRIPT: [Op; 15] = [
 struct Subject {
     store: Store,
     cursor: SeriesCursor,
+    draft: Option<SnapshotDraft>,
 }
 
 impl Subject {
@@ -119,6 +141,7 @@ impl Subject {
         Subject {
             store: Store::open(dir).unwrap(),
             cursor: SeriesCursor::start(),
+            draft: None,
         }
     }
 
@@ -132,12 +155,16 @@ impl Subject {
                 store.commit(&batch).map(|_| ())
             }
             Op::Flush => store.flush_points().map(|_| ()),
-            Op::Snapshot => store.save_snapshot(&Snapshot {
-                seq: store.last_seq()?,
-                taken_at: at(0),
-                config_digest: "digest".to_string(),
-                state: vec![7; 50_000],
-            }),
+            Op::FlushStep(max_points) => store.flush_points_step(max_points).map(|_| ()),
+            Op::Snapshot => store.save_snapshot(&state(store.last_seq()?, 1)),
+            Op::BeginSnapshot => {
+                self.draft = Some(store.begin_snapshot(state(store.last_seq()?, 2))?);
+                Ok(())
+            }
+            Op::SnapshotStep(max_bytes) => {
+                let draft = self.draft.as_mut().unwrap();
+                store.save_snapshot_step(draft, max_bytes).map(|_| ())
+            }
             Op::Promote => {
                 let (model, version) = plan.candidate.clone().unwrap();
                 store
@@ -157,6 +184,16 @@ impl Subject {
                 .map(|_| ()),
             Op::DeleteDeliveries => store.delete_old_deliveries(at(10), 10).map(|_| ()),
         }
+    }
+}
+
+/// An engine state of 50,000 bytes, `kind` telling snapshots apart.
+fn state(seq: u64, kind: u8) -> Snapshot {
+    Snapshot {
+        seq,
+        taken_at: at(i64::from(kind)),
+        config_digest: "digest".to_string(),
+        state: (0..50_000u32).map(|i| (i % 251) as u8 ^ kind).collect(),
     }
 }
 
@@ -264,10 +301,7 @@ fn observe(store: &Store) -> String {
     line("retention", &store.retention_totals().unwrap());
     line("inputs", &store.inputs_after(0, MAX_REPLAY_PAGE).unwrap());
     let snapshot = store.latest_snapshot().unwrap();
-    line(
-        "snapshot",
-        &snapshot.map(|s| (s.seq, s.taken_at, s.config_digest, s.state.len())),
-    );
+    line("snapshot", &snapshot);
     line(
         "alerts",
         &all(|page| store.alerts(&AlertFilter::default(), &page).unwrap()),
@@ -431,14 +465,22 @@ fn every_write_failed_at_its_commit_leaves_the_store_as_it_was_and_is_transient(
         },
         |dir| FaultInjector::for_dir(dir).heal(),
     );
-    assert_eq!(failed.len(), SCRIPT.len(), "every op writes");
+    let writes = SCRIPT
+        .iter()
+        .filter(|op| !matches!(op, Op::BeginSnapshot))
+        .count();
+    assert_eq!(
+        failed.len(),
+        writes,
+        "every op but a snapshot's beginning writes"
+    );
     for (op, error) in &failed {
         assert!(error.is_transient(), "{op:?}: {error}");
         assert!(error.is_disk_full(), "{op:?}: {error}");
         assert!(!error.is_corrupt(), "{op:?}: {error}");
         assert!(error.to_string().contains("(injected)"), "{op:?}: {error}");
     }
-    assert_eq!(injector.unwrap().injected(), SCRIPT.len() as u64);
+    assert_eq!(injector.unwrap().injected(), writes as u64);
 }
 
 #[test]
@@ -449,14 +491,17 @@ fn a_disk_that_is_really_full_fails_writes_with_sqlites_own_error_until_it_has_r
     let failed = script(
         &run,
         |dir, op| {
-            if matches!(op, Op::Commit(..) | Op::Flush | Op::Snapshot) {
+            if matches!(
+                op,
+                Op::Commit(..) | Op::Flush | Op::FlushStep(_) | Op::Snapshot | Op::SnapshotStep(_)
+            ) {
                 FaultInjector::for_dir(dir).fill_disk();
             }
         },
         |dir| FaultInjector::for_dir(dir).heal(),
     );
     let kinds: Vec<String> = failed.iter().map(|(op, _)| format!("{op:?}")).collect();
-    for wanted in ["Commit", "Flush", "Snapshot"] {
+    for wanted in ["Commit", "Flush", "FlushStep", "Snapshot", "SnapshotStep"] {
         assert!(
             kinds.iter().any(|kind| kind.starts_with(wanted)),
             "{wanted} never failed: {kinds:?}"
