@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use modelwatch_engine::ModelId;
 use rusqlite::{Connection, Transaction, params};
 
-use super::pending::Part;
+use super::pending::Plan;
 use super::{PendingPoints, RawPoint, insert_chunks, series_id};
 use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, Store, StoreError};
@@ -22,30 +22,39 @@ pub struct PointsStep {
     pub done: bool,
 }
 
-/// Writes `parts` of the pending points as chunks, in `tx`, each series' points sorted by
-/// key. A series not written whole records how far it is written; when the parts end the
-/// round the watermark moves to its target instead.
-fn write_parts(
+/// Writes what `plan` takes of the round under way as chunks, in `tx`, each series' points
+/// sorted by key. Unless the step ends the round, each series written records how far it is
+/// written; with the round's last step the watermark moves to its target instead.
+fn write_plan(
     tx: &Transaction<'_>,
     pending: &PendingPoints,
-    parts: &[Part],
-    ends_round: Option<u64>,
+    plan: Plan,
+    ends_round: bool,
 ) -> rusqlite::Result<()> {
-    let target = pending
-        .round
-        .as_ref()
-        .map_or(pending.through, |round| round.target);
+    let Some(round) = &pending.round else {
+        return Ok(());
+    };
+    let whole = round
+        .todo
+        .iter()
+        .rev()
+        .take(plan.whole)
+        .map(|series| (series, series.points.len()));
+    let partial = (plan.partial > 0)
+        .then(|| round.todo.iter().rev().nth(plan.whole))
+        .flatten()
+        .map(|series| (series, plan.partial));
     let mut sorted: Vec<RawPoint> = Vec::new();
-    for part in parts {
-        let points = &pending.points(&part.model, &part.metric)[..part.take];
+    for (series, take) in whole.chain(partial) {
+        let points = &series.points[..take];
         sorted.clear();
         sorted.extend_from_slice(points);
         sorted.sort_unstable_by_key(RawPoint::key);
-        let id = series_id(tx, &part.model, &part.metric)?;
+        let id = series_id(tx, &series.model, &series.metric)?;
         insert_chunks(tx, id, &sorted, pending.chunk_points)?;
-        if ends_round.is_none() {
-            let through = if part.whole {
-                target
+        if !ends_round {
+            let through = if take == series.points.len() {
+                round.target
             } else {
                 points.last().map_or(0, |point| point.seq)
             };
@@ -53,9 +62,9 @@ fn write_parts(
                 .execute(params![id, through])?;
         }
     }
-    if let Some(target) = ends_round {
+    if ends_round {
         tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")?
-            .execute([target])?;
+            .execute([round.target])?;
     }
     Ok(())
 }
@@ -99,7 +108,7 @@ fn read_written_ahead(
 impl Store {
     /// How many points wait in memory for [`Store::flush_points`].
     pub fn pending_points(&self) -> usize {
-        self.points.count
+        self.points.len()
     }
 
     /// The points watermark: every input up to this one has its series points in chunks, so
@@ -152,7 +161,7 @@ impl Store {
                     ),
                 });
             }
-            if self.points.count >= POINTS_PER_FLUSH {
+            if self.points.len() >= POINTS_PER_FLUSH {
                 self.write_points()?;
             }
         }
@@ -199,28 +208,35 @@ impl Store {
                 done: true,
             });
         }
-        self.points.begin_round(false);
+        self.points.begin_round();
         self.write_step(max_points.max(1))
     }
 
     /// Writes the pending points (see [`Store::flush_points`]) without reading anything back.
     fn write_points(&mut self) -> Result<usize, StoreError> {
-        if self.points.is_flushed() {
-            return Ok(0);
+        // A round under way ends first; the points committed since make a second one.
+        let mut written = 0;
+        while !self.points.is_flushed() {
+            self.points.begin_round();
+            written += self.write_step(usize::MAX)?.written;
         }
-        self.points.begin_round(true);
-        Ok(self.write_step(usize::MAX)?.written)
+        Ok(written)
     }
 
     /// Writes the next step of the round under way.
     fn write_step(&mut self, budget: usize) -> Result<PointsStep, StoreError> {
         let pending = &mut self.points;
-        let parts = pending.plan_step(budget);
-        let ends_round = pending.ends_round(&parts).then(|| {
-            pending
-                .round
-                .as_ref()
-                .map_or(pending.through, |round| round.target)
+        let plan = pending.plan_step(budget);
+        let ends_round = pending.ends_round(plan);
+        let written = pending.round.as_ref().map_or(0, |round| {
+            let whole: usize = round
+                .todo
+                .iter()
+                .rev()
+                .take(plan.whole)
+                .map(|series| series.points.len())
+                .sum();
+            whole + plan.partial
         });
         let path = &self.path;
         let sqlite = |error| StoreError::Sqlite {
@@ -236,12 +252,12 @@ impl Store {
             .writes
             .begin(&self.connection, Durability::Deferred)
             .map_err(sqlite)?;
-        write_parts(&tx, pending, &parts, ends_round).map_err(sqlite)?;
+        write_plan(&tx, pending, plan, ends_round).map_err(sqlite)?;
         self.writes.commit(tx).map_err(sqlite)?;
-        pending.written(&parts);
+        pending.written(plan);
         Ok(PointsStep {
-            written: parts.iter().map(|part| part.take).sum(),
-            done: ends_round.is_some(),
+            written,
+            done: ends_round,
         })
     }
 }

@@ -1,13 +1,15 @@
 //! [`PendingPoints`]: the points of committed inputs that wait in the writer's memory for a
 //! flush, and the plan of a flush in bounded steps (a [`Round`]).
 //!
-//! A round writes every series' points of the inputs up to its `target` (the last input
-//! committed when it began), series by series in key order, a bounded part per step: a series
-//! written whole, or the oldest part of one with more points than a step takes. A point leaves
-//! memory only once the transaction that wrote it committed, so every point is in a chunk or
-//! here, never both and never neither (see the module documentation of `points`).
+//! A round takes the buffer as it is when it begins (the points of every input committed
+//! then) and writes it series by series, a bounded part per step: series written whole, and
+//! the oldest part of one with more points than a step takes. Points committed meanwhile
+//! gather in a new buffer for the next round. A point leaves memory only once the transaction
+//! that wrote it committed, so every point is in a chunk or here, never both and never
+//! neither (see the module documentation of `points`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use modelwatch_engine::{Input, ModelId};
 
@@ -20,9 +22,10 @@ const SERIES_COST: usize = 16;
 /// The points of inputs after the `points_through` watermark, waiting for a flush.
 #[derive(Debug)]
 pub(crate) struct PendingPoints {
-    /// Per model instance, per metric, in input order (ascending sequence numbers).
-    pub(super) series: HashMap<ModelId, HashMap<String, Vec<RawPoint>>>,
-    /// How many points `series` holds.
+    /// Per model instance, per metric, in input order (ascending sequence numbers). A series
+    /// keeps its entry when a round takes its points, so that the next points find it.
+    pub(super) series: HashMap<Arc<ModelId>, HashMap<Arc<str>, Vec<RawPoint>>>,
+    /// How many points `series` holds (see [`PendingPoints::len`] for all of them).
     pub(super) count: usize,
     /// Every input up to this one has its points in a chunk or in `series`.
     pub(super) through: u64,
@@ -39,23 +42,46 @@ pub(crate) struct PendingPoints {
 }
 
 /// A flush in steps under way: every series' points of inputs up to `target` go to chunks,
-/// series by series in key order, and the watermark moves to `target` with the last of them.
+/// and the watermark moves to `target` with the last of them.
 #[derive(Debug)]
 pub(super) struct Round {
     /// The last input whose points the round writes.
     pub(super) target: u64,
-    /// The series with points still to write, in reverse key order (the next one last).
-    pub(super) remaining: Vec<(ModelId, String)>,
+    /// The series still to write, with their points in input order, the next one last. The
+    /// order is fixed (by [`series_hash`], then the key), so that every store writes the same
+    /// rows in the same order, and quick to sort.
+    pub(super) todo: Vec<SeriesPoints>,
+    /// How many points `todo` holds.
+    pub(super) count: usize,
 }
 
-/// What a step writes of one series: its first `take` points (all of them up to the round's
-/// target when `whole`).
+/// The pending points of one series.
 #[derive(Debug)]
-pub(super) struct Part {
-    pub(super) model: ModelId,
-    pub(super) metric: String,
-    pub(super) take: usize,
-    pub(super) whole: bool,
+pub(super) struct SeriesPoints {
+    hash: u64,
+    pub(super) model: Arc<ModelId>,
+    pub(super) metric: Arc<str>,
+    pub(super) points: Vec<RawPoint>,
+}
+
+/// What a step writes: the last `whole` series of the round's `todo`, then the first
+/// `partial` points of the one before them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Plan {
+    pub(super) whole: usize,
+    pub(super) partial: usize,
+}
+
+/// A fixed hash of a series key (FNV-1a), the order of a round.
+fn series_hash(model: &ModelId, metric: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&model.name, &model.version, &model.instance, metric] {
+        for byte in part.bytes().chain([0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 impl PendingPoints {
@@ -83,7 +109,10 @@ impl PendingPoints {
         let ahead = self.written_ahead.get(&event.model);
         let metrics = match self.series.get_mut(&event.model) {
             Some(metrics) => metrics,
-            None => self.series.entry(event.model.clone()).or_default(),
+            None => self
+                .series
+                .entry(Arc::new(event.model.clone()))
+                .or_default(),
         };
         for (metric, value) in &event.metrics {
             if ahead
@@ -100,7 +129,7 @@ impl PendingPoints {
             match metrics.get_mut(metric.as_str()) {
                 Some(points) => points.push(point),
                 None => {
-                    metrics.insert(metric.clone(), vec![point]);
+                    metrics.insert(Arc::from(metric.as_str()), vec![point]);
                 }
             }
             self.count += 1;
@@ -117,107 +146,101 @@ impl PendingPoints {
         self.count == 0 && self.through == self.stored_through && self.round.is_none()
     }
 
-    /// Begins a round up to the last input committed, unless one is under way; `restart`
-    /// begins one anyway (a flush of everything).
-    pub(super) fn begin_round(&mut self, restart: bool) {
-        if self.round.is_some() && !restart {
+    /// Begins a round with the points pending now, up to the last input committed; the
+    /// buffer starts empty for the next round. Does nothing while a round is under way.
+    pub(super) fn begin_round(&mut self) {
+        if self.round.is_some() {
             return;
         }
-        let mut remaining: Vec<(ModelId, String)> = self
-            .series
-            .iter()
-            .flat_map(|(model, metrics)| {
-                metrics
-                    .iter()
-                    .filter(|(_, points)| !points.is_empty())
-                    .map(|(metric, _)| (model.clone(), metric.clone()))
-            })
-            .collect();
-        remaining.sort_unstable_by(|a, b| b.cmp(a));
+        let mut todo: Vec<SeriesPoints> = Vec::new();
+        for (model, metrics) in &mut self.series {
+            for (metric, points) in metrics.iter_mut() {
+                if !points.is_empty() {
+                    todo.push(SeriesPoints {
+                        hash: series_hash(model, metric),
+                        model: Arc::clone(model),
+                        metric: Arc::clone(metric),
+                        points: std::mem::take(points),
+                    });
+                }
+            }
+        }
+        todo.sort_unstable_by(|a, b| {
+            (b.hash, &b.model, &b.metric).cmp(&(a.hash, &a.model, &a.metric))
+        });
+        let count = self.count;
+        self.count = 0;
         self.round = Some(Round {
             target: self.through,
-            remaining,
+            todo,
+            count,
         });
     }
 
-    /// The parts the next step of the round writes: about `budget` points' worth of work
-    /// (points, plus [`SERIES_COST`] per series), at least one point when there is one.
-    pub(super) fn plan_step(&self, budget: usize) -> Vec<Part> {
+    /// What the next step of the round writes: about `budget` points' worth of work (points,
+    /// plus [`SERIES_COST`] per series), at least one point when there is one.
+    pub(super) fn plan_step(&self, budget: usize) -> Plan {
         let Some(round) = &self.round else {
-            return Vec::new();
+            return Plan::default();
         };
-        let mut parts = Vec::new();
+        let mut plan = Plan::default();
         let mut spent = 0usize;
-        for (model, metric) in round.remaining.iter().rev() {
-            if spent >= budget && !parts.is_empty() {
+        for series in round.todo.iter().rev() {
+            if spent >= budget && (plan.whole > 0) {
                 break;
             }
-            let points = self.points(model, metric);
-            let due = points.partition_point(|point| point.seq <= round.target);
+            let due = series.points.len();
             let room = budget
                 .saturating_sub(spent.saturating_add(SERIES_COST))
                 .max(1);
-            let mut take = due.min(room);
+            if due <= room {
+                plan.whole += 1;
+                spent = spent.saturating_add(due).saturating_add(SERIES_COST);
+                continue;
+            }
+            if plan.whole > 0 && room < due / 2 {
+                // Better whole in the next step than cut in two here.
+                break;
+            }
             // A series holds at most one point per input; should it hold more, they go
             // together, so that "written up to input N" stays true of the series.
+            let points = &series.points;
+            let mut take = room;
             while take < due && points[take].seq == points[take - 1].seq {
                 take += 1;
             }
-            spent = spent.saturating_add(take).saturating_add(SERIES_COST);
-            parts.push(Part {
-                model: model.clone(),
-                metric: metric.clone(),
-                take,
-                whole: take == due,
-            });
-            if take < due {
-                break;
+            if take == due {
+                plan.whole += 1;
+            } else {
+                plan.partial = take;
             }
+            break;
         }
-        parts
+        plan
     }
 
-    /// Whether writing `parts` ends the round.
-    pub(super) fn ends_round(&self, parts: &[Part]) -> bool {
-        let remaining = self.round.as_ref().map_or(0, |round| round.remaining.len());
-        parts.iter().filter(|part| part.whole).count() == remaining
-    }
-
-    /// The pending points of one series, in input order.
-    pub(super) fn points(&self, model: &ModelId, metric: &str) -> &[RawPoint] {
-        self.series
-            .get(model)
-            .and_then(|metrics| metrics.get(metric))
-            .map_or(&[], Vec::as_slice)
+    /// Whether writing `plan` ends the round.
+    pub(super) fn ends_round(&self, plan: Plan) -> bool {
+        self.round
+            .as_ref()
+            .is_none_or(|round| plan.whole == round.todo.len())
     }
 
     /// Forgets what a committed step wrote; the round ends with its last series.
-    pub(super) fn written(&mut self, parts: &[Part]) {
-        for part in parts {
-            if let Some(metrics) = self.series.get_mut(&part.model) {
-                if let Some(points) = metrics.get_mut(&part.metric) {
-                    points.drain(..part.take.min(points.len()));
-                    if points.is_empty() {
-                        metrics.remove(&part.metric);
-                    }
-                }
-                if metrics.is_empty() {
-                    self.series.remove(&part.model);
-                }
-            }
-            self.count -= part.take;
-        }
+    pub(super) fn written(&mut self, plan: Plan) {
         let Some(round) = &mut self.round else { return };
-        for part in parts.iter().filter(|part| part.whole) {
-            if round
-                .remaining
-                .last()
-                .is_some_and(|next| next.0 == part.model && next.1 == part.metric)
-            {
-                round.remaining.pop();
+        for _ in 0..plan.whole {
+            if let Some(series) = round.todo.pop() {
+                round.count -= series.points.len();
             }
         }
-        if round.remaining.is_empty() {
+        if plan.partial > 0
+            && let Some(series) = round.todo.last_mut()
+        {
+            series.points.drain(..plan.partial);
+            round.count -= plan.partial;
+        }
+        if round.todo.is_empty() {
             self.stored_through = round.target;
             self.round = None;
             let stored = self.stored_through;
@@ -228,18 +251,32 @@ impl PendingPoints {
         }
     }
 
+    /// Points pending: in the buffer, and in the round under way.
+    pub(crate) fn len(&self) -> usize {
+        self.count + self.round.as_ref().map_or(0, |round| round.count)
+    }
+
     /// Every pending point with its series, for tests.
     #[cfg(test)]
     pub(super) fn all(&self) -> Vec<(ModelId, String, RawPoint)> {
-        self.series
-            .iter()
-            .flat_map(|(model, metrics)| {
-                metrics.iter().flat_map(move |(metric, points)| {
-                    points
-                        .iter()
-                        .map(move |point| (model.clone(), metric.clone(), *point))
+        let buffer = self.series.iter().flat_map(|(model, metrics)| {
+            metrics.iter().flat_map(move |(metric, points)| {
+                points
+                    .iter()
+                    .map(move |point| (ModelId::clone(model), metric.to_string(), *point))
+            })
+        });
+        let round = self.round.iter().flat_map(|round| {
+            round.todo.iter().flat_map(|series| {
+                series.points.iter().map(|point| {
+                    (
+                        ModelId::clone(&series.model),
+                        series.metric.to_string(),
+                        *point,
+                    )
                 })
             })
-            .collect()
+        });
+        buffer.chain(round).collect()
     }
 }

@@ -291,7 +291,7 @@ impl Store {
             .prepare_cached("SELECT coalesce(sum(count), 0) FROM point_chunks")
             .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
             .map_err(self.sqlite("counting rows"))?;
-        Ok(stored + self.points.count as u64)
+        Ok(stored + self.points.len() as u64)
     }
 }
 
