@@ -3,8 +3,10 @@
 //! no clock: the service owns a [`Store`] on one thread and hands it receive times.
 //!
 //! Layout:
-//! - `store`: [`Store::open`], the group [`Store::commit`] of a [`Batch`], and the
-//!   [`Checkpointer`] that copies the write-ahead log beside the committing connection.
+//! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`] (`batch`: what
+//!   it holds and its rules).
+//! - `checkpoints`: the [`Checkpointer`] that copies the write-ahead log beside the committing
+//!   connection.
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
 //!   [`Store::decisions`], [`Store::canary_verdicts`], [`Store::open_alerts`]), with keyset
 //!   pagination.
@@ -28,6 +30,8 @@
 //! - `error`: [`StoreError`], which tells transient failures ([`StoreError::is_transient`])
 //!   from corruption ([`StoreError::is_corrupt`]).
 
+mod batch;
+mod checkpoints;
 mod error;
 mod faults;
 mod outbox;
@@ -41,6 +45,8 @@ mod store;
 mod wire_form;
 mod writes;
 
+pub use batch::{Actors, Batch, Record};
+pub use checkpoints::{Checkpoint, Checkpointer, Checkpoints};
 pub use error::StoreError;
 #[cfg(feature = "fault-injection")]
 pub use faults::FaultInjector;
@@ -60,7 +66,4 @@ pub use registry::{
 pub use retention::{RetentionTotals, SeriesCursor, Step};
 pub use schema::SCHEMA_VERSION;
 pub use snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
-pub use store::{
-    Actors, BUSY_TIMEOUT, Batch, Checkpoint, Checkpointer, Checkpoints, Committed, Counts, DB_FILE,
-    Record, Store,
-};
+pub use store::{BUSY_TIMEOUT, Committed, Counts, DB_FILE, Store};

@@ -1,17 +1,19 @@
 //! [`Store`]: opening the database and the group commit of inputs with their outputs.
 //!
-//! Reads live in `query.rs`, series points in `points.rs`. Nothing here reads a clock: receive
+//! What a batch holds lives in `batch.rs`, checkpoints in `checkpoints.rs`, reads in `query.rs`,
+//! series points in `points/`. Nothing here reads a clock: receive
 //! times come from the caller.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use modelwatch_engine::{Input, Output, Timestamp};
+use modelwatch_engine::{Input, Output};
 use rusqlite::{Connection, Transaction, params};
 
-use crate::outbox::{EffectUpdate, Learned, write_effects};
+use crate::batch::{Batch, Record, check, new_last};
+use crate::outbox::{Learned, write_effects};
 use crate::points::PendingPoints;
 use crate::writes::{Durability, Writes};
 use crate::{StoreError, schema, wire_form};
@@ -51,104 +53,6 @@ pub struct Store {
     pub(crate) snapshot_draft: Option<i64>,
 }
 
-/// One input ready to be stored: numbered and stamped by the engine's owner.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Record {
-    /// The engine's sequence number for it.
-    pub seq: u64,
-    /// When the service received it (wall time).
-    pub received_at: Timestamp,
-    /// The input, with its timestamp resolved (never "now").
-    pub input: Input,
-}
-
-/// What one commit writes: inputs of any number of requests, in sequence order, and every
-/// output they caused.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Batch {
-    /// The inputs, their sequence numbers following on from the store's last one.
-    pub records: Vec<Record>,
-    /// The outputs of those inputs, in the engine's order.
-    pub outputs: Vec<Output>,
-    /// What the service did about outbox rows (deliveries, jobs), written after the outputs.
-    pub effects: Vec<EffectUpdate>,
-    /// Who asked for the inputs and effect updates that people's requests brought (see
-    /// [`Batch::push_by`]).
-    pub actors: Actors,
-}
-
-/// Who asked for what in a [`Batch`]: for an input or an effect update that a request
-/// brought, the configured name of the request's token (never its value). The audit rows it
-/// causes name that actor: a manual retrain's `job_queued`, a job's `job_ended` (a
-/// cancellation, a trainer's report), the versions it registers. Everything else is
-/// `engine` (the engine's own decisions), `canary` (a verdict) or `runner` (the job runner,
-/// ending a rollback job by itself).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Actors {
-    /// By input sequence number.
-    inputs: BTreeMap<u64, String>,
-    /// By index in [`Batch::effects`].
-    effects: BTreeMap<usize, String>,
-}
-
-impl Actors {
-    /// Who asked for input `seq`, if a request's token did.
-    pub fn of_input(&self, seq: u64) -> Option<&str> {
-        self.inputs.get(&seq).map(String::as_str)
-    }
-
-    /// Who asked for the effect update at `index` of [`Batch::effects`], if a request's token
-    /// did.
-    pub fn of_effect(&self, index: usize) -> Option<&str> {
-        self.effects.get(&index).map(String::as_str)
-    }
-}
-
-impl Batch {
-    /// An empty batch.
-    pub fn new() -> Batch {
-        Batch::default()
-    }
-
-    /// Adds one processed input and the outputs it caused.
-    pub fn push(&mut self, record: Record, outputs: impl IntoIterator<Item = Output>) {
-        self.records.push(record);
-        self.outputs.extend(outputs);
-    }
-
-    /// Adds one processed input and the outputs it caused, asked for by `actor`: the name of
-    /// the token of the request that brought it (see [`Actors`]).
-    pub fn push_by(
-        &mut self,
-        record: Record,
-        outputs: impl IntoIterator<Item = Output>,
-        actor: &str,
-    ) {
-        self.actors.inputs.insert(record.seq, actor.to_string());
-        self.push(record, outputs);
-    }
-
-    /// Adds effect updates asked for by `actor` (a cancellation through the API, a trainer's
-    /// report): the name of the request's token (see [`Actors`]).
-    pub fn push_effects_by(
-        &mut self,
-        effects: impl IntoIterator<Item = EffectUpdate>,
-        actor: &str,
-    ) {
-        for effect in effects {
-            self.actors
-                .effects
-                .insert(self.effects.len(), actor.to_string());
-            self.effects.push(effect);
-        }
-    }
-
-    /// Whether the batch holds no input and no effect update.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.effects.is_empty()
-    }
-}
-
 /// Row counts, of one commit or of the whole store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -176,103 +80,7 @@ pub struct Committed {
     pub last_seq: u64,
 }
 
-/// How the write-ahead log gets copied into the database file (a checkpoint).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Checkpoints {
-    /// By the committing connection itself, whenever the log reaches 1,000 pages (SQLite's
-    /// default): the commit that crosses the mark waits for the copy.
-    InCommits,
-    /// By a [`Checkpointer`] beside it; the committing connection only steps in once the log
-    /// reaches this many pages (when the checkpointer falls behind).
-    Beside {
-        /// The log size, in pages, at which a commit checkpoints after all.
-        backstop_pages: u32,
-    },
-}
-
-/// A checkpoint's outcome, as `PRAGMA wal_checkpoint` reports it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Pages in the write-ahead log.
-    pub log_pages: u64,
-    /// Of those, pages now copied into the database file.
-    pub checkpointed: u64,
-}
-
-/// A connection to a store's file that only checkpoints, so that copying the write-ahead log
-/// into the database (and its fsync) happens beside the committing connection, on another
-/// thread, instead of inside one of its commits.
-#[derive(Debug)]
-pub struct Checkpointer {
-    connection: Connection,
-    path: PathBuf,
-}
-
-impl Checkpointer {
-    /// A checkpointing connection to `store`'s file.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the file cannot be opened.
-    pub fn open(store: &Store) -> Result<Checkpointer, StoreError> {
-        let path = store.path.clone();
-        let connection = Connection::open(&path)
-            .and_then(|connection| {
-                connection.busy_timeout(BUSY_TIMEOUT)?;
-                Ok(connection)
-            })
-            .map_err(|error| StoreError::Sqlite {
-                path: path.clone(),
-                action: "opening a checkpointing connection",
-                error,
-            })?;
-        Ok(Checkpointer { connection, path })
-    }
-
-    /// Copies what it can of the write-ahead log into the database file without waiting for
-    /// readers or the writer (`PASSIVE`); the writer starts the log over once all of it is
-    /// copied.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when SQLite fails (an I/O error).
-    pub fn checkpoint(&mut self) -> Result<Checkpoint, StoreError> {
-        self.connection
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok(Checkpoint {
-                    log_pages: row.get::<_, i64>(1)?.max(0).unsigned_abs(),
-                    checkpointed: row.get::<_, i64>(2)?.max(0).unsigned_abs(),
-                })
-            })
-            .map_err(|error| StoreError::Sqlite {
-                path: self.path.clone(),
-                action: "checkpointing the write-ahead log",
-                error,
-            })
-    }
-}
-
 impl Store {
-    /// Who checkpoints the write-ahead log (see [`Checkpoints`]); [`Checkpoints::InCommits`]
-    /// after [`Store::open`].
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when SQLite refuses the setting.
-    pub fn set_checkpoints(&mut self, checkpoints: Checkpoints) -> Result<(), StoreError> {
-        let pages = match checkpoints {
-            Checkpoints::InCommits => 1_000,
-            Checkpoints::Beside { backstop_pages } => backstop_pages.max(1),
-        };
-        self.connection
-            .pragma_update(None, "wal_autocheckpoint", pages)
-            .map_err(|error| StoreError::Sqlite {
-                path: self.path.clone(),
-                action: "setting wal_autocheckpoint",
-                error,
-            })
-    }
-
     /// Opens the store in `dir`, creating the directory and the database as needed, and
     /// brings the schema up to date.
     ///
@@ -414,41 +222,6 @@ impl Store {
             last_seq: new_last(batch, last_seq),
         })
     }
-}
-
-/// The store's last sequence number once `batch` is committed on top of `last_seq`.
-fn new_last(batch: &Batch, last_seq: u64) -> u64 {
-    batch.records.last().map_or(last_seq, |record| record.seq)
-}
-
-/// Checks the batch against the rules of [`Store::commit`] before anything is written.
-fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {
-    let mut expected = last_seq.saturating_add(1);
-    for record in &batch.records {
-        if record.seq != expected {
-            return Err(StoreError::Sequence {
-                expected,
-                found: record.seq,
-            });
-        }
-        if record.input.timestamp().is_none() {
-            return Err(StoreError::Unstamped { seq: record.seq });
-        }
-        expected = expected.saturating_add(1);
-    }
-    let first = last_seq.saturating_add(1);
-    let last = batch.records.last().map_or(last_seq, |record| record.seq);
-    if let Some(orphan) = batch
-        .outputs
-        .iter()
-        .find(|output| !(first..=last).contains(&output.seq()))
-    {
-        return Err(StoreError::OrphanOutput {
-            id: orphan.id().to_string(),
-            seq: orphan.seq(),
-        });
-    }
-    Ok(())
 }
 
 pub(crate) fn read_last_seq(connection: &Connection) -> rusqlite::Result<u64> {
@@ -665,9 +438,10 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
 
 #[cfg(test)]
 mod tests {
-    use modelwatch_engine::ModelId;
+    use modelwatch_engine::{ModelId, Timestamp};
 
     use super::*;
+    use crate::{Checkpointer, Checkpoints};
 
     #[test]
     fn every_commit_is_durable_and_waits_for_locks() {

@@ -26,8 +26,8 @@ use rusqlite::Transaction;
 pub use deliveries::{Delivery, DeliveryFilter, DeliveryResult, DeliveryState, delivery_id};
 pub use jobs::{AttemptOutcome, Job, JobAttempt, JobFilter, JobKind, JobState, rollback_job_id};
 
+use crate::batch::Batch;
 use crate::registry::{self, VersionSource, VersionStatus};
-use crate::store::Batch;
 
 /// The audit log's actor for what the engine decides by itself.
 const ENGINE: &str = "engine";
