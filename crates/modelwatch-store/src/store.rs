@@ -1,8 +1,8 @@
 //! [`Store`]: opening the database and the group commit of inputs with their outputs.
 //!
-//! What a batch holds lives in `batch.rs`, checkpoints in `checkpoints.rs`, reads in `query.rs`,
-//! series points in `points/`. Nothing here reads a clock: receive
-//! times come from the caller.
+//! What a batch holds lives in `batch.rs`, checkpoints in `checkpoints.rs`, reads in
+//! `query.rs`, series points in `points/`. Nothing here reads a clock: receive times come from
+//! the caller.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
