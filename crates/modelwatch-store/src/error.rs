@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use rusqlite::ErrorCode;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -110,4 +112,157 @@ pub enum StoreError {
         /// What is wrong with it.
         message: String,
     },
+}
+
+impl StoreError {
+    /// Whether the cause lies outside the data, so that the same operation may succeed if
+    /// tried again later: the disk is full, an I/O error, the database busy or locked by
+    /// another connection, memory short, the file not openable (too many open files) or
+    /// read-only (a file system remounted after errors). A failed write left the store as it
+    /// was, so a writer can keep it and retry, with backoff.
+    ///
+    /// Not transient: a corrupt file ([`StoreError::is_corrupt`]), a newer schema, a batch that
+    /// breaks the commit rules, a constraint the code never breaks (a trigger's `RAISE`
+    /// included): trying again gives the same answer.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Sqlite { error, .. } => matches!(
+                sqlite_code(error),
+                Some(
+                    ErrorCode::DiskFull
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::OutOfMemory
+                        | ErrorCode::CannotOpen
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::FileLockingProtocolFailed
+                        | ErrorCode::OperationInterrupted
+                )
+            ),
+            StoreError::CreateDir { error, .. } => matches!(
+                error.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::Interrupted
+            ),
+            StoreError::SchemaTooNew { .. }
+            | StoreError::NoWal { .. }
+            | StoreError::Sequence { .. }
+            | StoreError::Unstamped { .. }
+            | StoreError::OrphanOutput { .. }
+            | StoreError::SnapshotBehind { .. }
+            | StoreError::Encode { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::CorruptChunk { .. } => false,
+        }
+    }
+
+    /// Whether the stored data is damaged: SQLite finds the file malformed or not a database,
+    /// or a stored input or point chunk no longer reads back. An operator must restore it.
+    pub fn is_corrupt(&self) -> bool {
+        match self {
+            StoreError::Sqlite { error, .. } => matches!(
+                sqlite_code(error),
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            ),
+            StoreError::Corrupt { .. } | StoreError::CorruptChunk { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the disk is full: SQLite's `SQLITE_FULL`, or no room to create the directory.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite { error, .. } => sqlite_code(error) == Some(ErrorCode::DiskFull),
+            StoreError::CreateDir { error, .. } => error.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's primary result code behind a rusqlite error, if SQLite gave one.
+fn sqlite_code(error: &rusqlite::Error) -> Option<ErrorCode> {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => Some(failure.code),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::ffi;
+
+    use super::*;
+
+    fn sqlite(code: i32) -> StoreError {
+        StoreError::Sqlite {
+            path: PathBuf::from("/data/modelwatch.db"),
+            action: "committing a batch",
+            error: rusqlite::Error::SqliteFailure(ffi::Error::new(code), None),
+        }
+    }
+
+    #[test]
+    fn a_full_disk_an_io_error_or_a_busy_database_is_transient_and_corruption_is_not() {
+        for code in [
+            ffi::SQLITE_FULL,
+            ffi::SQLITE_IOERR,
+            ffi::SQLITE_IOERR_FSYNC,
+            ffi::SQLITE_IOERR_WRITE,
+            ffi::SQLITE_BUSY,
+            ffi::SQLITE_BUSY_SNAPSHOT,
+            ffi::SQLITE_LOCKED,
+            ffi::SQLITE_NOMEM,
+            ffi::SQLITE_CANTOPEN,
+            ffi::SQLITE_READONLY,
+            ffi::SQLITE_PROTOCOL,
+        ] {
+            let error = sqlite(code);
+            assert!(error.is_transient(), "{code}: {error}");
+            assert!(!error.is_corrupt(), "{code}: {error}");
+        }
+        assert!(sqlite(ffi::SQLITE_FULL).is_disk_full());
+        assert!(!sqlite(ffi::SQLITE_IOERR).is_disk_full());
+        for code in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB] {
+            let error = sqlite(code);
+            assert!(
+                !error.is_transient() && error.is_corrupt(),
+                "{code}: {error}"
+            );
+        }
+        for code in [
+            ffi::SQLITE_CONSTRAINT,
+            ffi::SQLITE_CONSTRAINT_UNIQUE,
+            ffi::SQLITE_CONSTRAINT_TRIGGER,
+            ffi::SQLITE_MISMATCH,
+            ffi::SQLITE_ERROR,
+            ffi::SQLITE_TOOBIG,
+        ] {
+            let error = sqlite(code);
+            assert!(
+                !error.is_transient() && !error.is_corrupt(),
+                "{code}: {error}"
+            );
+        }
+        let refused = StoreError::Sequence {
+            expected: 2,
+            found: 3,
+        };
+        assert!(!refused.is_transient() && !refused.is_corrupt());
+        let unreadable = StoreError::Corrupt {
+            path: PathBuf::from("/data/modelwatch.db"),
+            seq: 4,
+            message: "no JSON".to_string(),
+        };
+        assert!(!unreadable.is_transient() && unreadable.is_corrupt());
+        let no_room = StoreError::CreateDir {
+            path: PathBuf::from("/data"),
+            error: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert!(no_room.is_transient() && no_room.is_disk_full());
+        let not_allowed = StoreError::CreateDir {
+            path: PathBuf::from("/data"),
+            error: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert!(!not_allowed.is_transient());
+    }
 }

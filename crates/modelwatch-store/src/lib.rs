@@ -3,39 +3,58 @@
 //! no clock: the service owns a [`Store`] on one thread and hands it receive times.
 //!
 //! Layout:
-//! - `store`: [`Store::open`], the group [`Store::commit`] of a [`Batch`], and the
-//!   [`Checkpointer`] that copies the write-ahead log beside the committing connection.
+//! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`] (`batch`: what
+//!   it holds and its rules).
+//! - `checkpoints`: the [`Checkpointer`] that copies the write-ahead log beside the committing
+//!   connection.
 //! - `query`: reads for replay ([`Store::inputs_after`]) and for the API ([`Store::alerts`],
 //!   [`Store::decisions`], [`Store::canary_verdicts`], [`Store::open_alerts`]), with keyset
 //!   pagination.
 //! - `points`: series points, buffered by the committing store and written in chunks per
-//!   series off the acknowledgement path ([`Store::flush_points`], [`Store::rebuild_points`]),
+//!   series off the acknowledgement path ([`Store::flush_points`], in bounded steps
+//!   [`Store::flush_points_step`], [`Store::rebuild_points`]),
 //!   and their reads ([`Store::series`], [`Store::model_names`], [`Store::latest_points`]).
-//! - `retention`: engine [`Snapshot`]s and the deletion of old inputs and points
-//!   ([`Store::delete_old_inputs`], [`Store::delete_old_points`]).
+//! - `snapshots`: engine [`Snapshot`]s, saved at once ([`Store::save_snapshot`]) or in bounded
+//!   steps ([`Store::begin_snapshot`], [`Store::save_snapshot_step`]).
+//! - `retention`: the deletion of old inputs and points ([`Store::delete_old_inputs`],
+//!   [`Store::delete_old_points`]).
 //! - `outbox`: notifications and jobs, written in the commit of the outputs that cause them,
 //!   and the [`EffectUpdate`]s that record what the service did about them.
 //! - `registry`: model versions and their status ([`Store::change_version`]), and the audit log.
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
 //! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
-//! - `error`: [`StoreError`].
+//! - `writes`: how every write transaction begins and ends, so that a failed one leaves the
+//!   store as it was.
+//! - `faults`: with the `fault-injection` feature, `FaultInjector`, which makes writes fail
+//!   like a full or failing disk, for tests.
+//! - `error`: [`StoreError`], which tells transient failures ([`StoreError::is_transient`])
+//!   from corruption ([`StoreError::is_corrupt`]).
 
+mod batch;
+mod checkpoints;
 mod error;
+mod faults;
 mod outbox;
 mod points;
 mod query;
 mod registry;
 mod retention;
 mod schema;
+mod snapshots;
 mod store;
 mod wire_form;
+mod writes;
 
+pub use batch::{Actors, Batch, Record};
+pub use checkpoints::{Checkpoint, Checkpointer, Checkpoints};
 pub use error::StoreError;
+#[cfg(feature = "fault-injection")]
+pub use faults::FaultInjector;
 pub use outbox::{
     AttemptOutcome, Delivery, DeliveryFilter, DeliveryResult, DeliveryState, EffectUpdate, Job,
     JobAttempt, JobFilter, JobKind, JobState, delivery_id, rollback_job_id,
 };
-pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH};
+pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH, PointsStep};
 pub use query::{
     AlertFilter, CanaryFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE,
     ModelPage, Order, Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert,
@@ -44,9 +63,7 @@ pub use query::{
 pub use registry::{
     AuditEvent, ModelVersion, RegistryError, VersionChange, VersionSource, VersionStatus,
 };
-pub use retention::{RetentionTotals, SeriesCursor, Snapshot, Step};
+pub use retention::{RetentionTotals, SeriesCursor, Step};
 pub use schema::SCHEMA_VERSION;
-pub use store::{
-    BUSY_TIMEOUT, Batch, Checkpoint, Checkpointer, Checkpoints, Committed, Counts, DB_FILE, Record,
-    Store,
-};
+pub use snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
+pub use store::{BUSY_TIMEOUT, Committed, Counts, DB_FILE, Store};

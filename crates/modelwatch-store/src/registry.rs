@@ -8,9 +8,10 @@
 //! verdicts through the commit of the verdict. Every change writes an audit row.
 
 use modelwatch_engine::Timestamp;
-use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::query::{Clauses, Listing, Page};
+use crate::writes::Durability;
 use crate::{Store, StoreError};
 
 /// Where a version stands.
@@ -98,7 +99,9 @@ pub struct AuditEvent {
     pub pos: i64,
     /// When (wall time).
     pub at: Timestamp,
-    /// Who: `engine` (an output), `api` (a request), `canary` (a verdict).
+    /// Who: the configured name of the token whose request made the change, or `engine` (the
+    /// engine's own decisions), `canary` (a verdict), `runner` (the job runner, ending a
+    /// rollback job by itself).
     pub actor: String,
     /// What: `version_registered`, `version_promoted`, `job_queued`, ...
     pub action: String,
@@ -163,6 +166,17 @@ pub enum RegistryError {
     Store(#[from] StoreError),
 }
 
+impl RegistryError {
+    /// Whether trying again later may succeed: only a transient store failure
+    /// ([`StoreError::is_transient`]); a refused change is refused again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Store(error) => error.is_transient(),
+            RegistryError::UnknownVersion { .. } | RegistryError::Transition { .. } => false,
+        }
+    }
+}
+
 /// Every registered version, by model.
 pub(crate) fn known_versions(
     tx: &Transaction<'_>,
@@ -177,15 +191,15 @@ pub(crate) fn known_versions(
     Ok(known)
 }
 
-/// Registers a version unless it is known; a version first seen in metrics that a job then
-/// reports as its product takes the job as its source.
+/// Registers a version unless it is known, with an audit row naming `actor`; a version first
+/// seen in metrics that a job then reports as its product takes the job as its source.
 pub(crate) fn register(
     tx: &Transaction<'_>,
     model: &str,
     version: &str,
-    source: VersionSource,
-    job_id: Option<&str>,
+    (source, job_id): (VersionSource, Option<&str>),
     at: Timestamp,
+    actor: &str,
 ) -> rusqlite::Result<()> {
     let existing: Option<String> = tx
         .prepare_cached("SELECT source FROM model_versions WHERE model = ?1 AND version = ?2")?
@@ -201,7 +215,7 @@ pub(crate) fn register(
             audit(
                 tx,
                 at,
-                "engine",
+                actor,
                 "version_source",
                 model,
                 Some(version),
@@ -251,7 +265,7 @@ pub(crate) fn register(
             audit(
                 tx,
                 at,
-                "engine",
+                actor,
                 "version_registered",
                 model,
                 Some(version),
@@ -493,8 +507,8 @@ impl Store {
             });
         }
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let result = (|| -> rusqlite::Result<()> {
             match change {
@@ -542,7 +556,7 @@ impl Store {
             }
         })();
         result.map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         self.model_version(model, version)?
             .ok_or_else(|| RegistryError::UnknownVersion {
                 model: model.to_string(),

@@ -1,42 +1,27 @@
-//! Engine snapshots and retention: what lets the store forget old inputs without the engine
-//! forgetting what they did.
-//!
-//! A [`Snapshot`] is the engine's whole state (opaque bytes the engine wrote) at the store's
-//! last sequence number; only the latest is kept. Retention then deletes, in small
-//! transactions the caller interleaves with ingest:
+//! Retention: what lets the store forget old inputs without the engine forgetting what they
+//! did, since the engine's state is kept in a snapshot (`snapshots.rs`). Retention deletes, in
+//! small transactions the caller interleaves with ingest:
 //! - inputs, as a prefix of the stream: oldest first, only while their event time is before
 //!   the cutoff and only up to the snapshot's sequence number, so recovery (restore the
 //!   snapshot, replay the inputs after it) never needs a deleted input, and only up to the
 //!   points watermark, so the points of every input after it can still be read back;
 //! - points (the values behind `/v1/series`), by event time, series by series in id order:
-//!   chunks wholly before the cutoff go, chunks across it are rewritten.
-//!
+//!   chunks wholly before the cutoff go, chunks across it are rewritten;
 //! - notifications that are over (delivered, given up, skipped), by the wall time they ended:
-//!   the outbox's working rows, not the record.
+//!   the outbox's working rows, not the record (`Store::delete_old_deliveries`, beside the
+//!   other notification rows in `outbox/deliveries.rs`).
 //!
 //! Alerts, decisions, job notices, canary verdicts, jobs, the registry and the audit log are the
 //! record of what happened and are never deleted. Input and point deletions are counted in
 //! `store_state`, so their totals survive restarts.
 
 use modelwatch_engine::Timestamp;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::params;
 
 use crate::points::delete_points_before;
-use crate::store::{read_last_seq, read_points_through};
+use crate::store::read_points_through;
+use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, Store, StoreError};
-
-/// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    /// The sequence number of the last input the state includes.
-    pub seq: u64,
-    /// When it was taken (wall time), for operators.
-    pub taken_at: Timestamp,
-    /// Which config the state belongs to; a state is only valid under the same rules.
-    pub config_digest: String,
-    /// The engine's encoding of its state.
-    pub state: Vec<u8>,
-}
 
 /// What retention has deleted, over the life of the store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -72,64 +57,6 @@ impl SeriesCursor {
 }
 
 impl Store {
-    /// Keeps `snapshot` as the latest, replacing any older one, in one transaction.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::SnapshotBehind`] when `snapshot.seq` is not the store's last sequence
-    /// number (a state must match what is stored); [`StoreError::Sqlite`] when the write fails,
-    /// and then the previous snapshot stays.
-    pub fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let sqlite = self.sqlite("saving an engine snapshot");
-        let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&sqlite)?;
-        let last_seq = read_last_seq(&tx).map_err(&sqlite)?;
-        if snapshot.seq != last_seq {
-            return Err(StoreError::SnapshotBehind {
-                snapshot: snapshot.seq,
-                stored: last_seq,
-            });
-        }
-        tx.execute("DELETE FROM snapshots", []).map_err(&sqlite)?;
-        tx.execute(
-            "INSERT INTO snapshots (seq, taken_at, config_digest, state) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                snapshot.seq,
-                snapshot.taken_at.as_nanos(),
-                snapshot.config_digest,
-                snapshot.state
-            ],
-        )
-        .map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)
-    }
-
-    /// The latest snapshot, if any was saved.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the read fails.
-    pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
-        self.connection
-            .query_row(
-                "SELECT seq, taken_at, config_digest, state FROM snapshots
-                 ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| {
-                    Ok(Snapshot {
-                        seq: row.get(0)?,
-                        taken_at: Timestamp::from_nanos(row.get(1)?),
-                        config_digest: row.get(2)?,
-                        state: row.get(3)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(self.sqlite("reading the latest engine snapshot"))
-    }
-
     /// What retention has deleted so far.
     ///
     /// # Errors
@@ -193,8 +120,8 @@ impl Store {
         };
         let sqlite = self.sqlite("deleting old inputs");
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let deleted = tx
             .execute(
@@ -208,59 +135,10 @@ impl Store {
             params![last, deleted],
         )
         .map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         Ok(Step {
             deleted,
             done: stopped,
-        })
-    }
-
-    /// Deletes up to `limit` notifications that are over (delivered, given up or skipped)
-    /// and ended before `cutoff` (wall time), oldest first, in one transaction. Pending ones
-    /// stay, however old. Done once it reaches a notification created at or after `cutoff`
-    /// (every later one is newer) or the end.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when a read or the deletion fails; nothing is deleted then.
-    pub fn delete_old_deliveries(
-        &mut self,
-        cutoff: Timestamp,
-        limit: usize,
-    ) -> Result<Step, StoreError> {
-        let sqlite = self.sqlite("deleting old notifications");
-        let limit = limit.clamp(1, MAX_REPLAY_PAGE);
-        let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&sqlite)?;
-        // The oldest rows created before the cutoff that are over and ended before it: the
-        // index on `pos` is walked from the start, and pending rows are few.
-        let old: Vec<i64> = tx
-            .prepare_cached(
-                "SELECT pos FROM deliveries
-                 WHERE created_at < ?1 AND state != 'pending' AND done_at < ?1
-                 ORDER BY pos LIMIT ?2",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_map(params![cutoff.as_nanos(), limit as i64], |row| row.get(0))?
-                    .collect()
-            })
-            .map_err(&sqlite)?;
-        let mut deleted = 0;
-        {
-            let mut delete = tx
-                .prepare_cached("DELETE FROM deliveries WHERE pos = ?1")
-                .map_err(&sqlite)?;
-            for pos in &old {
-                deleted += delete.execute([pos]).map_err(&sqlite)? as u64;
-            }
-        }
-        tx.commit().map_err(&sqlite)?;
-        Ok(Step {
-            deleted,
-            done: old.len() < limit,
         })
     }
 
@@ -281,8 +159,8 @@ impl Store {
     ) -> Result<Step, StoreError> {
         let sqlite = self.sqlite("deleting old points");
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let max_series = max_series.max(1);
         let series: Vec<i64> = tx
@@ -302,7 +180,7 @@ impl Store {
             [deleted],
         )
         .map_err(&sqlite)?;
-        tx.commit().map_err(&sqlite)?;
+        self.writes.commit(tx).map_err(&sqlite)?;
         if let Some(last) = series.last() {
             cursor.after = *last;
         }

@@ -249,6 +249,26 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         code: None,
     },
+    // 6: work the writer does in bounded steps between commits (issue 12). A points flush in
+    // steps writes series by series; `series.points_through` is how far one series' points
+    // are written when that is beyond `store_state.points_through` (the watermark moves once
+    // every series is written). A snapshot in steps writes its state as numbered pieces under
+    // a draft id; `snapshots.pieces` names the draft of a snapshot kept that way (NULL: the
+    // state is inline).
+    Migration {
+        sql: "
+    ALTER TABLE series ADD COLUMN points_through INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE snapshot_pieces (
+        draft INTEGER NOT NULL,
+        piece INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (draft, piece)
+    ) STRICT;
+    ALTER TABLE snapshots ADD COLUMN pieces INTEGER;
+    ",
+        code: None,
+    },
 ];
 
 /// Brings the schema of `connection` (the file at `path`) up to [`SCHEMA_VERSION`], all

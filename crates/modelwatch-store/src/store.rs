@@ -1,18 +1,21 @@
 //! [`Store`]: opening the database and the group commit of inputs with their outputs.
 //!
-//! Reads live in `query.rs`, series points in `points.rs`. Nothing here reads a clock: receive
-//! times come from the caller.
+//! What a batch holds lives in `batch.rs`, checkpoints in `checkpoints.rs`, reads in
+//! `query.rs`, series points in `points/`. Nothing here reads a clock: receive times come from
+//! the caller.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use modelwatch_engine::{Input, Output, Timestamp};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use modelwatch_engine::{Input, Output};
+use rusqlite::{Connection, Transaction, params};
 
-use crate::outbox::{EffectUpdate, Learned, write_effects};
+use crate::batch::{Batch, Record, check, new_last};
+use crate::outbox::{Learned, write_effects};
 use crate::points::PendingPoints;
+use crate::writes::{Durability, Writes};
 use crate::{StoreError, schema, wire_form};
 
 /// The database file inside the data directory.
@@ -30,6 +33,11 @@ const STATEMENT_CACHE: usize = 64;
 /// concurrent requests into one [`Store::commit`]. One store commits to a file at a time: the
 /// committing store holds the points of its commits in memory until
 /// [`Store::flush_points`]. Other stores on the same file only read.
+///
+/// Every write (a commit, a points flush, a snapshot, a retention step, a version change) is
+/// one transaction, all or nothing, and what the store keeps in memory about it changes only
+/// once it committed: after a failed write the store is as it was before it, and the next
+/// write can succeed.
 #[derive(Debug)]
 pub struct Store {
     pub(crate) connection: Connection,
@@ -39,47 +47,10 @@ pub struct Store {
     /// The registry's versions by model, loaded by the first commit, so that a commit looks
     /// up in memory whether an event's version is new.
     pub(crate) known_versions: Option<HashMap<String, HashSet<String>>>,
-}
-
-/// One input ready to be stored: numbered and stamped by the engine's owner.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Record {
-    /// The engine's sequence number for it.
-    pub seq: u64,
-    /// When the service received it (wall time).
-    pub received_at: Timestamp,
-    /// The input, with its timestamp resolved (never "now").
-    pub input: Input,
-}
-
-/// What one commit writes: inputs of any number of requests, in sequence order, and every
-/// output they caused.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Batch {
-    /// The inputs, their sequence numbers following on from the store's last one.
-    pub records: Vec<Record>,
-    /// The outputs of those inputs, in the engine's order.
-    pub outputs: Vec<Output>,
-    /// What the service did about outbox rows (deliveries, jobs), written after the outputs.
-    pub effects: Vec<EffectUpdate>,
-}
-
-impl Batch {
-    /// An empty batch.
-    pub fn new() -> Batch {
-        Batch::default()
-    }
-
-    /// Adds one processed input and the outputs it caused.
-    pub fn push(&mut self, record: Record, outputs: impl IntoIterator<Item = Output>) {
-        self.records.push(record);
-        self.outputs.extend(outputs);
-    }
-
-    /// Whether the batch holds no input and no effect update.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty() && self.effects.is_empty()
-    }
+    /// How writes begin and end (see `writes.rs`).
+    pub(crate) writes: Writes,
+    /// The draft of the snapshot being saved in steps, whose pieces no other write deletes.
+    pub(crate) snapshot_draft: Option<i64>,
 }
 
 /// Row counts, of one commit or of the whole store.
@@ -109,103 +80,7 @@ pub struct Committed {
     pub last_seq: u64,
 }
 
-/// How the write-ahead log gets copied into the database file (a checkpoint).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Checkpoints {
-    /// By the committing connection itself, whenever the log reaches 1,000 pages (SQLite's
-    /// default): the commit that crosses the mark waits for the copy.
-    InCommits,
-    /// By a [`Checkpointer`] beside it; the committing connection only steps in once the log
-    /// reaches this many pages (when the checkpointer falls behind).
-    Beside {
-        /// The log size, in pages, at which a commit checkpoints after all.
-        backstop_pages: u32,
-    },
-}
-
-/// A checkpoint's outcome, as `PRAGMA wal_checkpoint` reports it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Pages in the write-ahead log.
-    pub log_pages: u64,
-    /// Of those, pages now copied into the database file.
-    pub checkpointed: u64,
-}
-
-/// A connection to a store's file that only checkpoints, so that copying the write-ahead log
-/// into the database (and its fsync) happens beside the committing connection, on another
-/// thread, instead of inside one of its commits.
-#[derive(Debug)]
-pub struct Checkpointer {
-    connection: Connection,
-    path: PathBuf,
-}
-
-impl Checkpointer {
-    /// A checkpointing connection to `store`'s file.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when the file cannot be opened.
-    pub fn open(store: &Store) -> Result<Checkpointer, StoreError> {
-        let path = store.path.clone();
-        let connection = Connection::open(&path)
-            .and_then(|connection| {
-                connection.busy_timeout(BUSY_TIMEOUT)?;
-                Ok(connection)
-            })
-            .map_err(|error| StoreError::Sqlite {
-                path: path.clone(),
-                action: "opening a checkpointing connection",
-                error,
-            })?;
-        Ok(Checkpointer { connection, path })
-    }
-
-    /// Copies what it can of the write-ahead log into the database file without waiting for
-    /// readers or the writer (`PASSIVE`); the writer starts the log over once all of it is
-    /// copied.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when SQLite fails (an I/O error).
-    pub fn checkpoint(&mut self) -> Result<Checkpoint, StoreError> {
-        self.connection
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok(Checkpoint {
-                    log_pages: row.get::<_, i64>(1)?.max(0).unsigned_abs(),
-                    checkpointed: row.get::<_, i64>(2)?.max(0).unsigned_abs(),
-                })
-            })
-            .map_err(|error| StoreError::Sqlite {
-                path: self.path.clone(),
-                action: "checkpointing the write-ahead log",
-                error,
-            })
-    }
-}
-
 impl Store {
-    /// Who checkpoints the write-ahead log (see [`Checkpoints`]); [`Checkpoints::InCommits`]
-    /// after [`Store::open`].
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sqlite`] when SQLite refuses the setting.
-    pub fn set_checkpoints(&mut self, checkpoints: Checkpoints) -> Result<(), StoreError> {
-        let pages = match checkpoints {
-            Checkpoints::InCommits => 1_000,
-            Checkpoints::Beside { backstop_pages } => backstop_pages.max(1),
-        };
-        self.connection
-            .pragma_update(None, "wal_autocheckpoint", pages)
-            .map_err(|error| StoreError::Sqlite {
-                path: self.path.clone(),
-                action: "setting wal_autocheckpoint",
-                error,
-            })
-    }
-
     /// Opens the store in `dir`, creating the directory and the database as needed, and
     /// brings the schema up to date.
     ///
@@ -250,11 +125,15 @@ impl Store {
         schema::migrate(&mut connection, &path)?;
         let points_through =
             read_points_through(&connection).map_err(sqlite("reading the points watermark"))?;
+        let points = crate::points::pending_at_open(&connection, points_through)
+            .map_err(sqlite("reading how far series points are written"))?;
         Ok(Store {
             connection,
+            writes: Writes::new(&path),
             path,
-            points: PendingPoints::at(points_through),
+            points,
             known_versions: None,
+            snapshot_draft: None,
         })
     }
 
@@ -275,7 +154,9 @@ impl Store {
     /// [`StoreError::Sequence`], [`StoreError::Unstamped`] or [`StoreError::OrphanOutput`]
     /// for a batch that breaks those rules (checked before anything is written);
     /// [`StoreError::Sqlite`] when SQLite fails (disk full, I/O error). Either way nothing of
-    /// the batch is stored.
+    /// the batch is stored, and the store is as it was before the call, in the file and in
+    /// memory: it can go on serving reads, and the same batch can be committed again once the
+    /// cause is gone ([`StoreError::is_transient`] tells whether that may happen).
     pub fn commit(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
         let path = &self.path;
         let sqlite = |action| {
@@ -287,8 +168,8 @@ impl Store {
         };
         let encoded = encode(batch)?;
         let tx = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .writes
+            .begin(&self.connection, Durability::Synced)
             .map_err(sqlite("starting a commit"))?;
         let last_seq = read_last_seq(&tx).map_err(sqlite("reading the last sequence number"))?;
         check(batch, last_seq)?;
@@ -298,20 +179,33 @@ impl Store {
                 last_seq,
             });
         }
-        // Taken out for the commit; a failed commit drops it, and the next one reads it again.
-        let mut known = match self.known_versions.take() {
+        let known = match self.known_versions.take() {
             Some(known) => known,
             None => crate::registry::known_versions(&tx).map_err(sqlite("reading the registry"))?,
         };
-        let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
         let mut learned = Learned::default();
-        write_effects(&tx, batch, &encoded.outputs, &known, &mut learned)
-            .map_err(sqlite("writing the outbox"))?;
-        let new_last = batch.records.last().map_or(last_seq, |record| record.seq);
-        tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
-            .and_then(|mut statement| statement.execute([new_last]))
-            .map_err(sqlite("writing the last sequence number"))?;
-        tx.commit().map_err(sqlite("committing a batch"))?;
+        let written = (|| {
+            let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
+            write_effects(&tx, batch, &encoded.outputs, &known, &mut learned)
+                .map_err(sqlite("writing the outbox"))?;
+            tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
+                .and_then(|mut statement| statement.execute([new_last(batch, last_seq)]))
+                .map_err(sqlite("writing the last sequence number"))?;
+            self.writes
+                .commit(tx)
+                .map_err(sqlite("committing a batch"))?;
+            Ok(written)
+        })();
+        // Nothing in memory changes before the commit succeeded: a failed one leaves the store
+        // as it was, and the same batch can be committed again.
+        let mut known = known;
+        let written = match written {
+            Ok(written) => written,
+            Err(error) => {
+                self.known_versions = Some(known);
+                return Err(error);
+            }
+        };
         for (model, version) in learned.versions {
             known.entry(model).or_default().insert(version);
         }
@@ -325,39 +219,9 @@ impl Store {
         }
         Ok(Committed {
             written,
-            last_seq: new_last,
+            last_seq: new_last(batch, last_seq),
         })
     }
-}
-
-/// Checks the batch against the rules of [`Store::commit`] before anything is written.
-fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {
-    let mut expected = last_seq.saturating_add(1);
-    for record in &batch.records {
-        if record.seq != expected {
-            return Err(StoreError::Sequence {
-                expected,
-                found: record.seq,
-            });
-        }
-        if record.input.timestamp().is_none() {
-            return Err(StoreError::Unstamped { seq: record.seq });
-        }
-        expected = expected.saturating_add(1);
-    }
-    let first = last_seq.saturating_add(1);
-    let last = batch.records.last().map_or(last_seq, |record| record.seq);
-    if let Some(orphan) = batch
-        .outputs
-        .iter()
-        .find(|output| !(first..=last).contains(&output.seq()))
-    {
-        return Err(StoreError::OrphanOutput {
-            id: orphan.id().to_string(),
-            seq: orphan.seq(),
-        });
-    }
-    Ok(())
 }
 
 pub(crate) fn read_last_seq(connection: &Connection) -> rusqlite::Result<u64> {
@@ -574,9 +438,10 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
 
 #[cfg(test)]
 mod tests {
-    use modelwatch_engine::ModelId;
+    use modelwatch_engine::{ModelId, Timestamp};
 
     use super::*;
+    use crate::{Checkpointer, Checkpoints};
 
     #[test]
     fn every_commit_is_durable_and_waits_for_locks() {
@@ -647,6 +512,42 @@ mod tests {
                 row.get(0)
             })
             .unwrap()
+    }
+
+    #[test]
+    fn a_transaction_a_failed_rollback_left_open_is_rolled_back_and_writes_go_on_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.commit(&events(1..=5)).unwrap();
+        // What a commit whose rollback failed too (an I/O error) leaves: a transaction, with
+        // a write in it, on the store's connection.
+        store
+            .connection
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO inputs VALUES (90, 0, '{}');")
+            .unwrap();
+        assert_eq!(store.flush_points().unwrap(), 15);
+        store.commit(&events(6..=10)).unwrap();
+        let synchronous: i64 = store
+            .connection
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(synchronous, 2, "a commit after a flush is synced (FULL)");
+        store
+            .save_snapshot(&crate::Snapshot {
+                seq: 10,
+                taken_at: Timestamp::from_secs(0),
+                config_digest: "d".to_string(),
+                state: vec![1, 2, 3],
+            })
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            rows(&store, "inputs"),
+            10,
+            "the stray row went with its transaction"
+        );
+        assert_eq!(store.last_seq().unwrap(), 10);
     }
 
     #[test]

@@ -7,9 +7,10 @@ use modelwatch_engine::{Event, Input, ModelId, Timestamp};
 use proptest::prelude::*;
 use rusqlite::Connection;
 
+use super::read::successor;
 use super::*;
 use crate::schema::MIGRATIONS;
-use crate::{Batch, Record, SeriesCursor};
+use crate::{Batch, Order, Record, SeriesCursor, SeriesQuery, Store};
 
 /// The metrics of the generated events: well-known, so stored inputs read back as they went in.
 const METRICS: [&str; 2] = ["drift_score", "latency_ms"];
@@ -44,13 +45,18 @@ fn event(spec: &Spec, seq: u64) -> Input {
 
 /// What a test does to the store.
 #[derive(Clone, Debug)]
-enum Step {
+enum Action {
     Commit(Vec<Spec>),
     Flush,
+    /// One step of a flush in steps, of about this many points.
+    FlushStep(usize),
     /// Delete the stored points before this time (seconds), in walks of this many series.
     Delete(i64, usize),
-    /// Drop the store without flushing (a crash) and open it again.
-    Crash,
+    /// Drop the store without flushing (a crash) and open it again; read the points back
+    /// from the inputs at once, or leave that to the next flush.
+    Crash {
+        rebuild: bool,
+    },
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -61,12 +67,13 @@ fn spec() -> impl Strategy<Value = Spec> {
     })
 }
 
-fn step() -> impl Strategy<Value = Step> {
+fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        6 => prop::collection::vec(spec(), 1..12).prop_map(Step::Commit),
-        2 => Just(Step::Flush),
-        1 => (0..40i64, 1..4usize).prop_map(|(time, walk)| Step::Delete(time, walk)),
-        1 => Just(Step::Crash),
+        6 => prop::collection::vec(spec(), 1..12).prop_map(Action::Commit),
+        1 => Just(Action::Flush),
+        4 => (1..8usize).prop_map(Action::FlushStep),
+        1 => (0..40i64, 1..4usize).prop_map(|(time, walk)| Action::Delete(time, walk)),
+        1 => any::<bool>().prop_map(|rebuild| Action::Crash { rebuild }),
     ]
 }
 
@@ -144,28 +151,104 @@ fn read_all(
     }
 }
 
+/// Every stored point of every series, read back through pages: (time, seq, value) in key
+/// order, each once.
+fn chunks(store: &Store) -> BTreeMap<SeriesKey, Vec<(i64, u64, f64)>> {
+    let mut all = BTreeMap::new();
+    for instance in 0..3 {
+        for metric in METRICS {
+            let points = read_all(store, (instance, metric), None, None, 4, Order::OldestFirst);
+            if !points.is_empty() {
+                all.insert((instance, metric), points);
+            }
+        }
+    }
+    all
+}
+
+/// The invariant of points: every point of a stored input (less those retention deleted) is
+/// in a chunk or in the store's memory, never both and never twice; once the store's memory
+/// follows on from the last input (nothing left to read back), none is missing.
+fn check_points(store: &Store, all: &Expected) -> Result<(), TestCaseError> {
+    let stored = chunks(store);
+    let mut memory: Expected = BTreeMap::new();
+    for (model, metric, point) in store.points.all() {
+        let instance: usize = model.instance[1..].parse().unwrap();
+        let name = METRICS
+            .iter()
+            .find(|known| **known == metric)
+            .copied()
+            .unwrap();
+        let previous = memory
+            .entry((instance, name))
+            .or_default()
+            .insert(point.key(), point.value);
+        prop_assert!(previous.is_none(), "a point twice in memory: {:?}", point);
+    }
+    let caught_up = store.points.through() == store.last_seq().unwrap();
+    let mut seen: Expected = BTreeMap::new();
+    for (series, points) in &stored {
+        for window in points.windows(2) {
+            prop_assert!(
+                (window[0].0, window[0].1) < (window[1].0, window[1].1),
+                "{:?}",
+                window
+            );
+        }
+        for (time, seq, value) in points {
+            let in_memory = memory
+                .get(series)
+                .is_some_and(|m| m.contains_key(&(*time, *seq)));
+            prop_assert!(
+                !in_memory,
+                "{:?} {:?} in a chunk and in memory",
+                series,
+                (time, seq)
+            );
+            seen.entry(*series)
+                .or_default()
+                .insert((*time, *seq), *value);
+        }
+    }
+    for (series, points) in memory {
+        seen.entry(series).or_default().extend(points);
+    }
+    if caught_up {
+        prop_assert_eq!(&seen, all);
+    } else {
+        for (series, points) in &seen {
+            for (key, value) in points {
+                prop_assert_eq!(all.get(series).and_then(|all| all.get(key)), Some(value));
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn series_reads_give_every_point_once_in_order_whatever_the_chunks(
-        steps in prop::collection::vec(step(), 1..14),
+        actions in prop::collection::vec(action(), 1..20),
         limit in 1..6usize,
         from in prop::option::of(0..40i64),
         to in prop::option::of(0..40i64),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = open(dir.path());
-        let mut stored: Expected = BTreeMap::new();
-        let mut pending: Vec<Generated> = Vec::new();
+        // Every point of a stored input, less those retention deleted.
+        let mut all: Expected = BTreeMap::new();
         let mut seq = 0;
-        for step in &steps {
-            match step {
-                Step::Commit(specs) => {
+        for action in &actions {
+            match action {
+                Action::Commit(specs) => {
                     let mut batch = Batch::new();
                     for spec in specs {
                         seq += 1;
-                        pending.extend(points_of(seq, spec));
+                        for (series, key, value) in points_of(seq, spec) {
+                            all.entry(series).or_default().insert(key, value);
+                        }
                         let record = Record {
                             seq,
                             received_at: Timestamp::from_secs(1_900_000_000),
@@ -175,14 +258,32 @@ proptest! {
                     }
                     store.commit(&batch).unwrap();
                 }
-                Step::Flush => {
+                Action::Flush => {
                     store.flush_points().unwrap();
-                    for (series, key, value) in pending.drain(..) {
-                        stored.entry(series).or_default().insert(key, value);
+                    prop_assert_eq!(store.pending_points(), 0);
+                    prop_assert_eq!(store.points_watermark(), seq);
+                }
+                Action::FlushStep(max_points) => {
+                    let before = store.pending_points();
+                    let done = store.flush_points_step(*max_points).unwrap();
+                    prop_assert!(done.written <= (*max_points).max(1) || before <= *max_points);
+                    if done.done {
+                        prop_assert!(store.points.round.is_none());
                     }
                 }
-                Step::Delete(time, walk) => {
+                Action::Delete(time, walk) => {
                     let cutoff = Timestamp::from_secs(1_800_000_000 + time);
+                    // Retention deletes stored points only, never those in memory.
+                    let mut expected = 0;
+                    for (series, points) in chunks(&store) {
+                        for (time, seq, _) in points {
+                            if time < cutoff.as_nanos() {
+                                all.get_mut(&series).unwrap().remove(&(time, seq));
+                                expected += 1;
+                            }
+                        }
+                    }
+                    all.retain(|_, points| !points.is_empty());
                     let mut cursor = SeriesCursor::start();
                     let mut deleted = 0;
                     loop {
@@ -192,27 +293,22 @@ proptest! {
                             break;
                         }
                     }
-                    let mut expected = 0;
-                    for points in stored.values_mut() {
-                        let before = points.len();
-                        points.retain(|key, _| key.0 >= cutoff.as_nanos());
-                        expected += (before - points.len()) as u64;
-                    }
-                    stored.retain(|_, points| !points.is_empty());
                     prop_assert_eq!(deleted, expected);
                 }
-                Step::Crash => {
+                Action::Crash { rebuild } => {
                     drop(store);
                     store = open(dir.path());
                     prop_assert_eq!(store.pending_points(), 0);
+                    if *rebuild {
+                        store.rebuild_points().unwrap();
+                    }
                 }
             }
+            check_points(&store, &all)?;
         }
         // Whatever was pending, or lost in a crash, a flush writes.
         store.flush_points().unwrap();
-        for (series, key, value) in pending.drain(..) {
-            stored.entry(series).or_default().insert(key, value);
-        }
+        let stored = all.clone();
         let total: usize = stored.values().map(BTreeMap::len).sum();
         prop_assert_eq!(store.counts().unwrap().points, total as u64);
         let from = from.map(|time| Timestamp::from_secs(1_800_000_000 + time).as_nanos());

@@ -7,6 +7,7 @@
 mod queries;
 mod read_back;
 mod retention;
+mod write_failures;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,160 @@
+//! Notifications: the rows commits write, the attempts the notifiers report, and the deletion
+//! of those that are over.
+
+use super::*;
+
+#[test]
+fn an_alert_with_notifiers_becomes_one_pending_delivery_per_notifier() {
+    let mut h = Harness::new();
+    h.commit(event("1", 0, 0.95), &["hook", "am"], Vec::new());
+    let outputs = h.commit(event("1", 1, 0.5), &["hook", "am"], Vec::new());
+    let alert_id = outputs[0].id().to_string();
+    let hook = h.store.pending_deliveries("hook", 0, 10).unwrap();
+    let am = h.store.pending_deliveries("am", 0, 10).unwrap();
+    assert_eq!(hook.len(), 1);
+    assert_eq!(am.len(), 1);
+    assert_eq!(hook[0].id, delivery_id(&alert_id, "hook"));
+    assert_ne!(hook[0].id, am[0].id);
+    assert_eq!(hook[0].output_id, alert_id);
+    assert_eq!(hook[0].state, DeliveryState::Pending);
+    let body: serde_json::Value = serde_json::from_str(&hook[0].output).unwrap();
+    assert_eq!(body["state"], "firing");
+
+    // A failed attempt keeps it pending and counts; success ends it; later reports change nothing.
+    let id = hook[0].id.clone();
+    h.effects(vec![EffectUpdate::Delivery {
+        id: id.clone(),
+        at: at(2),
+        result: DeliveryResult::Failed {
+            error: "HTTP 503".to_string(),
+            give_up: false,
+        },
+    }]);
+    let after_failure = h.store.pending_deliveries("hook", 0, 10).unwrap();
+    assert_eq!(after_failure[0].attempts, 1);
+    assert_eq!(after_failure[0].last_error.as_deref(), Some("HTTP 503"));
+    h.effects(vec![
+        EffectUpdate::Delivery {
+            id: id.clone(),
+            at: at(3),
+            result: DeliveryResult::Delivered,
+        },
+        EffectUpdate::Delivery {
+            id: id.clone(),
+            at: at(4),
+            result: DeliveryResult::Failed {
+                error: "late".to_string(),
+                give_up: true,
+            },
+        },
+    ]);
+    assert!(
+        h.store
+            .pending_deliveries("hook", 0, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let listed = h
+        .store
+        .deliveries(
+            &DeliveryFilter {
+                notifier: Some("hook".to_string()),
+                ..DeliveryFilter::default()
+            },
+            &Page::default(),
+        )
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].state, DeliveryState::Delivered);
+    assert_eq!(listed.items[0].attempts, 2);
+    assert_eq!(listed.items[0].done_at, Some(at(3)));
+
+    // Giving up ends the other one.
+    h.effects(vec![EffectUpdate::Delivery {
+        id: am[0].id.clone(),
+        at: at(5),
+        result: DeliveryResult::Failed {
+            error: "HTTP 400: bad request".to_string(),
+            give_up: true,
+        },
+    }]);
+    let given_up = h
+        .store
+        .deliveries(
+            &DeliveryFilter {
+                state: Some(DeliveryState::GivenUp),
+                ..DeliveryFilter::default()
+            },
+            &Page::default(),
+        )
+        .unwrap();
+    assert_eq!(given_up.items.len(), 1);
+    assert_eq!(given_up.items[0].notifier, "am");
+}
+
+#[test]
+fn retention_deletes_notifications_that_ended_before_the_cutoff_and_keeps_pending_ones() {
+    let mut h = Harness::new();
+    // Three transitions (firing, resolved, firing) told to one notifier, created at 1, 2, 3.
+    h.commit(event("1", 0, 0.95), &["hook"], Vec::new());
+    h.commit(event("1", 1, 0.5), &["hook"], Vec::new());
+    h.commit(event("1", 2, 0.95), &["hook"], Vec::new());
+    h.commit(event("1", 3, 0.5), &["hook"], Vec::new());
+    let pending = h.store.pending_deliveries("hook", 0, 10).unwrap();
+    assert_eq!(pending.len(), 3);
+    // The first delivered at 10, the second given up at 20; the third is still pending.
+    h.effects(vec![
+        EffectUpdate::Delivery {
+            id: pending[0].id.clone(),
+            at: at(10),
+            result: DeliveryResult::Delivered,
+        },
+        EffectUpdate::Delivery {
+            id: pending[1].id.clone(),
+            at: at(20),
+            result: DeliveryResult::Failed {
+                error: "HTTP 410".to_string(),
+                give_up: true,
+            },
+        },
+    ]);
+    let left = |h: &Harness| -> Vec<String> {
+        h.store
+            .deliveries(&DeliveryFilter::default(), &Page::default())
+            .unwrap()
+            .items
+            .into_iter()
+            .rev()
+            .map(|delivery| delivery.id)
+            .collect()
+    };
+    // A cutoff at 15: only the one that ended at 10 goes.
+    let step = h.store.delete_old_deliveries(at(15), 100).unwrap();
+    assert_eq!(
+        step,
+        crate::Step {
+            deleted: 1,
+            done: true
+        }
+    );
+    assert_eq!(left(&h), [pending[1].id.clone(), pending[2].id.clone()]);
+    // Much later: the given-up one goes too, step by step; the pending one stays.
+    let first = h.store.delete_old_deliveries(at(1_000), 1).unwrap();
+    assert_eq!(
+        first,
+        crate::Step {
+            deleted: 1,
+            done: false
+        }
+    );
+    let second = h.store.delete_old_deliveries(at(1_000), 1).unwrap();
+    assert_eq!(
+        second,
+        crate::Step {
+            deleted: 0,
+            done: true
+        }
+    );
+    assert_eq!(left(&h), [pending[2].id.clone()]);
+    assert_eq!(h.store.pending_deliveries("hook", 0, 10).unwrap().len(), 1);
+}
