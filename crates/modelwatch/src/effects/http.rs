@@ -15,7 +15,8 @@ pub const SIGNATURE_HEADER: &str = "x-modelwatch-signature";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// The HTTP client of every effect: rustls with the ring provider, no cookies, no proxy
-/// guessing beyond reqwest's defaults.
+/// guessing beyond reqwest's defaults, and no redirects followed: a redirect is an answer
+/// (see [`answer`]), so a notification and its signature go to the configured URL only.
 ///
 /// # Errors
 ///
@@ -26,6 +27,7 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("modelwatch/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
 }
 
@@ -66,7 +68,9 @@ pub fn backoff(initial: Duration, max: Duration, attempt: u32, key: &str) -> Dur
     grown.mul_f64(0.5 + 0.5 * fraction)
 }
 
-/// How an HTTP attempt went, for retrying.
+/// How an HTTP attempt went, for retrying. The errors are sentences of our own (a status, a
+/// timeout, a connection failure): never what the target wrote in its answer, which may hold
+/// anything and would be shown to every client of `GET /v1/deliveries` and `GET /v1/jobs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// 2xx.
@@ -79,65 +83,96 @@ pub enum Answer {
         /// What the server asked to wait.
         retry_after: Option<Duration>,
     },
-    /// Refused for good: any other 4xx (the request itself is wrong; sending it again would
-    /// not help).
+    /// Refused for good: a redirect (3xx: the configured URL is not where the target wants
+    /// the request, and it will not be tomorrow either; it is never followed) or any other
+    /// 4xx (the request itself is wrong; sending it again would not help).
     Refused {
         /// What happened.
         error: String,
     },
 }
 
-/// Classifies the outcome of a sent request.
-pub async fn answer(result: Result<reqwest::Response, reqwest::Error>) -> Answer {
+/// Classifies the outcome of a request sent with a time limit of `timeout`. The answer's
+/// body is never read.
+pub fn answer(result: Result<reqwest::Response, reqwest::Error>, timeout: Duration) -> Answer {
     let response = match result {
         Ok(response) => response,
         Err(error) => {
             return Answer::Retry {
-                error: describe(&error),
+                error: describe(&error, timeout),
                 retry_after: None,
             };
         }
     };
-    let status = response.status();
-    if status.is_success() {
-        return Answer::Accepted;
-    }
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response.text().await.unwrap_or_default();
-    let excerpt: String = body.chars().take(200).collect();
-    let error = if excerpt.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        format!("HTTP {status}: {}", excerpt.trim())
-    };
-    let code = status.as_u16();
-    if code == 408 || code == 429 || status.is_server_error() {
-        Answer::Retry { error, retry_after }
-    } else {
-        Answer::Refused { error }
+    classify(response.status().as_u16(), retry_after)
+}
+
+/// How a status counts; `retry_after` as the answer asked.
+pub fn classify(status: u16, retry_after: Option<Duration>) -> Answer {
+    let named = status_name(status);
+    match status {
+        200..=299 => Answer::Accepted,
+        300..=399 => Answer::Refused {
+            error: format!("the target redirected ({named}) to a location that is not followed"),
+        },
+        408 | 429 | 500..=599 => Answer::Retry {
+            error: format!("the target answered {named}"),
+            retry_after,
+        },
+        _ => Answer::Refused {
+            error: format!("the target answered {named}"),
+        },
     }
 }
 
-/// A reqwest error as one sentence: the kind, then the innermost cause.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
+/// `500 Internal Server Error`, or the bare number for a status without a standard name.
+fn status_name(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// A failed request as a short sentence of our own: a timeout with its limit; otherwise what
+/// failed (connecting, or the exchange) and the operating system's word for why when there is
+/// one (`connection refused`), else the innermost cause our client gives.
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return format!("timed out after {} s", timeout.as_secs());
+    }
+    let kind = if error.is_connect() {
         "cannot connect"
+    } else if error.is_builder() {
+        "the request cannot be built"
     } else {
-        "request failed"
+        "the request failed"
     };
     let mut cause: &dyn std::error::Error = error;
+    let mut io_kind = None;
     while let Some(source) = cause.source() {
         cause = source;
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
     }
-    format!("{kind}: {cause}")
+    let reason = match io_kind {
+        Some(kind) if kind != std::io::ErrorKind::Other => kind.to_string(),
+        _ => cause.to_string().chars().take(MAX_REASON).collect(),
+    };
+    format!("{kind}: {reason}")
 }
+
+/// Most characters of a client error's innermost cause kept in a reason.
+const MAX_REASON: usize = 160;
 
 #[cfg(test)]
 mod tests {
@@ -150,6 +185,36 @@ mod tests {
         assert_eq!(
             signature(b"key", 1_700_000_000, br#"{"a":1}"#),
             "sha256=a438e398bfafc57e4396bb7fc2304422f0f768e965d073ca313cb52e22e6ad03"
+        );
+    }
+
+    #[test]
+    fn a_status_counts_as_accepted_retried_or_refused_in_words_of_our_own() {
+        assert_eq!(classify(204, None), Answer::Accepted);
+        let retry = |status, after| Answer::Retry {
+            error: format!("the target answered {status}"),
+            retry_after: after,
+        };
+        assert_eq!(
+            classify(503, Some(Duration::from_secs(7))),
+            retry("503 Service Unavailable", Some(Duration::from_secs(7)))
+        );
+        assert_eq!(classify(429, None), retry("429 Too Many Requests", None));
+        assert_eq!(classify(408, None), retry("408 Request Timeout", None));
+        assert_eq!(classify(599, None), retry("599", None));
+        assert_eq!(
+            classify(301, None),
+            Answer::Refused {
+                error: "the target redirected (301 Moved Permanently) to a location that is \
+                        not followed"
+                    .to_string()
+            }
+        );
+        assert_eq!(
+            classify(404, None),
+            Answer::Refused {
+                error: "the target answered 404 Not Found".to_string()
+            }
         );
     }
 

@@ -18,6 +18,8 @@
 pub mod http;
 mod jobs;
 mod notify;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -217,10 +217,11 @@ async fn send(
     id: Option<&str>,
     prepared: &Prepared,
 ) -> Answer {
+    let timeout = Duration::from_secs(notifier.timeout_secs.max(1));
     let mut request = context
         .client
         .post(&prepared.url)
-        .timeout(Duration::from_secs(notifier.timeout_secs.max(1)))
+        .timeout(timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some(id) = id {
         request = request.header(http::IDEMPOTENCY_HEADER, id);
@@ -244,7 +245,7 @@ async fn send(
         }
         (_, None) => {}
     }
-    http::answer(request.body(prepared.body.clone()).send().await).await
+    http::answer(request.body(prepared.body.clone()).send().await, timeout)
 }
 
 /// The webhook body.

@@ -9,6 +9,9 @@ use tokio::sync::mpsc;
 use super::Ended;
 use crate::effects::http::{self, Answer};
 
+/// The time limit of the POST that starts a job (not of the job).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One attempt's request, templated.
 #[derive(Debug)]
 pub(super) struct HttpRequest {
@@ -19,6 +22,8 @@ pub(super) struct HttpRequest {
     pub(super) secret: Option<Vec<u8>>,
     pub(super) job_id: String,
     pub(super) attempt: u32,
+    /// `trainer` or `rollback`, for the error.
+    pub(super) role: &'static str,
 }
 
 /// Sends the request; reports the attempt's end only when the trainer did not accept it.
@@ -29,7 +34,7 @@ pub(super) async fn send(
 ) {
     let mut builder = client
         .post(&request.url)
-        .timeout(Duration::from_secs(30))
+        .timeout(REQUEST_TIMEOUT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(http::IDEMPOTENCY_HEADER, request.job_id.as_str())
         .body(request.body);
@@ -42,7 +47,7 @@ pub(super) async fn send(
     let result = builder.send().await;
     let conflict =
         matches!(&result, Ok(response) if response.status() == reqwest::StatusCode::CONFLICT);
-    match http::answer(result).await {
+    match http::answer(result, REQUEST_TIMEOUT) {
         // Accepted: the job waits for its completion or its deadline.
         Answer::Accepted => {}
         _ if conflict => {}
@@ -54,7 +59,7 @@ pub(super) async fn send(
                     outcome: AttemptOutcome::Failed,
                     version: None,
                     result: None,
-                    error: Some(format!("the trainer's URL answered: {error}")),
+                    error: Some(format!("POST to the {}'s URL: {error}", request.role)),
                 })
                 .await;
         }

@@ -308,6 +308,10 @@ impl Runner {
                     secret,
                     job_id: running.job.id.clone(),
                     attempt,
+                    role: match running.job.kind {
+                        JobKind::Retrain => "trainer",
+                        JobKind::Rollback => "rollback",
+                    },
                 };
                 tokio::spawn(http::send(
                     self.context.client.clone(),
