@@ -7,6 +7,8 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use super::transport::Reply;
+
 /// The header carrying the signature's time, in Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "x-modelwatch-timestamp";
 /// The header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
@@ -16,7 +18,7 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// The HTTP client of every effect: rustls with the ring provider, no cookies, no proxy
 /// guessing beyond reqwest's defaults, and no redirects followed: a redirect is an answer
-/// (see [`answer`]), so a notification and its signature go to the configured URL only.
+/// (see [`classify`]), so a notification and its signature go to the configured URL only.
 ///
 /// # Errors
 ///
@@ -57,7 +59,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The wait before retry number `attempt` (1 after the first failure): `initial` doubled per
 /// further attempt, capped at `max`, then scaled into [1/2, 1] of itself by a jitter drawn
 /// from a hash of `key` and `attempt`, so that retries of different deliveries spread out and
-/// the same delivery always waits the same (tests can tell).
+/// the same delivery always waits the same (tests can tell); in whole milliseconds.
 pub fn backoff(initial: Duration, max: Duration, attempt: u32, key: &str) -> Duration {
     let doublings = attempt.saturating_sub(1).min(30);
     let grown = initial.saturating_mul(1u32 << doublings).min(max);
@@ -65,7 +67,10 @@ pub fn backoff(initial: Duration, max: Duration, attempt: u32, key: &str) -> Dur
     key.hash(&mut hasher);
     attempt.hash(&mut hasher);
     let fraction = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    grown.mul_f64(0.5 + 0.5 * fraction)
+    // Whole milliseconds, rounded up (so never below half): tokio's timers count in them, so
+    // the wait is exactly what it says, in a paused test as in production.
+    let millis = u64::try_from(grown.as_millis()).unwrap_or(u64::MAX) as f64;
+    Duration::from_millis((millis * (0.5 + 0.5 * fraction)).ceil() as u64)
 }
 
 /// How an HTTP attempt went, for retrying. The errors are sentences of our own (a status, a
@@ -92,25 +97,15 @@ pub enum Answer {
     },
 }
 
-/// Classifies the outcome of a request sent with a time limit of `timeout`. The answer's
-/// body is never read.
-pub fn answer(result: Result<reqwest::Response, reqwest::Error>, timeout: Duration) -> Answer {
-    let response = match result {
-        Ok(response) => response,
-        Err(error) => {
-            return Answer::Retry {
-                error: describe(&error, timeout),
-                retry_after: None,
-            };
-        }
-    };
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    classify(response.status().as_u16(), retry_after)
+/// Classifies the outcome of a request: its answer's status, or why none came.
+pub(crate) fn answer(result: Result<Reply, String>) -> Answer {
+    match result {
+        Ok(reply) => classify(reply.status, reply.retry_after),
+        Err(error) => Answer::Retry {
+            error,
+            retry_after: None,
+        },
+    }
 }
 
 /// How a status counts; `retry_after` as the answer asked.
@@ -141,38 +136,6 @@ fn status_name(status: u16) -> String {
         None => status.to_string(),
     }
 }
-
-/// A failed request as a short sentence of our own: a timeout with its limit; otherwise what
-/// failed (connecting, or the exchange) and the operating system's word for why when there is
-/// one (`connection refused`), else the innermost cause our client gives.
-fn describe(error: &reqwest::Error, timeout: Duration) -> String {
-    if error.is_timeout() {
-        return format!("timed out after {} s", timeout.as_secs());
-    }
-    let kind = if error.is_connect() {
-        "cannot connect"
-    } else if error.is_builder() {
-        "the request cannot be built"
-    } else {
-        "the request failed"
-    };
-    let mut cause: &dyn std::error::Error = error;
-    let mut io_kind = None;
-    while let Some(source) = cause.source() {
-        cause = source;
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            io_kind = Some(io.kind());
-        }
-    }
-    let reason = match io_kind {
-        Some(kind) if kind != std::io::ErrorKind::Other => kind.to_string(),
-        _ => cause.to_string().chars().take(MAX_REASON).collect(),
-    };
-    format!("{kind}: {reason}")
-}
-
-/// Most characters of a client error's innermost cause kept in a reason.
-const MAX_REASON: usize = 160;
 
 #[cfg(test)]
 mod tests {
@@ -230,6 +193,7 @@ mod tests {
                 "{attempt}: {wait:?} of {full:?}"
             );
             assert_eq!(wait, backoff(initial, max, attempt, "delivery"));
+            assert_eq!(wait.subsec_nanos() % 1_000_000, 0, "{wait:?} in whole ms");
         }
         let spread: std::collections::HashSet<_> = (0..20)
             .map(|key| backoff(initial, max, 3, &key.to_string()))

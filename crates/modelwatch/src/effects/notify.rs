@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 
 use super::http::{self, Answer};
+use super::transport::{self, Post};
 use super::{Context, Stopped, wait_ready};
 use crate::runtime::Status;
 use crate::runtime::metrics::DeliveryOutcome;
@@ -217,35 +218,36 @@ async fn send(
     id: Option<&str>,
     prepared: &Prepared,
 ) -> Answer {
-    let timeout = Duration::from_secs(notifier.timeout_secs.max(1));
-    let mut request = context
-        .client
-        .post(&prepared.url)
-        .timeout(timeout)
-        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    let mut headers = Vec::new();
     if let Some(id) = id {
-        request = request.header(http::IDEMPOTENCY_HEADER, id);
+        headers.push((http::IDEMPOTENCY_HEADER.to_string(), id.to_string()));
     }
-    for (name, value) in &notifier.headers {
-        request = request.header(name, value);
-    }
+    headers.extend(notifier.headers.iter().cloned());
     let secret = context.secrets.get(&format!("notifier:{}", notifier.name));
     match (notifier.kind, secret) {
         (NotifierKind::Webhook, Some(secret)) => {
             let timestamp = context.clock.now().as_nanos() / 1_000_000_000;
-            request = request
-                .header(http::TIMESTAMP_HEADER, timestamp.to_string())
-                .header(
-                    http::SIGNATURE_HEADER,
-                    http::signature(secret, timestamp, prepared.body.as_bytes()),
-                );
+            headers.push((http::TIMESTAMP_HEADER.to_string(), timestamp.to_string()));
+            headers.push((
+                http::SIGNATURE_HEADER.to_string(),
+                http::signature(secret, timestamp, prepared.body.as_bytes()),
+            ));
         }
         (NotifierKind::Alertmanager, Some(secret)) => {
-            request = request.bearer_auth(String::from_utf8_lossy(secret));
+            headers.push((
+                "authorization".to_string(),
+                format!("Bearer {}", String::from_utf8_lossy(secret)),
+            ));
         }
         (_, None) => {}
     }
-    http::answer(request.body(prepared.body.clone()).send().await, timeout)
+    let post = Post {
+        url: prepared.url.clone(),
+        headers,
+        body: prepared.body.clone(),
+    };
+    let timeout = Duration::from_secs(notifier.timeout_secs.max(1));
+    http::answer(transport::post(&*context.transport, post, timeout).await)
 }
 
 /// The webhook body.

@@ -314,7 +314,7 @@ impl Runner {
                     },
                 };
                 tokio::spawn(http::send(
-                    self.context.client.clone(),
+                    self.context.transport.clone(),
                     request,
                     self.ended_sender.clone(),
                 ));
