@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use super::{Harness, Target};
+use super::{Harness, Target, accuracy};
 use crate::clock::SystemClock;
 use crate::effects::Effects;
 use crate::effects::http::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -19,18 +18,7 @@ const SECRET_BODY: &str = "Traceback: db password=hunter2 api_key=sk-live-012345
 
 /// Two accuracy events of model `fraud`: the second fires `acc-low`.
 fn firing() -> Vec<String> {
-    [(0, 0.95), (1, 0.5)]
-        .into_iter()
-        .map(|(second, value)| {
-            json!({
-                "model": {"name": "fraud", "version": "1", "instance": "a"},
-                "timestamp": format!("2026-11-23T08:00:{second:02}Z"),
-                "metric": "accuracy",
-                "value": value,
-            })
-            .to_string()
-        })
-        .collect()
+    vec![accuracy(0, 0.95), accuracy(1, 0.5)]
 }
 
 /// A signed webhook `hook` to `url`, given up after its first failed attempt.

@@ -4,11 +4,17 @@
 //!
 //! - `answers.rs`: how a webhook's or trainer's answer is recorded (redirects are not followed,
 //!   the target's body is never kept), against real HTTP receivers on loopback, in real time.
+//! - `retries.rs`: retries, backoff, time limits and deadlines on tokio's paused clock, with
+//!   the requests going to a `switchboard.rs` instead of sockets.
+//! - `commands.rs`: a command trainer's time limit, on the paused clock with a real process.
 //!
 //! Every wait is for an outcome (a commit, a request), bounded by a watchdog in real time so
 //! that a missing outcome fails the test instead of hanging it.
 
 mod answers;
+mod commands;
+mod retries;
+mod switchboard;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,10 +27,22 @@ use tokio::sync::{oneshot, watch};
 use super::{Effects, EffectsSetup, Prepared};
 use crate::clock::Clock;
 use crate::runtime::writer::{Message, Request};
-use crate::runtime::{Runtime, RuntimeOptions, Status};
+use crate::runtime::{Retention, Runtime, RuntimeOptions, Status};
 
 /// How long, in real time, a test may wait for any one outcome.
-const WATCHDOG: Duration = Duration::from_secs(60);
+pub(super) const WATCHDOG: Duration = Duration::from_secs(60);
+
+/// An accuracy event of model `fraud` (version 1, instance a) at second `second` of a fixed
+/// minute.
+pub(super) fn accuracy(second: u32, value: f64) -> String {
+    serde_json::json!({
+        "model": {"name": "fraud", "version": "1", "instance": "a"},
+        "timestamp": format!("2026-11-23T08:00:{second:02}Z"),
+        "metric": "accuracy",
+        "value": value,
+    })
+    .to_string()
+}
 
 /// A runtime and its effects on a temporary store.
 pub(super) struct Harness {
@@ -54,13 +72,15 @@ impl Harness {
         );
         let prepared = prepare(&config);
         let data = dir.path().join("data");
-        let runtime = Runtime::start(
-            config.clone(),
-            &data,
-            clock.clone(),
-            &RuntimeOptions::default(),
-        )
-        .unwrap();
+        // No periodic retention: its timer would be one more thing for a paused clock to jump to.
+        let options = RuntimeOptions {
+            retention: Retention {
+                keep: None,
+                ..Retention::default()
+            },
+            ..RuntimeOptions::default()
+        };
+        let runtime = Runtime::start(config.clone(), &data, clock.clone(), &options).unwrap();
         let queue = runtime.queue();
         let effects = Effects::start(
             prepared,
