@@ -52,8 +52,16 @@ pub(super) async fn send(
     let conflict = matches!(&result, Ok(reply) if reply.status == 409);
     match http::answer(result) {
         // Accepted: the job waits for its completion or its deadline.
-        Answer::Accepted => {}
-        _ if conflict => {}
+        Answer::Accepted => tracing::debug!(
+            job = %request.job_id,
+            attempt = request.attempt,
+            "The backend accepted the job; it runs until completed or its deadline."
+        ),
+        _ if conflict => tracing::debug!(
+            job = %request.job_id,
+            attempt = request.attempt,
+            "The backend already runs this job (409); it runs until completed or its deadline."
+        ),
         Answer::Retry { error, .. } | Answer::Refused { error } => {
             let _ = ended
                 .send(Ended {

@@ -7,12 +7,14 @@
 //! - `retries.rs`: retries, backoff, time limits and deadlines on tokio's paused clock, with
 //!   the requests going to a `switchboard.rs` instead of sockets.
 //! - `commands.rs`: a command trainer's time limit, on the paused clock with a real process.
+//! - `logs.rs`: what the effects log for an operator (ids, outcomes, reasons; no secret).
 //!
 //! Every wait is for an outcome (a commit, a request), bounded by a watchdog in real time so
 //! that a missing outcome fails the test instead of hanging it.
 
 mod answers;
 mod commands;
+mod logs;
 mod retries;
 mod switchboard;
 
@@ -209,6 +211,11 @@ impl Harness {
         .await
     }
 
+    /// How the API reaches the job runner.
+    pub(super) fn jobs(&self) -> &super::JobControl {
+        &self.effects.jobs
+    }
+
     fn runtime(&self) -> &Runtime {
         self.runtime.as_ref().unwrap()
     }
@@ -328,5 +335,83 @@ impl Target {
 impl Drop for Target {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// The events logged on this thread (the runtime's, in a `#[tokio::test]`) while it lives, as
+/// the JSON objects `serve --log-format json` writes, debug level and up.
+///
+/// One subscriber for the whole test binary, installed by the first capture, writes each event
+/// into the capture of the thread that logs it (or nowhere). A subscriber per test
+/// (`set_default`) would race: tracing caches per call site whether anyone listens, and a call
+/// site first reached by a test without a subscriber while another registers its own can stay
+/// silent for good.
+pub(super) struct Logs {
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Writes into the capture of the calling thread, if it has one.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|capture| {
+            if let Some(buffer) = &*capture.borrow() {
+                buffer.lock().unwrap().extend_from_slice(bytes);
+            }
+        });
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Starts capturing this thread's events.
+    pub(super) fn capture() -> Logs {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(|| ThreadCapture)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(buffer.clone()));
+        Logs { buffer }
+    }
+    /// Everything written so far.
+    pub(super) fn text(&self) -> String {
+        String::from_utf8(self.buffer.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The events whose message is `message`: their level and fields.
+    pub(super) fn events(&self, message: &str) -> Vec<(String, serde_json::Value)> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .filter(|event| event["fields"]["message"] == message)
+            .map(|event| {
+                (
+                    event["level"].as_str().unwrap().to_string(),
+                    event["fields"].clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Logs {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| *capture.borrow_mut() = None);
     }
 }
