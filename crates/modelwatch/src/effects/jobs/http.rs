@@ -14,8 +14,7 @@ use crate::effects::transport::{self, Post, Transport};
 /// The time limit of the POST that starts a job (not of the job).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One attempt's request, templated.
-#[derive(Debug)]
+/// One attempt's request, templated. No `Debug`: it holds the secret.
 pub(super) struct HttpRequest {
     pub(super) url: String,
     pub(super) body: String,
