@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::command::{CommandSpec, check_version, run_command};
 use super::{
-    CancelError, CompleteError, Control, Ended, JobReport, field_env, fields, http, until,
+    CancelError, CompleteError, Control, Ended, JobReport, field_env, fields, http,
+    log_attempt_ended, log_job_ended, until,
 };
 use crate::effects::{Context, Stopped};
 
@@ -602,42 +603,4 @@ impl Runner {
         }
         self.context.submit(inputs, effects).await
     }
-}
-
-/// Logs a job's end, once committed.
-fn log_job_ended(job: &Job, state: JobState) {
-    match state {
-        JobState::Failed | JobState::TimedOut => tracing::warn!(
-            job = %job.id,
-            kind = job.kind.as_str(),
-            model = %job.model,
-            state = state.as_str(),
-            "A job ended without success."
-        ),
-        _ => tracing::info!(
-            job = %job.id,
-            kind = job.kind.as_str(),
-            model = %job.model,
-            state = state.as_str(),
-            "A job ended."
-        ),
-    }
-}
-
-/// Logs an attempt's end, once committed.
-fn log_attempt_ended(
-    job: &str,
-    attempt: u32,
-    outcome: AttemptOutcome,
-    error: Option<&str>,
-    version: Option<&str>,
-) {
-    tracing::info!(
-        job,
-        attempt,
-        outcome = outcome.as_str(),
-        reason = error.unwrap_or(""),
-        version = version.unwrap_or(""),
-        "A job's attempt ended."
-    );
 }
