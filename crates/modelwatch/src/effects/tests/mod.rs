@@ -11,6 +11,16 @@
 //!
 //! Every wait is for an outcome (a commit, a request), bounded by a watchdog in real time so
 //! that a missing outcome fails the test instead of hanging it.
+//!
+//! On a paused clock (`#[tokio::test(start_paused = true)]`) tokio moves time to the next
+//! timer whenever the runtime has nothing to do, also while a task waits on a socket or on
+//! another thread (tokio issue 4522): then a retry would fire while a commit is under way.
+//! So nothing the effects or these tests wait for is outside tokio's view: the writer thread's
+//! answers and the store's reads are awaited on blocking threads (tokio holds a paused clock
+//! still while a blocking task runs), and requests go to the switchboard, not to sockets. Time
+//! then moves only when every task waits on a timer, straight to the earliest one, and wall
+//! time ([`TokioClock`](crate::clock::TokioClock)) moves with it: every attempt happens at
+//! exactly the time its schedule says.
 
 mod answers;
 mod commands;
