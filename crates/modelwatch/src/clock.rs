@@ -2,6 +2,7 @@
 //!
 //! This is the one file allowed to call `SystemTime::now` (clippy's `disallowed-methods`
 //! bans it everywhere else). The engine never reads a clock: it runs on event time.
+//! [`TokioClock`] is wall time that follows tokio's clock, for tests on a paused runtime.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -57,6 +58,35 @@ impl Clock for FixedClock {
     }
 }
 
+/// Wall time that moves with tokio's clock: a start time plus the tokio time elapsed since
+/// the clock was made. On a runtime whose time is paused (`#[tokio::test(start_paused =
+/// true)]`) it stands still until tokio's time moves, so that the wall times the service
+/// computes (attempt times, deadlines, retry times) and its tokio timers agree to the
+/// nanosecond. Read it on the runtime's threads (its tasks and blocking tasks): elsewhere
+/// tokio's time is the operating system's.
+#[derive(Debug)]
+pub struct TokioClock {
+    start: Timestamp,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock that says `start` now.
+    pub fn new(start: Timestamp) -> TokioClock {
+        TokioClock {
+            start,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        Timestamp::from_nanos(self.start.as_nanos().saturating_add(elapsed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +97,14 @@ mod tests {
         assert_eq!(clock.now(), Timestamp::from_secs(10));
         clock.set(Timestamp::from_secs(20));
         assert_eq!(clock.now(), Timestamp::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokio_clock_moves_only_with_tokios_time() {
+        let clock = TokioClock::new(Timestamp::from_secs(10));
+        assert_eq!(clock.now(), Timestamp::from_secs(10));
+        tokio::time::advance(std::time::Duration::from_millis(1_500)).await;
+        assert_eq!(clock.now(), Timestamp::from_nanos(11_500_000_000));
     }
 
     #[test]

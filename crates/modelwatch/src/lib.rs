@@ -34,7 +34,7 @@ pub mod runtime;
 pub mod server;
 pub mod service;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, SystemClock, TokioClock};
 pub use monitor::{Monitor, MonitorError, MonitorOptions, Observer, Subscription, TryIngestError};
 pub use service::{Service, ServiceError, ServiceOptions};
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use super::transport::Reply;
+
 /// The header carrying the signature's time, in Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "x-modelwatch-timestamp";
 /// The header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
@@ -15,7 +17,8 @@ pub const SIGNATURE_HEADER: &str = "x-modelwatch-signature";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// The HTTP client of every effect: rustls with the ring provider, no cookies, no proxy
-/// guessing beyond reqwest's defaults.
+/// guessing beyond reqwest's defaults, and no redirects followed: a redirect is an answer
+/// (see [`classify`]), so a notification and its signature go to the configured URL only.
 ///
 /// # Errors
 ///
@@ -26,6 +29,7 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("modelwatch/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
 }
 
@@ -55,7 +59,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The wait before retry number `attempt` (1 after the first failure): `initial` doubled per
 /// further attempt, capped at `max`, then scaled into [1/2, 1] of itself by a jitter drawn
 /// from a hash of `key` and `attempt`, so that retries of different deliveries spread out and
-/// the same delivery always waits the same (tests can tell).
+/// the same delivery always waits the same (tests can tell); in whole milliseconds.
 pub fn backoff(initial: Duration, max: Duration, attempt: u32, key: &str) -> Duration {
     let doublings = attempt.saturating_sub(1).min(30);
     let grown = initial.saturating_mul(1u32 << doublings).min(max);
@@ -63,10 +67,15 @@ pub fn backoff(initial: Duration, max: Duration, attempt: u32, key: &str) -> Dur
     key.hash(&mut hasher);
     attempt.hash(&mut hasher);
     let fraction = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    grown.mul_f64(0.5 + 0.5 * fraction)
+    // Whole milliseconds, rounded up (so never below half): tokio's timers count in them, so
+    // the wait is exactly what it says, in a paused test as in production.
+    let millis = u64::try_from(grown.as_millis()).unwrap_or(u64::MAX) as f64;
+    Duration::from_millis((millis * (0.5 + 0.5 * fraction)).ceil() as u64)
 }
 
-/// How an HTTP attempt went, for retrying.
+/// How an HTTP attempt went, for retrying. The errors are sentences of our own (a status, a
+/// timeout, a connection failure): never what the target wrote in its answer, which may hold
+/// anything and would be shown to every client of `GET /v1/deliveries` and `GET /v1/jobs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// 2xx.
@@ -79,64 +88,53 @@ pub enum Answer {
         /// What the server asked to wait.
         retry_after: Option<Duration>,
     },
-    /// Refused for good: any other 4xx (the request itself is wrong; sending it again would
-    /// not help).
+    /// Refused for good: a redirect (3xx: the configured URL is not where the target wants
+    /// the request, and it will not be tomorrow either; it is never followed) or any other
+    /// 4xx (the request itself is wrong; sending it again would not help).
     Refused {
         /// What happened.
         error: String,
     },
 }
 
-/// Classifies the outcome of a sent request.
-pub async fn answer(result: Result<reqwest::Response, reqwest::Error>) -> Answer {
-    let response = match result {
-        Ok(response) => response,
-        Err(error) => {
-            return Answer::Retry {
-                error: describe(&error),
-                retry_after: None,
-            };
-        }
-    };
-    let status = response.status();
-    if status.is_success() {
-        return Answer::Accepted;
-    }
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = response.text().await.unwrap_or_default();
-    let excerpt: String = body.chars().take(200).collect();
-    let error = if excerpt.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        format!("HTTP {status}: {}", excerpt.trim())
-    };
-    let code = status.as_u16();
-    if code == 408 || code == 429 || status.is_server_error() {
-        Answer::Retry { error, retry_after }
-    } else {
-        Answer::Refused { error }
+/// Classifies the outcome of a request: its answer's status, or why none came.
+pub(crate) fn answer(result: Result<Reply, String>) -> Answer {
+    match result {
+        Ok(reply) => classify(reply.status, reply.retry_after),
+        Err(error) => Answer::Retry {
+            error,
+            retry_after: None,
+        },
     }
 }
 
-/// A reqwest error as one sentence: the kind, then the innermost cause.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(source) = cause.source() {
-        cause = source;
+/// How a status counts; `retry_after` as the answer asked.
+pub fn classify(status: u16, retry_after: Option<Duration>) -> Answer {
+    let named = status_name(status);
+    match status {
+        200..=299 => Answer::Accepted,
+        300..=399 => Answer::Refused {
+            error: format!("the target redirected ({named}) to a location that is not followed"),
+        },
+        408 | 429 | 500..=599 => Answer::Retry {
+            error: format!("the target answered {named}"),
+            retry_after,
+        },
+        _ => Answer::Refused {
+            error: format!("the target answered {named}"),
+        },
     }
-    format!("{kind}: {cause}")
+}
+
+/// `500 Internal Server Error`, or the bare number for a status without a standard name.
+fn status_name(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +152,36 @@ mod tests {
     }
 
     #[test]
+    fn a_status_counts_as_accepted_retried_or_refused_in_words_of_our_own() {
+        assert_eq!(classify(204, None), Answer::Accepted);
+        let retry = |status, after| Answer::Retry {
+            error: format!("the target answered {status}"),
+            retry_after: after,
+        };
+        assert_eq!(
+            classify(503, Some(Duration::from_secs(7))),
+            retry("503 Service Unavailable", Some(Duration::from_secs(7)))
+        );
+        assert_eq!(classify(429, None), retry("429 Too Many Requests", None));
+        assert_eq!(classify(408, None), retry("408 Request Timeout", None));
+        assert_eq!(classify(599, None), retry("599", None));
+        assert_eq!(
+            classify(301, None),
+            Answer::Refused {
+                error: "the target redirected (301 Moved Permanently) to a location that is \
+                        not followed"
+                    .to_string()
+            }
+        );
+        assert_eq!(
+            classify(404, None),
+            Answer::Refused {
+                error: "the target answered 404 Not Found".to_string()
+            }
+        );
+    }
+
+    #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
         let initial = Duration::from_millis(100);
         let max = Duration::from_secs(1);
@@ -165,6 +193,7 @@ mod tests {
                 "{attempt}: {wait:?} of {full:?}"
             );
             assert_eq!(wait, backoff(initial, max, attempt, "delivery"));
+            assert_eq!(wait.subsec_nanos() % 1_000_000, 0, "{wait:?} in whole ms");
         }
         let spread: std::collections::HashSet<_> = (0..20)
             .map(|key| backoff(initial, max, 3, &key.to_string()))

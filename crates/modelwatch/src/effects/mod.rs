@@ -4,10 +4,11 @@
 //! - `notify.rs`: one task per notifier delivers its pending notifications in stream order,
 //!   each with retries (exponential backoff with jitter) for as long as the notifier says;
 //!   Alertmanager notifiers also re-send the firing alerts every `resend_secs`.
-//! - `jobs.rs`: the job runner starts queued retrain and rollback jobs (a global limit on how
+//! - `jobs/`: the job runner starts queued retrain and rollback jobs (a global limit on how
 //!   many run at once), times them out, retries them by policy, and reports their end; a
 //!   retrain's end is a job-finished input, so single flight and cooldown stay the engine's.
 //! - `http.rs`: the client, signatures, backoff and how answers count.
+//! - `transport.rs`: where requests go: the network, or an in-process test's switchboard.
 //!
 //! Every external call carries an idempotency key derived from the decision that caused it
 //! (the delivery id, the job id), and every attempt is committed before the next step, so a
@@ -18,6 +19,9 @@
 pub mod http;
 mod jobs;
 mod notify;
+#[cfg(test)]
+mod tests;
+mod transport;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,6 +36,7 @@ use crate::clock::Clock;
 use crate::runtime::Status;
 use crate::runtime::metrics::Metrics;
 use crate::runtime::writer::{Message, Request};
+use transport::{Network, Transport};
 
 pub use jobs::{CancelError, CompleteError, JobControl, JobReport};
 
@@ -67,7 +72,8 @@ pub(crate) struct Context {
     /// Bumped by the writer after each commit with outputs or effects; closed when it stops.
     pub(crate) outbox: watch::Receiver<u64>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) client: reqwest::Client,
+    /// Where requests go.
+    pub(crate) transport: Arc<dyn Transport>,
     /// Secrets by owner (`notifier:NAME`, `trainer:INDEX`, `rollback:INDEX`).
     pub(crate) secrets: HashMap<String, Vec<u8>>,
     /// Where links in notifications point (no trailing slash).
@@ -131,7 +137,12 @@ impl Context {
             .await
             .map_err(|_| Stopped)?;
         drop(queue);
-        match answer.await {
+        // The writer is a thread: its answer is awaited on a blocking thread, as a store read
+        // is, so that a paused clock (tokio's test clock) stands still while it commits.
+        let answer = tokio::task::spawn_blocking(move || answer.blocking_recv())
+            .await
+            .map_err(|_| Stopped)?;
+        match answer {
             Ok(Ok(_)) => {
                 for update in &effects_counted {
                     match update {
@@ -198,7 +209,7 @@ pub struct EffectsSetup {
 #[derive(Debug)]
 pub struct Prepared {
     secrets: HashMap<String, Vec<u8>>,
-    client: reqwest::Client,
+    transport: Arc<dyn Transport>,
 }
 
 impl Effects {
@@ -210,7 +221,7 @@ impl Effects {
     pub fn prepare(config: &Config) -> Result<Prepared, EffectsError> {
         Ok(Prepared {
             secrets: read_secrets(config)?,
-            client: http::client()?,
+            transport: Arc::new(Network::new()?),
         })
     }
 
@@ -227,7 +238,7 @@ impl Effects {
             queue: setup.queue,
             outbox: setup.outbox,
             clock: setup.clock,
-            client: prepared.client,
+            transport: prepared.transport,
             secrets: prepared.secrets,
             link_base: setup.link_base.trim_end_matches('/').to_string(),
             metrics: setup.metrics,

@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 
 use super::http::{self, Answer};
+use super::transport::{self, Post};
 use super::{Context, Stopped, wait_ready};
 use crate::runtime::Status;
 use crate::runtime::metrics::DeliveryOutcome;
@@ -68,8 +69,13 @@ async fn deliver_pending(
             .await;
         let page = match page {
             Ok(page) => page,
-            Err(_) => {
+            Err(error) => {
                 // The reader failed (a locked or busy file): try again shortly.
+                tracing::warn!(
+                    notifier = &*notifier.name,
+                    error = %error,
+                    "Cannot read the pending notifications; trying again in 1 s."
+                );
                 if context.sleep(Duration::from_secs(1)).await.is_err() {
                     return;
                 }
@@ -108,26 +114,25 @@ async fn deliver(
         match prepare(context, notifier, &delivery).await {
             Ok(Some(prepared)) => break prepared,
             Ok(None) => {
-                let update = EffectUpdate::Delivery {
-                    id: delivery.id.clone(),
-                    at: context.clock.now(),
-                    result: DeliveryResult::Skipped,
-                };
-                return report(context, notifier, update).await;
+                let attempt = delivery.attempts.saturating_add(1);
+                let at = context.clock.now();
+                return report(context, notifier, &delivery.id, at, attempt, Ended::Skipped).await;
             }
             Err(Unprepared::Broken(error)) => {
-                let update = EffectUpdate::Delivery {
-                    id: delivery.id.clone(),
-                    at: context.clock.now(),
-                    result: DeliveryResult::Failed {
-                        error,
-                        give_up: true,
-                    },
-                };
-                return report(context, notifier, update).await;
+                let attempt = delivery.attempts.saturating_add(1);
+                let at = context.clock.now();
+                let ended = Ended::GivenUp(error);
+                return report(context, notifier, &delivery.id, at, attempt, ended).await;
             }
             // A locked or busy file: nothing was sent, so nothing counts as an attempt.
-            Err(Unprepared::Unreadable) => context.sleep(Duration::from_secs(1)).await?,
+            Err(Unprepared::Unreadable) => {
+                tracing::warn!(
+                    notifier = &*notifier.name,
+                    delivery = %delivery.id,
+                    "Cannot read the alert's history for a notification; trying again in 1 s."
+                );
+                context.sleep(Duration::from_secs(1)).await?;
+            }
         }
     };
     let initial = Duration::from_millis(notifier.retry_initial_ms);
@@ -137,15 +142,9 @@ async fn deliver(
         attempt = attempt.saturating_add(1);
         let answer = send(context, notifier, Some(&delivery.id), &prepared).await;
         let now = context.clock.now();
-        let (result, retry_after) = match answer {
-            Answer::Accepted => (DeliveryResult::Delivered, None),
-            Answer::Refused { error } => (
-                DeliveryResult::Failed {
-                    error,
-                    give_up: true,
-                },
-                None,
-            ),
+        let ended = match answer {
+            Answer::Accepted => Ended::Delivered,
+            Answer::Refused { error } => Ended::GivenUp(error),
             Answer::Retry { error, retry_after } => {
                 let age = now
                     .as_nanos()
@@ -153,52 +152,114 @@ async fn deliver(
                 let limit = i64::try_from(notifier.retry_for_secs)
                     .unwrap_or(i64::MAX)
                     .saturating_mul(1_000_000_000);
-                let give_up = age >= limit;
-                let error = if give_up {
-                    format!(
+                if age >= limit {
+                    Ended::GivenUp(format!(
                         "{error} (given up after {} s of retries)",
                         notifier.retry_for_secs
-                    )
+                    ))
                 } else {
-                    error
-                };
-                (DeliveryResult::Failed { error, give_up }, retry_after)
+                    let wait = http::backoff(initial, max, attempt, &delivery.id)
+                        .max(retry_after.unwrap_or_default().min(max));
+                    Ended::Retry { error, wait }
+                }
             }
         };
-        let retry = matches!(result, DeliveryResult::Failed { give_up: false, .. });
-        let update = EffectUpdate::Delivery {
-            id: delivery.id.clone(),
-            at: now,
-            result,
+        let wait = match &ended {
+            Ended::Retry { wait, .. } => Some(*wait),
+            _ => None,
         };
-        report(context, notifier, update).await?;
-        if !retry {
-            return Ok(());
+        report(context, notifier, &delivery.id, now, attempt, ended).await?;
+        match wait {
+            Some(wait) => context.sleep(wait).await?,
+            None => return Ok(()),
         }
-        let wait = http::backoff(initial, max, attempt, &delivery.id)
-            .max(retry_after.unwrap_or_default().min(max));
-        context.sleep(wait).await?;
     }
 }
 
-/// Commits a delivery attempt's outcome, then counts it on `/metrics`.
+/// How a delivery's attempt ended.
+enum Ended {
+    Delivered,
+    /// There was nothing to send.
+    Skipped,
+    /// Failed; tried again after `wait`.
+    Retry {
+        error: String,
+        wait: Duration,
+    },
+    /// Failed for good.
+    GivenUp(String),
+}
+
+/// Commits a delivery attempt's outcome, then counts it on `/metrics` and logs it.
 async fn report(
     context: &Context,
     notifier: &Notifier,
-    update: EffectUpdate,
+    id: &str,
+    at: Timestamp,
+    attempt: u32,
+    ended: Ended,
 ) -> Result<(), Stopped> {
-    let outcome = match &update {
-        EffectUpdate::Delivery { result, .. } => match result {
-            DeliveryResult::Delivered => Some(DeliveryOutcome::Delivered),
-            DeliveryResult::Skipped => Some(DeliveryOutcome::Skipped),
-            DeliveryResult::Failed { give_up: false, .. } => Some(DeliveryOutcome::Failed),
-            DeliveryResult::Failed { give_up: true, .. } => Some(DeliveryOutcome::GivenUp),
-        },
-        _ => None,
+    let (result, outcome) = match &ended {
+        Ended::Delivered => (DeliveryResult::Delivered, DeliveryOutcome::Delivered),
+        Ended::Skipped => (DeliveryResult::Skipped, DeliveryOutcome::Skipped),
+        Ended::Retry { error, .. } => (
+            DeliveryResult::Failed {
+                error: error.clone(),
+                give_up: false,
+            },
+            DeliveryOutcome::Failed,
+        ),
+        Ended::GivenUp(error) => (
+            DeliveryResult::Failed {
+                error: error.clone(),
+                give_up: true,
+            },
+            DeliveryOutcome::GivenUp,
+        ),
+    };
+    let update = EffectUpdate::Delivery {
+        id: id.to_string(),
+        at,
+        result,
     };
     context.submit(Vec::new(), vec![update]).await?;
-    if let Some(outcome) = outcome {
-        context.metrics.record_delivery(&notifier.name, outcome);
+    context.metrics.record_delivery(&notifier.name, outcome);
+    let name = &*notifier.name;
+    match ended {
+        Ended::Delivered => {
+            tracing::debug!(
+                notifier = name,
+                delivery = id,
+                attempt,
+                "Delivered a notification."
+            );
+        }
+        Ended::Skipped => {
+            tracing::debug!(
+                notifier = name,
+                delivery = id,
+                "Skipped a notification: the target takes no such transition."
+            );
+        }
+        Ended::Retry { error, wait } => {
+            tracing::warn!(
+                notifier = name,
+                delivery = id,
+                attempt,
+                reason = %error,
+                retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "A notification's attempt failed; it is tried again."
+            );
+        }
+        Ended::GivenUp(error) => {
+            tracing::error!(
+                notifier = name,
+                delivery = id,
+                attempt,
+                reason = %error,
+                "Gave up a notification."
+            );
+        }
     }
     Ok(())
 }
@@ -217,34 +278,36 @@ async fn send(
     id: Option<&str>,
     prepared: &Prepared,
 ) -> Answer {
-    let mut request = context
-        .client
-        .post(&prepared.url)
-        .timeout(Duration::from_secs(notifier.timeout_secs.max(1)))
-        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    let mut headers = Vec::new();
     if let Some(id) = id {
-        request = request.header(http::IDEMPOTENCY_HEADER, id);
+        headers.push((http::IDEMPOTENCY_HEADER.to_string(), id.to_string()));
     }
-    for (name, value) in &notifier.headers {
-        request = request.header(name, value);
-    }
+    headers.extend(notifier.headers.iter().cloned());
     let secret = context.secrets.get(&format!("notifier:{}", notifier.name));
     match (notifier.kind, secret) {
         (NotifierKind::Webhook, Some(secret)) => {
             let timestamp = context.clock.now().as_nanos() / 1_000_000_000;
-            request = request
-                .header(http::TIMESTAMP_HEADER, timestamp.to_string())
-                .header(
-                    http::SIGNATURE_HEADER,
-                    http::signature(secret, timestamp, prepared.body.as_bytes()),
-                );
+            headers.push((http::TIMESTAMP_HEADER.to_string(), timestamp.to_string()));
+            headers.push((
+                http::SIGNATURE_HEADER.to_string(),
+                http::signature(secret, timestamp, prepared.body.as_bytes()),
+            ));
         }
         (NotifierKind::Alertmanager, Some(secret)) => {
-            request = request.bearer_auth(String::from_utf8_lossy(secret));
+            headers.push((
+                "authorization".to_string(),
+                format!("Bearer {}", String::from_utf8_lossy(secret)),
+            ));
         }
         (_, None) => {}
     }
-    http::answer(request.body(prepared.body.clone()).send().await).await
+    let post = Post {
+        url: prepared.url.clone(),
+        headers,
+        body: prepared.body.clone(),
+    };
+    let timeout = Duration::from_secs(notifier.timeout_secs.max(1));
+    http::answer(transport::post(&*context.transport, post, timeout).await)
 }
 
 /// The webhook body.
@@ -471,7 +534,16 @@ async fn resend_firing(
                 body,
             };
             // A failed re-send is tried again at the next interval.
-            let _ = send(&context, &notifier, None, &prepared).await;
+            if let Answer::Retry { error, .. } | Answer::Refused { error } =
+                send(&context, &notifier, None, &prepared).await
+            {
+                tracing::warn!(
+                    notifier = &*notifier.name,
+                    alerts = chunk.len(),
+                    reason = %error,
+                    "Re-sending the firing alerts failed; they are sent again at the next interval."
+                );
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! What serve does about its alerts, with real processes: a webhook receiver that fails and
 //! goes down still gets every notification once and in order; a real Alertmanager (Debian's
 //! `prometheus-alertmanager`) shows our alert and then resolves it; command and http trainers
-//! retrain, register the new version, retry, time out (killing the process group), are
-//! cancelled and completed through the API.
+//! retrain, register the new version, retry, are cancelled and completed through the API.
+//! Retries, backoff, time limits and deadlines are tested in process on a paused clock
+//! (`src/effects/tests/`), the time limit of a command with its process group too.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -492,45 +493,6 @@ fn a_command_trainer_retrains_with_a_retry_and_registers_the_version() {
         "{actions:?}"
     );
     assert!(actions.contains(&"job_queued") && actions.contains(&"job_ended"));
-    serve.stop();
-}
-
-#[test]
-fn a_command_past_its_time_limit_is_killed_with_its_process_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("grandchild.pid");
-    let script = dir.path().join("hang.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nsleep 600 &\necho $! > {}\nwait\n",
-            pid_file.display()
-        ),
-    )
-    .unwrap();
-    let config = retrain_config(&format!(
-        "[[trainers]]\nkind = \"command\"\ncommand = [\"sh\", \"{}\"]\ntimeout_secs = 1\n\
-         max_attempts = 1\n",
-        script.display()
-    ));
-    let serve = serve_with(dir.path(), &config, &[]);
-    let client = Client::of(&serve);
-    client.ingest(&[accuracy("1", 0, 0.95), accuracy("1", 1, 0.5)]);
-    let job = only_job(&client);
-    assert_eq!(job["state"], "timed_out", "{job}");
-    assert!(
-        job["error"]
-            .as_str()
-            .unwrap()
-            .contains("process group was killed")
-    );
-    let pid = std::fs::read_to_string(&pid_file).unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
-    // Gone, or a zombie waiting for its new parent to reap it: not running.
-    assert!(
-        stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z"),
-        "the trainer's own child survived: {stat}"
-    );
     serve.stop();
 }
 

@@ -1,6 +1,7 @@
 //! The `http` backend: POSTs a job's templated body to the trainer's (or rollback's) URL; the
 //! job then waits for `POST /v1/jobs/{id}/complete` or its deadline.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use modelwatch_store::AttemptOutcome;
@@ -8,9 +9,12 @@ use tokio::sync::mpsc;
 
 use super::Ended;
 use crate::effects::http::{self, Answer};
+use crate::effects::transport::{self, Post, Transport};
 
-/// One attempt's request, templated.
-#[derive(Debug)]
+/// The time limit of the POST that starts a job (not of the job).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One attempt's request, templated. No `Debug`: it holds the secret.
 pub(super) struct HttpRequest {
     pub(super) url: String,
     pub(super) body: String,
@@ -19,33 +23,44 @@ pub(super) struct HttpRequest {
     pub(super) secret: Option<Vec<u8>>,
     pub(super) job_id: String,
     pub(super) attempt: u32,
+    /// `trainer` or `rollback`, for the error.
+    pub(super) role: &'static str,
 }
 
 /// Sends the request; reports the attempt's end only when the trainer did not accept it.
 pub(super) async fn send(
-    client: reqwest::Client,
+    transport: Arc<dyn Transport>,
     request: HttpRequest,
     ended: mpsc::Sender<Ended>,
 ) {
-    let mut builder = client
-        .post(&request.url)
-        .timeout(Duration::from_secs(30))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(http::IDEMPOTENCY_HEADER, request.job_id.as_str())
-        .body(request.body);
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
+    let mut headers = vec![(http::IDEMPOTENCY_HEADER.to_string(), request.job_id.clone())];
+    headers.extend(request.headers);
     if let Some(secret) = &request.secret {
-        builder = builder.bearer_auth(String::from_utf8_lossy(secret));
+        headers.push((
+            "authorization".to_string(),
+            format!("Bearer {}", String::from_utf8_lossy(secret)),
+        ));
     }
-    let result = builder.send().await;
-    let conflict =
-        matches!(&result, Ok(response) if response.status() == reqwest::StatusCode::CONFLICT);
-    match http::answer(result).await {
+    let post = Post {
+        url: request.url,
+        headers,
+        body: request.body,
+    };
+    let result = transport::post(&*transport, post, REQUEST_TIMEOUT).await;
+    // 409: the backend already has a run with this job's id (sent again after a crash).
+    let conflict = matches!(&result, Ok(reply) if reply.status == 409);
+    match http::answer(result) {
         // Accepted: the job waits for its completion or its deadline.
-        Answer::Accepted => {}
-        _ if conflict => {}
+        Answer::Accepted => tracing::debug!(
+            job = %request.job_id,
+            attempt = request.attempt,
+            "The backend accepted the job; it runs until completed or its deadline."
+        ),
+        _ if conflict => tracing::debug!(
+            job = %request.job_id,
+            attempt = request.attempt,
+            "The backend already runs this job (409); it runs until completed or its deadline."
+        ),
         Answer::Retry { error, .. } | Answer::Refused { error } => {
             let _ = ended
                 .send(Ended {
@@ -54,7 +69,7 @@ pub(super) async fn send(
                     outcome: AttemptOutcome::Failed,
                     version: None,
                     result: None,
-                    error: Some(format!("the trainer's URL answered: {error}")),
+                    error: Some(format!("POST to the {}'s URL: {error}", request.role)),
                 })
                 .await;
         }

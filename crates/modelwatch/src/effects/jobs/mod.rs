@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use modelwatch_engine::config::{TEMPLATE_FIELDS, TemplateFields};
 use modelwatch_engine::{JobStatus, Timestamp};
-use modelwatch_store::{AttemptOutcome, Job};
+use modelwatch_store::{AttemptOutcome, Job, JobState};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -207,4 +207,42 @@ fn field_env(fields: &TemplateFields<'_>) -> Vec<(String, String)> {
             (format!("MODELWATCH_{}", name.to_ascii_uppercase()), value)
         })
         .collect()
+}
+
+/// Logs a job's end, once committed.
+fn log_job_ended(job: &Job, state: JobState) {
+    match state {
+        JobState::Failed | JobState::TimedOut => tracing::warn!(
+            job = %job.id,
+            kind = job.kind.as_str(),
+            model = %job.model,
+            state = state.as_str(),
+            "A job ended without success."
+        ),
+        _ => tracing::info!(
+            job = %job.id,
+            kind = job.kind.as_str(),
+            model = %job.model,
+            state = state.as_str(),
+            "A job ended."
+        ),
+    }
+}
+
+/// Logs an attempt's end, once committed.
+fn log_attempt_ended(
+    job: &str,
+    attempt: u32,
+    outcome: AttemptOutcome,
+    error: Option<&str>,
+    version: Option<&str>,
+) {
+    tracing::info!(
+        job,
+        attempt,
+        outcome = outcome.as_str(),
+        reason = error.unwrap_or(""),
+        version = version.unwrap_or(""),
+        "A job's attempt ended."
+    );
 }

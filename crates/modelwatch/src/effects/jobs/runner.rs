@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::command::{CommandSpec, check_version, run_command};
 use super::{
-    CancelError, CompleteError, Control, Ended, JobReport, field_env, fields, http, until,
+    CancelError, CompleteError, Control, Ended, JobReport, field_env, fields, http,
+    log_attempt_ended, log_job_ended, until,
 };
 use crate::effects::{Context, Stopped};
 
@@ -100,6 +101,15 @@ impl Runner {
                     cancelled: None,
                 },
             );
+            if backend != "command" {
+                tracing::info!(
+                    job = %id,
+                    attempt,
+                    backend,
+                    deadline = %deadline.to_rfc3339(),
+                    "Waiting again for a job's attempt that the previous run started."
+                );
+            }
             if backend == "command" {
                 let ended = Ended {
                     id,
@@ -121,7 +131,10 @@ impl Runner {
         loop {
             match self.context.read(|store| store.open_jobs()).await {
                 Ok(jobs) => return Ok(jobs),
-                Err(_) => self.context.sleep(Duration::from_secs(1)).await?,
+                Err(error) => {
+                    tracing::warn!(error = %error, "Cannot read the open jobs; trying again in 1 s.");
+                    self.context.sleep(Duration::from_secs(1)).await?;
+                }
             }
         }
     }
@@ -223,6 +236,11 @@ impl Runner {
                         ],
                     )
                     .await?;
+                tracing::error!(
+                    job = %job.id,
+                    model = %job.model,
+                    "A rollback job failed: no [[rollbacks]] entry matches its model."
+                );
                 return Ok(());
             }
         };
@@ -244,6 +262,15 @@ impl Runner {
                 }],
             )
             .await?;
+        tracing::info!(
+            job = %job.id,
+            kind = job.kind.as_str(),
+            model = %job.model,
+            attempt,
+            backend = backend.kind(),
+            timeout_secs = timeout,
+            "Started a job's attempt."
+        );
         let templated = job.clone();
         let fields = fields(&templated, attempt);
         let mut running = Running {
@@ -308,9 +335,13 @@ impl Runner {
                     secret,
                     job_id: running.job.id.clone(),
                     attempt,
+                    role: match running.job.kind {
+                        JobKind::Retrain => "trainer",
+                        JobKind::Rollback => "rollback",
+                    },
                 };
                 tokio::spawn(http::send(
-                    self.context.client.clone(),
+                    self.context.transport.clone(),
                     request,
                     self.ended_sender.clone(),
                 ));
@@ -386,7 +417,9 @@ impl Runner {
         }
         self.finish(&job, None, JobState::Cancelled, None)
             .await
-            .map_err(|_| CancelError::Stopping)
+            .map_err(|_| CancelError::Stopping)?;
+        log_job_ended(&job, JobState::Cancelled);
+        Ok(())
     }
 
     async fn complete(&mut self, id: &str, report: JobReport) -> Result<(), CompleteError> {
@@ -481,16 +514,33 @@ impl Runner {
         if retryable && ended.attempt < max_attempts {
             let doublings = ended.attempt.saturating_sub(1).min(20);
             let wait = delay.saturating_mul(1u64 << doublings);
+            let retry_at = now.plus_secs(wait);
             let retry = EffectUpdate::JobAttemptEnded {
                 id: ended.id.clone(),
                 attempt: ended.attempt,
                 at: now,
                 outcome: ended.outcome,
-                error: ended.error,
-                result: ended.result,
-                retry_at: Some(now.plus_secs(wait)),
+                error: ended.error.clone(),
+                result: ended.result.clone(),
+                retry_at: Some(retry_at),
             };
-            return self.context.submit(Vec::new(), vec![retry]).await;
+            self.context.submit(Vec::new(), vec![retry]).await?;
+            log_attempt_ended(
+                &ended.id,
+                ended.attempt,
+                ended.outcome,
+                ended.error.as_deref(),
+                None,
+            );
+            tracing::warn!(
+                job = %ended.id,
+                attempt = ended.attempt.saturating_add(1),
+                max_attempts,
+                retry_in_secs = wait,
+                retry_at = %retry_at.to_rfc3339(),
+                "A job is tried again."
+            );
+            return Ok(());
         }
         let state = match ended.outcome {
             AttemptOutcome::Succeeded => JobState::Succeeded,
@@ -498,8 +548,18 @@ impl Runner {
             AttemptOutcome::Cancelled => JobState::Cancelled,
             AttemptOutcome::Failed | AttemptOutcome::Interrupted => JobState::Failed,
         };
-        self.finish(&running.job, Some(record), state, ended.version)
-            .await
+        let version = ended.version.clone();
+        self.finish(&running.job, Some(record), state, version)
+            .await?;
+        log_attempt_ended(
+            &ended.id,
+            ended.attempt,
+            ended.outcome,
+            ended.error.as_deref(),
+            ended.version.as_deref(),
+        );
+        log_job_ended(&running.job, state);
+        Ok(())
     }
 
     /// Ends a job: a retrain through its job-finished input, a rollback directly; with the
