@@ -7,7 +7,7 @@
 //! of their own, on a blocking thread. Nothing here prints or owns a thread.
 //!
 //! One file per group of routes: `ingest.rs` (`POST /v1/events`), `alerts.rs` (alerts and
-//! decisions), `models.rs`, `series.rs`, `jobs.rs` (jobs and manual retrains), `registry.rs`
+//! decisions), `models.rs`, `series.rs`, `jobs.rs`, `retrain.rs` (manual retrains), `registry.rs`
 //! (versions and the audit log), `deliveries.rs`, `canary.rs` and `operations.rs` (probes,
 //! `/metrics`, retention). Every handler carries its `#[utoipa::path]` and is registered with
 //! `utoipa_axum::routes!`, which builds the route and its entry in the OpenAPI document
@@ -28,6 +28,7 @@ mod openapi;
 mod operations;
 mod params;
 mod registry;
+mod retrain;
 mod series;
 
 use std::sync::{Arc, Mutex};
@@ -148,7 +149,7 @@ pub fn router(parts: RouterParts) -> Router {
     let admin = OpenApiRouter::new()
         .routes(routes!(operations::post_retention))
         .routes(routes!(jobs::post_cancel))
-        .routes(routes!(jobs::post_retrain))
+        .routes(routes!(retrain::post_retrain))
         .routes(routes!(registry::post_version_change))
         .route_layer(middleware::from_fn_with_state(
             (auth, auth::Scope::Admin),

@@ -1,0 +1,140 @@
+//! serve's routes in process: a [`Service`] on a temporary store with a fixed clock, driven
+//! through its router with `tower::ServiceExt::oneshot` (no socket, no child process, no day of
+//! the week in any outcome).
+//!
+//! - `inputs`: routes that store an input check it as the store's reader will (retrain, job
+//!   reports).
+
+mod inputs;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, header};
+use modelwatch::engine::parse_config;
+use modelwatch::runtime::Status;
+use modelwatch::{FixedClock, Service, ServiceOptions, Timestamp};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The fixed "now" of these tests: 2026-11-23T12:00:00Z.
+pub const NOW: &str = "2026-11-23T12:00:00Z";
+
+/// One rule: accuracy below 0.9 fires and asks for a retrain (no trainer: external jobs).
+pub const RETRAIN_CONFIG: &str = r#"
+[retrain]
+cooldown_secs = 3600
+
+[[rules]]
+name = "acc-low"
+metric = "accuracy"
+detector = { kind = "threshold", below = 0.9 }
+actions = ["retrain"]
+"#;
+
+/// A started service and its router.
+pub struct Routes {
+    service: Service,
+    router: Router,
+    data: PathBuf,
+}
+
+/// An answer: its status and its body as JSON (`Null` when it is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Routes {
+    /// A service on `config` (TOML) with `options`, its clock at [`NOW`], once recovered.
+    pub async fn start(data: &Path, config: &str, options: ServiceOptions) -> Routes {
+        let config = parse_config(config).unwrap().config;
+        let clock = Arc::new(FixedClock::new(Timestamp::parse_rfc3339(NOW).unwrap()));
+        let service = Service::start(Arc::new(config), data, clock, options).unwrap();
+        let mut status = service.status();
+        let ready = status
+            .wait_for(|status| !matches!(status, Status::Recovering))
+            .await
+            .unwrap()
+            .clone();
+        assert!(matches!(ready, Status::Ready { .. }), "{ready:?}");
+        Routes {
+            router: service.router(),
+            service,
+            data: data.to_path_buf(),
+        }
+    }
+
+    /// A request of `method` to `path`, with a JSON body unless it is empty.
+    pub async fn send(&self, method: &str, path: &str, content_type: &str, body: &str) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if !content_type.is_empty() {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = request.body(Body::from(body.to_string())).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, "", "").await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> Answer {
+        self.send("POST", path, "application/json", body).await
+    }
+
+    /// POSTs events (NDJSON), asserting they are all taken.
+    pub async fn ingest(&self, events: &[Value]) {
+        let body: String = events.iter().map(|event| format!("{event}\n")).collect();
+        let answer = self
+            .send("POST", "/v1/events", "application/x-ndjson", &body)
+            .await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+
+    /// Stops the service (the writer commits what it has) and hands back its data directory.
+    pub async fn stop(self) -> PathBuf {
+        let Routes {
+            service,
+            router,
+            data,
+            ..
+        } = self;
+        drop(router);
+        tokio::task::spawn_blocking(move || service.join())
+            .await
+            .unwrap()
+            .unwrap();
+        data
+    }
+}
+
+/// Options with retention off and the default bound on times ahead of the clock.
+pub fn keep_everything() -> ServiceOptions {
+    ServiceOptions {
+        retention: modelwatch::runtime::Retention {
+            keep: None,
+            ..modelwatch::runtime::Retention::default()
+        },
+        ..ServiceOptions::default()
+    }
+}
+
+/// An accuracy event of `model` version `version` at `at` (RFC 3339).
+pub fn accuracy(model: &str, version: &str, at: &str, value: f64) -> Value {
+    serde_json::json!({
+        "model": {"name": model, "version": version},
+        "timestamp": at,
+        "metric": "accuracy",
+        "value": value,
+    })
+}
