@@ -162,6 +162,16 @@ pub(super) async fn get_model(
     Ok(Json(model_body(name, latest, alerts)?).into_response())
 }
 
+/// Whether an event ever named model `name`: the registry has a version of it, or points of
+/// it are stored.
+///
+/// # Errors
+///
+/// [`StoreError`] when the store cannot be read.
+pub(super) fn is_known(store: &Store, name: &str) -> Result<bool, StoreError> {
+    Ok(!store.model_versions(name)?.is_empty() || !store.latest_points(name)?.is_empty())
+}
+
 type Summary = (String, Vec<LatestPoint>, Vec<StoredAlert>);
 
 fn summary(store: &Store, name: &str) -> Result<Summary, StoreError> {

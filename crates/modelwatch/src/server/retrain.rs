@@ -3,7 +3,8 @@
 //!
 //! The request is stored as an input, so it is built with [`RetrainRequest::new`], which holds
 //! it to the rules the store's reader applies: a reason the reader would refuse (over 1,024
-//! bytes, a line break) is a 422 here, never an input that makes every later start fail.
+//! bytes, a line break) is a 422 here, never an input that makes every later start fail. A
+//! model no event ever named is a 404.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -17,7 +18,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
-use super::{AppState, openapi, read};
+use super::{AppState, models, openapi, read};
 
 /// The body of `POST /v1/models/{name}/retrain` (optional).
 #[derive(Deserialize, ToSchema)]
@@ -43,7 +44,7 @@ const REQUEST_FIELDS: [(&str, &str); 2] = [
     summary = "Ask for a retrain of a model by hand",
     description = "Goes through the retrain policy like an alert's request: granted unless a job \
         of the model is outstanding (single flight); the cooldown does not hold it back, but it \
-        starts a new one. The body is optional.",
+        starts a new one. The body is optional: none, `null` or an object.",
     params(("name" = String, Path, description = "The model's name")),
     request_body(content = Option<RetrainBody>, content_type = "application/json"),
     security(("bearer" = ["admin"])),
@@ -52,6 +53,7 @@ const REQUEST_FIELDS: [(&str, &str); 2] = [
             body = openapi::RetrainOutput),
         (status = 400, description = "The body is not JSON, or a bad path parameter",
             body = openapi::ErrorResponse),
+        (status = 404, description = "No event ever named this model", body = openapi::ErrorResponse),
         (status = 409, description = "Suppressed: a job of the model is outstanding",
             body = openapi::ErrorResponse),
         (status = 422, description = "The body does not fit, or the reason or the model name \
@@ -74,6 +76,12 @@ pub(super) async fn post_retrain(
     let now = state.clock.now();
     let request = RetrainRequest::new(model.clone(), reason, Some(now))
         .map_err(|errors| ApiError::invalid_request("retrain request", errors, &REQUEST_FIELDS))?;
+    let lookup = model.clone();
+    if !read(&state, move |store| models::is_known(store, &lookup)).await? {
+        return Err(ApiError::NotFound(format!(
+            "unknown model {model:?}: no event has named it"
+        )));
+    }
     let stored = state
         .queue
         .commit(vec![Input::RetrainRequest(request)], now)
@@ -107,12 +115,17 @@ pub(super) async fn post_retrain(
     }
 }
 
-/// The reason a body gives: none for an empty body or an object without one.
+/// The reason a body gives: none for an empty body, `null` or an object without one.
 fn reason(body: &[u8]) -> Result<Option<String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let body: RetrainBody = serde_json::from_slice(body)
-        .map_err(|error| ApiError::Unprocessable(format!("body: {error}")))?;
-    Ok(body.reason)
+    let body: Option<RetrainBody> = serde_json::from_slice(body).map_err(|error| {
+        if error.is_syntax() || error.is_eof() {
+            ApiError::bad_query("body", format!("not JSON: {error}"))
+        } else {
+            ApiError::Unprocessable(format!("body: {error}"))
+        }
+    })?;
+    Ok(body.and_then(|body| body.reason))
 }

@@ -1,6 +1,6 @@
 //! Routes that store an input hold it to the rules the store's reader applies, so that every
 //! stored input reads back at the next start: a bad retrain reason or job version is a 422
-//! naming the request's field, and nothing is stored.
+//! naming the request's field, and nothing is stored. A model never seen cannot be retrained.
 
 use serde_json::{Value, json};
 
@@ -54,6 +54,53 @@ async fn a_retrain_reason_the_reader_would_refuse_is_a_422_naming_reason() {
     let reason = format!("{}\t.", "y".repeat(1_022));
     let body = json!({ "reason": reason }).to_string();
     let answer = routes.post_json("/v1/models/fraud/retrain", &body).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    routes.stop().await;
+}
+
+#[tokio::test]
+async fn a_retrain_body_may_be_empty_null_or_an_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = Routes::start(dir.path(), RETRAIN_CONFIG, keep_everything()).await;
+    for model in ["a", "b", "c"] {
+        routes
+            .ingest(&[accuracy(model, "1", "2026-11-23T08:00:00Z", 0.95)])
+            .await;
+    }
+    for (model, body) in [("a", ""), ("b", "null"), ("c", r#"{"reason": null}"#)] {
+        let answer = routes
+            .post_json(&format!("/v1/models/{model}/retrain"), body)
+            .await;
+        assert_eq!(answer.status, 202, "{body:?}: {}", answer.body);
+    }
+    // Not JSON is a 400; JSON of another shape a 422.
+    let answer = routes.post_json("/v1/models/a/retrain", "{oops").await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.body["parameter"], "body");
+    for body in ["[]", "\"why\"", r#"{"why": "because"}"#] {
+        let answer = routes.post_json("/v1/models/a/retrain", body).await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.body);
+    }
+    routes.stop().await;
+}
+
+#[tokio::test]
+async fn a_manual_retrain_of_a_model_never_seen_is_a_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = Routes::start(dir.path(), RETRAIN_CONFIG, keep_everything()).await;
+    let answer = routes.post_json("/v1/models/ghost/retrain", "{}").await;
+    assert_eq!(answer.status, 404, "{}", answer.body);
+    assert!(
+        answer.body["error"].as_str().unwrap().contains("ghost"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(routes.get("/v1/decisions").await.body["items"], json!([]));
+    // Once an event has named it, it is known.
+    routes
+        .ingest(&[accuracy("ghost", "1", "2026-11-23T08:00:00Z", 0.95)])
+        .await;
+    let answer = routes.post_json("/v1/models/ghost/retrain", "{}").await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     routes.stop().await;
 }
