@@ -19,6 +19,7 @@ pub mod auth;
 mod canary;
 mod deliveries;
 mod error;
+mod event_time;
 mod ingest;
 #[cfg(test)]
 mod ingest_tests;
@@ -32,6 +33,7 @@ mod retrain;
 mod series;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router, middleware};
@@ -49,6 +51,7 @@ use crate::runtime::metrics::Metrics;
 use crate::runtime::writer::Message;
 use crate::runtime::{Retention, WriterQueue};
 use error::ApiError;
+pub use event_time::DEFAULT_MAX_FUTURE;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
@@ -80,8 +83,11 @@ pub struct RouterParts {
     pub body_limit: usize,
     /// Most series `/metrics` exports.
     pub max_exported_series: usize,
-    /// How long raw events are kept (for `POST /v1/admin/retention`).
+    /// How long raw events are kept (for `POST /v1/admin/retention`); `POST /v1/events`
+    /// refuses events older than that.
     pub retention: Retention,
+    /// How far ahead of the clock `POST /v1/events` takes event times; none: any time.
+    pub max_future: Option<Duration>,
 }
 
 /// What every handler shares.
@@ -96,6 +102,7 @@ struct AppState {
     /// The largest request body, in bytes (for the 413's message).
     body_limit: usize,
     retention: Retention,
+    max_future: Option<Duration>,
     jobs: JobControl,
 }
 
@@ -113,6 +120,7 @@ pub fn router(parts: RouterParts) -> Router {
         max_exported_series: parts.max_exported_series,
         body_limit,
         retention: parts.retention,
+        max_future: parts.max_future,
         jobs: parts.jobs,
     };
     // Probes, scrapes and the OpenAPI document stay open; the /v1 routes need a token's

@@ -3,8 +3,10 @@
 //! the week in any outcome).
 //!
 //! - `inputs`: routes that store an input check it as the store's reader will (retrain, job
-//!   reports).
+//!   reports), and a manual retrain of a model never seen is a 404.
+//! - `event_time`: events too far ahead of the clock or older than the retention are refused.
 
+mod event_time;
 mod inputs;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +40,7 @@ actions = ["retrain"]
 pub struct Routes {
     service: Service,
     router: Router,
+    pub clock: Arc<FixedClock>,
     data: PathBuf,
 }
 
@@ -53,7 +56,7 @@ impl Routes {
     pub async fn start(data: &Path, config: &str, options: ServiceOptions) -> Routes {
         let config = parse_config(config).unwrap().config;
         let clock = Arc::new(FixedClock::new(Timestamp::parse_rfc3339(NOW).unwrap()));
-        let service = Service::start(Arc::new(config), data, clock, options).unwrap();
+        let service = Service::start(Arc::new(config), data, clock.clone(), options).unwrap();
         let mut status = service.status();
         let ready = status
             .wait_for(|status| !matches!(status, Status::Recovering))
@@ -64,6 +67,7 @@ impl Routes {
         Routes {
             router: service.router(),
             service,
+            clock,
             data: data.to_path_buf(),
         }
     }
