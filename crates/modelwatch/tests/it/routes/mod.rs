@@ -5,9 +5,11 @@
 //! - `inputs`: routes that store an input check it as the store's reader will (retrain, job
 //!   reports), and a manual retrain of a model never seen is a 404.
 //! - `event_time`: events too far ahead of the clock or older than the retention are refused.
+//! - `models`: a model whose points expired is still listed and found.
 
 mod event_time;
 mod inputs;
+mod models;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,8 +56,14 @@ pub struct Answer {
 impl Routes {
     /// A service on `config` (TOML) with `options`, its clock at [`NOW`], once recovered.
     pub async fn start(data: &Path, config: &str, options: ServiceOptions) -> Routes {
+        Routes::start_at(data, config, options, NOW).await
+    }
+
+    /// A service as [`Routes::start`] gives it, its clock at `now` (RFC 3339) from the start:
+    /// the retention pass a start runs by itself sees that time too.
+    pub async fn start_at(data: &Path, config: &str, options: ServiceOptions, now: &str) -> Routes {
         let config = parse_config(config).unwrap().config;
-        let clock = Arc::new(FixedClock::new(Timestamp::parse_rfc3339(NOW).unwrap()));
+        let clock = Arc::new(FixedClock::new(Timestamp::parse_rfc3339(now).unwrap()));
         let service = Service::start(Arc::new(config), data, clock.clone(), options).unwrap();
         let mut status = service.status();
         let ready = status
