@@ -134,6 +134,7 @@ pub fn router(parts: RouterParts) -> Router {
         ));
     let reads = OpenApiRouter::new()
         .routes(routes!(alerts::get_alerts))
+        .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::get_decisions))
         .routes(routes!(models::get_models))
         .routes(routes!(models::get_model))

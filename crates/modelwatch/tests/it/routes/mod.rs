@@ -6,7 +6,9 @@
 //!   reports), and a manual retrain of a model never seen is a 404.
 //! - `event_time`: events too far ahead of the clock or older than the retention are refused.
 //! - `models`: a model whose points expired is still listed and found.
+//! - `alerts`: `GET /v1/alerts/{id}`.
 
+mod alerts;
 mod event_time;
 mod inputs;
 mod models;
