@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::params::{FromParams, Params, QueryParams};
+use super::params::{FromParams, NoParams, Params, QueryParams};
 use super::{AppState, openapi, read_points};
 
 /// The most models one `/v1/models` page holds (each costs a few index seeks per series).
@@ -140,11 +140,12 @@ pub(super) async fn get_models(
     path = "/v1/models/{name}",
     tag = "query",
     summary = "One model with its latest values and open alerts",
-    params(("name" = String, Path, description = "The model's name")),
+    params(("name" = String, Path, description = "The model's name"), NoParams),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The model", body = ModelBody),
-        (status = 400, description = "The name is not valid UTF-8 once decoded",
+        (status = 400, description = "The name is not valid UTF-8 once decoded, or a query \
+            parameter is given (this route takes none), named in `parameter`",
             body = openapi::ErrorResponse),
         (status = 404, description = "No event ever named this model", body = openapi::ErrorResponse),
         openapi::ReadErrors
@@ -153,6 +154,7 @@ pub(super) async fn get_models(
 pub(super) async fn get_model(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
 ) -> Result<Json<ModelBody>, ApiError> {
     let Path(name) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;

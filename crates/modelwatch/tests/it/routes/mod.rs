@@ -6,12 +6,14 @@
 //!   reports), and a manual retrain of a model never seen is a 404.
 //! - `event_time`: events too far ahead of the clock or older than the retention are refused.
 //! - `models`: a model whose points expired is still listed and found.
+//! - `params`: routes refuse parameters they do not take, and names no event could carry.
 //! - `alerts`: `GET /v1/alerts/{id}`.
 
 mod alerts;
 mod event_time;
 mod inputs;
 mod models;
+mod params;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
