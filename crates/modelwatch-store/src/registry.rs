@@ -10,9 +10,9 @@
 use modelwatch_engine::Timestamp;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-use crate::query::{Clauses, Listing, Page};
+use crate::query::{Clauses, Listing, ModelPage, Page};
 use crate::writes::Durability;
-use crate::{Store, StoreError};
+use crate::{MAX_PAGE, Store, StoreError};
 
 /// Where a version stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -407,6 +407,46 @@ impl Store {
             [model],
             read_version,
         )
+    }
+
+    /// Names of the models the registry knows (every model an event named since the registry
+    /// exists, whether or not points of it are still stored), in name order, one page: names
+    /// after `after`, at most `limit` (capped like [`crate::Page::limit`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub fn registered_models(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ModelPage, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let action = "listing the registry's models";
+        let name = |row: &Row<'_>| row.get::<_, String>(0);
+        let mut names = match after {
+            None => self.rows(
+                action,
+                "SELECT DISTINCT model FROM model_versions ORDER BY model LIMIT ?1",
+                [fetch],
+                name,
+            ),
+            Some(after) => self.rows(
+                action,
+                "SELECT DISTINCT model FROM model_versions WHERE model > ?1 ORDER BY model
+                 LIMIT ?2",
+                params![after, fetch],
+                name,
+            ),
+        }?;
+        let next = if names.len() > limit {
+            names.truncate(limit);
+            names.last().cloned()
+        } else {
+            None
+        };
+        Ok(ModelPage { names, next })
     }
 
     /// One version of a model.

@@ -158,6 +158,8 @@ impl Serve {
             .arg("--data")
             .arg(dir.join("data"))
             .args(["--listen", "127.0.0.1:0"])
+            // The events are dated: take them whatever the day.
+            .args(["--retention", "off", "--max-future", "off"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

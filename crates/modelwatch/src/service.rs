@@ -8,6 +8,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use modelwatch_engine::Config;
@@ -32,8 +33,10 @@ pub struct ServiceOptions {
     pub auth: auth::Auth,
     /// Inputs between two engine snapshots.
     pub snapshot_every: u64,
-    /// How long raw events are kept.
+    /// How long raw events are kept; `POST /v1/events` refuses events older than that.
     pub retention: Retention,
+    /// How far ahead of the clock `POST /v1/events` takes event times; none: any time.
+    pub max_future: Option<Duration>,
     /// The service's own base URL, for links in notifications.
     pub public_url: String,
 }
@@ -48,6 +51,7 @@ impl Default for ServiceOptions {
             auth: auth::Auth::default(),
             snapshot_every: runtime.snapshot_every,
             retention: runtime.retention,
+            max_future: Some(server::DEFAULT_MAX_FUTURE),
             public_url: format!("http://{}", server::DEFAULT_LISTEN),
         }
     }
@@ -128,6 +132,7 @@ impl Service {
             body_limit: options.body_limit,
             max_exported_series: options.max_exported_series,
             retention: options.retention,
+            max_future: options.max_future,
         });
         Ok(Service {
             router,

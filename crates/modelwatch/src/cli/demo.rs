@@ -215,10 +215,13 @@ async fn demo(args: &DemoArgs, exe: &Path, dir: &Path, out: &mut dyn Write) -> R
         &data,
         Arc::new(SystemClock),
         ServiceOptions {
+            // The stream's event times are fixed: neither retention nor the bound on times
+            // ahead of the clock may depend on the day the demo runs.
             retention: Retention {
                 keep: None,
                 ..Retention::default()
             },
+            max_future: None,
             public_url: base.clone(),
             ..ServiceOptions::default()
         },

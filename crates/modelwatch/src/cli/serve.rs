@@ -63,6 +63,12 @@ pub struct ServeArgs {
     /// and a unit s, m, h, d or w, or `off` to keep everything. Alerts and decisions are kept.
     #[arg(long, default_value = "30d", value_name = "PERIOD", value_parser = keep)]
     retention: Keep,
+    /// How far ahead of the server's clock an event may be dated (a whole number and a unit
+    /// s, m, h, d or w, or `off`); a later one is refused with 422, so that a wrong date
+    /// cannot hold a model's retrain cooldown for years. Events older than --retention are
+    /// refused too (unless it is `off`): the next retention pass would delete them.
+    #[arg(long, default_value = "5m", value_name = "PERIOD", value_parser = keep)]
+    max_future: Keep,
     /// Time between two retention passes; the first runs once recovery is over.
     #[arg(long, default_value = "1h", value_name = "PERIOD", value_parser = retention::parse_duration)]
     retention_interval: Duration,
@@ -98,7 +104,7 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
     runtime.block_on(serve(args, config, Auth::new(tokens), out))
 }
 
-/// A retention period as `--retention` takes it; none: `off`.
+/// A period as `--retention` and `--max-future` take it; none: `off`.
 #[derive(Clone, Copy, Debug)]
 struct Keep(Option<Duration>);
 
@@ -182,6 +188,7 @@ async fn serve(
                 keep: args.retention.0,
                 interval: args.retention_interval,
             },
+            max_future: args.max_future.0,
             public_url: args
                 .public_url
                 .clone()

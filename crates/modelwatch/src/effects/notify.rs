@@ -439,7 +439,7 @@ fn link(context: &Context, notifier: &Notifier, output: &Value) -> String {
         .unwrap_or(&context.link_base)
         .trim_end_matches('/');
     match output["alert_id"].as_str() {
-        Some(alert_id) => format!("{base}/v1/alerts?alert_id={alert_id}"),
+        Some(alert_id) => format!("{base}/v1/alerts/{alert_id}"),
         None => format!("{base}/v1/alerts"),
     }
 }

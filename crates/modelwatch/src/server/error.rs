@@ -27,6 +27,13 @@ pub(super) enum ApiError {
     NotUtf8 { valid_up_to: usize },
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// A request that would store an input the store's reader refuses: each problem in
+    /// `errors`, its `field` named as the request names it (`reason`, `version`).
+    #[error("invalid {what}; nothing was stored")]
+    InvalidRequest {
+        what: &'static str,
+        errors: Vec<InputError>,
+    },
     /// A bad query (or path) parameter: `field` names it.
     #[error("{field}: {message}")]
     BadQuery { field: String, message: String },
@@ -59,6 +66,32 @@ impl ApiError {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// A checked constructor's errors (`RetrainRequest::new`, ...) as the request's 422: each
+    /// field renamed by `fields` from the input's wire name (`retrain_request.reason`) to the
+    /// request's (`reason`), each about the request as a whole (no index, line 1).
+    pub(super) fn invalid_request(
+        what: &'static str,
+        errors: Vec<InputError>,
+        fields: &[(&str, &str)],
+    ) -> ApiError {
+        let errors = errors
+            .into_iter()
+            .map(|error| InputError {
+                index: None,
+                line: 1,
+                column: None,
+                field: error.field.map(|field| {
+                    fields
+                        .iter()
+                        .find(|(wire, _)| *wire == field)
+                        .map_or(field, |(_, request)| (*request).to_string())
+                }),
+                message: error.message,
+            })
+            .collect();
+        ApiError::InvalidRequest { what, errors }
     }
 }
 
@@ -110,7 +143,9 @@ impl IntoResponse for ApiError {
             ApiError::Batch(BatchError::Empty | BatchError::Syntax { .. }) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::Batch(BatchError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Batch(BatchError::Invalid { .. }) | ApiError::InvalidRequest { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Batch(BatchError::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::Stopped) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -135,6 +170,7 @@ impl IntoResponse for ApiError {
                 &errors[..],
                 *omitted,
             ),
+            ApiError::InvalidRequest { errors, .. } => (self.to_string(), &errors[..], 0),
             other => (other.to_string(), &[][..], 0),
         };
         let parameter = match &self {
@@ -181,6 +217,7 @@ impl ApiError {
                 Refused::Recovering | Refused::Stopped | Refused::CommitFailed(_),
             ) => Rejection::Unavailable,
             ApiError::BadQuery { .. }
+            | ApiError::InvalidRequest { .. }
             | ApiError::Internal(_)
             | ApiError::Unauthorized { .. }
             | ApiError::Forbidden { .. }

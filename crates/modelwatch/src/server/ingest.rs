@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, error_response};
-use super::{AppState, openapi};
+use super::{AppState, event_time, openapi};
 use crate::runtime::metrics::Rejection;
 
 /// `{"accepted": N}`: how many events were stored.
@@ -30,7 +30,10 @@ pub(super) struct Accepted {
     description = "One event or an array of events as `application/json`, or events separated by \
         whitespace (normally one a line) as `application/x-ndjson`; the format of `docs/events.md`. \
         A batch is all-or-nothing: the answer 202 comes once every event is committed to the \
-        store, and a refused batch leaves no trace. Missing timestamps take the receive time.",
+        store, and a refused batch leaves no trace. Missing timestamps take the receive time; \
+        a timestamp more than `--max-future` (default 5m) ahead of the server's clock, or older \
+        than the retention window (`--retention`, default 30d), is refused (422, the error \
+        names the limit).",
     request_body(
         description = "The events (at most 100,000 per batch, at most the body limit in bytes)",
         content(
@@ -53,7 +56,8 @@ pub(super) struct Accepted {
         (status = 415, description = "Content-Type is neither application/json nor \
             application/x-ndjson", body = openapi::ErrorResponse),
         (status = 422, description = "Invalid events: each problem in `errors` with the event's \
-            index, line and field; nothing was stored", body = openapi::ErrorResponse),
+            index, line and field (a timestamp too far ahead or older than the retention \
+            included); nothing was stored", body = openapi::ErrorResponse),
         (status = 500, description = "The commit failed; nothing of this request is stored and \
             the server stops", body = openapi::ErrorResponse),
         (status = 503, description = "Recovering or the ingest queue is full (with Retry-After), \
@@ -107,7 +111,10 @@ async fn ingest(
         valid_up_to: error.valid_up_to(),
     })?;
     let received_at = state.clock.now();
-    let mut inputs = WireParser::new(&state.config.catalog).parse_batch(text, format)?;
+    let bounds = event_time::bounds(received_at, state.max_future, &state.retention);
+    let mut inputs = WireParser::new(&state.config.catalog)
+        .with_time_bounds(&bounds)
+        .parse_batch(text, format)?;
     for input in &mut inputs {
         input.stamp_if_missing(received_at);
     }

@@ -24,13 +24,15 @@ fn state(queue: mpsc::Sender<Message>, status: Status, data: &std::path::Path) -
     let (_, receiver) = watch::channel(status);
     AppState {
         config: Arc::new(default_config().unwrap()),
-        clock: Arc::new(FixedClock::new(Timestamp::from_secs(1_900_000_000))),
+        // The time of EVENT: neither ahead of the clock nor older than the retention.
+        clock: Arc::new(FixedClock::new(Timestamp::from_secs(1_795_334_400))),
         queue: WriterQueue::new(queue, receiver),
         reader: Arc::new(Mutex::new(Store::open(data).unwrap())),
         metrics: Arc::new(Metrics::default()),
         max_exported_series: 10,
         body_limit: super::DEFAULT_BODY_LIMIT,
         retention: Retention::default(),
+        max_future: Some(super::DEFAULT_MAX_FUTURE),
         jobs: crate::effects::JobControl::detached(),
     }
 }

@@ -1,18 +1,18 @@
 //! The routes of retrain and rollback jobs: `GET /v1/jobs`, `GET /v1/jobs/{id}?wait=`,
-//! `POST /v1/jobs/{id}/cancel`, `POST /v1/jobs/{id}/complete`, and the manual retrain
-//! `POST /v1/models/{name}/retrain` that may open one.
+//! `POST /v1/jobs/{id}/cancel` and `POST /v1/jobs/{id}/complete` (the manual retrain that may
+//! open one is `retrain.rs`'s).
 //!
-//! Reads go to the query connection; cancel and complete go to the job runner, a manual
-//! retrain through the writer's queue, and each answers once it is committed. Every response
-//! type here is both the serialized body and its OpenAPI schema, so the two cannot drift.
+//! Reads go to the query connection; cancel and complete go to the job runner, and each
+//! answers once it is committed. Every response type here is both the serialized body and its
+//! OpenAPI schema, so the two cannot drift.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use modelwatch_engine::{Input, JobStatus, RetrainRequest, Timestamp};
-use modelwatch_store::{DecisionFilter, Job, JobAttempt, JobFilter, JobKind, JobState, Page};
+use modelwatch_engine::{JobFinished, JobStatus, Timestamp};
+use modelwatch_store::{Job, JobAttempt, JobFilter, JobKind, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
@@ -365,8 +365,14 @@ pub(super) struct CompleteBody {
     /// How the job ended: `succeeded`, `failed`, `timed_out` or `cancelled`.
     #[schema(example = "succeeded")]
     status: String,
-    /// The version it produced (required when a retrain succeeded).
-    #[schema(example = "1.5.0")]
+    /// The version it produced (required when a retrain succeeded): a name events may carry,
+    /// 1 to 128 bytes of letters, digits and `. _ : / @ + -`, starting with a letter or digit.
+    #[schema(
+        example = "1.5.0",
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+    )]
     version: Option<String>,
     /// Anything else worth keeping, such as the new version's metrics.
     #[schema(value_type = Option<Object>)]
@@ -374,6 +380,13 @@ pub(super) struct CompleteBody {
     /// Why it failed.
     error: Option<String>,
 }
+
+/// How the fields of a job-finished input are named in `POST /v1/jobs/{id}/complete`.
+const REPORT_FIELDS: [(&str, &str); 3] = [
+    ("job_finished.model", "model"),
+    ("job_finished.job_id", "id"),
+    ("job_finished.version", "version"),
+];
 
 /// `POST /v1/jobs/{id}/complete`.
 #[utoipa::path(
@@ -395,7 +408,9 @@ pub(super) struct CompleteBody {
         (status = 409, description = "The job does not wait for a completion (over, queued, or \
             run by a command)", body = openapi::ErrorResponse),
         (status = 415, description = "The body is not application/json", body = openapi::ErrorResponse),
-        (status = 422, description = "The report does not fit the job", body = openapi::ErrorResponse),
+        (status = 422, description = "The report does not fit the job, or breaks the rules of a \
+            stored job notice (each problem in `errors`, its `field` such as `version`)",
+            body = openapi::ErrorResponse),
         (status = 503, description = "The service is stopping", body = openapi::ErrorResponse),
         openapi::WriteErrors
     )
@@ -413,6 +428,22 @@ pub(super) async fn post_complete(
             body.status
         ))
     })?;
+    // The runner turns the report into a job-finished input, which the store must read back:
+    // check it by the reader's rules here, each problem named as this route names it.
+    let job = read(&state, {
+        let id = id.clone();
+        move |store| store.job(&id)
+    })
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("there is no job {id}")))?;
+    JobFinished::new(
+        job.model,
+        Some(id.clone()),
+        status,
+        body.version.clone(),
+        Some(state.clock.now()),
+    )
+    .map_err(|errors| ApiError::invalid_request("job report", errors, &REPORT_FIELDS))?;
     let report = JobReport {
         status,
         version: body.version,
@@ -440,94 +471,5 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         },
         JsonRejection::JsonDataError(error) => ApiError::Unprocessable(error.body_text()),
         other => ApiError::bad_query("body", other.body_text()),
-    }
-}
-
-/// The body of `POST /v1/models/{name}/retrain` (optional).
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RetrainBody {
-    /// Why, in the asker's words (kept with the decision).
-    #[schema(example = "new labelled data")]
-    reason: Option<String>,
-}
-
-/// `POST /v1/models/{name}/retrain`.
-#[utoipa::path(
-    post,
-    path = "/v1/models/{name}/retrain",
-    tag = "actions",
-    summary = "Ask for a retrain of a model by hand",
-    description = "Goes through the retrain policy like an alert's request: granted unless a job \
-        of the model is outstanding (single flight); the cooldown does not hold it back, but it \
-        starts a new one. The body is optional.",
-    params(("name" = String, Path, description = "The model's name")),
-    request_body(content = Option<RetrainBody>, content_type = "application/json"),
-    security(("bearer" = ["admin"])),
-    responses(
-        (status = 202, description = "Granted: the decision, whose `job_id` names the queued job",
-            body = openapi::RetrainOutput),
-        (status = 400, description = "The body is not JSON, or a bad path parameter",
-            body = openapi::ErrorResponse),
-        (status = 409, description = "Suppressed: a job of the model is outstanding",
-            body = openapi::ErrorResponse),
-        (status = 422, description = "The body does not fit, or the model name is not valid",
-            body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering, the queue is full, or the writer stopped",
-            body = openapi::ErrorResponse,
-            headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)"))),
-        openapi::AdminErrors
-    )
-)]
-pub(super) async fn post_retrain(
-    State(state): State<AppState>,
-    name: Result<Path<String>, PathRejection>,
-    body: axum::body::Bytes,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    let Path(model) =
-        name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let body: RetrainBody = serde_json::from_slice(&body)
-            .map_err(|error| ApiError::Unprocessable(format!("body: {error}")))?;
-        body.reason
-    };
-    modelwatch_engine::wire::check_identifier(&model)
-        .map_err(|problem| ApiError::Unprocessable(format!("name: {problem}")))?;
-    let now = state.clock.now();
-    let input = Input::RetrainRequest(RetrainRequest {
-        model: model.clone(),
-        reason,
-        timestamp: Some(now),
-    });
-    let stored = state.queue.commit(vec![input], now).await?;
-    let seq = stored.last_seq;
-    let filter = DecisionFilter {
-        model: Some(model),
-        ..DecisionFilter::default()
-    };
-    let decisions = read(&state, move |store| {
-        store.decisions(&filter, &Page::default())
-    })
-    .await?;
-    let decision = decisions
-        .items
-        .into_iter()
-        .find(|decision| decision.seq == seq)
-        .ok_or_else(|| ApiError::Internal("the retrain request made no decision".to_string()))?;
-    if decision.decision == "granted" {
-        let raw = RawValue::from_string(decision.output)
-            .map_err(|error| ApiError::Internal(format!("a stored output is not JSON: {error}")))?;
-        Ok((axum::http::StatusCode::ACCEPTED, Json(raw)).into_response())
-    } else {
-        let output: serde_json::Value = serde_json::from_str(&decision.output).unwrap_or_default();
-        Err(ApiError::Conflict(
-            output["message"]
-                .as_str()
-                .unwrap_or("retrain suppressed")
-                .to_string(),
-        ))
     }
 }

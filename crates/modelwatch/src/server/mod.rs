@@ -7,7 +7,7 @@
 //! of their own, on a blocking thread. Nothing here prints or owns a thread.
 //!
 //! One file per group of routes: `ingest.rs` (`POST /v1/events`), `alerts.rs` (alerts and
-//! decisions), `models.rs`, `series.rs`, `jobs.rs` (jobs and manual retrains), `registry.rs`
+//! decisions), `models.rs`, `series.rs`, `jobs.rs`, `retrain.rs` (manual retrains), `registry.rs`
 //! (versions and the audit log), `deliveries.rs`, `canary.rs` and `operations.rs` (probes,
 //! `/metrics`, retention). Every handler carries its `#[utoipa::path]` and is registered with
 //! `utoipa_axum::routes!`, which builds the route and its entry in the OpenAPI document
@@ -19,6 +19,7 @@ pub mod auth;
 mod canary;
 mod deliveries;
 mod error;
+mod event_time;
 mod ingest;
 #[cfg(test)]
 mod ingest_tests;
@@ -28,9 +29,11 @@ mod openapi;
 mod operations;
 mod params;
 mod registry;
+mod retrain;
 mod series;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router, middleware};
@@ -48,6 +51,7 @@ use crate::runtime::metrics::Metrics;
 use crate::runtime::writer::Message;
 use crate::runtime::{Retention, WriterQueue};
 use error::ApiError;
+pub use event_time::DEFAULT_MAX_FUTURE;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
@@ -79,8 +83,11 @@ pub struct RouterParts {
     pub body_limit: usize,
     /// Most series `/metrics` exports.
     pub max_exported_series: usize,
-    /// How long raw events are kept (for `POST /v1/admin/retention`).
+    /// How long raw events are kept (for `POST /v1/admin/retention`); `POST /v1/events`
+    /// refuses events older than that.
     pub retention: Retention,
+    /// How far ahead of the clock `POST /v1/events` takes event times; none: any time.
+    pub max_future: Option<Duration>,
 }
 
 /// What every handler shares.
@@ -95,6 +102,7 @@ struct AppState {
     /// The largest request body, in bytes (for the 413's message).
     body_limit: usize,
     retention: Retention,
+    max_future: Option<Duration>,
     jobs: JobControl,
 }
 
@@ -112,6 +120,7 @@ pub fn router(parts: RouterParts) -> Router {
         max_exported_series: parts.max_exported_series,
         body_limit,
         retention: parts.retention,
+        max_future: parts.max_future,
         jobs: parts.jobs,
     };
     // Probes, scrapes and the OpenAPI document stay open; the /v1 routes need a token's
@@ -125,6 +134,7 @@ pub fn router(parts: RouterParts) -> Router {
         ));
     let reads = OpenApiRouter::new()
         .routes(routes!(alerts::get_alerts))
+        .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::get_decisions))
         .routes(routes!(models::get_models))
         .routes(routes!(models::get_model))
@@ -148,7 +158,7 @@ pub fn router(parts: RouterParts) -> Router {
     let admin = OpenApiRouter::new()
         .routes(routes!(operations::post_retention))
         .routes(routes!(jobs::post_cancel))
-        .routes(routes!(jobs::post_retrain))
+        .routes(routes!(retrain::post_retrain))
         .routes(routes!(registry::post_version_change))
         .route_layer(middleware::from_fn_with_state(
             (auth, auth::Scope::Admin),

@@ -1,21 +1,23 @@
-//! The models the service has seen: `GET /v1/models` (paged by name) and
-//! `GET /v1/models/{name}` (404 when unknown), each with its versions, instances, every
-//! series' latest value and its open alerts.
+//! The models the service knows: `GET /v1/models` (paged by name) and `GET /v1/models/{name}`
+//! (404 when unknown), each with its versions, instances, every series' latest value and its
+//! open alerts.
+//!
+//! A model is known once an event has named it: the registry keeps every (model, version) an
+//! event named, for good, so a model whose points retention deleted is still listed (its alerts
+//! may still be open), with no latest values. Models with stored points count too, for a
+//! store older than the registry.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use modelwatch_engine::Timestamp;
-use modelwatch_store::{LatestPoint, Store, StoreError, StoredAlert};
+use modelwatch_store::{LatestPoint, ModelPage, Store, StoreError, StoredAlert};
 use serde::Serialize;
-use serde_json::json;
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::params::{FromParams, Params, QueryParams};
+use super::params::{FromParams, NoParams, Params, QueryParams};
 use super::{AppState, openapi, read_points};
 
 /// The most models one `/v1/models` page holds (each costs a few index seeks per series).
@@ -50,11 +52,11 @@ pub(super) struct ModelBody {
     /// The model's name.
     #[schema(example = "fraud-detector")]
     name: String,
-    /// Its versions that have points, in order.
+    /// Its versions that have points, in order (none once retention deleted them all).
     versions: Vec<String>,
     /// Its (version, instance) pairs that have points, in order.
     instances: Vec<InstanceBody>,
-    /// The latest point of each series, in (version, instance, metric) order.
+    /// The latest point of each series that has points, in (version, instance, metric) order.
     latest: Vec<LatestBody>,
     /// The latest transition of each alert that is pending, firing or warning, in the JSON
     /// form `replay --format json` prints, in stream order.
@@ -116,7 +118,7 @@ pub(super) async fn get_models(
 ) -> Result<Json<ModelsBody>, ApiError> {
     let ModelsQuery { after, limit } = query;
     let (models, next) = read_points(&state, move |store| {
-        let page = store.model_names(after.as_deref(), limit)?;
+        let page = model_page(store, after.as_deref(), limit)?;
         let models = page
             .names
             .iter()
@@ -132,34 +134,67 @@ pub(super) async fn get_models(
     Ok(Json(ModelsBody { items, next }))
 }
 
-/// `GET /v1/models/{name}`: one model, 404 when it has no stored points.
+/// `GET /v1/models/{name}`: one model, 404 when no event ever named it.
 #[utoipa::path(
     get,
     path = "/v1/models/{name}",
     tag = "query",
     summary = "One model with its latest values and open alerts",
-    params(("name" = String, Path, description = "The model's name")),
+    params(("name" = String, Path, description = "The model's name"), NoParams),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The model", body = ModelBody),
-        (status = 400, description = "The name is not valid UTF-8 once decoded",
+        (status = 400, description = "The name is not valid UTF-8 once decoded, or a query \
+            parameter is given (this route takes none), named in `parameter`",
             body = openapi::ErrorResponse),
-        (status = 404, description = "No point of this model is stored", body = openapi::ErrorResponse),
+        (status = 404, description = "No event ever named this model", body = openapi::ErrorResponse),
         openapi::ReadErrors
     )
 )]
 pub(super) async fn get_model(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
+    QueryParams(NoParams {}): QueryParams<NoParams>,
+) -> Result<Json<ModelBody>, ApiError> {
     let Path(name) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
-    let (name, latest, alerts) = read_points(&state, move |store| summary(store, &name)).await?;
-    if latest.is_empty() {
-        let error = format!("unknown model {name:?}");
-        return Ok((StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response());
+    let found = read_points(&state, move |store| {
+        let summary = summary(store, &name)?;
+        let known = !summary.1.is_empty() || !store.model_versions(&name)?.is_empty();
+        Ok(if known { Ok(summary) } else { Err(name) })
+    })
+    .await?;
+    match found {
+        Ok((name, latest, alerts)) => Ok(Json(model_body(name, latest, alerts)?)),
+        Err(name) => Err(ApiError::NotFound(format!("unknown model {name:?}"))),
     }
-    Ok(Json(model_body(name, latest, alerts)?).into_response())
+}
+
+/// Whether an event ever named model `name`: the registry has a version of it, or points of
+/// it are stored.
+///
+/// # Errors
+///
+/// [`StoreError`] when the store cannot be read.
+pub(super) fn is_known(store: &Store, name: &str) -> Result<bool, StoreError> {
+    Ok(!store.model_versions(name)?.is_empty() || !store.latest_points(name)?.is_empty())
+}
+
+/// One page of the known models, in name order: those of the registry and those with stored
+/// points. Both sources are in name order, so the first `limit` names of their union are among
+/// the first `limit` of each.
+fn model_page(store: &Store, after: Option<&str>, limit: usize) -> Result<ModelPage, StoreError> {
+    let registered = store.registered_models(after, limit)?;
+    let with_points = store.model_names(after, limit)?;
+    let more = registered.next.is_some() || with_points.next.is_some();
+    let mut names = registered.names;
+    names.extend(with_points.names);
+    names.sort_unstable();
+    names.dedup();
+    let more = more || names.len() > limit;
+    names.truncate(limit);
+    let next = names.last().filter(|_| more).cloned();
+    Ok(ModelPage { names, next })
 }
 
 type Summary = (String, Vec<LatestPoint>, Vec<StoredAlert>);

@@ -10,6 +10,7 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use modelwatch_engine::Timestamp;
 use modelwatch_store::{Page, PointCursor};
+use utoipa::IntoParams;
 
 use super::error::ApiError;
 
@@ -39,6 +40,19 @@ impl<S: Send + Sync, T: FromParams> FromRequestParts<S> for QueryParams<T> {
     }
 }
 
+/// The query of a route that takes no parameter: any parameter is a 400 naming it.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct NoParams {}
+
+impl FromParams for NoParams {
+    const NAMES: &'static [&'static str] = &[];
+
+    fn from_params(_: &mut Params) -> Result<NoParams, ApiError> {
+        Ok(NoParams {})
+    }
+}
+
 /// The name/value pairs of a query string, each name known to the route and given once.
 #[derive(Debug)]
 pub(super) struct Params {
@@ -52,12 +66,14 @@ impl Params {
             .map_err(|rejection| ApiError::bad_query("query", rejection.body_text()))?;
         for (index, (name, _)) in pairs.iter().enumerate() {
             if !names.contains(&name.as_str()) {
+                let takes = if names.is_empty() {
+                    "no parameter".to_string()
+                } else {
+                    names.join(", ")
+                };
                 return Err(ApiError::bad_query(
                     name.as_str(),
-                    format!(
-                        "unknown parameter {name:?}; this route takes {}",
-                        names.join(", ")
-                    ),
+                    format!("unknown parameter {name:?}; this route takes {takes}"),
                 ));
             }
             if pairs[..index].iter().any(|(earlier, _)| earlier == name) {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::params::{FromParams, Params, QueryParams, newest_first};
+use super::params::{FromParams, NoParams, Params, QueryParams, newest_first};
 use super::{AppState, openapi, read};
 use crate::runtime::writer::{Message, RegistryRequest};
 
@@ -61,11 +61,12 @@ pub(super) struct VersionsBody {
     path = "/v1/models/{name}/versions",
     tag = "registry",
     summary = "A model's versions in the registry, oldest first",
-    params(("name" = String, Path, description = "The model's name")),
+    params(("name" = String, Path, description = "The model's name"), NoParams),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The versions", body = VersionsBody),
-        (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
+        (status = 400, description = "A bad path parameter, or a query parameter (this route \
+            takes none), named in `parameter`", body = openapi::ErrorResponse),
         (status = 404, description = "The registry has no version of this model", body = openapi::ErrorResponse),
         openapi::ReadErrors
     )
@@ -73,6 +74,7 @@ pub(super) struct VersionsBody {
 pub(super) async fn get_versions(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
 ) -> Result<Json<VersionsBody>, ApiError> {
     let Path(name) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;

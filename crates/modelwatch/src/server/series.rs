@@ -3,6 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use modelwatch_engine::metric::check_metric_name;
+use modelwatch_engine::wire::check_identifier;
 use modelwatch_engine::{ModelId, Timestamp};
 use modelwatch_store::{MAX_PAGE, Order, Point, PointCursor, SeriesQuery, Store, StoreError};
 use serde::Serialize;
@@ -17,15 +19,22 @@ use super::{AppState, openapi, read_points};
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct SeriesParams {
-    /// The model's name.
-    #[param(min_length = 1)]
+    /// The model's name (a name events may carry: 1 to 128 bytes of letters, digits and
+    /// `. _ : / @ + -`, starting with a letter or digit).
+    #[param(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+    )]
     model: String,
-    /// Only this version; all versions when absent or empty.
+    /// Only this version (a name as `model`); all versions when absent or empty.
+    #[param(max_length = 128, pattern = "^([A-Za-z0-9][A-Za-z0-9._:/@+-]*)?$")]
     version: Option<String>,
-    /// Only this instance; all instances when absent or empty.
+    /// Only this instance (a name as `model`); all instances when absent or empty.
+    #[param(max_length = 128, pattern = "^([A-Za-z0-9][A-Za-z0-9._:/@+-]*)?$")]
     instance: Option<String>,
-    /// The metric.
-    #[param(min_length = 1)]
+    /// The metric (a metric name: `[a-z][a-z0-9_]{0,63}`).
+    #[param(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_]{0,63}$")]
     metric: String,
     /// Points at or after this event time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
@@ -47,11 +56,26 @@ impl FromParams for SeriesParams {
     ];
 
     fn from_params(params: &mut Params) -> Result<SeriesParams, ApiError> {
+        // Names no event could carry are mistakes, not series without points.
+        let identifier = |name: &'static str, value: String| {
+            check_identifier(&value)
+                .map(|()| value)
+                .map_err(|problem| ApiError::bad_query(name, problem))
+        };
+        let model = identifier("model", params.required("model")?)?;
+        let metric = params.required("metric")?;
+        check_metric_name(&metric).map_err(|problem| ApiError::bad_query("metric", problem))?;
         Ok(SeriesParams {
-            model: params.required("model")?,
-            version: params.non_empty("version"),
-            instance: params.non_empty("instance"),
-            metric: params.required("metric")?,
+            model,
+            version: params
+                .non_empty("version")
+                .map(|version| identifier("version", version))
+                .transpose()?,
+            instance: params
+                .non_empty("instance")
+                .map(|instance| identifier("instance", instance))
+                .transpose()?,
+            metric,
             from: params.time("from")?,
             to: params.time("to")?,
             after: params
@@ -126,8 +150,9 @@ pub(super) struct SeriesBody {
     responses(
         (status = 200, description = "One page of points (empty when nothing matches)",
             body = SeriesBody),
-        (status = 400, description = "A bad or missing query parameter, named in `parameter`",
-            body = openapi::ErrorResponse),
+        (status = 400, description = "A bad or missing query parameter, named in `parameter`: \
+            among them a model, version or instance name, or a metric name, that no event can \
+            carry", body = openapi::ErrorResponse),
         openapi::ReadErrors
     )
 )]

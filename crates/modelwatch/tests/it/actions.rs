@@ -142,11 +142,14 @@ fn a_webhook_gets_every_notification_once_in_order_through_errors_and_an_outage(
         assert_eq!(body["output"]["type"], "alert");
         assert_eq!(body["output"]["model"]["name"], "fraud");
         assert_eq!(body["output"]["explanation"]["detector"], "threshold");
+        // The link answers with the alert's transitions, newest first.
         let alert_id = body["output"]["alert_id"].as_str().unwrap();
-        assert_eq!(
-            body["link"],
-            format!("{}/v1/alerts?alert_id={alert_id}", serve.base)
-        );
+        let path = format!("/v1/alerts/{alert_id}");
+        assert_eq!(body["link"], format!("{}{path}", serve.base));
+        let (status, alert) = client.get(&path);
+        assert_eq!(status, 200, "{alert}");
+        let alert: Value = serde_json::from_str(&alert).unwrap();
+        assert_eq!(alert["items"][0]["alert_id"], alert_id, "{alert}");
         states.push(body["output"]["state"].as_str().unwrap().to_string());
     }
     assert_eq!(
@@ -323,7 +326,7 @@ notify = ["am"]
         .to_string();
     assert_eq!(
         alert["generatorURL"],
-        format!("{}/v1/alerts?alert_id={alert_id}", serve.base)
+        format!("{}/v1/alerts/{alert_id}", serve.base)
     );
     // Its API shows the alert, active, with our annotations.
     let listed = alertmanager.alerts();

@@ -12,13 +12,14 @@ use serde_json::Value;
 use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
 
 /// Every (method, path) the router serves; `/openapi.json` must list exactly these.
-const ROUTES: [(&str, &str); 22] = [
+const ROUTES: [(&str, &str); 23] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("POST", "/v1/events"),
     ("GET", "/v1/alerts"),
+    ("GET", "/v1/alerts/{id}"),
     ("GET", "/v1/decisions"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{name}"),

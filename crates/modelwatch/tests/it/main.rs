@@ -11,6 +11,9 @@
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
 //! - `serve_child`: the serve child process those four share.
+//! - `routes`: serve's routes in process (a fixed clock, a temporary store, `oneshot`).
+//! - `stored_inputs`: a retrain request the store could not read back is refused, and serve
+//!   restarts after a kill.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
@@ -30,8 +33,10 @@ mod prometheus;
 mod readme;
 mod receiver;
 mod retention;
+mod routes;
 mod serve;
 mod serve_child;
+mod stored_inputs;
 mod tidy;
 
 use std::path::PathBuf;

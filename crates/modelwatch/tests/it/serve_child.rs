@@ -23,7 +23,8 @@ pub struct ServeChild {
 
 impl ServeChild {
     /// Starts `modelwatch serve --listen 127.0.0.1:0 --data DATA`; `configure` adds arguments
-    /// and environment. Retention is off unless `configure` passes `--retention`.
+    /// and environment. Retention and the bound on event times ahead of the clock are off
+    /// unless `configure` passes `--retention` or `--max-future`.
     pub fn start(data: &Path, configure: impl FnOnce(&mut Command)) -> ServeChild {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
         command
@@ -34,10 +35,12 @@ impl ServeChild {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         configure(&mut command);
-        // The example events are dated: a test that wants retention asks for it, the others
-        // keep everything however old their events become.
-        if !command.get_args().any(|arg| arg == "--retention") {
-            command.args(["--retention", "off"]);
+        // The example events are dated: a test that wants retention (or the bound on times
+        // ahead) asks for it, the others take their events whatever the day they run.
+        for flag in ["--retention", "--max-future"] {
+            if !command.get_args().any(|arg| arg == flag) {
+                command.args([flag, "off"]);
+            }
         }
         let mut child = command.spawn().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());

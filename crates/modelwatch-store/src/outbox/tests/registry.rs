@@ -4,6 +4,46 @@
 use super::*;
 
 #[test]
+fn the_registry_lists_its_models_in_name_order_a_page_at_a_time() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.store.registered_models(None, 10).unwrap(),
+        crate::ModelPage {
+            names: Vec::new(),
+            next: None
+        }
+    );
+    for (secs, name, version) in [(0, "b", "1"), (1, "a", "1"), (2, "b", "2"), (3, "c", "1")] {
+        h.commit(
+            Input::Event(Event {
+                model: ModelId::new(name, version, "default"),
+                timestamp: Some(at(secs)),
+                metrics: vec![("accuracy".to_string(), 0.95)],
+            }),
+            &[],
+            Vec::new(),
+        );
+    }
+    let page = h.store.registered_models(None, 2).unwrap();
+    assert_eq!(
+        page.names,
+        ["a", "b"],
+        "each model once, however many versions"
+    );
+    assert_eq!(page.next.as_deref(), Some("b"));
+    let page = h.store.registered_models(Some("b"), 2).unwrap();
+    assert_eq!(page.names, ["c"]);
+    assert_eq!(page.next, None);
+    assert!(
+        h.store
+            .registered_models(Some("c"), 2)
+            .unwrap()
+            .names
+            .is_empty()
+    );
+}
+
+#[test]
 fn registry_changes_follow_their_rules_and_are_audited() {
     let mut h = Harness::new();
     h.commit(event("1", 0, 0.95), &[], Vec::new());

@@ -10,7 +10,7 @@ use modelwatch_engine::{Input, JobFinished, JobStatus, Timestamp};
 use modelwatch_store::{AttemptOutcome, EffectUpdate, Job, JobKind, JobState};
 use tokio::sync::{mpsc, oneshot};
 
-use super::command::{CommandSpec, check_version, run_command};
+use super::command::{CommandSpec, run_command};
 use super::{
     CancelError, CompleteError, Control, Ended, JobReport, field_env, fields, http,
     log_attempt_ended, log_job_ended, until,
@@ -455,9 +455,18 @@ impl Runner {
             JobStatus::TimedOut => AttemptOutcome::TimedOut,
             JobStatus::Cancelled => AttemptOutcome::Cancelled,
         };
-        if let Some(version) = &report.version {
-            check_version(version).map_err(CompleteError::Invalid)?;
-        }
+        // What `finish` will make of it must read back from the store.
+        JobFinished::new(
+            running.job.model.as_str(),
+            Some(id.to_string()),
+            report.status,
+            report.version.clone(),
+            None,
+        )
+        .map_err(|errors| {
+            let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            CompleteError::Invalid(problems.join("; "))
+        })?;
         let ended = Ended {
             id: id.to_string(),
             attempt: running.attempt,
@@ -583,17 +592,27 @@ impl Runner {
                     JobState::Cancelled => JobStatus::Cancelled,
                     _ => JobStatus::Failed,
                 };
-                inputs.push(Input::JobFinished(JobFinished {
-                    model: job.model.clone(),
-                    job_id: Some(job.id.clone()),
-                    status,
-                    version: if status == JobStatus::Succeeded {
-                        version
-                    } else {
-                        None
-                    },
-                    timestamp: Some(now),
-                }));
+                let version = version.filter(|_| status == JobStatus::Succeeded);
+                let notice = |status, version| {
+                    JobFinished::new(
+                        job.model.as_str(),
+                        Some(job.id.clone()),
+                        status,
+                        version,
+                        Some(now),
+                    )
+                };
+                // Every version that gets here was checked (the trainer's line, the API's
+                // report); should one not be, the job fails rather than store a notice the
+                // store could not read back.
+                match notice(status, version).or_else(|_| notice(JobStatus::Failed, None)) {
+                    Ok(notice) => inputs.push(Input::JobFinished(notice)),
+                    Err(_) => effects.push(EffectUpdate::JobEnded {
+                        id: job.id.clone(),
+                        at: now,
+                        state: JobState::Failed,
+                    }),
+                }
             }
             JobKind::Rollback => effects.push(EffectUpdate::JobEnded {
                 id: job.id.clone(),

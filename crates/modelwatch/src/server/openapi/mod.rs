@@ -155,8 +155,9 @@ pub(super) enum WriteErrors {
 }
 
 /// Every error answer: `error` says what is wrong in a sentence. A refused batch lists each
-/// problem in `errors` (at most 100; `omitted` counts the rest); a bad query parameter is named
-/// in `parameter`.
+/// problem in `errors` (at most 100; `omitted` counts the rest), and so does a refused body of
+/// a route that stores an input (a retrain's `reason`, a job report's `version`); a bad query
+/// parameter is named in `parameter`.
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code, reason = "a schema of the document only")]
@@ -164,7 +165,8 @@ pub(super) struct ErrorResponse {
     /// What is wrong.
     #[schema(example = "limit: \"abc\" is not a positive whole number")]
     error: String,
-    /// The problems of a refused batch (400: not JSON; 422: invalid events), in input order.
+    /// The problems of a refused batch (400: not JSON; 422: invalid events), in input order;
+    /// of a refused body (422), each naming the body's field (`index` null).
     #[schema(nullable = false)]
     errors: Option<Vec<InputError>>,
     /// How many more problems were found than `errors` lists.
