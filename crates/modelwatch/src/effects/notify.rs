@@ -306,6 +306,9 @@ async fn send(
         headers,
         body: prepared.body.clone(),
     };
+    if let Err(error) = transport::check_host(&post.url, context.config.effects.outbound.as_ref()) {
+        return Answer::Refused { error };
+    }
     let timeout = Duration::from_secs(notifier.timeout_secs.max(1));
     http::answer(transport::post(&*context.transport, post, timeout).await)
 }

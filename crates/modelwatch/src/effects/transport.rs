@@ -10,6 +10,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use modelwatch_engine::config::HostAllowlist;
+
 use super::http;
 
 /// One request of the effects: a `POST` with a JSON body.
@@ -114,6 +116,28 @@ pub(crate) async fn post(
     }
 }
 
+/// Whether the config's `[outbound] allow_hosts` lets a request go to `url` (without a list,
+/// every host may be reached). The config is refused at load when a URL's host is not on the
+/// list, and templates cannot change a host, so this is the last guard, not the first: a
+/// request it stops is refused for good, never sent.
+///
+/// # Errors
+///
+/// Why the request may not go, as a sentence of our own.
+pub(crate) fn check_host(url: &str, allow: Option<&HostAllowlist>) -> Result<(), String> {
+    let Some(allow) = allow else {
+        return Ok(());
+    };
+    match url::Url::parse(url) {
+        Ok(parsed) if allow.allows_url(&parsed) => Ok(()),
+        Ok(parsed) => Err(format!(
+            "the host {:?} is not in [outbound] allow_hosts; the request was not sent",
+            parsed.host_str().unwrap_or("")
+        )),
+        Err(_) => Err("the URL does not parse; the request was not sent".to_string()),
+    }
+}
+
 /// A failed request as a short sentence of our own: what failed (connecting, or the exchange)
 /// and the operating system's word for why when there is one (`connection refused`), else the
 /// innermost cause our client gives.
@@ -145,3 +169,41 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// Most characters of a client error's innermost cause kept in a reason.
 const MAX_REASON: usize = 160;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowlist(hosts: &str) -> HostAllowlist {
+        let text = format!("[outbound]\nallow_hosts = [{hosts}]\n");
+        modelwatch_engine::config::parse_config(&text)
+            .unwrap()
+            .config
+            .effects
+            .outbound
+            .unwrap()
+    }
+
+    #[test]
+    fn only_hosts_on_the_allowlist_are_reached_when_there_is_one() {
+        assert_eq!(check_host("http://anything.example/x", None), Ok(()));
+        let allow = allowlist(r#""hooks.example.com", "*.corp.example""#);
+        assert_eq!(
+            check_host("https://hooks.example.com/a", Some(&allow)),
+            Ok(())
+        );
+        assert_eq!(
+            check_host("http://x.corp.example:81/a?b=c", Some(&allow)),
+            Ok(())
+        );
+        let refused = check_host("http://evil.example/a", Some(&allow)).unwrap_err();
+        assert!(
+            refused.contains("\"evil.example\" is not in [outbound] allow_hosts"),
+            "{refused}"
+        );
+        // A user part cannot smuggle a host past the check.
+        let refused = check_host("http://hooks.example.com@evil.example/", Some(&allow));
+        assert!(refused.is_err());
+        assert!(check_host("http://[zz/", Some(&allow)).is_err());
+    }
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use modelwatch_engine::config::HostAllowlist;
 use modelwatch_store::AttemptOutcome;
 use tokio::sync::mpsc;
 
@@ -25,6 +26,8 @@ pub(super) struct HttpRequest {
     pub(super) attempt: u32,
     /// `trainer` or `rollback`, for the error.
     pub(super) role: &'static str,
+    /// The config's `[outbound] allow_hosts`, checked once more before sending.
+    pub(super) outbound: Option<HostAllowlist>,
 }
 
 /// Sends the request; reports the attempt's end only when the trainer did not accept it.
@@ -46,7 +49,10 @@ pub(super) async fn send(
         headers,
         body: request.body,
     };
-    let result = transport::post(&*transport, post, REQUEST_TIMEOUT).await;
+    let result = match transport::check_host(&post.url, request.outbound.as_ref()) {
+        Ok(()) => transport::post(&*transport, post, REQUEST_TIMEOUT).await,
+        Err(error) => Err(error),
+    };
     // 409: the backend already has a run with this job's id (sent again after a crash).
     let conflict = matches!(&result, Ok(reply) if reply.status == 409);
     match http::answer(result) {

@@ -335,6 +335,7 @@ impl Runner {
                     secret,
                     job_id: running.job.id.clone(),
                     attempt,
+                    outbound: self.context.config.effects.outbound.clone(),
                     role: match running.job.kind {
                         JobKind::Retrain => "trainer",
                         JobKind::Rollback => "rollback",
