@@ -1,7 +1,7 @@
 //! Fuzz target: the query strings (and paths) of serve's read routes, through the HTTP router
 //! in process.
 //!
-//! Once per process it starts the service (`modelwatch::server::Service`) on a scratch data
+//! Once per process it starts the service (`modelwatch::Service`) on a scratch data
 //! directory with the built-in config, and ingests the example events
 //! (examples/degrading-model.jsonl), so that the listings hold alerts, decisions, a job,
 //! series and two versions for the canary route. Each input is then one `GET` request:
@@ -28,7 +28,8 @@ use libfuzzer_sys::fuzz_target;
 use modelwatch::FixedClock;
 use modelwatch::engine::Timestamp;
 use modelwatch::engine::config::default_config;
-use modelwatch::server::{Service, ServiceOptions, Status};
+use modelwatch::runtime::Status;
+use modelwatch::{Service, ServiceOptions};
 use modelwatch_fuzz::scratch_dir;
 use serde_json::Value;
 use tokio::runtime::Runtime;
@@ -52,16 +53,6 @@ const EXAMPLE_EVENTS: &str = include_str!("../../examples/degrading-model.jsonl"
 
 /// The service's clock: just after the last example event, so that nothing is past retention.
 const NOW: Timestamp = Timestamp::from_secs(1_795_860_000);
-
-/// The routes whose unknown parameters are not yet refused (issue 12, point 10: they are
-/// ignored today). Empty this once they are.
-const UNKNOWN_PARAMETERS_IGNORED: &[&str] = &["/v1/models/{name}", "/v1/models/{name}/versions"];
-
-/// A `GET` on a route that only takes `POST` (`/v1/events`, `/v1/models/m/versions/1/promote`)
-/// answers 405 with an empty body, though docs/http-api.md says every error answer is JSON of
-/// one shape. Tolerated until the router answers 405 in that shape (reproducer
-/// `corpus/query_strings/regression-get-on-post-route`); then set this to false.
-const METHOD_NOT_ALLOWED_IS_EMPTY: bool = true;
 
 struct Served {
     runtime: Runtime,
@@ -163,9 +154,7 @@ fuzz_target!(|data: &[u8]| {
         "GET {uri} answered {status}: {}",
         shown(&body)
     );
-    if !uri.path().starts_with("/v1/")
-        || (METHOD_NOT_ALLOWED_IS_EMPTY && status == StatusCode::METHOD_NOT_ALLOWED)
-    {
+    if !uri.path().starts_with("/v1/") {
         return;
     }
     let answer: Value = match serde_json::from_str(&body) {
@@ -183,7 +172,6 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if let Some((route, known)) = route_of(&served.parameters, uri.path())
-        && !UNKNOWN_PARAMETERS_IGNORED.contains(&route)
         && let Some(unknown) = query_names(&uri).find(|name| !known.contains(name))
     {
         assert_eq!(

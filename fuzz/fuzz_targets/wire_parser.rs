@@ -43,13 +43,6 @@ const SMALL: Limits = Limits {
     max_errors: 2,
 };
 
-/// A syntax error found at the end of a line is reported at the next line's column 0
-/// (serde_json's position after the line break), though columns are 1-based: the text
-/// `n\n` gives "line 2, column 0: invalid JSON: expected ident". Tolerated until the wire
-/// parser is fixed (reproducer `corpus/wire_parser/regression-column-zero`); then set this to
-/// false.
-const COLUMN_ZERO_KNOWN: bool = true;
-
 /// What the service stamps on an input that carries no timestamp (its receive time).
 const RECEIVED_AT: Timestamp = Timestamp::from_secs(1_795_852_800);
 
@@ -172,9 +165,7 @@ fn check_errors(errors: &[InputError], omitted: usize, lines: usize, limits: Lim
             "problem on line {} of a text of {lines} lines: {error}",
             error.line
         );
-        if !COLUMN_ZERO_KNOWN {
-            assert_ne!(error.column, Some(0), "problem at column 0: {error}");
-        }
+        assert_ne!(error.column, Some(0), "problem at column 0: {error}");
         assert!(!error.message.is_empty(), "a problem without a message");
     }
 }
