@@ -315,6 +315,24 @@ pub enum EffectUpdate {
         /// Its final state.
         state: JobState,
     },
+    /// An audit row for a change someone asked for by hand (a cancel, a manual retrain),
+    /// written in the commit that makes the change.
+    Audit {
+        /// When.
+        at: Timestamp,
+        /// Who asked: a token's name, never its value.
+        actor: String,
+        /// What, such as `job_cancelled`.
+        action: String,
+        /// The model.
+        model: String,
+        /// The version, when the change is about one.
+        version: Option<String>,
+        /// The job, when the change is about one.
+        job_id: Option<String>,
+        /// One sentence for people.
+        detail: String,
+    },
 }
 
 /// How an attempt to deliver a notification ended.
@@ -728,6 +746,24 @@ fn apply_update(tx: &Transaction<'_>, update: &EffectUpdate) -> rusqlite::Result
             )?
             .execute(params![id, state.as_str(), at.as_nanos()])?;
         }
+        EffectUpdate::Audit {
+            at,
+            actor,
+            action,
+            model,
+            version,
+            job_id,
+            detail,
+        } => registry::audit(
+            tx,
+            *at,
+            actor,
+            action,
+            model,
+            version.as_deref(),
+            job_id.as_deref(),
+            detail,
+        )?,
     }
     Ok(())
 }

@@ -294,11 +294,26 @@ impl WriterQueue {
         inputs: Vec<Input>,
         received_at: Timestamp,
     ) -> Result<Stored, Refused> {
+        self.commit_with(inputs, Vec::new(), received_at).await
+    }
+
+    /// [`WriterQueue::commit`], with effect updates (such as an audit row) in the same
+    /// commit.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`]: not ready, queue full, stopped, or the commit failed.
+    pub async fn commit_with(
+        &self,
+        inputs: Vec<Input>,
+        effects: Vec<EffectUpdate>,
+        received_at: Timestamp,
+    ) -> Result<Stored, Refused> {
         self.check_ready()?;
         let (reply, answer) = oneshot::channel();
         self.try_send(Message::Events(writer::Request {
             inputs,
-            effects: Vec::<EffectUpdate>::new(),
+            effects,
             received_at,
             reply,
         }))?;

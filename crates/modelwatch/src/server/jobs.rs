@@ -12,11 +12,14 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use modelwatch_engine::{Input, JobStatus, RetrainRequest, Timestamp};
-use modelwatch_store::{DecisionFilter, Job, JobAttempt, JobFilter, JobKind, JobState, Page};
+use modelwatch_store::{
+    DecisionFilter, EffectUpdate, Job, JobAttempt, JobFilter, JobKind, JobState, Page,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::{FromParams, Params, QueryParams, newest_first};
 use super::{AppState, openapi, read};
@@ -323,12 +326,13 @@ pub(super) async fn get_job(
 )]
 pub(super) async fn post_cancel(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobBody>, ApiError> {
     let Path(id) = id.map_err(|rejection| ApiError::bad_query("id", rejection.body_text()))?;
     state
         .jobs
-        .cancel(id.clone())
+        .cancel(id.clone(), caller.name().to_string())
         .await
         .map_err(|error| match error {
             CancelError::Unknown(_) => ApiError::NotFound(error.to_string()),
@@ -481,6 +485,7 @@ pub(super) struct RetrainBody {
 )]
 pub(super) async fn post_retrain(
     State(state): State<AppState>,
+    caller: Caller,
     name: Result<Path<String>, PathRejection>,
     body: axum::body::Bytes,
 ) -> Result<axum::response::Response, ApiError> {
@@ -502,7 +507,20 @@ pub(super) async fn post_retrain(
         reason,
         timestamp: Some(now),
     });
-    let stored = state.queue.commit(vec![input], now).await?;
+    // Who asked goes into the audit log, in the commit of the request.
+    let audit = EffectUpdate::Audit {
+        at: now,
+        actor: caller.name().to_string(),
+        action: "retrain_requested".to_string(),
+        model: model.clone(),
+        version: None,
+        job_id: None,
+        detail: format!("retrain of {model} asked for by {}", caller.name()),
+    };
+    let stored = state
+        .queue
+        .commit_with(vec![input], vec![audit], now)
+        .await?;
     let seq = stored.last_seq;
     let filter = DecisionFilter {
         model: Some(model),

@@ -113,15 +113,16 @@ impl JobControl {
         self.outbox.clone()
     }
 
-    /// Cancels a queued or running job.
+    /// Cancels a queued or running job; `actor` (who asked: a token's name) goes into the
+    /// audit row committed with the job's end.
     ///
     /// # Errors
     ///
     /// [`CancelError`] when there is no such job, it is over, or the service stops.
-    pub async fn cancel(&self, id: String) -> Result<(), CancelError> {
+    pub async fn cancel(&self, id: String, actor: String) -> Result<(), CancelError> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Control::Cancel { id, reply })
+            .send(Control::Cancel { id, actor, reply })
             .await
             .map_err(|_| CancelError::Stopping)?;
         answer.await.unwrap_or(Err(CancelError::Stopping))
@@ -147,6 +148,7 @@ impl JobControl {
 enum Control {
     Cancel {
         id: String,
+        actor: String,
         reply: oneshot::Sender<Result<(), CancelError>>,
     },
     Complete {

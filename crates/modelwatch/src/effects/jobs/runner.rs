@@ -31,6 +31,8 @@ struct Running {
     backend: &'static str,
     /// A cancel waiting for the command's group to be killed and the end committed.
     cancelled: Option<oneshot::Sender<Result<(), CancelError>>>,
+    /// Who cancelled it, for the audit row committed with its end.
+    cancelled_by: Option<String>,
 }
 
 pub(super) struct Runner {
@@ -98,6 +100,7 @@ impl Runner {
                     kill: None,
                     backend,
                     cancelled: None,
+                    cancelled_by: None,
                 },
             );
             if backend == "command" {
@@ -254,6 +257,7 @@ impl Runner {
             kill: None,
             backend: backend.kind(),
             cancelled: None,
+            cancelled_by: None,
         };
         match backend {
             Backend::Command { argv, env, dir } => {
@@ -335,7 +339,7 @@ impl Runner {
 
     async fn control(&mut self, request: Control) -> Result<(), Stopped> {
         match request {
-            Control::Cancel { id, reply } => {
+            Control::Cancel { id, actor, reply } => {
                 if let Some(running) = self.running.get_mut(&id)
                     && let Some(kill) = running.kill.take()
                 {
@@ -343,9 +347,10 @@ impl Runner {
                     // waits for that end to be committed.
                     let _ = kill.send(AttemptOutcome::Cancelled);
                     running.cancelled = Some(reply);
+                    running.cancelled_by = Some(actor);
                     return Ok(());
                 }
-                let answer = self.cancel(&id).await;
+                let answer = self.cancel(&id, actor).await;
                 let _ = reply.send(answer);
             }
             Control::Complete { id, report, reply } => {
@@ -356,8 +361,9 @@ impl Runner {
         Ok(())
     }
 
-    async fn cancel(&mut self, id: &str) -> Result<(), CancelError> {
+    async fn cancel(&mut self, id: &str, actor: String) -> Result<(), CancelError> {
         if let Some(running) = self.running.get_mut(id) {
+            running.cancelled_by = Some(actor);
             let ended = Ended {
                 id: id.to_string(),
                 attempt: running.attempt,
@@ -384,7 +390,8 @@ impl Runner {
                 state: job.state.as_str(),
             });
         }
-        self.finish(&job, None, JobState::Cancelled, None)
+        let audit = cancel_audit(&job, &actor, self.context.clock.now());
+        self.finish(&job, vec![audit], JobState::Cancelled, None)
             .await
             .map_err(|_| CancelError::Stopping)
     }
@@ -498,22 +505,26 @@ impl Runner {
             AttemptOutcome::Cancelled => JobState::Cancelled,
             AttemptOutcome::Failed | AttemptOutcome::Interrupted => JobState::Failed,
         };
-        self.finish(&running.job, Some(record), state, ended.version)
+        let mut records = vec![record];
+        if let (AttemptOutcome::Cancelled, Some(actor)) = (ended.outcome, &running.cancelled_by) {
+            records.push(cancel_audit(&running.job, actor, now));
+        }
+        self.finish(&running.job, records, state, ended.version)
             .await
     }
 
     /// Ends a job: a retrain through its job-finished input, a rollback directly; with the
-    /// last attempt's record in the same commit.
+    /// last attempt's record (and who cancelled it) in the same commit.
     async fn finish(
         &mut self,
         job: &Job,
-        record: Option<EffectUpdate>,
+        records: Vec<EffectUpdate>,
         state: JobState,
         version: Option<String>,
     ) -> Result<(), Stopped> {
         self.running.remove(&job.id);
         let now = self.context.clock.now();
-        let mut effects: Vec<EffectUpdate> = record.into_iter().collect();
+        let mut effects = records;
         let mut inputs = Vec::new();
         match job.kind {
             JobKind::Retrain => {
@@ -542,5 +553,23 @@ impl Runner {
             }),
         }
         self.context.submit(inputs, effects).await
+    }
+}
+
+/// The audit row of a cancel through the API, naming who asked (a token's name).
+fn cancel_audit(job: &Job, actor: &str, at: Timestamp) -> EffectUpdate {
+    EffectUpdate::Audit {
+        at,
+        actor: actor.to_string(),
+        action: "job_cancelled".to_string(),
+        model: job.model.clone(),
+        version: job.version.clone(),
+        job_id: Some(job.id.clone()),
+        detail: format!(
+            "{} job {} of {} cancelled by {actor}",
+            job.kind.as_str(),
+            job.id,
+            job.model
+        ),
     }
 }

@@ -150,6 +150,8 @@ pub struct RegistryRequest {
     pub change: VersionChange,
     /// The wall time of the request.
     pub at: Timestamp,
+    /// Who asked, as the audit log names them (the token's name, never its value).
+    pub actor: String,
     /// Where the writer answers: the version as it now stands, or why it did not change.
     pub reply: oneshot::Sender<Result<ModelVersion, RegistryError>>,
 }
@@ -454,7 +456,7 @@ impl Writer<'_> {
                     &request.version,
                     request.change,
                     request.at,
-                    "api",
+                    &request.actor,
                 );
                 if answer.is_ok() {
                     self.outbox_changed();
