@@ -32,6 +32,7 @@
 
 mod batch;
 mod checkpoints;
+mod clauses;
 mod error;
 mod faults;
 mod outbox;
@@ -54,11 +55,13 @@ pub use outbox::{
     AttemptOutcome, Delivery, DeliveryFilter, DeliveryResult, DeliveryState, EffectUpdate, Job,
     JobAttempt, JobFilter, JobKind, JobState, delivery_id, rollback_job_id,
 };
-pub use points::{POINTS_PER_CHUNK, POINTS_PER_FLUSH, PointsStep};
+pub use points::{
+    LatestPoint, ModelPage, POINTS_PER_CHUNK, POINTS_PER_FLUSH, Point, PointCursor, PointsStep,
+    SeriesPage, SeriesQuery,
+};
 pub use query::{
-    AlertFilter, CanaryFilter, DecisionFilter, LatestPoint, Listing, MAX_PAGE, MAX_REPLAY_PAGE,
-    ModelPage, Order, Page, Point, PointCursor, SeriesPage, SeriesQuery, StoredAlert,
-    StoredCanaryVerdict, StoredDecision, StoredInput,
+    AlertFilter, CanaryFilter, DecisionFilter, Listing, MAX_PAGE, MAX_REPLAY_PAGE, Order, Page,
+    StoredAlert, StoredCanaryVerdict, StoredDecision, StoredInput,
 };
 pub use registry::{
     AuditEvent, ModelVersion, RegistryError, VersionChange, VersionSource, VersionStatus,

@@ -1,5 +1,4 @@
-//! Reads: inputs for replay, alert transitions, retrain decisions and canary verdicts, and the
-//! types of the series reads (`points.rs` has those).
+//! Reads: inputs for replay, alert transitions, retrain decisions and canary verdicts.
 //!
 //! Listings use keyset pagination: a page ends with a cursor (the last row's position), and
 //! the next page starts after it, so paging stays cheap however deep it goes and a commit in
@@ -12,6 +11,7 @@ use modelwatch_engine::{
 use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
 
+pub(crate) use crate::clauses::Clauses;
 use crate::store::read_last_seq;
 use crate::wire_form::Decoder;
 use crate::{Counts, Store, StoreError};
@@ -204,74 +204,6 @@ pub struct StoredCanaryVerdict {
     pub verdict: String,
     /// The whole output, as the engine serialized it.
     pub output: String,
-}
-
-/// One series' points in an event-time range: `[from, to)`, either end open when `None`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeriesQuery {
-    /// The model instance.
-    pub model: ModelId,
-    /// The metric.
-    pub metric: String,
-    /// At or after this time.
-    pub from: Option<Timestamp>,
-    /// Before this time.
-    pub to: Option<Timestamp>,
-    /// Start after this point (a previous page's `next`).
-    pub after: Option<PointCursor>,
-    /// The most points wanted, capped like [`Page::limit`].
-    pub limit: usize,
-    /// Newest or oldest first.
-    pub order: Order,
-}
-
-/// Where a page of series points ends: a point's time and sequence number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PointCursor {
-    /// The point's event time.
-    pub at: Timestamp,
-    /// The point's input.
-    pub seq: u64,
-}
-
-/// One metric value.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Point {
-    /// Its event time.
-    pub at: Timestamp,
-    /// The input it came with.
-    pub seq: u64,
-    /// The value.
-    pub value: f64,
-}
-
-/// One page of series points.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeriesPage {
-    /// The points, in the order asked for (by time, then sequence number).
-    pub points: Vec<Point>,
-    /// The cursor of the next page, or `None` when this page is the last.
-    pub next: Option<PointCursor>,
-}
-
-/// One page of model names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelPage {
-    /// The names, in name order.
-    pub names: Vec<String>,
-    /// The cursor of the next page (the last name), or `None` when this page is the last.
-    pub next: Option<String>,
-}
-
-/// The latest point of one series.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LatestPoint {
-    /// The model instance.
-    pub model: ModelId,
-    /// The metric.
-    pub metric: String,
-    /// The point.
-    pub point: Point,
 }
 
 impl Store {
@@ -593,42 +525,4 @@ fn read_alert(row: &Row<'_>) -> rusqlite::Result<StoredAlert> {
         metric: row.get(11)?,
         output: row.get(12)?,
     })
-}
-
-/// A `WHERE` clause under construction: conditions joined by `AND`, values in order.
-/// Column names come from this file only, never from callers.
-#[derive(Default)]
-pub(crate) struct Clauses {
-    conditions: Vec<String>,
-    values: Vec<Value>,
-}
-
-impl Clauses {
-    fn push(&mut self, condition: &str, values: impl IntoIterator<Item = Value>) {
-        self.conditions.push(condition.to_string());
-        self.values.extend(values);
-    }
-
-    pub(crate) fn equals(&mut self, column: &'static str, value: Option<&str>) {
-        if let Some(value) = value {
-            self.push(&format!("{column} = ?"), [Value::Text(value.to_string())]);
-        }
-    }
-
-    fn time_range(&mut self, since: Option<Timestamp>, until: Option<Timestamp>) {
-        if let Some(since) = since {
-            self.push("time >= ?", [Value::Integer(since.as_nanos())]);
-        }
-        if let Some(until) = until {
-            self.push("time < ?", [Value::Integer(until.as_nanos())]);
-        }
-    }
-
-    fn where_clause(&self) -> String {
-        if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.conditions.join(" AND "))
-        }
-    }
 }

@@ -42,9 +42,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 pub use flush::PointsStep;
 pub(crate) use flush::pending_at_open;
 pub(crate) use pending::PendingPoints;
+pub use read::{LatestPoint, ModelPage, Point, PointCursor, SeriesPage, SeriesQuery};
 
 use crate::StoreError;
-use crate::query::Point;
 
 /// Points the writer lets gather in memory before it writes them: 6 MiB, about 2 s of 25,000
 /// events/s with 5 metrics each. Written at once ([`crate::Store::flush_points`]) they pause

@@ -5,8 +5,76 @@ use modelwatch_engine::{ModelId, Timestamp};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Key, RawPoint, decode, find_series, sql_seq};
-use crate::query::{LatestPoint, ModelPage, Order, Point, PointCursor, SeriesPage, SeriesQuery};
+use crate::query::Order;
 use crate::{MAX_PAGE, Store, StoreError};
+
+/// One series' points in an event-time range: `[from, to)`, either end open when `None`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesQuery {
+    /// The model instance.
+    pub model: ModelId,
+    /// The metric.
+    pub metric: String,
+    /// At or after this time.
+    pub from: Option<Timestamp>,
+    /// Before this time.
+    pub to: Option<Timestamp>,
+    /// Start after this point (a previous page's `next`).
+    pub after: Option<PointCursor>,
+    /// The most points wanted, capped like [`Page::limit`].
+    pub limit: usize,
+    /// Newest or oldest first.
+    pub order: Order,
+}
+
+/// Where a page of series points ends: a point's time and sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PointCursor {
+    /// The point's event time.
+    pub at: Timestamp,
+    /// The point's input.
+    pub seq: u64,
+}
+
+/// One metric value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// Its event time.
+    pub at: Timestamp,
+    /// The input it came with.
+    pub seq: u64,
+    /// The value.
+    pub value: f64,
+}
+
+/// One page of series points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesPage {
+    /// The points, in the order asked for (by time, then sequence number).
+    pub points: Vec<Point>,
+    /// The cursor of the next page, or `None` when this page is the last.
+    pub next: Option<PointCursor>,
+}
+
+/// One page of model names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelPage {
+    /// The names, in name order.
+    pub names: Vec<String>,
+    /// The cursor of the next page (the last name), or `None` when this page is the last.
+    pub next: Option<String>,
+}
+
+/// The latest point of one series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatestPoint {
+    /// The model instance.
+    pub model: ModelId,
+    /// The metric.
+    pub metric: String,
+    /// The point.
+    pub point: Point,
+}
 
 /// The columns [`read_chunk`] reads, in its order.
 const CHUNK_COLUMNS: &str = "id, first_time, first_seq, last_time, last_seq, points";
