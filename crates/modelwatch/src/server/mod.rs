@@ -24,6 +24,7 @@ mod ingest;
 #[cfg(test)]
 mod ingest_tests;
 mod jobs;
+pub mod listen;
 mod models;
 mod openapi;
 mod operations;

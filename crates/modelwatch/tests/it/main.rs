@@ -12,6 +12,8 @@
 //!   names the token behind each change.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
+//! - `listener`: the listener's timeouts, connection limit and shutdown deadline, in process on
+//!   a paused clock.
 //! - `serve_child`: the serve child process those four share.
 //! - `routes`: serve's routes in process (a fixed clock, a temporary store, `oneshot`).
 //! - `stored_inputs`: a retrain request the store could not read back is refused, and serve
@@ -30,6 +32,7 @@ mod demo;
 mod docs;
 mod failures;
 mod http_api;
+mod listener;
 mod monitor;
 mod prometheus;
 mod readme;
