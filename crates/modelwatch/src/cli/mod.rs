@@ -4,6 +4,7 @@
 mod check_config;
 mod demo;
 mod detect;
+mod limits;
 mod logging;
 mod replay;
 mod serve;
