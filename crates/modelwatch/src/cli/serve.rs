@@ -183,25 +183,25 @@ async fn serve(
         .local_addr()
         .context("cannot read the listening address")?;
     let mut options = ServiceOptions {
-            max_exported_series: args.metrics_max_series,
-            body_limit: args.body_limit,
-            queue_capacity: args.queue_capacity,
-            auth,
-            snapshot_every: args.snapshot_every,
-            retention: Retention {
-                keep: args.retention.0,
-                interval: args.retention_interval,
-            },
-            max_future: args.max_future.0,
-            public_url: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{local}")),
+        max_exported_series: args.metrics_max_series,
+        body_limit: args.body_limit,
+        queue_capacity: args.queue_capacity,
+        auth,
+        snapshot_every: args.snapshot_every,
+        retention: Retention {
+            keep: args.retention.0,
+            interval: args.retention_interval,
+        },
+        max_future: args.max_future.0,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}")),
         ..ServiceOptions::default()
     };
     args.limits.apply(&mut options);
     let service = Service::start(config, &args.data, Arc::new(SystemClock), options)
-    .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
+        .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     writeln!(out, "storing in {}", service.store_path().display())?;
     writeln!(out, "listening on http://{local}")?;

@@ -195,11 +195,9 @@ async fn read_within(
     let deadline = Instant::now() + bounds.timeout;
     let mut buffer = Vec::with_capacity(reservation.bytes);
     loop {
-        let frame = tokio::time::timeout_at(
-            deadline,
-            poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)),
-        )
-        .await;
+        let frame =
+            tokio::time::timeout_at(deadline, poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)))
+                .await;
         let data = match frame {
             Err(_) => return Err((Refusal::TimedOut, true)),
             Ok(None) => return Ok((Bytes::from(buffer), reservation)),

@@ -12,6 +12,8 @@
 //!   names the token behind each change.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
+//! - `edge`: serve's connection and body limits end to end (413 before the body, probes
+//!   through a full connection limit, the shutdown deadline).
 //! - `listener`: the listener's timeouts, connection limit and shutdown deadline, in process on
 //!   a paused clock.
 //! - `serve_child`: the serve child process those four share.
@@ -30,6 +32,7 @@ mod cli;
 mod crash;
 mod demo;
 mod docs;
+mod edge;
 mod failures;
 mod http_api;
 mod listener;
