@@ -154,6 +154,12 @@ impl Caller {
         &self.0
     }
 
+    /// A caller by this name, for tests of what logs it.
+    #[cfg(test)]
+    pub(super) fn named(name: &str) -> Caller {
+        Caller(Arc::from(name))
+    }
+
     fn anonymous() -> Caller {
         Caller(Arc::from(Caller::ANONYMOUS))
     }

@@ -78,3 +78,119 @@ pub(super) async fn log_request(request: Request, next: Next) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::extract::Path;
+    use axum::http::{Request, StatusCode};
+    use axum::middleware;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::super::auth::Caller;
+    use super::super::error::ApiError;
+    use super::*;
+
+    /// The log lines, shared with the subscriber.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `GET /v1/things/{id}`: 42 fails with a store error, any other id answers 200; the
+    /// caller is `env WATCHER`, as the auth middleware would name it.
+    fn router() -> Router {
+        async fn thing(Path(id): Path<u32>) -> Response {
+            let mut response = if id == 42 {
+                ApiError::Internal("disk I/O error at page 7".to_string()).into_response()
+            } else {
+                (StatusCode::OK, "fine").into_response()
+            };
+            response
+                .extensions_mut()
+                .insert(Caller::named("env WATCHER"));
+            response
+        }
+        Router::new()
+            .route("/v1/things/{id}", get(thing))
+            .layer(middleware::from_fn(log_request))
+    }
+
+    async fn call(path: &str) -> (StatusCode, String, serde_json::Value) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = router().oneshot(request).await.unwrap();
+        let status = response.status();
+        let id = response.headers()[REQUEST_ID_HEADER]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (
+            status,
+            id,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_500_answers_its_request_id_only_and_the_log_has_the_detail_under_it() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let (status, fine_id, _) = call("/v1/things/7").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, id, body) = call("/v1/things/42").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_ne!(id, fine_id);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "internal error", "request_id": id})
+        );
+
+        let log = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let failed: Vec<&str> = log.lines().filter(|line| line.contains(&id)).collect();
+        let error = failed
+            .iter()
+            .find(|line| line.contains("ERROR"))
+            .unwrap_or_else(|| panic!("no error line for {id}:\n{log}"));
+        assert!(error.contains("disk I/O error at page 7"), "{error}");
+        // Each request has its debug line: method, route template, status, caller.
+        for (request_id, status) in [(&fine_id, "200"), (&id, "500")] {
+            let line = log
+                .lines()
+                .find(|line| line.contains("DEBUG") && line.contains(request_id.as_str()))
+                .unwrap_or_else(|| panic!("no request line for {request_id}:\n{log}"));
+            for field in [
+                "method=GET",
+                "route=/v1/things/{id}",
+                &format!("status={status}"),
+                "caller=env WATCHER",
+                "duration_ms=",
+            ] {
+                assert!(line.contains(field), "{field}: {line}");
+            }
+            assert!(!line.contains("/v1/things/42"), "{line}");
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //! streams (`tokio::io::duplex`), so no real I/O lets the clock jump while a byte is on its way
 //! (tokio #4522); the clock only moves when every task waits, which is exactly when a timeout
 //! is what comes next. Each test awaits its outcome (an answer, the server closing a stream,
-//! the listener returning) and then checks how much (virtual) time it took.
+//! the listener returning) and then checks how much (virtual) time it took. The last test
+//! serves the service's router: a 401 reaches a client still sending its body.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use axum::Router;
 use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::routing::{get, post};
+use modelwatch::server::auth::{Auth, Scope, Token};
 use modelwatch::server::listen::{ConnectionLimits, Incoming, listen};
+use modelwatch::{Service, ServiceOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -73,6 +76,16 @@ impl Server {
                 }),
             )
             .route("/big", get(|| async { vec![b'x'; 1 << 20] }));
+        Server::serving(router, limits, started, release)
+    }
+
+    /// Serves `router` (whose handlers report to `started` and wait for `release`).
+    fn serving(
+        router: Router,
+        limits: ConnectionLimits,
+        started: mpsc::Receiver<&'static str>,
+        release: Arc<Notify>,
+    ) -> Server {
         let (connect, streams) = mpsc::channel(16);
         let (stop, stopped) = oneshot::channel::<()>();
         let listening = tokio::spawn(listen(Streams(streams), router, limits, async move {
@@ -285,4 +298,44 @@ async fn an_answer_the_client_does_not_take_is_abandoned_at_the_idle_timeout() {
         "received {} bytes",
         received.len()
     );
+}
+
+#[tokio::test]
+async fn a_refused_request_reads_a_small_body_first_so_its_client_gets_the_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = modelwatch::engine::parse_config("").unwrap().config;
+    let auth = Auth::new(vec![Token::new("env T", "the-token", &[Scope::Ingest])]).unwrap();
+    let service = Service::start(
+        Arc::new(config),
+        dir.path(),
+        Arc::new(modelwatch::SystemClock),
+        ServiceOptions {
+            auth,
+            ..ServiceOptions::default()
+        },
+    )
+    .unwrap();
+    let (_, idle) = mpsc::channel(1);
+    let server = Server::serving(service.router(), LIMITS, idle, Arc::new(Notify::new()));
+    // A small pipe: the client is still writing the body when the server answers. Without
+    // reading the rest, the server closed the connection under it (a reset on TCP).
+    let (mut client, stream) = tokio::io::duplex(1024);
+    server.connect.send(stream).await.unwrap();
+    let body = " ".repeat(32 * 1024);
+    for _ in 0..2 {
+        let request = format!(
+            "POST /v1/events HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        send(&mut client, &request).await;
+        let (status, answer) = answer(&mut client).await;
+        assert_eq!(status, 401, "{answer}");
+        assert!(answer.contains("missing bearer token"), "{answer}");
+    }
+    drop(server);
+    tokio::task::spawn_blocking(move || service.join())
+        .await
+        .unwrap()
+        .unwrap();
 }

@@ -80,11 +80,7 @@ async fn start(data: &std::path::Path) -> Routes {
 
 /// One event as an NDJSON line padded with spaces to `length` bytes.
 fn padded_event(length: usize) -> Bytes {
-    let mut line = format!(
-        "{}\n",
-        accuracy("m", "1", "2026-11-23T11:00:00Z", 0.95)
-    )
-    .into_bytes();
+    let mut line = format!("{}\n", accuracy("m", "1", "2026-11-23T11:00:00Z", 0.95)).into_bytes();
     assert!(line.len() <= length);
     line.resize(length, b' ');
     Bytes::from(line)
@@ -139,7 +135,10 @@ async fn bodies_past_the_bytes_in_flight_are_a_503_with_retry_after_before_they_
     let (status, body) = text(response).await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("in flight"), "{body}");
-    assert!(refused_read.try_recv().is_err(), "the refused body was read");
+    assert!(
+        refused_read.try_recv().is_err(),
+        "the refused body was read"
+    );
 
     // A chunked body is counted as it comes: 400 bytes fit, 200 more do not.
     let (request, chunks, first_chunk_read) = streamed(None);
