@@ -84,9 +84,15 @@ mod tests {
 
     #[test]
     fn the_flags_default_to_the_service_defaults() {
-        let mut options = ServiceOptions::default();
-        options.body_timeout = Duration::ZERO;
-        options.connections.max_connections = 1;
+        let mut options = ServiceOptions {
+            body_timeout: Duration::ZERO,
+            max_bodies_in_flight: 1,
+            connections: ConnectionLimits {
+                max_connections: 1,
+                ..ConnectionLimits::default()
+            },
+            ..ServiceOptions::default()
+        };
         Command::parse_from(["x"]).limits.apply(&mut options);
         let defaults = ServiceOptions::default();
         assert_eq!(options.connections, defaults.connections);

@@ -4,8 +4,10 @@
 //! name, never its value). A 500 answers only `{"error": "internal error", "request_id": ...}`;
 //! its detail goes to the log at `error`, under the same id.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
@@ -22,17 +24,15 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The route of a request no route matched.
 const UNMATCHED: &str = "(unmatched)";
 
-/// Ids of this process's requests: a prefix from the start time, so that two runs do not
-/// share ids, and a counter.
+/// Ids of this process's requests: a random prefix, so that two runs do not share ids, and a
+/// counter.
 fn next_request_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static PREFIX: OnceLock<u32> = OnceLock::new();
     let prefix = *PREFIX.get_or_init(|| {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        // The low bits of the start time in milliseconds: enough to tell runs apart.
-        u32::try_from(now.as_millis() & u128::from(u32::MAX)).unwrap_or(0)
+        // The standard library seeds every `RandomState` at random.
+        let random = RandomState::new().build_hasher().finish();
+        u32::try_from(random >> 32).unwrap_or(0)
     });
     let number = NEXT.fetch_add(1, Ordering::Relaxed) + 1;
     format!("{prefix:08x}-{number:06}")

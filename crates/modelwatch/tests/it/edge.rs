@@ -101,7 +101,7 @@ fn healthz_answers_while_idle_and_half_sent_sockets_hold_the_connection_limit() 
     // accepted in the order they were made; the probes stay open, answered, so that they
     // hold the limit too.
     let mut probes = Vec::new();
-    for round in 0..4 {
+    for (round, socket) in held.iter_mut().enumerate() {
         let mut probe = connect(&process.base);
         probe
             .write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
@@ -110,7 +110,7 @@ fn healthz_answers_while_idle_and_half_sent_sockets_hold_the_connection_limit() 
         assert!(head.starts_with("http/1.1 200"), "{head}");
         probes.push(probe);
         let mut rest = Vec::new();
-        held[round].read_to_end(&mut rest).unwrap();
+        socket.read_to_end(&mut rest).unwrap();
         assert!(rest.is_empty(), "socket {round}: {rest:?}");
     }
     process.stop();
