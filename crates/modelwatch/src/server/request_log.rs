@@ -51,7 +51,7 @@ pub(super) async fn log_request(request: Request, next: Next) -> Response {
     let caller = response
         .extensions()
         .get::<Caller>()
-        .map_or_else(String::new, |caller| caller.name().to_string());
+        .map_or_else(|| "-".to_string(), |caller| caller.name().to_string());
     if let Some(InternalError(detail)) = response.extensions_mut().remove::<InternalError>() {
         tracing::error!(
             request_id = %id,

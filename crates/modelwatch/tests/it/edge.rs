@@ -144,3 +144,33 @@ fn sigterm_does_not_wait_past_the_shutdown_deadline_for_a_half_sent_body() {
     half_sent.read_to_end(&mut closed).unwrap();
     drop(half_sent);
 }
+
+#[test]
+fn serve_and_demo_help_list_every_limit_with_its_default() {
+    for command in ["serve", "demo"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let help = String::from_utf8(output.stdout).unwrap().replace('\n', " ");
+        for (flag, default) in [
+            ("--header-timeout", "10s"),
+            ("--body-timeout", "30s"),
+            ("--idle-timeout", "60s"),
+            ("--max-connections", "512"),
+            ("--shutdown-timeout", "10s"),
+            ("--max-bodies-in-flight", "67108864"),
+        ] {
+            let after = help
+                .split_once(&format!("{flag} <"))
+                .unwrap_or_else(|| panic!("{command}: no {flag}: {help}"))
+                .1;
+            let shown = after.split("[default: ").nth(1).unwrap_or("");
+            assert!(
+                shown.starts_with(&format!("{default}]")),
+                "{command} {flag}: {after}"
+            );
+        }
+    }
+}
