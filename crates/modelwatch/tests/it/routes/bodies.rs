@@ -4,6 +4,7 @@
 //! is what comes next), and a body that would take the bytes in flight past their cap is a
 //! 503 with `Retry-After`, declared or chunked, counted on `/metrics`.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -70,6 +71,20 @@ async fn text(response: Response<Body>) -> (u16, String) {
     (status, String::from_utf8(body.to_vec()).unwrap())
 }
 
+/// The answer, which must come without any (paused) time passing: the test fails, instead of
+/// hanging, if it waits for a body that never comes.
+async fn answered_at_once(
+    answer: impl Future<Output = Result<Response<Body>, std::convert::Infallible>>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let response = tokio::time::timeout(BODY_TIMEOUT * 2, answer)
+        .await
+        .expect("no answer: the server waited for the body")
+        .unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    response
+}
+
 async fn start(data: &std::path::Path) -> Routes {
     let mut options = keep_everything();
     options.body_limit = LIMIT;
@@ -90,8 +105,11 @@ fn padded_event(length: usize) -> Bytes {
 async fn a_declared_length_over_the_limit_is_a_413_before_the_body_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let routes = start(dir.path()).await;
+    tokio::time::pause();
     let (request, _sender, mut first_read) = streamed(Some(LIMIT + 1));
-    let response = routes.router().oneshot(request).await.unwrap();
+    // Answered at once; a server that waited for the body would still wait at the bound.
+    let response = answered_at_once(routes.router().oneshot(request)).await;
+    tokio::time::resume();
     assert_eq!(response.headers()["connection"], "close");
     let (status, body) = text(response).await;
     assert_eq!(status, 413, "{body}");
@@ -108,7 +126,10 @@ async fn a_body_that_stops_coming_is_a_408_at_the_body_timeout() {
     let started = Instant::now();
     let (request, sender, _) = streamed(Some(500));
     sender.send(padded_event(200)).await.unwrap();
-    let response = routes.router().oneshot(request).await.unwrap();
+    let response = tokio::time::timeout(BODY_TIMEOUT * 2, routes.router().oneshot(request))
+        .await
+        .expect("no answer: the server waited past the body timeout")
+        .unwrap();
     assert_eq!(started.elapsed().as_secs(), BODY_TIMEOUT.as_secs());
     assert_eq!(response.headers()["connection"], "close");
     let (status, body) = text(response).await;
@@ -129,7 +150,9 @@ async fn bodies_past_the_bytes_in_flight_are_a_503_with_retry_after_before_they_
 
     // Another 1,000 declared bytes do not fit: refused before a byte is read.
     let (request, _sender, mut refused_read) = streamed(Some(LIMIT));
-    let response = routes.router().oneshot(request).await.unwrap();
+    tokio::time::pause();
+    let response = answered_at_once(routes.router().oneshot(request)).await;
+    tokio::time::resume();
     assert_eq!(response.headers()["retry-after"], "1");
     assert_eq!(response.headers()["connection"], "close");
     let (status, body) = text(response).await;
