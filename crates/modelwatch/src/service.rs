@@ -10,6 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::Future;
+
 use axum::Router;
 use modelwatch_engine::Config;
 use modelwatch_store::{Store, StoreError};
@@ -18,6 +20,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::effects::{Effects, EffectsError, EffectsSetup};
 use crate::runtime::{Retention, Runtime, RuntimeError, RuntimeOptions, Status};
+use crate::server::listen::{self, ConnectionLimits, Incoming};
 use crate::server::{self, RouterParts, auth};
 
 /// Knobs of the service.
@@ -25,6 +28,12 @@ use crate::server::{self, RouterParts, auth};
 pub struct ServiceOptions {
     /// The largest request body, in bytes.
     pub body_limit: usize,
+    /// How long a request's body may take to arrive whole (else 408).
+    pub body_timeout: Duration,
+    /// The most bytes of request bodies held at once (past it, 503 with `Retry-After`).
+    pub max_bodies_in_flight: usize,
+    /// The listener's timeouts, connection limit and shutdown deadline.
+    pub connections: ConnectionLimits,
     /// How many requests may wait for the writer.
     pub queue_capacity: usize,
     /// Most series `/metrics` exports.
@@ -46,6 +55,9 @@ impl Default for ServiceOptions {
         let runtime = RuntimeOptions::default();
         ServiceOptions {
             body_limit: server::DEFAULT_BODY_LIMIT,
+            body_timeout: server::DEFAULT_BODY_TIMEOUT,
+            max_bodies_in_flight: server::DEFAULT_MAX_BODIES_IN_FLIGHT,
+            connections: ConnectionLimits::default(),
             queue_capacity: runtime.queue_capacity,
             max_exported_series: server::DEFAULT_MAX_EXPORTED_SERIES,
             auth: auth::Auth::default(),
@@ -76,6 +88,7 @@ pub enum ServiceError {
 #[derive(Debug)]
 pub struct Service {
     router: Router,
+    connections: ConnectionLimits,
     runtime: Runtime,
     effects: Effects,
 }
@@ -130,12 +143,15 @@ impl Service {
             jobs: effects.jobs.clone(),
             auth: options.auth,
             body_limit: options.body_limit,
+            body_timeout: options.body_timeout,
+            max_bodies_in_flight: options.max_bodies_in_flight,
             max_exported_series: options.max_exported_series,
             retention: options.retention,
             max_future: options.max_future,
         });
         Ok(Service {
             router,
+            connections: options.connections,
             runtime,
             effects,
         })
@@ -145,6 +161,17 @@ impl Service {
     /// them (and so every in-flight request) are gone.
     pub fn router(&self) -> Router {
         self.router.clone()
+    }
+
+    /// Serves the routes on the connections of `incoming` (a `TcpListener`) with the
+    /// configured connection limits, until `shutdown` resolves and the connections still open
+    /// are answered or, past the shutdown deadline, closed.
+    pub fn listen<I: Incoming>(
+        &self,
+        incoming: I,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        listen::listen(incoming, self.router(), self.connections, shutdown)
     }
 
     /// Where the writer stands (recovering, ready, failed).

@@ -53,6 +53,8 @@ pub struct DemoArgs {
     /// The whole demo's time limit, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
+    #[command(flatten)]
+    limits: super::limits::LimitArgs,
 }
 
 /// The demo's config, with `@name@` for each value `render_config` fills in.
@@ -223,18 +225,14 @@ async fn demo(args: &DemoArgs, exe: &Path, dir: &Path, out: &mut dyn Write) -> R
             },
             max_future: None,
             public_url: base.clone(),
-            ..ServiceOptions::default()
+            ..args.limits.options()
         },
     )
     .with_context(|| format!("cannot start the service on {}", data.display()))?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut server = tokio::spawn(
-        axum::serve(listener, service.router())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let mut server = tokio::spawn(service.listen(listener, async move {
+        let _ = stopped.await;
+    }));
 
     let kept = if args.keep.is_some() {
         "kept"
@@ -299,7 +297,7 @@ async fn demo(args: &DemoArgs, exe: &Path, dir: &Path, out: &mut dyn Write) -> R
     // writer commit what it has and stop, then the receiver.
     let _ = stop.send(());
     let served = match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
-        Ok(Ok(served)) => served.context("the HTTP server failed"),
+        Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(anyhow!(error).context("the HTTP server task failed")),
         Err(_) => {
             server.abort();

@@ -4,6 +4,7 @@
 mod check_config;
 mod demo;
 mod detect;
+mod limits;
 mod logging;
 mod replay;
 mod serve;
@@ -36,7 +37,7 @@ enum Command {
     CheckConfig(check_config::CheckConfigArgs),
     /// Runs the HTTP service: takes events on POST /v1/events, stores them with every alert
     /// and retrain decision in DIR/modelwatch.db, and answers queries.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Shows the whole loop in a few seconds, on a temporary store: a synthetic model
     /// degrades, an alert fires, a webhook is delivered, a retrain job runs a bundled trainer,
     /// the new version is registered, and a canary promotes it (or, with --bad-candidate,

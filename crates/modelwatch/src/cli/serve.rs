@@ -2,7 +2,9 @@
 //!
 //! Prints where it stores and listens, then `ready ...` once recovery (the replay of the stored
 //! inputs) has finished; SIGINT or SIGTERM stop it gracefully (exit 0): no new connections,
-//! in-flight requests answered, the writer commits what it has. A failed recovery or commit
+//! in-flight requests answered within `--shutdown-timeout` (then their connections are
+//! closed), the writer commits what it has. The listener's timeouts and limits are
+//! `cli/limits.rs`'s flags. A failed recovery or commit
 //! shuts it down too, and it exits 1.
 //!
 //! Bearer tokens (`--token-env NAME:SCOPES`, `--token-file PATH:SCOPES`) are read before
@@ -82,6 +84,8 @@ pub struct ServeArgs {
     /// default: http:// and the listening address.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    limits: super::limits::LimitArgs,
     #[command(flatten)]
     log: super::logging::LogArgs,
 }
@@ -178,28 +182,26 @@ async fn serve(
     let local = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let service = Service::start(
-        config,
-        &args.data,
-        Arc::new(SystemClock),
-        ServiceOptions {
-            max_exported_series: args.metrics_max_series,
-            body_limit: args.body_limit,
-            queue_capacity: args.queue_capacity,
-            auth,
-            snapshot_every: args.snapshot_every,
-            retention: Retention {
-                keep: args.retention.0,
-                interval: args.retention_interval,
-            },
-            max_future: args.max_future.0,
-            public_url: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{local}")),
+    let mut options = ServiceOptions {
+        max_exported_series: args.metrics_max_series,
+        body_limit: args.body_limit,
+        queue_capacity: args.queue_capacity,
+        auth,
+        snapshot_every: args.snapshot_every,
+        retention: Retention {
+            keep: args.retention.0,
+            interval: args.retention_interval,
         },
-    )
-    .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
+        max_future: args.max_future.0,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}")),
+        ..ServiceOptions::default()
+    };
+    args.limits.apply(&mut options);
+    let service = Service::start(config, &args.data, Arc::new(SystemClock), options)
+        .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     writeln!(out, "storing in {}", service.store_path().display())?;
     writeln!(out, "listening on http://{local}")?;
@@ -228,11 +230,7 @@ async fn serve(
             }
         }
     };
-    let mut server = tokio::spawn(
-        axum::serve(listener, service.router())
-            .with_graceful_shutdown(shutdown)
-            .into_future(),
-    );
+    let mut server = tokio::spawn(service.listen(listener, shutdown));
     let served = tokio::select! {
         recovered = ready(status) => {
             if let Some(Status::Ready { replayed, restored, note }) = recovered {
@@ -252,9 +250,7 @@ async fn serve(
         }
         served = &mut server => served,
     };
-    let served = served
-        .context("the HTTP server task failed")?
-        .context("the HTTP server failed");
+    let served = served.context("the HTTP server task failed");
     let joined = tokio::task::spawn_blocking(move || service.join())
         .await
         .context("the writer task failed")?;

@@ -43,15 +43,18 @@ pub enum Rejection {
     QueueFull,
     /// Recovering, or the writer cannot commit.
     Unavailable,
+    /// The bytes of request bodies in flight were at their cap (on any route).
+    BodiesInFlight,
 }
 
-const REJECTIONS: [Rejection; 6] = [
+const REJECTIONS: [Rejection; 7] = [
     Rejection::Syntax,
     Rejection::Invalid,
     Rejection::TooLarge,
     Rejection::UnsupportedMediaType,
     Rejection::QueueFull,
     Rejection::Unavailable,
+    Rejection::BodiesInFlight,
 ];
 
 impl Rejection {
@@ -63,6 +66,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType => "unsupported_media_type",
             Rejection::QueueFull => "queue_full",
             Rejection::Unavailable => "unavailable",
+            Rejection::BodiesInFlight => "bodies_in_flight",
         }
     }
 }

@@ -15,6 +15,9 @@
 //! by default). With no tokens configured nothing is checked (`serve` then only listens on
 //! loopback unless told otherwise) and every caller is [`Caller::ANONYMOUS`].
 //!
+//! A refused request's body is read up to a small bound before the answer (`limits::drain`),
+//! so that a client still sending it gets the 401 or 403 instead of a reset connection.
+//!
 //! The middleware puts the [`Caller`] (the token's name) into the request's extensions, for the
 //! routes that record who made a change (the audit log), and into the response's, for the
 //! request log.
@@ -23,13 +26,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use super::ApiError;
+use super::{ApiError, limits};
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +152,12 @@ impl Caller {
     /// The caller's name, as the audit log and the request log show it.
     pub fn name(&self) -> &str {
         &self.0
+    }
+
+    /// A caller by this name, for tests of what logs it.
+    #[cfg(test)]
+    pub(super) fn named(name: &str) -> Caller {
+        Caller(Arc::from(name))
     }
 
     fn anonymous() -> Caller {
@@ -275,7 +284,17 @@ pub(super) async fn require(
             request.extensions_mut().insert(caller.clone());
             (next.run(request).await, Some(caller))
         }
-        Err((error, caller)) => (error.into_response(), caller),
+        Err((error, caller)) => {
+            let mut response = error.into_response();
+            // Read what is left of a small body, so that a client still sending it reads the
+            // refusal rather than a reset; past that, the connection closes.
+            if !limits::drain(request.into_body()).await {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            (response, caller)
+        }
     };
     if let Some(caller) = caller {
         response.extensions_mut().insert(caller);

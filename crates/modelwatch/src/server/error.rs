@@ -1,7 +1,9 @@
 //! The one error type of the routes, [`ApiError`], and its one JSON body shape
 //! `{"error": ..., ...}`: a refused batch lists each bad event's index, line and field, a bad
 //! parameter is named in `parameter`, a full queue or a recovering server carries
-//! `Retry-After`, and a missing token `WWW-Authenticate`.
+//! `Retry-After`, and a missing token `WWW-Authenticate`. A 500 says only `internal error`
+//! and the request's id (`request_id`); its detail travels in the response's extensions
+//! ([`InternalError`]) to the request log, which logs it under that id.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -95,6 +97,25 @@ impl ApiError {
     }
 }
 
+/// The detail of a 500, for the request log (never sent to the client).
+#[derive(Clone, Debug)]
+pub(super) struct InternalError(pub(super) String);
+
+/// What a 500 tells the client.
+const INTERNAL_ERROR: &str = "internal error";
+
+/// The opaque answer of a failed request: its status, `internal error` and its id.
+pub(super) fn internal_error_response(status: StatusCode, request_id: &str) -> Response {
+    let body = ErrorBody {
+        error: INTERNAL_ERROR.to_string(),
+        errors: &[],
+        omitted: 0,
+        parameter: None,
+        request_id: Some(request_id),
+    };
+    (status, Json(body)).into_response()
+}
+
 /// The one error body (`openapi::ErrorResponse` documents it).
 #[derive(Serialize)]
 struct ErrorBody<'e> {
@@ -105,6 +126,9 @@ struct ErrorBody<'e> {
     omitted: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     parameter: Option<&'e str>,
+    /// The request's id, on a 500 (the log has the detail under it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'e str>,
 }
 
 /// An error answer without events to list, such as a refused body.
@@ -118,6 +142,7 @@ pub(super) fn error_response(
         errors: &[],
         omitted: 0,
         parameter,
+        request_id: None,
     };
     (status, Json(body)).into_response()
 }
@@ -192,11 +217,29 @@ impl IntoResponse for ApiError {
             ApiError::BadQuery { field, .. } => Some(field.as_str()),
             _ => None,
         };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            let mut response = (
+                status,
+                Json(ErrorBody {
+                    error: INTERNAL_ERROR.to_string(),
+                    errors: &[],
+                    omitted: 0,
+                    parameter: None,
+                    request_id: None,
+                }),
+            )
+                .into_response();
+            response
+                .extensions_mut()
+                .insert(InternalError(self.to_string()));
+            return response;
+        }
         let body = ErrorBody {
             error: title,
             errors,
             omitted,
             parameter,
+            request_id: None,
         };
         let mut response = (status, Json(body)).into_response();
         if matches!(

@@ -21,7 +21,8 @@ pub(super) struct Accepted {
     accepted: usize,
 }
 
-/// `POST /v1/events`, counting every refusal (including the body limit's 413) on `/metrics`.
+/// `POST /v1/events`, counting every refusal on `/metrics` (the body bounds' 413 and 503 are
+/// counted by `limits.rs`, before the handler).
 #[utoipa::path(
     post,
     path = "/v1/events",
@@ -51,18 +52,25 @@ pub(super) struct Accepted {
         (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 403, description = "The token lacks the `ingest` scope", body = openapi::ErrorResponse),
-        (status = 413, description = "The body is larger than the body limit, or holds more than \
-            100,000 events; nothing was stored", body = openapi::ErrorResponse),
+        (status = 408, description = "The body did not arrive whole within the body timeout \
+            (`--body-timeout`); nothing was stored and the connection is closed",
+            body = openapi::ErrorResponse),
+        (status = 413, description = "The body is larger than the body limit (answered before it \
+            is read when its Content-Length says so), or holds more than 100,000 events; nothing \
+            was stored", body = openapi::ErrorResponse),
         (status = 415, description = "Content-Type is neither application/json nor \
             application/x-ndjson", body = openapi::ErrorResponse),
         (status = 422, description = "Invalid events: each problem in `errors` with the event's \
             index, line and field (a timestamp too far ahead or older than the retention \
             included); nothing was stored", body = openapi::ErrorResponse),
         (status = 500, description = "The commit failed; nothing of this request is stored and \
-            the server stops", body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering or the ingest queue is full (with Retry-After), \
-            or the writer has stopped", body = openapi::ErrorResponse,
-            headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)")))
+            the server stops. The body is only `internal error` and the request's id; the \
+            server's log has the cause under it", body = openapi::ErrorResponse),
+        (status = 503, description = "Recovering, the ingest queue is full, or the request \
+            bodies in flight are at their cap (all with Retry-After), or the writer has stopped",
+            body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering, queue \
+                full, bodies in flight)")))
     )
 )]
 pub(super) async fn post_events(

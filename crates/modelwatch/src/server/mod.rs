@@ -12,7 +12,10 @@
 //! `/metrics`, retention). Every handler carries its `#[utoipa::path]` and is registered with
 //! `utoipa_axum::routes!`, which builds the route and its entry in the OpenAPI document
 //! (`openapi.rs`) together; every query string is parsed by the route's one parameter struct
-//! (`params.rs`), which documents it too; every error is `error.rs`'s `ApiError`.
+//! (`params.rs`), which documents it too; every error is `error.rs`'s `ApiError`. Around the
+//! routes: `auth.rs` (tokens), `limits.rs` (bodies: size, timeout, bytes in flight) and
+//! `request_log.rs` (request ids and the request log); `listen/` serves the router on a socket
+//! with connection timeouts and a connection limit.
 
 mod alerts;
 pub mod auth;
@@ -24,11 +27,14 @@ mod ingest;
 #[cfg(test)]
 mod ingest_tests;
 mod jobs;
+mod limits;
+pub mod listen;
 mod models;
 mod openapi;
 mod operations;
 mod params;
 mod registry;
+mod request_log;
 mod retrain;
 mod series;
 
@@ -52,6 +58,8 @@ use crate::runtime::writer::Message;
 use crate::runtime::{Retention, WriterQueue};
 use error::ApiError;
 pub use event_time::DEFAULT_MAX_FUTURE;
+pub use limits::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODIES_IN_FLIGHT};
+pub use request_log::REQUEST_ID_HEADER;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
@@ -81,6 +89,10 @@ pub struct RouterParts {
     pub auth: auth::Auth,
     /// The largest request body, in bytes.
     pub body_limit: usize,
+    /// How long a request's body may take to arrive whole (else 408).
+    pub body_timeout: Duration,
+    /// The most bytes of request bodies held at once (past it, 503 with `Retry-After`).
+    pub max_bodies_in_flight: usize,
     /// Most series `/metrics` exports.
     pub max_exported_series: usize,
     /// How long raw events are kept (for `POST /v1/admin/retention`); `POST /v1/events`
@@ -111,6 +123,12 @@ struct AppState {
 pub fn router(parts: RouterParts) -> Router {
     let auth = parts.auth.clone();
     let body_limit = parts.body_limit;
+    let bodies = limits::BodyBounds::new(
+        body_limit,
+        parts.body_timeout,
+        parts.max_bodies_in_flight,
+        parts.metrics.clone(),
+    );
     let state = AppState {
         config: parts.config,
         clock: parts.clock,
@@ -129,6 +147,10 @@ pub fn router(parts: RouterParts) -> Router {
     let ingest = OpenApiRouter::new()
         .routes(routes!(ingest::post_events))
         .route_layer(middleware::from_fn_with_state(
+            bodies.counted(),
+            limits::bound_body,
+        ))
+        .route_layer(middleware::from_fn_with_state(
             (auth.clone(), auth::Scope::Ingest),
             auth::require,
         ));
@@ -146,11 +168,19 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(registry::get_audit))
         .routes(routes!(canary::get_canary, canary::post_canary))
         .route_layer(middleware::from_fn_with_state(
+            bodies.clone(),
+            limits::bound_body,
+        ))
+        .route_layer(middleware::from_fn_with_state(
             (auth.clone(), auth::Scope::Read),
             auth::require,
         ));
     let reports = OpenApiRouter::new()
         .routes(routes!(jobs::post_complete))
+        .route_layer(middleware::from_fn_with_state(
+            bodies.clone(),
+            limits::bound_body,
+        ))
         .route_layer(middleware::from_fn_with_state(
             (auth.clone(), auth::Scope::Ingest),
             auth::require,
@@ -160,6 +190,10 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(jobs::post_cancel))
         .routes(routes!(retrain::post_retrain))
         .routes(routes!(registry::post_version_change))
+        .route_layer(middleware::from_fn_with_state(
+            bodies.clone(),
+            limits::bound_body,
+        ))
         .route_layer(middleware::from_fn_with_state(
             (auth, auth::Scope::Admin),
             auth::require,
@@ -179,6 +213,7 @@ pub fn router(parts: RouterParts) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(Extension(openapi::Served(Arc::new(document))))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(request_log::log_request))
         .with_state(state)
 }
 

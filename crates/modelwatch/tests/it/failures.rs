@@ -1,5 +1,6 @@
-//! `modelwatch serve` when its store fails: a commit refused by SQLite is answered 500 with the
-//! cause, nothing of that request is stored, serve stops by itself with exit code 1, and a
+//! `modelwatch serve` when its store fails: a commit refused by SQLite is answered with an
+//! opaque 500 that names only the request's id, the log has the cause under that id, nothing
+//! of that request is stored, serve stops by itself with exit code 1, and a
 //! restart recovers everything that was acknowledged.
 //!
 //! The failure is made the way a sick disk would make it, from outside: a trigger added to
@@ -14,7 +15,11 @@ fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let events = example_events();
-    let process = ServeChild::start(&data, |_| {});
+    let log = dir.path().join("stderr.log");
+    let stderr = std::fs::File::create(&log).unwrap();
+    let process = ServeChild::start(&data, |command| {
+        command.stderr(stderr);
+    });
     let (status, body) =
         Client::of(&process).post("/v1/events", "application/x-ndjson", &ndjson(&events[..20]));
     assert_eq!(status, 202, "{body}");
@@ -31,17 +36,30 @@ fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_
         &ndjson(&events[20..30]),
     );
     assert_eq!(status, 500, "{body}");
-    let error = body["error"].as_str().unwrap();
-    assert!(error.contains("the store failed to commit"), "{error}");
-    assert!(error.contains("disk I/O error (simulated)"), "{error}");
-    assert!(
-        error.contains("nothing of this request is stored"),
-        "{error}"
+    // The client learns nothing of the store: only that it failed, and under which id.
+    let request_id = body["request_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        body,
+        serde_json::json!({"error": "internal error", "request_id": request_id})
     );
 
     // serve stops by itself: the engine is ahead of the store, so it must not go on.
     let (exit, _) = process.wait();
     assert_eq!(exit.code(), Some(1), "{exit}");
+    // The log has the cause, at error level, under the request's id.
+    let log = std::fs::read_to_string(&log).unwrap();
+    let line = log
+        .lines()
+        .find(|line| line.contains(&request_id))
+        .unwrap_or_else(|| panic!("no line names {request_id}:\n{log}"));
+    assert!(line.contains("ERROR"), "{line}");
+    for detail in [
+        "the store failed to commit",
+        "disk I/O error (simulated)",
+        "/v1/events",
+    ] {
+        assert!(line.contains(detail), "{detail}: {line}");
+    }
 
     // The disk heals; a restart has exactly the acknowledged inputs and takes new ones.
     sick.execute_batch("DROP TRIGGER sick_disk").unwrap();

@@ -12,6 +12,10 @@
 //!   names the token behind each change.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
+//! - `edge`: serve's connection and body limits end to end (413 before the body, probes
+//!   through a full connection limit, the shutdown deadline).
+//! - `listener`: the listener's timeouts, connection limit and shutdown deadline, in process on
+//!   a paused clock.
 //! - `serve_child`: the serve child process those four share.
 //! - `routes`: serve's routes in process (a fixed clock, a temporary store, `oneshot`).
 //! - `stored_inputs`: a retrain request the store could not read back is refused, and serve
@@ -28,8 +32,10 @@ mod cli;
 mod crash;
 mod demo;
 mod docs;
+mod edge;
 mod failures;
 mod http_api;
+mod listener;
 mod monitor;
 mod prometheus;
 mod readme;

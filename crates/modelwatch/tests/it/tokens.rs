@@ -295,6 +295,20 @@ fn the_audit_log_names_the_token_behind_each_change_never_its_value() {
 
     server.process.stop();
     let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    // The request log (debug) names each request's route template and token by name.
+    let cancel = log
+        .lines()
+        .find(|line| line.contains("Answered a request") && line.contains("/cancel"))
+        .unwrap_or_else(|| panic!("no request line for the cancel:\n{log}"));
+    for field in [
+        "method=POST",
+        "route=/v1/jobs/{id}/cancel",
+        "status=200",
+        &format!("caller={ADMIN_NAME}"),
+        "request_id=",
+    ] {
+        assert!(cancel.contains(field), "{field}: {cancel}");
+    }
     for token in [BOTH_TOKEN, ADMIN_TOKEN] {
         for answer in &answers {
             assert!(

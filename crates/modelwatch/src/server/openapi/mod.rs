@@ -175,6 +175,10 @@ pub(super) struct ErrorResponse {
     /// The query or path parameter at fault (400 on the read routes).
     #[schema(nullable = false, example = "limit")]
     parameter: Option<String>,
+    /// The request's id on a 500 (whose `error` is only `internal error`): the server's log
+    /// has the detail under it. Every answer also carries it in `X-Request-Id`.
+    #[schema(nullable = false, example = "6f1c20a4-000042")]
+    request_id: Option<String>,
 }
 
 /// One problem of a refused batch: where it is and what is wrong.

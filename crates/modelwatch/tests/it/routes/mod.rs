@@ -8,8 +8,11 @@
 //! - `models`: a model whose points expired is still listed and found.
 //! - `params`: routes refuse parameters they do not take, and names no event could carry.
 //! - `alerts`: `GET /v1/alerts/{id}`.
+//! - `bodies`: the bounds on request bodies (413 on the declared length, 408 past the body
+//!   timeout, 503 past the bytes in flight), on a paused clock.
 
 mod alerts;
+mod bodies;
 mod event_time;
 mod inputs;
 mod models;
@@ -101,6 +104,11 @@ impl Routes {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         }
+    }
+
+    /// The router, for requests the helpers do not make.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     pub async fn get(&self, path: &str) -> Answer {
