@@ -6,8 +6,8 @@
 //! shuts it down too, and it exits 1.
 //!
 //! Bearer tokens (`--token-env NAME:SCOPES`, `--token-file PATH:SCOPES`) are read before
-//! anything starts; an empty or missing one is an error naming the variable or file, never
-//! the value. Without tokens, only a loopback address is taken unless
+//! anything starts; an empty or missing one, or one value given twice, is an error naming the
+//! variables or files, never the value. Without tokens, only a loopback address is taken unless
 //! `--allow-unauthenticated` says otherwise.
 
 use std::io::Write;
@@ -36,7 +36,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8780")]
     listen: SocketAddr,
     /// A bearer token read from environment variable NAME, with its scopes (ingest, read,
-    /// admin; comma-separated). Repeatable.
+    /// admin; comma-separated). Admin is a scope of its own (the changes by hand); an admin
+    /// token may also ingest and read. Repeatable; every token needs a value of its own.
     #[arg(long, value_name = "NAME:SCOPES")]
     token_env: Vec<String>,
     /// A bearer token read from file PATH (its content, trimmed), with its scopes.
@@ -88,7 +89,10 @@ pub struct ServeArgs {
 pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
     args.log.init()?;
     let tokens = tokens(args)?;
-    if tokens.is_empty() && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
+    let authenticated = !tokens.is_empty();
+    // Names both tokens of one value, never the value.
+    let auth = Auth::new(tokens)?;
+    if !authenticated && !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
         bail!(
             "refusing to listen on {} without authentication: it is not a loopback address; \
              configure a token (--token-env NAME:SCOPES or --token-file PATH:SCOPES), listen \
@@ -101,7 +105,7 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, config, Auth::new(tokens), out))
+    runtime.block_on(serve(args, config, auth, out))
 }
 
 /// A period as `--retention` and `--max-future` take it; none: `off`.

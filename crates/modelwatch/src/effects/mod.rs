@@ -102,11 +102,13 @@ impl Context {
         }
     }
 
-    /// Commits inputs and effect updates through the writer and waits for the commit.
+    /// Commits inputs and effect updates through the writer and waits for the commit;
+    /// `actor` names the token of the request that asked for them, if one did.
     pub(crate) async fn submit(
         &self,
         inputs: Vec<Input>,
         effects: Vec<EffectUpdate>,
+        actor: Option<String>,
     ) -> Result<(), Stopped> {
         let queue = self.queue.upgrade().ok_or(Stopped)?;
         // What `/metrics` counts once the commit is done (delivery attempts are counted by
@@ -132,6 +134,7 @@ impl Context {
                 inputs,
                 effects,
                 received_at,
+                actor,
                 reply,
             }))
             .await

@@ -222,7 +222,7 @@ async fn report(
         at,
         result,
     };
-    context.submit(Vec::new(), vec![update]).await?;
+    context.submit(Vec::new(), vec![update], None).await?;
     context.metrics.record_delivery(&notifier.name, outcome);
     let name = &*notifier.name;
     match ended {

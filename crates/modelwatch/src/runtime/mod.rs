@@ -294,12 +294,38 @@ impl WriterQueue {
         inputs: Vec<Input>,
         received_at: Timestamp,
     ) -> Result<Stored, Refused> {
+        self.commit_as(inputs, received_at, None).await
+    }
+
+    /// [`WriterQueue::commit`] of inputs that a person's request asked for: the audit rows
+    /// they cause name `actor`, the configured name of the request's token.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`]: not ready, queue full, stopped, or the commit failed.
+    pub async fn commit_by(
+        &self,
+        inputs: Vec<Input>,
+        received_at: Timestamp,
+        actor: &str,
+    ) -> Result<Stored, Refused> {
+        self.commit_as(inputs, received_at, Some(actor.to_string()))
+            .await
+    }
+
+    async fn commit_as(
+        &self,
+        inputs: Vec<Input>,
+        received_at: Timestamp,
+        actor: Option<String>,
+    ) -> Result<Stored, Refused> {
         self.check_ready()?;
         let (reply, answer) = oneshot::channel();
         self.try_send(Message::Events(writer::Request {
             inputs,
             effects: Vec::<EffectUpdate>::new(),
             received_at,
+            actor,
             reply,
         }))?;
         match answer.await {

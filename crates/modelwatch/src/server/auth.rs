@@ -1,20 +1,30 @@
-//! Bearer-token authentication of the `/v1/...` routes.
+//! Bearer-token authentication of the `/v1/...` routes, and who the caller is.
 //!
 //! A [`Token`] keeps only the SHA-256 digest of its value, its scopes and where it came from
-//! (`env NAME` or `file PATH`): the value itself is never stored, printed or logged, and
-//! `Debug` shows the source only. A request's `Authorization: Bearer <token>` is hashed and
-//! compared with every configured digest by a fixed-time byte comparison, without stopping at
-//! the first match. Missing or unknown token: 401 with `WWW-Authenticate: Bearer`; a token
-//! without the route's scope: 403 naming the scope. `POST /v1/events` needs `ingest`, every
-//! `GET /v1/...` (and `POST /v1/canary/{model}`, a read) needs `read`; `admin` implies both. `/healthz`, `/readyz` and `/metrics` stay
-//! open (probes and Prometheus scrape without a token by default). With no tokens configured
-//! nothing is checked (`serve` then only listens on loopback unless told otherwise).
+//! (`env NAME` or `file PATH`, its name): the value itself is never stored, printed or logged,
+//! and `Debug` shows the name only. Two tokens of one value are refused when [`Auth`] is built
+//! (the error names both, never the value), so a value is exactly one token with exactly the
+//! scopes it names. A request's `Authorization: Bearer <token>` is hashed and compared with
+//! every configured digest by a fixed-time byte comparison, without stopping at the first
+//! match. Missing or unknown token: 401 with `WWW-Authenticate: Bearer`; a token without the
+//! route's scope: 403 naming the scope. `POST /v1/events` and job reports need `ingest`, every
+//! `GET /v1/...` (and `POST /v1/canary/{model}`, a read) needs `read`, and the changes made by
+//! hand (retention, retrain, cancel, registry) need `admin`, a scope of its own: `ingest` and
+//! `read` together are not `admin`, while an `admin` token may also ingest and read.
+//! `/healthz`, `/readyz` and `/metrics` stay open (probes and Prometheus scrape without a token
+//! by default). With no tokens configured nothing is checked (`serve` then only listens on
+//! loopback unless told otherwise) and every caller is [`Caller::ANONYMOUS`].
+//!
+//! The middleware puts the [`Caller`] (the token's name) into the request's extensions, for the
+//! routes that record who made a change (the audit log), and into the response's, for the
+//! request log.
 
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -24,11 +34,12 @@ use super::ApiError;
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// `POST /v1/events`.
+    /// `POST /v1/events` and `POST /v1/jobs/{id}/complete`.
     Ingest,
-    /// Every `GET /v1/...` route.
+    /// Every `GET /v1/...` route and `POST /v1/canary/{model}`.
     Read,
-    /// Both of the others.
+    /// The changes made by hand: retention, retrain, cancel, registry changes. An admin token
+    /// may also ingest and read.
     Admin,
 }
 
@@ -42,11 +53,20 @@ impl Scope {
         }
     }
 
-    fn bits(self) -> u8 {
+    /// The bit a route needs.
+    fn bit(self) -> u8 {
         match self {
-            Scope::Ingest => 0b01,
-            Scope::Read => 0b10,
-            Scope::Admin => 0b11,
+            Scope::Ingest => 0b001,
+            Scope::Read => 0b010,
+            Scope::Admin => 0b100,
+        }
+    }
+
+    /// The bits a token of this scope holds: its own, and for `admin` the other two.
+    fn grants(self) -> u8 {
+        match self {
+            Scope::Ingest | Scope::Read => self.bit(),
+            Scope::Admin => Scope::Admin.bit() | Scope::Ingest.bit() | Scope::Read.bit(),
         }
     }
 
@@ -67,26 +87,27 @@ impl Scope {
     }
 }
 
-/// One configured bearer token: its value's digest, its scopes and its source.
+/// One configured bearer token: its value's digest, its scopes and its name (where it came
+/// from).
 #[derive(Clone)]
 pub struct Token {
     digest: [u8; 32],
     scopes: u8,
-    source: String,
+    source: Arc<str>,
 }
 
 impl Token {
-    /// A token with this value and these scopes; `source` says where the value came from
-    /// (shown by `Debug` and in messages instead of the value).
+    /// A token with this value and these scopes; `source` names it (where the value came
+    /// from), shown by `Debug`, in messages and in the audit log instead of the value.
     pub fn new(source: impl Into<String>, value: &str, scopes: &[Scope]) -> Token {
         Token {
             digest: digest(value.as_bytes()),
-            scopes: scopes.iter().fold(0, |bits, scope| bits | scope.bits()),
-            source: source.into(),
+            scopes: scopes.iter().fold(0, |bits, scope| bits | scope.grants()),
+            source: Arc::from(source.into()),
         }
     }
 
-    /// Where the value came from, e.g. `env MODELWATCH_TOKEN`.
+    /// Where the value came from, e.g. `env MODELWATCH_TOKEN`: the token's name.
     pub fn source(&self) -> &str {
         &self.source
     }
@@ -103,6 +124,49 @@ impl fmt::Debug for Token {
     }
 }
 
+/// Two configured tokens hold the same value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the tokens {first} and {second} hold the same value; give every token a value of its own \
+     (one token may carry several scopes, e.g. ingest,read)"
+)]
+pub struct DuplicateToken {
+    /// The first token's name, e.g. `env A`.
+    pub first: String,
+    /// The second token's name, e.g. `file /x`.
+    pub second: String,
+}
+
+/// Who made a request: the name of the token it presented (such as `env MODELWATCH_TOKEN`),
+/// or [`Caller::ANONYMOUS`] when authentication is off. Never the token's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller(Arc<str>);
+
+impl Caller {
+    /// The caller when no token is configured.
+    pub const ANONYMOUS: &'static str = "anonymous";
+
+    /// The caller's name, as the audit log and the request log show it.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn anonymous() -> Caller {
+        Caller(Arc::from(Caller::ANONYMOUS))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Caller, Response> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::Internal("the route has no authentication layer to name its caller".into())
+                .into_response()
+        })
+    }
+}
+
 /// The configured tokens; empty means no authentication.
 #[derive(Clone, Debug, Default)]
 pub struct Auth {
@@ -111,10 +175,23 @@ pub struct Auth {
 
 impl Auth {
     /// Checks requests against these tokens.
-    pub fn new(tokens: Vec<Token>) -> Auth {
-        Auth {
-            tokens: tokens.into(),
+    ///
+    /// # Errors
+    ///
+    /// [`DuplicateToken`] when two of them hold the same value (which would otherwise make one
+    /// value a token of both their scopes).
+    pub fn new(tokens: Vec<Token>) -> Result<Auth, DuplicateToken> {
+        for (index, token) in tokens.iter().enumerate() {
+            if let Some(earlier) = tokens[..index].iter().find(|t| t.digest == token.digest) {
+                return Err(DuplicateToken {
+                    first: earlier.source.to_string(),
+                    second: token.source.to_string(),
+                });
+            }
         }
+        Ok(Auth {
+            tokens: tokens.into(),
+        })
     }
 
     /// Whether any token is configured.
@@ -122,25 +199,38 @@ impl Auth {
         !self.tokens.is_empty()
     }
 
-    /// The scopes granted to this presented value (0 when it matches no token). Every
-    /// configured digest is compared in full, whether or not an earlier one matched.
-    fn granted(&self, presented: &[u8]) -> u8 {
+    /// The token this presented value is (none when it matches no token). Every configured
+    /// digest is compared in full, whether or not an earlier one matched; values are unique
+    /// (`Auth::new`), so at most one matches.
+    fn matching(&self, presented: &[u8]) -> Option<&Token> {
         let presented = digest(presented);
-        self.tokens.iter().fold(0, |granted, token| {
-            let difference = presented
-                .iter()
-                .zip(token.digest.iter())
-                .fold(0u8, |difference, (a, b)| difference | (a ^ b));
-            let difference = std::hint::black_box(difference);
-            // 0xff when the digests are equal, 0 otherwise, without a branch.
-            let mask = u8::from(difference == 0).wrapping_neg();
-            granted | (token.scopes & mask)
-        })
+        let found = self
+            .tokens
+            .iter()
+            .enumerate()
+            .fold(0usize, |found, (index, token)| {
+                let difference = presented
+                    .iter()
+                    .zip(token.digest.iter())
+                    .fold(0u8, |difference, (a, b)| difference | (a ^ b));
+                let difference = std::hint::black_box(difference);
+                // All ones when the digests are equal, 0 otherwise, without a branch.
+                let mask = usize::from(difference == 0).wrapping_neg();
+                found | (index.wrapping_add(1) & mask)
+            });
+        found
+            .checked_sub(1)
+            .and_then(|index| self.tokens.get(index))
     }
 
-    fn check(&self, request: &Request, needed: Scope) -> Result<(), ApiError> {
+    /// The caller, if it may use a route that needs `needed`.
+    fn check(
+        &self,
+        request: &Request,
+        needed: Scope,
+    ) -> Result<Caller, (ApiError, Option<Caller>)> {
         if !self.enabled() {
-            return Ok(());
+            return Ok(Caller::anonymous());
         }
         let presented = request
             .headers()
@@ -151,32 +241,46 @@ impl Auth {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .filter(|token| !token.is_empty())
-            .ok_or(ApiError::Unauthorized {
-                message: "missing bearer token: send Authorization: Bearer <token>",
-            })?;
-        let granted = self.granted(presented.as_bytes());
-        if granted == 0 {
-            return Err(ApiError::Unauthorized {
-                message: "invalid bearer token",
-            });
+            .ok_or((
+                ApiError::Unauthorized {
+                    message: "missing bearer token: send Authorization: Bearer <token>",
+                },
+                None,
+            ))?;
+        let Some(token) = self.matching(presented.as_bytes()) else {
+            return Err((
+                ApiError::Unauthorized {
+                    message: "invalid bearer token",
+                },
+                None,
+            ));
+        };
+        let caller = Caller(token.source.clone());
+        if token.scopes & needed.bit() == 0 {
+            return Err((ApiError::Forbidden { scope: needed }, Some(caller)));
         }
-        if granted & needed.bits() != needed.bits() {
-            return Err(ApiError::Forbidden { scope: needed });
-        }
-        Ok(())
+        Ok(caller)
     }
 }
 
-/// The middleware of the protected routes: the token must carry `scope`.
+/// The middleware of the protected routes: the token must carry `scope`. The caller goes into
+/// the request's extensions (for the handler) and the response's (for the request log).
 pub(super) async fn require(
     State((auth, scope)): State<(Auth, Scope)>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    match auth.check(&request, scope) {
-        Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
+    let (mut response, caller) = match auth.check(&request, scope) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller.clone());
+            (next.run(request).await, Some(caller))
+        }
+        Err((error, caller)) => (error.into_response(), caller),
+    };
+    if let Some(caller) = caller {
+        response.extensions_mut().insert(caller);
     }
+    response
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -190,21 +294,45 @@ mod tests {
     #[test]
     fn debug_never_shows_the_value() {
         let token = Token::new("env T", "s3cret-value", &[Scope::Read]);
-        let shown = format!("{token:?} {:?}", Auth::new(vec![token.clone()]));
+        let shown = format!("{token:?} {:?}", Auth::new(vec![token.clone()]).unwrap());
         assert!(!shown.contains("s3cret-value"), "{shown}");
         assert!(shown.contains("env T"));
     }
 
     #[test]
-    fn every_matching_token_grants_its_scopes_and_admin_implies_both() {
+    fn a_token_has_exactly_its_scopes_and_admin_is_one_of_its_own() {
         let auth = Auth::new(vec![
-            Token::new("a", "one", &[Scope::Ingest]),
+            Token::new("a", "one", &[Scope::Ingest, Scope::Read]),
             Token::new("b", "two", &[Scope::Admin]),
-            Token::new("c", "one", &[Scope::Read]),
-        ]);
-        assert_eq!(auth.granted(b"one"), 0b11);
-        assert_eq!(auth.granted(b"two"), 0b11);
-        assert_eq!(auth.granted(b"three"), 0);
-        assert_eq!(auth.granted(b""), 0);
+            Token::new("c", "three", &[Scope::Read]),
+        ])
+        .unwrap();
+        let scopes = |value: &[u8]| auth.matching(value).map(|token| token.scopes);
+        let both = Scope::Ingest.bit() | Scope::Read.bit();
+        assert_eq!(scopes(b"one"), Some(both));
+        assert_eq!(scopes(b"one").unwrap() & Scope::Admin.bit(), 0);
+        assert_eq!(scopes(b"two"), Some(both | Scope::Admin.bit()));
+        assert_eq!(scopes(b"three"), Some(Scope::Read.bit()));
+        assert_eq!(auth.matching(b"three").unwrap().source(), "c");
+        assert_eq!(scopes(b"four"), None);
+        assert_eq!(scopes(b""), None);
+    }
+
+    #[test]
+    fn one_value_twice_is_refused_naming_both_tokens_never_the_value() {
+        let error = Auth::new(vec![
+            Token::new("env A", "shared-5e1f", &[Scope::Ingest]),
+            Token::new("env B", "other", &[Scope::Read]),
+            Token::new("file /x", "shared-5e1f", &[Scope::Read]),
+        ])
+        .unwrap_err();
+        assert_eq!(error.first, "env A");
+        assert_eq!(error.second, "file /x");
+        let message = error.to_string();
+        assert!(
+            message.contains("env A") && message.contains("file /x"),
+            "{message}"
+        );
+        assert!(!message.contains("shared-5e1f"), "{message}");
     }
 }

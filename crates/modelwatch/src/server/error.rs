@@ -131,6 +131,21 @@ pub(super) async fn not_found(uri: axum::http::Uri) -> Response {
     )
 }
 
+/// A route that does not take this method: a 405 in the API's error shape.
+pub(super) async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} does not take {method}; see /openapi.json for its methods",
+            uri.path()
+        ),
+        None,
+    )
+}
+
 fn is_zero(count: &usize) -> bool {
     *count == 0
 }

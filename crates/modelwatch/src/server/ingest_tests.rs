@@ -65,6 +65,7 @@ async fn a_full_queue_is_a_503_with_retry_after_and_nothing_is_queued() {
             effects: Vec::new(),
             inputs: Vec::new(),
             received_at: Timestamp::EPOCH,
+            actor: None,
             reply,
         }))
         .unwrap();

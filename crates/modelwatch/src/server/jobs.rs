@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::{FromParams, Params, QueryParams, newest_first};
 use super::{AppState, openapi, read};
@@ -323,12 +324,13 @@ pub(super) async fn get_job(
 )]
 pub(super) async fn post_cancel(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobBody>, ApiError> {
     let Path(id) = id.map_err(|rejection| ApiError::bad_query("id", rejection.body_text()))?;
     state
         .jobs
-        .cancel(id.clone())
+        .cancel(id.clone(), caller.name().to_string())
         .await
         .map_err(|error| match error {
             CancelError::Unknown(_) => ApiError::NotFound(error.to_string()),
@@ -417,6 +419,7 @@ const REPORT_FIELDS: [(&str, &str); 3] = [
 )]
 pub(super) async fn post_complete(
     State(state): State<AppState>,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     body: Result<Json<CompleteBody>, JsonRejection>,
 ) -> Result<Json<JobBody>, ApiError> {
@@ -452,7 +455,7 @@ pub(super) async fn post_complete(
     };
     state
         .jobs
-        .complete(id.clone(), report)
+        .complete(id.clone(), report, caller.name().to_string())
         .await
         .map_err(|error| match error {
             CompleteError::Unknown(_) => ApiError::NotFound(error.to_string()),

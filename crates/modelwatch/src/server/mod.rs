@@ -176,6 +176,7 @@ pub fn router(parts: RouterParts) -> Router {
         .split_for_parts();
     router
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(Extension(openapi::Served(Arc::new(document))))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -10,6 +10,7 @@ use modelwatch_store::{AuditEvent, ModelVersion, RegistryError, VersionChange};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::{FromParams, NoParams, Params, QueryParams, newest_first};
 use super::{AppState, openapi, read};
@@ -119,6 +120,7 @@ pub(super) async fn get_versions(
 )]
 pub(super) async fn post_version_change(
     State(state): State<AppState>,
+    caller: Caller,
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Result<Json<VersionBody>, ApiError> {
     let Path((model, version, change)) =
@@ -142,6 +144,7 @@ pub(super) async fn post_version_change(
                 version,
                 change,
                 at,
+                actor: caller.name().to_string(),
                 reply,
             })
         })
@@ -162,7 +165,9 @@ pub(super) async fn post_version_change(
 pub(super) struct AuditBody {
     #[schema(value_type = String, format = DateTime)]
     at: Timestamp,
-    /// `engine` (an output of the engine), `api` (a request), `canary` (a verdict).
+    /// `engine` (an output of the engine), `canary` (a verdict), or the name of the token
+    /// that asked for the change by hand (`env NAME`, `file PATH`; `anonymous` without
+    /// authentication).
     actor: String,
     /// `version_registered`, `version_promoted`, `version_archived`, `version_rolled_back`,
     /// `version_source`, `job_queued`, `job_ended`.

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::{AppState, models, openapi, read};
 
@@ -69,6 +70,7 @@ const REQUEST_FIELDS: [(&str, &str); 2] = [
 )]
 pub(super) async fn post_retrain(
     State(state): State<AppState>,
+    caller: Caller,
     name: Result<Path<String>, PathRejection>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -86,7 +88,7 @@ pub(super) async fn post_retrain(
     }
     let stored = state
         .queue
-        .commit(vec![Input::RetrainRequest(request)], now)
+        .commit_by(vec![Input::RetrainRequest(request)], now, caller.name())
         .await?;
     let seq = stored.last_seq;
     let filter = DecisionFilter {

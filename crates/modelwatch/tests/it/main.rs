@@ -8,6 +8,8 @@
 //! - `crash`: serve killed with SIGKILL at random moments under concurrent clients, restarted.
 //! - `serve`: `modelwatch serve` as a child process: HTTP ingest, queries, restart.
 //! - `auth`: serve's bearer tokens and scopes, and its refusal of a public address without them.
+//! - `tokens`: admin is a scope of its own, one value twice stops the start, the audit log
+//!   names the token behind each change.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
 //! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
 //! - `serve_child`: the serve child process those four share.
@@ -38,6 +40,7 @@ mod serve;
 mod serve_child;
 mod stored_inputs;
 mod tidy;
+mod tokens;
 
 use std::path::PathBuf;
 

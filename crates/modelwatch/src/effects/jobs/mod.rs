@@ -113,15 +113,16 @@ impl JobControl {
         self.outbox.clone()
     }
 
-    /// Cancels a queued or running job.
+    /// Cancels a queued or running job; `actor` (who asked: a token's name) goes into the
+    /// audit row committed with the job's end.
     ///
     /// # Errors
     ///
     /// [`CancelError`] when there is no such job, it is over, or the service stops.
-    pub async fn cancel(&self, id: String) -> Result<(), CancelError> {
+    pub async fn cancel(&self, id: String, actor: String) -> Result<(), CancelError> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Control::Cancel { id, reply })
+            .send(Control::Cancel { id, actor, reply })
             .await
             .map_err(|_| CancelError::Stopping)?;
         answer.await.unwrap_or(Err(CancelError::Stopping))
@@ -133,10 +134,20 @@ impl JobControl {
     ///
     /// [`CompleteError`] when the job is not waiting for one, the report does not fit, or the
     /// service stops.
-    pub async fn complete(&self, id: String, report: JobReport) -> Result<(), CompleteError> {
+    pub async fn complete(
+        &self,
+        id: String,
+        report: JobReport,
+        actor: String,
+    ) -> Result<(), CompleteError> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Control::Complete { id, report, reply })
+            .send(Control::Complete {
+                id,
+                report,
+                actor,
+                reply,
+            })
             .await
             .map_err(|_| CompleteError::Stopping)?;
         answer.await.unwrap_or(Err(CompleteError::Stopping))
@@ -147,11 +158,14 @@ impl JobControl {
 enum Control {
     Cancel {
         id: String,
+        actor: String,
         reply: oneshot::Sender<Result<(), CancelError>>,
     },
     Complete {
         id: String,
         report: JobReport,
+        /// Who reported (a token's name), for the audit row of the job's end.
+        actor: String,
         reply: oneshot::Sender<Result<(), CompleteError>>,
     },
 }

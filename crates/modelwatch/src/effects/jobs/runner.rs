@@ -32,6 +32,9 @@ struct Running {
     backend: &'static str,
     /// A cancel waiting for the command's group to be killed and the end committed.
     cancelled: Option<oneshot::Sender<Result<(), CancelError>>>,
+    /// Who ended it through the API (a cancel, a report): a token's name, which the audit
+    /// row of its end names.
+    ended_by: Option<String>,
 }
 
 pub(super) struct Runner {
@@ -99,6 +102,7 @@ impl Runner {
                     kill: None,
                     backend,
                     cancelled: None,
+                    ended_by: None,
                 },
             );
             if backend != "command" {
@@ -234,6 +238,7 @@ impl Runner {
                                 state: JobState::Failed,
                             },
                         ],
+                        None,
                     )
                     .await?;
                 tracing::error!(
@@ -260,6 +265,7 @@ impl Runner {
                     backend: backend.kind().to_string(),
                     deadline: Some(deadline),
                 }],
+                None,
             )
             .await?;
         tracing::info!(
@@ -281,6 +287,7 @@ impl Runner {
             kill: None,
             backend: backend.kind(),
             cancelled: None,
+            ended_by: None,
         };
         match backend {
             Backend::Command { argv, env, dir } => {
@@ -367,7 +374,7 @@ impl Runner {
 
     async fn control(&mut self, request: Control) -> Result<(), Stopped> {
         match request {
-            Control::Cancel { id, reply } => {
+            Control::Cancel { id, actor, reply } => {
                 if let Some(running) = self.running.get_mut(&id)
                     && let Some(kill) = running.kill.take()
                 {
@@ -375,21 +382,28 @@ impl Runner {
                     // waits for that end to be committed.
                     let _ = kill.send(AttemptOutcome::Cancelled);
                     running.cancelled = Some(reply);
+                    running.ended_by = Some(actor);
                     return Ok(());
                 }
-                let answer = self.cancel(&id).await;
+                let answer = self.cancel(&id, actor).await;
                 let _ = reply.send(answer);
             }
-            Control::Complete { id, report, reply } => {
-                let answer = self.complete(&id, report).await;
+            Control::Complete {
+                id,
+                report,
+                actor,
+                reply,
+            } => {
+                let answer = self.complete(&id, report, actor).await;
                 let _ = reply.send(answer);
             }
         }
         Ok(())
     }
 
-    async fn cancel(&mut self, id: &str) -> Result<(), CancelError> {
+    async fn cancel(&mut self, id: &str, actor: String) -> Result<(), CancelError> {
         if let Some(running) = self.running.get_mut(id) {
+            running.ended_by = Some(actor);
             let ended = Ended {
                 id: id.to_string(),
                 attempt: running.attempt,
@@ -416,15 +430,20 @@ impl Runner {
                 state: job.state.as_str(),
             });
         }
-        self.finish(&job, None, JobState::Cancelled, None)
+        self.finish(&job, None, JobState::Cancelled, None, Some(actor))
             .await
             .map_err(|_| CancelError::Stopping)?;
         log_job_ended(&job, JobState::Cancelled);
         Ok(())
     }
 
-    async fn complete(&mut self, id: &str, report: JobReport) -> Result<(), CompleteError> {
-        let Some(running) = self.running.get(id) else {
+    async fn complete(
+        &mut self,
+        id: &str,
+        report: JobReport,
+        actor: String,
+    ) -> Result<(), CompleteError> {
+        let Some(running) = self.running.get_mut(id) else {
             let lookup = id.to_string();
             let job = self
                 .context
@@ -468,6 +487,7 @@ impl Runner {
             let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CompleteError::Invalid(problems.join("; "))
         })?;
+        running.ended_by = Some(actor);
         let ended = Ended {
             id: id.to_string(),
             attempt: running.attempt,
@@ -534,7 +554,7 @@ impl Runner {
                 result: ended.result.clone(),
                 retry_at: Some(retry_at),
             };
-            self.context.submit(Vec::new(), vec![retry]).await?;
+            self.context.submit(Vec::new(), vec![retry], None).await?;
             log_attempt_ended(
                 &ended.id,
                 ended.attempt,
@@ -559,7 +579,8 @@ impl Runner {
             AttemptOutcome::Failed | AttemptOutcome::Interrupted => JobState::Failed,
         };
         let version = ended.version.clone();
-        self.finish(&running.job, Some(record), state, version)
+        let actor = running.ended_by.clone();
+        self.finish(&running.job, Some(record), state, version, actor)
             .await?;
         log_attempt_ended(
             &ended.id,
@@ -573,13 +594,15 @@ impl Runner {
     }
 
     /// Ends a job: a retrain through its job-finished input, a rollback directly; with the
-    /// last attempt's record in the same commit.
+    /// last attempt's record in the same commit, asked for by `actor` when a request through
+    /// the API ended it (the audit log names that token).
     async fn finish(
         &mut self,
         job: &Job,
         record: Option<EffectUpdate>,
         state: JobState,
         version: Option<String>,
+        actor: Option<String>,
     ) -> Result<(), Stopped> {
         self.running.remove(&job.id);
         let now = self.context.clock.now();
@@ -621,6 +644,6 @@ impl Runner {
                 state,
             }),
         }
-        self.context.submit(inputs, effects).await
+        self.context.submit(inputs, effects, actor).await
     }
 }

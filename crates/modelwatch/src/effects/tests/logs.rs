@@ -177,7 +177,11 @@ retry_delay_secs = 10
         result: None,
         error: None,
     };
-    harness.jobs().complete(job.clone(), report).await.unwrap();
+    harness
+        .jobs()
+        .complete(job.clone(), report, "trainer".to_string())
+        .await
+        .unwrap();
     let (finished, _) = harness.finished_job().await;
     assert_eq!(finished.state.as_str(), "succeeded");
     quiet().await;

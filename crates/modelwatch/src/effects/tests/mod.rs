@@ -152,6 +152,7 @@ impl Harness {
                 inputs,
                 effects: Vec::new(),
                 received_at: now,
+                actor: None,
                 reply,
             }))
             .unwrap();

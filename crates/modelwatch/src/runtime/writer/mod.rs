@@ -111,6 +111,9 @@ pub struct Request {
     pub effects: Vec<EffectUpdate>,
     /// When the server received the request.
     pub received_at: Timestamp,
+    /// Who asked, when a person's request brought it: the configured name of its token
+    /// (never the value), which the audit rows it causes name.
+    pub actor: Option<String>,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
     pub reply: oneshot::Sender<Result<Stored, CommitFailed>>,
 }
@@ -150,6 +153,8 @@ pub struct RegistryRequest {
     pub change: VersionChange,
     /// The wall time of the request.
     pub at: Timestamp,
+    /// Who asked, as the audit log names them (the token's name, never its value).
+    pub actor: String,
     /// Where the writer answers: the version as it now stands, or why it did not change.
     pub reply: oneshot::Sender<Result<ModelVersion, RegistryError>>,
 }
@@ -361,7 +366,10 @@ impl Writer<'_> {
                         continue;
                     }
                 };
-                batch.effects.extend(request.effects);
+                match &request.actor {
+                    Some(actor) => batch.push_effects_by(request.effects, actor),
+                    None => batch.effects.extend(request.effects),
+                }
                 self.wall = self.wall.max(request.received_at);
                 let accepted = request.inputs.len();
                 inputs += accepted;
@@ -378,7 +386,10 @@ impl Writer<'_> {
                         }
                         _ => None,
                     }));
-                    batch.push(record, outputs.drain(..));
+                    match &request.actor {
+                        Some(actor) => batch.push_by(record, outputs.drain(..), actor),
+                        None => batch.push(record, outputs.drain(..)),
+                    }
                 }
                 let stored = Stored {
                     accepted,
@@ -454,7 +465,7 @@ impl Writer<'_> {
                     &request.version,
                     request.change,
                     request.at,
-                    "api",
+                    &request.actor,
                 );
                 if answer.is_ok() {
                     self.outbox_changed();

@@ -1,5 +1,6 @@
 //! Routes take only the parameters they name: `/v1/models/{name}` and `.../versions` take
-//! none, and `/v1/series` refuses names no event could carry, instead of answering nothing.
+//! none, `/v1/series` refuses names no event could carry, instead of answering nothing, and a
+//! method a route does not take is a 405 in the API's error shape.
 
 use super::{RETRAIN_CONFIG, Routes, accuracy, keep_everything};
 
@@ -74,6 +75,26 @@ async fn series_refuses_names_no_event_could_carry() {
     ] {
         let answer = routes.get(&format!("/v1/series?{query}")).await;
         assert_eq!(answer.status, 200, "{query}: {}", answer.body);
+    }
+    routes.stop().await;
+}
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_is_a_405_in_the_error_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = Routes::start(dir.path(), RETRAIN_CONFIG, keep_everything()).await;
+    for (method, path) in [
+        ("GET", "/v1/events"),
+        ("GET", "/v1/models/m/versions/1/promote"),
+        ("DELETE", "/v1/alerts"),
+    ] {
+        let answer = routes.send(method, path, "", "").await;
+        assert_eq!(answer.status, 405, "{method} {path}: {}", answer.body);
+        let error = answer.body["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&format!("does not take {method}")),
+            "{error}"
+        );
     }
     routes.stop().await;
 }
