@@ -1,6 +1,6 @@
 //! A load generator for `modelwatch serve`: NDJSON batches, single-event requests with their
-//! latencies, or many series, sent over plain HTTP/1.1 keep-alive connections to a loopback
-//! address, bounded in requests and in time.
+//! latencies, or many series, sent over keep-alive HTTP/1.1 connections of hyper's client to a
+//! loopback address, bounded in requests and in time.
 //!
 //! ```sh
 //! cargo build --release -p modelwatch --example load --bin modelwatch
@@ -17,7 +17,9 @@
 //! rules, with values drawn from a fixed generator (SplitMix64) and event timestamps that
 //! advance by `--step-us` per event from `--start`. Event `k` belongs to instance
 //! `k % instances`, where `instances = ceil(series / 6)`, spread over 100 models. All request
-//! bodies are built before the clock starts, so the client spends its time on the sockets.
+//! bodies and header values are built before the clock starts, so the client spends its time
+//! on the connections: each is one `hyper::client::conn::http1` connection (no pool), sending
+//! one request at a time and reading each answer whole.
 //!
 //! The summary counts requests, events and metric values accepted (202), requests per second,
 //! latency percentiles (write of the request to the last byte of the answer), and refusals by
@@ -28,16 +30,24 @@
 // An example binary reports on the terminal; the workspace denies printing in library code.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
+mod report;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
 use modelwatch::engine::Timestamp;
 use tokio::net::TcpStream;
+
+use report::{Report, memory};
 
 /// The metrics of every event, sorted by name as the engine keeps them.
 const METRICS: [&str; 5] = ["accuracy", "f1", "latency_ms", "precision", "recall"];
@@ -133,11 +143,36 @@ fn main() {
     }
 }
 
-/// The plan of a run: the requests, whole, and what the summary reports.
+/// The plan of a run: the requests' bodies and headers, and what the summary reports.
 struct Plan {
-    requests: Vec<Vec<u8>>,
+    bodies: Vec<Bytes>,
+    headers: Headers,
     events_per_request: usize,
     next_start: Timestamp,
+}
+
+/// The header values every request of a run sends.
+struct Headers {
+    host: HeaderValue,
+    content_type: HeaderValue,
+    authorization: Option<HeaderValue>,
+}
+
+impl Plan {
+    /// Request `index` of the plan, if there is one.
+    fn request(&self, index: usize) -> Option<Request<Full<Bytes>>> {
+        let body = self.bodies.get(index)?.clone();
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = hyper::Uri::from_static("/v1/events");
+        let headers = request.headers_mut();
+        headers.insert(HOST, self.headers.host.clone());
+        headers.insert(CONTENT_TYPE, self.headers.content_type.clone());
+        if let Some(token) = &self.headers.authorization {
+            headers.insert(AUTHORIZATION, token.clone());
+        }
+        Some(request)
+    }
 }
 
 fn run(cli: Cli) -> Result<bool, String> {
@@ -168,7 +203,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     };
     println!(
         "plan: {} requests of {} events x {} metrics to {} over {} connections, {} instances ({} series), at most {} s",
-        plan.requests.len(),
+        plan.bodies.len(),
         plan.events_per_request,
         METRICS.len(),
         common.addr,
@@ -217,19 +252,24 @@ fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result
     let step = i64::try_from(common.step_us.saturating_mul(1_000))
         .map_err(|_| "--step-us is too large".to_string())?;
     let events = events.max(1);
-    let content_type = if ndjson {
+    let content_type = HeaderValue::from_static(if ndjson {
         "application/x-ndjson"
     } else {
         "application/json"
-    };
+    });
     let authorization = match &common.token_env {
-        None => String::new(),
+        None => None,
         Some(name) => {
             let token =
                 std::env::var(name).map_err(|error| format!("--token-env {name}: {error}"))?;
-            format!("Authorization: Bearer {}\r\n", token.trim())
+            let mut value = HeaderValue::try_from(format!("Bearer {}", token.trim()))
+                .map_err(|_| format!("--token-env {name}: not a header value"))?;
+            value.set_sensitive(true);
+            Some(value)
         }
     };
+    let host = HeaderValue::try_from(common.addr.to_string())
+        .map_err(|_| format!("--addr {}: not a header value", common.addr))?;
     let mut out = Vec::with_capacity(requests);
     let mut body = String::new();
     let mut k: u64 = 0;
@@ -244,14 +284,7 @@ fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result
             write_event(&mut body, k, k % instances, at, common.incidents);
             k += 1;
         }
-        let mut request = format!(
-            "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\n{authorization}Content-Length: {}\r\n\r\n",
-            common.addr,
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(body.as_bytes());
-        out.push(request);
+        out.push(Bytes::from(body.clone()));
     }
     let next_start = Timestamp::from_nanos(
         start
@@ -259,7 +292,12 @@ fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result
             .saturating_add(step.saturating_mul(k as i64)),
     );
     Ok(Plan {
-        requests: out,
+        bodies: out,
+        headers: Headers {
+            host,
+            content_type,
+            authorization,
+        },
         events_per_request: events,
         next_start,
     })
@@ -298,96 +336,6 @@ fn write_event(out: &mut String, k: u64, instance: u64, at: Timestamp, incidents
         out,
         r#"{{"model":{{"name":"model-{model}","version":"1.0.0","instance":"pod-{instance}"}},"timestamp":"{at}","metrics":{{"accuracy":{accuracy:.4},"precision":{precision:.4},"recall":{recall:.4},"f1":{f1:.4},"latency_ms":{latency_ms:.2}}}}}"#
     );
-}
-
-/// What the connections saw.
-#[derive(Default)]
-struct Report {
-    elapsed: Duration,
-    accepted: u64,
-    events: u64,
-    pushed_back: u64,
-    /// Other statuses, with the first body seen for each.
-    failed: BTreeMap<u16, (u64, String)>,
-    broken: u64,
-    first_broken: Option<String>,
-    /// Latency of every answered request, in nanoseconds.
-    latencies: Vec<u64>,
-}
-
-impl Report {
-    fn merge(&mut self, other: Report) {
-        self.accepted += other.accepted;
-        self.events += other.events;
-        self.pushed_back += other.pushed_back;
-        for (status, (count, body)) in other.failed {
-            let entry = self.failed.entry(status).or_insert((0, body));
-            entry.0 += count;
-        }
-        self.broken += other.broken;
-        if self.first_broken.is_none() {
-            self.first_broken = other.first_broken;
-        }
-        self.latencies.extend(other.latencies);
-    }
-
-    /// Prints the summary; false when a request failed with anything but a 503.
-    fn print(&mut self, events_per_request: usize) -> bool {
-        let secs = self.elapsed.as_secs_f64().max(1e-9);
-        let values = self.events * METRICS.len() as u64;
-        let answered = self.latencies.len() as u64;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "requests: {} answered, {} accepted (202), {} pushed back (503), {} failed, {} broken connections",
-            answered,
-            self.accepted,
-            self.pushed_back,
-            self.failed.values().map(|(count, _)| count).sum::<u64>(),
-            self.broken
-        );
-        let _ = writeln!(
-            out,
-            "accepted: {} events ({events_per_request} a request), {values} metric values in {secs:.3} s",
-            self.events
-        );
-        let _ = writeln!(
-            out,
-            "throughput: {:.0} metric values/s, {:.0} events/s, {:.1} requests/s (accepted)",
-            values as f64 / secs,
-            self.events as f64 / secs,
-            self.accepted as f64 / secs
-        );
-        self.latencies.sort_unstable();
-        if !self.latencies.is_empty() {
-            let ms = |nanos: u64| nanos as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
-                ms(percentile(&self.latencies, 50.0)),
-                ms(percentile(&self.latencies, 90.0)),
-                ms(percentile(&self.latencies, 99.0)),
-                ms(percentile(&self.latencies, 99.9)),
-                ms(self.latencies.last().copied().unwrap_or(0)),
-            );
-        }
-        for (status, (count, body)) in &self.failed {
-            let _ = writeln!(out, "failed: {count} x status {status}, e.g. {body}");
-        }
-        if let Some(error) = &self.first_broken {
-            let _ = writeln!(out, "broken: {} connections, first: {error}", self.broken);
-        }
-        self.failed.is_empty() && self.broken == 0
-    }
-}
-
-/// The `p`th percentile (nearest rank) of sorted values.
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 #[allow(clippy::disallowed_methods)] // the generator measures wall time; it is not the service
@@ -435,17 +383,17 @@ async fn connection(
     deadline: Instant,
 ) -> Report {
     let mut report = Report::default();
-    let mut client: Option<Client> = None;
+    let mut client: Option<Connection> = None;
     loop {
         if now() >= deadline {
             break;
         }
         let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(request) = plan.requests.get(index) else {
+        let Some(request) = plan.request(index) else {
             break;
         };
         if client.is_none() {
-            match Client::connect(addr).await {
+            match Connection::open(addr).await {
                 Ok(connected) => client = Some(connected),
                 Err(error) => {
                     report.broken += 1;
@@ -489,124 +437,73 @@ async fn connection(
     report
 }
 
-/// A minimal HTTP/1.1 client: one request at a time, answers with a Content-Length.
-struct Client {
-    stream: TcpStream,
-    buffer: Vec<u8>,
+/// One keep-alive HTTP/1.1 connection of hyper's client, one request at a time.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
 }
 
+/// A whole answer.
 struct Answer {
     status: u16,
     body: String,
+    /// The server closes the connection after it.
     close: bool,
 }
 
-impl Client {
-    async fn connect(addr: SocketAddr) -> std::io::Result<Client> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Client {
-            stream,
-            buffer: Vec::with_capacity(4096),
-        })
+impl Connection {
+    async fn open(addr: SocketAddr) -> Result<Connection, String> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|error| error.to_string())?;
+        stream
+            .set_nodelay(true)
+            .map_err(|error| error.to_string())?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|error| format!("handshake: {error}"))?;
+        // The connection's own task reads and writes the socket; its errors reach the sender.
+        tokio::spawn(connection);
+        Ok(Connection { sender })
     }
 
-    async fn exchange(&mut self, request: &[u8]) -> Result<Answer, String> {
-        // Readiness and try_write/try_read: tokio's io-util extension traits are not enabled.
-        let mut written = 0;
-        while written < request.len() {
-            self.stream
-                .writable()
-                .await
-                .map_err(|error| format!("write: {error}"))?;
-            match self.stream.try_write(&request[written..]) {
-                Ok(count) => written += count,
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(format!("write: {error}")),
-            }
-        }
-        self.buffer.clear();
-        let head_end = loop {
-            if let Some(at) = find(&self.buffer, b"\r\n\r\n") {
-                break at + 4;
-            }
-            self.fill().await?;
-        };
-        let head = std::str::from_utf8(&self.buffer[..head_end])
-            .map_err(|_| "the answer's head is not UTF-8".to_string())?;
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|code| code.parse::<u16>().ok())
-            .ok_or_else(|| format!("bad status line in {head:?}"))?;
-        let mut length = None;
-        let mut close = false;
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse::<usize>().ok();
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.eq_ignore_ascii_case("close");
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                return Err(format!("unsupported transfer-encoding {value}"));
-            }
-        }
-        let length = length.ok_or_else(|| format!("no content-length in {head:?}"))?;
-        while self.buffer.len() < head_end + length {
-            self.fill().await?;
-        }
-        if self.buffer.len() > head_end + length {
-            return Err("the server sent more than the answer".to_string());
-        }
-        let body = String::from_utf8_lossy(&self.buffer[head_end..]).into_owned();
+    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Answer, String> {
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|error| format!("request: {error}"))?;
+        let status = response.status().as_u16();
+        let close = response
+            .headers()
+            .get(CONNECTION)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| format!("answer: {error}"))?
+            .to_bytes();
         Ok(Answer {
             status,
-            body,
-            close,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            close: close || self.sender.is_closed(),
         })
     }
-
-    async fn fill(&mut self) -> Result<(), String> {
-        let mut chunk = [0u8; 16 * 1024];
-        let read = loop {
-            self.stream
-                .readable()
-                .await
-                .map_err(|error| format!("read: {error}"))?;
-            match self.stream.try_read(&mut chunk) {
-                Ok(count) => break count,
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(format!("read: {error}")),
-            }
-        };
-        if read == 0 {
-            return Err("the server closed the connection".to_string());
-        }
-        self.buffer.extend_from_slice(&chunk[..read]);
-        Ok(())
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }
 
 /// `GET /metrics`, the line that says how many series the engine holds.
 async fn count_metrics_series(common: &Common) -> Result<String, String> {
-    let mut client = Client::connect(common.addr)
-        .await
-        .map_err(|error| error.to_string())?;
-    let request = format!(
-        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        common.addr
+    let mut client = Connection::open(common.addr).await?;
+    let mut request = Request::new(Full::new(Bytes::new()));
+    *request.uri_mut() = hyper::Uri::from_static("/metrics");
+    request.headers_mut().insert(
+        HOST,
+        HeaderValue::try_from(common.addr.to_string()).map_err(|error| error.to_string())?,
     );
-    let answer = client.exchange(request.as_bytes()).await?;
+    request
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    let answer = client.exchange(request).await?;
     if answer.status != 200 {
         return Err(format!("status {}", answer.status));
     }
@@ -616,22 +513,4 @@ async fn count_metrics_series(common: &Common) -> Result<String, String> {
         .find(|line| line.starts_with("# modelwatch exports"))
         .map(|line| line.trim_start_matches("# ").to_string())
         .ok_or_else(|| "no series line".to_string())
-}
-
-/// VmRSS and VmHWM of a process, from /proc.
-fn memory(pid: u32) -> Result<String, String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|error| format!("cannot read /proc/{pid}/status: {error}"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .map(|line| line[name.len()..].trim().to_string())
-            .unwrap_or_else(|| "?".to_string())
-    };
-    Ok(format!(
-        "VmRSS {}, VmHWM {}",
-        field("VmRSS:"),
-        field("VmHWM:")
-    ))
 }
