@@ -70,7 +70,7 @@ pub(super) async fn get_metrics(State(state): State<AppState>) -> Response {
         .queue
         .ask(|reply| Message::Series(SeriesRequest { cap, reply }))
         .await;
-    let body = metrics::render(&state.metrics, state.queue.depth(), series.as_ref());
+    let body = metrics::render(&state.metrics, state.queue.depth(), series);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],

@@ -2,6 +2,11 @@
 //! latencies, or many series, sent over plain HTTP/1.1 keep-alive connections to a loopback
 //! address, bounded in requests and in time.
 //!
+//! The client is its own, minimal one (`Client`: whole requests built before the clock, one
+//! write each, answers with a Content-Length), not hyper's: on the two cores serve shares with
+//! it, hyper's client cost about 2 us more CPU a request and lowered the single-event figures
+//! by about 12 % (BENCHMARKS.md, "The load generator's client").
+//!
 //! ```sh
 //! cargo build --release -p modelwatch --example load --bin modelwatch
 //! target/release/modelwatch serve --data /tmp/mw-bench &
@@ -28,8 +33,8 @@
 // An example binary reports on the terminal; the workspace denies printing in library code.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
+mod report;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +43,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use modelwatch::engine::Timestamp;
 use tokio::net::TcpStream;
+
+use report::{Report, memory};
 
 /// The metrics of every event, sorted by name as the engine keeps them.
 const METRICS: [&str; 5] = ["accuracy", "f1", "latency_ms", "precision", "recall"];
@@ -300,96 +307,6 @@ fn write_event(out: &mut String, k: u64, instance: u64, at: Timestamp, incidents
     );
 }
 
-/// What the connections saw.
-#[derive(Default)]
-struct Report {
-    elapsed: Duration,
-    accepted: u64,
-    events: u64,
-    pushed_back: u64,
-    /// Other statuses, with the first body seen for each.
-    failed: BTreeMap<u16, (u64, String)>,
-    broken: u64,
-    first_broken: Option<String>,
-    /// Latency of every answered request, in nanoseconds.
-    latencies: Vec<u64>,
-}
-
-impl Report {
-    fn merge(&mut self, other: Report) {
-        self.accepted += other.accepted;
-        self.events += other.events;
-        self.pushed_back += other.pushed_back;
-        for (status, (count, body)) in other.failed {
-            let entry = self.failed.entry(status).or_insert((0, body));
-            entry.0 += count;
-        }
-        self.broken += other.broken;
-        if self.first_broken.is_none() {
-            self.first_broken = other.first_broken;
-        }
-        self.latencies.extend(other.latencies);
-    }
-
-    /// Prints the summary; false when a request failed with anything but a 503.
-    fn print(&mut self, events_per_request: usize) -> bool {
-        let secs = self.elapsed.as_secs_f64().max(1e-9);
-        let values = self.events * METRICS.len() as u64;
-        let answered = self.latencies.len() as u64;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "requests: {} answered, {} accepted (202), {} pushed back (503), {} failed, {} broken connections",
-            answered,
-            self.accepted,
-            self.pushed_back,
-            self.failed.values().map(|(count, _)| count).sum::<u64>(),
-            self.broken
-        );
-        let _ = writeln!(
-            out,
-            "accepted: {} events ({events_per_request} a request), {values} metric values in {secs:.3} s",
-            self.events
-        );
-        let _ = writeln!(
-            out,
-            "throughput: {:.0} metric values/s, {:.0} events/s, {:.1} requests/s (accepted)",
-            values as f64 / secs,
-            self.events as f64 / secs,
-            self.accepted as f64 / secs
-        );
-        self.latencies.sort_unstable();
-        if !self.latencies.is_empty() {
-            let ms = |nanos: u64| nanos as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
-                ms(percentile(&self.latencies, 50.0)),
-                ms(percentile(&self.latencies, 90.0)),
-                ms(percentile(&self.latencies, 99.0)),
-                ms(percentile(&self.latencies, 99.9)),
-                ms(self.latencies.last().copied().unwrap_or(0)),
-            );
-        }
-        for (status, (count, body)) in &self.failed {
-            let _ = writeln!(out, "failed: {count} x status {status}, e.g. {body}");
-        }
-        if let Some(error) = &self.first_broken {
-            let _ = writeln!(out, "broken: {} connections, first: {error}", self.broken);
-        }
-        self.failed.is_empty() && self.broken == 0
-    }
-}
-
-/// The `p`th percentile (nearest rank) of sorted values.
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[allow(clippy::disallowed_methods)] // the generator measures wall time; it is not the service
 fn now() -> Instant {
     Instant::now()
@@ -512,7 +429,7 @@ impl Client {
     }
 
     async fn exchange(&mut self, request: &[u8]) -> Result<Answer, String> {
-        // Readiness and try_write/try_read: tokio's io-util extension traits are not enabled.
+        // Readiness and try_write/try_read straight on the socket, nothing buffered between.
         let mut written = 0;
         while written < request.len() {
             self.stream
@@ -616,22 +533,4 @@ async fn count_metrics_series(common: &Common) -> Result<String, String> {
         .find(|line| line.starts_with("# modelwatch exports"))
         .map(|line| line.trim_start_matches("# ").to_string())
         .ok_or_else(|| "no series line".to_string())
-}
-
-/// VmRSS and VmHWM of a process, from /proc.
-fn memory(pid: u32) -> Result<String, String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|error| format!("cannot read /proc/{pid}/status: {error}"))?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .map(|line| line[name.len()..].trim().to_string())
-            .unwrap_or_else(|| "?".to_string())
-    };
-    Ok(format!(
-        "VmRSS {}, VmHWM {}",
-        field("VmRSS:"),
-        field("VmHWM:")
-    ))
 }
