@@ -113,6 +113,7 @@ impl Runtime {
         let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
         let metrics = Arc::new(Metrics::default());
         let writer_metrics = metrics.clone();
+        let timers = runtime.clone();
         let writer_options = writer::WriterOptions {
             snapshot_every: options.snapshot_every,
             started_at: clock.now(),
@@ -128,6 +129,7 @@ impl Runtime {
                     &writer_metrics,
                     writer_options,
                     writer::WriterLinks {
+                        timers,
                         checkpoints: Some(checkpoints),
                         outbox: Some(outbox_sender),
                     },
@@ -216,9 +218,27 @@ pub enum Refused {
     /// The writer has stopped.
     #[error("the writer has stopped after a failed commit; the server is shutting down")]
     Stopped,
-    /// The commit that held the request failed.
+    /// The commit that held the request failed for good.
     #[error("{0}; nothing of this request is stored and the server stops accepting events")]
     CommitFailed(CommitFailed),
+    /// The store cannot write for now (a full disk): the commit that held the request
+    /// failed, or an earlier one did and the writer has not written since.
+    #[error(
+        "{}; nothing of this request is stored; the server takes events again once the store \
+         can write",
+        .0.message
+    )]
+    StoreFailing(CommitFailed),
+}
+
+impl From<CommitFailed> for Refused {
+    fn from(failed: CommitFailed) -> Refused {
+        if failed.retrying {
+            Refused::StoreFailing(failed)
+        } else {
+            Refused::CommitFailed(failed)
+        }
+    }
 }
 
 /// The writer's queue and where the writer stands: how the HTTP routes and the effects reach
@@ -245,6 +265,15 @@ impl WriterQueue {
         matches!(&*self.status.borrow(), Status::Ready { .. })
     }
 
+    /// Whether the writer runs and answers messages: ready, or retrying after a failed write
+    /// (it refuses events then, but answers scrapes and reads).
+    pub fn is_running(&self) -> bool {
+        matches!(
+            &*self.status.borrow(),
+            Status::Ready { .. } | Status::Retrying { .. }
+        )
+    }
+
     /// Requests waiting in the queue.
     pub fn depth(&self) -> usize {
         self.sender
@@ -261,11 +290,15 @@ impl WriterQueue {
     ///
     /// # Errors
     ///
-    /// [`Refused::Recovering`] or [`Refused::Stopped`].
+    /// [`Refused::Recovering`], [`Refused::StoreFailing`] or [`Refused::Stopped`].
     pub fn check_ready(&self) -> Result<(), Refused> {
         match &*self.status.borrow() {
             Status::Ready { .. } => Ok(()),
             Status::Recovering => Err(Refused::Recovering),
+            Status::Retrying { message } => Err(Refused::StoreFailing(CommitFailed {
+                message: message.clone(),
+                retrying: true,
+            })),
             Status::Failed { .. } => Err(Refused::Stopped),
         }
     }
@@ -330,7 +363,7 @@ impl WriterQueue {
         }))?;
         match answer.await {
             Ok(Ok(stored)) => Ok(stored),
-            Ok(Err(failed)) => Err(Refused::CommitFailed(failed)),
+            Ok(Err(failed)) => Err(Refused::from(failed)),
             Err(_) => Err(Refused::Stopped),
         }
     }
@@ -339,7 +372,7 @@ impl WriterQueue {
     /// requests already queued (waiting for a place in the queue). `None` when there is
     /// nobody to ask: recovering, or the writer has stopped.
     pub async fn ask<T>(&self, message: impl FnOnce(oneshot::Sender<T>) -> Message) -> Option<T> {
-        if !self.is_ready() {
+        if !self.is_running() {
             return None;
         }
         let (reply, answer) = oneshot::channel();

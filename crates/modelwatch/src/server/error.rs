@@ -162,9 +162,12 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Batch(BatchError::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::Stopped) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Refused(
+                Refused::Recovering
+                | Refused::QueueFull
+                | Refused::Stopped
+                | Refused::StoreFailing(_),
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -201,7 +204,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         if matches!(
             self,
-            ApiError::Refused(Refused::Recovering | Refused::QueueFull)
+            ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::StoreFailing(_))
         ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -229,7 +232,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => Rejection::UnsupportedMediaType,
             ApiError::Refused(Refused::QueueFull) => Rejection::QueueFull,
             ApiError::Refused(
-                Refused::Recovering | Refused::Stopped | Refused::CommitFailed(_),
+                Refused::Recovering
+                | Refused::Stopped
+                | Refused::CommitFailed(_)
+                | Refused::StoreFailing(_),
             ) => Rejection::Unavailable,
             ApiError::BadQuery { .. }
             | ApiError::InvalidRequest { .. }

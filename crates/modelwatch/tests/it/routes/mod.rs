@@ -8,9 +8,12 @@
 //! - `models`: a model whose points expired is still listed and found.
 //! - `params`: routes refuse parameters they do not take, and names no event could carry.
 //! - `alerts`: `GET /v1/alerts/{id}`.
+//! - `full_disk`: a store that cannot write refuses events with the reason while reads go on,
+//!   and the writer takes events again by itself once it can write.
 
 mod alerts;
 mod event_time;
+mod full_disk;
 mod inputs;
 mod models;
 mod params;
@@ -53,11 +56,14 @@ pub struct Routes {
     data: PathBuf,
 }
 
-/// An answer: its status and its body as JSON (`Null` when it is not JSON).
+/// An answer: its status, its body as JSON (`Null` when it is not JSON) and as text, and its
+/// `Retry-After` header.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    pub text: String,
+    pub retry_after: Option<String>,
 }
 
 impl Routes {
@@ -96,11 +102,22 @@ impl Routes {
         let request = request.body(Body::from(body.to_string())).unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_string());
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
         Answer {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            retry_after,
         }
+    }
+
+    /// Where the writer stands.
+    pub fn status(&self) -> tokio::sync::watch::Receiver<Status> {
+        self.service.status()
     }
 
     pub async fn get(&self, path: &str) -> Answer {
