@@ -8,9 +8,12 @@
 //! status is [`Status::Retrying`] with the reason (`/readyz` answers 503 with it), events are
 //! refused with it, and reads, scrapes and version changes go on. The writer tries a write
 //! again after a backoff (100 ms, doubling up to 5 s, on tokio's clock, which tests drive):
-//! the pending series points if there are any, else a snapshot of the rolled-back engine
-//! (which also makes the next rollback quick). Once one succeeds the writer takes events
-//! again, by itself. Any other failure stops the writer, as before.
+//! the pending series points if there are any, then a snapshot of the rolled-back engine
+//! unless the latest one is of it (which also makes the next rollback quick). Once that
+//! succeeds the writer takes events again, by itself. A disk that is nearly full may take that
+//! write and refuse the next commit: the backoff goes on growing until a commit of events
+//! succeeds, so such a disk is tried every 5 s at most. Any other failure stops the writer,
+//! as before.
 
 use std::time::Duration;
 
@@ -32,8 +35,6 @@ pub const LAST_RETRY: Duration = Duration::from_secs(5);
 pub(super) struct Trouble {
     /// Why the writer takes no events, as `/readyz` and refused requests say it.
     reason: String,
-    /// Failed writes in a row.
-    failures: u32,
     /// When to try a write again.
     retry_at: Instant,
     /// The engine is still ahead of the store: rebuilding it failed too.
@@ -82,7 +83,8 @@ impl Writer<'_> {
         if !error.is_transient() {
             return Err(error.into());
         }
-        let failures = self.trouble.as_ref().map_or(0, |trouble| trouble.failures) + 1;
+        self.failed_writes = self.failed_writes.saturating_add(1);
+        let failures = self.failed_writes;
         let engine_ahead = engine_ahead
             || self
                 .trouble
@@ -101,7 +103,6 @@ impl Writer<'_> {
         });
         self.trouble = Some(Trouble {
             reason,
-            failures,
             retry_at: self.deadline(delay),
             engine_ahead,
         });
@@ -168,30 +169,32 @@ impl Writer<'_> {
     ///
     /// A failure that is not transient.
     pub(super) fn retry(&mut self) -> Result<(), WriterError> {
-        let Some(failures) = self.trouble.as_ref().map(|trouble| trouble.failures) else {
+        if self.trouble.is_none() {
             return Ok(());
-        };
+        }
         if !self.engine_matches_store() {
             self.roll_back()?;
             if !self.engine_matches_store() {
-                let retry_at = self.deadline(retry_delay(failures + 1));
+                self.failed_writes = self.failed_writes.saturating_add(1);
+                let retry_at = self.deadline(retry_delay(self.failed_writes));
                 if let Some(trouble) = &mut self.trouble {
-                    trouble.failures += 1;
                     trouble.retry_at = retry_at;
                 }
                 return Ok(());
             }
         }
-        let written = if self.store.pending_points() > 0 {
-            self.flush_points().map(drop)
-        } else {
-            self.save_snapshot()
-        };
+        let mut written = Ok(());
+        if self.store.pending_points() > 0 {
+            written = self.flush_points().map(drop);
+        }
+        if written.is_ok() && self.engine.last_seq() > self.snapshot_seq {
+            written = self.save_snapshot();
+        }
         match written {
             Ok(()) => {
-                let failures = self.trouble.take().map_or(0, |trouble| trouble.failures);
+                self.trouble = None;
                 tracing::info!(
-                    failures,
+                    failures = self.failed_writes,
                     "The store writes again; the writer takes events again."
                 );
                 self.status.send_replace(self.ready.clone());
@@ -202,11 +205,8 @@ impl Writer<'_> {
     }
 
     /// Saves a snapshot of the engine (at the store's last input), returning the store's
-    /// error; nothing to save before the first input.
+    /// error.
     fn save_snapshot(&mut self) -> Result<(), StoreError> {
-        if self.engine.last_seq() == 0 {
-            return Ok(());
-        }
         let Ok(state) = self.engine.snapshot() else {
             self.metrics.record_snapshot_failure();
             return Ok(());

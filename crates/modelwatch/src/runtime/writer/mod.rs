@@ -288,6 +288,7 @@ pub fn run(
             status,
             ready: ready.clone(),
             trouble: None,
+            failed_writes: 0,
         };
         // A long replay, or a snapshot of no use under this config: save one now, so the
         // next start is quick.
@@ -341,6 +342,8 @@ struct Writer<'m> {
     ready: Status,
     /// A failed write, while the writer waits to try again.
     trouble: Option<Trouble>,
+    /// Writes failed since the last commit of events, which the backoff grows with.
+    failed_writes: u32,
 }
 
 impl Writer<'_> {
@@ -465,6 +468,7 @@ impl Writer<'_> {
                         self.outbox_changed();
                     }
                     if !replies.is_empty() {
+                        self.failed_writes = 0;
                         self.metrics.record_commit(took, inputs, &committed);
                         self.commits += 1;
                         if self.commits >= COMMITS_PER_CHECKPOINT {
