@@ -35,7 +35,7 @@ use tokio::task::JoinHandle;
 use crate::clock::Clock;
 use crate::runtime::Status;
 use crate::runtime::metrics::Metrics;
-use crate::runtime::writer::{CommitFailed, Message, Request, Stored, retry_delay};
+use crate::runtime::writer::{Message, NotStored, Request, Stored, retry_delay};
 use transport::{Network, Transport};
 
 pub use jobs::{CancelError, CompleteError, JobControl, JobReport};
@@ -136,7 +136,7 @@ impl Context {
                 .await?
             {
                 Ok(_) => break,
-                Err(failed) if failed.retrying => {
+                Err(NotStored::Commit(failed)) if failed.retrying => {
                     failures += 1;
                     self.sleep(retry_delay(failures)).await?;
                 }
@@ -159,7 +159,7 @@ impl Context {
         effects: Vec<EffectUpdate>,
         received_at: Timestamp,
         actor: Option<String>,
-    ) -> Result<Result<Stored, CommitFailed>, Stopped> {
+    ) -> Result<Result<Stored, NotStored>, Stopped> {
         let queue = self.queue.upgrade().ok_or(Stopped)?;
         let (reply, answer) = oneshot::channel();
         queue

@@ -43,15 +43,18 @@ pub enum Rejection {
     QueueFull,
     /// Recovering, or the writer cannot commit.
     Unavailable,
+    /// The events would create series beyond `--max-series`.
+    SeriesLimit,
 }
 
-const REJECTIONS: [Rejection; 6] = [
+const REJECTIONS: [Rejection; 7] = [
     Rejection::Syntax,
     Rejection::Invalid,
     Rejection::TooLarge,
     Rejection::UnsupportedMediaType,
     Rejection::QueueFull,
     Rejection::Unavailable,
+    Rejection::SeriesLimit,
 ];
 
 impl Rejection {
@@ -63,6 +66,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType => "unsupported_media_type",
             Rejection::QueueFull => "queue_full",
             Rejection::Unavailable => "unavailable",
+            Rejection::SeriesLimit => "series_limit",
         }
     }
 }

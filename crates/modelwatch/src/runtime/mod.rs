@@ -21,7 +21,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::clock::Clock;
 use metrics::Metrics;
 pub use retention::Retention;
-pub use writer::{CommitFailed, Message, Status, Stored, WriterError};
+pub use writer::{
+    CommitFailed, DEFAULT_MAX_SERIES, Message, NotStored, Status, Stored, TooManySeries,
+    WriterError,
+};
 
 /// How many requests may wait for the writer.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1_024;
@@ -39,6 +42,8 @@ pub struct RuntimeOptions {
     pub snapshot_every: u64,
     /// How long raw events are kept.
     pub retention: Retention,
+    /// Series the engine may hold at most; none: no cap.
+    pub max_series: Option<usize>,
 }
 
 impl Default for RuntimeOptions {
@@ -47,6 +52,7 @@ impl Default for RuntimeOptions {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             snapshot_every: writer::DEFAULT_SNAPSHOT_EVERY,
             retention: Retention::default(),
+            max_series: Some(DEFAULT_MAX_SERIES),
         }
     }
 }
@@ -117,6 +123,7 @@ impl Runtime {
         let writer_options = writer::WriterOptions {
             snapshot_every: options.snapshot_every,
             started_at: clock.now(),
+            max_series: options.max_series,
         };
         let writer = thread::Builder::new()
             .name("modelwatch-writer".to_string())
@@ -229,6 +236,18 @@ pub enum Refused {
         .0.message
     )]
     StoreFailing(CommitFailed),
+    /// The request's events would create series beyond `--max-series`.
+    #[error(transparent)]
+    TooManySeries(TooManySeries),
+}
+
+impl From<NotStored> for Refused {
+    fn from(not_stored: NotStored) -> Refused {
+        match not_stored {
+            NotStored::Commit(failed) => Refused::from(failed),
+            NotStored::TooManySeries(refused) => Refused::TooManySeries(refused),
+        }
+    }
 }
 
 impl From<CommitFailed> for Refused {
@@ -363,7 +382,7 @@ impl WriterQueue {
         }))?;
         match answer.await {
             Ok(Ok(stored)) => Ok(stored),
-            Ok(Err(failed)) => Err(Refused::from(failed)),
+            Ok(Err(not_stored)) => Err(Refused::from(not_stored)),
             Err(_) => Err(Refused::Stopped),
         }
     }

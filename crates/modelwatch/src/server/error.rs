@@ -175,7 +175,9 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::Refused(Refused::TooManySeries(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
         };
         let (title, errors, omitted) = match &self {
             ApiError::Batch(BatchError::Syntax { errors, omitted }) => (
@@ -231,6 +233,7 @@ impl ApiError {
             ApiError::Batch(BatchError::TooMany { .. }) => Rejection::TooLarge,
             ApiError::UnsupportedMediaType { .. } => Rejection::UnsupportedMediaType,
             ApiError::Refused(Refused::QueueFull) => Rejection::QueueFull,
+            ApiError::Refused(Refused::TooManySeries(_)) => Rejection::SeriesLimit,
             ApiError::Refused(
                 Refused::Recovering
                 | Refused::Stopped

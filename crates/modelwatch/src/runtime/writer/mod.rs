@@ -39,6 +39,7 @@
 mod commit;
 mod recovery;
 mod retention;
+mod series_limit;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
 use commit::{Trouble, Waited};
 use recovery::recover;
 use retention::RetentionPass;
+pub use series_limit::{DEFAULT_MAX_SERIES, TooManySeries};
 
 /// Most requests folded into one commit.
 pub const MAX_GROUP: usize = 1_024;
@@ -111,6 +113,8 @@ pub struct WriterOptions {
     pub snapshot_every: u64,
     /// The wall time the service started, the time of a snapshot taken before any request.
     pub started_at: Timestamp,
+    /// Series the engine may hold at most (`--max-series`); none: no cap.
+    pub max_series: Option<usize>,
 }
 
 /// One accepted HTTP request (or a report of the service's effects) on its way to the writer.
@@ -126,7 +130,7 @@ pub struct Request {
     /// (never the value), which the audit rows it causes name.
     pub actor: Option<String>,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
-    pub reply: oneshot::Sender<Result<Stored, CommitFailed>>,
+    pub reply: oneshot::Sender<Result<Stored, NotStored>>,
 }
 
 /// What the writer committed of a request.
@@ -230,6 +234,17 @@ pub struct CommitFailed {
     /// The cause is transient (a full disk): the writer retries and takes events again once
     /// a write succeeds. Otherwise it has stopped.
     pub retrying: bool,
+}
+
+/// Why nothing of a request was stored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotStored {
+    /// Its commit failed, or the store cannot write for now.
+    #[error(transparent)]
+    Commit(#[from] CommitFailed),
+    /// Its events would create series beyond `--max-series`.
+    #[error(transparent)]
+    TooManySeries(#[from] TooManySeries),
 }
 
 /// Why the writer stopped.
@@ -395,10 +410,20 @@ impl Writer<'_> {
                 let request = match job {
                     Message::Events(request) => match &self.trouble {
                         Some(trouble) => {
-                            let _ = request.reply.send(Err(trouble.refusal()));
+                            let _ = request.reply.send(Err(trouble.refusal().into()));
                             continue;
                         }
-                        None => request,
+                        None => match series_limit::check(
+                            &self.engine,
+                            self.options.max_series,
+                            &request.inputs,
+                        ) {
+                            Ok(()) => request,
+                            Err(refused) => {
+                                let _ = request.reply.send(Err(refused.into()));
+                                continue;
+                            }
+                        },
                     },
                     Message::Series(scrape) => {
                         scrapes.push(scrape);
@@ -487,7 +512,7 @@ impl Writer<'_> {
                         retrying: error.is_transient(),
                     };
                     for (reply, _) in replies {
-                        let _ = reply.send(Err(failed.clone()));
+                        let _ = reply.send(Err(failed.clone().into()));
                     }
                     committed.clear();
                     // The engine consumed the refused inputs: it is rolled back to the store.

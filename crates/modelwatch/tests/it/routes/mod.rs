@@ -8,6 +8,7 @@
 //! - `models`: a model whose points expired is still listed and found.
 //! - `params`: routes refuse parameters they do not take, and names no event could carry.
 //! - `alerts`: `GET /v1/alerts/{id}`.
+//! - `max_series`: events beyond `--max-series` are refused whole with 422, and counted.
 //! - `full_disk`: a store that cannot write refuses events with the reason while reads go on,
 //!   and the writer takes events again by itself once it can write.
 
@@ -15,6 +16,7 @@ mod alerts;
 mod event_time;
 mod full_disk;
 mod inputs;
+mod max_series;
 mod models;
 mod params;
 
