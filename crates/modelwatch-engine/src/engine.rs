@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::canary::CanaryTracker;
 use crate::config::Config;
 use crate::evaluate::{Evaluator, PointContext, RuleStatus};
-use crate::event::{Event, Input, JobFinished, Timestamp};
+use crate::event::{Event, Input, JobFinished, ModelId, Timestamp};
 use crate::output::{AlertEvent, Output};
 use crate::retrain::RetrainPolicy;
 use crate::snapshot::{self, SnapshotError};
@@ -137,6 +137,30 @@ impl Engine {
     /// Where every rule stands on every series, sorted by model, metric and rule.
     pub fn status(&self) -> Vec<RuleStatus> {
         self.evaluator.status()
+    }
+
+    /// How many series (a metric of a model instance) the engine holds: each costs memory
+    /// until the process ends.
+    pub fn series_count(&self) -> usize {
+        self.evaluator.series_count()
+    }
+
+    /// The series that processing `inputs` would create, each once, in the order the inputs
+    /// name them, so that a caller can refuse a batch beyond a limit before processing any of
+    /// it.
+    pub fn new_series<'i>(&self, inputs: &'i [Input]) -> Vec<(&'i ModelId, &'i str)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut new = Vec::new();
+        for input in inputs {
+            let Input::Event(event) = input else { continue };
+            for (metric, _) in &event.metrics {
+                let series = (&event.model, metric.as_str());
+                if !self.evaluator.has_series(series.0, series.1) && seen.insert(series) {
+                    new.push(series);
+                }
+            }
+        }
+        new
     }
 
     /// The job outstanding for a model, if any.

@@ -35,6 +35,8 @@ pub struct Evaluator {
     /// names cannot force collisions; iteration order never reaches an output (nor a
     /// snapshot: `snapshot.rs` sorts).
     pub(crate) instances: HashMap<ModelId, HashMap<String, Series>>,
+    /// How many series `instances` holds.
+    pub(crate) series: usize,
 }
 
 /// The fields are the crate's so that `snapshot.rs` can store and restore them.
@@ -74,6 +76,7 @@ impl Evaluator {
         Evaluator {
             config,
             instances: HashMap::default(),
+            series: 0,
         }
     }
 
@@ -113,9 +116,12 @@ impl Evaluator {
         for (index, metric, value) in points {
             let series = match metrics.get_mut(metric) {
                 Some(series) => series,
-                None => metrics
-                    .entry(metric.to_string())
-                    .or_insert_with(|| Series::new(config, context.model, metric)),
+                None => {
+                    self.series += 1;
+                    metrics
+                        .entry(metric.to_string())
+                        .or_insert_with(|| Series::new(config, context.model, metric))
+                }
             };
             series.points += 1;
             series.last_value = value;
@@ -148,7 +154,14 @@ impl Evaluator {
 
     /// How many series it holds.
     pub fn series_count(&self) -> usize {
-        self.instances.values().map(HashMap::len).sum()
+        self.series
+    }
+
+    /// Whether it holds the series of `metric` of instance `model`.
+    pub fn has_series(&self, model: &ModelId, metric: &str) -> bool {
+        self.instances
+            .get(model)
+            .is_some_and(|metrics| metrics.contains_key(metric))
     }
 }
 

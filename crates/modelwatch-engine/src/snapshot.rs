@@ -635,7 +635,11 @@ pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, Snapsho
     let policy = restore_policy(&config, state.models)?;
     let canaries = restore_canaries(&config, state.canaries)?;
     Ok(Parts {
-        evaluator: Evaluator { config, instances },
+        evaluator: Evaluator {
+            config,
+            series: instances.values().map(HashMap::len).sum(),
+            instances,
+        },
         policy,
         canaries,
         next_seq: state.next_seq,

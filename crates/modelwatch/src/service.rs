@@ -46,6 +46,9 @@ pub struct ServiceOptions {
     pub retention: Retention,
     /// How far ahead of the clock `POST /v1/events` takes event times; none: any time.
     pub max_future: Option<Duration>,
+    /// Series (a metric of a model instance) the service holds at most: an ingest request
+    /// whose events would create one beyond it is refused whole (422). None: no cap.
+    pub max_series: Option<usize>,
     /// The service's own base URL, for links in notifications.
     pub public_url: String,
 }
@@ -64,6 +67,7 @@ impl Default for ServiceOptions {
             snapshot_every: runtime.snapshot_every,
             retention: runtime.retention,
             max_future: Some(server::DEFAULT_MAX_FUTURE),
+            max_series: runtime.max_series,
             public_url: format!("http://{}", server::DEFAULT_LISTEN),
         }
     }
@@ -118,6 +122,7 @@ impl Service {
                 queue_capacity: options.queue_capacity,
                 snapshot_every: options.snapshot_every,
                 retention: options.retention,
+                max_series: options.max_series,
             },
         )?;
         let queue = runtime.queue();

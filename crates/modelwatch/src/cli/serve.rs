@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// Most series (model, version, instance, metric) that GET /metrics exports.
     #[arg(long, default_value_t = modelwatch::server::DEFAULT_MAX_EXPORTED_SERIES, value_name = "N")]
     metrics_max_series: usize,
+    /// Most series (a metric of a model instance) the service holds, each a few KB of memory
+    /// for good; an ingest request whose events would create one beyond it is refused whole
+    /// with 422 naming the limit and the series. `off`: no cap.
+    #[arg(long, default_value = "100000", value_name = "N", value_parser = max_series)]
+    max_series: MaxSeries,
     /// The largest request body taken, in bytes; a larger one is a 413.
     #[arg(long, default_value_t = modelwatch::server::DEFAULT_BODY_LIMIT, value_name = "BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     body_limit: usize,
@@ -118,6 +123,22 @@ struct Keep(Option<Duration>);
 
 fn keep(text: &str) -> Result<Keep, String> {
     retention::parse_keep(text).map(Keep)
+}
+
+/// A cap as `--max-series` takes it; none: `off`.
+#[derive(Clone, Copy, Debug)]
+struct MaxSeries(Option<usize>);
+
+fn max_series(text: &str) -> Result<MaxSeries, String> {
+    if text == "off" {
+        return Ok(MaxSeries(None));
+    }
+    match text.parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!(
+            "expected a whole number of series from 1, or `off` for no cap; got `{text}`"
+        )),
+        Ok(n) => Ok(MaxSeries(Some(n))),
+    }
 }
 
 /// Every configured token, read from its variable or file.
@@ -193,6 +214,7 @@ async fn serve(
             interval: args.retention_interval,
         },
         max_future: args.max_future.0,
+        max_series: args.max_series.0,
         public_url: args
             .public_url
             .clone()

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use modelwatch_engine::config::{Backend, SecretSource};
-use modelwatch_engine::{Config, Input};
+use modelwatch_engine::{Config, Input, Timestamp};
 use modelwatch_store::{EffectUpdate, Store, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -35,7 +35,7 @@ use tokio::task::JoinHandle;
 use crate::clock::Clock;
 use crate::runtime::Status;
 use crate::runtime::metrics::Metrics;
-use crate::runtime::writer::{Message, Request};
+use crate::runtime::writer::{Message, NotStored, Request, Stored, retry_delay};
 use transport::{Network, Transport};
 
 pub use jobs::{CancelError, CompleteError, JobControl, JobReport};
@@ -103,14 +103,15 @@ impl Context {
     }
 
     /// Commits inputs and effect updates through the writer and waits for the commit;
-    /// `actor` names the token of the request that asked for them, if one did.
+    /// `actor` names the token of the request that asked for them, if one did. While the
+    /// store cannot write (a full disk), the writer refuses them: they are sent again after
+    /// the writer's own backoff, until they commit or the writer stops.
     pub(crate) async fn submit(
         &self,
         inputs: Vec<Input>,
         effects: Vec<EffectUpdate>,
         actor: Option<String>,
     ) -> Result<(), Stopped> {
-        let queue = self.queue.upgrade().ok_or(Stopped)?;
         // What `/metrics` counts once the commit is done (delivery attempts are counted by
         // their notifier, which knows its name).
         let effects_counted: Vec<Counted> = effects
@@ -123,12 +124,44 @@ impl Context {
                 _ => None,
             })
             .collect();
-        let (reply, answer) = oneshot::channel();
         let received_at = self.clock.now();
         let mut inputs = inputs;
         for input in &mut inputs {
             input.stamp_if_missing(received_at);
         }
+        let mut failures = 0;
+        loop {
+            match self
+                .submit_once(inputs.clone(), effects.clone(), received_at, actor.clone())
+                .await?
+            {
+                Ok(_) => break,
+                Err(NotStored::Commit(failed)) if failed.retrying => {
+                    failures += 1;
+                    self.sleep(retry_delay(failures)).await?;
+                }
+                Err(_) => return Err(Stopped),
+            }
+        }
+        for update in &effects_counted {
+            match update {
+                Counted::Started(backend) => self.metrics.record_job_started(backend),
+                Counted::Ended(outcome) => self.metrics.record_job_attempt_ended(outcome),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one request to the writer and waits for its answer.
+    async fn submit_once(
+        &self,
+        inputs: Vec<Input>,
+        effects: Vec<EffectUpdate>,
+        received_at: Timestamp,
+        actor: Option<String>,
+    ) -> Result<Result<Stored, NotStored>, Stopped> {
+        let queue = self.queue.upgrade().ok_or(Stopped)?;
+        let (reply, answer) = oneshot::channel();
         queue
             .send(Message::Events(Request {
                 inputs,
@@ -142,21 +175,10 @@ impl Context {
         drop(queue);
         // The writer is a thread: its answer is awaited on a blocking thread, as a store read
         // is, so that a paused clock (tokio's test clock) stands still while it commits.
-        let answer = tokio::task::spawn_blocking(move || answer.blocking_recv())
+        tokio::task::spawn_blocking(move || answer.blocking_recv())
             .await
-            .map_err(|_| Stopped)?;
-        match answer {
-            Ok(Ok(_)) => {
-                for update in &effects_counted {
-                    match update {
-                        Counted::Started(backend) => self.metrics.record_job_started(backend),
-                        Counted::Ended(outcome) => self.metrics.record_job_attempt_ended(outcome),
-                    }
-                }
-                Ok(())
-            }
-            _ => Err(Stopped),
-        }
+            .map_err(|_| Stopped)?
+            .map_err(|_| Stopped)
     }
 
     /// Waits until the writer stops (the outbox closes).

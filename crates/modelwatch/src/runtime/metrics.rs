@@ -58,9 +58,11 @@ pub enum Rejection {
     Unavailable,
     /// The bytes of request bodies in flight were at their cap (on any route).
     BodiesInFlight,
+    /// The events would create series beyond `--max-series`.
+    SeriesLimit,
 }
 
-const REJECTIONS: [Rejection; 7] = [
+const REJECTIONS: [Rejection; 8] = [
     Rejection::Syntax,
     Rejection::Invalid,
     Rejection::TooLarge,
@@ -68,6 +70,7 @@ const REJECTIONS: [Rejection; 7] = [
     Rejection::QueueFull,
     Rejection::Unavailable,
     Rejection::BodiesInFlight,
+    Rejection::SeriesLimit,
 ];
 
 impl Rejection {
@@ -80,6 +83,7 @@ impl Rejection {
             Rejection::QueueFull => "queue_full",
             Rejection::Unavailable => "unavailable",
             Rejection::BodiesInFlight => "bodies_in_flight",
+            Rejection::SeriesLimit => "series_limit",
         }
     }
 }

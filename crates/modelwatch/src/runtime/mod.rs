@@ -21,7 +21,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::clock::Clock;
 use metrics::Metrics;
 pub use retention::Retention;
-pub use writer::{CommitFailed, Message, Status, Stored, WriterError};
+pub use writer::{
+    CommitFailed, DEFAULT_MAX_SERIES, Message, NotStored, Status, Stored, TooManySeries,
+    WriterError,
+};
 
 /// How many requests may wait for the writer.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1_024;
@@ -39,6 +42,8 @@ pub struct RuntimeOptions {
     pub snapshot_every: u64,
     /// How long raw events are kept.
     pub retention: Retention,
+    /// Series the engine may hold at most; none: no cap.
+    pub max_series: Option<usize>,
 }
 
 impl Default for RuntimeOptions {
@@ -47,6 +52,7 @@ impl Default for RuntimeOptions {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             snapshot_every: writer::DEFAULT_SNAPSHOT_EVERY,
             retention: Retention::default(),
+            max_series: Some(DEFAULT_MAX_SERIES),
         }
     }
 }
@@ -113,9 +119,11 @@ impl Runtime {
         let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
         let metrics = Arc::new(Metrics::default());
         let writer_metrics = metrics.clone();
+        let timers = runtime.clone();
         let writer_options = writer::WriterOptions {
             snapshot_every: options.snapshot_every,
             started_at: clock.now(),
+            max_series: options.max_series,
         };
         let writer = thread::Builder::new()
             .name("modelwatch-writer".to_string())
@@ -128,6 +136,7 @@ impl Runtime {
                     &writer_metrics,
                     writer_options,
                     writer::WriterLinks {
+                        timers,
                         checkpoints: Some(checkpoints),
                         outbox: Some(outbox_sender),
                     },
@@ -216,9 +225,39 @@ pub enum Refused {
     /// The writer has stopped.
     #[error("the writer has stopped after a failed commit; the server is shutting down")]
     Stopped,
-    /// The commit that held the request failed.
+    /// The commit that held the request failed for good.
     #[error("{0}; nothing of this request is stored and the server stops accepting events")]
     CommitFailed(CommitFailed),
+    /// The store cannot write for now (a full disk): the commit that held the request
+    /// failed, or an earlier one did and the writer has not written since.
+    #[error(
+        "{}; nothing of this request is stored; the server takes events again once the store \
+         can write",
+        .0.message
+    )]
+    StoreFailing(CommitFailed),
+    /// The request's events would create series beyond `--max-series`.
+    #[error(transparent)]
+    TooManySeries(TooManySeries),
+}
+
+impl From<NotStored> for Refused {
+    fn from(not_stored: NotStored) -> Refused {
+        match not_stored {
+            NotStored::Commit(failed) => Refused::from(failed),
+            NotStored::TooManySeries(refused) => Refused::TooManySeries(refused),
+        }
+    }
+}
+
+impl From<CommitFailed> for Refused {
+    fn from(failed: CommitFailed) -> Refused {
+        if failed.retrying {
+            Refused::StoreFailing(failed)
+        } else {
+            Refused::CommitFailed(failed)
+        }
+    }
 }
 
 /// The writer's queue and where the writer stands: how the HTTP routes and the effects reach
@@ -245,6 +284,15 @@ impl WriterQueue {
         matches!(&*self.status.borrow(), Status::Ready { .. })
     }
 
+    /// Whether the writer runs and answers messages: ready, or retrying after a failed write
+    /// (it refuses events then, but answers scrapes and reads).
+    pub fn is_running(&self) -> bool {
+        matches!(
+            &*self.status.borrow(),
+            Status::Ready { .. } | Status::Retrying { .. }
+        )
+    }
+
     /// Requests waiting in the queue.
     pub fn depth(&self) -> usize {
         self.sender
@@ -261,11 +309,15 @@ impl WriterQueue {
     ///
     /// # Errors
     ///
-    /// [`Refused::Recovering`] or [`Refused::Stopped`].
+    /// [`Refused::Recovering`], [`Refused::StoreFailing`] or [`Refused::Stopped`].
     pub fn check_ready(&self) -> Result<(), Refused> {
         match &*self.status.borrow() {
             Status::Ready { .. } => Ok(()),
             Status::Recovering => Err(Refused::Recovering),
+            Status::Retrying { message } => Err(Refused::StoreFailing(CommitFailed {
+                message: message.clone(),
+                retrying: true,
+            })),
             Status::Failed { .. } => Err(Refused::Stopped),
         }
     }
@@ -330,7 +382,7 @@ impl WriterQueue {
         }))?;
         match answer.await {
             Ok(Ok(stored)) => Ok(stored),
-            Ok(Err(failed)) => Err(Refused::CommitFailed(failed)),
+            Ok(Err(not_stored)) => Err(Refused::from(not_stored)),
             Err(_) => Err(Refused::Stopped),
         }
     }
@@ -339,7 +391,7 @@ impl WriterQueue {
     /// requests already queued (waiting for a place in the queue). `None` when there is
     /// nobody to ask: recovering, or the writer has stopped.
     pub async fn ask<T>(&self, message: impl FnOnce(oneshot::Sender<T>) -> Message) -> Option<T> {
-        if !self.is_ready() {
+        if !self.is_running() {
             return None;
         }
         let (reply, answer) = oneshot::channel();

@@ -187,9 +187,12 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Batch(BatchError::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::Stopped) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Refused(
+                Refused::Recovering
+                | Refused::QueueFull
+                | Refused::Stopped
+                | Refused::StoreFailing(_),
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -197,7 +200,9 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::Refused(Refused::TooManySeries(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
         };
         let (title, errors, omitted) = match &self {
             ApiError::Batch(BatchError::Syntax { errors, omitted }) => (
@@ -244,7 +249,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         if matches!(
             self,
-            ApiError::Refused(Refused::Recovering | Refused::QueueFull)
+            ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::StoreFailing(_))
         ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -271,8 +276,12 @@ impl ApiError {
             ApiError::Batch(BatchError::TooMany { .. }) => Rejection::TooLarge,
             ApiError::UnsupportedMediaType { .. } => Rejection::UnsupportedMediaType,
             ApiError::Refused(Refused::QueueFull) => Rejection::QueueFull,
+            ApiError::Refused(Refused::TooManySeries(_)) => Rejection::SeriesLimit,
             ApiError::Refused(
-                Refused::Recovering | Refused::Stopped | Refused::CommitFailed(_),
+                Refused::Recovering
+                | Refused::Stopped
+                | Refused::CommitFailed(_)
+                | Refused::StoreFailing(_),
             ) => Rejection::Unavailable,
             ApiError::BadQuery { .. }
             | ApiError::InvalidRequest { .. }

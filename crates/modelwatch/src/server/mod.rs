@@ -220,13 +220,20 @@ pub fn router(parts: RouterParts) -> Router {
 /// Runs a read of series points on the query connection, once the writer has written the
 /// points of every input committed so far (they wait in its memory, off the acknowledgement
 /// path), so the read sees every acknowledged event. While recovering, or after the writer
-/// stopped, there is nobody to ask: the read sees what is stored.
+/// stopped, there is nobody to ask: the read sees what is stored. So it does while the store
+/// cannot write (a full disk): the points of the latest events wait in the writer's memory.
 async fn read_points<T: Send + 'static>(
     state: &AppState,
     query: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    if let Some(Err(failed)) = state.queue.ask(Message::FlushPoints).await {
-        return Err(ApiError::Internal(failed.to_string()));
+    match state.queue.ask(Message::FlushPoints).await {
+        Some(Err(failed)) if !failed.retrying => {
+            return Err(ApiError::Internal(failed.to_string()));
+        }
+        Some(Err(failed)) => {
+            tracing::debug!(reason = %failed.message, "A read of points sees what is stored.");
+        }
+        Some(Ok(())) | None => {}
     }
     read(state, query).await
 }

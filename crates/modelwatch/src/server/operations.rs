@@ -35,15 +35,19 @@ pub(super) async fn healthz() -> StatusCode {
     responses(
         (status = 200, description = "Ready", body = String, content_type = "text/plain",
             example = "ready\n"),
-        (status = 503, description = "Still replaying the stored inputs (`recovering`), or the \
-            writer stopped after a failed commit (`failed`)", body = String,
-            content_type = "text/plain", example = "recovering\n")
+        (status = 503, description = "Still replaying the stored inputs (`recovering`), the \
+            store cannot write for now and the writer retries (`the last commit failed: ...; \
+            retrying`, with the store's error, such as a full disk), or the writer stopped after a failed commit \
+            (`failed`)", body = String, content_type = "text/plain", example = "recovering\n")
     )
 )]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     match &*state.queue.status().borrow() {
         Status::Ready { .. } => (StatusCode::OK, "ready\n").into_response(),
         Status::Recovering => (StatusCode::SERVICE_UNAVAILABLE, "recovering\n").into_response(),
+        Status::Retrying { message } => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{message}\n")).into_response()
+        }
         Status::Failed { .. } => (StatusCode::SERVICE_UNAVAILABLE, "failed\n").into_response(),
     }
 }

@@ -1,17 +1,19 @@
-//! `modelwatch serve` when its store fails: a commit refused by SQLite is answered with an
-//! opaque 500 that names only the request's id, the log has the cause under that id, nothing
-//! of that request is stored, serve stops by itself with exit code 1, and a
-//! restart recovers everything that was acknowledged.
+//! `modelwatch serve` when its store refuses a commit for a cause that is not transient (a
+//! constraint, not a full disk): the request is answered with an opaque 500 that names only
+//! the request's id, the log has the cause under that id, nothing of it is stored, serve stops
+//! by itself with exit code 1, and a restart recovers everything that was acknowledged. A
+//! transient cause (a full disk) stops nothing: see `routes::full_disk`.
 //!
-//! The failure is made the way a sick disk would make it, from outside: a trigger added to
-//! serve's database by another connection refuses every new input. No timing is involved.
+//! The failure is made from outside: a trigger added to serve's database by another connection
+//! refuses every new input (SQLite's `SQLITE_CONSTRAINT_TRIGGER`, which trying again would not
+//! change). No timing is involved.
 
 use modelwatch_store::{DB_FILE, Store};
 
 use crate::serve_child::{Client, ServeChild, example_events, ndjson};
 
 #[test]
-fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_1() {
+fn a_commit_refused_for_good_stores_nothing_of_its_request_and_stops_serve_with_exit_code_1() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let events = example_events();
@@ -43,7 +45,7 @@ fn a_failed_commit_stores_nothing_of_its_request_and_stops_serve_with_exit_code_
         serde_json::json!({"error": "internal error", "request_id": request_id})
     );
 
-    // serve stops by itself: the engine is ahead of the store, so it must not go on.
+    // serve stops by itself: trying again would fail again, so it must not go on.
     let (exit, _) = process.wait();
     assert_eq!(exit.code(), Some(1), "{exit}");
     // The log has the cause, at error level, under the request's id.

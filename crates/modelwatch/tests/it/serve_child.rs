@@ -1,6 +1,8 @@
 //! A `modelwatch serve` child process for the integration tests: started on a free loopback
 //! port and returned once it prints `ready:` (recovery done; no sleeping), stopped with SIGTERM
-//! or SIGKILL, and killed on drop even when a test fails.
+//! or SIGKILL, and killed on drop even when a test fails. Its stderr (the log) goes to a file,
+//! printed only when the test fails, so that a passing run prints none of the errors a test
+//! provokes on purpose.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -10,6 +12,8 @@ use serde_json::Value;
 
 pub struct ServeChild {
     child: Child,
+    /// Where serve's stderr goes.
+    stderr: tempfile::NamedTempFile,
     stdout: BufReader<ChildStdout>,
     /// `http://127.0.0.1:PORT`, from serve's `listening on` line.
     pub base: String,
@@ -32,8 +36,9 @@ impl ServeChild {
             .arg(data)
             .current_dir(crate::repo_root())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::piped());
+        let stderr = tempfile::NamedTempFile::new().unwrap();
+        command.stderr(stderr.reopen().unwrap());
         configure(&mut command);
         // The example events are dated: a test that wants retention (or the bound on times
         // ahead) asks for it, the others take their events whatever the day they run.
@@ -50,7 +55,8 @@ impl ServeChild {
             let mut line = String::new();
             assert!(
                 stdout.read_line(&mut line).unwrap() > 0,
-                "serve exited early; it printed:\n{banner}"
+                "serve exited early; it printed:\n{banner}\nand on stderr:\n{}",
+                std::fs::read_to_string(stderr.path()).unwrap_or_default()
             );
             banner.push_str(&line);
             if let Some(url) = line.trim().strip_prefix("listening on ") {
@@ -67,6 +73,7 @@ impl ServeChild {
         };
         ServeChild {
             child,
+            stderr,
             stdout,
             base: base.unwrap(),
             banner,
@@ -105,9 +112,14 @@ impl ServeChild {
 }
 
 impl Drop for ServeChild {
+    #[allow(clippy::print_stderr)] // a failing test shows serve's log
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.stderr.path()).unwrap_or_default();
+            eprintln!("serve's stderr:\n{log}");
+        }
     }
 }
 

@@ -422,5 +422,46 @@ actions = ["retrain_on_warning", "retrain"]
     );
 }
 
+#[test]
+fn new_series_names_each_series_a_batch_would_create_once_and_the_count_follows_and_survives_a_snapshot()
+ {
+    let config = "[[rules]]\nname = \"r\"\nmetric = \"accuracy\"\ndetector = { kind = \"threshold\", below = 0.9 }\n";
+    let mut engine = engine(config);
+    run(&mut engine, &[point("a", "default", 0, "accuracy", 0.95)]);
+    assert_eq!(engine.series_count(), 1);
+    let batch = [
+        point("a", "default", 1, "accuracy", 0.95),
+        point("b", "default", 1, "accuracy", 0.95),
+        point("a", "canary", 1, "accuracy", 0.95),
+        point("b", "default", 2, "latency", 3.0),
+        point("b", "default", 3, "accuracy", 0.95),
+        job("a", 4, None),
+    ];
+    let new: Vec<(String, &str)> = engine
+        .new_series(&batch)
+        .into_iter()
+        .map(|(model, metric)| (format!("{}/{}", model.name, model.instance), metric))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            ("b/default".to_string(), "accuracy"),
+            ("a/canary".to_string(), "accuracy"),
+            ("b/default".to_string(), "latency"),
+        ]
+    );
+    // Asking changes nothing; processing creates exactly those.
+    assert_eq!(engine.series_count(), 1);
+    run(&mut engine, &batch);
+    assert_eq!(engine.series_count(), 4);
+    assert!(engine.new_series(&batch).is_empty());
+    let restored = Engine::restore(engine_config(config), &engine.snapshot().unwrap()).unwrap();
+    assert_eq!(restored.series_count(), 4);
+}
+
+fn engine_config(config: &str) -> Arc<Config> {
+    Arc::new(parse_config(config).unwrap().config)
+}
+
 mod muting;
 mod retrain;

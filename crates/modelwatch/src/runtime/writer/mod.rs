@@ -23,19 +23,23 @@
 //!   (never past that snapshot, so recovery never needs them) and old points, one small
 //!   transaction after each group commit, or back to back while the queue is empty.
 //!
-//! A failed commit or points flush stops the writer for good: the engine has already consumed the inputs the
-//! store refused, so its state is ahead of the store and the next input would get a sequence
-//! number the store cannot accept. The waiting requests are told the commit failed, the queue
-//! closes (later requests get 503), the status becomes [`Status::Failed`] and `serve` shuts
-//! down; a restart recovers from what the store holds (a failed flush loses nothing: the
-//! points are read back from the stored inputs). A failed snapshot or retention step
-//! changes nothing stored and stops nothing: it is counted on `/metrics` and tried again later.
+//! A commit or points flush that fails for a transient cause (a full disk, an I/O error, a busy
+//! database) stops nothing: the waiting requests are told nothing of them is stored, the
+//! engine is rolled back to the store, events are refused until a write succeeds again, tried
+//! with backoff (`commit.rs`, [`Status::Retrying`]). Any other failed commit or flush stops the
+//! writer for good: the waiting requests are told the commit failed, the queue closes (later
+//! requests get 503), the status becomes [`Status::Failed`] and `serve` shuts down; a restart
+//! recovers from what the store holds (a failed flush loses nothing: the points are read back
+//! from the stored inputs). A failed snapshot or retention step changes nothing stored and
+//! stops nothing: it is counted on `/metrics` and tried again later.
 //!
 //! The queue also carries scrapes of `/metrics` ([`Message::Series`]): the writer answers them
 //! from the engine's status after committing every request queued before them.
 
+mod commit;
 mod recovery;
 mod retention;
+mod series_limit;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,8 +53,11 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::{Metrics, SeriesSnapshot};
+pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
+use commit::{Trouble, Waited};
 use recovery::recover;
 use retention::RetentionPass;
+pub use series_limit::{DEFAULT_MAX_SERIES, TooManySeries};
 
 /// Most requests folded into one commit.
 pub const MAX_GROUP: usize = 1_024;
@@ -86,6 +93,12 @@ pub enum Status {
         /// Why recovery could not simply restore the latest snapshot, when that matters.
         note: Option<String>,
     },
+    /// A write failed for a transient cause (a full disk): events are refused until a write
+    /// succeeds again, which the writer tries with backoff.
+    Retrying {
+        /// Why: the store's error.
+        message: String,
+    },
     /// Recovery or a commit failed; the writer has stopped.
     Failed {
         /// What went wrong.
@@ -100,6 +113,8 @@ pub struct WriterOptions {
     pub snapshot_every: u64,
     /// The wall time the service started, the time of a snapshot taken before any request.
     pub started_at: Timestamp,
+    /// Series the engine may hold at most (`--max-series`); none: no cap.
+    pub max_series: Option<usize>,
 }
 
 /// One accepted HTTP request (or a report of the service's effects) on its way to the writer.
@@ -115,7 +130,7 @@ pub struct Request {
     /// (never the value), which the audit rows it causes name.
     pub actor: Option<String>,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
-    pub reply: oneshot::Sender<Result<Stored, CommitFailed>>,
+    pub reply: oneshot::Sender<Result<Stored, NotStored>>,
 }
 
 /// What the writer committed of a request.
@@ -160,8 +175,11 @@ pub struct RegistryRequest {
 }
 
 /// What the writer tells others, besides answering requests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WriterLinks {
+    /// The runtime whose clock times the writer's retries after a failed write (tokio's
+    /// clock, so that tests on a paused clock drive it).
+    pub timers: tokio::runtime::Handle,
     /// Where to ask for a checkpoint of the write-ahead log; none: commits checkpoint.
     pub checkpoints: Option<std::sync::mpsc::SyncSender<()>>,
     /// Counts commits that wrote outputs or effects: the notifiers and the job runner wait on
@@ -206,12 +224,27 @@ pub struct RetentionReport {
     pub deliveries_deleted: u64,
 }
 
-/// The commit that held a request failed; nothing of the request is stored.
+/// The commit that held a request failed, or the writer takes no events until a write
+/// succeeds; nothing of the request is stored.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the store failed to commit: {message}")]
 pub struct CommitFailed {
     /// The store's error.
     pub message: String,
+    /// The cause is transient (a full disk): the writer retries and takes events again once
+    /// a write succeeds. Otherwise it has stopped.
+    pub retrying: bool,
+}
+
+/// Why nothing of a request was stored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotStored {
+    /// Its commit failed, or the store cannot write for now.
+    #[error(transparent)]
+    Commit(#[from] CommitFailed),
+    /// Its events would create series beyond `--max-series`.
+    #[error(transparent)]
+    TooManySeries(#[from] TooManySeries),
 }
 
 /// Why the writer stopped.
@@ -246,8 +279,14 @@ pub fn run(
 ) -> Result<(), WriterError> {
     let config_digest = config.source_digest.clone();
     let mut store = store;
-    let result = recover(config, &mut store, metrics).and_then(|recovered| {
+    let result = recover(config.clone(), &mut store, metrics).and_then(|recovered| {
+        let ready = Status::Ready {
+            replayed: recovered.replayed,
+            restored: recovered.restored,
+            note: recovered.note.clone(),
+        };
         let mut writer = Writer {
+            config,
             config_digest,
             engine: recovered.engine,
             store,
@@ -260,6 +299,11 @@ pub fn run(
             checkpoints: links.checkpoints,
             outbox: links.outbox,
             commits: 0,
+            timers: links.timers,
+            status,
+            ready: ready.clone(),
+            trouble: None,
+            failed_writes: 0,
         };
         // A long replay, or a snapshot of no use under this config: save one now, so the
         // next start is quick.
@@ -272,11 +316,7 @@ pub fn run(
             note = recovered.note.as_deref().unwrap_or(""),
             "Recovery finished; the writer takes requests."
         );
-        status.send_replace(Status::Ready {
-            replayed: recovered.replayed,
-            restored: recovered.restored,
-            note: recovered.note,
-        });
+        status.send_replace(ready);
         writer.serve(queue)
     });
     if let Err(error) = &result {
@@ -291,6 +331,8 @@ pub fn run(
 /// The writer's state between messages.
 struct Writer<'m> {
     engine: Engine,
+    /// The config, to rebuild the engine after a failed commit.
+    config: Arc<Config>,
     config_digest: String,
     store: Store,
     metrics: &'m Metrics,
@@ -308,6 +350,15 @@ struct Writer<'m> {
     outbox: Option<watch::Sender<u64>>,
     /// Commits since the last checkpoint request.
     commits: u64,
+    /// Whose clock times the retries after a failed write.
+    timers: tokio::runtime::Handle,
+    status: &'m watch::Sender<Status>,
+    /// The status once recovery was over, sent again when writes succeed after a failure.
+    ready: Status,
+    /// A failed write, while the writer waits to try again.
+    trouble: Option<Trouble>,
+    /// Writes failed since the last commit of events, which the backoff grows with.
+    failed_writes: u32,
 }
 
 impl Writer<'_> {
@@ -319,7 +370,16 @@ impl Writer<'_> {
         let mut flushes = Vec::new();
         loop {
             // With a retention pass under way, an empty queue means time for its next step.
-            let first = if self.pass.is_some() {
+            let first = if self.trouble.is_some() {
+                match self.wait(&mut queue) {
+                    Waited::Message(job) => job,
+                    Waited::Retry => {
+                        self.retry()?;
+                        continue;
+                    }
+                    Waited::Closed => break,
+                }
+            } else if self.pass.is_some() {
                 match queue.try_recv() {
                     Ok(job) => job,
                     Err(mpsc::error::TryRecvError::Empty) => {
@@ -348,7 +408,23 @@ impl Writer<'_> {
             let mut registry = Vec::new();
             for job in jobs {
                 let request = match job {
-                    Message::Events(request) => request,
+                    Message::Events(request) => match &self.trouble {
+                        Some(trouble) => {
+                            let _ = request.reply.send(Err(trouble.refusal().into()));
+                            continue;
+                        }
+                        None => match series_limit::check(
+                            &self.engine,
+                            self.options.max_series,
+                            &request.inputs,
+                        ) {
+                            Ok(()) => request,
+                            Err(refused) => {
+                                let _ = request.reply.send(Err(refused.into()));
+                                continue;
+                            }
+                        },
+                    },
                     Message::Series(scrape) => {
                         scrapes.push(scrape);
                         continue;
@@ -357,10 +433,17 @@ impl Writer<'_> {
                         retention.push(request);
                         continue;
                     }
-                    Message::FlushPoints(reply) => {
-                        flushes.push(reply);
-                        continue;
-                    }
+                    Message::FlushPoints(reply) => match &self.trouble {
+                        // Nothing is written in trouble: the read sees what is stored.
+                        Some(trouble) => {
+                            let _ = reply.send(Err(trouble.refusal()));
+                            continue;
+                        }
+                        None => {
+                            flushes.push(reply);
+                            continue;
+                        }
+                    },
                     Message::Registry(request) => {
                         registry.push(request);
                         continue;
@@ -410,6 +493,7 @@ impl Writer<'_> {
                         self.outbox_changed();
                     }
                     if !replies.is_empty() {
+                        self.failed_writes = 0;
                         self.metrics.record_commit(took, inputs, &committed);
                         self.commits += 1;
                         if self.commits >= COMMITS_PER_CHECKPOINT {
@@ -421,34 +505,35 @@ impl Writer<'_> {
                         // The client may have gone; its events are stored all the same.
                         let _ = reply.send(Ok(accepted));
                     }
-                    if !scrapes.is_empty() {
-                        let status = self.engine.status();
-                        for scrape in scrapes.drain(..) {
-                            let _ = scrape
-                                .reply
-                                .send(SeriesSnapshot::capped(status.clone(), scrape.cap));
-                        }
-                    }
                 }
                 Err(error) => {
                     let failed = CommitFailed {
                         message: error.to_string(),
+                        retrying: error.is_transient(),
                     };
                     for (reply, _) in replies {
-                        let _ = reply.send(Err(failed.clone()));
+                        let _ = reply.send(Err(failed.clone().into()));
                     }
-                    return Err(error.into());
+                    committed.clear();
+                    // The engine consumed the refused inputs: it is rolled back to the store.
+                    self.write_failed(error, true)?;
                 }
             }
-            if !flushes.is_empty() || self.store.pending_points() >= POINTS_PER_FLUSH {
+            self.answer_scrapes(&mut scrapes);
+            if self.trouble.is_none()
+                && (!flushes.is_empty() || self.store.pending_points() >= POINTS_PER_FLUSH)
+            {
                 let flushed = self.flush_points();
                 let answer = flushed.as_ref().map(|_| ()).map_err(|error| CommitFailed {
                     message: error.to_string(),
+                    retrying: error.is_transient(),
                 });
                 for reply in flushes.drain(..) {
                     let _ = reply.send(answer.clone());
                 }
-                flushed?;
+                if let Err(error) = flushed {
+                    self.write_failed(error, false)?;
+                }
             }
             let every = self
                 .options
@@ -480,7 +565,12 @@ impl Writer<'_> {
             }
         }
         // The queue closed: every request is answered. Written points and a snapshot make the
-        // next start quick.
+        // next start quick; a store that cannot write leaves the points to the next start,
+        // which reads them back from the stored inputs.
+        if self.trouble.is_some() {
+            tracing::warn!("The writer stops while the store cannot write.");
+            return Ok(());
+        }
         self.flush_points()?;
         if self.engine.last_seq() > self.snapshot_seq {
             self.snapshot();
@@ -497,6 +587,24 @@ impl Writer<'_> {
             self.request_checkpoint();
         }
         Ok(written)
+    }
+
+    /// Answers the scrapes of `/metrics` from the engine, when it holds what the store holds
+    /// (otherwise the scrape exports the counters alone).
+    fn answer_scrapes(&self, scrapes: &mut Vec<SeriesRequest>) {
+        if scrapes.is_empty() {
+            return;
+        }
+        if !self.engine_matches_store() {
+            scrapes.clear();
+            return;
+        }
+        let status = self.engine.status();
+        for scrape in scrapes.drain(..) {
+            let _ = scrape
+                .reply
+                .send(SeriesSnapshot::capped(status.clone(), scrape.cap));
+        }
     }
 
     /// Tells the effects that a commit may have brought them work.

@@ -1,5 +1,6 @@
 //! Recovery: rebuilds the writer's engine from the store (the latest usable snapshot, then the
-//! stored inputs after it) before the writer takes requests.
+//! stored inputs after it) before the writer takes requests, and again after a failed commit
+//! (`commit.rs`), whose inputs the engine had already consumed.
 
 use std::sync::Arc;
 
@@ -27,6 +28,16 @@ pub(super) fn recover(
     metrics: &Metrics,
 ) -> Result<Recovered, WriterError> {
     store.flush_points()?;
+    rebuild(config, store, metrics)
+}
+
+/// The engine of what `store` holds: the latest snapshot taken under this config, if there is
+/// one, and the stored inputs after it. Reads only, so it works on a full disk.
+pub(super) fn rebuild(
+    config: Arc<Config>,
+    store: &Store,
+    metrics: &Metrics,
+) -> Result<Recovered, WriterError> {
     let totals = store.retention_totals()?;
     metrics.set_deleted(totals.inputs_deleted, totals.points_deleted);
     let mut unusable = None;

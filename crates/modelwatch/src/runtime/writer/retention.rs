@@ -24,19 +24,26 @@ impl Writer<'_> {
     ///
     /// # Errors
     ///
-    /// The store's, when the points cannot be written: that stops the writer like a failed
-    /// commit.
+    /// The store's, when the points cannot be written for a cause that is not transient:
+    /// that stops the writer like a failed commit. While the store cannot write, the request
+    /// is answered with the reason.
     pub(super) fn start_retention(&mut self, request: RetentionRequest) -> Result<(), WriterError> {
         self.wall = self.wall.max(request.now);
         if let Some(pass) = &mut self.pass {
             pass.replies.extend(request.reply);
             return Ok(());
         }
+        if let Some(trouble) = &self.trouble {
+            if let Some(reply) = request.reply {
+                let _ = reply.send(Err(trouble.refusal().to_string()));
+            }
+            return Ok(());
+        }
         if let Err(error) = self.flush_points() {
             if let Some(reply) = request.reply {
                 let _ = reply.send(Err(error.to_string()));
             }
-            return Err(error.into());
+            return self.write_failed(error, false);
         }
         let fresh = self.engine.last_seq() == self.snapshot_seq && self.snapshot_seq > 0;
         if !fresh && self.engine.last_seq() > 0 {

@@ -10,11 +10,16 @@
 //! - `alerts`: `GET /v1/alerts/{id}`.
 //! - `bodies`: the bounds on request bodies (413 on the declared length, 408 past the body
 //!   timeout, 503 past the bytes in flight), on a paused clock.
+//! - `max_series`: events beyond `--max-series` are refused whole with 422, and counted.
+//! - `full_disk`: a store that cannot write refuses events with the reason while reads go on,
+//!   and the writer takes events again by itself once it can write.
 
 mod alerts;
 mod bodies;
 mod event_time;
+mod full_disk;
 mod inputs;
+mod max_series;
 mod models;
 mod params;
 
@@ -56,11 +61,14 @@ pub struct Routes {
     data: PathBuf,
 }
 
-/// An answer: its status and its body as JSON (`Null` when it is not JSON).
+/// An answer: its status, its body as JSON (`Null` when it is not JSON) and as text, and its
+/// `Retry-After` header.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    pub text: String,
+    pub retry_after: Option<String>,
 }
 
 impl Routes {
@@ -99,16 +107,27 @@ impl Routes {
         let request = request.body(Body::from(body.to_string())).unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_string());
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
         Answer {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            retry_after,
         }
     }
 
     /// The router, for requests the helpers do not make.
     pub fn router(&self) -> Router {
         self.router.clone()
+    }
+
+    /// Where the writer stands.
+    pub fn status(&self) -> tokio::sync::watch::Receiver<Status> {
+        self.service.status()
     }
 
     pub async fn get(&self, path: &str) -> Answer {
