@@ -10,15 +10,17 @@
 //! Upkeep happens here too, between commits, so that it never races ingest for SQLite's one
 //! write lock:
 //! - series points: a commit only takes its points into memory (they derive from the inputs,
-//!   see the store's `points.rs`); the writer writes them once [`POINTS_PER_FLUSH`] gather,
-//!   after answering the requests whose commit brought them, before a read of points
+//!   see the store's `points.rs`); once `POINTS_PER_FLUSH` gather, the writer writes them in
+//!   bounded steps, one after each commit (after answering its requests) and back to back
+//!   while the queue is empty (`background.rs`); at once before a read of points
 //!   ([`Message::FlushPoints`], which `/v1/models` and `/v1/series` send so that they see every
 //!   acknowledged event), before a retention pass and when the queue closes; recovery first
 //!   reads back the points a crash left unwritten;
 //! - every `snapshot_every` inputs (more when the state is large: at least one input per
 //!   [`SNAPSHOT_BYTES_PER_INPUT`] bytes of the last snapshot, so writing snapshots stays a
-//!   small share of the work), and when the queue closes, it saves a snapshot of the engine's
-//!   state at the last committed input;
+//!   small share of the work) it saves a snapshot of the engine's state at the last committed
+//!   input, encoded and written in bounded steps between commits (`background.rs`); at once
+//!   when the queue closes;
 //! - a retention pass ([`Message::Retention`]) first saves a snapshot, then deletes old inputs
 //!   (never past that snapshot, so recovery never needs them) and old points, one small
 //!   transaction after each group commit, or back to back while the queue is empty.
@@ -34,6 +36,7 @@
 //! The queue also carries scrapes of `/metrics` ([`Message::Series`]): the writer answers them
 //! from the engine's status after committing every request queued before them.
 
+mod background;
 mod recovery;
 mod retention;
 
@@ -42,13 +45,14 @@ use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
 use modelwatch_store::{
-    Batch, EffectUpdate, ModelVersion, POINTS_PER_FLUSH, Record, RegistryError, Snapshot, Store,
-    StoreError, VersionChange,
+    Batch, EffectUpdate, ModelVersion, Record, RegistryError, Snapshot, Store, StoreError,
+    VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::{Metrics, SeriesSnapshot};
+use background::Upkeep;
 use recovery::recover;
 use retention::RetentionPass;
 
@@ -260,6 +264,7 @@ pub fn run(
             checkpoints: links.checkpoints,
             outbox: links.outbox,
             commits: 0,
+            upkeep: Upkeep::default(),
         };
         // A long replay, or a snapshot of no use under this config: save one now, so the
         // next start is quick.
@@ -308,6 +313,8 @@ struct Writer<'m> {
     outbox: Option<watch::Sender<u64>>,
     /// Commits since the last checkpoint request.
     commits: u64,
+    /// Points flushes and snapshots under way in steps (`background.rs`).
+    upkeep: Upkeep,
 }
 
 impl Writer<'_> {
@@ -318,12 +325,13 @@ impl Writer<'_> {
         let mut scrapes = Vec::new();
         let mut flushes = Vec::new();
         loop {
-            // With a retention pass under way, an empty queue means time for its next step.
-            let first = if self.pass.is_some() {
+            // With upkeep or a retention pass under way, an empty queue means time for its
+            // next step.
+            let first = if self.pass.is_some() || self.upkeep_pending() {
                 match queue.try_recv() {
                     Ok(job) => job,
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        self.retention_step();
+                        self.idle_step()?;
                         continue;
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
@@ -397,11 +405,13 @@ impl Writer<'_> {
                 };
                 replies.push((request.reply, stored));
             }
+            let points_before = self.store.pending_points();
             let result = if replies.is_empty() {
                 Ok(Duration::ZERO)
             } else {
                 timed_commit(&mut self.store, &batch)
             };
+            let points = self.store.pending_points().saturating_sub(points_before);
             match result {
                 Ok(took) => {
                     self.metrics
@@ -440,7 +450,7 @@ impl Writer<'_> {
                     return Err(error.into());
                 }
             }
-            if !flushes.is_empty() || self.store.pending_points() >= POINTS_PER_FLUSH {
+            if !flushes.is_empty() {
                 let flushed = self.flush_points();
                 let answer = flushed.as_ref().map(|_| ()).map_err(|error| CommitFailed {
                     message: error.to_string(),
@@ -450,14 +460,7 @@ impl Writer<'_> {
                 }
                 flushed?;
             }
-            let every = self
-                .options
-                .snapshot_every
-                .max(self.snapshot_len / SNAPSHOT_BYTES_PER_INPUT)
-                .max(1);
-            if self.engine.last_seq() >= self.snapshot_seq.saturating_add(every) {
-                self.snapshot();
-            }
+            self.after_commit(points)?;
             for request in registry {
                 self.wall = self.wall.max(request.at);
                 let answer = self.store.change_version(
@@ -481,6 +484,7 @@ impl Writer<'_> {
         }
         // The queue closed: every request is answered. Written points and a snapshot make the
         // next start quick.
+        self.finish_upkeep()?;
         self.flush_points()?;
         if self.engine.last_seq() > self.snapshot_seq {
             self.snapshot();
@@ -515,8 +519,8 @@ impl Writer<'_> {
         }
     }
 
-    /// Saves a snapshot of the engine at the last committed input. A failure is counted and
-    /// changes nothing: the previous snapshot stays.
+    /// Saves a snapshot of the engine at the last committed input, at once. A failure is
+    /// counted and changes nothing: the previous snapshot stays.
     fn snapshot(&mut self) {
         if self.engine.last_seq() == 0 {
             return;
@@ -532,11 +536,7 @@ impl Writer<'_> {
             state,
         };
         match self.store.save_snapshot(&snapshot) {
-            Ok(()) => {
-                self.snapshot_seq = snapshot.seq;
-                self.snapshot_len = u64::try_from(snapshot.state.len()).unwrap_or(u64::MAX);
-                self.metrics.record_snapshot(snapshot.seq);
-            }
+            Ok(()) => self.snapshot_saved(snapshot.seq, snapshot.state.len()),
             Err(_) => self.metrics.record_snapshot_failure(),
         }
     }
