@@ -46,7 +46,7 @@ fn start<'m>(store: Store, metrics: &'m Metrics, engine: Engine, restored: u64) 
 fn event(n: u64) -> Input {
     let value = 0.8 + (n % 7) as f64 / 100.0;
     Input::Event(Event {
-        model: ModelId::new("m", "1", &format!("i{}", n % 40)),
+        model: ModelId::new("m", "1", format!("i{}", n % 40)),
         timestamp: Some(Timestamp::from_secs(1_800_000_000 + n as i64)),
         metrics: ["accuracy", "latency_ms"]
             .iter()
