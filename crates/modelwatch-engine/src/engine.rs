@@ -11,7 +11,7 @@ use crate::evaluate::{Evaluator, PointContext, RuleStatus};
 use crate::event::{Event, Input, JobFinished, ModelId, Timestamp};
 use crate::output::{AlertEvent, Output};
 use crate::retrain::RetrainPolicy;
-use crate::snapshot::{self, SnapshotError};
+use crate::snapshot::{self, EncodedSnapshot, Encoding, SnapshotError};
 
 /// Evaluates inputs one at a time: detectors, alert states, retrain decisions and canary
 /// verdicts.
@@ -23,6 +23,8 @@ pub struct Engine {
     next_seq: u64,
     clock: Timestamp,
     alerts: Vec<(u32, AlertEvent)>,
+    /// A snapshot being encoded in steps ([`Engine::begin_snapshot`]).
+    encoding: Option<Encoding>,
 }
 
 impl Engine {
@@ -36,6 +38,7 @@ impl Engine {
             next_seq: 1,
             clock: Timestamp::EPOCH,
             alerts: Vec::new(),
+            encoding: None,
         }
     }
 
@@ -51,8 +54,9 @@ impl Engine {
 
     /// Encodes the whole state: every series' detectors, rule trackers and alert phases, the
     /// retrain policy (clocks, outstanding jobs, deferred requests), the canary rules' windows
-    /// and verdicts, the next sequence number and the clock. The same state always gives the same bytes. See [`crate::snapshot`] for
-    /// the format and its size.
+    /// and verdicts, the next sequence number and the clock. The same state always gives the
+    /// same bytes. See [`crate::snapshot`] for the format and its size, and
+    /// [`Engine::begin_snapshot`] to encode it in steps.
     ///
     /// # Errors
     ///
@@ -66,6 +70,58 @@ impl Engine {
             self.next_seq,
             self.clock,
         )
+    }
+
+    /// Begins encoding a snapshot of the state as it is now (after input [`Engine::last_seq`])
+    /// in bounded steps ([`Engine::snapshot_step`]), so that a large state is encoded between
+    /// inputs rather than in one long pause. Inputs processed meanwhile do not change it: the
+    /// steps give the same bytes [`Engine::snapshot`] gives now. Takes what is small at once,
+    /// and the keys of every series (a clone of each; sorted). A snapshot begun before and not
+    /// finished is given up.
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::Encode`], as [`Engine::snapshot`].
+    pub fn begin_snapshot(&mut self) -> Result<(), SnapshotError> {
+        self.encoding = None;
+        self.encoding = Some(Encoding::begin(
+            &self.evaluator,
+            &self.policy,
+            &self.canaries,
+            self.next_seq,
+            self.clock,
+        )?);
+        Ok(())
+    }
+
+    /// The input after which the snapshot being encoded in steps was begun, if one is.
+    pub fn snapshot_in_progress(&self) -> Option<u64> {
+        self.encoding.as_ref().map(Encoding::seq)
+    }
+
+    /// Encodes the next part of the snapshot begun by [`Engine::begin_snapshot`]: the next
+    /// series, at least one, until about `max_bytes` more bytes are encoded. Returns the whole
+    /// snapshot once the last part is encoded (and then none is in progress); `None` before,
+    /// and when no snapshot is in progress.
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::Encode`], as [`Engine::snapshot`]; the snapshot is given up.
+    pub fn snapshot_step(
+        &mut self,
+        max_bytes: usize,
+    ) -> Result<Option<EncodedSnapshot>, SnapshotError> {
+        let Some(encoding) = &mut self.encoding else {
+            return Ok(None);
+        };
+        match encoding.step(&self.evaluator, max_bytes.max(1)) {
+            Ok(false) => Ok(None),
+            Ok(true) => Ok(self.encoding.take().map(Encoding::finish)),
+            Err(error) => {
+                self.encoding = None;
+                Err(error)
+            }
+        }
     }
 
     /// An engine in exactly the state [`Engine::snapshot`] captured, for `config`: fed the
@@ -87,6 +143,7 @@ impl Engine {
             next_seq: parts.next_seq,
             clock: parts.clock,
             alerts: Vec::new(),
+            encoding: None,
         })
     }
 
@@ -110,6 +167,10 @@ impl Engine {
     }
 
     fn process_event(&mut self, seq: u64, at: Timestamp, event: &Event, out: &mut Vec<Output>) {
+        if let Some(encoding) = &mut self.encoding {
+            let metrics = event.metrics.iter().map(|(metric, _)| metric.as_str());
+            encoding.preserve(&self.evaluator, &event.model, metrics);
+        }
         self.policy.observe(seq, &event.model.name, at, out);
         let context = PointContext {
             seq,

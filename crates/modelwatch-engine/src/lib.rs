@@ -12,7 +12,7 @@
 //! - `output`: what the engine emits ([`Output`]).
 //! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
 //! - `snapshot`: the engine's whole state as bytes and back ([`Engine::snapshot`],
-//!   [`Engine::restore`], [`SnapshotError`]).
+//!   [`Engine::restore`], [`SnapshotError`]), at once or in steps ([`Engine::begin_snapshot`]).
 
 pub mod canary;
 pub mod config;
@@ -38,7 +38,7 @@ pub use output::{
     RetrainDecision, short_id, short_number, stable_id,
 };
 pub use retrain::RetrainPolicy;
-pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};
+pub use snapshot::{EncodedSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};
 pub use wire::{BatchError, Format, InputError, WireParser};
 
 pub use modelwatch_detectors as detectors;

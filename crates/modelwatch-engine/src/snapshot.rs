@@ -1,6 +1,8 @@
 //! Snapshots of the engine's whole state: [`crate::Engine::snapshot`] encodes it,
 //! [`crate::Engine::restore`] gives back an engine that continues exactly where the snapshot
-//! was taken, so that a restart replays only the inputs after it.
+//! was taken, so that a restart replays only the inputs after it. [`crate::Engine::begin_snapshot`]
+//! and [`crate::Engine::snapshot_step`] encode the same bytes in bounded steps while inputs go
+//! on (`snapshot/encode.rs`).
 //!
 //! # What is stored
 //!
@@ -79,6 +81,8 @@
 //! (emptied when its judging ends). The header, the rule names and the checksum add a few
 //! hundred bytes once.
 
+mod encode;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -93,6 +97,8 @@ use crate::config::{CanaryAction, CanaryRule, Config};
 use crate::evaluate::{Evaluator, Phase, RuleTracker, Series, series_seed};
 use crate::event::{ModelId, Timestamp};
 use crate::retrain::{Deferred, ModelRetrain, RetrainPolicy};
+pub use encode::EncodedSnapshot;
+pub(crate) use encode::{Encoding, encode};
 
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 6] = *b"MWSNAP";
@@ -339,107 +345,6 @@ pub(crate) struct Parts {
     pub(crate) clock: Timestamp,
 }
 
-/// Encodes an engine's state (see the module docs for the layout).
-pub(crate) fn encode(
-    evaluator: &Evaluator,
-    policy: &RetrainPolicy,
-    canaries: &CanaryTracker,
-    next_seq: u64,
-    clock: Timestamp,
-) -> Result<Vec<u8>, SnapshotError> {
-    let mut instances: Vec<(&ModelId, &HashMap<String, Series>)> =
-        evaluator.instances.iter().collect();
-    instances.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let instances = instances
-        .into_iter()
-        .map(|(model, metrics)| {
-            let mut series: Vec<(&String, &Series)> = metrics.iter().collect();
-            series.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            InstanceState {
-                name: Cow::Borrowed(&model.name),
-                version: Cow::Borrowed(&model.version),
-                instance: Cow::Borrowed(&model.instance),
-                series: series
-                    .into_iter()
-                    .map(|(metric, series)| store_series(metric, series))
-                    .collect(),
-            }
-        })
-        .collect();
-    let mut models: Vec<(&String, &ModelRetrain)> = policy.models.iter().collect();
-    models.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let models = models
-        .into_iter()
-        .map(|(name, model)| store_model(name, model))
-        .collect();
-    let state = EngineState {
-        next_seq,
-        clock: clock.as_nanos(),
-        rules: evaluator
-            .config
-            .rules
-            .iter()
-            .map(|rule| Cow::Borrowed(&*rule.name))
-            .collect(),
-        instances,
-        models,
-        canaries: store_canaries(canaries),
-    };
-    let mut bytes = Vec::with_capacity(4096);
-    bytes.extend_from_slice(&SNAPSHOT_MAGIC);
-    bytes.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
-    let mut bytes = postcard::to_extend(&state, bytes)
-        .map_err(|error| SnapshotError::Encode(error.to_string()))?;
-    let digest = Sha256::digest(bytes.get(HEADER_LEN..).unwrap_or_default());
-    bytes.extend_from_slice(&digest);
-    Ok(bytes)
-}
-
-fn store_series<'a>(metric: &'a str, series: &'a Series) -> SeriesState<'a> {
-    SeriesState {
-        metric: Cow::Borrowed(metric),
-        points: series.points,
-        last_value: series.last_value,
-        last_at: series.last_at.as_nanos(),
-        trackers: series
-            .trackers
-            .iter()
-            .map(|tracker| TrackerState {
-                rule: tracker.rule,
-                detector: Cow::Borrowed(&tracker.detector),
-                phase: match tracker.phase {
-                    Phase::Quiet => PhaseState::Quiet,
-                    Phase::Pending => PhaseState::Pending,
-                    Phase::Firing => PhaseState::Firing,
-                    Phase::Warning => PhaseState::Warning,
-                },
-                ready: tracker.ready,
-                held: tracker.held,
-                alert_id: tracker.alert_id.as_deref().map(Cow::Borrowed),
-                last_statistic: tracker.last_statistic,
-            })
-            .collect(),
-    }
-}
-
-fn store_model<'a>(name: &'a str, model: &'a ModelRetrain) -> ModelState<'a> {
-    let asker = |(alert_id, rule): &'a (String, Arc<str>)| -> Asker<'a> {
-        (Cow::Borrowed(alert_id), Cow::Borrowed(&**rule))
-    };
-    ModelState {
-        name: Cow::Borrowed(name),
-        clock: model.clock.as_nanos(),
-        outstanding: model.outstanding.as_deref().map(Cow::Borrowed),
-        last_granted: model.last_granted.map(Timestamp::as_nanos),
-        deferred: model.deferred.as_ref().map(|deferred| DeferredState {
-            until: deferred.until.as_nanos(),
-            alerts: deferred.alerts.iter().map(asker).collect(),
-            change: deferred.change.as_ref().map(asker),
-        }),
-        decisions: model.decisions,
-    }
-}
-
 /// What identifies a canary rule's state: its name and everything judging depends on.
 fn canary_rule_key(rule: &CanaryRule) -> String {
     let promote = rule.actions.contains(&CanaryAction::Promote);
@@ -459,48 +364,6 @@ fn canary_rule_key(rule: &CanaryRule) -> String {
         rule.tolerance,
         rule.every
     )
-}
-
-fn store_canaries(tracker: &CanaryTracker) -> Vec<CanaryRuleState<'_>> {
-    tracker
-        .config
-        .canaries
-        .iter()
-        .zip(&tracker.rules)
-        .map(|(rule, state)| {
-            let mut models: Vec<(&String, &ModelWindows)> = state.models.iter().collect();
-            models.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            CanaryRuleState {
-                key: Cow::Owned(canary_rule_key(rule)),
-                models: models
-                    .into_iter()
-                    .map(|(name, windows)| {
-                        let mut candidates: Vec<(&String, &Candidate)> =
-                            windows.candidates.iter().collect();
-                        candidates.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                        CanaryModelState {
-                            name: Cow::Borrowed(name),
-                            baseline: windows.baseline.values.iter().copied().collect(),
-                            candidates: candidates
-                                .into_iter()
-                                .map(|(version, candidate)| CandidateState {
-                                    version: Cow::Borrowed(version),
-                                    window: candidate.window.values.iter().copied().collect(),
-                                    points: candidate.points,
-                                    last: candidate.last.and_then(|verdict| match verdict {
-                                        Verdict::Pass => Some(VerdictState::Pass),
-                                        Verdict::Fail => Some(VerdictState::Fail),
-                                        Verdict::NotEnoughData => None,
-                                    }),
-                                    done: candidate.done,
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 fn restore_canaries(

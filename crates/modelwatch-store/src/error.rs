@@ -70,7 +70,8 @@ pub enum StoreError {
         /// The sequence number it names.
         seq: u64,
     },
-    /// A snapshot was offered for a state other than the stored one.
+    /// A snapshot was offered for a state other than the stored one (saved at once), or for
+    /// a state after it (saved in steps).
     #[error(
         "an engine snapshot must be of the stored state: it is at input {snapshot}, the store \
          at input {stored}"

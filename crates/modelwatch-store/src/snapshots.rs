@@ -117,13 +117,16 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::SnapshotBehind`] when `snapshot.seq` is not the store's last sequence
-    /// number (inputs committed while the steps run only follow it, so it stays valid);
+    /// [`StoreError::SnapshotBehind`] when `snapshot.seq` is past the store's last sequence
+    /// number. An earlier one is valid: the state after an input the store holds, which
+    /// recovery follows with the inputs after it (so the engine may encode its state in steps
+    /// while commits go on, and save it once encoded); inputs committed while the steps run
+    /// only follow it too.
     /// [`StoreError::Sqlite`] when a read fails.
     pub fn begin_snapshot(&mut self, snapshot: Snapshot) -> Result<SnapshotDraft, StoreError> {
         let sqlite = self.sqlite("beginning an engine snapshot");
         let last_seq = read_last_seq(&self.connection).map_err(&sqlite)?;
-        if snapshot.seq != last_seq {
+        if snapshot.seq > last_seq {
             return Err(StoreError::SnapshotBehind {
                 snapshot: snapshot.seq,
                 stored: last_seq,
@@ -459,11 +462,18 @@ mod tests {
         assert_eq!(count(&store, "SELECT count(*) FROM snapshots"), 1);
         assert_eq!(count(&store, "SELECT count(*) FROM snapshot_pieces"), 0);
 
-        // Only a snapshot of the stored state may begin.
-        let behind = store.begin_snapshot(snapshot(seq - 1, 10)).unwrap_err();
+        // A snapshot of a state the store has not got may not begin; one of an earlier
+        // state may, and is saved behind the latest.
+        let ahead = store.begin_snapshot(snapshot(seq + 1, 10)).unwrap_err();
         assert!(
-            matches!(behind, StoreError::SnapshotBehind { .. }),
-            "{behind}"
+            matches!(ahead, StoreError::SnapshotBehind { .. }),
+            "{ahead}"
+        );
+        let mut earlier = store.begin_snapshot(snapshot(seq - 1, 10)).unwrap();
+        while !store.save_snapshot_step(&mut earlier, 1_000).unwrap().done {}
+        assert_eq!(
+            store.latest_snapshot().unwrap().map(|latest| latest.seq),
+            Some(seq)
         );
     }
 

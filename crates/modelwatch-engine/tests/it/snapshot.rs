@@ -1,5 +1,6 @@
 //! Engine snapshots: a restored engine continues byte for byte like one that never stopped,
-//! the same state gives the same bytes, any bytes are restored or refused without panic, and a
+//! the same state gives the same bytes (encoded at once or in steps while inputs go on), any
+//! bytes are restored or refused without panic, and a
 //! snapshot that does not fit the config is refused with the reason.
 
 use std::sync::Arc;
@@ -180,6 +181,70 @@ proptest! {
         if let Ok(mut restored) = Engine::restore(config, &bytes) {
             feed(&mut restored, &inputs[cut..]);
             let _ = restored.snapshot().unwrap();
+        }
+    }
+}
+
+/// Feeds `inputs[..cut]`, begins a snapshot in steps of at most `max_bytes` and feeds the
+/// rest, `per_step` inputs between two steps; checks that the steps give the bytes a snapshot
+/// at once gave at the cut, and that the engine's own state went on unchanged by them.
+fn check_steps(
+    config: &Arc<Config>,
+    inputs: &[Input],
+    cut: usize,
+    max_bytes: usize,
+    per_step: usize,
+) -> Result<(), TestCaseError> {
+    let mut at_cut = Engine::new(config.clone());
+    feed(&mut at_cut, &inputs[..cut]);
+    let expected = at_cut.snapshot().unwrap();
+    let mut engine = Engine::new(config.clone());
+    let mut outputs = feed(&mut engine, &inputs[..cut]);
+    engine.begin_snapshot().unwrap();
+    prop_assert_eq!(engine.snapshot_in_progress(), Some(cut as u64));
+    let mut rest = inputs[cut..].chunks(per_step.max(1));
+    let mut steps = 0;
+    let encoded = loop {
+        if let Some(encoded) = engine.snapshot_step(max_bytes).unwrap() {
+            break encoded;
+        }
+        steps += 1;
+        prop_assert!(steps <= expected.len(), "a step encodes something");
+        if let Some(chunk) = rest.next() {
+            outputs.extend(feed(&mut engine, chunk));
+        }
+    };
+    prop_assert_eq!(engine.snapshot_in_progress(), None);
+    prop_assert_eq!(encoded.seq, cut as u64);
+    prop_assert!(
+        encoded.bytes == expected,
+        "the bytes of the state at the cut"
+    );
+    for chunk in rest {
+        outputs.extend(feed(&mut engine, chunk));
+    }
+    prop_assert_eq!(json(&outputs), json(&replay(config, inputs)));
+    let mut uninterrupted = Engine::new(config.clone());
+    feed(&mut uninterrupted, inputs);
+    prop_assert!(engine.snapshot().unwrap() == uninterrupted.snapshot().unwrap());
+    let restored = Engine::restore(config.clone(), &encoded.bytes).unwrap();
+    prop_assert_eq!(restored.last_seq(), cut as u64);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_snapshot_encoded_in_steps_is_the_state_where_it_began(
+        inputs in stream(&["a", "b", "c"], 300),
+        cut in any::<prop::sample::Index>(),
+        max_bytes in 1usize..2_000,
+        per_step in 1usize..8,
+    ) {
+        let cut = cut.index(inputs.len() + 1);
+        for text in [ALL_DETECTORS, DEFAULT_CONFIG_TOML] {
+            check_steps(&config(text), &inputs, cut, max_bytes, per_step)?;
         }
     }
 }

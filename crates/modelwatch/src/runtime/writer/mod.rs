@@ -10,15 +10,17 @@
 //! Upkeep happens here too, between commits, so that it never races ingest for SQLite's one
 //! write lock:
 //! - series points: a commit only takes its points into memory (they derive from the inputs,
-//!   see the store's `points.rs`); the writer writes them once [`POINTS_PER_FLUSH`] gather,
-//!   after answering the requests whose commit brought them, before a read of points
+//!   see the store's `points.rs`); once `POINTS_PER_FLUSH` gather, the writer writes them in
+//!   bounded steps, one after each commit (after answering its requests) and back to back
+//!   while the queue is empty (`background.rs`); at once before a read of points
 //!   ([`Message::FlushPoints`], which `/v1/models` and `/v1/series` send so that they see every
 //!   acknowledged event), before a retention pass and when the queue closes; recovery first
 //!   reads back the points a crash left unwritten;
 //! - every `snapshot_every` inputs (more when the state is large: at least one input per
 //!   [`SNAPSHOT_BYTES_PER_INPUT`] bytes of the last snapshot, so writing snapshots stays a
-//!   small share of the work), and when the queue closes, it saves a snapshot of the engine's
-//!   state at the last committed input;
+//!   small share of the work) it saves a snapshot of the engine's state at the last committed
+//!   input, encoded and written in bounded steps between commits (`background.rs`); at once
+//!   when the queue closes;
 //! - a retention pass ([`Message::Retention`]) first saves a snapshot, then deletes old inputs
 //!   (never past that snapshot, so recovery never needs them) and old points, one small
 //!   transaction after each group commit, or back to back while the queue is empty.
@@ -36,6 +38,7 @@
 //! The queue also carries scrapes of `/metrics` ([`Message::Series`]): the writer answers them
 //! from the engine's status after committing every request queued before them.
 
+mod background;
 mod commit;
 mod recovery;
 mod retention;
@@ -46,13 +49,14 @@ use std::time::{Duration, Instant};
 
 use modelwatch_engine::{Config, Engine, Input, Output, Timestamp};
 use modelwatch_store::{
-    Batch, EffectUpdate, ModelVersion, POINTS_PER_FLUSH, Record, RegistryError, Snapshot, Store,
-    StoreError, VersionChange,
+    Batch, EffectUpdate, ModelVersion, Record, RegistryError, Snapshot, Store, StoreError,
+    VersionChange,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::{Metrics, SeriesSnapshot};
+use background::Upkeep;
 pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
 use commit::{Trouble, Waited};
 use recovery::recover;
@@ -304,6 +308,7 @@ pub fn run(
             ready: ready.clone(),
             trouble: None,
             failed_writes: 0,
+            upkeep: Upkeep::default(),
         };
         // A long replay, or a snapshot of no use under this config: save one now, so the
         // next start is quick.
@@ -359,6 +364,8 @@ struct Writer<'m> {
     trouble: Option<Trouble>,
     /// Writes failed since the last commit of events, which the backoff grows with.
     failed_writes: u32,
+    /// Points flushes and snapshots under way in steps (`background.rs`).
+    upkeep: Upkeep,
 }
 
 impl Writer<'_> {
@@ -369,7 +376,8 @@ impl Writer<'_> {
         let mut scrapes = Vec::new();
         let mut flushes = Vec::new();
         loop {
-            // With a retention pass under way, an empty queue means time for its next step.
+            // With upkeep or a retention pass under way, an empty queue means time for its
+            // next step.
             let first = if self.trouble.is_some() {
                 match self.wait(&mut queue) {
                     Waited::Message(job) => job,
@@ -379,11 +387,11 @@ impl Writer<'_> {
                     }
                     Waited::Closed => break,
                 }
-            } else if self.pass.is_some() {
+            } else if self.pass.is_some() || self.upkeep_pending() {
                 match queue.try_recv() {
                     Ok(job) => job,
                     Err(mpsc::error::TryRecvError::Empty) => {
-                        self.retention_step();
+                        self.idle_step()?;
                         continue;
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
@@ -480,11 +488,13 @@ impl Writer<'_> {
                 };
                 replies.push((request.reply, stored));
             }
+            let points_before = self.store.pending_points();
             let result = if replies.is_empty() {
                 Ok(Duration::ZERO)
             } else {
                 timed_commit(&mut self.store, &batch)
             };
+            let points = self.store.pending_points().saturating_sub(points_before);
             match result {
                 Ok(took) => {
                     self.metrics
@@ -520,9 +530,7 @@ impl Writer<'_> {
                 }
             }
             self.answer_scrapes(&mut scrapes);
-            if self.trouble.is_none()
-                && (!flushes.is_empty() || self.store.pending_points() >= POINTS_PER_FLUSH)
-            {
+            if self.trouble.is_none() && !flushes.is_empty() {
                 let flushed = self.flush_points();
                 let answer = flushed.as_ref().map(|_| ()).map_err(|error| CommitFailed {
                     message: error.to_string(),
@@ -535,13 +543,8 @@ impl Writer<'_> {
                     self.write_failed(error, false)?;
                 }
             }
-            let every = self
-                .options
-                .snapshot_every
-                .max(self.snapshot_len / SNAPSHOT_BYTES_PER_INPUT)
-                .max(1);
-            if self.engine.last_seq() >= self.snapshot_seq.saturating_add(every) {
-                self.snapshot();
+            if self.trouble.is_none() {
+                self.after_commit(points)?;
             }
             for request in registry {
                 self.wall = self.wall.max(request.at);
@@ -567,6 +570,9 @@ impl Writer<'_> {
         // The queue closed: every request is answered. Written points and a snapshot make the
         // next start quick; a store that cannot write leaves the points to the next start,
         // which reads them back from the stored inputs.
+        if self.trouble.is_none() {
+            self.finish_upkeep()?;
+        }
         if self.trouble.is_some() {
             tracing::warn!("The writer stops while the store cannot write.");
             return Ok(());
@@ -623,8 +629,8 @@ impl Writer<'_> {
         }
     }
 
-    /// Saves a snapshot of the engine at the last committed input. A failure is counted and
-    /// changes nothing: the previous snapshot stays.
+    /// Saves a snapshot of the engine at the last committed input, at once. A failure is
+    /// counted and changes nothing: the previous snapshot stays.
     fn snapshot(&mut self) {
         if self.engine.last_seq() == 0 {
             return;
@@ -640,11 +646,7 @@ impl Writer<'_> {
             state,
         };
         match self.store.save_snapshot(&snapshot) {
-            Ok(()) => {
-                self.snapshot_seq = snapshot.seq;
-                self.snapshot_len = u64::try_from(snapshot.state.len()).unwrap_or(u64::MAX);
-                self.metrics.record_snapshot(snapshot.seq);
-            }
+            Ok(()) => self.snapshot_saved(snapshot.seq, snapshot.state.len()),
             Err(_) => self.metrics.record_snapshot_failure(),
         }
     }
