@@ -1,5 +1,6 @@
 //! Repository hygiene (after rust-analyzer's tidy test): every Rust file says what it is for,
-//! and no test is skipped, expected to panic, or sleeps.
+//! stays under 600 lines (one file, one concept), and no test is skipped, expected to panic,
+//! or sleeps.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,9 @@ fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
+/// The most lines a Rust file may have.
+const MAX_LINES: usize = 600;
+
 #[test]
 fn every_rust_file_opens_with_a_module_doc_and_nothing_is_skipped_or_slept() {
     let mut files = Vec::new();
@@ -32,9 +36,17 @@ fn every_rust_file_opens_with_a_module_doc_and_nothing_is_skipped_or_slept() {
         ["unimple", "mented!("].concat(),
         ["db", "g!("].concat(),
     ];
+    rust_files(&crate::repo_root().join("fuzz"), &mut files);
     let mut problems = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
+        let lines = text.lines().count();
+        if lines > MAX_LINES {
+            problems.push(format!(
+                "{}: {lines} lines, over {MAX_LINES}: split it by concept",
+                file.display()
+            ));
+        }
         if !text.starts_with("//!") {
             problems.push(format!("{}: does not open with a //! line", file.display()));
         }

@@ -1,0 +1,225 @@
+//! Which snapshots a config accepts (other severities, actions and cooldowns fit; other rules
+//! do not, with the reason), which bytes are refused, the pinned format, and the size per
+//! series.
+
+use super::*;
+
+/// A snapshot of `RETRAIN` after a few points of model `m`.
+fn retrain_snapshot() -> Vec<u8> {
+    let mut engine = Engine::new(config(RETRAIN));
+    feed(
+        &mut engine,
+        &[
+            point("m", 0, "accuracy", 0.5),
+            point("m", 1, "latency_ms", 50.0),
+            point("m", 2, "error", 1.0),
+        ],
+    );
+    engine.snapshot().unwrap()
+}
+
+fn restore_with(text: &str) -> Result<Engine, SnapshotError> {
+    Engine::restore(config(text), &retrain_snapshot())
+}
+
+#[test]
+fn a_config_with_other_severities_actions_and_cooldowns_fits() {
+    let changed = RETRAIN
+        .replace("cooldown_secs = 3600", "cooldown_secs = 60")
+        .replace("for = 2", "for = 3\nseverity = \"critical\"")
+        .replace("actions = [\"retrain\"]", "actions = []");
+    let engine = restore_with(&changed).unwrap();
+    assert_eq!(engine.next_seq(), 4);
+    // A rule for a metric no series has yet fits too.
+    let added = format!(
+        "{RETRAIN}\n[[rules]]\nname = \"drift\"\nmetric = \"drift_score\"\ndetector = {{ kind = \"threshold\", above = 0.1 }}\n"
+    );
+    restore_with(&added).unwrap();
+}
+
+#[test]
+fn a_snapshot_that_does_not_fit_the_config_is_refused_with_the_reason() {
+    let message = |text: &str| restore_with(text).err().map(|error| error.to_string());
+
+    let renamed = RETRAIN.replace("name = \"lat\"", "name = \"latency\"");
+    assert_eq!(
+        message(&renamed).as_deref(),
+        Some(
+            "snapshot does not fit the config: rule 1 was `lat` when the snapshot was taken \
+             and is `latency` in the config"
+        )
+    );
+
+    let other_params = RETRAIN.replace("above = 100.0", "above = 200.0");
+    assert_eq!(
+        message(&other_params).as_deref(),
+        Some(
+            "snapshot does not fit the config: the threshold detector of rule `lat` on series \
+             m@1/default latency_ms has other parameters than the config's rule"
+        )
+    );
+
+    let other_kind = RETRAIN.replace(
+        "{ kind = \"threshold\", above = 100.0 }",
+        "{ kind = \"ema\", alpha = 0.5, above = 100.0 }",
+    );
+    assert_eq!(
+        message(&other_kind).as_deref(),
+        Some(
+            "snapshot does not fit the config: rule `lat` on series m@1/default latency_ms ran \
+             a threshold detector, the config's rule is ema"
+        )
+    );
+
+    let extra_rule = format!(
+        "{RETRAIN}\n[[rules]]\nname = \"acc-ema\"\nmetric = \"accuracy\"\ndetector = {{ kind = \"ema\", below = 0.8 }}\n"
+    );
+    assert_eq!(
+        message(&extra_rule).as_deref(),
+        Some(
+            "snapshot does not fit the config: series m@1/default accuracy was watched by rules \
+             [acc], the config gives it [acc, acc-ema]"
+        )
+    );
+
+    let fewer_rules = RETRAIN
+        .split("[[rules]]\nname = \"errors\"")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(matches!(
+        restore_with(&fewer_rules),
+        Err(SnapshotError::RuleOutOfRange {
+            index: 2,
+            rules: 2,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn foreign_and_future_bytes_are_refused_with_the_reason() {
+    let config = config(RETRAIN);
+    let mut bytes = retrain_snapshot();
+    let error = |bytes: &[u8]| {
+        Engine::restore(config.clone(), bytes)
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        error(b"{\"not\": \"a snapshot\"}"),
+        "not an engine snapshot: the bytes do not start with \"MWSNAP\""
+    );
+    assert_eq!(error(b"MWS"), "snapshot is truncated: 3 bytes");
+    assert_eq!(error(&bytes[..8]), "snapshot is truncated: 8 bytes");
+    assert_eq!(
+        error(&bytes[..bytes.len() - 1]),
+        "snapshot is corrupt: its checksum does not match (truncated or altered)"
+    );
+    bytes[6..10].copy_from_slice(&(SNAPSHOT_FORMAT + 1).to_le_bytes());
+    assert_eq!(
+        error(&bytes),
+        format!(
+            "snapshot format {}; this build reads {SNAPSHOT_FORMAT}",
+            SNAPSHOT_FORMAT + 1
+        )
+    );
+}
+
+/// The bytes of one snapshot, pinned: if this fails, the format changed (a field of the
+/// engine's state or of a detector added, removed, reordered or retyped) or a detector's state
+/// means something else now. Bump `SNAPSHOT_FORMAT` (see the `snapshot` module docs), then
+/// update the digest.
+#[test]
+fn the_format_is_pinned() {
+    let config = config(ALL_DETECTORS);
+    let mut engine = Engine::new(config);
+    let mut inputs = Vec::new();
+    for i in 0..400_i64 {
+        let x = i as f64;
+        let wrong = (i * 7919) % 10 < if i < 200 { 1 } else { 4 };
+        let metrics = vec![
+            (
+                "accuracy".to_string(),
+                0.9 - 0.2 * f64::from(u8::from(i > 250)) + 0.01 * (x / 7.0).sin(),
+            ),
+            ("error".to_string(), f64::from(u8::from(wrong))),
+            (
+                "kpi".to_string(),
+                if i < 300 {
+                    (x / 3.0).cos()
+                } else {
+                    5.0 + (x / 3.0).cos()
+                },
+            ),
+            ("latency_ms".to_string(), 80.0 + 40.0 * (x / 11.0).sin()),
+        ];
+        inputs.push(Input::Event(Event {
+            // Model a's canary instance feeds the canary rules' candidate windows (format 2).
+            model: ModelId::new(
+                if i % 3 == 0 { "b" } else { "a" },
+                "1",
+                if i % 3 == 1 && i % 2 == 0 {
+                    "canary-0"
+                } else {
+                    "default"
+                },
+            ),
+            timestamp: Some(at(i)),
+            metrics,
+        }));
+        if i % 50 == 49 {
+            inputs.push(job("a", i, None));
+        }
+    }
+    feed(&mut engine, &inputs);
+    let bytes = engine.snapshot().unwrap();
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(
+        (bytes.len(), digest.as_str()),
+        (
+            24044,
+            "89b86524b406ca9b9327176eabda9e242de19d095eb9a3f6a89dccb8151b5147"
+        )
+    );
+}
+
+/// The figures in the `snapshot` module docs.
+#[test]
+fn snapshot_size_per_series() {
+    let size = |text: &str, metric: &str, points: i64, series: usize| -> usize {
+        let mut engine = Engine::new(config(text));
+        let empty = engine.snapshot().unwrap().len();
+        for s in 0..series {
+            for i in 0..points {
+                let input = Input::Event(Event {
+                    model: ModelId::new(format!("model-{s}"), "1", "default"),
+                    timestamp: Some(at(i)),
+                    metrics: vec![(metric.to_string(), 0.95 + 0.01 * ((i as f64) / 5.0).sin())],
+                });
+                engine.process(&input, &mut Vec::new());
+            }
+        }
+        (engine.snapshot().unwrap().len() - empty) / series
+    };
+    let default_accuracy = size(DEFAULT_CONFIG_TOML, "accuracy", 2000, 4);
+    let default_latency = size(DEFAULT_CONFIG_TOML, "latency_ms", 2000, 4);
+    let window = size(
+        "[[rules]]\nname = \"w\"\nmetric = \"accuracy\"\ndetector = { kind = \"window_mean\", window = 1000, below = 0.9 }\n",
+        "accuracy",
+        2000,
+        4,
+    );
+    // Per series, with its model's share of the instance and retrain entries.
+    assert!(
+        (9_000..10_500).contains(&default_accuracy)
+            && default_latency < 200
+            && (8_000..8_200).contains(&window),
+        "{default_accuracy} {default_latency} {window}"
+    );
+}
