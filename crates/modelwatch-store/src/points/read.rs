@@ -21,7 +21,7 @@ pub struct SeriesQuery {
     pub to: Option<Timestamp>,
     /// Start after this point (a previous page's `next`).
     pub after: Option<PointCursor>,
-    /// The most points wanted, capped like [`Page::limit`].
+    /// The most points wanted, capped like [`crate::Page::limit`].
     pub limit: usize,
     /// Newest or oldest first.
     pub order: Order,

@@ -10,7 +10,7 @@
 //! - The per-series gauges come from the engine itself: a scrape sends a
 //!   [`super::writer::Message::Series`] through the ingest queue and the writer answers from
 //!   `Engine::status` after committing what was queued before it, so the values are always
-//!   those of committed inputs and the ingest path pays nothing for them. [`series`] encodes
+//!   those of committed inputs and the ingest path pays nothing for them. `series` encodes
 //!   that answer at scrape time.
 //!
 //! Names, labels and HELP texts are what dashboards use: change none of them. A counter is
