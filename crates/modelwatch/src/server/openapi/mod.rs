@@ -124,7 +124,7 @@ pub(super) enum ReadErrors {
     Unreadable(ErrorResponse),
 }
 
-/// The errors of an admin route's authentication.
+/// The errors of an admin route's authentication and body bounds.
 #[derive(IntoResponses)]
 #[allow(dead_code, reason = "a schema of the document only")]
 pub(super) enum AdminErrors {
@@ -137,9 +137,16 @@ pub(super) enum AdminErrors {
     /// The store could not be read or written
     #[response(status = 500)]
     Failed(ErrorResponse),
+    /// The declared body is over `--body-limit` (answered before the body is read), or the
+    /// body grew past it
+    #[response(status = 413)]
+    TooLarge(ErrorResponse),
+    /// The body did not arrive whole within `--body-timeout`
+    #[response(status = 408)]
+    TimedOut(ErrorResponse),
 }
 
-/// The errors of a route that reports to the service (`ingest` scope).
+/// The errors of a route that reports to the service (`ingest` scope), with its body bounds.
 #[derive(IntoResponses)]
 #[allow(dead_code, reason = "a schema of the document only")]
 pub(super) enum WriteErrors {
@@ -152,6 +159,13 @@ pub(super) enum WriteErrors {
     /// The store could not be read or written
     #[response(status = 500)]
     Failed(ErrorResponse),
+    /// The declared body is over `--body-limit` (answered before the body is read), or the
+    /// body grew past it
+    #[response(status = 413)]
+    TooLarge(ErrorResponse),
+    /// The body did not arrive whole within `--body-timeout`
+    #[response(status = 408)]
+    TimedOut(ErrorResponse),
 }
 
 /// Every error answer: `error` says what is wrong in a sentence. A refused batch lists each
