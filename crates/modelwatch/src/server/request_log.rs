@@ -42,16 +42,13 @@ fn next_request_id() -> String {
 pub(super) async fn log_request(request: Request, next: Next) -> Response {
     let id = next_request_id();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_string(), |path| path.as_str().to_string());
+    // The template (shared, not copied) and the caller are only read when a line is written.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     let started = Instant::now();
     let mut response = next.run(request).await;
-    let caller = response
-        .extensions()
-        .get::<Caller>()
-        .map_or_else(|| "-".to_string(), |caller| caller.name().to_string());
+    let caller = response.extensions().get::<Caller>().cloned();
+    let caller = caller.as_ref().map_or("-", Caller::name);
     if let Some(InternalError(detail)) = response.extensions_mut().remove::<InternalError>() {
         tracing::error!(
             request_id = %id,

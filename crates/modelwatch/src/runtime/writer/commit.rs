@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use modelwatch_store::{Snapshot, StoreError};
+use modelwatch_store::StoreError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -202,26 +202,6 @@ impl Writer<'_> {
             }
             Err(error) => self.write_failed(error, false),
         }
-    }
-
-    /// Saves a snapshot of the engine (at the store's last input), returning the store's
-    /// error.
-    fn save_snapshot(&mut self) -> Result<(), StoreError> {
-        let Ok(state) = self.engine.snapshot() else {
-            self.metrics.record_snapshot_failure();
-            return Ok(());
-        };
-        let snapshot = Snapshot {
-            seq: self.engine.last_seq(),
-            taken_at: self.wall,
-            config_digest: self.config_digest.clone(),
-            state,
-        };
-        self.store.save_snapshot(&snapshot)?;
-        self.snapshot_seq = snapshot.seq;
-        self.snapshot_len = u64::try_from(snapshot.state.len()).unwrap_or(u64::MAX);
-        self.metrics.record_snapshot(snapshot.seq);
-        Ok(())
     }
 
     /// `delay` from now on tokio's clock (paused in tests).

@@ -516,12 +516,21 @@ impl Writer<'_> {
     /// Saves a snapshot of the engine at the last committed input, at once. A failure is
     /// counted and changes nothing: the previous snapshot stays.
     fn snapshot(&mut self) {
+        if self.save_snapshot().is_err() {
+            self.metrics.record_snapshot_failure();
+        }
+    }
+
+    /// Saves a snapshot of the engine at its last input at once, returning the store's error
+    /// (a retry after a failed write needs it); an engine that cannot encode its state is
+    /// counted and saves nothing.
+    fn save_snapshot(&mut self) -> Result<(), StoreError> {
         if self.engine.last_seq() == 0 {
-            return;
+            return Ok(());
         }
         let Ok(state) = self.engine.snapshot() else {
             self.metrics.record_snapshot_failure();
-            return;
+            return Ok(());
         };
         let snapshot = Snapshot {
             seq: self.engine.last_seq(),
@@ -529,10 +538,9 @@ impl Writer<'_> {
             config_digest: self.config_digest.clone(),
             state,
         };
-        match self.store.save_snapshot(&snapshot) {
-            Ok(()) => self.snapshot_saved(snapshot.seq, snapshot.state.len()),
-            Err(_) => self.metrics.record_snapshot_failure(),
-        }
+        self.store.save_snapshot(&snapshot)?;
+        self.snapshot_saved(snapshot.seq, snapshot.state.len());
+        Ok(())
     }
 }
 
