@@ -10,6 +10,7 @@
 //! - `retrain`: single flight and cooldown per model ([`RetrainPolicy`]).
 //! - `canary`: canary judgement ([`judge`]) and the canary rules' windows ([`CanaryTracker`]).
 //! - `output`: what the engine emits ([`Output`]).
+//! - `quality`: metrics computed from predictions and labels (realized and estimated).
 //! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
 //! - `snapshot`: the engine's whole state as bytes and back ([`Engine::snapshot`],
 //!   [`Engine::restore`], [`SnapshotError`]), at once or in steps ([`Engine::begin_snapshot`]).
@@ -21,6 +22,7 @@ mod evaluate;
 mod event;
 pub mod metric;
 mod output;
+pub mod quality;
 mod retrain;
 pub mod snapshot;
 pub mod wire;

@@ -1,0 +1,1 @@
+//! Confidence-based performance estimation (CBPE) for binary classifiers, as NannyML computes it.
