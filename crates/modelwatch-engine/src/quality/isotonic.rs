@@ -58,13 +58,21 @@ impl Calibrator {
     ///
     /// `None` when the input is empty, the lengths differ or a score is not finite.
     pub fn fit(scores: &[f64], y_true: &[bool]) -> Option<Calibrator> {
+        let targets: Vec<f64> = y_true.iter().map(|&y| if y { 1.0 } else { 0.0 }).collect();
+        Calibrator::fit_values(scores, &targets)
+    }
+
+    /// Fits the isotonic regression of real targets on scores (what [`Calibrator::fit`] does
+    /// with 0/1 targets).
+    ///
+    /// `None` when the input is empty, the lengths differ or a value is not finite.
+    pub fn fit_values(scores: &[f64], targets: &[f64]) -> Option<Calibrator> {
         if scores.is_empty()
-            || scores.len() != y_true.len()
-            || scores.iter().any(|score| !score.is_finite())
+            || scores.len() != targets.len()
+            || scores.iter().chain(targets).any(|value| !value.is_finite())
         {
             return None;
         }
-        let targets: Vec<f64> = y_true.iter().map(|&y| if y { 1.0 } else { 0.0 }).collect();
         let mut order: Vec<usize> = (0..scores.len()).collect();
         // np.lexsort((y, X)) is stable: by x, then by y, then by position.
         order.sort_by(|&a, &b| {
