@@ -16,15 +16,16 @@ use serde::{Deserialize, Serialize};
 
 use super::isotonic::Calibrator;
 
-/// The names [`estimate`] emits, sorted.
+/// Expected share of correct predictions: `(Σ_{ŷ=1} p + Σ_{ŷ=0} (1 − p)) / n`.
 pub const ESTIMATED_ACCURACY: &str = "estimated_accuracy";
-/// See [`ESTIMATED_ACCURACY`].
+/// `TP / (TP + (FP + FN) / 2)` with the expected counts; absent when the denominator is 0.
 pub const ESTIMATED_F1: &str = "estimated_f1";
-/// See [`ESTIMATED_ACCURACY`].
+/// `TP / (TP + FP)`, `TP = Σ_{ŷ=1} p`, `FP = Σ_{ŷ=1} (1 − p)`; absent without predicted positives.
 pub const ESTIMATED_PRECISION: &str = "estimated_precision";
-/// See [`ESTIMATED_ACCURACY`].
+/// `TP / (TP + FN)`, `FN = Σ_{ŷ=0} p`; absent when no positive is expected (every p is 0).
 pub const ESTIMATED_RECALL: &str = "estimated_recall";
-/// See [`ESTIMATED_ACCURACY`].
+/// The area under the expected ROC curve (see `estimated_roc_auc`); absent when every p is 0
+/// or every p is 1.
 pub const ESTIMATED_ROC_AUC: &str = "estimated_roc_auc";
 
 /// NannyML skips calibration when the reference's ROC AUC is above this
