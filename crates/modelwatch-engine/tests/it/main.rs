@@ -4,6 +4,7 @@
 
 mod checked;
 mod properties;
+mod quality_metrics;
 mod snapshot;
 mod streams;
 mod wire;
