@@ -2,6 +2,9 @@
 //! `tools/quality_reference.py`) through `quality::metrics`: every expected metric must agree
 //! to 1e-13 relative, and every metric scikit-learn leaves undefined must be absent.
 
+// The tests print the differences they see (`--nocapture`), for tools/README.md.
+#![allow(clippy::print_stdout)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
