@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use modelwatch_engine::quality::metrics::{self, Metric};
 use serde::Serialize;
@@ -177,7 +177,8 @@ fn classification(args: &QualityArgs) -> Result<(u64, Vec<Metric>)> {
     let score_columns = columns.len() - 2;
     let computed = match args.task {
         Task::Binary => {
-            let positive = Positive::choose(args.positive.as_deref(), &targets, &predictions)?;
+            let positive = Positive::choose(args.positive.as_deref(), &targets, &predictions)
+                .with_context(|| args.data.display().to_string())?;
             let score = match (&args.score, args.scores.is_empty()) {
                 (Some(_), _) => Some(scores),
                 (None, true) => None,
@@ -206,7 +207,8 @@ fn classification(args: &QualityArgs) -> Result<(u64, Vec<Metric>)> {
             )
         }
         Task::Multiclass | Task::Regression => {
-            let order = classes::sorted(&targets, &predictions, &args.scores)?;
+            let order = classes::sorted(&targets, &predictions, &args.scores)
+                .with_context(|| args.data.display().to_string())?;
             let proba =
                 (!args.scores.is_empty()).then(|| classes::reorder(&scores, &args.scores, &order));
             metrics::multiclass(

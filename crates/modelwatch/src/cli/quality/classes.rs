@@ -88,12 +88,11 @@ fn quoted_list(names: &[&str]) -> String {
     format!("{}{more}", quoted.join(", "))
 }
 
-/// Binary's positive class: the text of `--positive`, or `1` or `true` (in any case) when the
-/// classes are 0 and 1, or false and true.
+/// Binary's positive class: the text of `--positive`; without it, `1`, `true` or `True` when
+/// the classes are among `0` and `1`, `false` and `true`, or `False` and `True` (Python's).
 #[derive(Debug)]
 pub(super) struct Positive {
     name: String,
-    ignore_case: bool,
 }
 
 impl Positive {
@@ -102,7 +101,7 @@ impl Positive {
     /// # Errors
     ///
     /// More than two classes; `--positive` naming neither of two classes; no `--positive`
-    /// when the classes are not a subset of {0, 1} or of {false, true}.
+    /// when the classes are not among {0, 1}, {false, true} or {False, True}.
     pub fn choose(
         explicit: Option<&str>,
         targets: &ClassColumn,
@@ -125,37 +124,27 @@ impl Positive {
             }
             return Ok(Self {
                 name: positive.to_string(),
-                ignore_case: false,
             });
         }
-        if classes.iter().all(|class| matches!(*class, "0" | "1")) {
-            return Ok(Self {
-                name: "1".to_string(),
-                ignore_case: false,
-            });
-        }
-        let boolean = |class: &&str| {
-            class.eq_ignore_ascii_case("true") || class.eq_ignore_ascii_case("false")
-        };
-        if classes.iter().all(boolean) {
-            return Ok(Self {
-                name: "true".to_string(),
-                ignore_case: true,
-            });
+        for (negative, positive) in [("0", "1"), ("false", "true"), ("False", "True")] {
+            if classes
+                .iter()
+                .all(|class| *class == negative || *class == positive)
+            {
+                return Ok(Self {
+                    name: positive.to_string(),
+                });
+            }
         }
         bail!(
-            "binary needs --positive: the classes are {} (without it, only 0 and 1, or false and true, are understood, 1 or true being positive)",
+            "binary needs --positive: the classes are {} (without it, the classes must be 0 and 1, false and true, or False and True, and 1, true or True is positive)",
             quoted_list(&classes)
         )
     }
 
     /// Whether `class` is the positive class.
     pub fn is(&self, class: &str) -> bool {
-        if self.ignore_case {
-            class.eq_ignore_ascii_case(&self.name)
-        } else {
-            class == self.name
-        }
+        class == self.name
     }
 
     pub fn name(&self) -> &str {
@@ -230,4 +219,62 @@ pub(super) fn reorder(scores: &[f64], score_columns: &[String], order: &[String]
         .chunks_exact(width)
         .flat_map(|row| source.iter().map(move |&column| row[column]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(values: &[&str]) -> ClassColumn {
+        let mut column = ClassColumn::default();
+        for (line, value) in (2..).zip(values) {
+            column.push(line, value).unwrap();
+        }
+        column
+    }
+
+    #[test]
+    fn classes_sort_as_numbers_when_all_are_numbers_else_as_text() {
+        let numbers = sorted(&column(&["10", "2", "100"]), &column(&["-1.5", "2"]), &[]).unwrap();
+        assert_eq!(numbers, ["-1.5", "2", "10", "100"]);
+        let texts = sorted(&column(&["10", "2", "b"]), &column(&["B", "a"]), &[]).unwrap();
+        assert_eq!(texts, ["10", "2", "B", "a", "b"]);
+        let scores = ["c".to_string(), "a".to_string(), "b".to_string()];
+        let with_scores = sorted(&column(&["a", "b"]), &column(&["a"]), &scores).unwrap();
+        assert_eq!(with_scores, ["a", "b", "c"]);
+        assert_eq!(
+            reorder(&[0.5, 0.2, 0.3], &scores, &with_scores),
+            [0.2, 0.3, 0.5]
+        );
+        let error = sorted(&column(&["a", "d"]), &column(&["a"]), &scores).unwrap_err();
+        assert!(
+            error.to_string().contains("line 3: the target class \"d\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_positive_class_is_named_or_is_one_or_true() {
+        let choose = |explicit: Option<&str>, targets: &[&str], predictions: &[&str]| {
+            Positive::choose(explicit, &column(targets), &column(predictions))
+        };
+        assert_eq!(choose(None, &["0", "1"], &["1"]).unwrap().name(), "1");
+        assert_eq!(choose(None, &["0"], &["0"]).unwrap().name(), "1");
+        let python = choose(None, &["True", "False"], &["False"]).unwrap();
+        assert!(python.is("True") && !python.is("true"));
+        assert_eq!(choose(None, &["false"], &["true"]).unwrap().name(), "true");
+        assert!(choose(None, &["True", "false"], &["false"]).is_err());
+        assert!(choose(None, &["yes", "no"], &["no"]).is_err());
+        assert!(choose(None, &["1", "true"], &["1"]).is_err());
+        assert!(
+            choose(Some("yes"), &["yes", "no"], &["no"])
+                .unwrap()
+                .is("yes")
+        );
+        assert!(choose(Some("maybe"), &["yes", "no"], &["no"]).is_err());
+        assert!(choose(Some("yes"), &["no"], &["no"]).is_ok());
+        assert!(choose(Some("a"), &["a", "b"], &["c"]).is_err());
+        let mut blank = ClassColumn::default();
+        assert!(blank.push(2, "").is_err());
+    }
 }
