@@ -88,17 +88,31 @@ class Transport:
     def post_events(self, payload: bytes) -> Answer:
         """POST ``payload`` (NDJSON) and read the whole answer; connection problems raise ``OSError``
         or ``http.client.HTTPException``, after which the next call opens a new connection."""
-        conn = self._connection()
+        reused = self._conn is not None
         try:
-            conn.request("POST", self._path, body=payload, headers=self._headers)
-            response = conn.getresponse()
-            raw = response.read()
+            response, raw = self._exchange(payload)
+        except (ConnectionError, http.client.RemoteDisconnected):
+            self.close()
+            if not reused:
+                raise
+            # A kept-alive connection the server closed while it was idle: once more, on a new one.
+            try:
+                response, raw = self._exchange(payload)
+            except BaseException:
+                self.close()
+                raise
         except BaseException:
             self.close()
             raise
         if response.will_close:
             self.close()
         return Answer(response.status, _json_object(raw), response.getheader("Retry-After"))
+
+    def _exchange(self, payload: bytes) -> Tuple[http.client.HTTPResponse, bytes]:
+        conn = self._connection()
+        conn.request("POST", self._path, body=payload, headers=self._headers)
+        response = conn.getresponse()
+        return response, response.read()
 
     def close(self) -> None:
         """Close the connection, if one is open."""
