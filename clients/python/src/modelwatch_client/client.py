@@ -293,7 +293,7 @@ class Client:
                     unsent = target - self._resolved
                     raise FlushTimeout(f"flush: {unsent} inputs not yet acknowledged after {timeout} s", unsent)
                 if not self._thread.is_alive():
-                    raise ModelwatchError("the sender thread has stopped; the inputs it held are in client.failed")
+                    raise ModelwatchError(f"the sender thread has stopped with {target - self._resolved} inputs unsent")
                 self._cond.wait(1.0 if remaining is None else min(remaining, 1.0))
             self._raise_unreported()
 
@@ -333,6 +333,7 @@ class Client:
             if self._closed:
                 raise ClientClosed("the client is closed")
             self._raise_unreported()
+            was_empty = not self._queue
             if self.on_full == "raise":
                 if not self._room_for(len(lines), sum(map(len, lines))):
                     raise BufferFull(
@@ -347,7 +348,10 @@ class Client:
                 for index, line in enumerate(lines):
                     self._wait_for_room(len(line), deadline, index)
                     self._enqueue(line)
-            self._cond.notify_all()
+            # The sender waits without a deadline only on an empty queue; otherwise it wakes
+            # by itself when the oldest input is due, unless a batch fills up first.
+            if was_empty or len(self._queue) >= self.batch_size or self._queued_bytes >= self.max_batch_bytes:
+                self._cond.notify_all()
         return len(lines)
 
     def _room_for(self, count: int, size: int) -> bool:
