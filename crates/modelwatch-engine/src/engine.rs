@@ -9,7 +9,8 @@ use crate::canary::CanaryTracker;
 use crate::config::Config;
 use crate::evaluate::{Evaluator, PointContext, RuleStatus};
 use crate::event::{Event, Input, JobFinished, ModelId, Timestamp};
-use crate::output::{AlertEvent, Output};
+use crate::output::{AlertEvent, Output, QualityPoint};
+use crate::quality::{QualityTracker, TrafficCounts};
 use crate::retrain::RetrainPolicy;
 use crate::snapshot::{self, EncodedSnapshot, Encoding, SnapshotError};
 
@@ -20,6 +21,9 @@ pub struct Engine {
     evaluator: Evaluator,
     policy: RetrainPolicy,
     canaries: CanaryTracker,
+    quality: QualityTracker,
+    /// Quality points of the input being processed.
+    computed: Vec<QualityPoint>,
     next_seq: u64,
     clock: Timestamp,
     alerts: Vec<(u32, AlertEvent)>,
@@ -33,6 +37,8 @@ impl Engine {
         let policy = RetrainPolicy::new(config.retrain.clone());
         Engine {
             canaries: CanaryTracker::new(config.clone()),
+            quality: QualityTracker::new(config.clone()),
+            computed: Vec::new(),
             evaluator: Evaluator::new(config),
             policy,
             next_seq: 1,
@@ -67,6 +73,7 @@ impl Engine {
             &self.evaluator,
             &self.policy,
             &self.canaries,
+            &self.quality,
             self.next_seq,
             self.clock,
         )
@@ -88,6 +95,7 @@ impl Engine {
             &self.evaluator,
             &self.policy,
             &self.canaries,
+            &self.quality,
             self.next_seq,
             self.clock,
         )?);
@@ -140,6 +148,8 @@ impl Engine {
             evaluator: parts.evaluator,
             policy: parts.policy,
             canaries: parts.canaries,
+            quality: parts.quality,
+            computed: Vec::new(),
             next_seq: parts.next_seq,
             clock: parts.clock,
             alerts: Vec::new(),
@@ -162,16 +172,57 @@ impl Engine {
                 self.policy.observe(seq, &request.model, at, out);
                 self.policy.on_retrain_request(seq, at, request, out);
             }
+            Input::Prediction(prediction) => {
+                self.policy.observe(seq, &prediction.model.name, at, out);
+                let mut computed = std::mem::take(&mut self.computed);
+                self.quality
+                    .on_prediction(seq, at, prediction, &mut computed);
+                self.apply_computed(seq, &mut computed, out);
+                self.computed = computed;
+            }
+            Input::Label(label) => {
+                self.policy.observe(seq, &label.model, at, out);
+                let mut computed = std::mem::take(&mut self.computed);
+                self.quality.on_label(seq, at, label, &mut computed);
+                self.apply_computed(seq, &mut computed, out);
+                self.computed = computed;
+            }
         }
         seq
     }
 
+    /// Outputs the quality points an input completed and runs their values through the rules
+    /// of their series, as the values of a metric event.
+    fn apply_computed(
+        &mut self,
+        seq: u64,
+        computed: &mut Vec<QualityPoint>,
+        out: &mut Vec<Output>,
+    ) {
+        for point in computed.drain(..) {
+            let event = Event {
+                model: point.model.clone(),
+                timestamp: Some(point.at),
+                metrics: point.metrics.clone(),
+            };
+            out.push(Output::Quality(point));
+            if !event.metrics.is_empty() {
+                self.evaluate_points(seq, event.timestamp.unwrap_or(self.clock), &event, out);
+            }
+        }
+    }
+
     fn process_event(&mut self, seq: u64, at: Timestamp, event: &Event, out: &mut Vec<Output>) {
+        self.policy.observe(seq, &event.model.name, at, out);
+        self.evaluate_points(seq, at, event, out);
+    }
+
+    /// Runs an event's values through the rules of their series and the canary rules.
+    fn evaluate_points(&mut self, seq: u64, at: Timestamp, event: &Event, out: &mut Vec<Output>) {
         if let Some(encoding) = &mut self.encoding {
             let metrics = event.metrics.iter().map(|(metric, _)| metric.as_str());
             encoding.preserve(&self.evaluator, &event.model, metrics);
         }
-        self.policy.observe(seq, &event.model.name, at, out);
         let context = PointContext {
             seq,
             at,
@@ -222,6 +273,22 @@ impl Engine {
             }
         }
         new
+    }
+
+    /// How model `name`'s predictions and labels have gone, and how many predictions wait for
+    /// their labels; `None` for a model that sent none.
+    pub fn traffic(&self, name: &str) -> Option<(TrafficCounts, usize)> {
+        self.quality.counts(name)
+    }
+
+    /// Every model's traffic counts and pending predictions, by name.
+    pub fn all_traffic(&self) -> Vec<(&str, TrafficCounts, usize)> {
+        self.quality.all_counts()
+    }
+
+    /// Bytes the pending joins of predictions hold in memory.
+    pub fn pending_bytes(&self) -> usize {
+        self.quality.pending_bytes()
     }
 
     /// The job outstanding for a model, if any.

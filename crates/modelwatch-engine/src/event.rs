@@ -1,5 +1,5 @@
-//! The engine's inputs: metric events from model servers, job-finished notices and manual
-//! retrain requests.
+//! The engine's inputs: metric events from model servers, job-finished notices, manual
+//! retrain requests, and (in `traffic.rs`) predictions and labels.
 //!
 //! These are validated values: the wire parser (`wire/`) is the only way in from text, and
 //! code that builds an input uses the checked constructors ([`Event::new`],
@@ -13,8 +13,10 @@ use chrono::{DateTime, SecondsFormat};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use crate::traffic::{Label, Prediction};
+
 /// A model, one of its versions and one instance of that version (canary, A/B replica, ...).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct ModelId {
     /// The model's name, `fraud-detector`.
     pub name: String,
@@ -271,7 +273,8 @@ pub struct RetrainRequest {
 ///
 /// Serialized, an input is its wire form: an event object,
 /// `{"job_finished": {"model": ..., "job_id": ..., "status": ..., "version": ...}, "timestamp": ...}`
-/// or `{"retrain_request": {"model": ..., "reason": ...}, "timestamp": ...}`.
+/// `{"retrain_request": {"model": ..., "reason": ...}, "timestamp": ...}`, a prediction or a
+/// label (`traffic.rs`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// Metric values of one model instance.
@@ -280,6 +283,10 @@ pub enum Input {
     JobFinished(JobFinished),
     /// A retrain was asked for by hand.
     RetrainRequest(RetrainRequest),
+    /// A prediction a model served.
+    Prediction(Prediction),
+    /// The true value of an earlier prediction.
+    Label(Label),
 }
 
 /// `{"<key>": body, "timestamp": ...}`: a special input as the wire format spells it, the
@@ -320,6 +327,8 @@ impl Serialize for Input {
                 };
                 tagged(serializer, "job_finished", &notice, job.timestamp)
             }
+            Input::Prediction(prediction) => prediction.serialize(serializer),
+            Input::Label(label) => label.serialize(serializer),
             Input::RetrainRequest(request) => {
                 #[derive(Serialize)]
                 struct Request<'a> {
@@ -344,6 +353,8 @@ impl Input {
             Input::Event(event) => &event.model.name,
             Input::JobFinished(job) => &job.model,
             Input::RetrainRequest(request) => &request.model,
+            Input::Prediction(prediction) => &prediction.model.name,
+            Input::Label(label) => &label.model,
         }
     }
 
@@ -353,6 +364,8 @@ impl Input {
             Input::Event(event) => event.timestamp,
             Input::JobFinished(job) => job.timestamp,
             Input::RetrainRequest(request) => request.timestamp,
+            Input::Prediction(prediction) => prediction.timestamp,
+            Input::Label(label) => label.timestamp,
         }
     }
 
@@ -362,6 +375,8 @@ impl Input {
             Input::Event(event) => &mut event.timestamp,
             Input::JobFinished(job) => &mut job.timestamp,
             Input::RetrainRequest(request) => &mut request.timestamp,
+            Input::Prediction(prediction) => &mut prediction.timestamp,
+            Input::Label(label) => &mut label.timestamp,
         };
         if slot.is_none() {
             *slot = Some(now);

@@ -3,6 +3,7 @@
 //!
 //! Layout:
 //! - `event`: the validated inputs ([`Event`], [`JobFinished`], [`RetrainRequest`], [`Input`]).
+//! - `traffic`: predictions and labels ([`Prediction`], [`Label`]).
 //! - `wire`: text to inputs, with every problem located ([`WireParser`]).
 //! - `metric`: metric names, directions and ranges ([`MetricCatalog`]).
 //! - `config`: the TOML config to a validated [`Config`] ([`parse_config`]).
@@ -25,6 +26,7 @@ mod output;
 pub mod quality;
 mod retrain;
 pub mod snapshot;
+pub mod traffic;
 pub mod wire;
 
 pub use canary::{CanaryParams, CanaryTracker, Judgement, Verdict, judge};
@@ -36,11 +38,12 @@ pub use event::{
 };
 pub use metric::MetricCatalog;
 pub use output::{
-    AlertEvent, AlertState, CanaryVerdict, Decision, Explanation, JobNotice, Output, Reason,
-    RetrainDecision, short_id, short_number, stable_id,
+    AlertEvent, AlertState, CanaryVerdict, Decision, Explanation, JobNotice, Output, QualityPoint,
+    QualitySource, Reason, RetrainDecision, short_id, short_number, stable_id,
 };
 pub use retrain::RetrainPolicy;
 pub use snapshot::{EncodedSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};
+pub use traffic::{Feature, Label, Outcome, Prediction};
 pub use wire::{BatchError, Format, InputError, WireParser};
 
 pub use modelwatch_detectors as detectors;

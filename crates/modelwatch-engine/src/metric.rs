@@ -123,6 +123,28 @@ pub fn well_known(name: &str) -> Option<MetricInfo> {
         "accuracy" | "precision" | "recall" | "f1" | "auc" | MACRO_SCORE => {
             MetricInfo::unit_interval(HigherIsBetter)
         }
+        // Computed from predictions and labels (docs/quality.md); pushed values are held to
+        // the same ranges.
+        "roc_auc"
+        | "average_precision"
+        | "precision_macro"
+        | "recall_macro"
+        | "f1_macro"
+        | "precision_weighted"
+        | "recall_weighted"
+        | "f1_weighted"
+        | "roc_auc_ovr"
+        | "label_coverage"
+        | "estimated_accuracy"
+        | "estimated_precision"
+        | "estimated_recall"
+        | "estimated_f1"
+        | "estimated_roc_auc" => MetricInfo::unit_interval(HigherIsBetter),
+        "brier" => MetricInfo::unit_interval(LowerIsBetter),
+        "log_loss" | "mae" | "mse" | "rmse" | "mape" | "median_ae" | "max_error" => {
+            MetricInfo::non_negative(LowerIsBetter)
+        }
+        "r2" => MetricInfo::new(HigherIsBetter, None, Some(1.0)),
         "error_rate" => MetricInfo::unit_interval(LowerIsBetter),
         ERROR => MetricInfo::zero_or_one(LowerIsBetter),
         "latency_ms" | "drift_score" => MetricInfo::non_negative(LowerIsBetter),

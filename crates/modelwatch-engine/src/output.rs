@@ -1,4 +1,5 @@
-//! The engine's outputs: alert transitions, retrain decisions, job notices and canary verdicts.
+//! The engine's outputs: alert transitions, retrain decisions, job notices, canary verdicts
+//! and quality computed from predictions and labels.
 //!
 //! Every output has a stable id derived from what it is about and the sequence number of
 //! the input that caused it, so replaying the same inputs gives the same ids.
@@ -25,6 +26,10 @@ pub enum Output {
     JobFinished(JobNotice),
     /// A canary rule's verdict on a candidate version changed.
     Canary(CanaryVerdict),
+    /// Quality computed from predictions and labels: a window's realized or estimated
+    /// metrics, or its label coverage. Its metrics are points of the model instance's series,
+    /// evaluated by the rules as pushed values are.
+    Quality(QualityPoint),
 }
 
 impl Output {
@@ -35,6 +40,7 @@ impl Output {
             Output::Retrain(decision) => &decision.id,
             Output::JobFinished(notice) => &notice.id,
             Output::Canary(verdict) => &verdict.id,
+            Output::Quality(point) => &point.id,
         }
     }
 
@@ -45,6 +51,7 @@ impl Output {
             Output::Retrain(decision) => decision.seq,
             Output::JobFinished(notice) => notice.seq,
             Output::Canary(verdict) => verdict.seq,
+            Output::Quality(point) => point.seq,
         }
     }
 
@@ -55,6 +62,7 @@ impl Output {
             Output::Retrain(decision) => decision.at,
             Output::JobFinished(notice) => notice.at,
             Output::Canary(verdict) => verdict.at,
+            Output::Quality(point) => point.at,
         }
     }
 
@@ -65,8 +73,61 @@ impl Output {
             Output::Retrain(decision) => &decision.message,
             Output::JobFinished(notice) => &notice.message,
             Output::Canary(verdict) => &verdict.message,
+            Output::Quality(point) => &point.message,
         }
     }
+}
+
+/// Where a [`QualityPoint`]'s values come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualitySource {
+    /// A window of labeled predictions: the metrics scikit-learn computes on it.
+    Realized,
+    /// A window of predictions before their labels: CBPE's estimates (binary models).
+    Estimated,
+    /// The labeled share of the predictions resolved (labeled, or past the label horizon).
+    Coverage,
+}
+
+impl QualitySource {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualitySource::Realized => "realized",
+            QualitySource::Estimated => "estimated",
+            QualitySource::Coverage => "coverage",
+        }
+    }
+}
+
+/// Quality computed for one model instance at one input.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QualityPoint {
+    /// Derived from the input's sequence number, the instance and the source.
+    pub id: String,
+    /// The input that completed the window.
+    pub seq: u64,
+    /// Its event time: the time of the metrics' points.
+    pub at: Timestamp,
+    /// The model instance.
+    pub model: ModelId,
+    /// Realized, estimated or coverage.
+    pub source: QualitySource,
+    /// The predictions the values are over.
+    pub rows: u32,
+    /// The values, sorted by metric name; a metric undefined on the window is absent.
+    #[serde(serialize_with = "serialize_values")]
+    pub metrics: Vec<(String, f64)>,
+    /// The human sentence.
+    pub message: String,
+}
+
+fn serialize_values<S: Serializer>(
+    values: &[(String, f64)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    crate::traffic::serialize_pairs(values, serializer)
 }
 
 /// The state an alert moved to.

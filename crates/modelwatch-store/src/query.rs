@@ -447,6 +447,7 @@ impl Store {
             decisions: count("decisions")?,
             job_notices: count("job_notices")?,
             canary_verdicts: count("canary_verdicts")?,
+            quality_points: count("quality_points")?,
         })
     }
 

@@ -130,6 +130,11 @@ impl Store {
             )
             .map_err(&sqlite)? as u64;
         tx.execute(
+            "DELETE FROM quality_points WHERE seq > ?1 AND seq <= ?2",
+            params![totals.inputs_deleted_through, last],
+        )
+        .map_err(&sqlite)?;
+        tx.execute(
             "UPDATE store_state SET inputs_deleted_through = ?1,
                                     inputs_deleted = inputs_deleted + ?2 WHERE id = 1",
             params![last, deleted],

@@ -269,6 +269,29 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         code: None,
     },
+    // 7: quality computed from predictions and labels (issue 13). Each computed point is an
+    // output (`output`, as `replay` prints it); `metrics` (a JSON object) holds its values
+    // for the series points, which a crash may leave unwritten: `Store::rebuild_points`
+    // reads them back from here as it reads metric values back from the inputs.
+    Migration {
+        sql: "
+    CREATE TABLE quality_points (
+        pos INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        seq INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        source TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        output TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX quality_points_by_seq ON quality_points (seq);
+    CREATE INDEX quality_points_by_model ON quality_points (model, pos);
+    ",
+        code: None,
+    },
 ];
 
 /// Brings the schema of `connection` (the file at `path`) up to [`SCHEMA_VERSION`], all

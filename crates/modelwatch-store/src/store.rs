@@ -69,6 +69,8 @@ pub struct Counts {
     pub job_notices: u64,
     /// Canary verdicts.
     pub canary_verdicts: u64,
+    /// Quality points computed from predictions and labels.
+    pub quality_points: u64,
 }
 
 /// What a commit wrote.
@@ -216,6 +218,12 @@ impl Store {
             for record in &batch.records {
                 self.points.add(record.seq, &record.input);
             }
+            for output in &batch.outputs {
+                if let Output::Quality(point) = output {
+                    self.points
+                        .add_values(point.seq, &point.model, point.at, &point.metrics);
+                }
+            }
         }
         Ok(Committed {
             written,
@@ -346,9 +354,20 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
         .iter()
         .map(|record| match &record.input {
             Input::Event(event) => event.metrics.len() as u64,
-            Input::JobFinished(_) | Input::RetrainRequest(_) => 0,
+            Input::JobFinished(_)
+            | Input::RetrainRequest(_)
+            | Input::Prediction(_)
+            | Input::Label(_) => 0,
         })
-        .sum();
+        .sum::<u64>()
+        + batch
+            .outputs
+            .iter()
+            .map(|output| match output {
+                Output::Quality(point) => point.metrics.len() as u64,
+                _ => 0,
+            })
+            .sum::<u64>();
     for (output, text) in batch.outputs.iter().zip(&encoded.outputs) {
         let seq = output.seq();
         let time = output.at().as_nanos();
@@ -430,6 +449,27 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
                     text
                 ])?;
                 counts.canary_verdicts += 1;
+            }
+            Output::Quality(point) => {
+                let metrics = serde_json::to_string(&crate::points::ValuesForm(&point.metrics))
+                    .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+                tx.prepare_cached(
+                    "INSERT INTO quality_points (id, seq, time, model, version, instance,
+                                                 source, metrics, output)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    point.id,
+                    seq,
+                    time,
+                    point.model.name,
+                    point.model.version,
+                    point.model.instance,
+                    point.source.as_str(),
+                    metrics,
+                    text
+                ])?;
+                counts.quality_points += 1;
             }
         }
     }

@@ -18,7 +18,10 @@ use serde::{Serialize, Serializer};
 pub(crate) fn encode(input: &Input) -> Result<String, serde_json::Error> {
     match input {
         Input::Event(event) => serde_json::to_string(&WireEvent::from(event)),
-        Input::JobFinished(_) | Input::RetrainRequest(_) => serde_json::to_string(input),
+        Input::JobFinished(_)
+        | Input::RetrainRequest(_)
+        | Input::Prediction(_)
+        | Input::Label(_) => serde_json::to_string(input),
     }
 }
 

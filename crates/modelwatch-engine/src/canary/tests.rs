@@ -397,6 +397,7 @@ fn a_series_matching_both_sides_is_candidate_only_and_verdicts_follow_the_alerts
             Output::Retrain(_) => "retrain",
             Output::JobFinished(_) => "job",
             Output::Canary(_) => "canary",
+            Output::Quality(_) => "quality",
         })
         .collect();
     assert_eq!(kinds, ["alert", "retrain", "muted alert", "canary"]);

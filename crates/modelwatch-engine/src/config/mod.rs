@@ -6,6 +6,7 @@
 
 mod canary;
 mod effects;
+mod models;
 mod outbound;
 mod parse;
 
@@ -28,6 +29,10 @@ pub use effects::{
     DEFAULT_RETRY_FOR_SECS, DEFAULT_RETRY_INITIAL_MS, DEFAULT_RETRY_MAX_SECS, DEFAULT_TIMEOUT_SECS,
     EffectsConfig, JobSettings, Notifier, NotifierKind, SecretSource, TEMPLATE_FIELDS,
     TemplateFields, Trainer, check_template, expand_template,
+};
+pub use models::{
+    CalibrationSetting, DEFAULT_LABEL_HORIZON_SECS, DEFAULT_QUALITY_WINDOW, MAX_QUALITY_WINDOW,
+    ModelSettings, ModelsConfig, Task,
 };
 pub use outbound::{AllowedHost, HostAllowlist, check_url, check_url_template};
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};
@@ -255,6 +260,8 @@ pub struct Config {
     pub canaries: Vec<CanaryRule>,
     /// Notifiers, trainers, rollback backends and job limits: what the service runs.
     pub effects: EffectsConfig,
+    /// `[[models]]`: task, window and label horizon of the models that send predictions.
+    pub models: ModelsConfig,
     /// The SHA-256 (lowercase hex) of the TOML text the config was parsed from; empty for a
     /// config built in code. The service keeps engine snapshots only for the same digest.
     pub source_digest: String,

@@ -11,7 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    Config, CooldownOverride, EffectsConfig, Glob, HostAllowlist, Notifier, RetrainSettings,
+    Config, CooldownOverride, EffectsConfig, Glob, HostAllowlist, ModelsConfig, Notifier,
+    RetrainSettings,
 };
 use crate::metric::{
     Goal, MetricCatalog, MetricInfo, canonical_metric_name, check_metric_name, quoted, well_known,
@@ -344,6 +345,10 @@ impl Reader<'_> {
             }
             Some(value) => self.rules(value, "rules", &known),
         };
+        let models = match root.get("models") {
+            Some(value) => self.models(value, "models"),
+            None => ModelsConfig::default(),
+        };
         for (path, section, value) in misspelled {
             self.misspelled_section(section, path, value, &known);
         }
@@ -353,6 +358,7 @@ impl Reader<'_> {
             retrain,
             canaries,
             effects,
+            models,
             source_digest: String::new(),
         }
     }
@@ -572,6 +578,7 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
 
 mod canary;
 mod effects;
+mod models;
 mod outbound;
 mod rules;
 mod sections;

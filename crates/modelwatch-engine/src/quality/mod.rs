@@ -4,4 +4,11 @@
 
 pub mod cbpe;
 pub mod isotonic;
+pub mod join;
 pub mod metrics;
+mod state;
+mod tracker;
+pub mod window;
+
+pub(crate) use state::QualityState;
+pub use tracker::{QualityTracker, TrafficCounts};

@@ -80,6 +80,7 @@ fn timeline(engine: &mut Engine, inputs: &[Input]) -> Vec<String> {
                 format!("{}:job:{}", notice.seq, notice.ended_outstanding)
             }
             Output::Canary(verdict) => format!("{}:canary:{}", verdict.seq, verdict.rule),
+            Output::Quality(point) => format!("{}:quality:{}", point.seq, point.model),
         })
         .collect()
 }

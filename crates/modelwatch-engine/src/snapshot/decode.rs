@@ -134,6 +134,10 @@ pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, Snapsho
     let instances = restore_instances(&config, &state.rules, state.instances)?;
     let policy = restore_policy(&config, state.models)?;
     let canaries = restore_canaries(&config, state.canaries)?;
+    let quality = state
+        .quality
+        .restore(config.clone())
+        .map_err(SnapshotError::Corrupt)?;
     Ok(Parts {
         evaluator: Evaluator {
             config,
@@ -142,6 +146,7 @@ pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, Snapsho
         },
         policy,
         canaries,
+        quality,
         next_seq: state.next_seq,
         clock: Timestamp::from_nanos(state.clock),
     })

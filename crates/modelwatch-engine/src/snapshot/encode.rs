@@ -17,6 +17,7 @@
 //! the steps reach it; a series created since is not among the keys, and everything else was
 //! written at the beginning.
 
+use crate::quality::{QualityState, QualityTracker};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -104,6 +105,7 @@ impl Encoding {
         evaluator: &Evaluator,
         policy: &RetrainPolicy,
         canaries: &CanaryTracker,
+        quality: &QualityTracker,
         next_seq: u64,
         clock: Timestamp,
     ) -> Result<Encoding, SnapshotError> {
@@ -139,6 +141,7 @@ impl Encoding {
         let mut tail = Vec::new();
         put(&mut tail, &models)?;
         put(&mut tail, &store_canaries(canaries))?;
+        put(&mut tail, &QualityState::of(quality))?;
         Ok(Encoding {
             seq: next_seq.saturating_sub(1),
             bytes,
@@ -282,10 +285,11 @@ pub(crate) fn encode(
     evaluator: &Evaluator,
     policy: &RetrainPolicy,
     canaries: &CanaryTracker,
+    quality: &QualityTracker,
     next_seq: u64,
     clock: Timestamp,
 ) -> Result<Vec<u8>, SnapshotError> {
-    let mut encoding = Encoding::begin(evaluator, policy, canaries, next_seq, clock)?;
+    let mut encoding = Encoding::begin(evaluator, policy, canaries, quality, next_seq, clock)?;
     while !encoding.step(evaluator, usize::MAX)? {}
     Ok(encoding.finish().bytes)
 }

@@ -16,8 +16,12 @@ use super::rules::{
     check_identifier, check_job_id, check_reason, check_sent_metric_name, finish_metrics,
     metric_entry,
 };
+use super::traffic::{
+    check_feature_name, check_feature_text, check_probability, finish_features, finish_scores,
+};
 use crate::event::{Event, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp};
 use crate::metric::{MACRO_SCORE, MetricCatalog};
+use crate::traffic::{Feature, Label, Outcome, Prediction, check_class, check_prediction_id};
 
 impl Event {
     /// An event as the reader builds one: `metrics` in any order, aliases (`f1_score`) under
@@ -133,6 +137,135 @@ impl RetrainRequest {
     }
 }
 
+impl Prediction {
+    /// A prediction as the reader builds one: scores and features in any order (sorted here),
+    /// every value checked by the reader's rules (without a config: the rules of the model's
+    /// task are checked at ingest, `WireParser::with_models`).
+    ///
+    /// # Errors
+    ///
+    /// Every rule broken, each naming its field (`prediction.id`, `prediction.scores`, ...).
+    pub fn new(
+        model: ModelId,
+        timestamp: Option<Timestamp>,
+        id: String,
+        output: Outcome,
+        score: Option<f64>,
+        scores: Option<Vec<(String, f64)>>,
+        features: Option<Vec<(String, Feature)>>,
+    ) -> Result<Prediction, Vec<InputError>> {
+        let mut problems = Problems::of_built_input();
+        check_timestamp(timestamp, &mut problems);
+        problems.check("model.name", check_identifier(&model.name));
+        problems.check("model.version", check_identifier(&model.version));
+        problems.check("model.instance", check_identifier(&model.instance));
+        problems.check("prediction.id", check_prediction_id(&id));
+        check_outcome(&output, "prediction.output", &mut problems);
+        if let Some(score) = score {
+            problems.check("prediction.score", check_probability(score));
+        }
+        if score.is_some() && scores.is_some() {
+            problems.at(
+                Some("prediction.scores"),
+                "give either score or scores, not both".to_string(),
+            );
+        }
+        let scores = match scores {
+            None => None,
+            Some(scores) => {
+                let mut ok = true;
+                for (class, value) in &scores {
+                    let field = format!("prediction.scores.{class}");
+                    ok &= problems.check(&field, check_class(class))
+                        && problems.check(&field, check_probability(*value));
+                }
+                if ok {
+                    finish_scores(scores, &mut problems)
+                } else {
+                    None
+                }
+            }
+        };
+        let features = match features {
+            None => None,
+            Some(features) => {
+                let mut ok = true;
+                for (name, value) in &features {
+                    let field = format!("prediction.features.{name}");
+                    ok &= problems.check(&field, check_feature_name(name));
+                    match value {
+                        Feature::Number(number) if !number.is_finite() => {
+                            problems.at(Some(&field), "must be a finite number".to_string());
+                            ok = false;
+                        }
+                        Feature::Text(text) => {
+                            ok &= problems.check(&field, check_feature_text(text))
+                        }
+                        _ => {}
+                    }
+                }
+                if ok {
+                    finish_features(features, &mut problems)
+                } else {
+                    None
+                }
+            }
+        };
+        if !problems.is_empty() {
+            return Err(problems.into_errors());
+        }
+        Ok(Prediction {
+            model,
+            timestamp,
+            id,
+            output,
+            score,
+            scores,
+            features,
+        })
+    }
+}
+
+impl Label {
+    /// A label, checked as the reader checks one.
+    ///
+    /// # Errors
+    ///
+    /// Every rule broken, each naming its field (`model.name`, `label.id`, `label.value`).
+    pub fn new(
+        model: impl Into<String>,
+        timestamp: Option<Timestamp>,
+        id: String,
+        value: Outcome,
+    ) -> Result<Label, Vec<InputError>> {
+        let label = Label {
+            model: model.into(),
+            timestamp,
+            id,
+            value,
+        };
+        let mut problems = Problems::of_built_input();
+        check_timestamp(label.timestamp, &mut problems);
+        problems.check("model.name", check_identifier(&label.model));
+        problems.check("label.id", check_prediction_id(&label.id));
+        check_outcome(&label.value, "label.value", &mut problems);
+        finish(problems).map(|()| label)
+    }
+}
+
+/// An outcome the reader would give back: a class of 1 to 256 bytes, or a finite number.
+fn check_outcome(outcome: &Outcome, field: &str, problems: &mut Problems) {
+    match outcome {
+        Outcome::Text(text) => {
+            problems.check(field, check_class(text));
+        }
+        Outcome::Number(number) if !number.is_finite() => {
+            problems.at(Some(field), "must be a finite number".to_string());
+        }
+        _ => {}
+    }
+}
+
 impl Input {
     /// Checks an input built in code by the rules the reader applies: exactly the inputs that
     /// pass are those whose wire form reads back as the same input. An event must also be in
@@ -165,6 +298,32 @@ impl Input {
             }
             Input::JobFinished(job) => check_job(job, &mut problems),
             Input::RetrainRequest(request) => check_retrain_request(request, &mut problems),
+            Input::Prediction(prediction) => {
+                let rebuilt = Prediction::new(
+                    prediction.model.clone(),
+                    prediction.timestamp,
+                    prediction.id.clone(),
+                    prediction.output.clone(),
+                    prediction.score,
+                    prediction.scores.clone(),
+                    prediction.features.clone(),
+                )?;
+                if rebuilt != *prediction {
+                    problems.at(
+                        Some("prediction"),
+                        "not in the form the reader gives: scores and features sorted by name; build predictions with Prediction::new"
+                            .to_string(),
+                    );
+                }
+            }
+            Input::Label(label) => {
+                Label::new(
+                    label.model.clone(),
+                    label.timestamp,
+                    label.id.clone(),
+                    label.value.clone(),
+                )?;
+            }
         }
         finish(problems)
     }

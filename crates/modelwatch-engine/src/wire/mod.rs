@@ -8,7 +8,8 @@
 //! - `fields`: reading one field's value from JSON, problems collected by field.
 //! - `rules`: what a valid value is, one function per rule ([`check_identifier`],
 //!   [`check_reason`], ...), shared by the readers and the checked constructors.
-//! - `readers`: one reader per kind of input: metric events, job notices, retrain requests.
+//! - `readers`: one reader per kind of input: metric events, job notices, retrain requests;
+//!   `traffic`: predictions and labels, checked against `[[models]]` when the parser has it.
 //! - `time_bounds`: the event times a parser refuses ([`TimeBounds`]).
 //! - `checked`: the checked constructors ([`Event::new`](crate::Event::new),
 //!   [`JobFinished::new`](crate::JobFinished::new),
@@ -22,9 +23,11 @@ mod framing;
 mod readers;
 mod rules;
 mod time_bounds;
+mod traffic;
 
 use std::fmt;
 
+use crate::config::ModelsConfig;
 use crate::event::Input;
 use crate::metric::MetricCatalog;
 use fields::Problems;
@@ -152,6 +155,7 @@ pub struct WireParser<'c> {
     limits: Limits,
     accept_jobs: bool,
     time_bounds: Option<&'c TimeBounds>,
+    models: Option<&'c ModelsConfig>,
 }
 
 impl<'c> WireParser<'c> {
@@ -162,6 +166,7 @@ impl<'c> WireParser<'c> {
             limits: Limits::default(),
             accept_jobs: false,
             time_bounds: None,
+            models: None,
         }
     }
 
@@ -184,6 +189,16 @@ impl<'c> WireParser<'c> {
     /// Inputs without a timestamp are not affected.
     pub fn with_time_bounds(mut self, bounds: &'c TimeBounds) -> WireParser<'c> {
         self.time_bounds = Some(bounds);
+        self
+    }
+
+    /// Checks predictions and labels against `models` as well: the model must have a
+    /// `[[models]]` entry, and outputs, scores and label values must fit its task (a class for
+    /// binary and multiclass, a number for regression; `score` only for binary models, whose
+    /// `scores` must give the positive class). Without it (the store's reader), only the rules
+    /// that hold whatever the config are checked.
+    pub fn with_models(mut self, models: &'c ModelsConfig) -> WireParser<'c> {
+        self.models = Some(models);
         self
     }
 

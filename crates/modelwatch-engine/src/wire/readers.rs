@@ -46,6 +46,8 @@ impl WireParser<'_> {
         let mut value = None;
         let mut job = None;
         let mut retrain = None;
+        let mut prediction = None;
+        let mut label = None;
         for (key, raw) in fields {
             let slot = match key.as_ref() {
                 "model" => &mut model,
@@ -55,10 +57,12 @@ impl WireParser<'_> {
                 "value" => &mut value,
                 "job_finished" => &mut job,
                 "retrain_request" => &mut retrain,
+                "prediction" => &mut prediction,
+                "label" => &mut label,
                 other => {
                     problems.at(
                         Some(other),
-                        "unknown field; an event has model, timestamp, and metrics or metric and value"
+                        "unknown field; an input has model, timestamp, and metrics (or metric and value), prediction or label"
                             .to_string(),
                     );
                     continue;
@@ -80,6 +84,21 @@ impl WireParser<'_> {
             ("metric", metric.is_some()),
             ("value", value.is_some()),
         ];
+        if prediction.is_some() || label.is_some() {
+            let traffic = super::traffic::TrafficFields {
+                model,
+                prediction,
+                label,
+                others: [
+                    ("metrics", metrics.is_some()),
+                    ("metric", metric.is_some()),
+                    ("value", value.is_some()),
+                    ("job_finished", job.is_some()),
+                    ("retrain_request", retrain.is_some()),
+                ],
+            };
+            return self.read_traffic(traffic, timestamp, problems);
+        }
         if let Some(request) = retrain {
             let beside = [event_fields.as_slice(), &[("job_finished", job.is_some())]].concat();
             self.admit_special(
@@ -211,7 +230,7 @@ impl WireParser<'_> {
     }
 }
 
-fn read_model(raw: &RawValue, problems: &mut Problems) -> Option<ModelId> {
+pub(super) fn read_model(raw: &RawValue, problems: &mut Problems) -> Option<ModelId> {
     let fields = problems.object(raw, Some("model"))?;
     let (mut name, mut version, mut instance) = (None, None, None);
     let mut ok = true;

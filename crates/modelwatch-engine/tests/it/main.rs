@@ -6,4 +6,5 @@ mod checked;
 mod properties;
 mod snapshot;
 mod streams;
+mod traffic;
 mod wire;

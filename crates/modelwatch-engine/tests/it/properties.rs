@@ -64,6 +64,7 @@ fn meaning(output: &Output) -> String {
             verdict.verdict.as_str(),
             verdict.message
         ),
+        Output::Quality(point) => format!("quality {} {}", point.at, point.message),
     }
 }
 
@@ -73,6 +74,7 @@ fn model_of(output: &Output) -> &str {
         Output::Retrain(decision) => &decision.model,
         Output::JobFinished(notice) => &notice.model,
         Output::Canary(verdict) => &verdict.model.name,
+        Output::Quality(point) => &point.model.name,
     }
 }
 

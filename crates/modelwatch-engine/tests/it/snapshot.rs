@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use crate::properties::{config, replay};
 use crate::streams::{ALL_DETECTORS, stream};
 
-fn feed(engine: &mut Engine, inputs: &[Input]) -> Vec<Output> {
+pub(crate) fn feed(engine: &mut Engine, inputs: &[Input]) -> Vec<Output> {
     let mut out = Vec::new();
     for input in inputs {
         engine.process(input, &mut out);
@@ -66,7 +66,7 @@ fn resealed(bytes: &[u8], flips: &[(prop::sample::Index, u8)]) -> Vec<u8> {
 
 /// Restores a snapshot taken after every prefix of `inputs` and checks that the restored
 /// engine gives, input by input, what an uninterrupted run gives (one pass for the original).
-fn check_every_cut(config: &Arc<Config>, inputs: &[Input]) -> Result<(), TestCaseError> {
+pub(crate) fn check_every_cut(config: &Arc<Config>, inputs: &[Input]) -> Result<(), TestCaseError> {
     let mut reference = Engine::new(config.clone());
     let expected: Vec<String> = inputs
         .iter()
@@ -99,6 +99,8 @@ fn without_some_timestamps(mut inputs: Vec<Input>, mask: &[bool]) -> Vec<Input> 
                 Input::Event(event) => event.timestamp = None,
                 Input::JobFinished(job) => job.timestamp = None,
                 Input::RetrainRequest(request) => request.timestamp = None,
+                Input::Prediction(prediction) => prediction.timestamp = None,
+                Input::Label(label) => label.timestamp = None,
             }
         }
     }

@@ -141,6 +141,7 @@ pub(crate) fn write_effects(
         // Who asked for the input that caused the output.
         let asked_by = batch.actors.of_input(output.seq());
         match output {
+            Output::Quality(_) => {}
             Output::Alert(alert) => {
                 for notifier in &alert.notify {
                     deliveries::insert_delivery(tx, notifier, output, json, created_at)?;

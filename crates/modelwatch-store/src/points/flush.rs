@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use modelwatch_engine::ModelId;
+use modelwatch_engine::{ModelId, Timestamp};
 use rusqlite::{Connection, Transaction, params};
 
 use super::pending::Plan;
@@ -135,6 +135,7 @@ impl Store {
         while self.points.through < last_seq {
             let page = self.inputs_after(self.points.through, MAX_REPLAY_PAGE)?;
             let before = read;
+            let page_after = self.points.through;
             for stored in page.iter().take_while(|stored| stored.seq <= last_seq) {
                 let expected = self.points.through + 1;
                 if stored.seq != expected {
@@ -151,6 +152,7 @@ impl Store {
                 self.points.add(stored.seq, &stored.input);
                 read += 1;
             }
+            self.rebuild_quality_points(page_after, self.points.through)?;
             if read == before {
                 return Err(StoreError::Corrupt {
                     path: self.path.clone(),
@@ -166,6 +168,44 @@ impl Store {
             }
         }
         Ok(read)
+    }
+
+    /// Adds the values of the quality outputs of inputs `after + 1 ..= through` to the pending
+    /// points, as [`Store::commit`] added them.
+    fn rebuild_quality_points(&mut self, after: u64, through: u64) -> Result<(), StoreError> {
+        if through <= after {
+            return Ok(());
+        }
+        let rows = (|| {
+            let mut statement = self.connection.prepare_cached(
+                "SELECT seq, time, model, version, instance, metrics FROM quality_points
+                 WHERE seq > ?1 AND seq <= ?2 ORDER BY pos",
+            )?;
+            let rows = statement.query_map(rusqlite::params![after, through], |row| {
+                Ok((
+                    row.get::<_, u64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    ModelId {
+                        name: row.get(2)?,
+                        version: row.get(3)?,
+                        instance: row.get(4)?,
+                    },
+                    row.get::<_, String>(5)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })()
+        .map_err(self.sqlite("reading quality points back"))?;
+        for (seq, time, model, metrics) in rows {
+            let values = super::read_values(&metrics).map_err(|message| StoreError::Corrupt {
+                path: self.path.clone(),
+                seq,
+                message: format!("its quality point's values do not read back: {message}"),
+            })?;
+            self.points
+                .add_values(seq, &model, Timestamp::from_nanos(time), &values);
+        }
+        Ok(())
     }
 
     /// Writes every pending point to chunks and moves the watermark to the last committed

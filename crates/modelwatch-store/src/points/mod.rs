@@ -62,6 +62,33 @@ const POINT_BYTES: usize = 24;
 /// A point's key: event time in nanoseconds, then sequence number.
 type Key = (i64, u64);
 
+/// Metric values as a JSON object, in their order: how `quality_points.metrics` holds a
+/// quality output's values.
+pub(crate) struct ValuesForm<'a>(pub(crate) &'a [(String, f64)]);
+
+impl serde::Serialize for ValuesForm<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Reads [`ValuesForm`] back, in its order.
+pub(crate) fn read_values(text: &str) -> Result<Vec<(String, f64)>, String> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|error| error.to_string())?;
+    map.into_iter()
+        .map(|(name, value)| match value.as_f64() {
+            Some(number) => Ok((name, number)),
+            None => Err(format!("{name} is not a number")),
+        })
+        .collect()
+}
+
 /// One point as chunks hold it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct RawPoint {

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use modelwatch_engine::{Input, ModelId};
+use modelwatch_engine::{Input, ModelId, Timestamp};
 
 use super::{POINTS_PER_CHUNK, RawPoint};
 
@@ -102,19 +102,29 @@ impl PendingPoints {
     pub(crate) fn add(&mut self, seq: u64, input: &Input) {
         self.through = seq;
         let Input::Event(event) = input else { return };
-        let time = event.timestamp.unwrap_or_default().as_nanos();
-        if event.metrics.is_empty() {
+        let time = event.timestamp.unwrap_or_default();
+        self.add_values(seq, &event.model, time, &event.metrics);
+    }
+
+    /// Adds points of input `seq` (up to `through`) that the engine computed from it: a
+    /// quality output's values.
+    pub(crate) fn add_values(
+        &mut self,
+        seq: u64,
+        model: &ModelId,
+        time: Timestamp,
+        values: &[(String, f64)],
+    ) {
+        let time = time.as_nanos();
+        if values.is_empty() {
             return;
         }
-        let ahead = self.written_ahead.get(&event.model);
-        let metrics = match self.series.get_mut(&event.model) {
+        let ahead = self.written_ahead.get(model);
+        let metrics = match self.series.get_mut(model) {
             Some(metrics) => metrics,
-            None => self
-                .series
-                .entry(Arc::new(event.model.clone()))
-                .or_default(),
+            None => self.series.entry(Arc::new(model.clone())).or_default(),
         };
-        for (metric, value) in &event.metrics {
+        for (metric, value) in values {
             if ahead
                 .and_then(|ahead| ahead.get(metric))
                 .is_some_and(|written| seq <= *written)

@@ -124,7 +124,7 @@ fn by_kind(outputs: &[Output], alerts: bool) -> Vec<String> {
         .filter(|output| match output {
             Output::Alert(_) => alerts,
             Output::Retrain(_) => !alerts,
-            Output::JobFinished(_) | Output::Canary(_) => false,
+            Output::JobFinished(_) | Output::Canary(_) | Output::Quality(_) => false,
         })
         .cloned()
         .collect();
@@ -152,7 +152,10 @@ fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
         .iter()
         .map(|record| match &record.input {
             Input::Event(event) => event.metrics.len(),
-            Input::JobFinished(_) | Input::RetrainRequest(_) => 0,
+            Input::JobFinished(_)
+            | Input::RetrainRequest(_)
+            | Input::Prediction(_)
+            | Input::Label(_) => 0,
         })
         .sum();
     assert_eq!(counts.points, n_points as u64);

@@ -4,6 +4,8 @@
 //! `inputs_after` must give them back identical. And what the checked constructors refuse,
 //! the store's reader refuses too, so nothing it could not read is ever built.
 
+#![allow(clippy::result_large_err)]
+
 use modelwatch_engine::metric::MetricCatalog;
 use modelwatch_engine::{
     Event, Format, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp, WireParser,
@@ -91,7 +93,10 @@ fn wire_form(input: &Input) -> String {
                 metrics.join(",")
             )
         }
-        Input::JobFinished(_) | Input::RetrainRequest(_) => serde_json::to_string(input).unwrap(),
+        Input::JobFinished(_)
+        | Input::RetrainRequest(_)
+        | Input::Prediction(_)
+        | Input::Label(_) => serde_json::to_string(input).unwrap(),
     }
 }
 
@@ -274,6 +279,74 @@ fn special_text() -> impl Strategy<Value = String> {
         .prop_map(|(input, timestamp)| format!("{input}{timestamp}}}"))
 }
 
+/// An output or label value as a sender writes it: a class (string, integer, boolean) or a
+/// number, spelled in any of the ways JSON allows.
+fn outcome_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any_text().prop_map(|text| json(&text)),
+        any::<i64>().prop_map(|n| n.to_string()),
+        Just("true".to_string()),
+        Just("false".to_string()),
+        number(any::<f64>(), -f64::MAX, f64::MAX),
+        prop::sample::select(vec!["1.0", "-0", "1e3", "12345678901234567890", "0.5"])
+            .prop_map(str::to_string),
+    ]
+}
+
+/// The text of a prediction or a label, as a model server might send it.
+fn traffic_text() -> impl Strategy<Value = String> {
+    let score = prop_oneof![
+        Just(String::new()),
+        number(0.0..=1.0, 0.0, 1.0).prop_map(|value| format!(r#", "score": {value}"#)),
+        (0.0f64..=1.0).prop_map(|p| format!(
+            r#", "scores": {{"b": {}, "a": {}}}"#,
+            serde_json::to_string(&p).unwrap(),
+            serde_json::to_string(&(1.0 - p)).unwrap()
+        )),
+    ];
+    let feature = prop_oneof![
+        Just("null".to_string()),
+        Just("true".to_string()),
+        number(any::<f64>(), -f64::MAX, f64::MAX),
+        "\\PC{0,20}".prop_map(|text| json(&text)),
+    ];
+    let features = prop_oneof![
+        Just(String::new()),
+        prop::collection::btree_map("\\PC{1,12}", feature, 0..6).prop_map(|features| {
+            let members: Vec<String> = features
+                .iter()
+                .map(|(name, value)| format!("{}: {value}", json(name)))
+                .collect();
+            format!(r#", "features": {{{}}}"#, members.join(", "))
+        }),
+    ];
+    let prediction = (
+        identifier(),
+        identifier(),
+        any_text(),
+        outcome_text(),
+        score,
+        features,
+    )
+        .prop_map(|(name, version, id, output, score, features)| {
+            format!(
+                r#"{{"model": {{"name": {}, "version": {}}}, "prediction": {{"id": {}, "output": {output}{score}{features}}}"#,
+                json(&name),
+                json(&version),
+                json(&id)
+            )
+        });
+    let label = (identifier(), any_text(), outcome_text()).prop_map(|(name, id, value)| {
+        format!(
+            r#"{{"model": {{"name": {}}}, "label": {{"id": {}, "value": {value}}}"#,
+            json(&name),
+            json(&id)
+        )
+    });
+    (prop_oneof![prediction, label], timestamp_member())
+        .prop_map(|(input, timestamp)| format!("{input}{timestamp}}}"))
+}
+
 fn json(text: &str) -> String {
     serde_json::to_string(text).unwrap()
 }
@@ -406,6 +479,16 @@ proptest! {
     ) {
         let catalog = MetricCatalog::new();
         let accepted = parsed(WireParser::new(&catalog).accepting_jobs(), &texts);
+        let (stored, read) = stored_and_read_back(&accepted);
+        prop_assert_eq!(read, stored);
+    }
+
+    #[test]
+    fn predictions_and_labels_accepted_read_back_identical(
+        texts in prop::collection::vec(prop_oneof![traffic_text(), event_text()], 1..24),
+    ) {
+        let catalog = MetricCatalog::new();
+        let accepted = parsed(WireParser::new(&catalog), &texts);
         let (stored, read) = stored_and_read_back(&accepted);
         prop_assert_eq!(read, stored);
     }

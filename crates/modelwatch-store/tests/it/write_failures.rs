@@ -72,7 +72,7 @@ canary = {{ candidate = {{ version = "1.5.*" }}, baseline = {{ version = "1.4.*"
         match output {
             Output::Alert(alert) => alert.notify = vec![Arc::from("hook")],
             Output::Canary(verdict) => verdict.notify = vec![Arc::from("hook")],
-            Output::Retrain(_) | Output::JobFinished(_) => {}
+            Output::Retrain(_) | Output::JobFinished(_) | Output::Quality(_) => {}
         }
     }
     run

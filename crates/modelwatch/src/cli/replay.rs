@@ -1,7 +1,7 @@
 //! `modelwatch replay`: the engine over event files, offline. Validates every file first (a
 //! bad line stops the replay before it prints anything), then prints the timeline of alerts
-//! retrain decisions, job notices and canary verdicts: an aligned table, or one JSON object a
-//! line.
+//! retrain decisions, job notices, canary verdicts and quality computed from predictions and
+//! labels: an aligned table, or one JSON object a line.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,7 +46,9 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<()> {
         .iter()
         .map(super::read_input)
         .collect::<Result<Vec<_>>>()?;
-    let parser = WireParser::new(&config.catalog).accepting_jobs();
+    let parser = WireParser::new(&config.catalog)
+        .accepting_jobs()
+        .with_models(&config.models);
     validate(&parser, &files)?;
 
     let mut engine = Engine::new(config.clone());
@@ -181,6 +183,15 @@ impl Table {
                 verdict.rule.to_string(),
                 format!("canary {}", verdict.verdict.as_str()),
                 verdict.message.clone(),
+            ],
+            Output::Quality(point) => vec![
+                point.seq.to_string(),
+                point.at.to_string(),
+                point.model.to_string(),
+                "-".to_string(),
+                "-".to_string(),
+                format!("quality {}", point.source.as_str()),
+                point.message.clone(),
             ],
         };
         self.rows.push(row);

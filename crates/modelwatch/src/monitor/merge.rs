@@ -97,6 +97,28 @@ impl Merger {
                     self.policy.observe(seq, &request.model, at, outputs);
                     self.policy.on_retrain_request(seq, at, &request, outputs);
                 }
+                PlanEntry::Traffic {
+                    seq,
+                    at,
+                    model,
+                    computed,
+                } => {
+                    // As `Engine::apply_computed`: each quality output, then the alerts of its
+                    // values, then the canary rules.
+                    self.policy.observe(seq, &model, at, outputs);
+                    for entry in computed {
+                        let tags = entry.tags;
+                        outputs.push(Output::Quality(entry.point));
+                        while let Some(tagged) = pending
+                            .next_if(|tagged| tagged.seq == seq && tags.contains(&tagged.index))
+                        {
+                            self.policy.record_alert(tagged.alert, outputs);
+                        }
+                        if let Some(event) = entry.event {
+                            self.canaries.observe_event(seq, at, &event, outputs);
+                        }
+                    }
+                }
             }
         }
     }

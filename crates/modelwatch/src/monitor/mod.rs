@@ -192,6 +192,7 @@ impl Monitor {
             shard_outputs.push(result_rx);
         }
         tasks.push(runtime.spawn(router::run(
+            config.clone(),
             command_rx,
             shard_inputs,
             plan_tx,

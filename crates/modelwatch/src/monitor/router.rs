@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use modelwatch_engine::{Event, Input, JobFinished, RetrainRequest, Timestamp};
+use modelwatch_engine::quality::QualityTracker;
+use modelwatch_engine::{
+    Config, Event, Input, JobFinished, QualityPoint, RetrainRequest, Timestamp,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Command;
@@ -32,20 +35,45 @@ pub(super) enum PlanEntry {
         at: Timestamp,
         request: RetrainRequest,
     },
+    /// A prediction or label: the quality outputs it completed (the router's tracker computed
+    /// them); their values went to the shards as points of `event`.
+    Traffic {
+        seq: u64,
+        at: Timestamp,
+        model: String,
+        computed: Vec<ComputedEntry>,
+    },
+}
+
+/// One quality output of an input, with the event its values were evaluated as and the tags
+/// of those points.
+#[derive(Debug)]
+pub(super) struct ComputedEntry {
+    pub(super) point: QualityPoint,
+    pub(super) event: Option<Arc<Event>>,
+    pub(super) tags: std::ops::Range<u32>,
 }
 
 pub(super) async fn run(
+    config: Arc<Config>,
     mut commands: mpsc::Receiver<Command>,
     shards: Vec<mpsc::Sender<ShardWork>>,
     plans: mpsc::Sender<PlanItem>,
     clock: Arc<dyn Clock>,
 ) {
     let mut next_seq: u64 = 1;
+    let mut quality = QualityTracker::new(config);
     let mut batches: Vec<Vec<Point>> = (0..shards.len()).map(|_| Vec::new()).collect();
     while let Some(command) = commands.recv().await {
         let item = match command {
             Command::Ingest(inputs) => {
-                let entries = split(inputs, &mut next_seq, clock.as_ref(), &mut batches);
+                let entries = split(
+                    inputs,
+                    &mut next_seq,
+                    clock.as_ref(),
+                    &mut quality,
+                    &mut batches,
+                );
                 let mut involved = Vec::new();
                 for (index, points) in batches.iter_mut().enumerate() {
                     if points.is_empty() {
@@ -88,8 +116,10 @@ fn split(
     inputs: Vec<Input>,
     next_seq: &mut u64,
     clock: &dyn Clock,
+    quality: &mut QualityTracker,
     batches: &mut [Vec<Point>],
 ) -> Vec<PlanEntry> {
+    let mut points = Vec::new();
     let mut entries = Vec::with_capacity(inputs.len());
     let mut now = None;
     for input in inputs {
@@ -108,11 +138,36 @@ fn split(
                     batches[shard].push(Point {
                         seq,
                         index: index as u32,
+                        tag: index as u32,
                         at,
                         event: event.clone(),
                     });
                 }
                 entries.push(PlanEntry::Event { seq, at, event });
+            }
+            Input::Prediction(mut prediction) => {
+                prediction.timestamp = Some(at);
+                quality.on_prediction(seq, at, &prediction, &mut points);
+                let computed = deal_computed(seq, at, &mut points, batches);
+                let model = prediction.model.name;
+                entries.push(PlanEntry::Traffic {
+                    seq,
+                    at,
+                    model,
+                    computed,
+                });
+            }
+            Input::Label(mut label) => {
+                label.timestamp = Some(at);
+                quality.on_label(seq, at, &label, &mut points);
+                let computed = deal_computed(seq, at, &mut points, batches);
+                let model = label.model;
+                entries.push(PlanEntry::Traffic {
+                    seq,
+                    at,
+                    model,
+                    computed,
+                });
             }
             Input::JobFinished(mut job) => {
                 job.timestamp = Some(at);
@@ -125,6 +180,47 @@ fn split(
         }
     }
     entries
+}
+
+/// Deals the values of an input's quality outputs to the shards, tagged one after another.
+fn deal_computed(
+    seq: u64,
+    at: Timestamp,
+    points: &mut Vec<QualityPoint>,
+    batches: &mut [Vec<Point>],
+) -> Vec<ComputedEntry> {
+    let mut tag = 0u32;
+    points
+        .drain(..)
+        .map(|point| {
+            let first = tag;
+            let event = (!point.metrics.is_empty()).then(|| {
+                Arc::new(Event {
+                    model: point.model.clone(),
+                    timestamp: Some(point.at),
+                    metrics: point.metrics.clone(),
+                })
+            });
+            if let Some(event) = &event {
+                for (index, (metric, _)) in event.metrics.iter().enumerate() {
+                    let shard = shard_of(event, metric, batches.len());
+                    batches[shard].push(Point {
+                        seq,
+                        index: index as u32,
+                        tag,
+                        at,
+                        event: event.clone(),
+                    });
+                    tag += 1;
+                }
+            }
+            ComputedEntry {
+                point,
+                event,
+                tags: first..tag,
+            }
+        })
+        .collect()
 }
 
 /// The shard that owns a series: FNV-1a of its key, so the same series always lands on the

@@ -8,11 +8,14 @@ use modelwatch_engine::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-/// One metric value to evaluate: the `index`-th metric of `event`.
+/// One metric value to evaluate: the `index`-th metric of `event`, the `tag`-th point of its
+/// input (the same as `index` but for the values an input's quality outputs carry, which
+/// follow one another).
 #[derive(Debug)]
 pub(super) struct Point {
     pub seq: u64,
     pub index: u32,
+    pub tag: u32,
     pub at: Timestamp,
     pub event: Arc<Event>,
 }
@@ -45,8 +48,9 @@ pub(super) async fn run(
         match item {
             ShardWork::Points(points) => {
                 let mut alerts = Vec::new();
-                // Points of one input are consecutive: evaluate each run in one call.
-                for run in points.chunk_by(|a, b| a.seq == b.seq) {
+                // Points of one event are consecutive: evaluate each run in one call.
+                for run in points.chunk_by(|a, b| a.seq == b.seq && Arc::ptr_eq(&a.event, &b.event))
+                {
                     let first = &run[0];
                     let context = PointContext {
                         seq: first.seq,
@@ -55,7 +59,7 @@ pub(super) async fn run(
                     };
                     let values = run.iter().map(|point| {
                         let (metric, value) = &point.event.metrics[point.index as usize];
-                        (point.index, metric.as_str(), *value)
+                        (point.tag, metric.as_str(), *value)
                     });
                     evaluator.evaluate_event(&context, values, &mut scratch);
                     alerts.extend(scratch.drain(..).map(|(index, alert)| TaggedAlert {

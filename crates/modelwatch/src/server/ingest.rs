@@ -122,6 +122,7 @@ async fn ingest(
     let bounds = event_time::bounds(received_at, state.max_future, &state.retention);
     let mut inputs = WireParser::new(&state.config.catalog)
         .with_time_bounds(&bounds)
+        .with_models(&state.config.models)
         .parse_batch(text, format)?;
     for input in &mut inputs {
         input.stamp_if_missing(received_at);

@@ -22,11 +22,12 @@ pub(super) enum Section {
     Rollbacks,
     Jobs,
     Outbound,
+    Models,
 }
 
 impl Section {
     /// Every section, in the order the unknown-key message lists them.
-    pub(super) const ALL: [Section; 8] = [
+    pub(super) const ALL: [Section; 9] = [
         Section::Rules,
         Section::Metrics,
         Section::Retrain,
@@ -35,6 +36,7 @@ impl Section {
         Section::Rollbacks,
         Section::Jobs,
         Section::Outbound,
+        Section::Models,
     ];
 
     /// The key of the section in the file.
@@ -48,6 +50,7 @@ impl Section {
             Section::Rollbacks => "rollbacks",
             Section::Jobs => "jobs",
             Section::Outbound => "outbound",
+            Section::Models => "models",
         }
     }
 
@@ -139,6 +142,9 @@ impl Reader<'_> {
             }
             Section::Outbound => {
                 self.outbound(value, path);
+            }
+            Section::Models => {
+                self.models(value, path);
             }
         }
     }

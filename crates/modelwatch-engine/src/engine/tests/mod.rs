@@ -78,6 +78,14 @@ fn timeline(outputs: &[Output]) -> Vec<String> {
                     verdict.rule
                 )
             }
+            Output::Quality(point) => {
+                format!(
+                    "{}:quality-{}:{}",
+                    point.seq,
+                    point.source.as_str(),
+                    point.model
+                )
+            }
         })
         .collect()
 }

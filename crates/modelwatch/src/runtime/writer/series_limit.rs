@@ -43,7 +43,12 @@ pub(super) fn check(
         .iter()
         .map(|input| match input {
             Input::Event(event) => event.metrics.len(),
-            Input::JobFinished(_) | Input::RetrainRequest(_) => 0,
+            // Predictions and labels name no series of their own; the quality they complete
+            // adds a bounded set per model instance (docs/quality.md).
+            Input::JobFinished(_)
+            | Input::RetrainRequest(_)
+            | Input::Prediction(_)
+            | Input::Label(_) => 0,
         })
         .sum();
     if held.saturating_add(values) <= limit {

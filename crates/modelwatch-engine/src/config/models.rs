@@ -1,0 +1,122 @@
+//! `[[models]]`: what modelwatch needs to know about a model to compute its quality from raw
+//! traffic (predictions and labels): its task, its positive class, the window of labeled
+//! predictions per point and how long labels may take.
+
+use super::Glob;
+
+/// What a model predicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Task {
+    /// Two classes, one of them positive (`positive`).
+    Binary,
+    /// Several classes.
+    Multiclass,
+    /// A number.
+    Regression,
+}
+
+impl Task {
+    /// Every task, in the order the docs list them.
+    pub const ALL: [Task; 3] = [Task::Binary, Task::Multiclass, Task::Regression];
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Binary => "binary",
+            Task::Multiclass => "multiclass",
+            Task::Regression => "regression",
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn from_name(name: &str) -> Option<Task> {
+        Task::ALL.into_iter().find(|task| task.as_str() == name)
+    }
+
+    /// Whether outputs and labels are classes.
+    pub fn is_classification(self) -> bool {
+        !matches!(self, Task::Regression)
+    }
+}
+
+/// How scores are calibrated before quality is estimated from them (binary models).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CalibrationSetting {
+    /// As NannyML decides where its shortcuts apply (no calibration for a one-class reference
+    /// or one whose ROC AUC is above 0.999), isotonic calibration otherwise.
+    Auto,
+    /// Always calibrate (isotonic regression on the reference).
+    Isotonic,
+    /// Take the scores as they are.
+    None,
+}
+
+impl CalibrationSetting {
+    /// Every setting, in the order the docs list them.
+    pub const ALL: [CalibrationSetting; 3] = [
+        CalibrationSetting::Auto,
+        CalibrationSetting::Isotonic,
+        CalibrationSetting::None,
+    ];
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalibrationSetting::Auto => "auto",
+            CalibrationSetting::Isotonic => "isotonic",
+            CalibrationSetting::None => "none",
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn from_name(name: &str) -> Option<CalibrationSetting> {
+        CalibrationSetting::ALL
+            .into_iter()
+            .find(|setting| setting.as_str() == name)
+    }
+}
+
+/// The default `window`: labeled predictions per realized-quality point.
+pub const DEFAULT_QUALITY_WINDOW: u32 = 500;
+
+/// The largest `window` a model may have: a window's values are held in memory and in the
+/// snapshot.
+pub const MAX_QUALITY_WINDOW: u32 = 1_000_000;
+
+/// The default `label_horizon_secs`: a week.
+pub const DEFAULT_LABEL_HORIZON_SECS: u64 = 7 * 24 * 3600;
+
+/// One `[[models]]` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSettings {
+    /// The models it applies to (a glob over names). The first entry that matches applies.
+    pub name: Glob,
+    /// What the models predict.
+    pub task: Task,
+    /// Binary models: the positive class, as written in outputs and labels (a number or a
+    /// boolean in the config stands for its JSON text: `1`, `true`).
+    pub positive: Option<String>,
+    /// Labeled predictions per realized-quality point, and predictions per estimated one.
+    pub window: u32,
+    /// Labels later than this after their prediction are dropped (and counted).
+    pub label_horizon_secs: u64,
+    /// How scores are calibrated for estimated quality (binary models).
+    pub calibration: CalibrationSetting,
+}
+
+/// The `[[models]]` section: the settings of each model that sends predictions and labels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelsConfig {
+    /// The entries, in file order.
+    pub entries: Vec<ModelSettings>,
+}
+
+impl ModelsConfig {
+    /// The settings for model `name` and their index: the first entry whose glob matches.
+    pub fn settings_for(&self, name: &str) -> Option<(usize, &ModelSettings)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .find(|(_, settings)| settings.name.matches(name))
+    }
+}
