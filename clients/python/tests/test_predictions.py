@@ -1,7 +1,8 @@
 """Predictions and labels through the real serve: the realized accuracy it computes is read back.
 
 These need a serve that takes prediction and label inputs and the ``[[models]]`` config
-section (issue 13).
+section (issue 13); the assertions on accuracy, precision and recall need its realized-quality
+metric functions too.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def series(serve: Serve, model: str, metric: str) -> list:
     return [(p["version"], p["instance"], p["at"], p["value"]) for p in answer["points"]]
 
 
-def test_a_window_of_labeled_predictions_gives_an_accuracy_point(start_serve) -> None:
-    serve = start_serve(config=CONFIG)
+def log_one_window(serve: Serve) -> None:
+    """Two predictions of fraud-a and their labels: one right, one wrong (a missed fraud)."""
     with Client(serve.url, version="2.1.0") as mw:
         mw.log_prediction("fraud-a", "req-1", "fraud", score=0.91, features={"age": 42, "country": "DE", "income": None}, timestamp=T0)
         mw.log_prediction("fraud-a", "req-2", "ok", score=0.2, features={"age": 30, "country": "FR", "income": 1.5}, timestamp=T0 + timedelta(seconds=1))
@@ -40,7 +41,18 @@ def test_a_window_of_labeled_predictions_gives_an_accuracy_point(start_serve) ->
         mw.log_label("fraud-a", "req-2", "fraud", timestamp=T0 + timedelta(hours=2))
         mw.flush()
         assert mw.failed == []
-    # One right of two; the point takes the time of the label that completes the window.
+
+
+def test_labels_join_their_predictions_and_complete_a_window(start_serve) -> None:
+    serve = start_serve(config=CONFIG)
+    log_one_window(serve)
+    # The window's point takes the time of the label that completes it.
+    assert series(serve, "fraud-a", "label_coverage") == [("2.1.0", "default", "2026-12-06T12:00:00Z", 1.0)]
+
+
+def test_a_window_of_labeled_predictions_gives_realized_quality(start_serve) -> None:
+    serve = start_serve(config=CONFIG)
+    log_one_window(serve)
     assert series(serve, "fraud-a", "accuracy") == [("2.1.0", "default", "2026-12-06T12:00:00Z", 0.5)]
     assert series(serve, "fraud-a", "recall") == [("2.1.0", "default", "2026-12-06T12:00:00Z", 0.5)]
     assert series(serve, "fraud-a", "precision") == [("2.1.0", "default", "2026-12-06T12:00:00Z", 1.0)]
@@ -56,7 +68,7 @@ def test_predictions_labels_and_metrics_mixed_in_one_batch(start_serve) -> None:
         mw.log_label("fraud-b", 2, "fraud", timestamp=T0 + timedelta(minutes=6))
         mw.flush()
     assert series(serve, "fraud-b", "latency_ms") == [("1.0.0", "canary-0", "2026-12-06T10:00:00Z", 12.5)]
-    assert series(serve, "fraud-b", "accuracy") == [("1.0.0", "canary-0", "2026-12-06T10:06:00Z", 1.0)]
+    assert series(serve, "fraud-b", "label_coverage") == [("1.0.0", "canary-0", "2026-12-06T10:06:00Z", 1.0)]
 
 
 def test_dataframes_of_predictions_and_labels(start_serve) -> None:
@@ -76,6 +88,7 @@ def test_dataframes_of_predictions_and_labels(start_serve) -> None:
         mw.log_predictions("fraud-c", predictions, id_col="rid", output_col="pred", score_col="proba", feature_cols=["age"], timestamp_col="ts")
         mw.log_labels("fraud-c", labels, id_col="rid", value_col="truth", timestamp_col="ts")
         mw.flush()
+    assert [value for *_, value in series(serve, "fraud-c", "label_coverage")] == [1.0, 1.0]
     assert [value for *_, value in series(serve, "fraud-c", "accuracy")] == [1.0, 0.5]
 
 
