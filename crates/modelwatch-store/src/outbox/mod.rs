@@ -100,13 +100,15 @@ pub(crate) fn write_effects(
     known: &HashMap<String, HashSet<String>>,
     learned: &mut Learned,
 ) -> rusqlite::Result<()> {
-    // Versions first seen in metrics.
+    // Versions first seen in metrics or predictions.
     for record in &batch.records {
-        let Input::Event(event) = &record.input else {
-            continue;
+        let model = match &record.input {
+            Input::Event(event) => &event.model,
+            Input::Prediction(prediction) => &prediction.model,
+            _ => continue,
         };
-        let name = &event.model.name;
-        let version = &event.model.version;
+        let name = &model.name;
+        let version = &model.version;
         let seen = known
             .get(name)
             .is_some_and(|versions| versions.contains(version))

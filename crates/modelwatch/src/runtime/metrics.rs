@@ -33,7 +33,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-pub use series::SeriesSnapshot;
+pub use series::{SeriesSnapshot, TrafficSnapshot};
 
 /// The default cap on series exported by `/metrics`.
 pub const DEFAULT_MAX_EXPORTED_SERIES: usize = 10_000;

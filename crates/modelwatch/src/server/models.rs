@@ -1,6 +1,6 @@
 //! The models the service knows: `GET /v1/models` (paged by name) and `GET /v1/models/{name}`
-//! (404 when unknown), each with its versions, instances, every series' latest value and its
-//! open alerts.
+//! (404 when unknown), each with its versions, instances, every series' latest value, its
+//! open alerts and, for a model with a `[[models]]` entry, how its predictions and labels went.
 //!
 //! A model is known once an event has named it: the registry keeps every (model, version) an
 //! event named, for good, so a model whose points retention deleted is still listed (its alerts
@@ -19,6 +19,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::ApiError;
 use super::params::{FromParams, NoParams, Params, QueryParams};
 use super::{AppState, openapi, read_points};
+use crate::runtime::metrics::TrafficSnapshot;
+use crate::runtime::writer::{Message, SeriesRequest};
 
 /// The most models one `/v1/models` page holds (each costs a few index seeks per series).
 const MAX_MODELS_PAGE: usize = 100;
@@ -62,6 +64,85 @@ pub(super) struct ModelBody {
     /// form `replay --format json` prints, in stream order.
     #[schema(value_type = Vec<openapi::AlertOutput>)]
     alerts: Vec<Box<RawValue>>,
+    /// Its predictions and labels, when a `[[models]]` entry of the config matches it
+    /// (docs/quality.md); `null` otherwise.
+    #[schema(required = true)]
+    traffic: Option<TrafficBody>,
+}
+
+/// A model's settings for quality from traffic, and how its predictions and labels have gone.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TrafficBody {
+    /// `binary`, `multiclass` or `regression`.
+    #[schema(example = "binary")]
+    task: &'static str,
+    /// The positive class of a binary model.
+    #[schema(required = true)]
+    positive: Option<String>,
+    /// Labeled predictions per realized-quality point.
+    window: u32,
+    /// Labels later than this after their prediction are dropped.
+    label_horizon_secs: u64,
+    /// How scores are calibrated for estimated quality: `auto`, `isotonic` or `none`.
+    calibration: &'static str,
+    /// Predictions taken.
+    predictions: u64,
+    /// Predictions waiting for their labels.
+    pending: u64,
+    /// Labels that joined their prediction within the horizon.
+    joined: u64,
+    /// Labels after their prediction's horizon: dropped.
+    late: u64,
+    /// Labels with no prediction waiting (unknown id, labeled already, or expired).
+    unmatched: u64,
+    /// Predictions whose id was waiting already: ignored.
+    duplicates: u64,
+    /// Predictions whose horizon passed without a label.
+    expired: u64,
+    /// Predictions and labels that do not fit the task: ignored.
+    unusable: u64,
+    /// Labeled share of the predictions resolved so far (joined / (joined + late + expired));
+    /// `null` before any is resolved.
+    #[schema(required = true)]
+    coverage: Option<f64>,
+}
+
+/// The traffic section of model `name`.
+fn traffic_body(state: &AppState, name: &str, traffic: &[TrafficSnapshot]) -> Option<TrafficBody> {
+    let (_, settings) = state.config.models.settings_for(name)?;
+    let found = traffic.iter().find(|snapshot| snapshot.model == name);
+    let counts = found.map(|snapshot| snapshot.counts).unwrap_or_default();
+    let resolved = counts.joined + counts.late + counts.expired;
+    Some(TrafficBody {
+        task: settings.task.as_str(),
+        positive: settings.positive.clone(),
+        window: settings.window,
+        label_horizon_secs: settings.label_horizon_secs,
+        calibration: settings.calibration.as_str(),
+        predictions: counts.predictions,
+        pending: found.map_or(0, |snapshot| snapshot.pending as u64),
+        joined: counts.joined,
+        late: counts.late,
+        unmatched: counts.unmatched,
+        duplicates: counts.duplicates,
+        expired: counts.expired,
+        unusable: counts.unusable,
+        coverage: (resolved > 0).then(|| counts.joined as f64 / resolved as f64),
+    })
+}
+
+/// Every model's traffic counts, from the writer (none when it does not answer).
+async fn traffic_counts(state: &AppState) -> Vec<TrafficSnapshot> {
+    if state.config.models.entries.is_empty() {
+        return Vec::new();
+    }
+    state
+        .queue
+        .ask(|reply| Message::Series(SeriesRequest { cap: 0, reply }))
+        .await
+        .map(|snapshot| snapshot.traffic)
+        .unwrap_or_default()
 }
 
 /// A version and one of its instances.
@@ -127,9 +208,13 @@ pub(super) async fn get_models(
         Ok((models, page.next))
     })
     .await?;
+    let traffic = traffic_counts(&state).await;
     let items = models
         .into_iter()
-        .map(|(name, latest, alerts)| model_body(name, latest, alerts))
+        .map(|(name, latest, alerts)| {
+            let traffic = traffic_body(&state, &name, &traffic);
+            model_body(name, latest, alerts, traffic)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(ModelsBody { items, next }))
 }
@@ -165,7 +250,11 @@ pub(super) async fn get_model(
     })
     .await?;
     match found {
-        Ok((name, latest, alerts)) => Ok(Json(model_body(name, latest, alerts)?)),
+        Ok((name, latest, alerts)) => {
+            let traffic = traffic_counts(&state).await;
+            let traffic = traffic_body(&state, &name, &traffic);
+            Ok(Json(model_body(name, latest, alerts, traffic)?))
+        }
         Err(name) => Err(ApiError::NotFound(format!("unknown model {name:?}"))),
     }
 }
@@ -211,6 +300,7 @@ fn model_body(
     name: String,
     latest: Vec<LatestPoint>,
     alerts: Vec<StoredAlert>,
+    traffic: Option<TrafficBody>,
 ) -> Result<ModelBody, ApiError> {
     let mut instances: Vec<InstanceBody> = latest
         .iter()
@@ -244,5 +334,6 @@ fn model_body(
             })
             .collect(),
         alerts,
+        traffic,
     })
 }

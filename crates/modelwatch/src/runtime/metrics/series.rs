@@ -8,9 +8,11 @@
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, prometheus_text};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use modelwatch_engine::quality::TrafficCounts;
 use modelwatch_engine::{ModelId, RuleState, RuleStatus};
 
 /// What the writer answers a scrape with: the rules of the first series, and how many series
@@ -23,6 +25,19 @@ pub struct SeriesSnapshot {
     pub exported: usize,
     /// Series left out by the cap.
     pub omitted: usize,
+    /// How each model's predictions and labels have gone, by model name.
+    pub traffic: Vec<TrafficSnapshot>,
+}
+
+/// One model's predictions and labels: the engine's counts and the predictions that wait.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrafficSnapshot {
+    /// The model's name.
+    pub model: String,
+    /// What became of its predictions and labels.
+    pub counts: TrafficCounts,
+    /// Predictions waiting for their labels.
+    pub pending: usize,
 }
 
 impl SeriesSnapshot {
@@ -45,6 +60,7 @@ impl SeriesSnapshot {
             rules: status,
             exported: series.min(cap),
             omitted: series.saturating_sub(cap),
+            traffic: Vec::new(),
         }
     }
 
@@ -132,6 +148,72 @@ impl Collector for SeriesCollector {
             );
             ConstGauge::new(1u32).encode(metric.encode_family(&labels)?)?;
         }
-        Ok(())
+        encode_traffic(&snapshot.traffic, &mut encoder)
     }
+}
+
+/// The counters of each model's predictions and labels (docs/quality.md).
+fn encode_traffic(
+    traffic: &[TrafficSnapshot],
+    encoder: &mut DescriptorEncoder,
+) -> Result<(), std::fmt::Error> {
+    if traffic.is_empty() {
+        return Ok(());
+    }
+    let counters: [(&str, &str, fn(&TrafficCounts) -> u64); 4] = [
+        (
+            "modelwatch_predictions",
+            "Predictions taken into the join of each model.",
+            |counts| counts.predictions,
+        ),
+        (
+            "modelwatch_predictions_duplicate",
+            "Predictions ignored because a prediction with the same id was waiting.",
+            |counts| counts.duplicates,
+        ),
+        (
+            "modelwatch_predictions_expired",
+            "Predictions whose label horizon passed without a label.",
+            |counts| counts.expired,
+        ),
+        (
+            "modelwatch_traffic_unusable",
+            "Predictions and labels that do not fit the model's task (the config changed since they were stored).",
+            |counts| counts.unusable,
+        ),
+    ];
+    for (name, help, count) in counters {
+        let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for model in traffic {
+            ConstCounter::new(count(&model.counts))
+                .encode(metric.encode_family(&[("model", model.model.as_str())])?)?;
+        }
+    }
+    let mut metric = encoder.encode_descriptor(
+        "modelwatch_labels",
+        "Labels of each model by outcome: joined (in time), late (after the horizon), unmatched (no prediction waiting).",
+        None,
+        MetricType::Counter,
+    )?;
+    for model in traffic {
+        for (outcome, count) in [
+            ("joined", model.counts.joined),
+            ("late", model.counts.late),
+            ("unmatched", model.counts.unmatched),
+        ] {
+            let labels = [("model", model.model.as_str()), ("outcome", outcome)];
+            ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
+        }
+    }
+    let mut metric = encoder.encode_descriptor(
+        "modelwatch_predictions_pending",
+        "Predictions of each model waiting for their labels.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for model in traffic {
+        ConstGauge::new(model.pending as i64)
+            .encode(metric.encode_family(&[("model", model.model.as_str())])?)?;
+    }
+    Ok(())
 }

@@ -52,7 +52,7 @@ use modelwatch_engine::{Config, Engine, Output, Timestamp};
 use modelwatch_store::{Batch, Record, Snapshot, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 
-use super::metrics::{Metrics, SeriesSnapshot};
+use super::metrics::{Metrics, SeriesSnapshot, TrafficSnapshot};
 use background::Upkeep;
 pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
 use commit::{Trouble, Waited};
@@ -489,11 +489,26 @@ impl Writer<'_> {
             scrapes.clear();
             return;
         }
-        let status = self.engine.status();
+        // A read of the traffic alone (cap 0) needs no rule statuses.
+        let status = if scrapes.iter().any(|scrape| scrape.cap > 0) {
+            self.engine.status()
+        } else {
+            Vec::new()
+        };
+        let traffic: Vec<TrafficSnapshot> = self
+            .engine
+            .all_traffic()
+            .into_iter()
+            .map(|(model, counts, pending)| TrafficSnapshot {
+                model: model.to_string(),
+                counts,
+                pending,
+            })
+            .collect();
         for scrape in scrapes.drain(..) {
-            let _ = scrape
-                .reply
-                .send(SeriesSnapshot::capped(status.clone(), scrape.cap));
+            let mut snapshot = SeriesSnapshot::capped(status.clone(), scrape.cap);
+            snapshot.traffic = traffic.clone();
+            let _ = scrape.reply.send(snapshot);
         }
     }
 

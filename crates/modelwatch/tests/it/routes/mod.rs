@@ -22,6 +22,7 @@ mod inputs;
 mod max_series;
 mod models;
 mod params;
+mod traffic;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
