@@ -102,3 +102,17 @@ def test_an_invalid_prediction_is_a_422_naming_the_field(start_serve) -> None:
     assert caught.value.status == 422
     assert [(e["index"], e["line"], e["field"]) for e in caught.value.errors] == [(1, 2, "prediction.score")]
     assert "input 1 (line 2): prediction.score: " in str(caught.value)
+
+
+def test_the_model_shows_the_traffic_the_client_sent(start_serve) -> None:
+    serve = start_serve(config=CONFIG)
+    with Client(serve.url, version="1") as mw:
+        for request in ("p-1", "p-2", "p-3"):
+            mw.log_prediction("fraud-e", request, "ok", score=0.1, timestamp=T0)
+        mw.log_label("fraud-e", "p-2", "ok", timestamp=T0 + timedelta(minutes=1))
+        mw.log_label("fraud-e", "nobody", "ok", timestamp=T0 + timedelta(minutes=1))
+        mw.flush()
+    traffic = serve.get("/v1/models/fraud-e")["traffic"]
+    assert (traffic["task"], traffic["positive"], traffic["window"]) == ("binary", "fraud", 2)
+    counts = {key: traffic[key] for key in ("predictions", "pending", "joined", "unmatched")}
+    assert counts == {"predictions": 3, "pending": 2, "joined": 1, "unmatched": 1}
