@@ -5,6 +5,7 @@
 mod cbpe;
 mod checked;
 mod properties;
+mod quality_metrics;
 mod snapshot;
 mod streams;
 mod traffic;

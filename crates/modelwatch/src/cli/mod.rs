@@ -6,6 +6,7 @@ mod demo;
 mod detect;
 mod limits;
 mod logging;
+mod quality;
 mod replay;
 mod serve;
 
@@ -33,6 +34,9 @@ enum Command {
     /// Runs one detector over numbers on stdin (one a line) and prints the 0-based indices
     /// where it signalled, as JSON.
     Detect(detect::DetectArgs),
+    /// Computes realized quality metrics (accuracy, F1, ROC AUC, MAE, ...) of a CSV or JSON
+    /// Lines file of predictions and labels, as scikit-learn computes them.
+    Quality(quality::QualityArgs),
     /// Validates a config file and reports every error with its line and column.
     CheckConfig(check_config::CheckConfigArgs),
     /// Runs the HTTP service: takes events on POST /v1/events, stores them with every alert
@@ -67,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
             &mut out,
             &mut io::stderr().lock(),
         )?,
+        Command::Quality(args) => quality::run(&args, &mut out)?,
         Command::CheckConfig(args) => check_config::run(&args, &mut out)?,
         Command::Serve(args) => serve::run(&args, &mut out)?,
         Command::Demo(args) => demo::run(&args, &mut out)?,

@@ -445,3 +445,4 @@ proptest! {
 }
 
 mod detect;
+mod quality;

@@ -1,26 +1,44 @@
 //! Realized quality metrics over one window of labeled predictions, equal to scikit-learn's.
 //!
-//! PLACEHOLDER until the scikit-learn-exact implementation lands: returns nothing.
+//! Each function takes one window and returns the metrics defined on it, sorted by name. The
+//! values are those scikit-learn 1.9.1 (NumPy 2.4.6) computes, to about 1e-15 relative: the
+//! same formulas in the same floating-point order (NumPy's pairwise sums, the trapezoid rule
+//! over the ROC curve with its intermediate points dropped, clipping of probabilities to
+//! `[eps, 1 - eps]` with `eps = f64::EPSILON` before the logarithm). `tools/quality_reference.py`
+//! generates the reference cases that `tests/it/quality_metrics.rs` replays.
+//!
+//! A metric is absent from the result exactly when scikit-learn warns that it is ill-defined
+//! (and substitutes a value such as 0), raises, or returns a value that is not finite. A
+//! metric is never given a made-up value. Each function's documentation lists when each of
+//! its metrics is absent. An empty window, or inputs of different lengths, give no metric.
 
-/// One computed metric: its name and value.
+mod binary;
+mod multiclass;
+mod ranking;
+mod regression;
+mod summation;
+
+pub use binary::binary;
+pub use multiclass::multiclass;
+pub use regression::regression;
+
+/// One computed metric: its name (the same names as pushed metric events) and its value.
 pub type Metric = (&'static str, f64);
 
-/// Binary metrics of one window.
-pub fn binary(_y_true: &[bool], _y_pred: &[bool], _score: Option<&[f64]>) -> Vec<Metric> {
-    Vec::new()
+/// Sorts the metrics by name and drops any that is not finite (scikit-learn's nan or inf).
+fn finish(mut metrics: Vec<Metric>) -> Vec<Metric> {
+    metrics.retain(|(_, value)| value.is_finite());
+    metrics.sort_by(|left, right| left.0.cmp(right.0));
+    metrics
 }
 
-/// Multiclass metrics of one window.
-pub fn multiclass(
-    _y_true: &[u32],
-    _y_pred: &[u32],
-    _n_classes: usize,
-    _proba: Option<&[f64]>,
-) -> Vec<Metric> {
-    Vec::new()
+/// `numpy.clip(p, eps, 1 - eps)` with float64's `eps`, as `log_loss` clips probabilities.
+fn clip_probability(probability: f64) -> f64 {
+    probability.clamp(f64::EPSILON, 1.0 - f64::EPSILON)
 }
 
-/// Regression metrics of one window.
-pub fn regression(_y_true: &[f64], _y_pred: &[f64]) -> Vec<Metric> {
-    Vec::new()
+/// Whether every value is a probability: finite and within `[0, 1]`. `log_loss` and
+/// `brier_score_loss` raise otherwise.
+fn all_probabilities(values: &[f64]) -> bool {
+    values.iter().all(|value| (0.0..=1.0).contains(value))
 }
