@@ -1,8 +1,7 @@
 """Predictions and labels through the real serve: the realized accuracy it computes is read back.
 
-These need a serve that takes prediction and label inputs and the ``[[models]]`` config
-section (issue 13); the assertions on accuracy, precision and recall need its realized-quality
-metric functions too.
+They use serve's prediction and label inputs, its ``[[models]]`` config section and the
+realized quality it computes per window (issue 13).
 """
 
 from __future__ import annotations
