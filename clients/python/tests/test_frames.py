@@ -59,7 +59,7 @@ def test_a_dataframe_of_predictions_with_column_mapping(stub: Stub) -> None:
 
 def test_per_class_score_columns_and_integer_ids(stub: Stub) -> None:
     df = pd.DataFrame({"id": np.array([7, 8], dtype="int64"), "output": [2, 0], "p0": [0.1, 0.8], "p1": [0.1, 0.1], "p2": [0.8, 0.1]})
-    with Client(stub.url) as mw:
+    with Client(stub.url, version="1") as mw:
         mw.log_predictions("digits", df, scores_cols={"0": "p0", "1": "p1", "2": "p2"})
         mw.flush()
     assert [obj["prediction"] for obj in stub.inputs()] == [
@@ -95,7 +95,7 @@ def test_a_list_of_dicts_uses_the_argument_names(stub: Stub) -> None:
 
 def test_bad_rows_are_refused_before_any_is_logged(stub: Stub) -> None:
     df = pd.DataFrame({"id": ["a", "b"], "output": ["x", None]})
-    with Client(stub.url) as mw:
+    with Client(stub.url, version="1") as mw:
         with pytest.raises(ValueError, match="row 1: 'output' is missing"):
             mw.log_predictions("m", df)
         with pytest.raises(KeyError, match="no column 'label'"):

@@ -55,22 +55,24 @@ def test_naive_datetimes_are_utc_and_aware_ones_are_converted() -> None:
 
 
 def test_nan_features_become_null_but_a_nan_score_is_refused() -> None:
-    obj = inputs.prediction("m", "a", 1, features={"x": float("nan"), "y": float("inf"), "z": 1.5})
+    obj = inputs.prediction("m", "a", 1, features={"x": float("nan"), "y": float("inf"), "z": 1.5}, version="1")
     assert obj["prediction"]["features"] == {"x": None, "y": None, "z": 1.5}
     assert b"NaN" not in inputs.encode(obj)
     with pytest.raises(ValueError, match="prediction.score"):
-        inputs.prediction("m", "a", 1, score=float("nan"))
+        inputs.prediction("m", "a", 1, score=float("nan"), version="1")
 
 
 def test_wrong_calls_raise_in_the_caller() -> None:
     with pytest.raises(ValueError, match="not both"):
-        inputs.prediction("m", "a", "x", score=0.5, scores={"x": 0.5, "y": 0.5})
-    with pytest.raises(ValueError, match="version"):
+        inputs.prediction("m", "a", "x", score=0.5, scores={"x": 0.5, "y": 0.5}, version="1")
+    with pytest.raises(ValueError, match="a metric event needs the model's version"):
         inputs.metrics("m", {"accuracy": 0.9}, version=None)
+    with pytest.raises(ValueError, match="a prediction needs the model's version"):
+        inputs.prediction("m", "a", "x")
     with pytest.raises(TypeError, match="id"):
         inputs.label("m", 1.5, "x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="features.when"):
-        inputs.prediction("m", "a", 1, features={"when": object()})
+        inputs.prediction("m", "a", 1, features={"when": object()}, version="1")
 
 
 def test_integer_ids_are_sent_as_strings() -> None:

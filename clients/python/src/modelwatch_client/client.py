@@ -168,8 +168,11 @@ class Client:
         instance: Optional[str] = None,
         timestamp: inputs.Timestamp = None,
     ) -> None:
-        """Log one prediction of ``model``: request ``id`` (a string or integer, unique per model)
-        and ``output`` (the predicted class, or a number for regression).
+        """Log one prediction of one version of ``model``: request ``id`` (a string or integer,
+        unique per model) and ``output`` (the predicted class, or a number for regression).
+
+        The version is required (``version`` or the client's). A class is a string, an integer
+        or a boolean: a float such as ``1.0`` is a number, which only a regression model takes.
 
         ``score`` is the probability of the positive class (binary) and ``scores`` the
         probability per class; give at most one. ``features`` maps names to numbers, strings,

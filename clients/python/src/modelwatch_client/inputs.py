@@ -70,6 +70,8 @@ def prediction(
     timestamp: Timestamp = None,
 ) -> Dict[str, Any]:
     """The wire object of one prediction (see ``Client.log_prediction``)."""
+    if version is None:
+        raise ValueError("log_prediction: a prediction needs the model's version (pass version= or Client(version=...))")
     body: Dict[str, Any] = {"id": _id(id), "output": _value(output, "prediction.output")}
     if score is not None and scores is not None:
         raise ValueError("prediction: give score (the positive class's probability) or scores (per class), not both")
