@@ -36,7 +36,6 @@ detector = { kind = "threshold", below = 0.7 }
 /// Predictions per batch; each batch also labels the predictions of the batch three before.
 const PER_BATCH: usize = 3;
 const MAX_BATCHES: usize = 400;
-const KILLS: usize = 8;
 
 fn at(k: usize) -> String {
     Timestamp::from_secs(1_800_000_000 + 60 * k as i64).to_rfc3339()
@@ -53,14 +52,14 @@ fn batch_inputs(batch: usize) -> Vec<Value> {
             "model": {"name": "traffic", "version": "1"},
             "timestamp": at(k),
             "prediction": {"id": format!("p{k}"), "output": if score > 0.5 { "fraud" } else { "ok" },
-                           "score": score, "features": {"k": k, "even": k % 2 == 0}}
+                           "score": score, "features": {"k": k, "even": k.is_multiple_of(2)}}
         }));
     }
     if let Some(earlier) = batch.checked_sub(3) {
         for index in 0..PER_BATCH {
             let k = earlier * PER_BATCH + index;
             let truth = if (k * 7919) % 10 < 4 { "fraud" } else { "ok" };
-            let id = if batch % 7 == 0 && index == 0 {
+            let id = if batch.is_multiple_of(7) && index == 0 {
                 format!("nobody-{k}")
             } else {
                 format!("p{k}")
@@ -155,12 +154,12 @@ fn serve_killed_mid_traffic_loses_no_prediction_or_label_and_joins_none_twice() 
         std::thread::spawn(move || client(&shared, &sender))
     };
     // Kill after 1, 2, ... acknowledgements of the current server (a fixed, varied pattern).
-    let pattern = [3, 1, 5, 2, 8, 4, 6, 2];
+    let pattern = [3, 1, 5, 2, 8, 4, 6, 2]; // eight kills
     let mut generation = 0;
     let mut restored = 0;
-    for kill in 0..KILLS {
+    for acks_before_kill in pattern {
         let mut seen = 0;
-        while seen < pattern[kill] {
+        while seen < acks_before_kill {
             let of = acks
                 .recv_timeout(Duration::from_secs(120))
                 .expect("the client stopped acknowledging");

@@ -11,6 +11,10 @@ use utoipa::openapi::{RefOr, Schema};
 #[derive(ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code, reason = "a schema of the document only")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a schema of the document only, never built"
+)]
 pub(in crate::server) enum EventBatch {
     /// One event.
     One(Event),
