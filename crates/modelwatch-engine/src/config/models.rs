@@ -112,11 +112,57 @@ pub struct ModelsConfig {
 }
 
 impl ModelsConfig {
+    /// Caps every label horizon at `max_secs` (serve's retention: a prediction must not wait
+    /// longer than its input is kept). Returns the entries it capped, as `(name glob, horizon)`
+    /// before the cap.
+    pub fn cap_horizons(&mut self, max_secs: u64) -> Vec<(String, u64)> {
+        let mut capped = Vec::new();
+        for entry in &mut self.entries {
+            if entry.label_horizon_secs > max_secs {
+                capped.push((entry.name.to_string(), entry.label_horizon_secs));
+                entry.label_horizon_secs = max_secs.max(1);
+            }
+        }
+        capped
+    }
+
     /// The settings for model `name` and their index: the first entry whose glob matches.
     pub fn settings_for(&self, name: &str) -> Option<(usize, &ModelSettings)> {
         self.entries
             .iter()
             .enumerate()
             .find(|(_, settings)| settings.name.matches(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_config;
+
+    #[test]
+    fn horizons_longer_than_the_cap_are_capped_and_named() {
+        let text = r#"
+[[models]]
+name = "short"
+task = "regression"
+label_horizon_secs = 60
+
+[[models]]
+name = "long*"
+task = "regression"
+"#;
+        let mut models = parse_config(text).unwrap().config.models;
+        let capped = models.cap_horizons(3600);
+        assert_eq!(
+            capped,
+            vec![("long*".to_string(), DEFAULT_LABEL_HORIZON_SECS)]
+        );
+        let horizons: Vec<u64> = models
+            .entries
+            .iter()
+            .map(|e| e.label_horizon_secs)
+            .collect();
+        assert_eq!(horizons, [60, 3600]);
     }
 }

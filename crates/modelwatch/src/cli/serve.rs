@@ -109,7 +109,22 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
             args.listen
         );
     }
-    let config = Arc::new(super::load_config(args.config.as_deref())?);
+    let mut config = super::load_config(args.config.as_deref())?;
+    // Retention applies to the pending join too: no prediction waits for its label longer
+    // than its input is kept (docs/quality.md).
+    if let Some(keep) = args.retention.0 {
+        let stderr = std::io::stderr();
+        let mut err = stderr.lock();
+        for (name, horizon) in config.models.cap_horizons(keep.as_secs()) {
+            let _ = writeln!(
+                err,
+                "warning: [[models]] {name:?}: label_horizon_secs {horizon} is longer than \
+                 --retention; predictions wait at most {} s for their labels",
+                keep.as_secs()
+            );
+        }
+    }
+    let config = Arc::new(config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
