@@ -118,13 +118,7 @@ fn brier(y_true: &[bool], score: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn get(metrics: &[Metric], name: &str) -> Option<f64> {
-        metrics
-            .iter()
-            .find(|(metric, _)| *metric == name)
-            .map(|(_, value)| *value)
-    }
+    use crate::quality::metrics::get;
 
     #[test]
     fn counts_give_accuracy_precision_recall_and_f1() {

@@ -42,3 +42,12 @@ fn clip_probability(probability: f64) -> f64 {
 fn all_probabilities(values: &[f64]) -> bool {
     values.iter().all(|value| (0.0..=1.0).contains(value))
 }
+
+/// The value of metric `name` in `metrics`, for tests.
+#[cfg(test)]
+pub(crate) fn get(metrics: &[Metric], name: &str) -> Option<f64> {
+    metrics
+        .iter()
+        .find(|(metric, _)| *metric == name)
+        .map(|(_, value)| *value)
+}

@@ -181,13 +181,7 @@ fn roc_auc_ovr(y_true: &[u32], n_classes: usize, proba: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn get(metrics: &[Metric], name: &str) -> Option<f64> {
-        metrics
-            .iter()
-            .find(|(metric, _)| *metric == name)
-            .map(|(_, value)| *value)
-    }
+    use crate::quality::metrics::get;
 
     #[test]
     fn averages_run_over_the_classes_present() {

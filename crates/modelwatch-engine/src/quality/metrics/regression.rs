@@ -92,13 +92,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn get(metrics: &[Metric], name: &str) -> Option<f64> {
-        metrics
-            .iter()
-            .find(|(metric, _)| *metric == name)
-            .map(|(_, value)| *value)
-    }
+    use crate::quality::metrics::get;
 
     #[test]
     fn errors_between_targets_and_predictions() {
