@@ -63,8 +63,9 @@ impl WireParser<'_> {
                 None
             }
             (Some(body), None) => {
+                // Both read, so that every problem of the input is listed.
                 let model = read_model(model, problems);
-                let prediction = read_prediction(model?, timestamp, body, problems)?;
+                let prediction = read_prediction(model, timestamp, body, problems)?;
                 if let Some(models) = self.models {
                     check_prediction_task(models, &prediction, problems);
                 }
@@ -72,7 +73,7 @@ impl WireParser<'_> {
             }
             (None, Some(body)) => {
                 let name = read_label_model(model, problems);
-                let label = read_label(name?, timestamp, body, problems)?;
+                let label = read_label(name, timestamp, body, problems)?;
                 if let Some(models) = self.models {
                     check_label_task(models, &label, problems);
                 }
@@ -121,7 +122,7 @@ fn read_label_model(raw: &RawValue, problems: &mut Problems) -> Option<String> {
 }
 
 fn read_prediction(
-    model: crate::event::ModelId,
+    model: Option<crate::event::ModelId>,
     timestamp: Option<Timestamp>,
     raw: &RawValue,
     problems: &mut Problems,
@@ -198,7 +199,7 @@ fn read_prediction(
         return None;
     }
     Some(Prediction {
-        model,
+        model: model?,
         timestamp,
         id: id?,
         output: output?,
@@ -209,7 +210,7 @@ fn read_prediction(
 }
 
 fn read_label(
-    model: String,
+    model: Option<String>,
     timestamp: Option<Timestamp>,
     raw: &RawValue,
     problems: &mut Problems,
@@ -262,7 +263,7 @@ fn read_label(
         return None;
     }
     Some(Label {
-        model,
+        model: model?,
         timestamp,
         id: id?,
         value: value?,

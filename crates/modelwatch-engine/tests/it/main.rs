@@ -10,3 +10,4 @@ mod snapshot;
 mod streams;
 mod traffic;
 mod wire;
+mod wire_traffic;
