@@ -4,8 +4,8 @@
 The raw traffic of a binary fraud detector, `fraud-detector` 2.1.0 on instance `web-0`: two
 days of predictions (a `score`, the predicted class and 20 features each: numbers, strings,
 booleans, now and then a null), and the labels that arrive hours later. Most labels come
-within a day; some never come (and a labeling outage on the second night loses most of an
-evening's); a few come after the two-day horizon; a few name ids that were never predicted.
+4 to 22 hours later; some never come (and a labeling outage loses most of those of the second
+morning); a few come after the two-day horizon; a few name ids that were never predicted.
 
 From hour 18 on, transactions of a new kind (crypto and gift-card merchants, through the app)
 grow to half of the traffic. The model is unsure about them (its scores sit near the middle),
