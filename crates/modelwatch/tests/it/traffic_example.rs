@@ -42,17 +42,15 @@ fn run(args: &[String]) -> String {
 }
 
 /// The first output that `matches`, with its index.
-fn first<'o>(
-    outputs: &'o [Value],
-    matches: impl Fn(&Value) -> bool,
-) -> Option<(usize, &'o Value)> {
-    outputs.iter().enumerate().find(|(_, output)| matches(output))
+fn first(outputs: &[Value], matches: impl Fn(&Value) -> bool) -> Option<(usize, &Value)> {
+    outputs
+        .iter()
+        .enumerate()
+        .find(|(_, output)| matches(output))
 }
 
 fn fires(rule: &'static str) -> impl Fn(&Value) -> bool {
-    move |output| {
-        output["type"] == "alert" && output["rule"] == rule && output["state"] == "firing"
-    }
+    move |output| output["type"] == "alert" && output["rule"] == rule && output["state"] == "firing"
 }
 
 #[test]
@@ -83,7 +81,10 @@ fn the_traffic_example_fires_on_computed_accuracy() {
         output["type"] == "quality" && output["source"] == "realized"
     })
     .expect("a realized quality point");
-    assert!(realized["metrics"]["accuracy"].as_f64().unwrap() > 0.9, "{realized}");
+    assert!(
+        realized["metrics"]["accuracy"].as_f64().unwrap() > 0.9,
+        "{realized}"
+    );
 
     // The estimate fires first, then the accuracy computed from the labels.
     let (estimated_at, _) =
@@ -91,7 +92,10 @@ fn the_traffic_example_fires_on_computed_accuracy() {
     let (fired_at, alert) = first(&outputs, fires("accuracy-low")).expect("accuracy fires");
     assert!(estimated_at < fired_at);
     assert_eq!(alert["metric"], "accuracy");
-    assert!(alert["explanation"]["value"].as_f64().unwrap() < 0.9, "{alert}");
+    assert!(
+        alert["explanation"]["value"].as_f64().unwrap() < 0.9,
+        "{alert}"
+    );
     assert!(outputs[..fired_at].iter().any(|output| {
         output["type"] == "quality"
             && output["seq"] == alert["seq"]
@@ -99,8 +103,8 @@ fn the_traffic_example_fires_on_computed_accuracy() {
     }));
 
     // A retrain decision follows, asked for by that alert.
-    let (decided_at, decision) = first(&outputs, |output| output["type"] == "retrain")
-        .expect("a retrain decision");
+    let (decided_at, decision) =
+        first(&outputs, |output| output["type"] == "retrain").expect("a retrain decision");
     assert!(decided_at > fired_at);
     assert_eq!(decision["rule"], "accuracy-low");
     assert_eq!(decision["alert_id"], alert["alert_id"]);
