@@ -7,7 +7,9 @@
 //! - a batch is all or nothing: accepted, it holds one input for each document of the text,
 //!   each the input `parse_document` gives alone; refused, it lists at least one problem, at
 //!   most the limit, each located on a line of the text (and at an input of the batch);
-//! - the HTTP parser accepts nothing that the replay parser reads differently;
+//! - the HTTP parser accepts nothing that the replay parser reads differently, and the ingest
+//!   parser (the HTTP one with `[[models]]`, checking predictions and labels against their
+//!   task) nothing that the HTTP one reads differently;
 //! - every accepted input, stamped as the service stamps it, is stored (`Store::commit`) and
 //!   reads back (`Store::inputs_after`) identical.
 //!
@@ -20,7 +22,7 @@ use std::sync::{LazyLock, Mutex};
 use libfuzzer_sys::fuzz_target;
 use modelwatch_engine::wire::{Limits, documents};
 use modelwatch_engine::{BatchError, Format, Input, InputError, MetricCatalog, WireParser};
-use modelwatch_engine::{Timestamp, parse_config};
+use modelwatch_engine::{Config, Timestamp, parse_config};
 use modelwatch_fuzz::ScratchStore;
 
 /// The catalogue the parsers check values against: the well-known metrics and the custom ones
@@ -34,6 +36,19 @@ max = 1
 [metrics.wrong_label]
 binary = true
 direction = "lower_is_better"
+
+[[models]]
+name = "fraud*"
+task = "binary"
+positive = "fraud"
+
+[[models]]
+name = "price*"
+task = "regression"
+
+[[models]]
+name = "m*"
+task = "multiclass"
 "#;
 
 /// Limits small enough that short inputs reach them.
@@ -46,10 +61,12 @@ const SMALL: Limits = Limits {
 /// What the service stamps on an input that carries no timestamp (its receive time).
 const RECEIVED_AT: Timestamp = Timestamp::from_secs(1_795_852_800);
 
-static CATALOG: LazyLock<MetricCatalog> = LazyLock::new(|| match parse_config(CATALOG_CONFIG) {
-    Ok(parsed) => parsed.config.catalog,
+static CONFIG: LazyLock<Config> = LazyLock::new(|| match parse_config(CATALOG_CONFIG) {
+    Ok(parsed) => parsed.config,
     Err(errors) => panic!("the fuzz target's own config is invalid: {errors}"),
 });
+
+static CATALOG: LazyLock<MetricCatalog> = LazyLock::new(|| CONFIG.catalog.clone());
 
 static STORE: LazyLock<Mutex<ScratchStore>> =
     LazyLock::new(|| Mutex::new(ScratchStore::new("wire-parser")));
@@ -58,6 +75,11 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     for format in [Format::Json, Format::Ndjson, Format::Auto] {
         let http_parser = WireParser::new(&CATALOG);
+        // Ingest checks predictions and labels against [[models]] too: it refuses more, and
+        // what it takes reads the same without the config (as the store reads it).
+        let ingest_parser = WireParser::new(&CATALOG).with_models(&CONFIG.models);
+        let ingest = ingest_parser.parse_batch(&text, format);
+        check_batch(&text, format, &ingest_parser, &ingest, Limits::default());
         let replay_parser = WireParser::new(&CATALOG).accepting_jobs();
         let small_parser = replay_parser.with_limits(SMALL);
         let http = http_parser.parse_batch(&text, format);
@@ -66,6 +88,13 @@ fuzz_target!(|data: &[u8]| {
         check_batch(&text, format, &http_parser, &http, Limits::default());
         check_batch(&text, format, &replay_parser, &replay, Limits::default());
         check_batch(&text, format, &small_parser, &small, SMALL);
+        if let Ok(inputs) = &ingest {
+            assert_eq!(
+                Ok(inputs),
+                http.as_ref(),
+                "the ingest parser accepted {format:?} text that reads differently without [[models]]"
+            );
+        }
         if let Ok(inputs) = &http {
             assert_eq!(
                 Ok(inputs),

@@ -1,6 +1,7 @@
 //! Replays scikit-learn's reference cases (`tests/golden/quality/`, written by
 //! `tools/quality_reference.py`) through `quality::metrics`: every expected metric must agree
-//! to 1e-13 relative, and every metric scikit-learn leaves undefined must be absent.
+//! to 1e-13 relative, and every metric scikit-learn leaves undefined must be absent. Any other
+//! window, however malformed, gives sorted finite metrics and no panic.
 
 // The tests print the differences they see (`--nocapture`), for tools/README.md.
 #![allow(clippy::print_stdout)]
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use modelwatch_engine::quality::metrics::{self, Metric};
+use proptest::prelude::*;
 use serde_json::Value;
 
 /// The agreement required, relative to the expected value. The values agree bit for bit but
@@ -135,4 +137,63 @@ fn regression_metrics_equal_scikit_learns() {
         worst = worst.max(check("regression", &case, &computed));
     }
     println!("regression: largest relative difference {worst:e}");
+}
+
+/// Sorted by name, each name once, every value finite.
+fn well_formed(computed: &[Metric]) -> bool {
+    computed.windows(2).all(|pair| pair[0].0 < pair[1].0)
+        && computed.iter().all(|(_, value)| value.is_finite())
+}
+
+fn any_value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => 0.0..=1.0,
+        1 => Just(0.0),
+        1 => Just(1.0),
+        1 => any::<f64>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Any window, of any length (the prediction slice sometimes longer), with any numbers
+    /// (NaN, infinities, scores outside [0, 1]) and class indices beyond `n_classes`: no
+    /// panic, and the result is sorted, finite, and empty exactly when the shapes are bad.
+    #[test]
+    fn any_window_gives_well_formed_metrics_without_panicking(
+        rows in 0usize..40,
+        extra in prop_oneof![8 => Just(0usize), 1 => 1usize..3],
+        n_classes in 0usize..5,
+        labels in prop::collection::vec(0u32..6, 1..90),
+        values in prop::collection::vec(any_value(), 1..300),
+        with_scores in any::<bool>(),
+    ) {
+        let cycle = |count: usize| -> Vec<f64> {
+            values.iter().copied().cycle().take(count).collect()
+        };
+        let cycle_back = |count: usize| -> Vec<f64> {
+            values.iter().copied().rev().cycle().take(count).collect()
+        };
+        let classes: Vec<u32> = labels.iter().copied().cycle().take(rows).collect();
+        let predicted: Vec<u32> = labels.iter().copied().rev().cycle().take(rows + extra).collect();
+        let y_true: Vec<bool> = classes.iter().map(|class| class % 2 == 1).collect();
+        let y_pred: Vec<bool> = predicted.iter().map(|class| class % 2 == 1).collect();
+        let bad_shape = rows == 0 || extra != 0;
+
+        let score = cycle(rows);
+        let computed = metrics::binary(&y_true, &y_pred, with_scores.then_some(&score[..]));
+        prop_assert!(well_formed(&computed));
+        prop_assert_eq!(computed.is_empty(), bad_shape);
+
+        let proba = cycle(rows * n_classes);
+        let computed =
+            metrics::multiclass(&classes, &predicted, n_classes, with_scores.then_some(&proba[..]));
+        prop_assert!(well_formed(&computed));
+        let in_range = classes.iter().chain(&predicted).all(|&class| (class as usize) < n_classes);
+        prop_assert_eq!(computed.is_empty(), bad_shape || !in_range);
+
+        let computed = metrics::regression(&cycle(rows), &cycle_back(rows + extra));
+        prop_assert!(well_formed(&computed));
+    }
 }

@@ -263,6 +263,46 @@ fn traffic_of_a_model_without_a_models_entry_is_ignored() {
     assert!(engine.traffic("unknown").is_none());
 }
 
+#[test]
+fn estimates_come_once_the_version_has_a_reference_and_before_any_label_of_their_window() {
+    let (_, mut engine) = engine();
+    let mut inputs = Vec::new();
+    // Window 4: four scored predictions, their labels (the first realized window, which the
+    // version's CBPE reference is fitted on), then four more predictions with no labels.
+    let scores = [0.9, 0.2, 0.7, 0.4, 0.8, 0.1, 0.6, 0.3];
+    for (n, score) in scores.iter().enumerate() {
+        let output = if *score >= 0.5 { "fraud" } else { "ok" };
+        inputs.push(prediction(
+            "bin-a",
+            "1",
+            n as i64,
+            &format!("p{n}"),
+            text(output),
+            Some(*score),
+        ));
+        if n == 3 {
+            for (k, truth) in ["fraud", "ok", "ok", "ok"].into_iter().enumerate() {
+                inputs.push(label("bin-a", 10 + k as i64, &format!("p{k}"), text(truth)));
+            }
+        }
+    }
+    let outputs = feed(&mut engine, &inputs);
+    let estimated: Vec<_> = points(&outputs)
+        .into_iter()
+        .filter(|point| point.source == QualitySource::Estimated)
+        .collect();
+    // The first window of predictions came before any reference: no estimate for it.
+    assert_eq!(estimated.len(), 1, "{estimated:?}");
+    assert_eq!(estimated[0].seq, inputs.len() as u64);
+    let names: Vec<&str> = estimated[0]
+        .metrics
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(names.contains(&"estimated_accuracy"), "{names:?}");
+    assert!(names.contains(&"estimated_roc_auc"), "{names:?}");
+}
+
 /// A stream of predictions and labels of the three tasks, with labels late, missing,
 /// unmatched and repeated, and metric events between them.
 fn traffic_stream(max_len: usize) -> impl Strategy<Value = Vec<Input>> {

@@ -40,7 +40,8 @@ pub struct QualityArgs {
     #[arg(long, value_name = "COL,COL...", value_delimiter = ',')]
     scores: Vec<String>,
     /// Binary: the positive class, as written in the target and prediction columns. Optional
-    /// when the classes are 0 and 1, or false and true (then 1 or true is positive).
+    /// when the classes are among 0 and 1, false and true, or False and True (then 1, true or
+    /// True is positive).
     #[arg(long, value_name = "LABEL")]
     positive: Option<String>,
     /// How to print the metrics.

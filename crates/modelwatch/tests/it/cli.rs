@@ -428,6 +428,27 @@ fn nasty_inputs_never_panic() {
             output.status
         );
         assert!(!text(&output.stderr).contains("panicked"));
+        for data in [path.clone(), path.replace(".jsonl", ".csv")] {
+            std::fs::write(&data, contents).unwrap();
+            let output = modelwatch(
+                &[
+                    "quality",
+                    "--task",
+                    "binary",
+                    "--data",
+                    &data,
+                    "--target",
+                    "model",
+                    "--prediction",
+                    "metric",
+                    "--positive",
+                    "x",
+                ],
+                b"",
+            );
+            assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
+            assert!(!text(&output.stderr).contains("panicked"));
+        }
     }
 }
 

@@ -58,7 +58,15 @@ fn every_json_example_is_a_valid_input() {
             None,
         ),
     );
-    let parser = WireParser::new(&catalog).accepting_jobs();
+    // Predictions and labels are also held to the `[[models]]` example of docs/config.md.
+    let models = blocks("docs/config.md", "toml")
+        .into_iter()
+        .find(|block| block.contains("[[models]]"))
+        .map(|block| parse_config(&block).unwrap().config.models)
+        .unwrap();
+    let parser = WireParser::new(&catalog)
+        .accepting_jobs()
+        .with_models(&models);
     let mut count = 0;
     for file in ["docs/events.md", "README.md"] {
         for block in blocks(file, "json") {

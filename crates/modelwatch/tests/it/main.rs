@@ -30,6 +30,7 @@ mod auth;
 mod canary;
 mod cli;
 mod crash;
+mod crash_traffic;
 mod demo;
 mod docs;
 mod edge;

@@ -147,6 +147,77 @@ proptest! {
     }
 }
 
+/// The canary config with `[[models]]` for predictions and labels: quality computed by the
+/// router's tracker is evaluated on the shards and decided on by the merger.
+fn config_with_traffic() -> Arc<Config> {
+    let text = format!(
+        r#"{}
+[[models]]
+name = "t*"
+task = "binary"
+positive = "fraud"
+window = 3
+label_horizon_secs = 600
+
+[[models]]
+name = "r*"
+task = "regression"
+window = 4
+"#,
+        DEFAULT_CONFIG_TOML
+    );
+    let mut config = parse_config(&text).unwrap().config;
+    config.canaries = config_with_canaries().canaries.clone();
+    Arc::new(config)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_monitor_matches_the_engine_on_predictions_and_labels(
+        lines in prop::collection::vec((0usize..4, 0usize..2, 0u32..30, 0.0f64..1.0, 0i64..200), 1..300),
+        shards in 1usize..6,
+        batch in 1usize..50,
+    ) {
+        let config = config_with_traffic();
+        let mut secs = 0;
+        let mut inputs = Vec::new();
+        for (kind, instance, id, score, step) in lines {
+            secs += step;
+            let at = format!("2026-11-22T{:02}:{:02}:{:02}Z", (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+            let instance = if instance == 0 { "canary-0" } else { "default" };
+            let text = match kind {
+                0 => format!(
+                    r#"{{"model": {{"name": "t1", "version": "1", "instance": "{instance}"}}, "timestamp": "{at}", "prediction": {{"id": "p{id}", "output": "{}", "score": {score}}}}}"#,
+                    if score > 0.5 { "fraud" } else { "ok" }
+                ),
+                1 => format!(
+                    r#"{{"model": {{"name": "t1"}}, "timestamp": "{at}", "label": {{"id": "p{id}", "value": "{}"}}}}"#,
+                    if id % 3 == 0 { "fraud" } else { "ok" }
+                ),
+                2 => format!(
+                    r#"{{"model": {{"name": "r1", "version": "2", "instance": "{instance}"}}, "timestamp": "{at}", "prediction": {{"id": "q{id}", "output": {score}}}}}"#
+                ),
+                _ => format!(
+                    r#"{{"model": {{"name": "r1"}}, "timestamp": "{at}", "label": {{"id": "q{id}", "value": {}}}}}"#,
+                    f64::from(id) / 30.0
+                ),
+            };
+            inputs.extend(
+                WireParser::new(&config.catalog)
+                    .with_models(&config.models)
+                    .parse_batch(&text, Format::Json)
+                    .unwrap(),
+            );
+        }
+        let expected = engine_json(&config, &inputs);
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let actual = runtime.block_on(monitor_json(&config, &inputs, shards, batch));
+        prop_assert_eq!(actual, expected);
+    }
+}
+
 /// An input that alternates an alert between firing and resolved on every point.
 fn flapping(minute: i64) -> Input {
     let value = if minute % 2 == 0 { 0.5 } else { 0.95 };

@@ -16,25 +16,30 @@ impl Thresholds {
     /// The curve of `score` against `positive`. Every score must be finite; the slices have
     /// the same, nonzero length.
     fn new(positive: &[bool], score: &[f64]) -> Self {
-        let mut order: Vec<usize> = (0..score.len()).collect();
-        // A stable sort by descending score, like scikit-learn's stable argsort; the order
-        // within a group of ties changes no count at the group's end.
-        order.sort_by(|&left, &right| {
-            score[right]
-                .partial_cmp(&score[left])
+        let mut rows: Vec<(f64, bool)> = score
+            .iter()
+            .copied()
+            .zip(positive.iter().copied())
+            .collect();
+        // By descending score. scikit-learn sorts stably, but the order within a group of tied
+        // scores changes no count at the group's end, so any order of ties will do.
+        rows.sort_unstable_by(|left, right| {
+            right
+                .0
+                .partial_cmp(&left.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         let mut true_positives = Vec::new();
         let mut false_positives = Vec::new();
         let mut cumulative_positives = 0.0;
-        for (rank, &row) in order.iter().enumerate() {
-            if positive[row] {
+        for (rank, &(row_score, row_positive)) in rows.iter().enumerate() {
+            if row_positive {
                 cumulative_positives += 1.0;
             }
             // scikit-learn's `numpy.diff(y_score) != 0`: -0.0 and 0.0 are one threshold.
-            let group_ends = order
+            let group_ends = rows
                 .get(rank + 1)
-                .is_none_or(|&next| score[next] != score[row]);
+                .is_none_or(|&(next_score, _)| next_score != row_score);
             if group_ends {
                 true_positives.push(cumulative_positives);
                 // `fps = 1 + threshold_idxs - tps`

@@ -13,14 +13,14 @@ use super::{Metric, finish};
 /// | `mse` | `mean_squared_error(y_true, y_pred)` | not finite (overflow) |
 /// | `rmse` | `root_mean_squared_error(y_true, y_pred)` | not finite (overflow) |
 /// | `mape` | `mean_absolute_percentage_error(y_true, y_pred)` | not finite (overflow) |
-/// | `r2` | `r2_score(y_true, y_pred)` | fewer than 2 rows (`UndefinedMetricWarning`, nan); not finite |
+/// | `r2` | `r2_score(y_true, y_pred, force_finite=False)` | fewer than 2 rows (`UndefinedMetricWarning`, nan); constant targets (nan or -inf; the default `force_finite=True` puts 1.0 or 0.0 there); not finite |
 /// | `median_ae` | `median_absolute_error(y_true, y_pred)` | not finite (overflow) |
 /// | `max_error` | `max_error(y_true, y_pred)` | not finite (overflow) |
 ///
 /// `mape` divides by `max(|y_true|, eps)`: a zero target gives scikit-learn's huge finite
-/// value (`|error| / 2.220446049250313e-16`), and it is emitted. `r2` follows `r2_score`'s
-/// default `force_finite=True`: constant targets give 1.0 when every prediction is exact and
-/// 0.0 otherwise, without a warning, and those are emitted.
+/// value (`|error| / 2.220446049250313e-16`), and it is emitted. `r2` of constant targets is
+/// undefined and absent: scikit-learn's default `force_finite=True` gives 1.0 or 0.0 there
+/// without a warning, values it puts in place of nan and -inf.
 ///
 /// Empty windows, slices of different lengths, and a target or prediction that is not finite
 /// (scikit-learn raises) give an empty result.
@@ -54,15 +54,17 @@ pub fn regression(y_true: &[f64], y_pred: &[f64]) -> Vec<Metric> {
             (0..rows).map(absolute_error).fold(0.0, f64::max),
         ),
     ];
-    if rows >= 2 {
-        metrics.push(("r2", r2(y_true, &squared_error)));
+    if rows >= 2
+        && let Some(r2) = r2(y_true, &squared_error)
+    {
+        metrics.push(("r2", r2));
     }
     finish(metrics)
 }
 
-/// `r2_score` with `force_finite=True`: `1 - residual / total`, 1.0 when both are 0, 0.0 when
-/// only the total is.
-fn r2(y_true: &[f64], squared_error: &impl Fn(usize) -> f64) -> f64 {
+/// `r2_score`: `1 - residual / total`; `None` when the targets are constant (the total is 0),
+/// where scikit-learn's `force_finite` puts 1.0 or 0.0 in place of nan or -inf.
+fn r2(y_true: &[f64], squared_error: &impl Fn(usize) -> f64) -> Option<f64> {
     let rows = y_true.len();
     let residual = sum_by(rows, squared_error);
     let target_mean = mean_by(rows, &|row| y_true[row]);
@@ -70,11 +72,7 @@ fn r2(y_true: &[f64], squared_error: &impl Fn(usize) -> f64) -> f64 {
         let deviation = y_true[row] - target_mean;
         deviation * deviation
     });
-    match (residual != 0.0, total != 0.0) {
-        (true, true) => 1.0 - residual / total,
-        (true, false) => 0.0,
-        (false, _) => 1.0,
-    }
+    (total != 0.0).then(|| 1.0 - residual / total)
 }
 
 /// `numpy.median`: the middle value, or the mean of the two middle values. `values` must not
@@ -116,12 +114,13 @@ mod tests {
     }
 
     #[test]
-    fn zero_targets_and_constant_targets_follow_scikit_learn() {
+    fn zero_targets_follow_scikit_learn_and_constant_targets_have_no_r2() {
         // mean_absolute_percentage_error([0, 2], [1, 2]) = 2251799813685248.0
         let metrics = regression(&[0.0, 2.0], &[1.0, 2.0]);
         assert_eq!(get(&metrics, "mape"), Some(2_251_799_813_685_248.0));
-        assert_eq!(get(&regression(&[1.0, 1.0], &[1.0, 2.0]), "r2"), Some(0.0));
-        assert_eq!(get(&regression(&[1.0, 1.0], &[1.0, 1.0]), "r2"), Some(1.0));
+        // scikit-learn's force_finite gives 0.0 and 1.0 here: values in place of -inf and nan.
+        assert_eq!(get(&regression(&[1.0, 1.0], &[1.0, 2.0]), "r2"), None);
+        assert_eq!(get(&regression(&[1.0, 1.0], &[1.0, 1.0]), "r2"), None);
         assert_eq!(get(&regression(&[1.0], &[1.0]), "r2"), None);
     }
 

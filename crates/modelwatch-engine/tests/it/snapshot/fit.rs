@@ -133,7 +133,26 @@ fn foreign_and_future_bytes_are_refused_with_the_reason() {
 /// update the digest.
 #[test]
 fn the_format_is_pinned() {
-    let config = config(ALL_DETECTORS);
+    // Since format 3, traffic too: a binary model's pending join, windows and CBPE reference,
+    // a multiclass model's score rows and a regression model's pending predictions.
+    let models = r#"
+[[models]]
+name = "tb"
+task = "binary"
+positive = "fraud"
+window = 20
+
+[[models]]
+name = "tm"
+task = "multiclass"
+window = 30
+
+[[models]]
+name = "tr"
+task = "regression"
+window = 30
+"#;
+    let config = config(&format!("{ALL_DETECTORS}{models}"));
     let mut engine = Engine::new(config);
     let mut inputs = Vec::new();
     for i in 0..400_i64 {
@@ -172,6 +191,7 @@ fn the_format_is_pinned() {
         if i % 50 == 49 {
             inputs.push(job("a", i, None));
         }
+        inputs.extend(traffic(i));
     }
     feed(&mut engine, &inputs);
     let bytes = engine.snapshot().unwrap();
@@ -183,10 +203,58 @@ fn the_format_is_pinned() {
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            24044,
-            "89b86524b406ca9b9327176eabda9e242de19d095eb9a3f6a89dccb8151b5147"
+            80445,
+            "7168bf0d69d5f1cddd250b7ee5f81430b2a20ffa4917e6ce0558b252201f0351"
         )
     );
+}
+
+/// The predictions and labels of step `i` of the pinned stream: every step a prediction of each
+/// model, and labels of the binary model's predictions two steps back (a third of them never).
+fn traffic(i: i64) -> Vec<Input> {
+    use modelwatch_engine::{Label, Outcome, Prediction};
+    let class = |text: &str| Outcome::Text(text.to_string());
+    let p = ((i * 37) % 100) as f64 / 100.0;
+    let predict = |model: &str, output: Outcome, score, scores| {
+        Input::Prediction(
+            Prediction::new(
+                ModelId::new(model, "1", "default"),
+                Some(at(i)),
+                format!("{model}-{i}"),
+                output,
+                score,
+                scores,
+                None,
+            )
+            .unwrap(),
+        )
+    };
+    let mut inputs = vec![
+        predict(
+            "tb",
+            class(if p > 0.5 { "fraud" } else { "ok" }),
+            Some(p),
+            None,
+        ),
+        predict(
+            "tm",
+            class(["a", "b", "c"][(i % 3) as usize]),
+            None,
+            Some(vec![
+                ("a".to_string(), p / 2.0),
+                ("b".to_string(), 1.0 - p),
+                ("c".to_string(), p / 2.0),
+            ]),
+        ),
+        predict("tr", Outcome::Number(p * 10.0 + 0.5), None, None),
+    ];
+    if i >= 2 && i % 3 != 0 {
+        let truth = if (i * 7919) % 10 < 3 { "fraud" } else { "ok" };
+        inputs.push(Input::Label(
+            Label::new("tb", Some(at(i)), format!("tb-{}", i - 2), class(truth)).unwrap(),
+        ));
+    }
+    inputs
 }
 
 /// The figures in the `snapshot` module docs.

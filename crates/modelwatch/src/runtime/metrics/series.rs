@@ -152,6 +152,9 @@ impl Collector for SeriesCollector {
     }
 }
 
+/// Reads one count of a model's traffic.
+type CountOf = fn(&TrafficCounts) -> u64;
+
 /// The counters of each model's predictions and labels (docs/quality.md).
 fn encode_traffic(
     traffic: &[TrafficSnapshot],
@@ -160,7 +163,7 @@ fn encode_traffic(
     if traffic.is_empty() {
         return Ok(());
     }
-    let counters: [(&str, &str, fn(&TrafficCounts) -> u64); 4] = [
+    let counters: [(&str, &str, CountOf); 4] = [
         (
             "modelwatch_predictions",
             "Predictions taken into the join of each model.",

@@ -1,4 +1,5 @@
-//! The schemas of request bodies: the event wire format of `docs/events.md` (parsed by hand in
+//! The schemas of request bodies: the input wire format of `docs/events.md` (metric events,
+//! predictions and labels) (parsed by hand in
 //! `modelwatch-engine`'s wire parser), and the retention report.
 
 use utoipa::ToSchema;
@@ -10,6 +11,10 @@ use utoipa::openapi::{RefOr, Schema};
 #[derive(ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code, reason = "a schema of the document only")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a schema of the document only, never built"
+)]
 pub(in crate::server) enum EventBatch {
     /// One event.
     One(Event),
@@ -28,6 +33,111 @@ pub(in crate::server) enum Event {
     Metrics(MetricsEvent),
     /// One metric.
     Single(SingleMetricEvent),
+    /// A prediction a model served (its model needs a `[[models]]` entry).
+    Prediction(PredictionEvent),
+    /// The true value of an earlier prediction.
+    Label(LabelEvent),
+}
+
+/// A prediction: `docs/events.md`, "Predictions and labels". Checked against the model's
+/// `[[models]]` entry: a model without one is a 422.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(in crate::server) struct PredictionEvent {
+    model: EventModel,
+    /// As an event's; the start of the prediction's label horizon.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-06T10:00:00Z")]
+    timestamp: Option<String>,
+    prediction: PredictionBody,
+}
+
+/// What the model predicted.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(in crate::server) struct PredictionBody {
+    /// The id its label will name: 1 to 256 bytes.
+    #[schema(min_length = 1, max_length = 256, example = "req-42")]
+    id: String,
+    #[schema(schema_with = outcome_schema)]
+    output: serde_json::Value,
+    /// The probability of the positive class (binary models), in [0, 1]. Not with `scores`.
+    #[schema(nullable = false, minimum = 0.0, maximum = 1.0)]
+    score: Option<f64>,
+    /// The probability of each class, each in [0, 1], summing to 1 within 1e-6.
+    #[schema(nullable = false, value_type = Option<std::collections::BTreeMap<String, f64>>)]
+    scores: Option<serde_json::Value>,
+    /// The features the model saw: up to 1,000 names to a number, a string, a boolean or null.
+    #[schema(nullable = false, schema_with = features_schema)]
+    features: Option<serde_json::Value>,
+}
+
+/// A label: the true value of an earlier prediction, joined by model name and id.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(in crate::server) struct LabelEvent {
+    model: LabelModel,
+    /// When the label became known.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-07T08:00:00Z")]
+    timestamp: Option<String>,
+    label: LabelBody,
+}
+
+/// A label names only its model: the prediction's version and instance apply.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(in crate::server) struct LabelModel {
+    /// The model's name.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$", example = "fraud")]
+    name: String,
+}
+
+/// The true value.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(in crate::server) struct LabelBody {
+    /// The prediction's id.
+    #[schema(min_length = 1, max_length = 256, example = "req-42")]
+    id: String,
+    #[schema(schema_with = outcome_schema)]
+    value: serde_json::Value,
+}
+
+/// A class (a string, an integer or a boolean) or, for regression, a number.
+fn outcome_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Integer,
+            Type::Boolean,
+            Type::Number,
+        ]))
+        .description(Some(
+            "A class (a string of 1 to 256 bytes, an integer or a boolean) or, for a \
+             regression model, a number.",
+        ))
+        .into()
+}
+
+/// Feature names to scalar values.
+fn features_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(ObjectBuilder::new().schema_type(
+            utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Number,
+                Type::Boolean,
+                Type::Null,
+            ]),
+        )))
+        .max_properties(Some(1000))
+        .examples([serde_json::json!({"age": 42, "country": "DE", "income": null})])
+        .into()
 }
 
 /// An event with several metrics.
