@@ -11,7 +11,7 @@ use serde_json::Value;
 fn readme_section() -> String {
     let readme = std::fs::read_to_string(crate::repo_root().join("README.md")).unwrap();
     readme
-        .split("### Predictions and labels")
+        .split("### Raw traffic: `examples/fraud-traffic.jsonl`")
         .nth(1)
         .and_then(|section| section.split("\n## ").next())
         .expect("README has a section on the raw traffic example")
