@@ -34,11 +34,14 @@ pub(super) const DEGRADING_MINUTES: usize = 300;
 /// Minutes of the canary phase at most (the verdict comes well before).
 pub(super) const CANARY_MINUTES: usize = 300;
 
+/// The share of the new kind of transaction in 1.0.0's traffic once it has degraded.
+const DEGRADED_SHARE: f64 = 0.5;
+
 /// The share of the new kind of transaction in 1.0.0's traffic: none for an hour, then
-/// growing to half over the next hour.
+/// growing to `DEGRADED_SHARE` over the next hour.
 fn new_kind_share(minute: usize) -> f64 {
     let minute = minute as f64;
-    (0.5 * (minute - 60.0) / 60.0).clamp(0.0, 0.5)
+    (DEGRADED_SHARE * (minute - 60.0) / 60.0).clamp(0.0, DEGRADED_SHARE)
 }
 
 /// One input of a batch: its event time (seconds) and its JSON line.
@@ -73,8 +76,10 @@ impl Batch {
 /// How the model that serves a prediction does.
 #[derive(Clone, Copy, Debug)]
 enum Serving {
-    /// 1.0.0 at a minute of the degradation phase, or after it.
+    /// 1.0.0 at a minute of the degradation phase.
     Current { minute: usize },
+    /// 1.0.0 after it: the new kind is half of its traffic.
+    Degraded,
     /// The retrained version: a good one or a bad one.
     Retrained { bad: bool },
 }
@@ -119,8 +124,7 @@ impl TrafficStream {
     /// candidate on canary-0, and the labels that come meanwhile.
     pub(super) fn canary(&mut self, minutes: usize, candidate: &str, bad: bool) -> Batch {
         self.batch(minutes, |stream, _, lines| {
-            let degraded = Serving::Current { minute: usize::MAX };
-            stream.minute_of(VERSION, STABLE, degraded, lines);
+            stream.minute_of(VERSION, STABLE, Serving::Degraded, lines);
             stream.minute_of(candidate, CANARY, Serving::Retrained { bad }, lines);
         })
     }
@@ -176,6 +180,7 @@ impl TrafficStream {
             let id = self.made;
             let new_kind = match serving {
                 Serving::Current { minute } => self.noise.next_f64() < new_kind_share(minute),
+                Serving::Degraded => self.noise.next_f64() < DEGRADED_SHARE,
                 Serving::Retrained { bad } => bad && self.noise.next_f64() < 0.8,
             };
             let (score, fraud) = self.outcome(new_kind);
