@@ -5,7 +5,10 @@
 //! (`demo/backends.rs`). It streams a synthetic model that degrades (`demo/stream.rs`) over
 //! loopback HTTP and shows, step by step (`demo/steps.rs`), the alert firing, the webhook
 //! delivered, the retrain job running the trainer, the new version registered, and the canary
-//! that promotes it (or, with `--bad-candidate`, rolls it back). This file sets up and tears
+//! that promotes it (or, with `--bad-candidate`, rolls it back). With `--predictions` the model
+//! sends raw traffic instead, predictions and their delayed labels (`demo/traffic.rs`, streamed
+//! by `demo/traffic_steps.rs`, with the config `demo/traffic.toml`): the service computes the
+//! accuracy that falls, fires the alert and judges the canary. This file sets up and tears
 //! down: the directory, the config, the service, the receiver and the deadline.
 //!
 //! It waits on outcomes, never on time: the webhook receiver hands deliveries over a channel,
@@ -17,8 +20,11 @@
 
 mod backends;
 mod receiver;
+mod show;
 mod steps;
 mod stream;
+mod traffic;
+mod traffic_steps;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -46,6 +52,11 @@ pub struct DemoArgs {
     /// rolled back (without this flag it passes and is promoted).
     #[arg(long)]
     bad_candidate: bool,
+    /// Stream raw traffic instead of accuracy values: predictions with a score and features,
+    /// and their labels 20 to 60 minutes later; the service computes the accuracy that the
+    /// alert and the canary act on.
+    #[arg(long)]
+    predictions: bool,
     /// Keep the store, the filled-in config and the backends' logs in DIR (created; must be
     /// empty) instead of a temporary directory removed at the end.
     #[arg(long, value_name = "DIR")]
@@ -59,6 +70,8 @@ pub struct DemoArgs {
 
 /// The demo's config, with `@name@` for each value `render_config` fills in.
 const CONFIG_TEMPLATE: &str = include_str!("demo/demo.toml");
+/// The config of `--predictions`, with the same placeholders.
+const TRAFFIC_TEMPLATE: &str = include_str!("demo/traffic.toml");
 
 /// How many steps the demo shows.
 const STEPS: usize = 7;
@@ -132,7 +145,7 @@ fn prepare_kept(dir: &Path) -> Result<()> {
 
 /// The demo's config with the placeholders filled in, as TOML strings (and, in commands,
 /// with braces doubled so that the job templates take them literally).
-fn render_config(values: &Placeholders<'_>) -> Result<String> {
+fn render_config(template: &str, values: &Placeholders<'_>) -> Result<String> {
     let path = |path: &Path| {
         path.to_str()
             .map(str::to_string)
@@ -146,7 +159,7 @@ fn render_config(values: &Placeholders<'_>) -> Result<String> {
         ("trainer_log", literal(path(values.trainer_log)?)),
         ("rollback_log", literal(path(values.rollback_log)?)),
     ];
-    let mut text = CONFIG_TEMPLATE.to_string();
+    let mut text = template.to_string();
     for (name, value) in filled {
         text = text.replace(&format!("@{name}@"), &toml_string(&value));
     }
@@ -190,13 +203,21 @@ async fn demo(args: &DemoArgs, exe: &Path, dir: &Path, out: &mut dyn Write) -> R
     let receiver = Receiver::start(secret.into_bytes()).await?;
     let trainer_log = dir.join("trainer.log");
     let rollback_log = dir.join("rollback.log");
-    let text = render_config(&Placeholders {
-        webhook_url: &receiver.url,
-        secret_file: &secret_file,
-        exe,
-        trainer_log: &trainer_log,
-        rollback_log: &rollback_log,
-    })?;
+    let template = if args.predictions {
+        TRAFFIC_TEMPLATE
+    } else {
+        CONFIG_TEMPLATE
+    };
+    let text = render_config(
+        template,
+        &Placeholders {
+            webhook_url: &receiver.url,
+            secret_file: &secret_file,
+            exe,
+            trainer_log: &trainer_log,
+            rollback_log: &rollback_log,
+        },
+    )?;
     let config_file = dir.join("demo.toml");
     std::fs::write(&config_file, &text)
         .with_context(|| format!("cannot write {}", config_file.display()))?;
@@ -239,9 +260,20 @@ async fn demo(args: &DemoArgs, exe: &Path, dir: &Path, out: &mut dyn Write) -> R
     } else {
         "removed at the end; --keep DIR keeps it"
     };
+    let what = if args.predictions {
+        format!(
+            "modelwatch demo --predictions: {MODEL} {VERSION} serves predictions whose labels \
+             come later; the accuracy computed from them degrades, the model is retrained, and \
+             its new version goes through a canary judged on computed accuracy"
+        )
+    } else {
+        format!(
+            "modelwatch demo: {MODEL} {VERSION} degrades, is retrained, and its new version \
+             goes through a canary"
+        )
+    };
     let header = format!(
-        "modelwatch demo: {MODEL} {VERSION} degrades, is retrained, and its new version goes \
-         through a canary{}\n\
+        "{what}{}\n\
          \x20 directory {} ({kept})\n\
          \x20 service   {base} (in-process: serve's routes, store in {})\n\
          \x20 webhook   {} (a receiver in this process; it checks each signature)",
@@ -265,6 +297,7 @@ async fn demo(args: &DemoArgs, exe: &Path, dir: &Path, out: &mut dyn Write) -> R
         deadline: started + limit,
         deliveries: &mut receiver.deliveries,
         bad: args.bad_candidate,
+        predictions: args.predictions,
         trainer_log,
         rollback_log,
         kept: args.keep.as_ref().map(|_| dir.to_path_buf()),
@@ -329,16 +362,30 @@ enum Ended {
 mod tests {
     use super::*;
 
+    /// `template` rendered with fixed placeholders (an odd binary path among them).
+    pub(super) fn rendered(template: &str) -> String {
+        render_config(
+            template,
+            &Placeholders {
+                webhook_url: "http://127.0.0.1:9/hook",
+                secret_file: Path::new("/tmp/demo/webhook-secret"),
+                exe: Path::new("/odd \"path\"/with {braces}\\/modelwatch"),
+                trainer_log: Path::new("/tmp/demo/trainer.log"),
+                rollback_log: Path::new("/tmp/demo/rollback.log"),
+            },
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn the_config_template_renders_and_parses_without_warnings() {
-        let text = render_config(&Placeholders {
-            webhook_url: "http://127.0.0.1:9/hook",
-            secret_file: Path::new("/tmp/demo/webhook-secret"),
-            exe: Path::new("/odd \"path\"/with {braces}\\/modelwatch"),
-            trainer_log: Path::new("/tmp/demo/trainer.log"),
-            rollback_log: Path::new("/tmp/demo/rollback.log"),
-        })
-        .unwrap();
+    fn the_config_templates_render_and_parse_without_warnings() {
+        for template in [CONFIG_TEMPLATE, TRAFFIC_TEMPLATE] {
+            the_template_renders_and_parses_without_warnings(template);
+        }
+    }
+
+    fn the_template_renders_and_parses_without_warnings(template: &str) {
+        let text = rendered(template);
         let left = text
             .lines()
             .filter(|line| !line.trim_start().starts_with('#'))
@@ -377,6 +424,21 @@ mod tests {
             ]
         );
         assert!(config.effects.rollback_for(MODEL).is_some());
+    }
+
+    #[test]
+    fn only_the_traffic_config_computes_quality_and_its_canary_judges_accuracy() {
+        let parse = |template| parse_config(&rendered(template)).unwrap().config;
+        assert!(parse(CONFIG_TEMPLATE).models.settings_for(MODEL).is_none());
+        let config = parse(TRAFFIC_TEMPLATE);
+        let (_, settings) = config.models.settings_for(MODEL).unwrap();
+        assert_eq!(settings.task, modelwatch_engine::config::Task::Binary);
+        let [canary] = config.canaries.as_slice() else {
+            panic!("{:?}", config.canaries);
+        };
+        assert_eq!(canary.metric, "accuracy");
+        let accuracy_rule = config.rules.iter().find(|rule| rule.retrains()).unwrap();
+        assert_eq!(accuracy_rule.metric, "accuracy");
     }
 
     #[test]

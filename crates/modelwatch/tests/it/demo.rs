@@ -1,7 +1,8 @@
 //! `modelwatch demo` as a user runs it: the binary as a child process (killed by a watchdog if
 //! it ever runs past two minutes), its output checked for every step in order, for a good
 //! candidate (promoted) and a bad one (rolled back, with `--keep` leaving a store and a config
-//! that `check-config` accepts). Timings are printed by the demo but never asserted.
+//! that `check-config` accepts), from accuracy values and, with `--predictions`, from raw
+//! traffic. Timings are printed by the demo but never asserted.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -155,6 +156,82 @@ fn the_demo_rolls_a_bad_candidate_back_and_keeps_its_store_when_asked() {
         String::from_utf8_lossy(&again.stderr).contains("is not empty"),
         "{}",
         String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn the_predictions_demo_computes_accuracy_from_labels_and_promotes_a_good_candidate() {
+    let output = demo(&["--predictions"]);
+    let stdout = succeeded(&output);
+    in_order(
+        &stdout,
+        &[
+            "modelwatch demo --predictions:",
+            "[1/7] streaming raw traffic of fraud-detector 1.0.0 on stable-0",
+            "08:00-08:09  200 predictions, 0 labels; computed accuracy -",
+            // Accuracy appears once labels come, computed by the service.
+            "labels; computed accuracy 0.",
+            "[1/7] alert firing: fraud-detector 1.0.0/stable-0, rule accuracy-low (critical)",
+            "is below 0.9",
+            "[2/7] webhook delivered: POST /hook answered 200 OK",
+            "signature verified: alert firing (accuracy-low)",
+            "[3/7] retrain job",
+            "trainer | ",
+            "[3/7] retrain job",
+            "succeeded",
+            "[4/7] version registered: fraud-detector 1.1.0 is a candidate, made by job",
+            "[5/7] canary: predictions of 1.1.0 on canary-0 beside 1.0.0 on stable-0",
+            "computed accuracy stable-0 0.",
+            "canary-0 0.",
+            "[5/7] canary verdict: accuracy of fraud-detector 1.1.0 passes",
+            "[6/7] webhook delivered:",
+            "canary verdict pass",
+            "[7/7] promoted: fraud-detector 1.1.0 is in production",
+            "1.0.0 archived",
+            "done in",
+            "the accuracy computed from the labels fell",
+            "Try `modelwatch demo --predictions --bad-candidate`",
+        ],
+    );
+    assert!(!stdout.contains("rolled back"), "{stdout}");
+}
+
+#[test]
+fn the_predictions_demo_rolls_a_bad_candidate_back_on_computed_accuracy() {
+    let scratch = tempfile::tempdir().unwrap();
+    let kept = scratch.path().join("kept");
+    let output = demo(&[
+        "--predictions",
+        "--bad-candidate",
+        "--keep",
+        kept.to_str().unwrap(),
+    ]);
+    let stdout = succeeded(&output);
+    in_order(
+        &stdout,
+        &[
+            "[1/7] alert firing:",
+            "[3/7] retrain job",
+            "[4/7] version registered: fraud-detector 1.1.0 is a candidate",
+            "[5/7] canary verdict: accuracy of fraud-detector 1.1.0 fails",
+            "canary verdict fail",
+            "[7/7] rolled back: rollback job",
+            "fraud-detector 1.1.0 is rolled_back",
+            "1.0.0 production",
+        ],
+    );
+    // The kept config is the traffic one: it declares the model whose quality it computes.
+    let config = std::fs::read_to_string(kept.join("demo.toml")).unwrap();
+    assert!(config.contains("[[models]]"), "{config}");
+    let check = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+        .arg("check-config")
+        .arg(kept.join("demo.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
     );
 }
 

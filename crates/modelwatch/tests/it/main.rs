@@ -48,6 +48,7 @@ mod serve_child;
 mod stored_inputs;
 mod tidy;
 mod tokens;
+mod traffic_example;
 
 use std::path::PathBuf;
 

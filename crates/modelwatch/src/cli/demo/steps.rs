@@ -9,16 +9,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use modelwatch::runtime::Status;
-use modelwatch_engine::Timestamp;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::backends::short;
 use super::receiver::{Delivery, Signature};
+use super::show::{find_version, minutes, number, statuses, text, took};
 use super::stream::{
     self, CANARY, CANARY_POINTS, DEGRADING_POINTS, MODEL, STABLE, Stream, VERSION,
 };
+use super::traffic::TrafficStream;
 use super::{CANARY_CHUNK, DEGRADING_CHUNK, STEPS};
 
 /// The demo under way: where it talks, what it prints, what it waits for.
@@ -31,6 +32,8 @@ pub(super) struct Demo<'d> {
     pub(super) deadline: Instant,
     pub(super) deliveries: &'d mut mpsc::Receiver<Delivery>,
     pub(super) bad: bool,
+    /// `--predictions`: stream raw traffic (`traffic.rs`) instead of accuracy values.
+    pub(super) predictions: bool,
     pub(super) trainer_log: PathBuf,
     pub(super) rollback_log: PathBuf,
     /// The directory, when `--keep` keeps it.
@@ -56,9 +59,14 @@ impl Demo<'_> {
             bail!("the service did not become ready");
         }
         let mut stream = Stream::new();
+        let mut traffic = TrafficStream::new();
 
         self.waiting = (1, "an alert fires on the degrading model");
-        let alert = self.degrade(&mut stream).await?;
+        let alert = if self.predictions {
+            self.degrade_traffic(&mut traffic).await?
+        } else {
+            self.degrade(&mut stream).await?
+        };
         let model = &alert["model"];
         self.step(
             1,
@@ -85,7 +93,11 @@ impl Demo<'_> {
         self.registered(&job, &candidate).await?;
 
         self.waiting = (5, "the canary judges the new version");
-        let decided = self.canary(&mut stream, &candidate).await?;
+        let decided = if self.predictions {
+            self.canary_traffic(&mut traffic, &candidate).await?
+        } else {
+            self.canary(&mut stream, &candidate).await?
+        };
 
         self.waiting = (6, "the webhook receiver gets the canary verdict");
         let delivery = self.canary_delivery().await?;
@@ -131,13 +143,23 @@ impl Demo<'_> {
         } else {
             format!("the canary passed it and it was promoted; {VERSION} is archived")
         };
+        let fired = if self.predictions {
+            "the accuracy computed from the labels fell, the alert fired"
+        } else {
+            "the alert fired"
+        };
         let mut summary = format!(
-            "\ndone in {elapsed:.1} s: the alert fired, the webhook got it, the retrain produced \
+            "\ndone in {elapsed:.1} s: {fired}, the webhook got it, the retrain produced \
              {candidate}, and {ending}.\n\
              Next: `modelwatch serve --config FILE` does this for your own models; \
              docs/actions.md explains notifiers, trainers, the registry and canaries, \
              docs/config.md the rules.\n"
         );
+        let mode = if self.predictions {
+            " --predictions"
+        } else {
+            ""
+        };
         let other = if self.bad { "" } else { " --bad-candidate" };
         match &self.kept {
             Some(dir) => {
@@ -151,7 +173,7 @@ impl Demo<'_> {
             None => {
                 let _ = write!(
                     summary,
-                    "Try `modelwatch demo{other}`; with `--keep DIR` the store stays, to explore \
+                    "Try `modelwatch demo{mode}{other}`; with `--keep DIR` the store stays, to explore \
                      with `modelwatch serve`."
                 );
             }
@@ -371,26 +393,35 @@ impl Demo<'_> {
                 mean(STABLE),
                 mean(CANARY)
             ))?;
-            let versions = self.versions().await?;
-            let status = find_version(&versions, candidate)
-                .map(|version| text(version, "status").to_string())
-                .unwrap_or_default();
-            if status != "candidate" {
-                let audit = self.get_json(&format!("/v1/audit?model={MODEL}")).await?;
-                let verdict = audit["items"]
-                    .as_array()
-                    .and_then(|items| {
-                        items.iter().find(|event| {
-                            event["actor"] == "canary" && event["version"] == candidate
-                        })
-                    })
-                    .map(|event| text(event, "detail").to_string())
-                    .unwrap_or_default();
-                self.step(5, &format!("canary verdict: {verdict}"))?;
+            if let Some(status) = self.decided(candidate).await? {
                 return Ok(status);
             }
         }
         bail!("{CANARY_POINTS} minutes of canary and no verdict")
+    }
+
+    /// Step 5's end: once the canary has decided on the candidate, shows the verdict and
+    /// returns the candidate's new status (`production` or `rolled_back`).
+    pub(super) async fn decided(&mut self, candidate: &str) -> Result<Option<String>> {
+        let versions = self.versions().await?;
+        let status = find_version(&versions, candidate)
+            .map(|version| text(version, "status").to_string())
+            .unwrap_or_default();
+        if status == "candidate" {
+            return Ok(None);
+        }
+        let audit = self.get_json(&format!("/v1/audit?model={MODEL}")).await?;
+        let verdict = audit["items"]
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|event| event["actor"] == "canary" && event["version"] == candidate)
+            })
+            .map(|event| text(event, "detail").to_string())
+            .unwrap_or_default();
+        self.step(5, &format!("canary verdict: {verdict}"))?;
+        Ok(Some(status))
     }
 
     /// Step 7 after a pass: the candidate is production, the version before archived.
@@ -471,7 +502,7 @@ impl Demo<'_> {
         Ok(())
     }
 
-    async fn get_json(&self, path: &str) -> Result<Value> {
+    pub(super) async fn get_json(&self, path: &str) -> Result<Value> {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -490,7 +521,12 @@ impl Demo<'_> {
     }
 
     async fn post_events(&self, points: &[stream::Point]) -> Result<()> {
-        let body: String = points.iter().map(|point| point.to_json() + "\n").collect();
+        self.post_ndjson(points.iter().map(|point| point.to_json() + "\n").collect())
+            .await
+    }
+
+    /// `POST /v1/events` of an NDJSON body; anything but 202 is an error.
+    pub(super) async fn post_ndjson(&self, body: String) -> Result<()> {
         let response = self
             .client
             .post(format!("{}/v1/events", self.base))
@@ -508,7 +544,7 @@ impl Demo<'_> {
     }
 
     /// `[  1.2s] [n/7] text`.
-    fn step(&mut self, step: usize, text: &str) -> Result<()> {
+    pub(super) fn step(&mut self, step: usize, text: &str) -> Result<()> {
         let elapsed = self.started.elapsed().as_secs_f64();
         writeln!(self.out, "[{elapsed:5.1}s] [{step}/{STEPS}] {text}")?;
         self.out.flush()?;
@@ -516,70 +552,10 @@ impl Demo<'_> {
     }
 
     /// `[  1.2s]       text`, a detail of the step above.
-    fn line(&mut self, text: &str) -> Result<()> {
+    pub(super) fn line(&mut self, text: &str) -> Result<()> {
         let elapsed = self.started.elapsed().as_secs_f64();
         writeln!(self.out, "[{elapsed:5.1}s]       {text}")?;
         self.out.flush()?;
         Ok(())
-    }
-}
-
-/// A string field of a JSON answer, or `?`.
-fn text<'v>(value: &'v Value, key: &str) -> &'v str {
-    value[key].as_str().unwrap_or("?")
-}
-
-fn find_version<'v>(versions: &'v Value, version: &str) -> Option<&'v Value> {
-    versions["versions"]
-        .as_array()?
-        .iter()
-        .find(|found| found["version"] == version)
-}
-
-/// The other versions and their statuses: `1.0.0 production`.
-fn statuses(versions: &Value, except: &str) -> String {
-    let others: Vec<String> = versions["versions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter(|version| version["version"] != except)
-        .map(|version| format!("{} {}", text(version, "version"), text(version, "status")))
-        .collect();
-    others.join(", ")
-}
-
-/// A JSON number to four places, or `?`.
-fn number(value: &Value) -> String {
-    value
-        .as_f64()
-        .map_or_else(|| "?".to_string(), |value| format!("{value:.4}"))
-}
-
-/// `08:00-08:04`: the event times the points span.
-fn minutes(points: &[stream::Point]) -> String {
-    match (points.first(), points.last()) {
-        (Some(first), Some(last)) => format!(
-            "{}-{}",
-            stream::clock_time(first.at),
-            stream::clock_time(last.at)
-        ),
-        _ => String::new(),
-    }
-}
-
-/// How long a job ran, from its start to its end: `0.04 s`.
-fn took(job: &Value) -> String {
-    let at = |key: &str| {
-        job[key]
-            .as_str()
-            .and_then(|t| Timestamp::parse_rfc3339(t).ok())
-    };
-    match (at("started_at"), at("finished_at")) {
-        (Some(start), Some(end)) => format!(
-            "ran {:.2} s",
-            (end.as_nanos() - start.as_nanos()) as f64 / 1e9
-        ),
-        _ => "ran ? s".to_string(),
     }
 }
