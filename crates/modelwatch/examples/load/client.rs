@@ -11,6 +11,7 @@ pub(crate) struct Client {
     buffer: Vec<u8>,
 }
 
+/// What one request got back.
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) body: String,

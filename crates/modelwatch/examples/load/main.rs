@@ -97,7 +97,8 @@ enum Mode {
         rounds: u64,
     },
     /// NDJSON bodies of --events predictions each, every one with 20 features and a score, for
-    /// the `[[models]]` entry of `examples/load/traffic.toml`.
+    /// the `[[models]]` entry of `examples/load/traffic.toml` (--series and --incidents do not
+    /// apply).
     Predictions {
         #[command(flatten)]
         common: Common,

@@ -215,7 +215,7 @@ impl Traffic<'_> {
     fn write_label(&self, out: &mut String, k: u64, at: Timestamp) {
         let (model, _) = self.place(k);
         let predicted_fraud = score(k) >= 0.5;
-        let wrong = splitmix(k ^ 0x1ABE1) % 10 == 0;
+        let wrong = splitmix(k ^ 0x1ABE1).is_multiple_of(10);
         let value = if predicted_fraud != wrong {
             "fraud"
         } else {
