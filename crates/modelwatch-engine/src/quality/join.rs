@@ -6,7 +6,9 @@
 //! instance of the model made it. Entries sit in a dense slab that grows by a quarter at a
 //! time, found through a table of 4-byte slab indices; so a pending prediction costs 40 bytes
 //! times the slab's slack (at most 1.25) plus the table's 5 bytes per bucket (a load factor
-//! from 7/16 to 7/8): between 50 and 62 bytes. Features are never kept here.
+//! from 7/16 to 7/8): between 50 and 62 bytes ([`PendingJoin::memory_bytes`]; BENCHMARKS.md,
+//! "Predictions and labels", has the figures at 1, 5 and 10 million). Features are never kept
+//! here.
 //!
 //! Two ids collide when their keys are equal: with 10 million predictions pending, the
 //! chance that any two of them do is about 6 in 10^16. A collision makes the later prediction
@@ -136,10 +138,10 @@ impl PendingJoin {
         self.slab.is_empty()
     }
 
-    /// Bytes held in memory: the slab's capacity and the table's buckets.
+    /// Bytes held in memory: the slab's capacity and the table's allocation (every bucket,
+    /// with its control byte, not only the 7/8 of them that may be filled).
     pub fn memory_bytes(&self) -> usize {
-        self.slab.capacity() * std::mem::size_of::<Pending>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+        self.slab.capacity() * std::mem::size_of::<Pending>() + self.index.allocation_size()
     }
 
     fn index_entry(&mut self, at: usize) -> Option<bool> {
@@ -288,6 +290,22 @@ mod tests {
             assert_eq!(found, (n % 3 != 0).then_some(n));
         }
         assert!(join.is_empty());
+    }
+
+    #[test]
+    fn memory_counts_every_bucket_and_stays_under_64_bytes_a_prediction() {
+        let mut join = PendingJoin::default();
+        let mut worst = 0.0f64;
+        for n in 0..150_000 {
+            assert!(join.insert(pending(&format!("id-{n}"), n)));
+            if join.len() >= 10_000 {
+                worst = worst.max(join.memory_bytes() as f64 / join.len() as f64);
+            }
+        }
+        // The table fills at most 7/8 of its buckets; each bucket is a u32 and a control byte.
+        let buckets = join.index.capacity() / 7 * 8;
+        assert!(join.memory_bytes() >= join.slab.capacity() * 40 + buckets * 5);
+        assert!(worst <= 64.0, "{worst} bytes a pending prediction");
     }
 
     #[test]

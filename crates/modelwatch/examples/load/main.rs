@@ -1,6 +1,6 @@
 //! A load generator for `modelwatch serve`: NDJSON batches, single-event requests with their
-//! latencies, or many series, sent over plain HTTP/1.1 keep-alive connections to a loopback
-//! address, bounded in requests and in time.
+//! latencies, many series, or predictions and labels (`traffic.rs`), sent over plain HTTP/1.1
+//! keep-alive connections to a loopback address, bounded in requests and in time.
 //!
 //! The client is its own, minimal one (`Client`: whole requests built before the clock, one
 //! write each, answers with a Content-Length), not hyper's: on the two cores serve shares with
@@ -13,9 +13,13 @@
 //! target/release/examples/load batch  --connections 16 --events 1000 --requests 300 --server-pid $!
 //! target/release/examples/load single --connections 64 --requests 200000 --duration 20
 //! target/release/examples/load series --series 100000 --server-pid $!
+//! # predictions and labels need a [[models]] entry: serve --config examples/load/traffic.toml
+//! target/release/examples/load predictions --connections 4 --events 1000 --requests 300
+//! target/release/examples/load labels --connections 4 --events 1000 --requests 300
 //! ```
 //!
-//! BENCHMARKS.md ("serve: durable ingest") has the figures and the exact commands.
+//! BENCHMARKS.md ("serve: durable ingest", "Predictions and labels") has the figures and the
+//! exact commands.
 //!
 //! Every event carries the same five metrics (`accuracy`, `precision`, `recall`, `f1`,
 //! `latency_ms`; the engine derives a sixth series, `macro_score`), valid for the built-in
@@ -33,7 +37,9 @@
 // An example binary reports on the terminal; the workspace denies printing in library code.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod client;
 mod report;
+mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,9 +48,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use modelwatch::engine::Timestamp;
-use tokio::net::TcpStream;
 
-use report::{Report, memory};
+use client::Client;
+use report::{Report, Unit, memory};
+use traffic::TrafficArgs;
 
 /// The metrics of every event, sorted by name as the engine keeps them.
 const METRICS: [&str; 5] = ["accuracy", "f1", "latency_ms", "precision", "recall"];
@@ -88,6 +95,23 @@ enum Mode {
         /// Events per instance.
         #[arg(long, default_value_t = 1)]
         rounds: u64,
+    },
+    /// NDJSON bodies of --events predictions each, every one with 20 features and a score, for
+    /// the `[[models]]` entry of `examples/load/traffic.toml` (--series and --incidents do not
+    /// apply).
+    Predictions {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        traffic: TrafficArgs,
+    },
+    /// Sends the predictions the labels name before the clock starts, then NDJSON bodies of
+    /// --events labels each; checks on GET /v1/models/{name} that every label joined.
+    Labels {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        traffic: TrafficArgs,
     },
 }
 
@@ -145,13 +169,17 @@ struct Plan {
     requests: Vec<Vec<u8>>,
     events_per_request: usize,
     next_start: Timestamp,
+    /// What the requests carry, for the summary.
+    unit: Unit,
 }
 
 fn run(cli: Cli) -> Result<bool, String> {
     let common = match &cli.mode {
-        Mode::Batch { common, .. } | Mode::Single { common } | Mode::Series { common, .. } => {
-            common
-        }
+        Mode::Batch { common, .. }
+        | Mode::Single { common }
+        | Mode::Series { common, .. }
+        | Mode::Predictions { common, .. }
+        | Mode::Labels { common, .. } => common,
     };
     if !common.addr.ip().is_loopback() {
         return Err(format!(
@@ -162,6 +190,11 @@ fn run(cli: Cli) -> Result<bool, String> {
     if !(common.duration > 0.0 && common.duration.is_finite()) {
         return Err("--duration must be a positive number of seconds".to_string());
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(common.threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
     let (plan, count_series) = match &cli.mode {
         Mode::Batch { events, .. } => (plan(common, common.requests, *events, true)?, false),
         Mode::Single { .. } => (plan(common, common.requests, 1, false)?, false),
@@ -171,6 +204,14 @@ fn run(cli: Cli) -> Result<bool, String> {
             let requests = usize::try_from(total.div_ceil(events as u64))
                 .map_err(|_| "too many requests".to_string())?;
             (plan(common, requests, events, true)?, true)
+        }
+        Mode::Predictions { traffic, .. } => {
+            let plan = traffic::predictions(common, traffic)?;
+            return runtime.block_on(traffic::run(common, traffic, plan));
+        }
+        Mode::Labels { traffic, .. } => {
+            let plan = traffic::labels(common, traffic)?;
+            return runtime.block_on(traffic::run(common, traffic, plan));
         }
     };
     println!(
@@ -184,32 +225,33 @@ fn run(cli: Cli) -> Result<bool, String> {
         instances(common.series) * SERIES_PER_INSTANCE,
         common.duration,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(common.threads.max(1))
-        .enable_all()
-        .build()
-        .map_err(|error| format!("cannot start the runtime: {error}"))?;
     let plan = Arc::new(plan);
-    let mut report = runtime.block_on(drive(common, plan.clone()))?;
-    let ok = report.print(plan.events_per_request);
+    let mut report = runtime.block_on(drive(
+        common,
+        plan.clone(),
+        Duration::from_secs_f64(common.duration),
+    ))?;
+    let ok = report.print(plan.events_per_request, &plan.unit);
     println!("next start: {}", plan.next_start);
-    let print_memory = |when: &str| {
-        if let Some(pid) = common.server_pid {
-            match memory(pid) {
-                Ok(line) => println!("server memory {when} (pid {pid}): {line}"),
-                Err(message) => println!("server memory {when} (pid {pid}): {message}"),
-            }
-        }
-    };
-    print_memory("after the load");
+    print_memory(common, "after the load");
     if count_series {
         match runtime.block_on(count_metrics_series(common)) {
             Ok(line) => println!("server: {line}"),
             Err(message) => println!("server: cannot count series on /metrics: {message}"),
         }
-        print_memory("after GET /metrics");
+        print_memory(common, "after GET /metrics");
     }
     Ok(ok)
+}
+
+/// Prints the server's VmRSS and VmHWM when --server-pid names it.
+fn print_memory(common: &Common, when: &str) {
+    if let Some(pid) = common.server_pid {
+        match memory(pid) {
+            Ok(line) => println!("server memory {when} (pid {pid}): {line}"),
+            Err(message) => println!("server memory {when} (pid {pid}): {message}"),
+        }
+    }
 }
 
 fn instances(series: u64) -> u64 {
@@ -224,19 +266,7 @@ fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result
     let step = i64::try_from(common.step_us.saturating_mul(1_000))
         .map_err(|_| "--step-us is too large".to_string())?;
     let events = events.max(1);
-    let content_type = if ndjson {
-        "application/x-ndjson"
-    } else {
-        "application/json"
-    };
-    let authorization = match &common.token_env {
-        None => String::new(),
-        Some(name) => {
-            let token =
-                std::env::var(name).map_err(|error| format!("--token-env {name}: {error}"))?;
-            format!("Authorization: Bearer {}\r\n", token.trim())
-        }
-    };
+    let head = post_head(common, ndjson)?;
     let mut out = Vec::with_capacity(requests);
     let mut body = String::new();
     let mut k: u64 = 0;
@@ -251,14 +281,7 @@ fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result
             write_event(&mut body, k, k % instances, at, common.incidents);
             k += 1;
         }
-        let mut request = format!(
-            "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\n{authorization}Content-Length: {}\r\n\r\n",
-            common.addr,
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(body.as_bytes());
-        out.push(request);
+        out.push(post(&head, &body));
     }
     let next_start = Timestamp::from_nanos(
         start
@@ -269,7 +292,41 @@ fn plan(common: &Common, requests: usize, events: usize, ndjson: bool) -> Result
         requests: out,
         events_per_request: events,
         next_start,
+        unit: Unit::EVENTS,
     })
+}
+
+/// The head of every `POST /v1/events` of a run, but its Content-Length.
+fn post_head(common: &Common, ndjson: bool) -> Result<String, String> {
+    let content_type = if ndjson {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
+    Ok(format!(
+        "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\n{}",
+        common.addr,
+        authorization(common)?
+    ))
+}
+
+/// The Authorization header line of --token-env, or nothing.
+fn authorization(common: &Common) -> Result<String, String> {
+    match &common.token_env {
+        None => Ok(String::new()),
+        Some(name) => {
+            let token =
+                std::env::var(name).map_err(|error| format!("--token-env {name}: {error}"))?;
+            Ok(format!("Authorization: Bearer {}\r\n", token.trim()))
+        }
+    }
+}
+
+/// A whole request: `head` (from [`post_head`]), its Content-Length and `body`.
+fn post(head: &str, body: &str) -> Vec<u8> {
+    let mut request = format!("{head}Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    request.extend_from_slice(body.as_bytes());
+    request
 }
 
 /// SplitMix64: the value stream of event `k`.
@@ -312,10 +369,11 @@ fn now() -> Instant {
     Instant::now()
 }
 
-async fn drive(common: &Common, plan: Arc<Plan>) -> Result<Report, String> {
+/// Sends the plan's requests over --connections connections for at most `duration`.
+async fn drive(common: &Common, plan: Arc<Plan>, duration: Duration) -> Result<Report, String> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = now();
-    let deadline = started + Duration::from_secs_f64(common.duration);
+    let deadline = started + duration;
     let mut tasks = Vec::new();
     for _ in 0..common.connections.max(1) {
         let plan = plan.clone();
@@ -404,114 +462,6 @@ async fn connection(
         }
     }
     report
-}
-
-/// A minimal HTTP/1.1 client: one request at a time, answers with a Content-Length.
-struct Client {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
-struct Answer {
-    status: u16,
-    body: String,
-    close: bool,
-}
-
-impl Client {
-    async fn connect(addr: SocketAddr) -> std::io::Result<Client> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Client {
-            stream,
-            buffer: Vec::with_capacity(4096),
-        })
-    }
-
-    async fn exchange(&mut self, request: &[u8]) -> Result<Answer, String> {
-        // Readiness and try_write/try_read straight on the socket, nothing buffered between.
-        let mut written = 0;
-        while written < request.len() {
-            self.stream
-                .writable()
-                .await
-                .map_err(|error| format!("write: {error}"))?;
-            match self.stream.try_write(&request[written..]) {
-                Ok(count) => written += count,
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(format!("write: {error}")),
-            }
-        }
-        self.buffer.clear();
-        let head_end = loop {
-            if let Some(at) = find(&self.buffer, b"\r\n\r\n") {
-                break at + 4;
-            }
-            self.fill().await?;
-        };
-        let head = std::str::from_utf8(&self.buffer[..head_end])
-            .map_err(|_| "the answer's head is not UTF-8".to_string())?;
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|code| code.parse::<u16>().ok())
-            .ok_or_else(|| format!("bad status line in {head:?}"))?;
-        let mut length = None;
-        let mut close = false;
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse::<usize>().ok();
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.eq_ignore_ascii_case("close");
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                return Err(format!("unsupported transfer-encoding {value}"));
-            }
-        }
-        let length = length.ok_or_else(|| format!("no content-length in {head:?}"))?;
-        while self.buffer.len() < head_end + length {
-            self.fill().await?;
-        }
-        if self.buffer.len() > head_end + length {
-            return Err("the server sent more than the answer".to_string());
-        }
-        let body = String::from_utf8_lossy(&self.buffer[head_end..]).into_owned();
-        Ok(Answer {
-            status,
-            body,
-            close,
-        })
-    }
-
-    async fn fill(&mut self) -> Result<(), String> {
-        let mut chunk = [0u8; 16 * 1024];
-        let read = loop {
-            self.stream
-                .readable()
-                .await
-                .map_err(|error| format!("read: {error}"))?;
-            match self.stream.try_read(&mut chunk) {
-                Ok(count) => break count,
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(format!("read: {error}")),
-            }
-        };
-        if read == 0 {
-            return Err("the server closed the connection".to_string());
-        }
-        self.buffer.extend_from_slice(&chunk[..read]);
-        Ok(())
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }
 
 /// `GET /metrics`, the line that says how many series the engine holds.

@@ -7,6 +7,22 @@ use std::time::Duration;
 
 use crate::METRICS;
 
+/// What the requests of a run carry, for the summary.
+pub(crate) struct Unit {
+    /// What one item of a body is: "events", "predictions", "labels".
+    pub(crate) items: &'static str,
+    /// Whether each item is an event of [`METRICS`], whose values are counted too.
+    pub(crate) metric_values: bool,
+}
+
+impl Unit {
+    /// Metric events of the five [`METRICS`].
+    pub(crate) const EVENTS: Unit = Unit {
+        items: "events",
+        metric_values: true,
+    };
+}
+
 /// What the connections saw.
 #[derive(Default)]
 pub(crate) struct Report {
@@ -39,9 +55,10 @@ impl Report {
     }
 
     /// Prints the summary; false when a request failed with anything but a 503.
-    pub(crate) fn print(&mut self, events_per_request: usize) -> bool {
+    pub(crate) fn print(&mut self, events_per_request: usize, unit: &Unit) -> bool {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         let values = self.events * METRICS.len() as u64;
+        let items = unit.items;
         let answered = self.latencies.len() as u64;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -53,18 +70,32 @@ impl Report {
             self.failed.values().map(|(count, _)| count).sum::<u64>(),
             self.broken
         );
-        let _ = writeln!(
-            out,
-            "accepted: {} events ({events_per_request} a request), {values} metric values in {secs:.3} s",
-            self.events
-        );
-        let _ = writeln!(
-            out,
-            "throughput: {:.0} metric values/s, {:.0} events/s, {:.1} requests/s (accepted)",
-            values as f64 / secs,
-            self.events as f64 / secs,
-            self.accepted as f64 / secs
-        );
+        if unit.metric_values {
+            let _ = writeln!(
+                out,
+                "accepted: {} events ({events_per_request} a request), {values} metric values in {secs:.3} s",
+                self.events
+            );
+            let _ = writeln!(
+                out,
+                "throughput: {:.0} metric values/s, {:.0} events/s, {:.1} requests/s (accepted)",
+                values as f64 / secs,
+                self.events as f64 / secs,
+                self.accepted as f64 / secs
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "accepted: {} {items} ({events_per_request} a request) in {secs:.3} s",
+                self.events
+            );
+            let _ = writeln!(
+                out,
+                "throughput: {:.0} {items}/s, {:.1} requests/s (accepted)",
+                self.events as f64 / secs,
+                self.accepted as f64 / secs
+            );
+        }
         self.latencies.sort_unstable();
         if !self.latencies.is_empty() {
             let ms = |nanos: u64| nanos as f64 / 1e6;
@@ -113,4 +144,25 @@ pub(crate) fn memory(pid: u32) -> Result<String, String> {
         field("VmRSS:"),
         field("VmHWM:")
     ))
+}
+
+/// CPU time a process has used, user and system, from /proc/PID/stat (in the kernel's
+/// USER_HZ ticks, 100 a second on Linux for x86).
+pub(crate) fn cpu_time(pid: u32) -> Result<Duration, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|error| format!("cannot read /proc/{pid}/stat: {error}"))?;
+    // The fields after the command name (which may hold spaces), from the third, `state`, on.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| format!("/proc/{pid}/stat has no command name"))?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut ticks = || {
+        fields
+            .next()
+            .and_then(|field| field.parse::<u64>().ok())
+            .ok_or_else(|| format!("/proc/{pid}/stat has no CPU times"))
+    };
+    let (user, system) = (ticks()?, ticks()?);
+    Ok(Duration::from_millis((user + system) * 10))
 }
