@@ -11,6 +11,7 @@
 //! - `retrain`: single flight and cooldown per model ([`RetrainPolicy`]).
 //! - `canary`: canary judgement ([`judge`]) and the canary rules' windows ([`CanaryTracker`]).
 //! - `output`: what the engine emits ([`Output`]).
+//! - `drift`: data drift of a column, as Evidently computes it.
 //! - `quality`: metrics computed from predictions and labels (realized and estimated).
 //! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
 //! - `snapshot`: the engine's whole state as bytes and back ([`Engine::snapshot`],
@@ -18,6 +19,7 @@
 
 pub mod canary;
 pub mod config;
+pub mod drift;
 mod engine;
 mod evaluate;
 mod event;
