@@ -161,6 +161,32 @@ pub fn canonical_metric_name(name: &str) -> &str {
     }
 }
 
+/// The prefix of the series of a column's drift score: `drift.<column>` (`docs/drift.md`).
+pub const DRIFT_PREFIX: &str = "drift.";
+
+/// Checks the name of a series a rule may watch or `/v1/series` may read: a metric name
+/// ([`check_metric_name`]), or `drift.<column>` where the column is a feature name (1 to 256
+/// bytes, no control characters) or `prediction`.
+///
+/// # Errors
+///
+/// Returns a sentence saying what is wrong with the name.
+pub fn check_series_name(name: &str) -> Result<(), String> {
+    match name.strip_prefix(DRIFT_PREFIX) {
+        Some(column) => {
+            if column.is_empty() || column.len() > 256 || column.chars().any(char::is_control) {
+                Err(format!(
+                    "{} names no column: drift.<column> takes a feature name of 1 to 256 bytes without control characters",
+                    quoted(name)
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        None => check_metric_name(name),
+    }
+}
+
 /// Checks a metric name against `[a-z][a-z0-9_]{0,63}`.
 ///
 /// # Errors

@@ -88,6 +88,8 @@ pub enum QualitySource {
     Estimated,
     /// The labeled share of the predictions resolved (labeled, or past the label horizon).
     Coverage,
+    /// A window of predictions' features and outputs against the version's reference.
+    Drift,
 }
 
 impl QualitySource {
@@ -97,6 +99,7 @@ impl QualitySource {
             QualitySource::Realized => "realized",
             QualitySource::Estimated => "estimated",
             QualitySource::Coverage => "coverage",
+            QualitySource::Drift => "drift",
         }
     }
 }

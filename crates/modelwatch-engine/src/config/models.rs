@@ -102,6 +102,41 @@ pub struct ModelSettings {
     pub label_horizon_secs: u64,
     /// How scores are calibrated for estimated quality (binary models).
     pub calibration: CalibrationSetting,
+    /// Data drift of the features and the output against a reference, when configured.
+    pub drift: Option<DriftSettings>,
+}
+
+/// The default `drift_window`: predictions per drift point of a model instance.
+pub const DEFAULT_DRIFT_WINDOW: u32 = 1000;
+
+/// The most rows a reference or a drift window may hold: they are kept in memory.
+pub const MAX_DRIFT_ROWS: u32 = 1_000_000;
+
+/// Data drift settings of a `[[models]]` entry (`docs/drift.md`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriftSettings {
+    /// The reference: the first this many predictions of each version
+    /// (`reference = { first = N }`).
+    pub reference_first: u32,
+    /// Predictions per drift point of a model instance (`drift_window`).
+    pub window: u32,
+    /// The share of drifted columns at which the dataset drifted (`drift_share`, default 0.5).
+    pub share: f64,
+    /// The method for every column (`drift_method`); Evidently's automatic choice when absent.
+    pub method: Option<crate::drift::Method>,
+    /// Methods for some columns by name (`drift_methods = { age = "ks" }`), sorted by column.
+    pub methods: Vec<(String, crate::drift::Method)>,
+}
+
+impl DriftSettings {
+    /// The method named for `column`, if any: its own, else the model's.
+    pub fn method_for(&self, column: &str) -> Option<crate::drift::Method> {
+        self.methods
+            .binary_search_by(|(name, _)| name.as_str().cmp(column))
+            .ok()
+            .map(|index| self.methods[index].1)
+            .or(self.method)
+    }
 }
 
 /// The `[[models]]` section: the settings of each model that sends predictions and labels.

@@ -3,6 +3,7 @@
 //! arrive (`cbpe` with `isotonic` calibration, as NannyML's CBPE computes them).
 
 pub mod cbpe;
+mod drift;
 pub mod isotonic;
 pub mod join;
 pub mod metrics;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::cbpe::Reference;
+use super::drift::Table;
 use super::join::{IdKey, Pending, PendingJoin};
 use super::tracker::{InstanceQuality, ModelTraffic, QualityTracker, TrafficCounts};
 use crate::config::Config;
@@ -27,6 +28,7 @@ struct ModelState {
     pending: Vec<Pending>,
     rows: Vec<(IdKey, Vec<(u32, f64)>)>,
     versions: Vec<(String, Option<Reference>)>,
+    drift_references: Vec<(String, Table)>,
     counts: TrafficCounts,
 }
 
@@ -52,6 +54,7 @@ impl QualityState {
                     pending: traffic.join.entries().to_vec(),
                     rows,
                     versions: traffic.versions.clone(),
+                    drift_references: traffic.drift_references.clone(),
                     counts: traffic.counts,
                 }
             })
@@ -101,6 +104,15 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
     {
         return Err("a score row names a class that does not exist");
     }
+    if !state
+        .drift_references
+        .iter()
+        .map(|(_, table)| table)
+        .chain(state.instances.iter().map(|instance| &instance.drift))
+        .all(Table::is_consistent)
+    {
+        return Err("a drift table's columns do not have one value per row");
+    }
     let join = PendingJoin::from_entries(state.pending)
         .ok_or("two pending predictions have the same key")?;
     let mut instance_index = HashMap::with_capacity(instances);
@@ -128,6 +140,7 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
         join,
         rows: state.rows.into_iter().collect(),
         versions: state.versions,
+        drift_references: state.drift_references,
         counts: state.counts,
     })
 }

@@ -13,12 +13,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::{Config, ModelSettings, Task};
+use crate::config::{Config, DriftSettings, ModelSettings, Task};
 use crate::event::{ModelId, Timestamp};
 use crate::output::{QualityPoint, QualitySource, stable_id};
 use crate::traffic::{Label, Outcome, Prediction};
 
 use super::cbpe::{self, Reference};
+use super::drift::{self, Table};
 use super::join::{IdKey, Pending, PendingJoin, id_key};
 use super::window::{self, Joined, NO_SCORE};
 
@@ -53,6 +54,8 @@ pub(crate) struct InstanceQuality {
     /// Resolved predictions since the last coverage point: labeled in time, and not.
     pub(crate) labeled: u32,
     pub(crate) unlabeled: u32,
+    /// The drift window being filled: features and outputs.
+    pub(crate) drift: Table,
 }
 
 /// One model's traffic state.
@@ -70,6 +73,8 @@ pub(crate) struct ModelTraffic {
     /// Versions in the order their traffic first came, with the CBPE reference fitted on
     /// their first labeled window.
     pub(crate) versions: Vec<(String, Option<Reference>)>,
+    /// Each version's drift reference: its first predictions, in the order versions came.
+    pub(crate) drift_references: Vec<(String, Table)>,
     pub(crate) counts: TrafficCounts,
 }
 
@@ -85,6 +90,7 @@ impl ModelTraffic {
             join: PendingJoin::default(),
             rows: HashMap::new(),
             versions: Vec::new(),
+            drift_references: Vec::new(),
             counts: TrafficCounts::default(),
         }
     }
@@ -100,6 +106,7 @@ impl ModelTraffic {
             estimate: Vec::new(),
             labeled: 0,
             unlabeled: 0,
+            drift: Table::default(),
         });
         self.instance_index.insert(model.clone(), index);
         if !self
@@ -277,6 +284,9 @@ impl QualityTracker {
         if let Some(row) = row {
             traffic.rows.insert(key, row);
         }
+        if let Some(drift) = &settings.drift {
+            observe_drift(traffic, instance as usize, drift, prediction, &mut emit);
+        }
         if settings.task == Task::Binary && score != NO_SCORE {
             estimate(
                 traffic,
@@ -359,6 +369,52 @@ impl QualityTracker {
             .map(|traffic| traffic.join.memory_bytes())
             .sum()
     }
+}
+
+/// Adds a prediction to its version's drift reference until that is complete, and then to
+/// its instance's drift window; compares a full window with the reference.
+fn observe_drift(
+    traffic: &mut ModelTraffic,
+    index: usize,
+    settings: &DriftSettings,
+    prediction: &Prediction,
+    emit: &mut Emitter<'_>,
+) {
+    let version = &traffic.instances[index].model.version;
+    let at = match traffic
+        .drift_references
+        .iter()
+        .position(|(name, _)| name == version)
+    {
+        Some(at) => at,
+        None => {
+            traffic
+                .drift_references
+                .push((version.clone(), Table::default()));
+            traffic.drift_references.len() - 1
+        }
+    };
+    let reference = &mut traffic.drift_references[at].1;
+    if reference.rows < settings.reference_first {
+        reference.push(prediction);
+        return;
+    }
+    let window = &mut traffic.instances[index].drift;
+    window.push(prediction);
+    if window.rows < settings.window {
+        return;
+    }
+    let window = std::mem::take(window);
+    let point = drift::compare(&traffic.drift_references[at].1, &window, settings);
+    let model = traffic.instances[index].model.clone();
+    let message = format!("{model}: {}", point.message);
+    emit.point(
+        &model,
+        QualitySource::Drift,
+        window.rows,
+        point.values,
+        message,
+    );
 }
 
 /// The realized window of instance `index` is full: its metrics, and the version's CBPE

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use modelwatch_engine::metric::check_metric_name;
+use modelwatch_engine::metric::check_series_name;
 use modelwatch_engine::wire::check_identifier;
 use modelwatch_engine::{ModelId, Timestamp};
 use modelwatch_store::{MAX_PAGE, Order, Point, PointCursor, SeriesQuery, Store, StoreError};
@@ -64,7 +64,7 @@ impl FromParams for SeriesParams {
         };
         let model = identifier("model", params.required("model")?)?;
         let metric = params.required("metric")?;
-        check_metric_name(&metric).map_err(|problem| ApiError::bad_query("metric", problem))?;
+        check_series_name(&metric).map_err(|problem| ApiError::bad_query("metric", problem))?;
         Ok(SeriesParams {
             model,
             version: params

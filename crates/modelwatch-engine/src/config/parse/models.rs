@@ -5,8 +5,8 @@ use toml::de::DeValue;
 
 use super::{Reader, Value, join};
 use crate::config::models::{
-    CalibrationSetting, DEFAULT_LABEL_HORIZON_SECS, DEFAULT_QUALITY_WINDOW, MAX_QUALITY_WINDOW,
-    ModelSettings, ModelsConfig, Task,
+    CalibrationSetting, DEFAULT_DRIFT_WINDOW, DEFAULT_LABEL_HORIZON_SECS, DEFAULT_QUALITY_WINDOW,
+    DriftSettings, MAX_DRIFT_ROWS, MAX_QUALITY_WINDOW, ModelSettings, ModelsConfig, Task,
 };
 use crate::metric::quoted;
 
@@ -36,6 +36,11 @@ impl Reader<'_> {
                 "window",
                 "label_horizon_secs",
                 "calibration",
+                "reference",
+                "drift_window",
+                "drift_share",
+                "drift_method",
+                "drift_methods",
             ],
             path,
         );
@@ -125,6 +130,7 @@ impl Reader<'_> {
                     setting
                 }),
         };
+        let drift = self.drift_settings(fields, path);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -135,7 +141,119 @@ impl Reader<'_> {
             window: window?,
             label_horizon_secs: label_horizon_secs?,
             calibration: calibration?,
+            drift,
         })
+    }
+
+    /// The drift keys of a `[[models]]` entry: `None` without `reference`.
+    fn drift_settings(
+        &mut self,
+        fields: &toml::de::DeTable<'_>,
+        path: &str,
+    ) -> Option<DriftSettings> {
+        let Some(reference) = fields.get("reference") else {
+            for key in [
+                "drift_window",
+                "drift_share",
+                "drift_method",
+                "drift_methods",
+            ] {
+                if let Some(value) = fields.get(key) {
+                    let message = format!(
+                        "{key} needs a reference to compare with: add reference = {{ first = N }}"
+                    );
+                    self.error(value.span(), &join(path, key), message);
+                }
+            }
+            return None;
+        };
+        let reference_path = join(path, "reference");
+        let first = self.table(reference, &reference_path).and_then(|table| {
+            self.only_keys(table, &["first"], &reference_path);
+            match table.get("first") {
+                Some(value) => self
+                    .integer(
+                        value,
+                        &join(&reference_path, "first"),
+                        1..i64::from(MAX_DRIFT_ROWS) + 1,
+                    )
+                    .and_then(|n| u32::try_from(n).ok()),
+                None => {
+                    self.error(
+                        reference.span(),
+                        &reference_path,
+                        "missing first: the reference is the first N predictions of each version"
+                            .to_string(),
+                    );
+                    None
+                }
+            }
+        });
+        let window = match fields.get("drift_window") {
+            None => Some(DEFAULT_DRIFT_WINDOW),
+            Some(value) => self
+                .integer(
+                    value,
+                    &join(path, "drift_window"),
+                    1..i64::from(MAX_DRIFT_ROWS) + 1,
+                )
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        let share = match fields.get("drift_share") {
+            None => Some(0.5),
+            Some(value) => self
+                .number(value, &join(path, "drift_share"))
+                .and_then(|share| {
+                    if (0.0..=1.0).contains(&share) {
+                        Some(share)
+                    } else {
+                        self.error(
+                            value.span(),
+                            &join(path, "drift_share"),
+                            "must be a share from 0 to 1".to_string(),
+                        );
+                        None
+                    }
+                }),
+        };
+        let method = fields
+            .get("drift_method")
+            .and_then(|value| self.drift_method(value, &join(path, "drift_method")));
+        let mut methods = Vec::new();
+        if let Some(value) = fields.get("drift_methods") {
+            let methods_path = join(path, "drift_methods");
+            if let Some(table) = self.table(value, &methods_path) {
+                for (column, method) in table.iter() {
+                    let column: &str = column.get_ref();
+                    if let Some(method) = self.drift_method(method, &join(&methods_path, column)) {
+                        methods.push((column.to_string(), method));
+                    }
+                }
+            }
+        }
+        methods.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(DriftSettings {
+            reference_first: first?,
+            window: window?,
+            share: share?,
+            method,
+            methods,
+        })
+    }
+
+    fn drift_method(&mut self, value: &Value<'_>, path: &str) -> Option<crate::drift::Method> {
+        let name = self.string(value, path)?;
+        let method = crate::drift::Method::from_name(name);
+        if method.is_none() {
+            let names: Vec<&str> = crate::drift::Method::ALL.iter().map(|m| m.name()).collect();
+            let message = format!(
+                "{} is not a drift method; one of: {}",
+                quoted(name),
+                names.join(", ")
+            );
+            self.error(value.span(), path, message);
+        }
+        method
     }
 
     /// A class as the config writes it: a string, or an integer or boolean standing for its

@@ -11,7 +11,7 @@ use super::{Known, Reader, Value, check_name, join, param_value};
 use crate::config::{
     Action, CanaryAction, CanaryRule, Glob, ModelMatcher, Notifier, Rule, Severity,
 };
-use crate::metric::{Goal, MetricCatalog, canonical_metric_name, check_metric_name, quoted};
+use crate::metric::{Goal, MetricCatalog, canonical_metric_name, check_series_name, quoted};
 
 const MAX_FOR_POINTS: i64 = 1_000_001;
 
@@ -188,12 +188,12 @@ impl Reader<'_> {
     ) -> Option<String> {
         self.required(fields, item, path, "metric").and_then(|value| {
             let metric = self.string(value, &join(path, "metric"))?;
-            if let Err(message) = check_metric_name(metric) {
+            if let Err(message) = check_series_name(metric) {
                 self.error(value.span(), &join(path, "metric"), message);
                 return None;
             }
             let canonical = canonical_metric_name(metric);
-            if !catalog.is_known(canonical) {
+            if !catalog.is_known(canonical) && !metric.starts_with(crate::metric::DRIFT_PREFIX) {
                 let message = format!(
                     "metric {} is neither built in nor declared under [metrics]; the rule applies only to events that carry it",
                     quoted(metric)

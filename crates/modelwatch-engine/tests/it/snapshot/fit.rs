@@ -134,13 +134,16 @@ fn foreign_and_future_bytes_are_refused_with_the_reason() {
 #[test]
 fn the_format_is_pinned() {
     // Since format 3, traffic too: a binary model's pending join, windows and CBPE reference,
-    // a multiclass model's score rows and a regression model's pending predictions.
+    // a multiclass model's score rows and a regression model's pending predictions; since
+    // format 4, the binary model's drift reference and window.
     let models = r#"
 [[models]]
 name = "tb"
 task = "binary"
 positive = "fraud"
 window = 20
+reference = { first = 30 }
+drift_window = 25
 
 [[models]]
 name = "tm"
@@ -203,8 +206,8 @@ window = 30
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            80445,
-            "7168bf0d69d5f1cddd250b7ee5f81430b2a20ffa4917e6ce0558b252201f0351"
+            81840,
+            "243b426e9348d4e802a612cba78aaebe13396eef615c91817992a3c775d339d6"
         )
     );
 }
@@ -212,9 +215,24 @@ window = 30
 /// The predictions and labels of step `i` of the pinned stream: every step a prediction of each
 /// model, and labels of the binary model's predictions two steps back (a third of them never).
 fn traffic(i: i64) -> Vec<Input> {
-    use modelwatch_engine::{Label, Outcome, Prediction};
+    use modelwatch_engine::{Feature, Label, Outcome, Prediction};
     let class = |text: &str| Outcome::Text(text.to_string());
     let p = ((i * 37) % 100) as f64 / 100.0;
+    let features = vec![
+        ("age".to_string(), Feature::Number((i % 50) as f64)),
+        (
+            "country".to_string(),
+            Feature::Text(["DE", "FR", "IT"][(i % 3) as usize].to_string()),
+        ),
+        (
+            "income".to_string(),
+            if i % 7 == 0 {
+                Feature::Null
+            } else {
+                Feature::Number(p * 1000.0)
+            },
+        ),
+    ];
     let predict = |model: &str, output: Outcome, score, scores| {
         Input::Prediction(
             Prediction::new(
@@ -224,7 +242,7 @@ fn traffic(i: i64) -> Vec<Input> {
                 output,
                 score,
                 scores,
-                None,
+                (model == "tb").then(|| features.clone()),
             )
             .unwrap(),
         )
