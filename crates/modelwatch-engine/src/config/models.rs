@@ -126,6 +126,44 @@ pub struct DriftSettings {
     pub method: Option<crate::drift::Method>,
     /// Methods for some columns by name (`drift_methods = { age = "ks" }`), sorted by column.
     pub methods: Vec<(String, crate::drift::Method)>,
+    /// Beyond Evidently: fewer present values than this in a column's window leave it
+    /// `not_enough_data` (`drift_min_samples`, default 0: off).
+    pub min_samples: u32,
+    /// Beyond Evidently: multiple-testing control of the p-value columns for the dataset
+    /// decision and `drift_score` (`drift_correction`, default none).
+    pub correction: DriftCorrection,
+    /// Beyond Evidently: thresholds calibrated on the reference, mean ± k·σ of the scores of
+    /// the reference's own windows (`drift_calibrate = k`; default off).
+    pub calibrate: Option<f64>,
+}
+
+/// Multiple-testing control across a window's p-value columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriftCorrection {
+    /// Each column at its own threshold, as Evidently.
+    None,
+    /// Bonferroni: a p-value column drifts below threshold / m, m the p-value columns scored.
+    Bonferroni,
+    /// Benjamini-Hochberg: the k smallest p-values drift, k the largest with p(k) <= k/m·threshold.
+    BenjaminiHochberg,
+}
+
+impl DriftCorrection {
+    /// Every correction, in the order the docs list them.
+    pub const ALL: [DriftCorrection; 3] = [
+        DriftCorrection::None,
+        DriftCorrection::Bonferroni,
+        DriftCorrection::BenjaminiHochberg,
+    ];
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftCorrection::None => "none",
+            DriftCorrection::Bonferroni => "bonferroni",
+            DriftCorrection::BenjaminiHochberg => "benjamini_hochberg",
+        }
+    }
 }
 
 impl DriftSettings {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::DriftSettings;
-use crate::drift::{Category, ColumnType, Sample, auto_method, score};
+use crate::config::{DriftCorrection, DriftSettings};
+use crate::drift::{Category, ColumnType, Method, Sample, auto_method, score};
 use crate::metric::DRIFT_PREFIX;
 use crate::output::short_number;
 use crate::traffic::{Feature, Outcome, Prediction};
@@ -103,45 +103,120 @@ pub(crate) struct DriftPoint {
     pub(crate) message: String,
 }
 
+/// One column scored in a window.
+struct Scored {
+    name: String,
+    method: Method,
+    score: f64,
+    threshold: f64,
+    /// Calibrated on the reference: drifted when the score is past `threshold` in the
+    /// method's bad direction (strictly).
+    calibrated: bool,
+    drifted: bool,
+}
+
 /// Compares `window` with `reference`, column by column in name order.
 pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSettings) -> DriftPoint {
-    let mut values = Vec::new();
+    let mut scored = Vec::new();
     let mut notes = Vec::new();
-    let mut drifted = Vec::new();
-    let mut scored = 0usize;
     for (name, reference_cells) in &reference.columns {
         let Some(current_cells) = window.columns.get(name) else {
             notes.push(format!("{name}: not in the window"));
             continue;
         };
-        match column_score(name, reference_cells, current_cells, settings) {
-            Ok((method, score, threshold, is_drifted)) => {
-                scored += 1;
-                values.push((format!("{DRIFT_PREFIX}{name}"), score));
-                if is_drifted {
-                    drifted.push(format!(
-                        "{name} ({method} {} against {})",
-                        short_number(score),
-                        short_number(threshold)
-                    ));
-                }
-            }
-            Err(note) => notes.push(format!("{name}: {note}")),
+        let present = |cells: &[Cell]| cells.iter().filter(|cell| **cell != Cell::Missing).count();
+        let min = settings.min_samples as usize;
+        if present(current_cells) < min || present(reference_cells) < min {
+            notes.push(format!(
+                "{name}: not_enough_data (fewer than {min} values, drift_min_samples)"
+            ));
+            continue;
         }
+        let column = match column_samples(reference_cells, current_cells) {
+            Some(column) => column,
+            None => {
+                notes.push(format!("{name}: no value in the reference"));
+                continue;
+            }
+        };
+        let method = settings.method_for(name).unwrap_or_else(|| {
+            auto_method(column.column_type, column.reference_len(), column.n_unique)
+        });
+        let score = match score(method, &column.reference(), &column.current()) {
+            Ok(score) => score,
+            Err(error) => {
+                notes.push(format!("{name}: {error}"));
+                continue;
+            }
+        };
+        let (threshold, calibrated) = match settings.calibrate {
+            Some(k) => match calibrated_threshold(method, &column, window.rows as usize, k) {
+                Some(threshold) => (threshold, true),
+                None => {
+                    notes.push(format!(
+                        "{name}: threshold not calibrated (the reference holds fewer than two windows of {} values)",
+                        window.rows
+                    ));
+                    (method.default_threshold(), false)
+                }
+            },
+            None => (method.default_threshold(), false),
+        };
+        let drifted = if calibrated {
+            if method.is_p_value() {
+                score < threshold
+            } else {
+                score > threshold
+            }
+        } else {
+            method.drifted(score, threshold)
+        };
+        scored.push(Scored {
+            name: name.clone(),
+            method,
+            score,
+            threshold,
+            calibrated,
+            drifted,
+        });
     }
-    let share = (scored > 0).then(|| drifted.len() as f64 / scored as f64);
+    let correction_note = correct(&mut scored, settings.correction);
+    let drifted: Vec<&Scored> = scored.iter().filter(|column| column.drifted).collect();
+    let share = (!scored.is_empty()).then(|| drifted.len() as f64 / scored.len() as f64);
+    let mut values: Vec<(String, f64)> = scored
+        .iter()
+        .map(|column| (format!("{DRIFT_PREFIX}{}", column.name), column.score))
+        .collect();
     if let Some(share) = share {
         values.push(("drift_score".to_string(), share));
     }
     values.sort_by(|a, b| a.0.cmp(&b.0));
     let mut message = format!(
-        "data drift over {} predictions against a reference of {}: {} of {scored} columns drifted",
+        "data drift over {} predictions against a reference of {}: {} of {} columns drifted",
         window.rows,
         reference.rows,
-        drifted.len()
+        drifted.len(),
+        scored.len()
     );
     if !drifted.is_empty() {
-        message.push_str(&format!(": {}", drifted.join(", ")));
+        let list: Vec<String> = drifted
+            .iter()
+            .map(|column| {
+                format!(
+                    "{} ({} {} against {}{})",
+                    column.name,
+                    column.method.name(),
+                    short_number(column.score),
+                    short_number(column.threshold),
+                    if column.calibrated {
+                        ", calibrated"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        message.push_str(&format!(": {}", list.join(", ")));
     }
     if let Some(share) = share
         && share >= settings.share
@@ -152,69 +227,173 @@ pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSetting
             short_number(settings.share)
         ));
     }
+    if let Some(k) = settings.calibrate {
+        message.push_str(&format!(
+            "; thresholds calibrated on the reference (mean ± {}σ of its windows)",
+            short_number(k)
+        ));
+    }
+    if let Some(note) = correction_note {
+        message.push_str(&format!("; {note}"));
+    }
     if !notes.is_empty() {
         message.push_str(&format!("; not scored: {}", notes.join("; ")));
     }
     DriftPoint { values, message }
 }
 
-/// One column's method, score, threshold and decision, or why it has none.
-fn column_score(
-    name: &str,
-    reference: &[Cell],
-    current: &[Cell],
-    settings: &DriftSettings,
-) -> Result<(&'static str, f64, f64, bool), String> {
-    let present = reference.iter().filter(|cell| **cell != Cell::Missing);
-    let numerical =
-        present.clone().count() > 0 && present.clone().all(|cell| matches!(cell, Cell::Number(_)));
-    let column_type = if numerical {
-        ColumnType::Numerical
+/// Applies multiple-testing control to the p-value columns that kept their own threshold;
+/// says what it did.
+fn correct(scored: &mut [Scored], correction: DriftCorrection) -> Option<String> {
+    let mut tested: Vec<usize> = (0..scored.len())
+        .filter(|at| scored[*at].method.is_p_value() && !scored[*at].calibrated)
+        .collect();
+    let m = tested.len();
+    if m == 0 || correction == DriftCorrection::None {
+        return None;
+    }
+    match correction {
+        DriftCorrection::None => None,
+        DriftCorrection::Bonferroni => {
+            for at in &tested {
+                let column = &mut scored[*at];
+                column.threshold /= m as f64;
+                column.drifted = column.method.drifted(column.score, column.threshold);
+            }
+            Some(format!("Bonferroni over {m} p-values"))
+        }
+        DriftCorrection::BenjaminiHochberg => {
+            tested.sort_by(|a, b| scored[*a].score.total_cmp(&scored[*b].score));
+            let passing = tested
+                .iter()
+                .enumerate()
+                .filter(|(rank, at)| {
+                    let column = &scored[**at];
+                    column.method.drifted(
+                        column.score,
+                        column.threshold * (rank + 1) as f64 / m as f64,
+                    )
+                })
+                .map(|(rank, _)| rank + 1)
+                .max()
+                .unwrap_or(0);
+            for (rank, at) in tested.iter().enumerate() {
+                let column = &mut scored[*at];
+                column.threshold *= (rank + 1) as f64 / m as f64;
+                column.drifted = rank < passing;
+            }
+            Some(format!("Benjamini-Hochberg over {m} p-values"))
+        }
+    }
+}
+
+/// A column's two samples, typed as Evidently types them: numerical when every value present
+/// in the reference is a number.
+struct ColumnSamples {
+    column_type: ColumnType,
+    numbers: (Vec<f64>, Vec<f64>),
+    categories: (Vec<Category>, Vec<Category>),
+    n_unique: usize,
+}
+
+impl ColumnSamples {
+    fn reference(&self) -> Sample<'_> {
+        match self.column_type {
+            ColumnType::Numerical => Sample::Numerical(&self.numbers.0),
+            ColumnType::Categorical => Sample::Categorical(&self.categories.0),
+        }
+    }
+
+    fn current(&self) -> Sample<'_> {
+        match self.column_type {
+            ColumnType::Numerical => Sample::Numerical(&self.numbers.1),
+            ColumnType::Categorical => Sample::Categorical(&self.categories.1),
+        }
+    }
+
+    fn reference_len(&self) -> usize {
+        self.reference().len()
+    }
+}
+
+fn column_samples(reference: &[Cell], current: &[Cell]) -> Option<ColumnSamples> {
+    let present: Vec<&Cell> = reference
+        .iter()
+        .filter(|cell| **cell != Cell::Missing)
+        .collect();
+    if present.is_empty() {
+        return None;
+    }
+    if present.iter().all(|cell| matches!(cell, Cell::Number(_))) {
+        // A value of the window that is not a number counts as missing in a numerical column.
+        let numbers = |cells: &[Cell]| -> Vec<f64> {
+            cells
+                .iter()
+                .filter_map(|cell| match cell {
+                    Cell::Number(number) => Some(*number),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (r, c) = (numbers(reference), numbers(current));
+        let mut union: Vec<f64> = r.iter().chain(&c).copied().collect();
+        union.sort_by(f64::total_cmp);
+        union.dedup();
+        return Some(ColumnSamples {
+            column_type: ColumnType::Numerical,
+            n_unique: union.len(),
+            numbers: (r, c),
+            categories: (Vec::new(), Vec::new()),
+        });
+    }
+    let categories =
+        |cells: &[Cell]| -> Vec<Category> { cells.iter().filter_map(Cell::category).collect() };
+    let (r, c) = (categories(reference), categories(current));
+    let mut union: Vec<&Category> = r.iter().chain(&c).collect();
+    union.sort();
+    union.dedup();
+    let n_unique = union.len();
+    Some(ColumnSamples {
+        column_type: ColumnType::Categorical,
+        n_unique,
+        numbers: (Vec::new(), Vec::new()),
+        categories: (r, c),
+    })
+}
+
+/// NannyML's way: the scores of the reference's own consecutive windows of `size` values
+/// against the whole reference; mean + k·σ for a distance, mean − k·σ (at least 0) for a
+/// p-value. `None` with fewer than two windows or a score that fails.
+fn calibrated_threshold(
+    method: Method,
+    column: &ColumnSamples,
+    size: usize,
+    k: f64,
+) -> Option<f64> {
+    let size = size.max(1);
+    let reference = column.reference();
+    let mut scores = Vec::new();
+    match reference {
+        Sample::Numerical(values) => {
+            for chunk in values.chunks_exact(size) {
+                scores.push(score(method, &reference, &Sample::Numerical(chunk)).ok()?);
+            }
+        }
+        Sample::Categorical(values) => {
+            for chunk in values.chunks_exact(size) {
+                scores.push(score(method, &reference, &Sample::Categorical(chunk)).ok()?);
+            }
+        }
+    }
+    if scores.len() < 2 {
+        return None;
+    }
+    let n = scores.len() as f64;
+    let mean = scores.iter().sum::<f64>() / n;
+    let sigma = (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f64>() / n).sqrt();
+    Some(if method.is_p_value() {
+        (mean - k * sigma).max(0.0)
     } else {
-        ColumnType::Categorical
-    };
-    let (method, value) = match column_type {
-        ColumnType::Numerical => {
-            let numbers = |cells: &[Cell]| -> Vec<f64> {
-                cells
-                    .iter()
-                    .filter_map(|cell| match cell {
-                        Cell::Number(number) => Some(*number),
-                        _ => None,
-                    })
-                    .collect()
-            };
-            let (r, c) = (numbers(reference), numbers(current));
-            let mut union: Vec<f64> = r.iter().chain(&c).copied().collect();
-            union.sort_by(f64::total_cmp);
-            union.dedup();
-            let method = settings
-                .method_for(name)
-                .unwrap_or_else(|| auto_method(column_type, r.len(), union.len()));
-            let value = score(method, &Sample::Numerical(&r), &Sample::Numerical(&c));
-            (method, value)
-        }
-        ColumnType::Categorical => {
-            let categories = |cells: &[Cell]| -> Vec<Category> {
-                cells.iter().filter_map(Cell::category).collect()
-            };
-            let (r, c) = (categories(reference), categories(current));
-            let mut union: Vec<&Category> = r.iter().chain(&c).collect();
-            union.sort();
-            union.dedup();
-            let method = settings
-                .method_for(name)
-                .unwrap_or_else(|| auto_method(column_type, r.len(), union.len()));
-            let value = score(method, &Sample::Categorical(&r), &Sample::Categorical(&c));
-            (method, value)
-        }
-    };
-    let value = value.map_err(|error| error.to_string())?;
-    let threshold = method.default_threshold();
-    Ok((
-        method.name(),
-        value,
-        threshold,
-        method.drifted(value, threshold),
-    ))
+        mean + k * sigma
+    })
 }

@@ -6,7 +6,8 @@ use toml::de::DeValue;
 use super::{Reader, Value, join};
 use crate::config::models::{
     CalibrationSetting, DEFAULT_DRIFT_WINDOW, DEFAULT_LABEL_HORIZON_SECS, DEFAULT_QUALITY_WINDOW,
-    DriftSettings, MAX_DRIFT_ROWS, MAX_QUALITY_WINDOW, ModelSettings, ModelsConfig, Task,
+    DriftCorrection, DriftSettings, MAX_DRIFT_ROWS, MAX_QUALITY_WINDOW, ModelSettings,
+    ModelsConfig, Task,
 };
 use crate::metric::quoted;
 
@@ -41,6 +42,9 @@ impl Reader<'_> {
                 "drift_share",
                 "drift_method",
                 "drift_methods",
+                "drift_min_samples",
+                "drift_correction",
+                "drift_calibrate",
             ],
             path,
         );
@@ -157,6 +161,9 @@ impl Reader<'_> {
                 "drift_share",
                 "drift_method",
                 "drift_methods",
+                "drift_min_samples",
+                "drift_correction",
+                "drift_calibrate",
             ] {
                 if let Some(value) = fields.get(key) {
                     let message = format!(
@@ -232,12 +239,60 @@ impl Reader<'_> {
             }
         }
         methods.sort_by(|a, b| a.0.cmp(&b.0));
+        let min_samples = match fields.get("drift_min_samples") {
+            None => Some(0),
+            Some(value) => self
+                .integer(
+                    value,
+                    &join(path, "drift_min_samples"),
+                    0..i64::from(MAX_DRIFT_ROWS) + 1,
+                )
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        let correction = match fields.get("drift_correction") {
+            None => Some(DriftCorrection::None),
+            Some(value) => self
+                .string(value, &join(path, "drift_correction"))
+                .and_then(|text| {
+                    let found = DriftCorrection::ALL
+                        .into_iter()
+                        .find(|c| c.as_str() == text);
+                    if found.is_none() {
+                        let message = format!(
+                            "{} is not a correction; one of none, bonferroni, benjamini_hochberg",
+                            quoted(text)
+                        );
+                        self.error(value.span(), &join(path, "drift_correction"), message);
+                    }
+                    found
+                }),
+        };
+        let calibrate = match fields.get("drift_calibrate") {
+            None => Some(None),
+            Some(value) => self
+                .number(value, &join(path, "drift_calibrate"))
+                .and_then(|k| {
+                    if k > 0.0 {
+                        Some(Some(k))
+                    } else {
+                        self.error(
+                            value.span(),
+                            &join(path, "drift_calibrate"),
+                            "must be a positive number of standard deviations (k)".to_string(),
+                        );
+                        None
+                    }
+                }),
+        };
         Some(DriftSettings {
             reference_first: first?,
             window: window?,
             share: share?,
             method,
             methods,
+            min_samples: min_samples?,
+            correction: correction?,
+            calibrate: calibrate?,
         })
     }
 
