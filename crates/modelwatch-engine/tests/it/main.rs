@@ -10,5 +10,6 @@ mod quality_metrics;
 mod snapshot;
 mod streams;
 mod traffic;
+mod traffic_drift;
 mod wire;
 mod wire_traffic;

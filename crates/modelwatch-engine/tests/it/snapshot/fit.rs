@@ -206,8 +206,8 @@ window = 30
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            81840,
-            "243b426e9348d4e802a612cba78aaebe13396eef615c91817992a3c775d339d6"
+            82001,
+            "13e8b24d7d4bdd5dc0537bef6829e9bbf84c691e5488b7b906f50b3dec6221fe"
         )
     );
 }
