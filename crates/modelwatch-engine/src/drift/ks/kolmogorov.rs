@@ -393,7 +393,10 @@ mod tests {
         for (n, x, expected) in cases {
             let sf = kstwo_sf(x, n);
             let relative = (sf - expected).abs() / expected;
-            assert!(relative < 1e-11, "n={n} x={x}: {sf} against {expected} ({relative:e})");
+            assert!(
+                relative < 1e-11,
+                "n={n} x={x}: {sf} against {expected} ({relative:e})"
+            );
         }
     }
 }
