@@ -139,9 +139,18 @@ pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSetting
                 continue;
             }
         };
-        let method = settings.method_for(name).unwrap_or_else(|| {
+        let named = settings.method_for(name);
+        let method = named.unwrap_or_else(|| {
             auto_method(column.column_type, column.reference_len(), column.n_unique)
         });
+        // Evidently's automatic choice gives chisquare or z to a numerical column with few
+        // values and runs it on the values as categories; a method named for a column of the
+        // wrong type is refused, as Evidently refuses it.
+        let column = if named.is_none() && !method.allows(column.column_type) {
+            column.as_categories()
+        } else {
+            column
+        };
         let score = match score(method, &column.reference(), &column.current()) {
             Ok(score) => score,
             Err(error) => {
@@ -313,6 +322,17 @@ impl ColumnSamples {
 
     fn reference_len(&self) -> usize {
         self.reference().len()
+    }
+
+    /// A numerical column's values as categories (numbers), for the tests of categories.
+    fn as_categories(self) -> ColumnSamples {
+        let to = |numbers: &[f64]| numbers.iter().map(|n| Category::Number(*n)).collect();
+        ColumnSamples {
+            column_type: ColumnType::Categorical,
+            categories: (to(&self.numbers.0), to(&self.numbers.1)),
+            numbers: (Vec::new(), Vec::new()),
+            n_unique: self.n_unique,
+        }
     }
 }
 

@@ -53,6 +53,8 @@ fn prediction(n: i64, shift: f64) -> Input {
                 Feature::Number(n as f64)
             },
         ),
+        // Three numbers: Evidently's automatic choice runs chisquare on them as categories.
+        ("level".to_string(), Feature::Number((n % 3) as f64)),
         ("x".to_string(), Feature::Number(x)),
     ];
     Input::Prediction(
@@ -108,6 +110,7 @@ fn windows_after_the_reference_are_compared_column_by_column() {
         [
             "drift.c",
             "drift.gap",
+            "drift.level",
             "drift.prediction",
             "drift.x",
             "drift_score"
@@ -120,6 +123,9 @@ fn windows_after_the_reference_are_compared_column_by_column() {
         "{}",
         points[0].message
     );
+    // Nearly the same shares of each level in every window: chisquare's p-value is high.
+    let level = value(points[0], "drift.level").unwrap();
+    assert!(level > 0.9 && level < 1.0, "{level}: {}", points[0].message);
     assert!(
         value(points[2], "drift.x").unwrap() < 0.05,
         "{}",
