@@ -147,7 +147,7 @@ pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSetting
         // values and runs it on the values as categories; a method named for a column of the
         // wrong type is refused, as Evidently refuses it.
         let column = if named.is_none() && !method.allows(column.column_type) {
-            column.as_categories()
+            column.into_categories()
         } else {
             column
         };
@@ -325,7 +325,7 @@ impl ColumnSamples {
     }
 
     /// A numerical column's values as categories (numbers), for the tests of categories.
-    fn as_categories(self) -> ColumnSamples {
+    fn into_categories(self) -> ColumnSamples {
         let to = |numbers: &[f64]| numbers.iter().map(|n| Category::Number(*n)).collect();
         ColumnSamples {
             column_type: ColumnType::Categorical,
