@@ -1,20 +1,229 @@
 //! Evidently's binning (`get_binned_data`: Sturges edges over both sides for numerical columns
 //! with more than 20 reference values, category shares otherwise) and the tests on the bins:
-//! psi, kl_div, jensenshannon.
+//! psi, kl_div, jensenshannon. Also NumPy's Sturges edges and histogram counts, which the
+//! Hellinger distance shares.
 
-use super::{DriftError, Sample, not_yet};
+use super::distance::pairwise_sum;
+use super::{Category, DriftError, Sample};
 
-/// Population stability index.
-pub(super) fn psi(_r: &Sample<'_>, _c: &Sample<'_>) -> Result<f64, DriftError> {
-    not_yet("psi")
+/// Population stability index: `Σ (r − c)·ln(r/c)` over the bins, zeros filled.
+pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
+    let (mut rp, mut cp) = binned(r, c);
+    feel_zeroes(&mut rp);
+    feel_zeroes(&mut cp);
+    let terms: Vec<f64> = rp
+        .iter()
+        .zip(&cp)
+        .map(|(r, c)| (r - c) * (r / c).ln())
+        .collect();
+    Ok(pairwise_sum(&terms))
 }
 
-/// Kullback-Leibler divergence (`scipy.stats.entropy`).
-pub(super) fn kl_div(_r: &Sample<'_>, _c: &Sample<'_>) -> Result<f64, DriftError> {
-    not_yet("kl_div")
+/// Kullback-Leibler divergence (`scipy.stats.entropy(ref, cur)`), zeros filled.
+pub(super) fn kl_div(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
+    let (mut rp, mut cp) = binned(r, c);
+    feel_zeroes(&mut rp);
+    feel_zeroes(&mut cp);
+    let p = normalised(&rp);
+    let q = normalised(&cp);
+    let terms: Vec<f64> = p.iter().zip(&q).map(|(p, q)| rel_entr(*p, *q)).collect();
+    Ok(pairwise_sum(&terms))
 }
 
-/// Jensen-Shannon distance (`scipy.spatial.distance.jensenshannon`).
-pub(super) fn jensenshannon(_r: &Sample<'_>, _c: &Sample<'_>) -> Result<f64, DriftError> {
-    not_yet("jensenshannon")
+/// Jensen-Shannon distance (`scipy.spatial.distance.jensenshannon`), natural logarithm, no
+/// zero filling.
+pub(super) fn jensenshannon(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
+    let (rp, cp) = binned(r, c);
+    let p = normalised(&rp);
+    let q = normalised(&cp);
+    let m: Vec<f64> = p.iter().zip(&q).map(|(p, q)| (p + q) / 2.0).collect();
+    let left: Vec<f64> = p.iter().zip(&m).map(|(p, m)| rel_entr(*p, *m)).collect();
+    let right: Vec<f64> = q.iter().zip(&m).map(|(q, m)| rel_entr(*q, *m)).collect();
+    let js = pairwise_sum(&left) + pairwise_sum(&right);
+    Ok((js / 2.0).sqrt())
+}
+
+/// `scipy.special.rel_entr`: `x·ln(x/y)`, 0 for x = 0, infinite for x > 0 and y = 0.
+fn rel_entr(x: f64, y: f64) -> f64 {
+    if x > 0.0 && y > 0.0 {
+        x * (x / y).ln()
+    } else if x == 0.0 && y >= 0.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The values over their (pairwise) sum.
+fn normalised(values: &[f64]) -> Vec<f64> {
+    let total = pairwise_sum(values);
+    values.iter().map(|v| v / total).collect()
+}
+
+/// Evidently's `feel_zeroes`: each 0 becomes the smallest non-zero share over 1e6 when that
+/// share is at most 1e-4, else 1e-4. No renormalisation.
+fn feel_zeroes(shares: &mut [f64]) {
+    let smallest = shares
+        .iter()
+        .copied()
+        .filter(|s| *s != 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let fill = if smallest <= 0.0001 {
+        smallest / 1e6
+    } else {
+        0.0001
+    };
+    for share in shares.iter_mut().filter(|s| **s == 0.0) {
+        *share = fill;
+    }
+}
+
+/// `get_binned_data` without the zero filling: the reference's and current's shares per bin.
+fn binned(r: &Sample<'_>, c: &Sample<'_>) -> (Vec<f64>, Vec<f64>) {
+    if let (Sample::Numerical(r), Sample::Numerical(c)) = (r, c)
+        && distinct_count(r) > 20
+    {
+        let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
+        let edges = sturges_edges(&pooled, all_integers(&pooled));
+        let shares = |values: &[f64]| -> Vec<f64> {
+            let n = values.len() as f64;
+            histogram(values, &edges)
+                .into_iter()
+                .map(|count| count as f64 / n)
+                .collect()
+        };
+        return (shares(r), shares(c));
+    }
+    let r = categories(r);
+    let c = categories(c);
+    let rc = counts(&r);
+    let cc = counts(&c);
+    let mut keys: Vec<&Category> = rc.iter().chain(cc.iter()).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    let share = |table: &[(Category, usize)], n: usize| -> Vec<f64> {
+        keys.iter()
+            .map(|key| {
+                let count = table
+                    .binary_search_by(|(k, _)| k.cmp(key))
+                    .map_or(0, |i| table[i].1);
+                count as f64 / n as f64
+            })
+            .collect()
+    };
+    (share(&rc, r.len()), share(&cc, c.len()))
+}
+
+/// A sample's values as categories (numbers as `Category::Number`, -0 as 0).
+pub(super) fn categories(sample: &Sample<'_>) -> Vec<Category> {
+    match sample {
+        Sample::Numerical(values) => values.iter().map(|x| Category::Number(x + 0.0)).collect(),
+        Sample::Categorical(values) => values.to_vec(),
+    }
+}
+
+/// Each distinct category with its count, sorted.
+pub(super) fn counts(values: &[Category]) -> Vec<(Category, usize)> {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let mut table: Vec<(Category, usize)> = Vec::new();
+    for value in sorted {
+        match table.last_mut() {
+            Some((last, count)) if *last == value => *count += 1,
+            _ => table.push((value, 1)),
+        }
+    }
+    table
+}
+
+/// How many distinct numbers (pandas' `nunique`).
+fn distinct_count(values: &[f64]) -> usize {
+    distinct(values).len()
+}
+
+/// The distinct numbers, sorted.
+pub(super) fn distinct(values: &[f64]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = values.iter().map(|x| x + 0.0).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted.dedup();
+    sorted
+}
+
+/// Whether every value is a whole number: the column was read as integers (NumPy's integer
+/// dtype, which changes the Sturges width rule).
+pub(super) fn all_integers(values: &[f64]) -> bool {
+    values.iter().all(|x| x.fract() == 0.0 && x.abs() < 9.0e15)
+}
+
+/// `np.histogram_bin_edges(values, bins="sturges")`: width `ptp/(log2(N) + 1)` (at least 1
+/// for integer data), `ceil(ptp/width)` bins, edges by `np.linspace`; one bin `[v − 0.5,
+/// v + 0.5]` when every value is `v`.
+pub(super) fn sturges_edges(values: &[f64], integers: bool) -> Vec<f64> {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if min == max {
+        return linspace(min - 0.5, max + 0.5, 1);
+    }
+    let range = max - min;
+    let mut width = range / ((values.len() as f64).log2() + 1.0);
+    if integers && width < 1.0 {
+        width = 1.0;
+    }
+    let bins = (range / width).ceil() as usize;
+    linspace(min, max, bins.max(1))
+}
+
+/// `np.linspace(start, stop, bins + 1)`: `i·step + start`, the last edge exactly `stop`.
+fn linspace(start: f64, stop: f64, bins: usize) -> Vec<f64> {
+    let step = (stop - start) / bins as f64;
+    let mut edges: Vec<f64> = (0..=bins).map(|i| i as f64 * step + start).collect();
+    edges[bins] = stop;
+    edges
+}
+
+/// `np.histogram(values, edges)[0]`: bin i counts `[e_i, e_(i+1))`, the last bin is closed.
+pub(super) fn histogram(values: &[f64], edges: &[f64]) -> Vec<usize> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let below = |edge: f64| sorted.partition_point(|x| *x < edge);
+    let last = edges.len() - 1;
+    let mut cumulative: Vec<usize> = edges[..last].iter().map(|e| below(*e)).collect();
+    cumulative.push(sorted.partition_point(|x| *x <= edges[last]));
+    cumulative.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sturges_edges_follow_numpy() {
+        // np.histogram_bin_edges([0, 1, 2, 3, 10], "sturges"): 4 bins of 2.5.
+        assert_eq!(
+            sturges_edges(&[0.0, 1.0, 2.0, 3.0, 10.0], true),
+            vec![0.0, 2.5, 5.0, 7.5, 10.0]
+        );
+        // Integer data: a width under 1 becomes 1.
+        assert_eq!(sturges_edges(&[0.0, 1.0], true), vec![0.0, 1.0]);
+        assert_eq!(sturges_edges(&[0.0, 1.0], false), vec![0.0, 0.5, 1.0]);
+        assert_eq!(sturges_edges(&[3.0, 3.0], false), vec![2.5, 3.5]);
+    }
+
+    #[test]
+    fn histogram_closes_the_last_bin_only() {
+        assert_eq!(
+            histogram(&[0.0, 1.0, 1.0, 2.0, 5.0], &[0.0, 1.0, 2.0]),
+            vec![1, 3]
+        );
+    }
+
+    #[test]
+    fn zeroes_are_filled_from_the_smallest_share() {
+        let mut shares = [0.5, 0.0, 0.5];
+        feel_zeroes(&mut shares);
+        assert_eq!(shares, [0.5, 0.0001, 0.5]);
+        let mut shares = [0.00005, 0.0, 0.99995];
+        feel_zeroes(&mut shares);
+        assert_eq!(shares[1], 0.00005 / 1e6);
+    }
 }

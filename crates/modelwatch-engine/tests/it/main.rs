@@ -4,6 +4,7 @@
 
 mod cbpe;
 mod checked;
+mod drift;
 mod properties;
 mod quality_metrics;
 mod snapshot;
