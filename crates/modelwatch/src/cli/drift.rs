@@ -95,8 +95,8 @@ struct Report {
 /// column's type, or a column that cannot be scored.
 pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<()> {
     let (reference, current) = std::thread::scope(|scope| {
-        let current = scope.spawn(|| read_table(&args.current, None));
-        let reference = read_table(&args.reference, None);
+        let current = scope.spawn(|| read_table(&args.current));
+        let reference = read_table(&args.reference);
         let current = current
             .join()
             .unwrap_or_else(|_| Err(anyhow!("reading {} panicked", args.current.display())));

@@ -55,7 +55,8 @@ impl RawColumn {
     }
 }
 
-/// The columns of one file, in the order asked for (the reference's header order).
+/// The columns of one file, in its order (the current file's are then put in the reference's
+/// order).
 #[derive(Debug)]
 pub(super) struct RawTable {
     pub path: PathBuf,
@@ -76,21 +77,20 @@ impl RawTable {
     }
 }
 
-/// Reads `path`: every column (`wanted` = `None`: the header's, or the first JSON object's
-/// fields, which every later line must have and not exceed), or just `wanted`, in that
-/// order (other columns are ignored).
+/// Reads every column of `path`: the header's, or the first JSON object's fields (which every
+/// later line must have, and no other).
 ///
 /// # Errors
 ///
-/// The file cannot be read, is empty or has no data row; a wanted column is missing; a row is
-/// ragged, not valid UTF-8, or (JSON Lines) not an object of strings, numbers, booleans and
-/// nulls. Each error names the file, the line and, where there is one, the column.
-pub(super) fn read_table(path: &Path, wanted: Option<&[String]>) -> Result<RawTable> {
+/// The file cannot be read, is empty or has no data row; a row is ragged, not valid UTF-8, or
+/// (JSON Lines) not an object of strings, numbers, booleans and nulls with the first line's
+/// fields. Each error names the file, the line and, where there is one, the column.
+pub(super) fn read_table(path: &Path) -> Result<RawTable> {
     let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let table = if is_json_lines(path) {
-        read_json_lines(path, file, wanted)?
+        read_json_lines(path, file)?
     } else {
-        read_csv(path, file, wanted)?
+        read_csv(path, file)?
     };
     if table.lines.is_empty() {
         bail!("{}: no data rows", path.display());
@@ -98,13 +98,8 @@ pub(super) fn read_table(path: &Path, wanted: Option<&[String]>) -> Result<RawTa
     Ok(table)
 }
 
-fn read_csv(path: &Path, file: File, wanted: Option<&[String]>) -> Result<RawTable> {
-    let (mut reader, header) = csv_with_header(path, BufReader::with_capacity(1 << 20, file))?;
-    let names = match wanted {
-        Some(wanted) => wanted.to_vec(),
-        None => header.clone(),
-    };
-    let positions = crate::cli::records::positions(path, &header, &names)?;
+fn read_csv(path: &Path, file: File) -> Result<RawTable> {
+    let (mut reader, names) = csv_with_header(path, BufReader::with_capacity(1 << 20, file))?;
     let mut table = RawTable {
         path: path.to_path_buf(),
         columns: names.iter().map(|_| RawColumn::default()).collect(),
@@ -118,8 +113,7 @@ fn read_csv(path: &Path, file: File, wanted: Option<&[String]>) -> Result<RawTab
         .map_err(|error| csv_error(path, &error))?
     {
         let line = record.position().map_or(0, csv::Position::line);
-        for (index, &position) in positions.iter().enumerate() {
-            let bytes = record.get(position).unwrap_or_default();
+        for (index, bytes) in record.iter().enumerate() {
             let text = std::str::from_utf8(bytes)
                 .map_err(|_| anyhow!("{}: not valid UTF-8", at(path, line, &table.names[index])))?;
             table.columns[index].push(text, Tag::Csv);
@@ -152,10 +146,10 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
-fn read_json_lines(path: &Path, file: File, wanted: Option<&[String]>) -> Result<RawTable> {
+fn read_json_lines(path: &Path, file: File) -> Result<RawTable> {
     let mut table = RawTable {
         path: path.to_path_buf(),
-        names: wanted.map(<[String]>::to_vec).unwrap_or_default(),
+        names: Vec::new(),
         columns: Vec::new(),
         header_line: 0,
         lines: Vec::new(),
@@ -172,11 +166,9 @@ fn read_json_lines(path: &Path, file: File, wanted: Option<&[String]>) -> Result
             if !started {
                 started = true;
                 table.header_line = line;
-                if wanted.is_none() {
-                    table.names = fields.iter().map(|(name, _)| name.clone()).collect();
-                    if table.names.is_empty() {
-                        bail!("{}: the first object has no field", at_line(path, line));
-                    }
+                table.names = fields.iter().map(|(name, _)| name.clone()).collect();
+                if table.names.is_empty() {
+                    bail!("{}: the first object has no field", at_line(path, line));
                 }
                 index = (table.names.iter().cloned().enumerate())
                     .map(|(position, name)| (name, position))
@@ -186,14 +178,11 @@ fn read_json_lines(path: &Path, file: File, wanted: Option<&[String]>) -> Result
             }
             for (name, value) in &fields {
                 let Some(&position) = index.get(name) else {
-                    if wanted.is_none() {
-                        bail!(
-                            "{}: field {name:?} is not among the first line's fields ({})",
-                            at_line(path, line),
-                            table.names.join(", ")
-                        );
-                    }
-                    continue;
+                    bail!(
+                        "{}: field {name:?} is not among the first line's fields ({})",
+                        at_line(path, line),
+                        table.names.join(", ")
+                    );
                 };
                 let cell = match value {
                     Value::Null => (Tag::Missing, String::new()),
