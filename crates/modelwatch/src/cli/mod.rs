@@ -4,9 +4,11 @@
 mod check_config;
 mod demo;
 mod detect;
+mod drift;
 mod limits;
 mod logging;
 mod quality;
+mod records;
 mod replay;
 mod serve;
 
@@ -37,6 +39,10 @@ enum Command {
     /// Computes realized quality metrics (accuracy, F1, ROC AUC, MAE, ...) of a CSV or JSON
     /// Lines file of predictions and labels, as scikit-learn computes them.
     Quality(quality::QualityArgs),
+    /// Compares a current CSV or JSON Lines file with a reference one, column by column, and
+    /// says which columns drifted and whether the dataset did, as Evidently's data-drift
+    /// report computes it.
+    Drift(drift::DriftArgs),
     /// Validates a config file and reports every error with its line and column.
     CheckConfig(check_config::CheckConfigArgs),
     /// Runs the HTTP service: takes events on POST /v1/events, stores them with every alert
@@ -72,6 +78,7 @@ pub fn run(cli: Cli) -> Result<()> {
             &mut io::stderr().lock(),
         )?,
         Command::Quality(args) => quality::run(&args, &mut out)?,
+        Command::Drift(args) => drift::run(&args, &mut out)?,
         Command::CheckConfig(args) => check_config::run(&args, &mut out)?,
         Command::Serve(args) => serve::run(&args, &mut out)?,
         Command::Demo(args) => demo::run(&args, &mut out)?,

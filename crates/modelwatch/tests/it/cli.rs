@@ -466,4 +466,5 @@ proptest! {
 }
 
 mod detect;
+mod drift;
 mod quality;

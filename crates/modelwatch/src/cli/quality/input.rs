@@ -9,6 +9,10 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
+use crate::cli::records::{
+    at, csv_error, csv_with_header, is_json_lines, json_lines, kind, positions,
+};
+
 /// What is wrong with one value of a row: the index of its column among the requested ones,
 /// and the problem.
 #[derive(Debug)]
@@ -42,7 +46,7 @@ pub(super) fn read_rows(
     row: impl FnMut(u64, &[&str]) -> Result<(), FieldError>,
 ) -> Result<u64> {
     let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let rows = if path.to_string_lossy().ends_with(".jsonl") {
+    let rows = if is_json_lines(path) {
         read_json_lines(path, BufReader::new(file), columns, row)?
     } else {
         read_csv(path, file, columns, row)?
@@ -53,51 +57,14 @@ pub(super) fn read_rows(
     Ok(rows)
 }
 
-fn at(path: &Path, line: u64, column: &str) -> String {
-    format!("{}: line {line}, column {column:?}", path.display())
-}
-
 fn read_csv(
     path: &Path,
     file: File,
     columns: &[String],
     mut row: impl FnMut(u64, &[&str]) -> Result<(), FieldError>,
 ) -> Result<u64> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(file);
-    let header = reader
-        .byte_headers()
-        .map_err(|error| csv_error(path, &error))?
-        .clone();
-    if header.is_empty() {
-        bail!(
-            "{}: the file is empty (a CSV file needs a header)",
-            path.display()
-        );
-    }
-    let mut names = Vec::with_capacity(header.len());
-    for (index, name) in header.iter().enumerate() {
-        let name = std::str::from_utf8(name).map_err(|_| {
-            anyhow!(
-                "{}: line 1, field {}: the header is not valid UTF-8",
-                path.display(),
-                index + 1
-            )
-        })?;
-        names.push(name);
-    }
-    let mut positions = Vec::with_capacity(columns.len());
-    for column in columns {
-        let Some(position) = names.iter().position(|name| name == column) else {
-            bail!(
-                "{}: line 1: no column {column:?} in the header (columns: {})",
-                path.display(),
-                names.join(", ")
-            );
-        };
-        positions.push(position);
-    }
+    let (mut reader, names) = csv_with_header(path, file)?;
+    let positions = positions(path, &names, columns)?;
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
     while reader
@@ -124,59 +91,21 @@ fn read_csv(
     Ok(rows)
 }
 
-fn csv_error(path: &Path, error: &csv::Error) -> anyhow::Error {
-    let line = error.position().map(csv::Position::line);
-    let place = match line {
-        Some(line) => format!("{}: line {line}", path.display()),
-        None => path.display().to_string(),
-    };
-    match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            let fields = if *len == 1 { "field" } else { "fields" };
-            anyhow!("{place}: {len} {fields} where the header has {expected_len}")
-        }
-        csv::ErrorKind::Io(io_error) => anyhow!("{place}: cannot read: {io_error}"),
-        _ => anyhow!("{place}: {error}"),
-    }
-}
-
 fn read_json_lines(
     path: &Path,
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     columns: &[String],
     mut row: impl FnMut(u64, &[&str]) -> Result<(), FieldError>,
 ) -> Result<u64> {
-    let mut bytes = Vec::new();
     let mut texts: Vec<String> = vec![String::new(); columns.len()];
-    let mut line = 0;
     let mut rows = 0;
-    loop {
-        bytes.clear();
-        let read = reader
-            .read_until(b'\n', &mut bytes)
-            .with_context(|| format!("{}: cannot read line {}", path.display(), line + 1))?;
-        if read == 0 {
-            break;
-        }
-        line += 1;
-        let text = std::str::from_utf8(&bytes).map_err(|error| {
-            anyhow!(
-                "{}: line {line}: not valid UTF-8 (byte {})",
-                path.display(),
-                error.valid_up_to() + 1
-            )
-        })?;
-        if text.trim().is_empty() {
-            continue;
-        }
+    json_lines(path, reader, |line, text| {
         let object: serde_json::Map<String, Value> = serde_json::from_str(text)
             .map_err(|error| anyhow!("{}: line {line}: {error}", path.display()))?;
         for (slot, column) in texts.iter_mut().zip(columns) {
             let value = object
                 .get(column)
-                .ok_or_else(|| anyhow!("{}: no field {column:?}", at_field(path, line)))?;
+                .ok_or_else(|| anyhow!("{}: line {line}: no field {column:?}", path.display()))?;
             slot.clear();
             match value {
                 Value::String(string) => slot.push_str(string),
@@ -198,22 +127,7 @@ fn read_json_lines(
             )
         })?;
         rows += 1;
-    }
-    if line == 0 {
-        bail!("{}: the file is empty", path.display());
-    }
+        Ok(())
+    })?;
     Ok(rows)
-}
-
-fn at_field(path: &Path, line: u64) -> String {
-    format!("{}: line {line}", path.display())
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => "a scalar",
-    }
 }

@@ -1,0 +1,169 @@
+//! One column's drift, as Evidently's `get_one_column_drift` computes it: its type, its
+//! values without missing ones, the method (named, or Evidently's automatic choice), the
+//! threshold, the engine's score and the decision; the columns shared among the cores.
+
+use std::collections::HashSet;
+
+use anyhow::{Result, anyhow, bail};
+use modelwatch_engine::drift::{self, Category, ColumnType, Method, Sample, auto_method};
+use serde::Serialize;
+
+use super::raw::RawTable;
+use super::typing::{self, Declared};
+
+/// What the flags say about every column.
+#[derive(Debug)]
+pub(super) struct Options {
+    pub method: Option<Method>,
+    pub threshold: Option<f64>,
+    pub categorical: HashSet<String>,
+    pub numerical: HashSet<String>,
+}
+
+/// One column's line of the report.
+#[derive(Debug, Serialize)]
+pub(super) struct ColumnDrift {
+    pub column: String,
+    #[serde(rename = "type")]
+    pub column_type: &'static str,
+    pub method: &'static str,
+    pub score: f64,
+    pub threshold: f64,
+    pub drifted: bool,
+}
+
+/// The drift of every column of `reference`, in its order; `current` has the same columns in
+/// the same order. The columns are shared among the available cores.
+///
+/// # Errors
+///
+/// The first column, in file order, that cannot be scored (see [`assess`]).
+pub(super) fn assess_all(
+    reference: &RawTable,
+    current: &RawTable,
+    options: &Options,
+) -> Result<Vec<ColumnDrift>> {
+    let columns = reference.names.len();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(columns)
+        .max(1);
+    let mut results: Vec<(usize, Result<ColumnDrift>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    (worker..columns)
+                        .step_by(workers)
+                        .map(|column| (column, assess(reference, current, column, options)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(results) => results,
+                Err(_) => vec![(0, Err(anyhow!("a column's computation panicked")))],
+            })
+            .collect()
+    });
+    results.sort_by_key(|(column, _)| *column);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// The drift of column `column`.
+///
+/// # Errors
+///
+/// A value that is not a number in a numerical column (with its file, line and column), a
+/// `--method` that does not apply to the column's type, or a column the method cannot score
+/// (no value left on a side once missing values are removed, ...).
+pub(super) fn assess(
+    reference: &RawTable,
+    current: &RawTable,
+    column: usize,
+    options: &Options,
+) -> Result<ColumnDrift> {
+    let name = &reference.names[column];
+    let declared = if options.numerical.contains(name) {
+        Declared::Numerical
+    } else if options.categorical.contains(name) {
+        Declared::Categorical
+    } else {
+        Declared::Auto
+    };
+    let column_type = typing::column_type(&reference.columns[column], declared);
+    if let Some(method) = options.method
+        && !method.allows(column_type)
+    {
+        bail!(
+            "column {name:?} is {}: --method {} does not apply to {} columns",
+            column_type.as_str(),
+            method.name(),
+            column_type.as_str()
+        );
+    }
+    let (method, score) = match column_type {
+        ColumnType::Numerical => {
+            let why = if declared == Declared::Numerical {
+                "declared with --numerical"
+            } else {
+                "every value in the reference is a number"
+            };
+            let reference_values = typing::numbers(reference, column, why)?;
+            let current_values = typing::numbers(current, column, why)?;
+            let method = options.method.unwrap_or_else(|| {
+                let distinct = typing::distinct_numbers(&reference_values, &current_values, 6);
+                auto_method(ColumnType::Numerical, reference_values.len(), distinct)
+            });
+            let score = if method.allows(ColumnType::Numerical) {
+                drift::score(
+                    method,
+                    &Sample::Numerical(&reference_values),
+                    &Sample::Numerical(&current_values),
+                )
+            } else {
+                // Evidently's automatic choice gives chisquare or z to a numerical column with
+                // few values, which then compares them as categories.
+                let as_categories =
+                    |values: &[f64]| values.iter().map(|&v| Category::Number(v)).collect();
+                let reference_categories: Vec<Category> = as_categories(&reference_values);
+                let current_categories: Vec<Category> = as_categories(&current_values);
+                drift::score(
+                    method,
+                    &Sample::Categorical(&reference_categories),
+                    &Sample::Categorical(&current_categories),
+                )
+            };
+            (method, score)
+        }
+        ColumnType::Categorical => {
+            let categories = typing::categories(reference, current, column);
+            let method = options.method.unwrap_or_else(|| {
+                auto_method(
+                    ColumnType::Categorical,
+                    categories.reference.len(),
+                    categories.distinct,
+                )
+            });
+            let score = drift::score(
+                method,
+                &Sample::Categorical(&categories.reference),
+                &Sample::Categorical(&categories.current),
+            );
+            (method, score)
+        }
+    };
+    let score = score.map_err(|error| anyhow!("column {name:?}: {error}"))?;
+    let threshold = options
+        .threshold
+        .unwrap_or_else(|| method.default_threshold());
+    Ok(ColumnDrift {
+        column: name.clone(),
+        column_type: column_type.as_str(),
+        method: method.name(),
+        score,
+        threshold,
+        drifted: method.drifted(score, threshold),
+    })
+}

@@ -1,0 +1,219 @@
+//! Reading one of `modelwatch drift`'s files into columns of cells as written (CSV text, or
+//! JSON Lines values with their JSON kind), with the line each row starts on, before any
+//! column is typed.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::cli::records::{at, csv_error, csv_with_header, is_json_lines, json_lines, kind};
+
+/// What a cell holds before its column is typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Tag {
+    /// An empty CSV cell, an empty JSON string or a JSON null: a missing value.
+    Missing,
+    /// A CSV cell: text whose type comes from the whole column.
+    Csv,
+    /// A JSON string.
+    Text,
+    /// A JSON number (its text as written).
+    Number,
+    /// A JSON boolean (`true` or `false`).
+    Bool,
+}
+
+/// One column's cells, their texts stored back to back.
+#[derive(Debug, Default)]
+pub(super) struct RawColumn {
+    bytes: String,
+    ends: Vec<usize>,
+    tags: Vec<Tag>,
+}
+
+impl RawColumn {
+    fn push(&mut self, text: &str, tag: Tag) {
+        let tag = if text.is_empty() { Tag::Missing } else { tag };
+        self.bytes.push_str(text);
+        self.ends.push(self.bytes.len());
+        self.tags.push(tag);
+    }
+
+    /// Each cell's text and tag, in row order.
+    pub fn cells(&self) -> impl Iterator<Item = (&str, Tag)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .zip(&self.tags)
+            .map(|((start, &end), &tag)| (self.bytes.get(start..end).unwrap_or_default(), tag))
+    }
+}
+
+/// The columns of one file, in its order (the current file's are then put in the reference's
+/// order).
+#[derive(Debug)]
+pub(super) struct RawTable {
+    pub path: PathBuf,
+    pub names: Vec<String>,
+    pub columns: Vec<RawColumn>,
+    /// The line that names the columns: the CSV header, or the first JSON object.
+    pub header_line: u64,
+    /// The line each data row starts on (a CSV header is line 1).
+    pub lines: Vec<u64>,
+}
+
+impl RawTable {
+    /// `FILE: line N, column "C"` for row `row` of column `column`.
+    pub fn at(&self, row: usize, column: usize) -> String {
+        let line = self.lines.get(row).copied().unwrap_or(0);
+        let name = self.names.get(column).map_or("", String::as_str);
+        at(&self.path, line, name)
+    }
+}
+
+/// Reads every column of `path`: the header's, or the first JSON object's fields (which every
+/// later line must have, and no other).
+///
+/// # Errors
+///
+/// The file cannot be read, is empty or has no data row; a row is ragged, not valid UTF-8, or
+/// (JSON Lines) not an object of strings, numbers, booleans and nulls with the first line's
+/// fields. Each error names the file, the line and, where there is one, the column.
+pub(super) fn read_table(path: &Path) -> Result<RawTable> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table = if is_json_lines(path) {
+        read_json_lines(path, file)?
+    } else {
+        read_csv(path, file)?
+    };
+    if table.lines.is_empty() {
+        bail!("{}: no data rows", path.display());
+    }
+    Ok(table)
+}
+
+fn read_csv(path: &Path, file: File) -> Result<RawTable> {
+    let (mut reader, names) = csv_with_header(path, BufReader::with_capacity(1 << 20, file))?;
+    let mut table = RawTable {
+        path: path.to_path_buf(),
+        columns: names.iter().map(|_| RawColumn::default()).collect(),
+        names,
+        header_line: 1,
+        lines: Vec::new(),
+    };
+    let mut record = csv::ByteRecord::new();
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|error| csv_error(path, &error))?
+    {
+        let line = record.position().map_or(0, csv::Position::line);
+        for (index, bytes) in record.iter().enumerate() {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| anyhow!("{}: not valid UTF-8", at(path, line, &table.names[index])))?;
+            table.columns[index].push(text, Tag::Csv);
+        }
+        table.lines.push(line);
+    }
+    Ok(table)
+}
+
+/// A JSON object's fields in the order written (serde_json's map sorts them).
+struct Fields(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry::<String, Value>()? {
+                    fields.push(field);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+fn read_json_lines(path: &Path, file: File) -> Result<RawTable> {
+    let mut table = RawTable {
+        path: path.to_path_buf(),
+        names: Vec::new(),
+        columns: Vec::new(),
+        header_line: 0,
+        lines: Vec::new(),
+    };
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut seen: Vec<Option<(Tag, String)>> = Vec::new();
+    let mut started = false;
+    json_lines(
+        path,
+        BufReader::with_capacity(1 << 20, file),
+        |line, text| {
+            let Fields(fields) = serde_json::from_str(text)
+                .map_err(|error| anyhow!("{}: line {line}: {error}", path.display()))?;
+            if !started {
+                started = true;
+                table.header_line = line;
+                table.names = fields.iter().map(|(name, _)| name.clone()).collect();
+                if table.names.is_empty() {
+                    bail!("{}: the first object has no field", at_line(path, line));
+                }
+                index = (table.names.iter().cloned().enumerate())
+                    .map(|(position, name)| (name, position))
+                    .collect();
+                table.columns = table.names.iter().map(|_| RawColumn::default()).collect();
+                seen = vec![None; table.names.len()];
+            }
+            for (name, value) in &fields {
+                let Some(&position) = index.get(name) else {
+                    bail!(
+                        "{}: field {name:?} is not among the first line's fields ({})",
+                        at_line(path, line),
+                        table.names.join(", ")
+                    );
+                };
+                let cell = match value {
+                    Value::Null => (Tag::Missing, String::new()),
+                    Value::String(text) => (Tag::Text, text.clone()),
+                    Value::Number(number) => (Tag::Number, number.to_string()),
+                    Value::Bool(flag) => (Tag::Bool, flag.to_string()),
+                    Value::Array(_) | Value::Object(_) => bail!(
+                        "{}: {} is not a value (a string, number, boolean or null)",
+                        at(path, line, name),
+                        kind(value)
+                    ),
+                };
+                seen[position] = Some(cell);
+            }
+            for (position, slot) in seen.iter_mut().enumerate() {
+                let Some((tag, text)) = slot.take() else {
+                    bail!(
+                        "{}: no field {:?}",
+                        at_line(path, line),
+                        table.names[position]
+                    );
+                };
+                table.columns[position].push(&text, tag);
+            }
+            table.lines.push(line);
+            Ok(())
+        },
+    )?;
+    Ok(table)
+}
+
+fn at_line(path: &Path, line: u64) -> String {
+    format!("{}: line {line}", path.display())
+}

@@ -1,0 +1,211 @@
+//! A column's type and values as Evidently sees them after pandas read the files: numerical
+//! when every value present in the reference is a number (unless declared otherwise),
+//! categorical otherwise, with each file's categories typed as pandas types that file's column
+//! (all booleans, all numbers, or text).
+
+use std::collections::HashMap;
+
+use anyhow::{Result, bail};
+use modelwatch_engine::drift::{Category, ColumnType};
+
+use super::raw::{RawColumn, RawTable, Tag};
+
+/// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
+pub(super) fn number(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite())
+        // -0.0 and 0.0 are one value to pandas.
+        .map(|value| value + 0.0)
+}
+
+/// The boolean a CSV cell holds: the spellings pandas reads as booleans.
+fn boolean(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+fn is_number(text: &str, tag: Tag) -> bool {
+    matches!(tag, Tag::Csv | Tag::Number) && number(text).is_some()
+}
+
+fn is_boolean(text: &str, tag: Tag) -> bool {
+    match tag {
+        Tag::Csv => boolean(text).is_some(),
+        Tag::Bool => true,
+        Tag::Missing | Tag::Text | Tag::Number => false,
+    }
+}
+
+/// How a column was typed: by the reference's values, or by a flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Declared {
+    Auto,
+    Numerical,
+    Categorical,
+}
+
+/// The column's type: as declared, or numerical when every value present in the reference is
+/// a number.
+pub(super) fn column_type(reference: &RawColumn, declared: Declared) -> ColumnType {
+    match declared {
+        Declared::Numerical => ColumnType::Numerical,
+        Declared::Categorical => ColumnType::Categorical,
+        Declared::Auto => {
+            let numbers = reference
+                .cells()
+                .filter(|&(_, tag)| tag != Tag::Missing)
+                .all(|(text, tag)| is_number(text, tag));
+            if numbers {
+                ColumnType::Numerical
+            } else {
+                ColumnType::Categorical
+            }
+        }
+    }
+}
+
+/// The numbers of column `column` of `table`, missing values left out.
+///
+/// # Errors
+///
+/// A value is not a finite number: named with its line and column, and `why` the column is
+/// numerical.
+pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Vec<f64>> {
+    let cells = table.columns[column].cells();
+    let mut values = Vec::with_capacity(table.lines.len());
+    for (row, (text, tag)) in cells.enumerate() {
+        if tag == Tag::Missing {
+            continue;
+        }
+        let value = match tag {
+            Tag::Csv | Tag::Number => number(text),
+            Tag::Missing | Tag::Text | Tag::Bool => None,
+        };
+        let Some(value) = value else {
+            let shown: String = text.chars().take(40).collect();
+            bail!(
+                "{}: {shown:?} is not a finite number (the column is numerical: {why})",
+                table.at(row, column)
+            );
+        };
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// The number of distinct values over both samples, counted up to `limit` (then `limit`).
+pub(super) fn distinct_numbers(reference: &[f64], current: &[f64], limit: usize) -> usize {
+    let mut seen: Vec<u64> = Vec::with_capacity(limit);
+    for value in reference.iter().chain(current) {
+        let bits = value.to_bits();
+        if !seen.contains(&bits) {
+            seen.push(bits);
+            if seen.len() >= limit {
+                break;
+            }
+        }
+    }
+    seen.len()
+}
+
+/// How pandas typed one file's column of categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Number,
+    Text,
+}
+
+fn kind(column: &RawColumn) -> Kind {
+    let present = || column.cells().filter(|&(_, tag)| tag != Tag::Missing);
+    if present().all(|(text, tag)| is_boolean(text, tag)) {
+        Kind::Bool
+    } else if present().all(|(text, tag)| is_number(text, tag)) {
+        Kind::Number
+    } else {
+        Kind::Text
+    }
+}
+
+fn category(text: &str, kind: Kind) -> Category {
+    match kind {
+        Kind::Bool => Category::Bool(boolean(text).unwrap_or(text == "true")),
+        Kind::Number => Category::Number(number(text).unwrap_or_default()),
+        Kind::Text => Category::Text(text.to_string()),
+    }
+}
+
+/// One side's categories: the code of each present value, and each code's category.
+fn coded(column: &RawColumn) -> (Vec<usize>, Vec<Category>) {
+    let kind = kind(column);
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut distinct = Vec::new();
+    let mut codes = Vec::new();
+    for (text, tag) in column.cells() {
+        if tag == Tag::Missing {
+            continue;
+        }
+        let next = index.len();
+        let code = *index.entry(text).or_insert_with(|| {
+            distinct.push(category(text, kind));
+            next
+        });
+        codes.push(code);
+    }
+    (codes, distinct)
+}
+
+/// Both sides of a categorical column (the tables' columns are aligned by name), and the number of distinct categories over both.
+pub(super) struct Categories {
+    pub reference: Vec<Category>,
+    pub current: Vec<Category>,
+    pub distinct: usize,
+}
+
+/// The categories of column `column` of each file, missing values left out. Each category is
+/// passed to the tests as its rank among the distinct categories of both files, which keeps
+/// equality and Python's order (all the tests look at) and spares a string per value.
+pub(super) fn categories(reference: &RawTable, current: &RawTable, column: usize) -> Categories {
+    let (reference_codes, reference_distinct) = coded(&reference.columns[column]);
+    let (current_codes, current_distinct) = coded(&current.columns[column]);
+    let mut all: Vec<(&Category, bool, usize)> = (reference_distinct.iter().enumerate())
+        .map(|(code, category)| (category, true, code))
+        .chain(
+            (current_distinct.iter().enumerate()).map(|(code, category)| (category, false, code)),
+        )
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    let mut reference_rank = vec![0.0; reference_distinct.len()];
+    let mut current_rank = vec![0.0; current_distinct.len()];
+    let mut rank = 0usize;
+    let mut previous: Option<&Category> = None;
+    for (category, is_reference, code) in all {
+        if previous.is_some_and(|previous| previous != category) {
+            rank += 1;
+        }
+        previous = Some(category);
+        let ranks = if is_reference {
+            &mut reference_rank
+        } else {
+            &mut current_rank
+        };
+        ranks[code] = rank as f64;
+    }
+    let distinct = if previous.is_some() { rank + 1 } else { 0 };
+    let to_categories = |codes: &[usize], ranks: &[f64]| -> Vec<Category> {
+        codes
+            .iter()
+            .map(|&code| Category::Number(ranks[code]))
+            .collect()
+    };
+    Categories {
+        reference: to_categories(&reference_codes, &reference_rank),
+        current: to_categories(&current_codes, &current_rank),
+        distinct,
+    }
+}
