@@ -53,6 +53,8 @@ task = "binary"
 positive = "fraud"                     # the positive class, as outputs and labels write it
 window = 200                           # one realized point per 200 labeled predictions
 label_horizon_secs = 172800            # labels more than two days late are dropped
+reference = { first = 400 }            # data drift: the first 400 predictions of a version
+drift_window = 200                     # one drift point per 200 predictions after them
 
 [retrain]
 cooldown_secs = 21600                  # one retrain per model per six hours of event time
@@ -91,6 +93,16 @@ description = "fewer than 80% of the predictions labeled within the horizon"
 model = "fraud-detector"
 metric = "label_coverage"
 detector = { kind = "threshold", below = 0.8 }
+severity = "warning"
+
+# The inputs stop looking like the reference: more than 40% of the columns drifted (the
+# reference is the first hours, so hour_of_day always differs; the built-in rule says 0.10).
+[[rules]]
+name = "data-drift-high"
+description = "more than 40% of the features and the output drifted from the reference"
+model = "fraud-detector"
+metric = "drift_score"
+detector = { kind = "threshold", above = 0.4 }
 severity = "warning"
 """
 
