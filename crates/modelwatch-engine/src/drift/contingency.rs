@@ -76,9 +76,78 @@ pub(super) fn g_test(r: &[Category], c: &[Category]) -> Result<f64, DriftError> 
     Ok(chi2_sf(stat, (table.len() - 1) as f64))
 }
 
-/// Fisher's exact test, two-sided.
-pub(super) fn fisher_exact(_r: &[Category], _c: &[Category]) -> Result<f64, DriftError> {
-    not_yet("fisher_exact")
+/// Evidently's Fisher's exact test: `scipy.stats.fisher_exact` (two-sided) on the table
+/// `[[ones_cur, zeros_cur], [ones_ref, zeros_ref]]`. Each side may hold at most 2 categories
+/// and the sizes must be equal. Evidently maps the categories to 0/1 in Python's set order
+/// and counts any category left unmapped as a 1; its answer then depends on string hashing.
+/// Here the first category in category order is the 0 and every other one a 1 (a single
+/// category gets Evidently's placeholder partner, which makes a zero row or column: p = 1).
+pub(super) fn fisher_exact(r: &[Category], c: &[Category]) -> Result<f64, DriftError> {
+    if r.len() != c.len() {
+        return Err(DriftError::UnequalSizes {
+            method: "fisher_exact",
+            reference: r.len(),
+            current: c.len(),
+        });
+    }
+    let table = counts(r, c);
+    let distinct = |pick: fn(&(&Category, f64, f64)) -> f64| {
+        table.iter().filter(|entry| pick(entry) > 0.0).count()
+    };
+    if distinct(|e| e.1) > 2 || distinct(|e| e.2) > 2 {
+        return Err(DriftError::Undefined {
+            method: "fisher_exact",
+            reason: "Evidently expects at most 2 categories on each side".to_string(),
+        });
+    }
+    let (zeros_ref, zeros_cur) = table.first().map_or((0.0, 0.0), |e| (e.1, e.2));
+    let ones_ref = r.len() as f64 - zeros_ref;
+    let ones_cur = c.len() as f64 - zeros_cur;
+    Ok(fisher_two_sided([
+        [ones_cur, zeros_cur],
+        [ones_ref, zeros_ref],
+    ]))
+}
+
+/// `scipy.stats.fisher_exact(table).pvalue` (two-sided) for a 2x2 table of counts: the sum of
+/// the hypergeometric probabilities of the tables no likelier than the observed one (within
+/// a relative 1e-14), 1 when a row or column sums to 0. The probabilities are taken relative
+/// to the mode's by the exact ratio of consecutive terms, so ties are found exactly.
+fn fisher_two_sided(table: [[f64; 2]; 2]) -> f64 {
+    let [[a, b], [c, d]] = table;
+    if a + b == 0.0 || c + d == 0.0 || a + c == 0.0 || b + d == 0.0 {
+        return 1.0;
+    }
+    // hypergeom(M = n1 + n2, n = n1, N = n) at x = a.
+    let (n1, n2, n) = (a + b, c + d, a + c);
+    let low = (n - n2).max(0.0);
+    let high = n.min(n1);
+    let mode = ((n + 1.0) * (n1 + 1.0) / (n1 + n2 + 2.0)).floor();
+    // weight(x) = pmf(x) / pmf(mode).
+    let count = (high - low) as usize + 1;
+    let mut weights = vec![0.0; count];
+    let at = |x: f64| (x - low) as usize;
+    weights[at(mode)] = 1.0;
+    let mut x = mode;
+    while x < high {
+        let ratio = ((n1 - x) * (n - x)) / ((x + 1.0) * (n2 - n + x + 1.0));
+        weights[at(x + 1.0)] = weights[at(x)] * ratio;
+        x += 1.0;
+    }
+    let mut x = mode;
+    while x > low {
+        let ratio = (x * (n2 - n + x)) / ((n1 - x + 1.0) * (n - x + 1.0));
+        weights[at(x - 1.0)] = weights[at(x)] * ratio;
+        x -= 1.0;
+    }
+    let observed = weights[at(a)];
+    if (observed - 1.0).abs() <= 1e-14 {
+        return 1.0;
+    }
+    let limit = observed * (1.0 + 1e-14);
+    let total: f64 = weights.iter().sum();
+    let tail: f64 = weights.iter().filter(|&&w| w <= limit).sum();
+    (tail / total).min(1.0)
 }
 
 /// Total variation distance with Evidently's seeded permutation test.

@@ -1,6 +1,7 @@
 //! Rank tests of numerical columns: Mann-Whitney U (one-sided, "less"), two-sample
 //! Cramér-von Mises and k-sample Anderson-Darling, as SciPy computes them.
 
+use super::contingency::numpy_sum;
 use super::special::ndtr;
 use super::{DriftError, not_yet};
 
@@ -134,9 +135,127 @@ pub(super) fn cramer_von_mises(_r: &[f64], _c: &[f64]) -> Result<f64, DriftError
     not_yet("cramer_von_mises")
 }
 
-/// `scipy.stats.anderson_ksamp([reference, current])` significance level.
-pub(super) fn anderson(_r: &[f64], _c: &[f64]) -> Result<f64, DriftError> {
-    not_yet("anderson")
+/// `numpy.polyfit(critical, log(sig), 2)` for k = 2 (the critical values and levels are
+/// constants), as NumPy 2.4.6 computes it: highest power first.
+const ANDERSON_FIT: [f64; 3] = [
+    0.018_198_094_574_111_47,
+    -1.008_226_564_465_251_5,
+    -1.077_770_279_820_484,
+];
+
+/// `scipy.stats.anderson_ksamp([reference, current])` significance level (midrank
+/// variant): the standardised A2 interpolated on the critical values by a fitted quadratic
+/// in log(level), capped at 0.25 and floored at 0.001 as SciPy does.
+pub(super) fn anderson(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
+    let mut z: Vec<f64> = r.iter().chain(c).copied().collect();
+    z.sort_by(f64::total_cmp);
+    let mut distinct = z.clone();
+    distinct.dedup();
+    if distinct.len() < 2 {
+        return Err(DriftError::Undefined {
+            method: "anderson",
+            reason: "anderson_ksamp needs more than one distinct observation".to_string(),
+        });
+    }
+    let a2kn = anderson_midrank(&[r, c], &z, &distinct);
+    let n_total = z.len();
+    let big_n = n_total as f64;
+    let h_sum = 1.0 / r.len() as f64 + 1.0 / c.len() as f64;
+    // hs_cs = cumsum(1 / arange(N - 1, 1, -1)).
+    let mut hs_cs = Vec::with_capacity(n_total.saturating_sub(2));
+    let mut acc = 0.0;
+    for j in (2..n_total).rev() {
+        acc += 1.0 / j as f64;
+        hs_cs.push(acc);
+    }
+    let h = hs_cs.last().copied().unwrap_or(0.0) + 1.0;
+    let ratios: Vec<f64> = hs_cs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v / (i + 2) as f64)
+        .collect();
+    let g = numpy_sum(&ratios);
+    let k = 2.0;
+    let a = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * h_sum;
+    let b = (2.0 * g - 4.0) * (k * k) + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * h_sum - 8.0 * h
+        + 4.0 * g
+        - 6.0;
+    let cc = (6.0 * h + 2.0 * g - 2.0) * (k * k)
+        + (4.0 * h - 4.0 * g + 6.0) * k
+        + (2.0 * h - 6.0) * h_sum
+        + 4.0 * h;
+    let d = (2.0 * h + 6.0) * (k * k) - 4.0 * h * k;
+    let n3 = (n_total * n_total * n_total) as f64;
+    let n2 = (n_total * n_total) as f64;
+    let sigmasq =
+        (a * n3 + b * n2 + cc * big_n + d) / ((big_n - 1.0) * (big_n - 2.0) * (big_n - 3.0));
+    let a2 = (a2kn - 1.0) / sigmasq.sqrt();
+    const B0: [f64; 7] = [0.675, 1.281, 1.645, 1.96, 2.326, 2.573, 3.085];
+    const B1: [f64; 7] = [-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615];
+    const B2: [f64; 7] = [-0.105, -0.305, -0.362, -0.391, -0.396, -0.345, -0.154];
+    let critical: Vec<f64> = (0..7).map(|i| B0[i] + B1[i] / 1.0 + B2[i] / 1.0).collect();
+    let lowest = critical.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = critical.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if a2.is_nan() {
+        return Err(DriftError::Undefined {
+            method: "anderson",
+            reason: "the statistic is not a number".to_string(),
+        });
+    }
+    if a2 < lowest {
+        return Ok(0.25);
+    }
+    if a2 > highest {
+        return Ok(0.001);
+    }
+    let mut y = 0.0;
+    for coefficient in ANDERSON_FIT {
+        y = y * a2 + coefficient;
+    }
+    Ok(y.exp())
+}
+
+/// `scipy.stats._morestats._anderson_ksamp_midrank`: Scholz and Stephens' A2akN (eq. 7),
+/// `z` the sorted pooled sample and `distinct` its distinct values.
+fn anderson_midrank(samples: &[&[f64]], z: &[f64], distinct: &[f64]) -> f64 {
+    let big_n = z.len() as f64;
+    let left = |s: &[f64], v: f64| s.partition_point(|x| *x < v);
+    let right = |s: &[f64], v: f64| s.partition_point(|x| *x <= v);
+    let all_distinct = z.len() == distinct.len();
+    let lj: Vec<f64> = distinct
+        .iter()
+        .map(|&v| {
+            if all_distinct {
+                1.0
+            } else {
+                (right(z, v) - left(z, v)) as f64
+            }
+        })
+        .collect();
+    let bj: Vec<f64> = distinct
+        .iter()
+        .zip(&lj)
+        .map(|(&v, l)| left(z, v) as f64 + l / 2.0)
+        .collect();
+    let mut total = 0.0;
+    for sample in samples {
+        let mut s = sample.to_vec();
+        s.sort_by(f64::total_cmp);
+        let n_i = s.len() as f64;
+        let inner: Vec<f64> = distinct
+            .iter()
+            .enumerate()
+            .map(|(j, &v)| {
+                let above = right(&s, v);
+                let fij = (above - left(&s, v)) as f64;
+                let mij = above as f64 - fij / 2.0;
+                let diff = big_n * mij - bj[j] * n_i;
+                lj[j] / big_n * (diff * diff) / (bj[j] * (big_n - bj[j]) - big_n * lj[j] / 4.0)
+            })
+            .collect();
+        total += numpy_sum(&inner) / n_i;
+    }
+    total * ((big_n - 1.0) / big_n)
 }
 
 #[cfg(test)]
