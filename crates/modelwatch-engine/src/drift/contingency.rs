@@ -207,3 +207,38 @@ pub(super) fn tvd(r: &[Category], c: &[Category]) -> Result<f64, DriftError> {
     }
     Ok(at_least as f64 / ITERATIONS as f64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `scipy.stats.fisher_exact(table).pvalue`, SciPy 1.17.1: tails, a table at the mode,
+    /// two equal modes ([[2, 3], [3, 2]] ties with [[3, 2], [2, 3]]) and a far tail.
+    const FISHER: &[([[f64; 2]; 2], f64)] = &[
+        ([[3.0, 1.0], [1.0, 3.0]], 0.485_714_285_714_285_65),
+        ([[1.0, 9.0], [11.0, 3.0]], 0.002_759_456_185_220_083_6),
+        ([[0.0, 5.0], [5.0, 0.0]], 0.007_936_507_936_507_938),
+        ([[2.0, 3.0], [3.0, 2.0]], 1.0),
+        ([[10.0, 10.0], [10.0, 10.0]], 1.0),
+        ([[1.0, 1.0], [1.0, 2.0]], 1.0),
+        ([[7.0, 2.0], [2.0, 8.0]], 0.023_014_137_565_221_155),
+        ([[500.0, 2.0], [3.0, 480.0]], 3.531_683_318_091_859_3e-283),
+    ];
+
+    #[test]
+    fn fisher_two_sided_is_scipys() {
+        for &(table, want) in FISHER {
+            let got = fisher_two_sided(table);
+            assert!(
+                ((got - want) / want).abs() <= 1e-12,
+                "{table:?}: got {got:e}, SciPy {want:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zero_row_or_column_gives_one() {
+        assert_eq!(fisher_two_sided([[0.0, 4.0], [0.0, 6.0]]), 1.0);
+        assert_eq!(fisher_two_sided([[0.0, 0.0], [3.0, 6.0]]), 1.0);
+    }
+}
