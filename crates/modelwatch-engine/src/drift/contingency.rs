@@ -4,7 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::special::chi2_sf;
-use super::{Category, DriftError, not_yet};
+use super::{Category, DriftError};
+
+mod numpy_random;
+
+use numpy_random::LegacyMt19937;
 
 /// Each category of either side with its count in the reference and in the current window,
 /// in category order.
@@ -150,7 +154,91 @@ fn fisher_two_sided(table: [[f64; 2]; 2]) -> f64 {
     (tail / total).min(1.0)
 }
 
-/// Total variation distance with Evidently's seeded permutation test.
-pub(super) fn tvd(_r: &[Category], _c: &[Category]) -> Result<f64, DriftError> {
-    not_yet("TVD")
+/// Total variation distance with Evidently's seeded permutation test
+/// (`utils.permutation_test(iterations=1000)`): after `np.random.seed(0)`, each iteration
+/// takes `np.random.choice(reference ++ current, n_ref, replace=False)` as the reference and
+/// the rest as the current window; p = the share of iterations whose distance is at least
+/// the observed one. The distances are computed in floating point as Evidently does
+/// (`0.5 * np.sum(np.abs(ref / n_ref - cur / n_cur))`), because its comparison of
+/// mathematically equal distances depends on their rounding. Evidently sums in Python's set
+/// order of the categories; here the sum runs in category order.
+pub(super) fn tvd(r: &[Category], c: &[Category]) -> Result<f64, DriftError> {
+    const ITERATIONS: usize = 1000;
+    let mut index: BTreeMap<&Category, usize> = BTreeMap::new();
+    for value in r.iter().chain(c) {
+        index.entry(value).or_insert(0);
+    }
+    for (position, slot) in index.values_mut().enumerate() {
+        *slot = position;
+    }
+    let pooled: Vec<usize> = r
+        .iter()
+        .chain(c)
+        .filter_map(|v| index.get(v).copied())
+        .collect();
+    let (n_ref, n_cur) = (r.len(), c.len());
+    let mut totals = vec![0usize; index.len()];
+    for &k in &pooled {
+        totals[k] += 1;
+    }
+    let mut terms = vec![0.0; index.len()];
+    let mut distance = |reference: &[usize]| -> f64 {
+        for ((term, &a), &t) in terms.iter_mut().zip(reference).zip(&totals) {
+            *term = (a as f64 / n_ref as f64 - (t - a) as f64 / n_cur as f64).abs();
+        }
+        0.5 * numpy_sum(&terms)
+    };
+    let mut counts = vec![0usize; index.len()];
+    for &k in &pooled[..n_ref] {
+        counts[k] += 1;
+    }
+    let observed = distance(&counts);
+    let mut generator = LegacyMt19937::seeded(0);
+    let mut at_least = 0usize;
+    for _ in 0..ITERATIONS {
+        counts.iter_mut().for_each(|count| *count = 0);
+        let order = generator.permutation(pooled.len());
+        for &i in &order[..n_ref] {
+            counts[pooled[i]] += 1;
+        }
+        if observed <= distance(&counts) {
+            at_least += 1;
+        }
+    }
+    Ok(at_least as f64 / ITERATIONS as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `scipy.stats.fisher_exact(table).pvalue`, SciPy 1.17.1: tails, a table at the mode,
+    /// two equal modes ([[2, 3], [3, 2]] ties with [[3, 2], [2, 3]]) and a far tail.
+    const FISHER: &[([[f64; 2]; 2], f64)] = &[
+        ([[3.0, 1.0], [1.0, 3.0]], 0.485_714_285_714_285_65),
+        ([[1.0, 9.0], [11.0, 3.0]], 0.002_759_456_185_220_083_6),
+        ([[0.0, 5.0], [5.0, 0.0]], 0.007_936_507_936_507_938),
+        ([[2.0, 3.0], [3.0, 2.0]], 1.0),
+        ([[10.0, 10.0], [10.0, 10.0]], 1.0),
+        ([[1.0, 1.0], [1.0, 2.0]], 1.0),
+        ([[7.0, 2.0], [2.0, 8.0]], 0.023_014_137_565_221_155),
+        ([[500.0, 2.0], [3.0, 480.0]], 3.531_683_318_091_859_3e-283),
+    ];
+
+    #[test]
+    fn fisher_two_sided_is_scipys() {
+        for &(table, want) in FISHER {
+            let got = fisher_two_sided(table);
+            assert!(
+                ((got - want) / want).abs() <= 1e-12,
+                "{table:?}: got {got:e}, SciPy {want:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_zero_row_or_column_gives_one() {
+        assert_eq!(fisher_two_sided([[0.0, 4.0], [0.0, 6.0]]), 1.0);
+        assert_eq!(fisher_two_sided([[0.0, 0.0], [3.0, 6.0]]), 1.0);
+    }
 }
