@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+use super::plain_csv;
 use crate::cli::records::{at, csv_error, csv_with_header, is_json_lines, json_lines, kind};
 
 /// What a cell holds before its column is typed.
@@ -29,20 +30,55 @@ pub(super) enum Tag {
     Bool,
 }
 
-/// One column's cells, their texts stored back to back.
-#[derive(Debug, Default)]
+/// One column's cells: their texts copied out back to back, in row order, and their numbers
+/// while every cell present is one.
+#[derive(Debug)]
 pub(super) struct RawColumn {
     bytes: String,
     ends: Vec<usize>,
     tags: Vec<Tag>,
+    /// Each cell's number (NaN when missing), while every present cell is a number.
+    numbers: Option<Vec<f64>>,
+}
+
+impl Default for RawColumn {
+    fn default() -> Self {
+        Self {
+            bytes: String::new(),
+            ends: Vec::new(),
+            tags: Vec::new(),
+            numbers: Some(Vec::new()),
+        }
+    }
 }
 
 impl RawColumn {
-    fn push(&mut self, text: &str, tag: Tag) {
+    /// A column with room for `cells` cells of `bytes` bytes in all.
+    pub(super) fn with_capacity(cells: usize, bytes: usize) -> Self {
+        Self {
+            bytes: String::with_capacity(bytes),
+            ends: Vec::with_capacity(cells),
+            tags: Vec::with_capacity(cells),
+            numbers: Some(Vec::with_capacity(cells)),
+        }
+    }
+
+    pub(super) fn push(&mut self, text: &str, tag: Tag) {
         let tag = if text.is_empty() { Tag::Missing } else { tag };
         self.bytes.push_str(text);
         self.ends.push(self.bytes.len());
         self.tags.push(tag);
+        if let Some(numbers) = &mut self.numbers {
+            let value = match tag {
+                Tag::Missing => Some(f64::NAN),
+                Tag::Csv | Tag::Number => number(text),
+                Tag::Text | Tag::Bool => None,
+            };
+            match value {
+                Some(value) => numbers.push(value),
+                None => self.numbers = None,
+            }
+        }
     }
 
     /// Each cell's text and tag, in row order.
@@ -53,6 +89,21 @@ impl RawColumn {
             .zip(&self.tags)
             .map(|((start, &end), &tag)| (self.bytes.get(start..end).unwrap_or_default(), tag))
     }
+
+    /// Each cell's number (NaN when missing) if every cell present is a number.
+    pub fn numbers(&self) -> Option<&[f64]> {
+        self.numbers.as_deref()
+    }
+}
+
+/// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
+pub(super) fn number(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite())
+        // -0.0 and 0.0 are one value to pandas.
+        .map(|value| value + 0.0)
 }
 
 /// The columns of one file, in its order (the current file's are then put in the reference's
@@ -69,6 +120,11 @@ pub(super) struct RawTable {
 }
 
 impl RawTable {
+    /// The cells of column `column`.
+    pub fn cells(&self, column: usize) -> impl Iterator<Item = (&str, Tag)> {
+        self.columns[column].cells()
+    }
+
     /// `FILE: line N, column "C"` for row `row` of column `column`.
     pub fn at(&self, row: usize, column: usize) -> String {
         let line = self.lines.get(row).copied().unwrap_or(0);
@@ -86,11 +142,16 @@ impl RawTable {
 /// (JSON Lines) not an object of strings, numbers, booleans and nulls with the first line's
 /// fields. Each error names the file, the line and, where there is one, the column.
 pub(super) fn read_table(path: &Path) -> Result<RawTable> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let table = if is_json_lines(path) {
+        let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         read_json_lines(path, file)?
     } else {
-        read_csv(path, file)?
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        match plain_csv::as_plain(bytes) {
+            Ok(text) => plain_csv::read(path, &text)?,
+            Err(bytes) => read_csv(path, &bytes)?,
+        }
     };
     if table.lines.is_empty() {
         bail!("{}: no data rows", path.display());
@@ -98,15 +159,10 @@ pub(super) fn read_table(path: &Path) -> Result<RawTable> {
     Ok(table)
 }
 
-fn read_csv(path: &Path, file: File) -> Result<RawTable> {
-    let (mut reader, names) = csv_with_header(path, BufReader::with_capacity(1 << 20, file))?;
-    let mut table = RawTable {
-        path: path.to_path_buf(),
-        columns: names.iter().map(|_| RawColumn::default()).collect(),
-        names,
-        header_line: 1,
-        lines: Vec::new(),
-    };
+fn read_csv(path: &Path, bytes: &[u8]) -> Result<RawTable> {
+    let (mut reader, names) = csv_with_header(path, bytes)?;
+    let mut columns: Vec<RawColumn> = names.iter().map(|_| RawColumn::default()).collect();
+    let mut lines = Vec::new();
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)
@@ -115,12 +171,18 @@ fn read_csv(path: &Path, file: File) -> Result<RawTable> {
         let line = record.position().map_or(0, csv::Position::line);
         for (index, bytes) in record.iter().enumerate() {
             let text = std::str::from_utf8(bytes)
-                .map_err(|_| anyhow!("{}: not valid UTF-8", at(path, line, &table.names[index])))?;
-            table.columns[index].push(text, Tag::Csv);
+                .map_err(|_| anyhow!("{}: not valid UTF-8", at(path, line, &names[index])))?;
+            columns[index].push(text, Tag::Csv);
         }
-        table.lines.push(line);
+        lines.push(line);
     }
-    Ok(table)
+    Ok(RawTable {
+        path: path.to_path_buf(),
+        columns,
+        names,
+        header_line: 1,
+        lines,
+    })
 }
 
 /// A JSON object's fields in the order written (serde_json's map sorts them).
