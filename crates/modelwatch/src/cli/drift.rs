@@ -3,6 +3,7 @@
 //! engine's `drift` tests; printed as one JSON object or as a table (`docs/drift.md`).
 
 mod assess;
+mod cells;
 mod plain_csv;
 mod raw;
 mod typing;

@@ -15,7 +15,7 @@ pub(super) fn as_plain(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
     let plain = !bytes.is_empty()
         && bytes[0] != b'\n'
         && !bytes.starts_with(b"\xef\xbb\xbf")
-        && !bytes.iter().any(|&byte| byte == b'"' || byte == b'\r');
+        && memchr::memchr2(b'"', b'\r', &bytes).is_none();
     if !plain {
         return Err(bytes);
     }
@@ -35,16 +35,14 @@ pub(super) fn read(path: &Path, text: &str) -> Result<RawTable> {
         .map(str::to_string)
         .collect();
     let width = names.len();
-    // Room for the cells, guessed from the first 64 KiB, so that the columns seldom grow.
+    // Room for the numbers, guessed from the first 64 KiB, so that the columns seldom grow.
     let sample = bytes.get(header_end + 1..).unwrap_or_default();
     let sample = &sample[..sample.len().min(1 << 16)];
-    let sample_lines = sample.iter().filter(|&&byte| byte == b'\n').count().max(1);
+    let sample_lines = memchr::memchr_iter(b'\n', sample).count().max(1);
     let rows = bytes.len() / (sample.len() / sample_lines).max(1) + 16;
-    let cell_bytes = sample.len() / (sample_lines * width.max(1)) + 1;
-    let mut columns: Vec<RawColumn> = (0..width)
-        .map(|_| RawColumn::with_capacity(rows, rows * cell_bytes * 5 / 4))
-        .collect();
+    let mut columns: Vec<RawColumn> = (0..width).map(|_| RawColumn::numbers_first(rows)).collect();
     let mut lines = Vec::with_capacity(rows);
+    let mut row_starts: Vec<usize> = Vec::with_capacity(rows);
     let mut position = header_end + 1;
     let mut line = 1;
     while position < bytes.len() {
@@ -56,14 +54,20 @@ pub(super) fn read(path: &Path, text: &str) -> Result<RawTable> {
         }
         let mut field = 0;
         let mut start = position;
-        for index in position..=end {
-            if index == end || bytes[index] == b',' {
-                if let Some(column) = columns.get_mut(field) {
-                    column.push(text.get(start..index).unwrap_or_default(), Tag::Csv);
+        let row = bytes.get(position..end).unwrap_or_default();
+        let commas = memchr::memchr_iter(b',', row).map(|at| position + at);
+        for index in commas.chain(std::iter::once(end)) {
+            if let Some(column) = columns.get_mut(field) {
+                let cell = text.get(start..index).unwrap_or_default();
+                if !column.push_plain(cell) {
+                    // The first cell of this column that is not a number: keep its texts.
+                    let earlier = row_starts.iter().map(|&row| field_at(text, row, field));
+                    column.start_texts(earlier);
+                    column.push(cell, Tag::Csv);
                 }
-                field += 1;
-                start = index + 1;
             }
+            field += 1;
+            start = index + 1;
         }
         if field != width {
             bail!(
@@ -73,6 +77,7 @@ pub(super) fn read(path: &Path, text: &str) -> Result<RawTable> {
             );
         }
         lines.push(line);
+        row_starts.push(position);
         position = end + 1;
     }
     Ok(RawTable {
@@ -84,9 +89,16 @@ pub(super) fn read(path: &Path, text: &str) -> Result<RawTable> {
     })
 }
 
+/// Field `field` of the row starting at `start`.
+fn field_at(text: &str, start: usize, field: usize) -> &str {
+    let line = text
+        .get(start..line_end(text.as_bytes(), start))
+        .unwrap_or_default();
+    line.split(',').nth(field).unwrap_or_default()
+}
+
 /// Where the line starting at `start` ends: its newline, or the end of the text.
 fn line_end(bytes: &[u8], start: usize) -> usize {
-    (bytes.get(start..).unwrap_or_default().iter())
-        .position(|&byte| byte == b'\n')
+    memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default())
         .map_or(bytes.len(), |offset| start + offset)
 }

@@ -12,99 +12,9 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+pub(super) use super::cells::{RawColumn, Tag, number};
 use super::plain_csv;
 use crate::cli::records::{at, csv_error, csv_with_header, is_json_lines, json_lines, kind};
-
-/// What a cell holds before its column is typed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Tag {
-    /// An empty CSV cell, an empty JSON string or a JSON null: a missing value.
-    Missing,
-    /// A CSV cell: text whose type comes from the whole column.
-    Csv,
-    /// A JSON string.
-    Text,
-    /// A JSON number (its text as written).
-    Number,
-    /// A JSON boolean (`true` or `false`).
-    Bool,
-}
-
-/// One column's cells: their texts copied out back to back, in row order, and their numbers
-/// while every cell present is one.
-#[derive(Debug)]
-pub(super) struct RawColumn {
-    bytes: String,
-    ends: Vec<usize>,
-    tags: Vec<Tag>,
-    /// Each cell's number (NaN when missing), while every present cell is a number.
-    numbers: Option<Vec<f64>>,
-}
-
-impl Default for RawColumn {
-    fn default() -> Self {
-        Self {
-            bytes: String::new(),
-            ends: Vec::new(),
-            tags: Vec::new(),
-            numbers: Some(Vec::new()),
-        }
-    }
-}
-
-impl RawColumn {
-    /// A column with room for `cells` cells of `bytes` bytes in all.
-    pub(super) fn with_capacity(cells: usize, bytes: usize) -> Self {
-        Self {
-            bytes: String::with_capacity(bytes),
-            ends: Vec::with_capacity(cells),
-            tags: Vec::with_capacity(cells),
-            numbers: Some(Vec::with_capacity(cells)),
-        }
-    }
-
-    pub(super) fn push(&mut self, text: &str, tag: Tag) {
-        let tag = if text.is_empty() { Tag::Missing } else { tag };
-        self.bytes.push_str(text);
-        self.ends.push(self.bytes.len());
-        self.tags.push(tag);
-        if let Some(numbers) = &mut self.numbers {
-            let value = match tag {
-                Tag::Missing => Some(f64::NAN),
-                Tag::Csv | Tag::Number => number(text),
-                Tag::Text | Tag::Bool => None,
-            };
-            match value {
-                Some(value) => numbers.push(value),
-                None => self.numbers = None,
-            }
-        }
-    }
-
-    /// Each cell's text and tag, in row order.
-    pub fn cells(&self) -> impl Iterator<Item = (&str, Tag)> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .zip(&self.tags)
-            .map(|((start, &end), &tag)| (self.bytes.get(start..end).unwrap_or_default(), tag))
-    }
-
-    /// Each cell's number (NaN when missing) if every cell present is a number.
-    pub fn numbers(&self) -> Option<&[f64]> {
-        self.numbers.as_deref()
-    }
-}
-
-/// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
-pub(super) fn number(text: &str) -> Option<f64> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|value| value.is_finite())
-        // -0.0 and 0.0 are one value to pandas.
-        .map(|value| value + 0.0)
-}
 
 /// The columns of one file, in its order (the current file's are then put in the reference's
 /// order).
@@ -120,11 +30,6 @@ pub(super) struct RawTable {
 }
 
 impl RawTable {
-    /// The cells of column `column`.
-    pub fn cells(&self, column: usize) -> impl Iterator<Item = (&str, Tag)> {
-        self.columns[column].cells()
-    }
-
     /// `FILE: line N, column "C"` for row `row` of column `column`.
     pub fn at(&self, row: usize, column: usize) -> String {
         let line = self.lines.get(row).copied().unwrap_or(0);

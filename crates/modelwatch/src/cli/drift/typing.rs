@@ -65,7 +65,8 @@ pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Vec<
     if let Some(numbers) = table.columns[column].numbers() {
         return Ok(numbers.iter().copied().filter(|v| !v.is_nan()).collect());
     }
-    let cells = table.cells(column);
+    // Not all numbers: the texts are kept (see `RawColumn`).
+    let cells = table.columns[column].cells().into_iter().flatten();
     let mut values = Vec::with_capacity(table.lines.len());
     for (row, (text, tag)) in cells.enumerate() {
         if tag == Tag::Missing {
@@ -110,8 +111,9 @@ enum Kind {
     Text,
 }
 
-fn kind(table: &RawTable, column: usize) -> Kind {
-    let present = || table.cells(column).filter(|&(_, tag)| tag != Tag::Missing);
+/// How pandas typed a column with texts (one that is all numbers has kind `Number`).
+fn kind<'a>(cells: impl Fn() -> Box<dyn Iterator<Item = (&'a str, Tag)> + 'a>) -> Kind {
+    let present = || cells().filter(|&(_, tag)| tag != Tag::Missing);
     if present().all(|(text, tag)| is_boolean(text, tag)) {
         Kind::Bool
     } else if present().all(|(text, tag)| is_number(text, tag)) {
@@ -131,11 +133,27 @@ fn category(text: &str, kind: Kind) -> Category {
 
 /// One side's categories: the code of each present value, and each code's category.
 fn coded(table: &RawTable, column: usize) -> (Vec<usize>, Vec<Category>) {
-    let kind = kind(table, column);
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let raw = &table.columns[column];
     let mut distinct = Vec::new();
     let mut codes = Vec::new();
-    for (text, tag) in table.cells(column) {
+    if let Some(numbers) = raw.numbers() {
+        let mut index: HashMap<u64, usize> = HashMap::new();
+        for &value in numbers.iter().filter(|value| !value.is_nan()) {
+            let next = index.len();
+            let code = *index.entry(value.to_bits()).or_insert_with(|| {
+                distinct.push(Category::Number(value));
+                next
+            });
+            codes.push(code);
+        }
+        return (codes, distinct);
+    }
+    let cells = || -> Box<dyn Iterator<Item = (&str, Tag)> + '_> {
+        Box::new(raw.cells().into_iter().flatten())
+    };
+    let kind = kind(cells);
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (text, tag) in cells() {
         if tag == Tag::Missing {
             continue;
         }

@@ -399,3 +399,22 @@ fn bad_files_and_flags_exit_1_naming_the_file_line_and_column() {
         assert!(stderr.contains(message), "{flags:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_column_that_turns_out_to_be_text_keeps_its_numbers_as_written() {
+    // `1` and `1.0` are two categories in a text column (pandas keeps the strings): three
+    // distinct values, so chisquare rather than z. The plain reader and the csv crate (a
+    // quoted cell sends the file there) agree.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, reference) in [
+        ("plain.csv", "a,b\n1,5\n1.0,6\nb,7\n"),
+        ("quoted.csv", "a,b\n1,\"5\"\n1.0,6\nb,7\n"),
+    ] {
+        let reference = write_temp(dir.path(), name, reference);
+        let current = write_temp(dir.path(), "current.csv", "a,b\nb,5\nb,6\nb,7\n");
+        let report = drift_json(&["--reference", &reference, "--current", &current]);
+        assert_eq!(report["columns"][0]["type"], "categorical", "{name}");
+        assert_eq!(report["columns"][0]["method"], "chisquare", "{name}");
+        assert_eq!(report["columns"][1]["type"], "numerical", "{name}");
+    }
+}
