@@ -134,8 +134,9 @@ fn options(args: &DriftArgs, reference: &RawTable) -> Result<Options> {
     for name in &reference.names {
         if !seen.insert(name) {
             bail!(
-                "{}: line 1: column {name:?} appears twice",
-                reference.path.display()
+                "{}: line {}: column {name:?} appears twice",
+                reference.path.display(),
+                reference.header_line
             );
         }
     }

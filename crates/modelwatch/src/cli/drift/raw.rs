@@ -137,9 +137,11 @@ fn read_json_lines(path: &Path, file: File) -> Result<RawTable> {
                 if table.names.is_empty() {
                     bail!("{}: the first object has no field", at_line(path, line));
                 }
-                index = (table.names.iter().cloned().enumerate())
-                    .map(|(position, name)| (name, position))
-                    .collect();
+                for (position, name) in table.names.iter().enumerate() {
+                    if index.insert(name.clone(), position).is_some() {
+                        bail!("{}: field {name:?} appears twice", at_line(path, line));
+                    }
+                }
                 table.columns = table.names.iter().map(|_| RawColumn::default()).collect();
                 seen = vec![None; table.names.len()];
             }

@@ -319,7 +319,7 @@ fn missing_values_are_left_out_per_side() {
 fn bad_files_and_flags_exit_1_naming_the_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let good = write_temp(dir.path(), "good.csv", "a,b\n1,x\n2,y\n");
-    let cases: [(&str, &[u8], &[&str], &str); 10] = [
+    let cases: [(&str, &[u8], &[&str], &str); 11] = [
         (
             "missing.csv",
             b"b\nx\n",
@@ -357,6 +357,12 @@ fn bad_files_and_flags_exit_1_naming_the_file_line_and_column() {
             b"{\"a\":1,\"b\":{\"c\":1}}\n",
             &[],
             "nested.jsonl: line 1, column \"b\": an object is not a value",
+        ),
+        (
+            "twice.jsonl",
+            b"{\"a\":1,\"b\":\"x\",\"a\":2}\n",
+            &[],
+            "twice.jsonl: line 1: field \"a\" appears twice",
         ),
         (
             "extra.jsonl",
