@@ -3,6 +3,8 @@
 //! engine's `drift` tests; printed as one JSON object or as a table (`docs/drift.md`).
 
 mod assess;
+mod cells;
+mod plain_csv;
 mod raw;
 mod typing;
 
@@ -132,8 +134,9 @@ fn options(args: &DriftArgs, reference: &RawTable) -> Result<Options> {
     for name in &reference.names {
         if !seen.insert(name) {
             bail!(
-                "{}: line 1: column {name:?} appears twice",
-                reference.path.display()
+                "{}: line {}: column {name:?} appears twice",
+                reference.path.display(),
+                reference.header_line
             );
         }
     }

@@ -84,13 +84,16 @@ pub(super) fn csv_error(path: &Path, error: &csv::Error) -> anyhow::Error {
     match error.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
-        } => {
-            let fields = if *len == 1 { "field" } else { "fields" };
-            anyhow!("{place}: {len} {fields} where the header has {expected_len}")
-        }
+        } => anyhow!("{place}: {}", ragged(*len, *expected_len)),
         csv::ErrorKind::Io(io_error) => anyhow!("{place}: cannot read: {io_error}"),
         _ => anyhow!("{place}: {error}"),
     }
+}
+
+/// What is wrong with a row of `len` fields under a header of `expected`.
+pub(super) fn ragged(len: u64, expected: u64) -> String {
+    let fields = if len == 1 { "field" } else { "fields" };
+    format!("{len} {fields} where the header has {expected}")
 }
 
 /// Calls `line` with the number and text of each line of a JSON Lines file that is not blank.

@@ -92,7 +92,7 @@ pub(super) fn assess(
     } else {
         Declared::Auto
     };
-    let column_type = typing::column_type(&reference.columns[column], declared);
+    let column_type = typing::column_type(reference, column, declared);
     if let Some(method) = options.method
         && !method.allows(column_type)
     {

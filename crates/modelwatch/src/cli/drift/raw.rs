@@ -12,48 +12,9 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+pub(super) use super::cells::{RawColumn, Tag, number};
+use super::plain_csv;
 use crate::cli::records::{at, csv_error, csv_with_header, is_json_lines, json_lines, kind};
-
-/// What a cell holds before its column is typed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Tag {
-    /// An empty CSV cell, an empty JSON string or a JSON null: a missing value.
-    Missing,
-    /// A CSV cell: text whose type comes from the whole column.
-    Csv,
-    /// A JSON string.
-    Text,
-    /// A JSON number (its text as written).
-    Number,
-    /// A JSON boolean (`true` or `false`).
-    Bool,
-}
-
-/// One column's cells, their texts stored back to back.
-#[derive(Debug, Default)]
-pub(super) struct RawColumn {
-    bytes: String,
-    ends: Vec<usize>,
-    tags: Vec<Tag>,
-}
-
-impl RawColumn {
-    fn push(&mut self, text: &str, tag: Tag) {
-        let tag = if text.is_empty() { Tag::Missing } else { tag };
-        self.bytes.push_str(text);
-        self.ends.push(self.bytes.len());
-        self.tags.push(tag);
-    }
-
-    /// Each cell's text and tag, in row order.
-    pub fn cells(&self) -> impl Iterator<Item = (&str, Tag)> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .zip(&self.tags)
-            .map(|((start, &end), &tag)| (self.bytes.get(start..end).unwrap_or_default(), tag))
-    }
-}
 
 /// The columns of one file, in its order (the current file's are then put in the reference's
 /// order).
@@ -86,11 +47,16 @@ impl RawTable {
 /// (JSON Lines) not an object of strings, numbers, booleans and nulls with the first line's
 /// fields. Each error names the file, the line and, where there is one, the column.
 pub(super) fn read_table(path: &Path) -> Result<RawTable> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let table = if is_json_lines(path) {
+        let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         read_json_lines(path, file)?
     } else {
-        read_csv(path, file)?
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        match plain_csv::as_plain(bytes) {
+            Ok(text) => plain_csv::read(path, &text)?,
+            Err(bytes) => read_csv(path, &bytes)?,
+        }
     };
     if table.lines.is_empty() {
         bail!("{}: no data rows", path.display());
@@ -98,15 +64,10 @@ pub(super) fn read_table(path: &Path) -> Result<RawTable> {
     Ok(table)
 }
 
-fn read_csv(path: &Path, file: File) -> Result<RawTable> {
-    let (mut reader, names) = csv_with_header(path, BufReader::with_capacity(1 << 20, file))?;
-    let mut table = RawTable {
-        path: path.to_path_buf(),
-        columns: names.iter().map(|_| RawColumn::default()).collect(),
-        names,
-        header_line: 1,
-        lines: Vec::new(),
-    };
+fn read_csv(path: &Path, bytes: &[u8]) -> Result<RawTable> {
+    let (mut reader, names) = csv_with_header(path, bytes)?;
+    let mut columns: Vec<RawColumn> = names.iter().map(|_| RawColumn::default()).collect();
+    let mut lines = Vec::new();
     let mut record = csv::ByteRecord::new();
     while reader
         .read_byte_record(&mut record)
@@ -115,12 +76,18 @@ fn read_csv(path: &Path, file: File) -> Result<RawTable> {
         let line = record.position().map_or(0, csv::Position::line);
         for (index, bytes) in record.iter().enumerate() {
             let text = std::str::from_utf8(bytes)
-                .map_err(|_| anyhow!("{}: not valid UTF-8", at(path, line, &table.names[index])))?;
-            table.columns[index].push(text, Tag::Csv);
+                .map_err(|_| anyhow!("{}: not valid UTF-8", at(path, line, &names[index])))?;
+            columns[index].push(text, Tag::Csv);
         }
-        table.lines.push(line);
+        lines.push(line);
     }
-    Ok(table)
+    Ok(RawTable {
+        path: path.to_path_buf(),
+        columns,
+        names,
+        header_line: 1,
+        lines,
+    })
 }
 
 /// A JSON object's fields in the order written (serde_json's map sorts them).
@@ -170,9 +137,11 @@ fn read_json_lines(path: &Path, file: File) -> Result<RawTable> {
                 if table.names.is_empty() {
                     bail!("{}: the first object has no field", at_line(path, line));
                 }
-                index = (table.names.iter().cloned().enumerate())
-                    .map(|(position, name)| (name, position))
-                    .collect();
+                for (position, name) in table.names.iter().enumerate() {
+                    if index.insert(name.clone(), position).is_some() {
+                        bail!("{}: field {name:?} appears twice", at_line(path, line));
+                    }
+                }
                 table.columns = table.names.iter().map(|_| RawColumn::default()).collect();
                 seen = vec![None; table.names.len()];
             }

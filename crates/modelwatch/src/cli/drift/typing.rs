@@ -8,17 +8,7 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use modelwatch_engine::drift::{Category, ColumnType};
 
-use super::raw::{RawColumn, RawTable, Tag};
-
-/// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
-pub(super) fn number(text: &str) -> Option<f64> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|value| value.is_finite())
-        // -0.0 and 0.0 are one value to pandas.
-        .map(|value| value + 0.0)
-}
+use super::raw::{RawTable, Tag, number};
 
 /// The boolean a CSV cell holds: the spellings pandas reads as booleans.
 fn boolean(text: &str) -> Option<bool> {
@@ -51,16 +41,12 @@ pub(super) enum Declared {
 
 /// The column's type: as declared, or numerical when every value present in the reference is
 /// a number.
-pub(super) fn column_type(reference: &RawColumn, declared: Declared) -> ColumnType {
+pub(super) fn column_type(reference: &RawTable, column: usize, declared: Declared) -> ColumnType {
     match declared {
         Declared::Numerical => ColumnType::Numerical,
         Declared::Categorical => ColumnType::Categorical,
         Declared::Auto => {
-            let numbers = reference
-                .cells()
-                .filter(|&(_, tag)| tag != Tag::Missing)
-                .all(|(text, tag)| is_number(text, tag));
-            if numbers {
+            if reference.columns[column].numbers().is_some() {
                 ColumnType::Numerical
             } else {
                 ColumnType::Categorical
@@ -76,7 +62,11 @@ pub(super) fn column_type(reference: &RawColumn, declared: Declared) -> ColumnTy
 /// A value is not a finite number: named with its line and column, and `why` the column is
 /// numerical.
 pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Vec<f64>> {
-    let cells = table.columns[column].cells();
+    if let Some(numbers) = table.columns[column].numbers() {
+        return Ok(numbers.iter().copied().filter(|v| !v.is_nan()).collect());
+    }
+    // Not all numbers: the texts are kept (see `RawColumn`).
+    let cells = table.columns[column].cells().into_iter().flatten();
     let mut values = Vec::with_capacity(table.lines.len());
     for (row, (text, tag)) in cells.enumerate() {
         if tag == Tag::Missing {
@@ -121,8 +111,9 @@ enum Kind {
     Text,
 }
 
-fn kind(column: &RawColumn) -> Kind {
-    let present = || column.cells().filter(|&(_, tag)| tag != Tag::Missing);
+/// How pandas typed a column with texts (one that is all numbers has kind `Number`).
+fn kind<'a>(cells: impl Fn() -> Box<dyn Iterator<Item = (&'a str, Tag)> + 'a>) -> Kind {
+    let present = || cells().filter(|&(_, tag)| tag != Tag::Missing);
     if present().all(|(text, tag)| is_boolean(text, tag)) {
         Kind::Bool
     } else if present().all(|(text, tag)| is_number(text, tag)) {
@@ -141,12 +132,28 @@ fn category(text: &str, kind: Kind) -> Category {
 }
 
 /// One side's categories: the code of each present value, and each code's category.
-fn coded(column: &RawColumn) -> (Vec<usize>, Vec<Category>) {
-    let kind = kind(column);
-    let mut index: HashMap<&str, usize> = HashMap::new();
+fn coded(table: &RawTable, column: usize) -> (Vec<usize>, Vec<Category>) {
+    let raw = &table.columns[column];
     let mut distinct = Vec::new();
     let mut codes = Vec::new();
-    for (text, tag) in column.cells() {
+    if let Some(numbers) = raw.numbers() {
+        let mut index: HashMap<u64, usize> = HashMap::new();
+        for &value in numbers.iter().filter(|value| !value.is_nan()) {
+            let next = index.len();
+            let code = *index.entry(value.to_bits()).or_insert_with(|| {
+                distinct.push(Category::Number(value));
+                next
+            });
+            codes.push(code);
+        }
+        return (codes, distinct);
+    }
+    let cells = || -> Box<dyn Iterator<Item = (&str, Tag)> + '_> {
+        Box::new(raw.cells().into_iter().flatten())
+    };
+    let kind = kind(cells);
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (text, tag) in cells() {
         if tag == Tag::Missing {
             continue;
         }
@@ -171,8 +178,8 @@ pub(super) struct Categories {
 /// passed to the tests as its rank among the distinct categories of both files, which keeps
 /// equality and Python's order (all the tests look at) and spares a string per value.
 pub(super) fn categories(reference: &RawTable, current: &RawTable, column: usize) -> Categories {
-    let (reference_codes, reference_distinct) = coded(&reference.columns[column]);
-    let (current_codes, current_distinct) = coded(&current.columns[column]);
+    let (reference_codes, reference_distinct) = coded(reference, column);
+    let (current_codes, current_distinct) = coded(current, column);
     let mut all: Vec<(&Category, bool, usize)> = (reference_distinct.iter().enumerate())
         .map(|(code, category)| (category, true, code))
         .chain(

@@ -319,7 +319,7 @@ fn missing_values_are_left_out_per_side() {
 fn bad_files_and_flags_exit_1_naming_the_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let good = write_temp(dir.path(), "good.csv", "a,b\n1,x\n2,y\n");
-    let cases: [(&str, &[u8], &[&str], &str); 10] = [
+    let cases: [(&str, &[u8], &[&str], &str); 11] = [
         (
             "missing.csv",
             b"b\nx\n",
@@ -357,6 +357,12 @@ fn bad_files_and_flags_exit_1_naming_the_file_line_and_column() {
             b"{\"a\":1,\"b\":{\"c\":1}}\n",
             &[],
             "nested.jsonl: line 1, column \"b\": an object is not a value",
+        ),
+        (
+            "twice.jsonl",
+            b"{\"a\":1,\"b\":\"x\",\"a\":2}\n",
+            &[],
+            "twice.jsonl: line 1: field \"a\" appears twice",
         ),
         (
             "extra.jsonl",
@@ -397,5 +403,24 @@ fn bad_files_and_flags_exit_1_naming_the_file_line_and_column() {
         let args = [&["drift", "--reference", &good, "--current", &good], flags].concat();
         let (_, stderr) = expect(&modelwatch(&args, b""), code);
         assert!(stderr.contains(message), "{flags:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_column_that_turns_out_to_be_text_keeps_its_numbers_as_written() {
+    // `1` and `1.0` are two categories in a text column (pandas keeps the strings): three
+    // distinct values, so chisquare rather than z. The plain reader and the csv crate (a
+    // quoted cell sends the file there) agree.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, reference) in [
+        ("plain.csv", "a,b\n1,5\n1.0,6\nb,7\n"),
+        ("quoted.csv", "a,b\n1,\"5\"\n1.0,6\nb,7\n"),
+    ] {
+        let reference = write_temp(dir.path(), name, reference);
+        let current = write_temp(dir.path(), "current.csv", "a,b\nb,5\nb,6\nb,7\n");
+        let report = drift_json(&["--reference", &reference, "--current", &current]);
+        assert_eq!(report["columns"][0]["type"], "categorical", "{name}");
+        assert_eq!(report["columns"][0]["method"], "chisquare", "{name}");
+        assert_eq!(report["columns"][1]["type"], "numerical", "{name}");
     }
 }
