@@ -14,6 +14,8 @@
 //! - `drift`: data drift of a column, as Evidently computes it.
 //! - `quality`: metrics computed from predictions and labels (realized and estimated).
 //! - `engine`: the single-threaded composition ([`Engine`]), the reference semantics.
+//! - `summation`: sums and means in NumPy's floating-point order, shared by the computations
+//!   that must equal Python libraries'.
 //! - `snapshot`: the engine's whole state as bytes and back ([`Engine::snapshot`],
 //!   [`Engine::restore`], [`SnapshotError`]), at once or in steps ([`Engine::begin_snapshot`]).
 
@@ -28,6 +30,7 @@ mod output;
 pub mod quality;
 mod retrain;
 pub mod snapshot;
+mod summation;
 pub mod traffic;
 pub mod wire;
 

@@ -28,11 +28,6 @@ impl Task {
         }
     }
 
-    /// Parses the config spelling.
-    pub fn from_name(name: &str) -> Option<Task> {
-        Task::ALL.into_iter().find(|task| task.as_str() == name)
-    }
-
     /// Whether outputs and labels are classes.
     pub fn is_classification(self) -> bool {
         !matches!(self, Task::Regression)
@@ -66,13 +61,6 @@ impl CalibrationSetting {
             CalibrationSetting::Isotonic => "isotonic",
             CalibrationSetting::None => "none",
         }
-    }
-
-    /// Parses the config spelling.
-    pub fn from_name(name: &str) -> Option<CalibrationSetting> {
-        CalibrationSetting::ALL
-            .into_iter()
-            .find(|setting| setting.as_str() == name)
     }
 }
 

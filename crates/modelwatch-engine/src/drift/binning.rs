@@ -3,8 +3,8 @@
 //! psi, kl_div, jensenshannon. Also NumPy's Sturges edges and histogram counts, which the
 //! Hellinger distance shares.
 
-use super::distance::pairwise_sum;
 use super::{Category, DriftError, Sample};
+use crate::summation::sum;
 
 /// Population stability index: `Σ (r − c)·ln(r/c)` over the bins, zeros filled.
 pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
@@ -16,7 +16,7 @@ pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
         .zip(&cp)
         .map(|(r, c)| (r - c) * (r / c).ln())
         .collect();
-    Ok(pairwise_sum(&terms))
+    Ok(sum(&terms))
 }
 
 /// Kullback-Leibler divergence (`scipy.stats.entropy(ref, cur)`), zeros filled.
@@ -27,7 +27,7 @@ pub(super) fn kl_div(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> 
     let p = normalised(&rp);
     let q = normalised(&cp);
     let terms: Vec<f64> = p.iter().zip(&q).map(|(p, q)| rel_entr(*p, *q)).collect();
-    Ok(pairwise_sum(&terms))
+    Ok(sum(&terms))
 }
 
 /// Jensen-Shannon distance (`scipy.spatial.distance.jensenshannon`), natural logarithm, no
@@ -39,7 +39,7 @@ pub(super) fn jensenshannon(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, Drift
     let m: Vec<f64> = p.iter().zip(&q).map(|(p, q)| (p + q) / 2.0).collect();
     let left: Vec<f64> = p.iter().zip(&m).map(|(p, m)| rel_entr(*p, *m)).collect();
     let right: Vec<f64> = q.iter().zip(&m).map(|(q, m)| rel_entr(*q, *m)).collect();
-    let js = pairwise_sum(&left) + pairwise_sum(&right);
+    let js = sum(&left) + sum(&right);
     Ok((js / 2.0).sqrt())
 }
 
@@ -56,7 +56,7 @@ fn rel_entr(x: f64, y: f64) -> f64 {
 
 /// The values over their (pairwise) sum.
 fn normalised(values: &[f64]) -> Vec<f64> {
-    let total = pairwise_sum(values);
+    let total = sum(values);
     values.iter().map(|v| v / total).collect()
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::special::chi2_sf;
 use super::{Category, DriftError};
+use crate::summation::sum;
 
 mod numpy_random;
 
@@ -24,33 +25,6 @@ fn counts<'a>(r: &'a [Category], c: &'a [Category]) -> Vec<(&'a Category, f64, f
         .into_iter()
         .map(|(k, (nr, nc))| (k, nr as f64, nc as f64))
         .collect()
-}
-
-/// NumPy's pairwise summation (`np.add.reduce` on a contiguous float64 array).
-pub(super) fn numpy_sum(values: &[f64]) -> f64 {
-    let n = values.len();
-    if n < 8 {
-        return values.iter().fold(0.0, |acc, v| acc + v);
-    }
-    if n <= 128 {
-        let mut r = [0.0; 8];
-        r.copy_from_slice(&values[..8]);
-        let mut i = 8;
-        while i + 8 <= n {
-            for (j, acc) in r.iter_mut().enumerate() {
-                *acc += values[i + j];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for v in &values[i..] {
-            res += v;
-        }
-        return res;
-    }
-    let mut half = n / 2;
-    half -= half % 8;
-    numpy_sum(&values[..half]) + numpy_sum(&values[half..])
 }
 
 /// The G-test: `scipy.stats.power_divergence(f_obs = current counts, f_exp = reference
@@ -76,7 +50,7 @@ pub(super) fn g_test(r: &[Category], c: &[Category]) -> Result<f64, DriftError> 
             }
         })
         .collect();
-    let stat = numpy_sum(&terms);
+    let stat = sum(&terms);
     Ok(chi2_sf(stat, (table.len() - 1) as f64))
 }
 
@@ -186,7 +160,7 @@ pub(super) fn tvd(r: &[Category], c: &[Category]) -> Result<f64, DriftError> {
         for ((term, &a), &t) in terms.iter_mut().zip(reference).zip(&totals) {
             *term = (a as f64 / n_ref as f64 - (t - a) as f64 / n_cur as f64).abs();
         }
-        0.5 * numpy_sum(&terms)
+        0.5 * sum(&terms)
     };
     let mut counts = vec![0usize; index.len()];
     for &k in &pooled[..n_ref] {

@@ -3,6 +3,7 @@
 //! and NumPy's pairwise summation, which the other modules share for identical rounding.
 
 use super::DriftError;
+use crate::summation::sum;
 
 /// `scipy.stats.wasserstein_distance(reference, current)` over `max(np.std(reference), 0.001)`.
 pub(super) fn wasserstein_normed(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
@@ -42,7 +43,7 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
             difference * difference * delta
         });
     }
-    let total = pairwise_sum(&terms);
+    let total = sum(&terms);
     if p == 1 { total } else { total.sqrt() }
 }
 
@@ -57,42 +58,9 @@ pub(super) fn sorted(values: &[f64]) -> Vec<f64> {
 /// then the mean of the squared deviations.
 pub(super) fn std_population(values: &[f64]) -> f64 {
     let n = values.len() as f64;
-    let mean = pairwise_sum(values) / n;
+    let mean = sum(values) / n;
     let squares: Vec<f64> = values.iter().map(|x| (mean - x) * (mean - x)).collect();
-    (pairwise_sum(&squares) / n).sqrt()
-}
-
-/// NumPy's pairwise summation of float64 (`pairwise_sum_DOUBLE`): blocks of at most 128
-/// values summed with eight accumulators, halves summed recursively.
-pub(super) fn pairwise_sum(values: &[f64]) -> f64 {
-    let n = values.len();
-    if n < 8 {
-        let mut sum = 0.0;
-        for value in values {
-            sum += value;
-        }
-        sum
-    } else if n <= 128 {
-        let mut r = [0.0f64; 8];
-        r.copy_from_slice(&values[..8]);
-        let whole = n - n % 8;
-        let mut i = 8;
-        while i < whole {
-            for (j, slot) in r.iter_mut().enumerate() {
-                *slot += values[i + j];
-            }
-            i += 8;
-        }
-        let mut sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for value in &values[whole..] {
-            sum += value;
-        }
-        sum
-    } else {
-        let mut half = n / 2;
-        half -= half % 8;
-        pairwise_sum(&values[..half]) + pairwise_sum(&values[half..])
-    }
+    (sum(&squares) / n).sqrt()
 }
 
 #[cfg(test)]
@@ -111,7 +79,7 @@ mod tests {
     #[test]
     fn pairwise_sum_adds_every_value() {
         let values: Vec<f64> = (1..=1000).map(f64::from).collect();
-        assert_eq!(pairwise_sum(&values), 500_500.0);
-        assert_eq!(pairwise_sum(&values[..5]), 15.0);
+        assert_eq!(sum(&values), 500_500.0);
+        assert_eq!(sum(&values[..5]), 15.0);
     }
 }

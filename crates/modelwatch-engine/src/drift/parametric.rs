@@ -1,13 +1,8 @@
 //! Tests of numerical columns built on moments: Student's t-test and Epps-Singleton.
 
-use super::contingency::numpy_sum;
 use super::special::t_sf;
 use super::{DriftError, not_yet};
-
-/// NumPy's mean: the pairwise sum over n.
-fn mean(values: &[f64]) -> f64 {
-    numpy_sum(values) / values.len() as f64
-}
+use crate::summation::{mean, sum};
 
 /// SciPy's `_var(x, ddof=1)`: the mean of squared deviations from the mean, times n/(n−1).
 fn var_ddof1(values: &[f64], m: f64) -> f64 {
@@ -19,7 +14,7 @@ fn var_ddof1(values: &[f64], m: f64) -> f64 {
         })
         .collect();
     let n = values.len() as f64;
-    let var = numpy_sum(&squares) / n;
+    let var = sum(&squares) / n;
     var * (n / (n - 1.0))
 }
 

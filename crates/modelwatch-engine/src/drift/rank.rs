@@ -1,9 +1,9 @@
 //! Rank tests of numerical columns: Mann-Whitney U (one-sided, "less"), two-sample
 //! Cramér-von Mises and k-sample Anderson-Darling, as SciPy computes them.
 
-use super::contingency::numpy_sum;
 use super::special::ndtr;
 use super::{DriftError, not_yet};
+use crate::summation::sum;
 
 /// Average ranks (1-based) of the pooled sample `r ++ c`, and the size of every tie group.
 fn average_ranks(r: &[f64], c: &[f64]) -> (Vec<f64>, Vec<f64>) {
@@ -174,7 +174,7 @@ pub(super) fn anderson(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
         .enumerate()
         .map(|(i, v)| v / (i + 2) as f64)
         .collect();
-    let g = numpy_sum(&ratios);
+    let g = sum(&ratios);
     let k = 2.0;
     let a = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * h_sum;
     let b = (2.0 * g - 4.0) * (k * k) + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * h_sum - 8.0 * h
@@ -253,7 +253,7 @@ fn anderson_midrank(samples: &[&[f64]], z: &[f64], distinct: &[f64]) -> f64 {
                 lj[j] / big_n * (diff * diff) / (bj[j] * (big_n - bj[j]) - big_n * lj[j] / 4.0)
             })
             .collect();
-        total += numpy_sum(&inner) / n_i;
+        total += sum(&inner) / n_i;
     }
     total * ((big_n - 1.0) / big_n)
 }

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::isotonic::Calibrator;
+use crate::summation::sum;
 
 /// Expected share of correct predictions: `(Σ_{ŷ=1} p + Σ_{ŷ=0} (1 − p)) / n`.
 pub const ESTIMATED_ACCURACY: &str = "estimated_accuracy";
@@ -142,7 +143,7 @@ pub fn estimate(
             .zip(&rows)
             .map(|(&p, &(_, predicted))| term(p, predicted))
             .collect();
-        pairwise_sum(&terms)
+        sum(&terms)
     };
     let tp = masked_sum(&|p, predicted| if predicted { p } else { 0.0 });
     let fp = masked_sum(&|p, predicted| if predicted { 1.0 - p } else { 0.0 });
@@ -229,44 +230,12 @@ fn trapezoid_auc(x: &[f64], y: &[f64]) -> Option<f64> {
         .zip(y.windows(2))
         .map(|(&d, pair)| d * (pair[1] + pair[0]) / 2.0)
         .collect();
-    Some(direction * pairwise_sum(&terms))
+    Some(direction * sum(&terms))
 }
 
 /// `np.round(value, 5)`: `rint(value * 1e5) / 1e5`, ties to even.
 fn round_to_5_decimals(value: f64) -> f64 {
     (value * 1e5).round_ties_even() / 1e5
-}
-
-/// numpy's pairwise summation of a contiguous float64 array (`np.sum`, `ndarray.sum`):
-/// 8 interleaved partial sums in blocks of up to 128, halves (rounded to multiples of 8)
-/// above that.
-fn pairwise_sum(values: &[f64]) -> f64 {
-    const BLOCK: usize = 128;
-    let n = values.len();
-    if n < 8 {
-        return values.iter().fold(-0.0, |sum, &v| sum + v);
-    }
-    if n <= BLOCK {
-        let mut partial = [0.0; 8];
-        partial.copy_from_slice(&values[..8]);
-        let whole = n - n % 8;
-        let mut i = 8;
-        while i < whole {
-            for (slot, &v) in partial.iter_mut().zip(&values[i..i + 8]) {
-                *slot += v;
-            }
-            i += 8;
-        }
-        let mut sum = ((partial[0] + partial[1]) + (partial[2] + partial[3]))
-            + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-        for &v in &values[whole..] {
-            sum += v;
-        }
-        return sum;
-    }
-    let mut half = n / 2;
-    half -= half % 8;
-    pairwise_sum(&values[..half]) + pairwise_sum(&values[half..])
 }
 
 /// The ROC AUC of scores against labels (the Mann-Whitney statistic with mid-ranks for ties),
@@ -305,10 +274,10 @@ mod tests {
         // Values chosen so that sequential and pairwise sums differ.
         let values: Vec<f64> = (0..300).map(|i| 0.1 + f64::from(i) * 1e-3).collect();
         let sequential: f64 = values.iter().sum();
-        let pairwise = pairwise_sum(&values);
+        let pairwise = sum(&values);
         assert!((pairwise - sequential).abs() < 1e-10);
-        assert_eq!(pairwise_sum(&[]), -0.0);
-        assert_eq!(pairwise_sum(&[1.0, 2.0]), 3.0);
+        assert_eq!(sum(&[]), -0.0);
+        assert_eq!(sum(&[1.0, 2.0]), 3.0);
     }
 
     #[test]

@@ -61,17 +61,13 @@ impl Reader<'_> {
             }
         };
         let task = match fields.get("task") {
-            Some(value) => self.string(value, &join(path, "task")).and_then(|text| {
-                let task = Task::from_name(text);
-                if task.is_none() {
-                    let message = format!(
-                        "{} is not a task; one of binary, multiclass, regression",
-                        quoted(text)
-                    );
-                    self.error(value.span(), &join(path, "task"), message);
-                }
-                task
-            }),
+            Some(value) => self.choice(
+                value,
+                &join(path, "task"),
+                "a task",
+                &Task::ALL,
+                Task::as_str,
+            ),
             None => {
                 self.error(
                     item.span(),
@@ -120,19 +116,13 @@ impl Reader<'_> {
         };
         let calibration = match fields.get("calibration") {
             None => Some(CalibrationSetting::Auto),
-            Some(value) => self
-                .string(value, &join(path, "calibration"))
-                .and_then(|text| {
-                    let setting = CalibrationSetting::from_name(text);
-                    if setting.is_none() {
-                        let message = format!(
-                            "{} is not a calibration; one of auto, isotonic, none",
-                            quoted(text)
-                        );
-                        self.error(value.span(), &join(path, "calibration"), message);
-                    }
-                    setting
-                }),
+            Some(value) => self.choice(
+                value,
+                &join(path, "calibration"),
+                "a calibration",
+                &CalibrationSetting::ALL,
+                CalibrationSetting::as_str,
+            ),
         };
         let drift = self.drift_settings(fields, path);
         if self.errors.len() > errors_before {
@@ -251,21 +241,13 @@ impl Reader<'_> {
         };
         let correction = match fields.get("drift_correction") {
             None => Some(DriftCorrection::None),
-            Some(value) => self
-                .string(value, &join(path, "drift_correction"))
-                .and_then(|text| {
-                    let found = DriftCorrection::ALL
-                        .into_iter()
-                        .find(|c| c.as_str() == text);
-                    if found.is_none() {
-                        let message = format!(
-                            "{} is not a correction; one of none, bonferroni, benjamini_hochberg",
-                            quoted(text)
-                        );
-                        self.error(value.span(), &join(path, "drift_correction"), message);
-                    }
-                    found
-                }),
+            Some(value) => self.choice(
+                value,
+                &join(path, "drift_correction"),
+                "a correction",
+                &DriftCorrection::ALL,
+                DriftCorrection::as_str,
+            ),
         };
         let calibrate = match fields.get("drift_calibrate") {
             None => Some(None),
@@ -297,18 +279,32 @@ impl Reader<'_> {
     }
 
     fn drift_method(&mut self, value: &Value<'_>, path: &str) -> Option<crate::drift::Method> {
-        let name = self.string(value, path)?;
-        let method = crate::drift::Method::from_name(name);
-        if method.is_none() {
-            let names: Vec<&str> = crate::drift::Method::ALL.iter().map(|m| m.name()).collect();
+        use crate::drift::Method;
+        self.choice(value, path, "a drift method", &Method::ALL, Method::name)
+    }
+
+    /// A string naming one of `choices` (each spelt by `name`); otherwise an error saying it is
+    /// not `what` and listing them.
+    fn choice<T: Copy>(
+        &mut self,
+        value: &Value<'_>,
+        path: &str,
+        what: &str,
+        choices: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Option<T> {
+        let text = self.string(value, path)?;
+        let found = choices.iter().copied().find(|choice| name(*choice) == text);
+        if found.is_none() {
+            let names: Vec<&str> = choices.iter().map(|choice| name(*choice)).collect();
             let message = format!(
-                "{} is not a drift method; one of: {}",
-                quoted(name),
+                "{} is not {what}; one of {}",
+                quoted(text),
                 names.join(", ")
             );
             self.error(value.span(), path, message);
         }
-        method
+        found
     }
 
     /// A class as the config writes it: a string, or an integer or boolean standing for its

@@ -1,8 +1,8 @@
 //! Realized quality of a binary classifier over one window: counts of the confusion matrix and
 //! the probability scores, as scikit-learn computes each metric.
 
-use super::summation::mean_by;
 use super::{Metric, all_probabilities, clip_probability, finish, ranking};
+use crate::summation::mean_by;
 
 /// The metrics of one window of a binary classifier, sorted by name.
 ///

@@ -16,7 +16,6 @@ mod binary;
 mod multiclass;
 mod ranking;
 mod regression;
-mod summation;
 
 pub use binary::binary;
 pub use multiclass::multiclass;

@@ -1,8 +1,8 @@
 //! Realized quality of a multiclass classifier over one window: per-class counts averaged over
 //! the classes present, and the per-class probabilities, as scikit-learn computes each metric.
 
-use super::summation::{mean, mean_by, sum, sum_by};
 use super::{Metric, all_probabilities, clip_probability, finish, ranking};
+use crate::summation::{mean, mean_by, sum, sum_by};
 
 /// The metrics of one window of a multiclass classifier, sorted by name.
 ///

@@ -1,7 +1,7 @@
 //! The area under the ROC curve and the average precision of scores against binary labels,
 //! as scikit-learn's `roc_auc_score` and `average_precision_score` compute them, ties included.
 
-use super::summation::{sum, sum_by};
+use crate::summation::{sum, sum_by};
 
 /// The points of the binary classifier's curve at each distinct score, from the highest score
 /// down (scikit-learn's `confusion_matrix_at_thresholds`): at the last row of each group of

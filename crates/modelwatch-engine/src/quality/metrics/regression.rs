@@ -1,8 +1,8 @@
 //! Realized quality of a regression model over one window: errors between targets and
 //! predictions, as scikit-learn computes each metric.
 
-use super::summation::{mean_by, sum_by};
 use super::{Metric, finish};
+use crate::summation::{mean_by, sum_by};
 
 /// The metrics of one window of a regression model, sorted by name. Each equals this
 /// scikit-learn 1.9.1 call:

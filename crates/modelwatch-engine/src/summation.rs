@@ -1,5 +1,6 @@
 //! Floating-point sums added in the order NumPy adds them (pairwise, in blocks of eight), so
-//! that sums and means computed here round as scikit-learn's do.
+//! that sums and means computed here round as scikit-learn's, SciPy's, NannyML's and
+//! Evidently's do (the quality metrics, CBPE and the drift tests all use it).
 //!
 //! NumPy's `add.reduce` over a contiguous float64 array calls `pairwise_sum`: fewer than 8
 //! terms are added left to right from `-0.0`; up to 128 terms go into 8 running accumulators
@@ -10,23 +11,23 @@
 const BLOCK: usize = 128;
 
 /// The sum of `term(i)` for `i` in `0..len`, added in NumPy's order.
-pub(super) fn sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
+pub(crate) fn sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
     sum_range(0, len, term)
 }
 
 /// The sum of `values`, added in NumPy's order (`numpy.sum`).
-pub(super) fn sum(values: &[f64]) -> f64 {
+pub(crate) fn sum(values: &[f64]) -> f64 {
     sum_by(values.len(), &|index| values[index])
 }
 
 /// The mean of `term(i)` for `i` in `0..len`, as `numpy.mean` computes it: the sum divided by
 /// the count. `len` must not be zero.
-pub(super) fn mean_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
+pub(crate) fn mean_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
     sum_by(len, term) / len as f64
 }
 
 /// The mean of `values` (`numpy.mean`). `values` must not be empty.
-pub(super) fn mean(values: &[f64]) -> f64 {
+pub(crate) fn mean(values: &[f64]) -> f64 {
     sum(values) / values.len() as f64
 }
 
