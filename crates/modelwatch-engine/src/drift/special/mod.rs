@@ -2,7 +2,7 @@
 //! uses so that they round as SciPy does: the normal distribution (`ndtr`, `erf`, `erfc`),
 //! the incomplete gamma functions and the chi-square survival function (`igam`, `igamc`,
 //! `chi2_sf`), log-gamma (`lgam`), the incomplete beta function and Student's t survival
-//! function (`incbet`, `t_sf`), and the modified Bessel function K_ν (`kv`).
+//! function (`incbet`, `t_sf`), (the Bessel function K_ν that Cramér-von Mises needs is not ported yet).
 //!
 //! - `poly.rs`: Cephes's polynomial evaluation.
 //! - `normal.rs`, `gamma.rs`, `igam.rs` (+ `igam_coeff.rs`, the asymptotic series' table),
