@@ -108,6 +108,10 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<()> {
     let options = options(args, &reference)?;
     let current = align(current?, &reference)?;
     let columns = assess::assess_all(&reference, &current, &options)?;
+    let stderr = std::io::stderr();
+    for warning in columns.iter().filter_map(|column| column.warning.as_ref()) {
+        let _ = writeln!(stderr.lock(), "warning: {warning}");
+    }
     let columns_total = columns.len();
     let drifted_columns = columns.iter().filter(|column| column.drifted).count();
     let share = drifted_columns as f64 / columns_total as f64;

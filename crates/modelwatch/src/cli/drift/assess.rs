@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use anyhow::{Result, anyhow, bail};
-use modelwatch_engine::drift::{self, Category, ColumnType, Method, Sample, auto_method};
+use modelwatch_engine::drift::{
+    self, Category, ColumnType, DriftError, Method, Sample, auto_method,
+};
 use serde::Serialize;
 
 use super::raw::RawTable;
@@ -30,6 +32,9 @@ pub(super) struct ColumnDrift {
     pub score: f64,
     pub threshold: f64,
     pub drifted: bool,
+    /// Why the score is missing, for standard error.
+    #[serde(skip)]
+    pub warning: Option<String>,
 }
 
 /// The drift of every column of `reference`, in its order; `current` has the same columns in
@@ -77,7 +82,9 @@ pub(super) fn assess_all(
 ///
 /// A value that is not a number in a numerical column (with its file, line and column), a
 /// `--method` that does not apply to the column's type, or a column the method cannot score
-/// (no value left on a side once missing values are removed, ...).
+/// (no value left on a side once missing values are removed, samples of unequal sizes for
+/// g_test, ...). Where Evidently gives a NaN score, the score is NaN (printed as null), not
+/// drifted, with a warning.
 pub(super) fn assess(
     reference: &RawTable,
     current: &RawTable,
@@ -154,7 +161,22 @@ pub(super) fn assess(
             (method, score)
         }
     };
-    let score = score.map_err(|error| anyhow!("column {name:?}: {error}"))?;
+    let (score, warning) = match score {
+        Ok(score) => (score, None),
+        // A placeholder of the engine: an error, never a made-up score.
+        Err(DriftError::Undefined { reason, .. }) if reason == "not implemented yet" => {
+            bail!("column {name:?}: {}: not implemented yet", method.name())
+        }
+        // Where Evidently's score is NaN (a t-test of two constant samples, ...): no score, no
+        // drift, as in its report.
+        Err(error @ DriftError::Undefined { .. }) => (
+            f64::NAN,
+            Some(format!(
+                "column {name:?}: {error}: no score (null), not drifted, as Evidently's NaN"
+            )),
+        ),
+        Err(error) => bail!("column {name:?}: {error}"),
+    };
     let threshold = options
         .threshold
         .unwrap_or_else(|| method.default_threshold());
@@ -165,5 +187,6 @@ pub(super) fn assess(
         score,
         threshold,
         drifted: method.drifted(score, threshold),
+        warning,
     })
 }
