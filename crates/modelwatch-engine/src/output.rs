@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::canary::{Judgement, Verdict};
 use crate::config::Severity;
 use crate::event::{JobStatus, ModelId, Timestamp};
+use crate::quality::DriftReport;
 
 /// One thing the engine decided, in stream order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -124,6 +125,10 @@ pub struct QualityPoint {
     pub metrics: Vec<(String, f64)>,
     /// The human sentence.
     pub message: String,
+    /// A drift point's column-by-column report, which `data_drift` rules read (not written
+    /// out: its values and sentence are).
+    #[serde(skip)]
+    pub drift: Option<Arc<DriftReport>>,
 }
 
 fn serialize_values<S: Serializer>(

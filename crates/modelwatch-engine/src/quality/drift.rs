@@ -11,6 +11,8 @@ use crate::config::{DriftCorrection, DriftSettings};
 use crate::drift::{Category, ColumnType, Method, Sample, auto_method, score};
 use crate::metric::DRIFT_PREFIX;
 use crate::output::short_number;
+
+use super::verdict::{ColumnOutcome, ColumnScore, ColumnVerdict, DriftOptions, DriftReport};
 use crate::traffic::{Feature, Outcome, Prediction};
 
 /// The column the model's output is compared in.
@@ -97,123 +99,155 @@ impl Table {
     }
 }
 
-/// The values of a drift point and its sentence.
+/// The values of a drift point, its sentence, and the column-by-column report.
 pub(crate) struct DriftPoint {
     pub(crate) values: Vec<(String, f64)>,
     pub(crate) message: String,
-}
-
-/// One column scored in a window.
-struct Scored {
-    name: String,
-    method: Method,
-    score: f64,
-    threshold: f64,
-    /// Calibrated on the reference: drifted when the score is past `threshold` in the
-    /// method's bad direction (strictly).
-    calibrated: bool,
-    drifted: bool,
+    pub(crate) report: DriftReport,
 }
 
 /// Compares `window` with `reference`, column by column in name order.
 pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSettings) -> DriftPoint {
-    let mut scored = Vec::new();
-    let mut notes = Vec::new();
-    for (name, reference_cells) in &reference.columns {
-        let Some(current_cells) = window.columns.get(name) else {
-            notes.push(format!("{name}: not in the window"));
-            continue;
-        };
-        let present = |cells: &[Cell]| cells.iter().filter(|cell| **cell != Cell::Missing).count();
-        let min = settings.min_samples as usize;
-        if present(current_cells) < min || present(reference_cells) < min {
-            notes.push(format!(
-                "{name}: not_enough_data (fewer than {min} values, drift_min_samples)"
-            ));
-            continue;
-        }
-        let column = match column_samples(reference_cells, current_cells) {
-            Some(column) => column,
-            None => {
-                notes.push(format!("{name}: no value in the reference"));
-                continue;
-            }
-        };
-        let named = settings.method_for(name);
-        let method = named.unwrap_or_else(|| {
-            auto_method(column.column_type, column.reference_len(), column.n_unique)
-        });
-        // Evidently's automatic choice gives chisquare or z to a numerical column with few
-        // values and runs it on the values as categories; a method named for a column of the
-        // wrong type is refused, as Evidently refuses it.
-        let column = if named.is_none() && !method.allows(column.column_type) {
-            column.into_categories()
-        } else {
-            column
-        };
-        let score = match score(method, &column.reference(), &column.current()) {
-            Ok(score) => score,
-            Err(error) => {
-                notes.push(format!("{name}: {error}"));
-                continue;
-            }
-        };
-        let (threshold, calibrated) = match settings.calibrate {
-            Some(k) => match calibrated_threshold(method, &column, window.rows as usize, k) {
-                Some(threshold) => (threshold, true),
-                None => {
-                    notes.push(format!(
-                        "{name}: threshold not calibrated (the reference holds fewer than two windows of {} values)",
-                        window.rows
-                    ));
-                    (method.default_threshold(), false)
-                }
-            },
-            None => (method.default_threshold(), false),
-        };
-        let drifted = if calibrated {
-            if method.is_p_value() {
-                score < threshold
-            } else {
-                score > threshold
-            }
-        } else {
-            method.drifted(score, threshold)
-        };
-        scored.push(Scored {
-            name: name.clone(),
-            method,
-            score,
-            threshold,
-            calibrated,
-            drifted,
-        });
+    let columns: Vec<ColumnVerdict> = reference
+        .columns
+        .iter()
+        .map(|(name, reference_cells)| ColumnVerdict {
+            column: name.clone(),
+            outcome: judge_column(name, reference_cells, window, settings),
+        })
+        .collect();
+    let mut report = DriftReport {
+        reference_rows: reference.rows,
+        window_rows: window.rows,
+        columns,
+        share: None,
+        drift_share: settings.share,
+        options: DriftOptions {
+            min_samples: settings.min_samples,
+            calibrate: settings.calibrate,
+            correction: settings.correction,
+        },
+    };
+    let correction_note = correct(&mut report.columns, settings.correction);
+    let scored: Vec<(&str, &ColumnScore)> = scored(&report.columns).collect();
+    if !scored.is_empty() {
+        let drifted = scored.iter().filter(|(_, score)| score.drifted).count();
+        report.share = Some(drifted as f64 / scored.len() as f64);
     }
-    let correction_note = correct(&mut scored, settings.correction);
-    let drifted: Vec<&Scored> = scored.iter().filter(|column| column.drifted).collect();
-    let share = (!scored.is_empty()).then(|| drifted.len() as f64 / scored.len() as f64);
     let mut values: Vec<(String, f64)> = scored
         .iter()
-        .map(|column| (format!("{DRIFT_PREFIX}{}", column.name), column.score))
+        .map(|(name, column)| (format!("{DRIFT_PREFIX}{name}"), column.score))
         .collect();
-    if let Some(share) = share {
+    if let Some(share) = report.share {
         values.push(("drift_score".to_string(), share));
     }
     values.sort_by(|a, b| a.0.cmp(&b.0));
+    let message = sentence(&report, correction_note);
+    DriftPoint {
+        values,
+        message,
+        report,
+    }
+}
+
+/// The scored columns of a report, with their names.
+fn scored(columns: &[ColumnVerdict]) -> impl Iterator<Item = (&str, &ColumnScore)> {
+    columns.iter().filter_map(|verdict| match &verdict.outcome {
+        ColumnOutcome::Scored(score) => Some((verdict.column.as_str(), score)),
+        _ => None,
+    })
+}
+
+/// One column of the window against the reference: its method, score, threshold and decision.
+fn judge_column(
+    name: &str,
+    reference_cells: &[Cell],
+    window: &Table,
+    settings: &DriftSettings,
+) -> ColumnOutcome {
+    let Some(current_cells) = window.columns.get(name) else {
+        return ColumnOutcome::NotScored("not in the window".to_string());
+    };
+    let present = |cells: &[Cell]| cells.iter().filter(|cell| **cell != Cell::Missing).count();
+    let (reference_present, current_present) = (present(reference_cells), present(current_cells));
+    let min = settings.min_samples as usize;
+    if reference_present < min || current_present < min {
+        return ColumnOutcome::NotEnoughData {
+            reference: reference_present as u32,
+            current: current_present as u32,
+        };
+    }
+    let Some(column) = column_samples(reference_cells, current_cells) else {
+        return ColumnOutcome::NotScored("no value in the reference".to_string());
+    };
+    let column_type = column.column_type;
+    let named = settings.method_for(name);
+    let method = named.unwrap_or_else(|| {
+        auto_method(column.column_type, column.reference_len(), column.n_unique)
+    });
+    // Evidently's automatic choice gives chisquare or z to a numerical column with few
+    // values and runs it on the values as categories; a method named for a column of the
+    // wrong type is refused, as Evidently refuses it.
+    let column = if named.is_none() && !method.allows(column.column_type) {
+        column.into_categories()
+    } else {
+        column
+    };
+    let score = match score(method, &column.reference(), &column.current()) {
+        Ok(score) => score,
+        Err(error) => return ColumnOutcome::NotScored(error.to_string()),
+    };
+    let (threshold, calibrated) = match settings.calibrate {
+        Some(k) => match calibrated_threshold(method, &column, window.rows as usize, k) {
+            Some(threshold) => (threshold, true),
+            None => (method.default_threshold(), false),
+        },
+        None => (method.default_threshold(), false),
+    };
+    let drifted = if calibrated {
+        // Calibrated: drifted when the score is past the threshold in the method's bad
+        // direction (strictly).
+        if method.is_p_value() {
+            score < threshold
+        } else {
+            score > threshold
+        }
+    } else {
+        method.drifted(score, threshold)
+    };
+    ColumnOutcome::Scored(ColumnScore {
+        column_type,
+        method,
+        automatic: named.is_none(),
+        score,
+        threshold,
+        calibrated,
+        corrected: false,
+        reference_values: column.reference_len() as u32,
+        current_values: column.current().len() as u32,
+        drifted,
+    })
+}
+
+/// The point's sentence: what drifted, the dataset decision, and the options applied.
+fn sentence(report: &DriftReport, correction_note: Option<String>) -> String {
+    let scored: Vec<(&str, &ColumnScore)> = scored(&report.columns).collect();
+    let drifted: Vec<&(&str, &ColumnScore)> =
+        scored.iter().filter(|(_, column)| column.drifted).collect();
     let mut message = format!(
         "data drift over {} predictions against a reference of {}: {} of {} columns drifted",
-        window.rows,
-        reference.rows,
+        report.window_rows,
+        report.reference_rows,
         drifted.len(),
         scored.len()
     );
     if !drifted.is_empty() {
         let list: Vec<String> = drifted
             .iter()
-            .map(|column| {
+            .map(|(name, column)| {
                 format!(
                     "{} ({} {} against {}{})",
-                    column.name,
+                    name,
                     column.method.name(),
                     short_number(column.score),
                     short_number(column.threshold),
@@ -227,16 +261,16 @@ pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSetting
             .collect();
         message.push_str(&format!(": {}", list.join(", ")));
     }
-    if let Some(share) = share
-        && share >= settings.share
+    if let Some(share) = report.share
+        && report.dataset_drifted()
     {
         message.push_str(&format!(
             "; the dataset drifted (share {} >= {})",
             short_number(share),
-            short_number(settings.share)
+            short_number(report.drift_share)
         ));
     }
-    if let Some(k) = settings.calibrate {
+    if let Some(k) = report.options.calibrate {
         message.push_str(&format!(
             "; thresholds calibrated on the reference (mean ± {}σ of its windows)",
             short_number(k)
@@ -245,39 +279,63 @@ pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSetting
     if let Some(note) = correction_note {
         message.push_str(&format!("; {note}"));
     }
+    let notes: Vec<String> = report
+        .columns
+        .iter()
+        .filter_map(|verdict| match &verdict.outcome {
+            ColumnOutcome::Scored(column) => (report.options.calibrate.is_some()
+                && !column.calibrated)
+                .then(|| {
+                    format!(
+                        "{}: threshold not calibrated (the reference holds fewer than two windows of {} values)",
+                        verdict.column, report.window_rows
+                    )
+                }),
+            ColumnOutcome::NotEnoughData { .. } => Some(format!(
+                "{}: not_enough_data (fewer than {} values, drift_min_samples)",
+                verdict.column, report.options.min_samples
+            )),
+            ColumnOutcome::NotScored(reason) => Some(format!("{}: {reason}", verdict.column)),
+        })
+        .collect();
     if !notes.is_empty() {
         message.push_str(&format!("; not scored: {}", notes.join("; ")));
     }
-    DriftPoint { values, message }
+    message
 }
 
 /// Applies multiple-testing control to the p-value columns that kept their own threshold;
 /// says what it did.
-fn correct(scored: &mut [Scored], correction: DriftCorrection) -> Option<String> {
-    let mut tested: Vec<usize> = (0..scored.len())
-        .filter(|at| scored[*at].method.is_p_value() && !scored[*at].calibrated)
+fn correct(columns: &mut [ColumnVerdict], correction: DriftCorrection) -> Option<String> {
+    let mut tested: Vec<&mut ColumnScore> = columns
+        .iter_mut()
+        .filter_map(|verdict| match &mut verdict.outcome {
+            ColumnOutcome::Scored(column) if column.method.is_p_value() && !column.calibrated => {
+                Some(column)
+            }
+            _ => None,
+        })
         .collect();
     let m = tested.len();
-    if m == 0 || correction == DriftCorrection::None {
+    if m == 0 {
         return None;
     }
     match correction {
         DriftCorrection::None => None,
         DriftCorrection::Bonferroni => {
-            for at in &tested {
-                let column = &mut scored[*at];
+            for column in &mut tested {
                 column.threshold /= m as f64;
                 column.drifted = column.method.drifted(column.score, column.threshold);
+                column.corrected = true;
             }
             Some(format!("Bonferroni over {m} p-values"))
         }
         DriftCorrection::BenjaminiHochberg => {
-            tested.sort_by(|a, b| scored[*a].score.total_cmp(&scored[*b].score));
+            tested.sort_by(|a, b| a.score.total_cmp(&b.score));
             let passing = tested
                 .iter()
                 .enumerate()
-                .filter(|(rank, at)| {
-                    let column = &scored[**at];
+                .filter(|(rank, column)| {
                     column.method.drifted(
                         column.score,
                         column.threshold * (rank + 1) as f64 / m as f64,
@@ -286,10 +344,10 @@ fn correct(scored: &mut [Scored], correction: DriftCorrection) -> Option<String>
                 .map(|(rank, _)| rank + 1)
                 .max()
                 .unwrap_or(0);
-            for (rank, at) in tested.iter().enumerate() {
-                let column = &mut scored[*at];
+            for (rank, column) in tested.iter_mut().enumerate() {
                 column.threshold *= (rank + 1) as f64 / m as f64;
                 column.drifted = rank < passing;
+                column.corrected = true;
             }
             Some(format!("Benjamini-Hochberg over {m} p-values"))
         }

@@ -9,7 +9,9 @@ pub mod join;
 pub mod metrics;
 mod state;
 mod tracker;
+mod verdict;
 pub mod window;
 
 pub(crate) use state::QualityState;
 pub use tracker::{QualityTracker, TrafficCounts};
+pub use verdict::{ColumnOutcome, ColumnScore, ColumnVerdict, DriftOptions, DriftReport};

@@ -231,7 +231,18 @@ impl Emitter<'_> {
             rows,
             metrics,
             message,
+            drift: None,
         });
+    }
+
+    /// A drift point, with its report for the `data_drift` rules.
+    fn drift_point(&mut self, model: &ModelId, point: drift::DriftPoint) {
+        let message = format!("{model}: {}", point.message);
+        let rows = point.report.window_rows;
+        self.point(model, QualitySource::Drift, rows, point.values, message);
+        if let Some(last) = self.out.last_mut() {
+            last.drift = Some(std::sync::Arc::new(point.report));
+        }
     }
 }
 
@@ -407,14 +418,7 @@ fn observe_drift(
     let window = std::mem::take(window);
     let point = drift::compare(&traffic.drift_references[at].1, &window, settings);
     let model = traffic.instances[index].model.clone();
-    let message = format!("{model}: {}", point.message);
-    emit.point(
-        &model,
-        QualitySource::Drift,
-        window.rows,
-        point.values,
-        message,
-    );
+    emit.drift_point(&model, point);
 }
 
 /// The realized window of instance `index` is full: its metrics, and the version's CBPE
