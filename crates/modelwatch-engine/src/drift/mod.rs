@@ -25,7 +25,7 @@ mod rank;
 mod sample;
 pub mod special;
 
-pub use method::{Method, auto_method};
+pub use method::{Drifted, Method, auto_method};
 pub use sample::{Category, ColumnType, Sample};
 
 /// Why a test gives no score for a column.
