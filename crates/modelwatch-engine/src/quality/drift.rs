@@ -177,8 +177,14 @@ fn judge_column(
             current: current_present as u32,
         };
     }
-    let Some(column) = column_samples(reference_cells, current_cells) else {
-        return ColumnOutcome::NotScored("no value in the reference".to_string());
+    let Some(column) = column_samples(reference_cells, current_cells, settings.type_for(name))
+    else {
+        return ColumnOutcome::NotScored(match settings.type_for(name) {
+            Some(ColumnType::Numerical) => {
+                "no number in the reference (declared numerical)".to_string()
+            }
+            _ => "no value in the reference".to_string(),
+        });
     };
     let column_type = column.column_type;
     let named = settings.method_for(name);
@@ -394,7 +400,11 @@ impl ColumnSamples {
     }
 }
 
-fn column_samples(reference: &[Cell], current: &[Cell]) -> Option<ColumnSamples> {
+fn column_samples(
+    reference: &[Cell],
+    current: &[Cell],
+    declared: Option<ColumnType>,
+) -> Option<ColumnSamples> {
     let present: Vec<&Cell> = reference
         .iter()
         .filter(|cell| **cell != Cell::Missing)
@@ -402,7 +412,11 @@ fn column_samples(reference: &[Cell], current: &[Cell]) -> Option<ColumnSamples>
     if present.is_empty() {
         return None;
     }
-    if present.iter().all(|cell| matches!(cell, Cell::Number(_))) {
+    let numerical = match declared {
+        Some(column_type) => column_type == ColumnType::Numerical,
+        None => present.iter().all(|cell| matches!(cell, Cell::Number(_))),
+    };
+    if numerical {
         // A value of the window that is not a number counts as missing in a numerical column.
         let numbers = |cells: &[Cell]| -> Vec<f64> {
             cells
@@ -414,6 +428,10 @@ fn column_samples(reference: &[Cell], current: &[Cell]) -> Option<ColumnSamples>
                 .collect()
         };
         let (r, c) = (numbers(reference), numbers(current));
+        if r.is_empty() {
+            // Declared numerical, with no number in the reference.
+            return None;
+        }
         let mut union: Vec<f64> = r.iter().chain(&c).copied().collect();
         union.sort_by(f64::total_cmp);
         union.dedup();

@@ -193,3 +193,38 @@ proptest! {
         check_every_cut(&config(&text), &inputs)?;
     }
 }
+
+#[test]
+fn a_declared_type_overrides_the_references() {
+    let inputs: Vec<Input> = (0..250)
+        .map(|n| prediction(n, if n >= 200 { 3.0 } else { 0.0 }))
+        .collect();
+    let mut engine = Engine::new(config(&models(
+        "drift_categorical = [\"x\"]\ndrift_numerical = [\"c\"]",
+    )));
+    let outputs = feed(&mut engine, &inputs);
+    let last = *drift_points(&outputs).last().unwrap();
+    // x's numbers are categories now: chisquare, not ks (the values of the shifted window are
+    // new categories, so its p-value is 0).
+    assert_eq!(value(last, "drift.x"), Some(0.0), "{}", last.message);
+    assert!(last.message.contains("x (chisquare"), "{}", last.message);
+    // c holds only text: declared numerical, it has no number to compare.
+    assert!(value(last, "drift.c").is_none());
+    assert!(
+        last.message
+            .contains("c: no number in the reference (declared numerical)"),
+        "{}",
+        last.message
+    );
+    let errors = modelwatch_engine::parse_config(&models(
+        "drift_categorical = [\"x\"]\ndrift_numerical = [\"x\"]",
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        errors.contains("models[0].drift_numerical[0]")
+            && errors.contains("declared both categorical and numerical"),
+        "{errors}"
+    );
+}
