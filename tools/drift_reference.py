@@ -307,6 +307,43 @@ def equal_size_sets():
     ]
 
 
+def cramer_von_mises_sets():
+    """Extra sets for cramer_von_mises: the exact p-value (at most 20 values a side) with each
+    storage NumPy picks for its frequency table (unsigned integers, where Evidently's copy
+    fails with a casting error; float16; float32), with and without ties, a side of one value (refused), the limiting distribution just above 20
+    values, a small p-value, and a statistic so small that p is 1 (tn < 0.003)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1914)
+
+    def normal(n, mu=0.0, digits=2):
+        return [round(float(v), digits) for v in rng.normal(mu, 1, n)]
+
+    def ints(n, low, high):
+        return [int(v) for v in rng.integers(low, high + 1, n)]
+
+    return [
+        ("exact_2_3_unsigned", normal(2), normal(3, 1.0)),
+        ("exact_6_8_unsigned", normal(6), normal(8, 0.5)),
+        ("exact_3_20_unsigned", normal(3), normal(20, 0.3)),
+        ("exact_8_8_float16", normal(8), normal(8, 0.8)),
+        ("exact_9_9_float16_ties", ints(9, 0, 4), ints(9, 1, 5)),
+        ("exact_4_20_float16", normal(4), normal(20, 0.7)),
+        ("exact_5_20_float16_ties", ints(5, 0, 6), ints(20, 0, 6)),
+        ("exact_10_10_float32", normal(10), normal(10, 0.9)),
+        ("exact_12_13_float32_ties", ints(12, 0, 5), ints(13, 1, 6)),
+        ("exact_20_20_float32", normal(20), normal(20, 0.6)),
+        ("exact_20_20_same", normal(20), normal(20)),
+        ("exact_15_20_far_apart", normal(15), normal(20, 4.0)),
+        ("one_value_refused", [1.5], normal(10)),
+        ("asymptotic_21_21", normal(21), normal(21, 0.5)),
+        ("asymptotic_25_ties", ints(25, 0, 5), ints(30, 0, 6)),
+        ("asymptotic_small_p", normal(60), normal(60, 1.3)),
+        ("asymptotic_p_one_interleaved", [float(2 * i) for i in range(50)], [float(2 * i + 1) for i in range(50)]),
+        ("asymptotic_p_one_identical", [float(i) for i in range(30)], [float(i) for i in range(30)]),
+    ]
+
+
 def cases_for(method):
     """The cases one method's file holds."""
     numerical = numerical_sets()
@@ -339,6 +376,9 @@ def cases_for(method):
         cases.append(run_case("threshold_0_2", categorical[0][1], categorical[0][2], method, threshold=0.2))
     if method == "z":
         cases.append(run_case("refused_on_numerical", numerical[0][1], numerical[0][2], method))
+    if method == "cramer_von_mises":
+        for name, ref, cur in cramer_von_mises_sets():
+            cases.append(run_case(name, ref, cur, method))
     if method == "es":
         cases.append(run_case("iqr_zero", [1.0] * 30 + [2.0], [1.0] * 20 + [3.0], method))
     if method == "auto":
