@@ -344,6 +344,31 @@ def cramer_von_mises_sets():
     ]
 
 
+def epps_singleton_sets():
+    """Extra sets for es: sizes just above SciPy's minimum of 5, below 25 (small-sample
+    correction) and at 25, ties, values on two and three points (a covariance matrix of rank 1
+    and 2: the pseudo-inverse and the chi-square's degrees of freedom), and 4 values (refused)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1915)
+
+    def normal(n, mu=0.0, digits=2):
+        return [round(float(v), digits) for v in rng.normal(mu, 1, n)]
+
+    def ints(n, low, high):
+        return [int(v) for v in rng.integers(low, high + 1, n)]
+
+    return [
+        ("five_and_six", normal(5), normal(6, 0.5)),
+        ("small_ties", ints(8, 0, 4), ints(10, 0, 5)),
+        ("under_25", normal(20), normal(24, 0.5)),
+        ("at_25", normal(25), normal(30, 0.3)),
+        ("two_points_rank_1", [0] * 6 + [1] * 6, [0] * 4 + [1] * 8),
+        ("three_points_rank_2", ints(30, 0, 2), ints(30, 0, 2)),
+        ("four_values_refused", normal(4), normal(10)),
+    ]
+
+
 def cases_for(method):
     """The cases one method's file holds."""
     numerical = numerical_sets()
@@ -380,6 +405,8 @@ def cases_for(method):
         for name, ref, cur in cramer_von_mises_sets():
             cases.append(run_case(name, ref, cur, method))
     if method == "es":
+        for name, ref, cur in epps_singleton_sets():
+            cases.append(run_case(name, ref, cur, method))
         cases.append(run_case("iqr_zero", [1.0] * 30 + [2.0], [1.0] * 20 + [3.0], method))
     if method == "auto":
         for name, ref, cur in numerical + ks_sets()[:2]:
@@ -387,6 +414,28 @@ def cases_for(method):
         for name, ref, cur, declared in categorical:
             cases.append(run_case(name, ref, cur, method, categorical=declared))
     return cases
+
+
+def es_rounding_noise(case) -> bool:
+    """Whether SciPy's Epps-Singleton pseudo-inverse keeps a singular value that is rounding
+    noise (below 1e-12 of the largest, above NumPy's 4·eps cutoff): the statistic is then set
+    by the last bits of OpenBLAS's products, which no other implementation reproduces."""
+    import numpy as np
+    from scipy.stats import iqr
+
+    x = np.array([v for v in case["reference"] if v is not None], dtype=float)
+    y = np.array([v for v in case["current"] if v is not None], dtype=float)
+    nx, ny = len(x), len(y)
+    if nx < 5 or ny < 5 or case.get("score") is None:
+        return False
+    n = nx + ny
+    ts = np.array([0.4, 0.8])[:, None] / (iqr(np.concatenate([x, y])) / 2)
+    gx = np.concatenate([np.cos(ts * x), np.sin(ts * x)])
+    gy = np.concatenate([np.cos(ts * y), np.sin(ts * y)])
+    cov = (n / nx) * (np.cov(gx) * (nx - 1) / nx) + (n / ny) * (np.cov(gy) * (ny - 1) / ny)
+    s = np.linalg.svd(cov, compute_uv=False)
+    kept = s[s > 4 * np.finfo(float).eps * s.max()]
+    return bool(kept.min() < 1e-12 * s.max())
 
 
 def generate(out: Path):
@@ -407,6 +456,10 @@ def generate(out: Path):
             for case in cases:
                 if case.get("score") not in (None, 0.0):
                     case["needs_numpy_rng"] = True
+        if method == "es":
+            for case in cases:
+                if es_rounding_noise(case):
+                    case["rounding_noise"] = True
         document = {"versions": VERSIONS, "method": method, "cases": cases}
         text = json.dumps(document, separators=(",", ":"), allow_nan=False) + "\n"
         (out / f"{method}.json").write_text(text)

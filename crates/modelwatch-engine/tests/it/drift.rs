@@ -34,6 +34,7 @@ const CHECKED: &[&str] = &[
     "anderson",
     "TVD",
     "cramer_von_mises",
+    "es",
 ];
 
 fn golden(name: &str) -> Vec<Value> {
@@ -123,6 +124,15 @@ fn check(file: &str, case: &Value, method: Method) -> Option<f64> {
         assert!(
             result.is_err(),
             "{file}/{name}: Evidently refused ({error}), we gave {result:?}"
+        );
+        return None;
+    }
+    if case.get("rounding_noise").is_some() {
+        // Evidently's score rests on a singular value made of rounding noise (es): only
+        // that we answer is checked.
+        assert!(
+            matches!(result, Ok(_) | Err(drift::DriftError::Undefined { .. })),
+            "{file}/{name}: {result:?}"
         );
         return None;
     }

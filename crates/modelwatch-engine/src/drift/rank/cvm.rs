@@ -66,7 +66,8 @@ fn cdf_limit(x: f64) -> f64 {
     loop {
         let term = series_term(x, f64::from(k));
         total += term;
-        if !(term.abs() >= 1e-7) {
+        // NumPy's `abs(z) >= 1e-7` is false for NaN too.
+        if term.abs() < 1e-7 || term.is_nan() {
             return total;
         }
         k += 1;

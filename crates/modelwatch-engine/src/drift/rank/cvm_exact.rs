@@ -156,8 +156,18 @@ fn merge(tmp: &[(f64, f64)], g: &[(f64, f64)], storage: Storage) -> Vec<(f64, f6
             j += 1;
         }
     }
-    merged.extend(tmp.iter().zip(&used_left).filter(|(_, u)| !**u).map(|(e, _)| *e));
-    merged.extend(g.iter().zip(&used_right).filter(|(_, u)| !**u).map(|(e, _)| *e));
+    merged.extend(
+        tmp.iter()
+            .zip(&used_left)
+            .filter(|(_, u)| !**u)
+            .map(|(e, _)| *e),
+    );
+    merged.extend(
+        g.iter()
+            .zip(&used_right)
+            .filter(|(_, u)| !**u)
+            .map(|(e, _)| *e),
+    );
     merged
 }
 

@@ -6,8 +6,7 @@
 //! `cexp`, `csinh`, `ccosh` give the real results exactly; glibc's `clog` is [`clog_re`]).
 //! Orders at 1/2 and above (forward recurrence, large-order expansions) are not ported.
 
-/// log10(2), as xsf writes it.
-const LOG10_2: f64 = 0.301_029_995_663_981_2;
+use std::f64::consts::LOG10_2;
 
 /// AMOS's tolerance: `fmax(DBL_EPSILON, 1e-18)`.
 const TOL: f64 = f64::EPSILON;
@@ -186,7 +185,7 @@ fn miller(x: f64, dnu: f64, dnu2: f64, coef: f64) -> Option<f64> {
         return Some(coef);
     }
     let mut t1 = 52.0 * LOG10_2 * (10.0_f64.ln() / 2.0_f64.ln());
-    t1 = t1.max(12.0).min(60.0);
+    t1 = t1.clamp(12.0, 60.0);
     let t2 = 2.0 / 3.0 * t1 - 6.0;
     // |arg(z)| = 0 on the positive real axis.
     let t1 = 0.0_f64.atan2(x).abs();
@@ -263,7 +262,7 @@ fn gamln(z: f64) -> f64 {
     const CON: f64 = 1.837_877_066_409_345_48;
     let nz = z as i64;
     let rln = LOG10_2 * 53.0;
-    let fln = rln.min(20.0).max(3.0) - 3.0;
+    let fln = rln.clamp(3.0, 20.0) - 3.0;
     let zm = 1.8 + 0.3875 * fln;
     let zmin = ((zm as i64) + 1) as f64;
     let mut zdmy = z;
