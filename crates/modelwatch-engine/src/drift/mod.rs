@@ -128,11 +128,3 @@ pub fn score(
         }),
     }
 }
-
-/// A placeholder body: the method is not written yet.
-fn not_yet(method: &'static str) -> Result<f64, DriftError> {
-    Err(DriftError::Undefined {
-        method,
-        reason: "not implemented yet".to_string(),
-    })
-}
