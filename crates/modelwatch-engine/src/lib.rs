@@ -4,6 +4,7 @@
 //! Layout:
 //! - `event`: the validated inputs ([`Event`], [`JobFinished`], [`RetrainRequest`], [`Input`]).
 //! - `traffic`: predictions and labels ([`Prediction`], [`Label`]).
+//! - `reference`: drift references given whole ([`ReferenceTable`], [`ReferenceUpload`]).
 //! - `wire`: text to inputs, with every problem located ([`WireParser`]).
 //! - `metric`: metric names, directions and ranges ([`MetricCatalog`]).
 //! - `config`: the TOML config to a validated [`Config`] ([`parse_config`]).
@@ -28,6 +29,7 @@ mod event;
 pub mod metric;
 mod output;
 pub mod quality;
+pub mod reference;
 mod retrain;
 pub mod snapshot;
 mod summation;
@@ -46,6 +48,7 @@ pub use output::{
     AlertEvent, AlertState, CanaryVerdict, Decision, Explanation, JobNotice, Output, QualityPoint,
     QualitySource, Reason, RetrainDecision, short_id, short_number, stable_id,
 };
+pub use reference::{ReferenceTable, ReferenceUpload};
 pub use retrain::RetrainPolicy;
 pub use snapshot::{EncodedSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};
 pub use traffic::{Feature, Label, Outcome, Prediction};

@@ -106,7 +106,7 @@ pub(crate) use encode::{Encoding, encode};
 pub const SNAPSHOT_MAGIC: [u8; 6] = *b"MWSNAP";
 
 /// The snapshot format this build writes and reads (see the module docs for when it changes).
-pub const SNAPSHOT_FORMAT: u32 = 4;
+pub const SNAPSHOT_FORMAT: u32 = 5;
 
 /// The magic and the format version.
 const HEADER_LEN: usize = SNAPSHOT_MAGIC.len() + 4;
@@ -242,7 +242,7 @@ struct EngineState<'a> {
     /// Canary state, one per canary rule of the config, in order.
     canaries: Vec<CanaryRuleState<'a>>,
     /// Quality from traffic (since format 3): each model's pending join and windows; since
-    /// format 4, the drift references and windows.
+    /// format 4, the drift references and windows; since format 5, the uploaded reference.
     quality: crate::quality::QualityState,
 }
 

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use crate::properties::config;
 use crate::snapshot::{check_every_cut, feed};
 
-fn models(extra: &str) -> String {
+pub(crate) fn models(extra: &str) -> String {
     format!(
         r#"
 [[models]]
@@ -38,7 +38,7 @@ detector = {{ kind = "threshold", below = 0.05 }}
 
 /// Prediction `n`: `x` a deterministic spread around `shift`, `c` one of three categories,
 /// `gap` missing in every other row.
-fn prediction(n: i64, shift: f64) -> Input {
+pub(crate) fn prediction(n: i64, shift: f64) -> Input {
     let x = shift + ((n * 7919) % 101) as f64 / 25.0 - 2.0;
     let features = vec![
         (
@@ -71,7 +71,7 @@ fn prediction(n: i64, shift: f64) -> Input {
     )
 }
 
-fn drift_points(outputs: &[Output]) -> Vec<&QualityPoint> {
+pub(crate) fn drift_points(outputs: &[Output]) -> Vec<&QualityPoint> {
     outputs
         .iter()
         .filter_map(|output| match output {
@@ -81,7 +81,7 @@ fn drift_points(outputs: &[Output]) -> Vec<&QualityPoint> {
         .collect()
 }
 
-fn value(point: &QualityPoint, metric: &str) -> Option<f64> {
+pub(crate) fn value(point: &QualityPoint, metric: &str) -> Option<f64> {
     point
         .metrics
         .iter()

@@ -135,7 +135,8 @@ fn foreign_and_future_bytes_are_refused_with_the_reason() {
 fn the_format_is_pinned() {
     // Since format 3, traffic too: a binary model's pending join, windows and CBPE reference,
     // a multiclass model's score rows and a regression model's pending predictions; since
-    // format 4, the binary model's drift reference and window.
+    // format 4, the binary model's drift reference and window; since format 5, its uploaded
+    // reference.
     let models = r#"
 [[models]]
 name = "tb"
@@ -206,8 +207,8 @@ window = 30
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            82001,
-            "13e8b24d7d4bdd5dc0537bef6829e9bbf84c691e5488b7b906f50b3dec6221fe"
+            82554,
+            "bd70e79744c1469e00f606c1829b7ed2fd0ca53883242537a24305124299d80a"
         )
     );
 }
@@ -266,6 +267,26 @@ fn traffic(i: i64) -> Vec<Input> {
         ),
         predict("tr", Outcome::Number(p * 10.0 + 0.5), None, None),
     ];
+    if i == 350 {
+        use modelwatch_engine::reference::Cell;
+        use modelwatch_engine::{ReferenceTable, ReferenceUpload};
+        let table = ReferenceTable::new(vec![
+            (
+                "age".to_string(),
+                (0..40).map(|n| Cell::Number(f64::from(n % 17))).collect(),
+            ),
+            (
+                "country".to_string(),
+                (0..40)
+                    .map(|n| Cell::Text(["DE", "FR"][n % 2].to_string()))
+                    .collect(),
+            ),
+        ])
+        .unwrap();
+        inputs.push(Input::Reference(
+            ReferenceUpload::new("tb", std::sync::Arc::new(table), Some(at(i))).unwrap(),
+        ));
+    }
     if i >= 2 && i % 3 != 0 {
         let truth = if (i * 7919) % 10 < 3 { "fraud" } else { "ok" };
         inputs.push(Input::Label(
