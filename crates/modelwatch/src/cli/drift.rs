@@ -3,9 +3,6 @@
 //! engine's `drift` tests; printed as one JSON object or as a table (`docs/drift.md`).
 
 mod assess;
-mod cells;
-mod plain_csv;
-mod raw;
 mod typing;
 
 use std::collections::HashSet;
@@ -18,7 +15,7 @@ use modelwatch_engine::drift::Method;
 use serde::Serialize;
 
 use assess::{ColumnDrift, Options};
-use raw::{RawTable, read_table};
+use modelwatch::tabular::raw::{self, RawTable, read_table};
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
