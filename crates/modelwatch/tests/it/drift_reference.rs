@@ -32,7 +32,7 @@ fn prediction(model: &str, n: u32, age: f64) -> String {
     let output = if model == "price" {
         json!(f64::from(n % 7))
     } else {
-        json!(if n % 2 == 0 { "fraud" } else { "ok" })
+        json!(if n.is_multiple_of(2) { "fraud" } else { "ok" })
     };
     let country = ["DE", "FR"][(n % 2) as usize];
     json!({
@@ -54,7 +54,7 @@ fn reference_csv(rows: u32, with_prediction: bool) -> String {
     for n in 0..rows {
         let country = ["DE", "FR"][(n % 2) as usize];
         if with_prediction {
-            let output = if n % 2 == 0 { "fraud" } else { "ok" };
+            let output = if n.is_multiple_of(2) { "fraud" } else { "ok" };
             text.push_str(&format!("{},{country},{output}\n", 20 + n % 40));
         } else {
             text.push_str(&format!("{},{country}\n", 20 + n % 40));

@@ -31,7 +31,7 @@ fn prediction(n: u32, age: f64) -> Value {
     json!({
         "model": {"name": "fraud", "version": "1", "instance": "default"},
         "timestamp": format!("2026-11-23T10:{:02}:{:02}Z", n / 60, n % 60),
-        "prediction": {"id": format!("p{n}"), "output": if n % 2 == 0 { "fraud" } else { "ok" },
+        "prediction": {"id": format!("p{n}"), "output": if n.is_multiple_of(2) { "fraud" } else { "ok" },
                        "features": {"age": age, "country": country}}
     })
 }
@@ -41,7 +41,7 @@ fn csv_reference(rows: u32) -> String {
     let mut text = "age,country,prediction\n".to_string();
     for n in 0..rows {
         let country = ["DE", "FR"][(n % 2) as usize];
-        let output = if n % 2 == 0 { "fraud" } else { "ok" };
+        let output = if n.is_multiple_of(2) { "fraud" } else { "ok" };
         text.push_str(&format!("{},{country},{output}\n", 20 + n % 40));
     }
     text
