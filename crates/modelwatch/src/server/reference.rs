@@ -32,7 +32,7 @@ const UPLOAD_FIELDS: [(&str, &str); 1] = [("reference.model", "name")];
 /// One column of a reference and its type.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ColumnBody {
+pub(super) struct ReferenceColumnBody {
     name: String,
     /// `numerical` when every value present is a number (as Evidently types a reference
     /// column), `categorical` otherwise.
@@ -44,7 +44,7 @@ pub(super) struct ColumnBody {
 /// Where the reference in force comes from.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SourceBody {
+pub(super) struct ReferenceSourceBody {
     /// `upload` (`PUT` on this route), `file` (the config's `reference = { file }`) or `first`
     /// (the config's `reference = { first = N }`: each version's first N predictions).
     #[schema(example = "upload")]
@@ -63,11 +63,11 @@ pub(super) struct SourceBody {
 /// One version's reference under `first = N`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct VersionBody {
+pub(super) struct ReferenceVersionBody {
     version: String,
     /// Rows it holds so far (complete at N).
     rows: u32,
-    columns: Vec<ColumnBody>,
+    columns: Vec<ReferenceColumnBody>,
 }
 
 /// The drift reference in force for a model.
@@ -75,18 +75,18 @@ pub(super) struct VersionBody {
 #[serde(deny_unknown_fields)]
 pub(super) struct ReferenceBody {
     model: String,
-    source: SourceBody,
+    source: ReferenceSourceBody,
     /// upload and file: the reference's rows (`null` under `first`).
     rows: Option<u32>,
     /// upload and file: its columns in name order (`null` under `first`).
-    columns: Option<Vec<ColumnBody>>,
+    columns: Option<Vec<ReferenceColumnBody>>,
     /// first: each version's reference, in the order versions came (`null` otherwise).
-    versions: Option<Vec<VersionBody>>,
+    versions: Option<Vec<ReferenceVersionBody>>,
 }
 
 impl ReferenceBody {
     fn of(model: String, in_force: ReferenceInForce) -> ReferenceBody {
-        let mut source = SourceBody {
+        let mut source = ReferenceSourceBody {
             kind: "first",
             seq: None,
             at: None,
@@ -105,10 +105,11 @@ impl ReferenceBody {
             }
             ReferenceOrigin::First { n } => source.first = Some(n),
         }
-        let column = |(name, kind): (&str, modelwatch_engine::drift::ColumnType)| ColumnBody {
-            name: name.to_string(),
-            kind: kind.as_str(),
-        };
+        let column =
+            |(name, kind): (&str, modelwatch_engine::drift::ColumnType)| ReferenceColumnBody {
+                name: name.to_string(),
+                kind: kind.as_str(),
+            };
         let is_first = source.kind == "first";
         ReferenceBody {
             model,
@@ -117,7 +118,7 @@ impl ReferenceBody {
                 .map(|table| table.column_types().map(column).collect()),
             versions: is_first.then(|| {
                 (in_force.versions.into_iter())
-                    .map(|version| VersionBody {
+                    .map(|version| ReferenceVersionBody {
                         version: version.version,
                         rows: version.rows,
                         columns: (version.columns.iter())
