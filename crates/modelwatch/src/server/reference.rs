@@ -169,7 +169,7 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
         config's file; or the config's `first = N`, with each version's rows so far), its rows \
         and its columns with their types. An upload replaces the config's reference for every \
         version and instance of the model.",
-    params(("name" = String, Path, description = "The model's name")),
+    params(("name" = String, Path, description = "The model's name", example = "fraud-detector")),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The reference in force", body = ReferenceBody),
@@ -206,7 +206,7 @@ pub(super) async fn get_reference(
         window of every version and instance of the model is compared with it. Answered once \
         committed, with the reference now in force. At most the body limit (`--body-limit`, \
         default 16 MiB), 1,001 columns and 1,000,000 rows.",
-    params(("name" = String, Path, description = "The model's name")),
+    params(("name" = String, Path, description = "The model's name", example = "fraud-detector")),
     request_body(
         description = "The reference's rows",
         content(
