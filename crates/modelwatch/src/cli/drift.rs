@@ -131,16 +131,7 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<()> {
 
 /// The flags' options, checked against the reference's columns.
 fn options(args: &DriftArgs, reference: &RawTable) -> Result<Options> {
-    let mut seen = HashSet::new();
-    for name in &reference.names {
-        if !seen.insert(name) {
-            bail!(
-                "{}: line {}: column {name:?} appears twice",
-                reference.path.display(),
-                reference.header_line
-            );
-        }
-    }
+    reference.check_unique_names()?;
     let mut lists: [HashSet<String>; 2] = Default::default();
     for ((flag, columns), set) in [
         ("--categorical", &args.categorical),

@@ -30,6 +30,25 @@ pub struct RawTable {
 }
 
 impl RawTable {
+    /// Checks that no column is named twice.
+    ///
+    /// # Errors
+    ///
+    /// The first name that appears twice, with the line that names the columns.
+    pub fn check_unique_names(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for name in &self.names {
+            if !seen.insert(name) {
+                bail!(
+                    "{}: line {}: column {name:?} appears twice",
+                    self.path.display(),
+                    self.header_line
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// `FILE: line N, column "C"` for row `row` of column `column`.
     pub fn at(&self, row: usize, column: usize) -> String {
         let line = self.lines.get(row).copied().unwrap_or(0);

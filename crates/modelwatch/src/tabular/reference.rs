@@ -4,10 +4,9 @@
 //! missing value), checked by [`ReferenceTable::new`], every problem named with its line and
 //! column.
 
-use std::collections::HashSet;
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use modelwatch_engine::ReferenceTable;
 use modelwatch_engine::reference::Cell;
 
@@ -33,16 +32,7 @@ pub fn reference_bytes(name: &Path, bytes: Vec<u8>, json_lines: bool) -> Result<
 }
 
 fn to_reference(table: &RawTable) -> Result<ReferenceTable> {
-    let mut seen = HashSet::new();
-    for name in &table.names {
-        if !seen.insert(name) {
-            bail!(
-                "{}: line {}: column {name:?} appears twice",
-                table.path.display(),
-                table.header_line
-            );
-        }
-    }
+    table.check_unique_names()?;
     let columns = (table.names.iter().zip(&table.columns))
         .map(|(name, column)| (name.clone(), cells(column)))
         .collect();

@@ -11,7 +11,7 @@ use std::process::Command;
 use modelwatch_store::Store;
 use serde_json::{Value, json};
 
-use crate::serve_child::{Client, ServeChild, http_agent};
+use crate::serve_child::{Client, ServeChild};
 
 const CONFIG: &str = r#"
 [[models]]
@@ -63,17 +63,6 @@ fn reference_csv(rows: u32, with_prediction: bool) -> String {
     text
 }
 
-fn put(serve: &ServeChild, model: &str, content_type: &str, body: &str) -> (u16, Value) {
-    let mut response = http_agent()
-        .put(format!("{}/v1/models/{model}/reference", serve.base))
-        .header("content-type", content_type)
-        .send(body)
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// The `(at, value)` of each point of `metric` of `model`, oldest first.
 fn points(client: &Client, model: &str, metric: &str) -> Vec<(String, f64)> {
     let (status, text) = client.get(&format!(
@@ -116,7 +105,11 @@ fn uploaded_and_file_references_survive_a_kill_and_replay_to_the_same_points() {
     assert_eq!(file["source"]["kind"], "file");
     assert_eq!(file["source"]["path"], "refs/price.csv");
     assert_eq!(file["rows"], 40);
-    let (status, uploaded) = put(&serve, "fraud", "text/csv", &reference_csv(40, true));
+    let (status, uploaded) = client.put(
+        "/v1/models/fraud/reference",
+        "text/csv",
+        &reference_csv(40, true),
+    );
     assert_eq!(status, 200, "{uploaded}");
     assert_eq!(uploaded["source"]["kind"], "upload");
     // Ages far above both references': age drifts in every window of 10.
