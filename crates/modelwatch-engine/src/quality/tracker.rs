@@ -20,6 +20,7 @@ use crate::traffic::{Label, Outcome, Prediction};
 
 use super::cbpe::{self, Reference};
 use super::drift::{self, Table};
+use super::in_force::UploadedReference;
 use super::join::{IdKey, Pending, PendingJoin, id_key};
 use super::window::{self, Joined, NO_SCORE};
 
@@ -75,6 +76,8 @@ pub(crate) struct ModelTraffic {
     pub(crate) versions: Vec<(String, Option<Reference>)>,
     /// Each version's drift reference: its first predictions, in the order versions came.
     pub(crate) drift_references: Vec<(String, Table)>,
+    /// The reference uploaded for the model, which every version compares with.
+    pub(crate) uploaded: Option<UploadedReference>,
     pub(crate) counts: TrafficCounts,
 }
 
@@ -91,6 +94,7 @@ impl ModelTraffic {
             rows: HashMap::new(),
             versions: Vec::new(),
             drift_references: Vec::new(),
+            uploaded: None,
             counts: TrafficCounts::default(),
         }
     }
@@ -382,8 +386,9 @@ impl QualityTracker {
     }
 }
 
-/// Adds a prediction to its version's drift reference until that is complete, and then to
-/// its instance's drift window; compares a full window with the reference.
+/// Adds a prediction to its instance's drift window (with `first = N`, to its version's
+/// reference until that is complete); compares a full window with the reference in force:
+/// the model's uploaded one, else the config's file, else the version's first predictions.
 fn observe_drift(
     traffic: &mut ModelTraffic,
     index: usize,
@@ -391,32 +396,49 @@ fn observe_drift(
     prediction: &Prediction,
     emit: &mut Emitter<'_>,
 ) {
-    let version = &traffic.instances[index].model.version;
-    let at = match traffic
-        .drift_references
-        .iter()
-        .position(|(name, _)| name == version)
-    {
-        Some(at) => at,
-        None => {
-            traffic
+    let given = match &traffic.uploaded {
+        Some(uploaded) => Some(&uploaded.table.table),
+        None => settings.reference.table().map(|table| &table.table),
+    };
+    let version_at = match (given, settings.reference.first()) {
+        (Some(_), _) => None,
+        // A file not read (the engine alone, without the binary): nothing to compare with.
+        (None, None) => return,
+        (None, Some(first)) => {
+            let version = &traffic.instances[index].model.version;
+            let at = match traffic
                 .drift_references
-                .push((version.clone(), Table::default()));
-            traffic.drift_references.len() - 1
+                .iter()
+                .position(|(name, _)| name == version)
+            {
+                Some(at) => at,
+                None => {
+                    traffic
+                        .drift_references
+                        .push((version.clone(), Table::default()));
+                    traffic.drift_references.len() - 1
+                }
+            };
+            let reference = &mut traffic.drift_references[at].1;
+            if reference.rows < first {
+                reference.push(prediction);
+                return;
+            }
+            Some(at)
         }
     };
-    let reference = &mut traffic.drift_references[at].1;
-    if reference.rows < settings.reference_first {
-        reference.push(prediction);
-        return;
-    }
     let window = &mut traffic.instances[index].drift;
     window.push(prediction);
     if window.rows < settings.window {
         return;
     }
     let window = std::mem::take(window);
-    let point = drift::compare(&traffic.drift_references[at].1, &window, settings);
+    let reference = match (given, version_at) {
+        (Some(table), _) => table,
+        (None, Some(at)) => &traffic.drift_references[at].1,
+        (None, None) => return,
+    };
+    let point = drift::compare(reference, &window, settings);
     let model = traffic.instances[index].model.clone();
     emit.drift_point(&model, point);
 }
