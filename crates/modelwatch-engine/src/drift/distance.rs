@@ -22,8 +22,7 @@ pub(super) fn energy(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
 fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     let u = sorted(u);
     let v = sorted(v);
-    let mut all: Vec<f64> = u.iter().chain(v.iter()).copied().collect();
-    all.sort_by(f64::total_cmp);
+    let all = super::sort::merged(&u, &v);
     let (nu, nv) = (u.len() as f64, v.len() as f64);
     let (mut iu, mut iv) = (0usize, 0usize);
     let mut terms = Vec::with_capacity(all.len().saturating_sub(1));
@@ -49,9 +48,7 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
 
 /// The values sorted ascending.
 pub(super) fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut values = values.to_vec();
-    values.sort_by(f64::total_cmp);
-    values
+    super::sort::sorted_f64(values)
 }
 
 /// pandas' `Series.std(ddof=0)` (what `np.std` of a Series calls): the mean by a pairwise sum,
