@@ -39,24 +39,6 @@ pub(crate) fn sorted_f64(values: &[f64]) -> Vec<f64> {
     keys.into_iter().map(from_key).collect()
 }
 
-/// The values of two sorted slices in one sorted vector, as sorting `a ++ b` would give.
-pub(crate) fn merged(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut all = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
-        if y.total_cmp(&x).is_lt() {
-            all.push(y);
-            j += 1;
-        } else {
-            all.push(x);
-            i += 1;
-        }
-    }
-    all.extend_from_slice(a.get(i..).unwrap_or_default());
-    all.extend_from_slice(b.get(j..).unwrap_or_default());
-    all
-}
-
 /// Sorts categories as `values.sort()` does, by their numbers' bits when every category is a
 /// number (categories that compare equal are the same value, so the order of equal ones does
 /// not show).
@@ -120,7 +102,7 @@ fn radix_sort(keys: &mut Vec<u64>) {
     let total = keys.len();
     let mut scratch = vec![0u64; total];
     for (pass, histogram) in counts.iter_mut().enumerate() {
-        if histogram.iter().any(|&count| count == total) {
+        if histogram.contains(&total) {
             continue;
         }
         let mut next = 0;
@@ -189,16 +171,6 @@ mod tests {
             let mut in_place = values.clone();
             sort_f64(&mut in_place);
             prop_assert_eq!(in_place.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), by_total_cmp(&values));
-        }
-
-        #[test]
-        fn merges_as_sorting_both_does(
-            a in prop::collection::vec(value(), 0..600),
-            b in prop::collection::vec(value(), 0..600),
-        ) {
-            let all: Vec<f64> = a.iter().chain(&b).copied().collect();
-            let got: Vec<u64> = merged(&sorted_f64(&a), &sorted_f64(&b)).into_iter().map(f64::to_bits).collect();
-            prop_assert_eq!(got, by_total_cmp(&all));
         }
 
         #[test]
