@@ -111,17 +111,20 @@ mod tests {
         }
     }
 
+    /// Halves from -2.5 to 2 (ties), a zero of the given sign, or any value within ±1000.
+    fn value(zero: f64) -> impl Strategy<Value = f64> {
+        proptest::prop_oneof![
+            (-5i8..5).prop_map(|v| f64::from(v) / 2.0),
+            proptest::strategy::Just(zero),
+            -1e3f64..1e3,
+        ]
+    }
+
     proptest::proptest! {
         #[test]
         fn the_merge_walk_gives_searchsorteds_distance_bit_for_bit(
-            u in proptest::collection::vec(
-                proptest::prop_oneof![(-5i8..5).prop_map(|v| f64::from(v) / 2.0), proptest::prelude::Just(-0.0), -1e3f64..1e3],
-                1..300,
-            ),
-            v in proptest::collection::vec(
-                proptest::prop_oneof![(-5i8..5).prop_map(|v| f64::from(v) / 2.0), proptest::prelude::Just(0.0), -1e3f64..1e3],
-                1..300,
-            ),
+            u in proptest::collection::vec(value(-0.0), 1..300),
+            v in proptest::collection::vec(value(0.0), 1..300),
         ) {
             for p in [1, 2] {
                 proptest::prop_assert_eq!(
