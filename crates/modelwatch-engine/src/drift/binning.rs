@@ -125,7 +125,7 @@ pub(super) fn categories(sample: &Sample<'_>) -> Vec<Category> {
 /// Each distinct category with its count, sorted.
 pub(super) fn counts(values: &[Category]) -> Vec<(Category, usize)> {
     let mut sorted = values.to_vec();
-    sorted.sort();
+    super::sort::sort_categories(&mut sorted);
     let mut table: Vec<(Category, usize)> = Vec::new();
     for value in sorted {
         match table.last_mut() {

@@ -18,30 +18,39 @@ pub(super) fn energy(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
 
 /// SciPy's `_cdf_distance(p, u, v)` for p = 1 (`Σ |U − V|·Δ`) and p = 2 (`sqrt(Σ (U − V)²·Δ)`):
 /// U and V are the ECDFs (`searchsorted(side="right")`) at every pooled value but the last,
-/// Δ the gaps between consecutive pooled values.
+/// Δ the gaps between consecutive pooled values. The pooled values are walked by merging the
+/// two sorted samples: where the next value is larger, the values taken so far are exactly
+/// those at most the current one (SciPy's counts); within a tie Δ is 0 and so is the term,
+/// whatever the counts, so every term, hence the sum, is SciPy's.
 fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     let u = sorted(u);
     let v = sorted(v);
-    let mut all: Vec<f64> = u.iter().chain(v.iter()).copied().collect();
-    all.sort_by(f64::total_cmp);
     let (nu, nv) = (u.len() as f64, v.len() as f64);
     let (mut iu, mut iv) = (0usize, 0usize);
-    let mut terms = Vec::with_capacity(all.len().saturating_sub(1));
-    for pair in all.windows(2) {
-        let x = pair[0];
-        while iu < u.len() && u[iu] <= x {
-            iu += 1;
+    let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));
+    let mut previous: Option<f64> = None;
+    loop {
+        let (x, from_u) = match (u.get(iu), v.get(iv)) {
+            (Some(&a), Some(&b)) if b.total_cmp(&a).is_lt() => (b, false),
+            (Some(&a), _) => (a, true),
+            (None, Some(&b)) => (b, false),
+            (None, None) => break,
+        };
+        if let Some(before) = previous {
+            let difference = iu as f64 / nu - iv as f64 / nv;
+            let delta = x - before;
+            terms.push(if p == 1 {
+                difference.abs() * delta
+            } else {
+                difference * difference * delta
+            });
         }
-        while iv < v.len() && v[iv] <= x {
+        if from_u {
+            iu += 1;
+        } else {
             iv += 1;
         }
-        let difference = iu as f64 / nu - iv as f64 / nv;
-        let delta = pair[1] - x;
-        terms.push(if p == 1 {
-            difference.abs() * delta
-        } else {
-            difference * difference * delta
-        });
+        previous = Some(x);
     }
     let total = sum(&terms);
     if p == 1 { total } else { total.sqrt() }
@@ -49,9 +58,7 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
 
 /// The values sorted ascending.
 pub(super) fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut values = values.to_vec();
-    values.sort_by(f64::total_cmp);
-    values
+    super::sort::sorted_f64(values)
 }
 
 /// pandas' `Series.std(ddof=0)` (what `np.std` of a Series calls): the mean by a pairwise sum,
@@ -66,6 +73,7 @@ pub(super) fn std_population(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn identical_samples_are_at_distance_zero_and_a_shift_moves_by_its_size() {
@@ -74,6 +82,57 @@ mod tests {
         assert_eq!(cdf_distance(&a, &a, 1), 0.0);
         assert_eq!(cdf_distance(&a, &b, 1), 1.0);
         assert_eq!(energy(&a, &a), Ok(0.0));
+    }
+
+    /// SciPy's `_cdf_distance` written as it reads: the pooled values sorted, the counts by
+    /// `searchsorted(side="right")`.
+    fn cdf_distance_by_searchsorted(u: &[f64], v: &[f64], p: u8) -> f64 {
+        let (u, v) = (sorted(u), sorted(v));
+        let mut all: Vec<f64> = u.iter().chain(&v).copied().collect();
+        all.sort_by(f64::total_cmp);
+        let terms: Vec<f64> = all
+            .windows(2)
+            .map(|pair| {
+                let cu = u.partition_point(|y| *y <= pair[0]) as f64 / u.len() as f64;
+                let cv = v.partition_point(|y| *y <= pair[0]) as f64 / v.len() as f64;
+                let difference = cu - cv;
+                let delta = pair[1] - pair[0];
+                if p == 1 {
+                    difference.abs() * delta
+                } else {
+                    difference * difference * delta
+                }
+            })
+            .collect();
+        if p == 1 {
+            sum(&terms)
+        } else {
+            sum(&terms).sqrt()
+        }
+    }
+
+    /// Halves from -2.5 to 2 (ties), a zero of the given sign, or any value within ±1000.
+    fn value(zero: f64) -> impl Strategy<Value = f64> {
+        proptest::prop_oneof![
+            (-5i8..5).prop_map(|v| f64::from(v) / 2.0),
+            proptest::strategy::Just(zero),
+            -1e3f64..1e3,
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_merge_walk_gives_searchsorteds_distance_bit_for_bit(
+            u in proptest::collection::vec(value(-0.0), 1..300),
+            v in proptest::collection::vec(value(0.0), 1..300),
+        ) {
+            for p in [1, 2] {
+                proptest::prop_assert_eq!(
+                    cdf_distance(&u, &v, p).to_bits(),
+                    cdf_distance_by_searchsorted(&u, &v, p).to_bits()
+                );
+            }
+        }
     }
 
     #[test]

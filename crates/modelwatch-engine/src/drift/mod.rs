@@ -23,6 +23,7 @@ mod method;
 mod parametric;
 mod rank;
 mod sample;
+mod sort;
 pub mod special;
 
 pub use method::{Drifted, Method, auto_method};

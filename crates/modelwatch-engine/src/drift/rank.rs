@@ -153,7 +153,7 @@ const ANDERSON_FIT: [f64; 3] = [
 /// in log(level), capped at 0.25 and floored at 0.001 as SciPy does.
 pub(super) fn anderson(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     let mut z: Vec<f64> = r.iter().chain(c).copied().collect();
-    z.sort_by(f64::total_cmp);
+    super::sort::sort_f64(&mut z);
     let mut distinct = z.clone();
     distinct.dedup();
     if distinct.len() < 2 {
@@ -245,7 +245,7 @@ fn anderson_midrank(samples: &[&[f64]], z: &[f64], distinct: &[f64]) -> f64 {
     let mut total = 0.0;
     for sample in samples {
         let mut s = sample.to_vec();
-        s.sort_by(f64::total_cmp);
+        super::sort::sort_f64(&mut s);
         let n_i = s.len() as f64;
         let inner: Vec<f64> = distinct
             .iter()

@@ -98,7 +98,12 @@ impl RawColumn {
     }
 
     /// Keeps the texts from now on, starting with those of the cells already added.
-    pub fn start_texts<'a>(&mut self, earlier: impl Iterator<Item = &'a str>) {
+    pub(super) fn start_texts<'a>(&mut self, earlier: impl Iterator<Item = &'a str>) {
+        // Room for as many cells as the numbers had, and texts of 8 bytes on average.
+        let cells = self.numbers.as_ref().map_or(0, Vec::capacity);
+        self.ends.reserve(cells);
+        self.tags.reserve(cells);
+        self.bytes.reserve(8 * cells);
         for text in earlier {
             let tag = if text.is_empty() {
                 Tag::Missing

@@ -69,6 +69,8 @@ pub fn read_table(path: &Path) -> Result<RawTable> {
     let table = if is_json_lines(path) {
         let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         read_json_lines(path, BufReader::with_capacity(1 << 20, file))?
+    } else if let Some(table) = plain_csv::read_chunked(path)? {
+        table
     } else {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

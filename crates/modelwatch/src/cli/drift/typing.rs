@@ -3,12 +3,16 @@
 //! categorical otherwise, with each file's categories typed as pandas types that file's column
 //! (all booleans, all numbers, or text).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use anyhow::{Result, bail};
 use modelwatch_engine::drift::{Category, ColumnType};
 
 use modelwatch::tabular::raw::{RawTable, Tag, number};
+
+/// A fast hash for the categories' texts and numbers (the input is the user's own file).
+type FastHash = foldhash::fast::RandomState;
 
 /// The boolean a CSV cell holds: the spellings pandas reads as booleans.
 fn boolean(text: &str) -> Option<bool> {
@@ -55,15 +59,21 @@ pub(super) fn column_type(reference: &RawTable, column: usize, declared: Declare
     }
 }
 
-/// The numbers of column `column` of `table`, missing values left out.
+/// The numbers of column `column` of `table`, missing values left out (the column's own
+/// numbers when none is missing).
 ///
 /// # Errors
 ///
 /// A value is not a finite number: named with its line and column, and `why` the column is
 /// numerical.
-pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Vec<f64>> {
+pub(super) fn numbers<'a>(table: &'a RawTable, column: usize, why: &str) -> Result<Cow<'a, [f64]>> {
     if let Some(numbers) = table.columns[column].numbers() {
-        return Ok(numbers.iter().copied().filter(|v| !v.is_nan()).collect());
+        if !numbers.iter().any(|v| v.is_nan()) {
+            return Ok(Cow::Borrowed(numbers));
+        }
+        return Ok(Cow::Owned(
+            numbers.iter().copied().filter(|v| !v.is_nan()).collect(),
+        ));
     }
     // Not all numbers: the texts are kept (see `RawColumn`).
     let cells = table.columns[column].cells().into_iter().flatten();
@@ -85,7 +95,7 @@ pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Vec<
         };
         values.push(value);
     }
-    Ok(values)
+    Ok(Cow::Owned(values))
 }
 
 /// The number of distinct values over both samples, counted up to `limit` (then `limit`).
@@ -137,7 +147,7 @@ fn coded(table: &RawTable, column: usize) -> (Vec<usize>, Vec<Category>) {
     let mut distinct = Vec::new();
     let mut codes = Vec::new();
     if let Some(numbers) = raw.numbers() {
-        let mut index: HashMap<u64, usize> = HashMap::new();
+        let mut index: HashMap<u64, usize, FastHash> = HashMap::default();
         for &value in numbers.iter().filter(|value| !value.is_nan()) {
             let next = index.len();
             let code = *index.entry(value.to_bits()).or_insert_with(|| {
@@ -152,7 +162,7 @@ fn coded(table: &RawTable, column: usize) -> (Vec<usize>, Vec<Category>) {
         Box::new(raw.cells().into_iter().flatten())
     };
     let kind = kind(cells);
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: HashMap<&str, usize, FastHash> = HashMap::default();
     for (text, tag) in cells() {
         if tag == Tag::Missing {
             continue;

@@ -452,3 +452,39 @@ fn a_column_that_turns_out_to_be_text_keeps_its_numbers_as_written() {
         assert_eq!(report["columns"][1]["type"], "numerical", "{name}");
     }
 }
+
+#[test]
+fn a_large_plain_file_read_in_chunks_gives_what_the_csv_crate_gives() {
+    // More than the plain reader's 1 MiB chunk: rows cross chunk boundaries, and column `a`
+    // turns out to be text on the last row (its earlier cells then come from a second, whole
+    // read). A quoted cell sends the same data through the csv crate; both reports agree.
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = String::from("a,b,c\n");
+    for row in 0..120_000 {
+        let a = if row == 119_999 {
+            "x".to_string()
+        } else {
+            format!("{}.0", row % 7)
+        };
+        plain.push_str(&format!("{a},{},{}\n", f64::from(row) * 0.25, row % 3));
+    }
+    let quoted = plain.replacen("a,b,c\n", "a,b,\"c\"\n", 1);
+    let current = write_temp(
+        dir.path(),
+        "current.csv",
+        "a,b,c\n1.0,5,0\n2.0,6,1\nx,7,2\n",
+    );
+    let mut reports = Vec::new();
+    for (name, text) in [("plain.csv", &plain), ("quoted.csv", &quoted)] {
+        let reference = write_temp(dir.path(), name, text);
+        reports.push(drift_json(&[
+            "--reference",
+            &reference,
+            "--current",
+            &current,
+        ]));
+    }
+    assert_eq!(reports[0]["columns"][0]["type"], "categorical");
+    assert_eq!(reports[0]["columns"][1]["type"], "numerical");
+    assert_eq!(reports[0], reports[1]);
+}
