@@ -20,10 +20,14 @@ pub(super) fn energy(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
 /// U and V are the ECDFs (`searchsorted(side="right")`) at every pooled value but the last,
 /// Δ the gaps between consecutive pooled values.
 fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
-    let u = sorted(u);
-    let v = sorted(v);
-    let mut all: Vec<f64> = u.iter().chain(v.iter()).copied().collect();
-    all.sort_by(f64::total_cmp);
+    cdf_distance_sorted(&sorted(u), &sorted(v), p)
+}
+
+/// [`cdf_distance`] of two samples sorted ascending (`f64::total_cmp`): the pooled sorted
+/// values come from one merge pass (the same array as sorting the concatenation), and the
+/// terms are summed in NumPy's pairwise order.
+pub(super) fn cdf_distance_sorted(u: &[f64], v: &[f64], p: u8) -> f64 {
+    let all = merged(u, v);
     let (nu, nv) = (u.len() as f64, v.len() as f64);
     let (mut iu, mut iv) = (0usize, 0usize);
     let mut terms = Vec::with_capacity(all.len().saturating_sub(1));
@@ -45,6 +49,24 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     }
     let total = sum(&terms);
     if p == 1 { total } else { total.sqrt() }
+}
+
+/// Two ascending (`f64::total_cmp`) runs merged into one.
+fn merged(u: &[f64], v: &[f64]) -> Vec<f64> {
+    let mut all = Vec::with_capacity(u.len() + v.len());
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < u.len() && j < v.len() {
+        if v[j].total_cmp(&u[i]).is_lt() {
+            all.push(v[j]);
+            j += 1;
+        } else {
+            all.push(u[i]);
+            i += 1;
+        }
+    }
+    all.extend_from_slice(&u[i..]);
+    all.extend_from_slice(&v[j..]);
+    all
 }
 
 /// The values sorted ascending.

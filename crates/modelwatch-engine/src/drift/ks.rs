@@ -14,12 +14,17 @@ const MAX_EXACT_N: usize = 10_000;
 pub(super) fn p_value(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     let a = sorted(r);
     let b = sorted(c);
-    let d = statistic(&a, &b);
+    Ok(p_value_sorted(&a, &b))
+}
+
+/// The p-value of `ks_2samp` for two samples sorted ascending (`f64::total_cmp`).
+pub(super) fn p_value_sorted(a: &[f64], b: &[f64]) -> f64 {
+    let d = statistic(a, b);
     let (n1, n2) = (a.len() as u64, b.len() as u64);
     if a.len().max(b.len()) <= MAX_EXACT_N
         && let Some(p) = exact(n1, n2, d)
     {
-        return Ok(p.clamp(0.0, 1.0));
+        return p.clamp(0.0, 1.0);
     }
     // Asymptotic: kstwo.sf(d, round(m·n/(m + n))) with m >= n.
     let (m, n) = if n1 >= n2 {
@@ -28,19 +33,31 @@ pub(super) fn p_value(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
         (n2 as f64, n1 as f64)
     };
     let en = (m * n / (m + n)).round_ties_even();
-    Ok(kolmogorov::kstwo_sf(d, en).clamp(0.0, 1.0))
+    kolmogorov::kstwo_sf(d, en).clamp(0.0, 1.0)
 }
 
 /// D: the largest gap between the two ECDFs (`searchsorted(side="right")`) over the pooled
 /// values, as SciPy picks it (the larger of max(F1 − F2) and clip(−min(F1 − F2), 0, 1)).
+/// One merge pass over the two sorted samples: at each distinct pooled value, the counts of
+/// each side at or below it.
 fn statistic(a: &[f64], b: &[f64]) -> f64 {
     let (n1, n2) = (a.len() as f64, b.len() as f64);
     let mut max_s = f64::NEG_INFINITY;
     let mut min_s = f64::INFINITY;
-    for &x in a.iter().chain(b.iter()) {
-        let f1 = a.partition_point(|v| *v <= x) as f64 / n1;
-        let f2 = b.partition_point(|v| *v <= x) as f64 / n2;
-        let difference = f1 - f2;
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < a.len() || j < b.len() {
+        let x = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) | (None, Some(&x)) => x,
+            (None, None) => break,
+        };
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        let difference = i as f64 / n1 - j as f64 / n2;
         max_s = max_s.max(difference);
         min_s = min_s.min(difference);
     }
