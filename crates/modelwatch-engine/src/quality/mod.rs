@@ -7,6 +7,7 @@ mod drift;
 pub mod isotonic;
 pub mod join;
 pub mod metrics;
+mod prepared;
 mod state;
 mod tracker;
 mod verdict;

@@ -141,6 +141,7 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
         rows: state.rows.into_iter().collect(),
         versions: state.versions,
         drift_references: state.drift_references,
+        drift_prepared: Default::default(),
         counts: state.counts,
     })
 }

@@ -21,6 +21,7 @@ use crate::traffic::{Label, Outcome, Prediction};
 use super::cbpe::{self, Reference};
 use super::drift::{self, Table};
 use super::join::{IdKey, Pending, PendingJoin, id_key};
+use super::prepared::PreparedReferences;
 use super::window::{self, Joined, NO_SCORE};
 
 /// How the traffic of one model has gone: what `/v1/models/{name}` and `/metrics` show.
@@ -75,6 +76,8 @@ pub(crate) struct ModelTraffic {
     pub(crate) versions: Vec<(String, Option<Reference>)>,
     /// Each version's drift reference: its first predictions, in the order versions came.
     pub(crate) drift_references: Vec<(String, Table)>,
+    /// Those references prepared for their windows (not in snapshots: prepared again).
+    pub(crate) drift_prepared: PreparedReferences,
     pub(crate) counts: TrafficCounts,
 }
 
@@ -91,6 +94,7 @@ impl ModelTraffic {
             rows: HashMap::new(),
             versions: Vec::new(),
             drift_references: Vec::new(),
+            drift_prepared: PreparedReferences::default(),
             counts: TrafficCounts::default(),
         }
     }
@@ -373,6 +377,27 @@ impl QualityTracker {
             .collect()
     }
 
+    /// Bytes the drift state holds: every version's reference table and its prepared form,
+    /// and every instance's open window.
+    pub fn drift_bytes(&self) -> usize {
+        self.models
+            .values()
+            .map(|traffic| {
+                let references: usize = traffic
+                    .drift_references
+                    .iter()
+                    .map(|(version, table)| version.capacity() + table.memory_bytes())
+                    .sum();
+                let windows: usize = traffic
+                    .instances
+                    .iter()
+                    .map(|instance| instance.drift.memory_bytes())
+                    .sum();
+                references + traffic.drift_prepared.memory_bytes() + windows
+            })
+            .sum()
+    }
+
     /// Bytes the pending joins hold.
     pub fn pending_bytes(&self) -> usize {
         self.models
@@ -416,7 +441,9 @@ fn observe_drift(
         return;
     }
     let window = std::mem::take(window);
-    let point = drift::compare(&traffic.drift_references[at].1, &window, settings);
+    let (version, table) = &traffic.drift_references[at];
+    let reference = traffic.drift_prepared.get(version, table);
+    let point = drift::compare_prepared(reference, &window, settings);
     let model = traffic.instances[index].model.clone();
     emit.drift_point(&model, point);
 }
