@@ -20,6 +20,7 @@ mod numerical;
 #[cfg(test)]
 mod tests;
 
+pub use super::ks::ExactKsCache;
 pub use categorical::PreparedCategories;
 pub use numerical::PreparedNumbers;
 
@@ -92,13 +93,19 @@ impl PreparedColumn {
     }
 
     /// [`score`](super::score) of `method` for this reference and `current`: equal to it bit
-    /// for bit, error for error.
+    /// for bit, error for error. Exact ks p-values come from `cache` when it has them (it
+    /// keeps those it computes).
     ///
     /// # Errors
     ///
     /// As [`score`](super::score): the method does not apply to the column's type, a side is
     /// empty, or the method cannot score these values.
-    pub fn score(&self, method: Method, current: &Sample<'_>) -> Result<f64, DriftError> {
+    pub fn score(
+        &self,
+        method: Method,
+        current: &Sample<'_>,
+        cache: &mut ExactKsCache,
+    ) -> Result<f64, DriftError> {
         if self.is_empty() {
             return Err(DriftError::Empty { side: "reference" });
         }
@@ -113,7 +120,9 @@ impl PreparedColumn {
             });
         }
         let prepared = match (self, current) {
-            (PreparedColumn::Numerical(numbers), Sample::Numerical(c)) => numbers.score(method, c),
+            (PreparedColumn::Numerical(numbers), Sample::Numerical(c)) => {
+                numbers.score(method, c, cache)
+            }
             (PreparedColumn::Categorical(categories), Sample::Categorical(c)) => {
                 categories.score(method, c)
             }

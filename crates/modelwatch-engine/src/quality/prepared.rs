@@ -5,6 +5,7 @@
 //! prepared again after a restore (`docs/drift.md`, "In serve and replay").
 
 use crate::config::DriftSettings;
+use crate::drift::prepared::ExactKsCache;
 use crate::drift::{Category, ColumnType, Method, PreparedColumn, Sample, auto_method};
 
 use super::drift::{Cell, Table};
@@ -57,6 +58,8 @@ impl PreparedReferences {
 pub(crate) struct PreparedReference {
     rows: u32,
     columns: Vec<ReferenceColumn>,
+    /// Exact ks p-values computed for this reference's columns (they share its size).
+    ks: ExactKsCache,
 }
 
 /// One column of a prepared reference.
@@ -102,6 +105,7 @@ impl PreparedReference {
         PreparedReference {
             rows: table.rows,
             columns,
+            ks: ExactKsCache::default(),
         }
     }
 
@@ -124,11 +128,12 @@ impl PreparedReference {
 
     /// Every reference column of `window` judged, in name order.
     pub(crate) fn judge(&mut self, window: &Table, settings: &DriftSettings) -> Vec<ColumnVerdict> {
+        let ks = &mut self.ks;
         self.columns
             .iter_mut()
             .map(|column| ColumnVerdict {
                 column: column.name.clone(),
-                outcome: column.judge(window, settings),
+                outcome: column.judge(window, settings, ks),
             })
             .collect()
     }
@@ -150,7 +155,7 @@ impl PreparedReference {
                     + column.calibrations.capacity() * size_of::<Calibration>()
             })
             .sum();
-        size_of::<PreparedReference>() + columns
+        size_of::<PreparedReference>() + columns + self.ks.memory_bytes()
     }
 }
 
@@ -199,7 +204,12 @@ impl Current {
 impl ReferenceColumn {
     /// This column of the window against the reference: its method, score, threshold and
     /// decision.
-    fn judge(&mut self, window: &Table, settings: &DriftSettings) -> ColumnOutcome {
+    fn judge(
+        &mut self,
+        window: &Table,
+        settings: &DriftSettings,
+        ks: &mut ExactKsCache,
+    ) -> ColumnOutcome {
         let name = self.name.as_str();
         let Some(current_cells) = window.columns.get(name) else {
             return ColumnOutcome::NotScored("not in the window".to_string());
@@ -256,7 +266,7 @@ impl ReferenceColumn {
             (_, current) => (prepared, current),
         };
         let current = current.sample();
-        let score = match prepared.score(method, &current) {
+        let score = match prepared.score(method, &current, ks) {
             Ok(score) => score,
             Err(error) => return ColumnOutcome::NotScored(error.to_string()),
         };
@@ -274,7 +284,7 @@ impl ReferenceColumn {
                     })
                     .map(|calibration| calibration.spread);
                 let spread = found.unwrap_or_else(|| {
-                    let spread = spread_of_windows(method, prepared, size);
+                    let spread = spread_of_windows(method, prepared, size, ks);
                     self.calibrations.push(Calibration {
                         method,
                         size,
@@ -323,17 +333,22 @@ fn spread_of_windows(
     method: Method,
     reference: &PreparedColumn,
     size: usize,
+    ks: &mut ExactKsCache,
 ) -> Option<(f64, f64)> {
     let size = size.max(1);
     let scores = reference.with_sample(|sample| -> Option<Vec<f64>> {
         match sample {
             Sample::Numerical(values) => values
                 .chunks_exact(size)
-                .map(|chunk| reference.score(method, &Sample::Numerical(chunk)).ok())
+                .map(|chunk| reference.score(method, &Sample::Numerical(chunk), ks).ok())
                 .collect(),
             Sample::Categorical(values) => values
                 .chunks_exact(size)
-                .map(|chunk| reference.score(method, &Sample::Categorical(chunk)).ok())
+                .map(|chunk| {
+                    reference
+                        .score(method, &Sample::Categorical(chunk), ks)
+                        .ok()
+                })
                 .collect(),
         }
     })?;

@@ -11,7 +11,7 @@ use super::super::binning::{
 };
 use super::super::distance::{cdf_distance_sorted, sorted, std_population};
 use super::super::hellinger::{binned_overlap, of_overlap};
-use super::super::ks::p_value_sorted;
+use super::super::ks::{ExactKsCache, p_value_sorted};
 use super::super::{Category, DriftError, Method, Sample};
 
 /// Above this many distinct reference values, Evidently bins a numerical column by Sturges
@@ -104,9 +104,14 @@ impl PreparedNumbers {
 
     /// The score of `method` against `current` where this module has a prepared path; `None`
     /// for the others.
-    pub(super) fn score(&self, method: Method, current: &[f64]) -> Option<Result<f64, DriftError>> {
+    pub(super) fn score(
+        &self,
+        method: Method,
+        current: &[f64],
+        cache: &mut ExactKsCache,
+    ) -> Option<Result<f64, DriftError>> {
         let score = match method {
-            Method::Ks => p_value_sorted(&self.sorted, &sorted(current)),
+            Method::Ks => p_value_sorted(&self.sorted, &sorted(current), cache),
             Method::Wasserstein => {
                 cdf_distance_sorted(&self.sorted, &sorted(current), 1) / self.std.max(0.001)
             }
