@@ -307,6 +307,68 @@ def equal_size_sets():
     ]
 
 
+def cramer_von_mises_sets():
+    """Extra sets for cramer_von_mises: the exact p-value (at most 20 values a side) with each
+    storage NumPy picks for its frequency table (unsigned integers, where Evidently's copy
+    fails with a casting error; float16; float32), with and without ties, a side of one value (refused), the limiting distribution just above 20
+    values, a small p-value, and a statistic so small that p is 1 (tn < 0.003)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1914)
+
+    def normal(n, mu=0.0, digits=2):
+        return [round(float(v), digits) for v in rng.normal(mu, 1, n)]
+
+    def ints(n, low, high):
+        return [int(v) for v in rng.integers(low, high + 1, n)]
+
+    return [
+        ("exact_2_3_unsigned", normal(2), normal(3, 1.0)),
+        ("exact_6_8_unsigned", normal(6), normal(8, 0.5)),
+        ("exact_3_20_unsigned", normal(3), normal(20, 0.3)),
+        ("exact_8_8_float16", normal(8), normal(8, 0.8)),
+        ("exact_9_9_float16_ties", ints(9, 0, 4), ints(9, 1, 5)),
+        ("exact_4_20_float16", normal(4), normal(20, 0.7)),
+        ("exact_5_20_float16_ties", ints(5, 0, 6), ints(20, 0, 6)),
+        ("exact_10_10_float32", normal(10), normal(10, 0.9)),
+        ("exact_12_13_float32_ties", ints(12, 0, 5), ints(13, 1, 6)),
+        ("exact_20_20_float32", normal(20), normal(20, 0.6)),
+        ("exact_20_20_same", normal(20), normal(20)),
+        ("exact_15_20_far_apart", normal(15), normal(20, 4.0)),
+        ("one_value_refused", [1.5], normal(10)),
+        ("asymptotic_21_21", normal(21), normal(21, 0.5)),
+        ("asymptotic_25_ties", ints(25, 0, 5), ints(30, 0, 6)),
+        ("asymptotic_small_p", normal(60), normal(60, 1.3)),
+        ("asymptotic_p_one_interleaved", [float(2 * i) for i in range(50)], [float(2 * i + 1) for i in range(50)]),
+        ("asymptotic_p_one_identical", [float(i) for i in range(30)], [float(i) for i in range(30)]),
+    ]
+
+
+def epps_singleton_sets():
+    """Extra sets for es: sizes just above SciPy's minimum of 5, below 25 (small-sample
+    correction) and at 25, ties, values on two and three points (a covariance matrix of rank 1
+    and 2: the pseudo-inverse and the chi-square's degrees of freedom), and 4 values (refused)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1915)
+
+    def normal(n, mu=0.0, digits=2):
+        return [round(float(v), digits) for v in rng.normal(mu, 1, n)]
+
+    def ints(n, low, high):
+        return [int(v) for v in rng.integers(low, high + 1, n)]
+
+    return [
+        ("five_and_six", normal(5), normal(6, 0.5)),
+        ("small_ties", ints(8, 0, 4), ints(10, 0, 5)),
+        ("under_25", normal(20), normal(24, 0.5)),
+        ("at_25", normal(25), normal(30, 0.3)),
+        ("two_points_rank_1", [0] * 6 + [1] * 6, [0] * 4 + [1] * 8),
+        ("three_points_rank_2", ints(30, 0, 2), ints(30, 0, 2)),
+        ("four_values_refused", normal(4), normal(10)),
+    ]
+
+
 def cases_for(method):
     """The cases one method's file holds."""
     numerical = numerical_sets()
@@ -339,7 +401,12 @@ def cases_for(method):
         cases.append(run_case("threshold_0_2", categorical[0][1], categorical[0][2], method, threshold=0.2))
     if method == "z":
         cases.append(run_case("refused_on_numerical", numerical[0][1], numerical[0][2], method))
+    if method == "cramer_von_mises":
+        for name, ref, cur in cramer_von_mises_sets():
+            cases.append(run_case(name, ref, cur, method))
     if method == "es":
+        for name, ref, cur in epps_singleton_sets():
+            cases.append(run_case(name, ref, cur, method))
         cases.append(run_case("iqr_zero", [1.0] * 30 + [2.0], [1.0] * 20 + [3.0], method))
     if method == "auto":
         for name, ref, cur in numerical + ks_sets()[:2]:
@@ -347,6 +414,28 @@ def cases_for(method):
         for name, ref, cur, declared in categorical:
             cases.append(run_case(name, ref, cur, method, categorical=declared))
     return cases
+
+
+def es_rounding_noise(case) -> bool:
+    """Whether SciPy's Epps-Singleton pseudo-inverse keeps a singular value that is rounding
+    noise (below 1e-12 of the largest, above NumPy's 4·eps cutoff): the statistic is then set
+    by the last bits of OpenBLAS's products, which no other implementation reproduces."""
+    import numpy as np
+    from scipy.stats import iqr
+
+    x = np.array([v for v in case["reference"] if v is not None], dtype=float)
+    y = np.array([v for v in case["current"] if v is not None], dtype=float)
+    nx, ny = len(x), len(y)
+    if nx < 5 or ny < 5 or case.get("score") is None:
+        return False
+    n = nx + ny
+    ts = np.array([0.4, 0.8])[:, None] / (iqr(np.concatenate([x, y])) / 2)
+    gx = np.concatenate([np.cos(ts * x), np.sin(ts * x)])
+    gy = np.concatenate([np.cos(ts * y), np.sin(ts * y)])
+    cov = (n / nx) * (np.cov(gx) * (nx - 1) / nx) + (n / ny) * (np.cov(gy) * (ny - 1) / ny)
+    s = np.linalg.svd(cov, compute_uv=False)
+    kept = s[s > 4 * np.finfo(float).eps * s.max()]
+    return bool(kept.min() < 1e-12 * s.max())
 
 
 def generate(out: Path):
@@ -367,6 +456,10 @@ def generate(out: Path):
             for case in cases:
                 if case.get("score") not in (None, 0.0):
                     case["needs_numpy_rng"] = True
+        if method == "es":
+            for case in cases:
+                if es_rounding_noise(case):
+                    case["rounding_noise"] = True
         document = {"versions": VERSIONS, "method": method, "cases": cases}
         text = json.dumps(document, separators=(",", ":"), allow_nan=False) + "\n"
         (out / f"{method}.json").write_text(text)

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Writes examples/fraud-traffic.jsonl and its config, examples/fraud-traffic.toml.
+"""Writes examples/fraud-traffic.jsonl and its config, examples/fraud-traffic.toml, and the
+same predictions as two tables for `modelwatch drift`: examples/fraud-reference.jsonl (the
+first 400 predictions, the reference the config's drift uses) and examples/fraud-current.jsonl
+(the last 1,000), one JSON object a line with the 20 features and the output as `prediction`.
 
 The raw traffic of a binary fraud detector, `fraud-detector` 2.1.0 on instance `web-0`: two
 days of predictions (a `score`, the predicted class and 20 features each: numbers, strings,
@@ -25,6 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TRAFFIC = ROOT / "examples" / "fraud-traffic.jsonl"
 CONFIG = ROOT / "examples" / "fraud-traffic.toml"
+REFERENCE = ROOT / "examples" / "fraud-reference.jsonl"
+CURRENT = ROOT / "examples" / "fraud-current.jsonl"
+REFERENCE_ROWS = 400
+CURRENT_ROWS = 1000
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
 MODEL = {"name": "fraud-detector", "version": "2.1.0", "instance": "web-0"}
@@ -103,6 +110,14 @@ description = "more than 40% of the features and the output drifted from the ref
 model = "fraud-detector"
 metric = "drift_score"
 detector = { kind = "threshold", above = 0.4 }
+severity = "warning"
+
+[[rules]]
+name = "channel-drifted"
+description = "the sales channel drifted from the reference in two windows in a row"
+model = "fraud-detector"
+data_drift = { columns = ["channel"] }
+for = 2
 severity = "warning"
 """
 
@@ -214,7 +229,19 @@ def main():
         for _, _, event in events:
             out.write(json.dumps(event, separators=(",", ":")) + "\n")
     CONFIG.write_text(CONFIG_TEXT)
-    print(f"wrote {len(events)} lines to {TRAFFIC.relative_to(ROOT)} and {CONFIG.relative_to(ROOT)}")
+    rows = [
+        {**event["prediction"]["features"], "prediction": event["prediction"]["output"]}
+        for _, _, event in events
+        if "prediction" in event
+    ]
+    for path, table in ((REFERENCE, rows[:REFERENCE_ROWS]), (CURRENT, rows[-CURRENT_ROWS:])):
+        with path.open("w") as out:
+            for row in table:
+                out.write(json.dumps(row, separators=(",", ":")) + "\n")
+    print(
+        f"wrote {len(events)} lines to {TRAFFIC.relative_to(ROOT)}, {CONFIG.relative_to(ROOT)}, "
+        f"{REFERENCE.relative_to(ROOT)} and {CURRENT.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::canary::CanaryTracker;
 use crate::config::Config;
+use crate::drift_alerts::DriftAlerts;
 use crate::evaluate::{Evaluator, PointContext, RuleStatus};
 use crate::event::{Event, Input, JobFinished, ModelId, Timestamp};
 use crate::output::{AlertEvent, Output, QualityPoint};
@@ -22,6 +23,8 @@ pub struct Engine {
     policy: RetrainPolicy,
     canaries: CanaryTracker,
     quality: QualityTracker,
+    /// The data-drift rules' alerts.
+    drift_alerts: DriftAlerts,
     /// Quality points of the input being processed.
     computed: Vec<QualityPoint>,
     next_seq: u64,
@@ -38,6 +41,7 @@ impl Engine {
         Engine {
             canaries: CanaryTracker::new(config.clone()),
             quality: QualityTracker::new(config.clone()),
+            drift_alerts: DriftAlerts::new(config.clone()),
             computed: Vec::new(),
             evaluator: Evaluator::new(config),
             policy,
@@ -74,6 +78,7 @@ impl Engine {
             &self.policy,
             &self.canaries,
             &self.quality,
+            &self.drift_alerts,
             self.next_seq,
             self.clock,
         )
@@ -96,6 +101,7 @@ impl Engine {
             &self.policy,
             &self.canaries,
             &self.quality,
+            &self.drift_alerts,
             self.next_seq,
             self.clock,
         )?);
@@ -149,6 +155,7 @@ impl Engine {
             policy: parts.policy,
             canaries: parts.canaries,
             quality: parts.quality,
+            drift_alerts: parts.drift_alerts,
             computed: Vec::new(),
             next_seq: parts.next_seq,
             clock: parts.clock,
@@ -199,15 +206,20 @@ impl Engine {
         computed: &mut Vec<QualityPoint>,
         out: &mut Vec<Output>,
     ) {
+        let mut drift_alerts = Vec::new();
         for point in computed.drain(..) {
             let event = Event {
                 model: point.model.clone(),
                 timestamp: Some(point.at),
                 metrics: point.metrics.clone(),
             };
+            self.drift_alerts.observe(&point, &mut drift_alerts);
             out.push(Output::Quality(point));
             if !event.metrics.is_empty() {
                 self.evaluate_points(seq, event.timestamp.unwrap_or(self.clock), &event, out);
+            }
+            for alert in drift_alerts.drain(..) {
+                self.policy.record_alert(alert, out);
             }
         }
     }

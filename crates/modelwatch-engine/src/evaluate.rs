@@ -361,7 +361,7 @@ impl RuleTracker {
             Some((condition, statistic)) => {
                 let (bound, comparison) = compare(state, condition);
                 let explanation = Explanation {
-                    detector: rule.detector.kind(),
+                    detector: rule.detector.kind().as_str(),
                     statistic: detail.statistic,
                     value: statistic,
                     bound: Some(bound),
@@ -369,13 +369,14 @@ impl RuleTracker {
                     points: detail.n_seen,
                     held: Some(self.held),
                     for_points: Some(rule.for_points),
+                    drift: None,
                 };
                 let message = state_message(state, metric, &explanation);
                 (explanation, message)
             }
             None => {
                 let explanation = Explanation {
-                    detector: rule.detector.kind(),
+                    detector: rule.detector.kind().as_str(),
                     statistic: detail.statistic,
                     value: detail.value,
                     bound: detail.bound,
@@ -383,6 +384,7 @@ impl RuleTracker {
                     points: detail.n_seen,
                     held: None,
                     for_points: None,
+                    drift: None,
                 };
                 let message = change_message(state, metric, &explanation);
                 (explanation, message)
@@ -501,7 +503,7 @@ fn state_message(state: AlertState, metric: &str, explanation: &Explanation) -> 
 }
 
 fn change_message(state: AlertState, metric: &str, explanation: &Explanation) -> String {
-    let detector = explanation.detector.as_str();
+    let detector = explanation.detector;
     let points = explanation.points;
     let evidence = match explanation.bound {
         Some(bound) => format!(

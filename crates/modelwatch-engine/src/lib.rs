@@ -22,6 +22,7 @@
 pub mod canary;
 pub mod config;
 pub mod drift;
+mod drift_alerts;
 mod engine;
 mod evaluate;
 mod event;
@@ -36,6 +37,7 @@ pub mod wire;
 
 pub use canary::{CanaryParams, CanaryTracker, Judgement, Verdict, judge};
 pub use config::{Action, Config, Rule, Severity, parse_config};
+pub use drift_alerts::DriftAlerts;
 pub use engine::Engine;
 pub use evaluate::{Evaluator, PointContext, RuleState, RuleStatus};
 pub use event::{
@@ -43,8 +45,9 @@ pub use event::{
 };
 pub use metric::MetricCatalog;
 pub use output::{
-    AlertEvent, AlertState, CanaryVerdict, Decision, Explanation, JobNotice, Output, QualityPoint,
-    QualitySource, Reason, RetrainDecision, short_id, short_number, stable_id,
+    AlertEvent, AlertState, CanaryVerdict, Decision, DriftExplanation, Explanation, JobNotice,
+    Output, QualityPoint, QualitySource, Reason, RetrainDecision, short_id, short_number,
+    stable_id,
 };
 pub use retrain::RetrainPolicy;
 pub use snapshot::{EncodedSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use modelwatch_detectors::DetectorKind;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
@@ -173,9 +172,8 @@ impl AlertState {
 /// Why an alert moved: the detector, its statistic, the bound and the points seen.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Explanation {
-    /// The detector kind.
-    #[serde(serialize_with = "serialize_kind")]
-    pub detector: DetectorKind,
+    /// The detector kind ([`modelwatch_detectors::DetectorKind::as_str`]), or `data_drift` for a data-drift rule.
+    pub detector: &'static str,
     /// The statistic's name: `value`, `ema`, `window_mean`, `page_hinkley_down`, ...
     pub statistic: &'static str,
     /// The statistic's value at this point.
@@ -194,10 +192,49 @@ pub struct Explanation {
     /// Points the condition must hold before firing (state detectors).
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
     pub for_points: Option<u32>,
+    /// A data-drift rule's window: the column, method, rows and options behind the score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Box<DriftExplanation>>,
 }
 
-fn serialize_kind<S: Serializer>(kind: &DetectorKind, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(kind.as_str())
+/// What a data-drift alert's score was computed on. For a column, `value` and `bound` of the
+/// [`Explanation`] are its score and threshold; for the dataset, the share of drifted columns
+/// and `drift_share`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DriftExplanation {
+    /// The column, absent for the dataset decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// `numerical` or `categorical` (a column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_type: Option<&'static str>,
+    /// The method's name (a column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<&'static str>,
+    /// Whether the method was Evidently's automatic choice rather than named in the config
+    /// (a column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<bool>,
+    /// Rows in the reference.
+    pub reference_rows: u32,
+    /// Rows in the window.
+    pub window_rows: u32,
+    /// Present values of the column in the reference (a column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_values: Option<u32>,
+    /// Present values of the column in the window (a column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_values: Option<u32>,
+    /// Drifted columns (the dataset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drifted_columns: Option<u32>,
+    /// Scored columns (the dataset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns_total: Option<u32>,
+    /// The options beyond Evidently that applied to this score, in words (`drift_calibrate`,
+    /// `drift_correction`, `drift_min_samples`); empty when Evidently's numbers were used
+    /// unchanged.
+    pub options: Vec<String>,
 }
 
 /// An alert's transition.

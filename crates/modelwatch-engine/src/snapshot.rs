@@ -13,8 +13,11 @@
 //! (clock, outstanding job, when the cooldown last started, deferred request and its askers,
 //! decision count); per
 //! canary rule (since format 2) each model's baseline window and, per candidate version, its
-//! window, points, last verdict and whether judging ended; the next sequence number and the
-//! clock.
+//! window, points, last verdict and whether judging ended; the traffic state (since format 3:
+//! pending joins, windows, CBPE references; since format 4, drift references and windows); the
+//! data_drift rules' alerts (since format 5: per rule, model instance and column, the open
+//! alert's id, firing or not, drifted windows in a row, windows judged); the next sequence
+//! number and the clock.
 //!
 //! Not stored, because the config gives it: the rules themselves (a tracker names its rule by
 //! its index in `config.rules`), the conditions of state detectors, each model's cooldown
@@ -43,6 +46,8 @@
 //!   (everything that judging depends on: model, metric, candidate, baseline, window,
 //!   min_samples, confidence, tolerance, every, promote); otherwise
 //!   [`SnapshotError::CanaryRules`]. No window may hold more than its rule's `window`.
+//! - The data_drift rules must be the config's, by name and in order (else
+//!   [`SnapshotError::Corrupt`] saying so).
 //!
 //! Restore never panics, whatever the bytes (property-tested).
 //!
@@ -106,7 +111,7 @@ pub(crate) use encode::{Encoding, encode};
 pub const SNAPSHOT_MAGIC: [u8; 6] = *b"MWSNAP";
 
 /// The snapshot format this build writes and reads (see the module docs for when it changes).
-pub const SNAPSHOT_FORMAT: u32 = 4;
+pub const SNAPSHOT_FORMAT: u32 = 5;
 
 /// The magic and the format version.
 const HEADER_LEN: usize = SNAPSHOT_MAGIC.len() + 4;
@@ -244,6 +249,8 @@ struct EngineState<'a> {
     /// Quality from traffic (since format 3): each model's pending join and windows; since
     /// format 4, the drift references and windows.
     quality: crate::quality::QualityState,
+    /// The data-drift rules' alerts (since format 5).
+    drift_alerts: crate::drift_alerts::DriftAlertsState,
 }
 
 /// One canary rule's windows.
@@ -347,6 +354,7 @@ pub(crate) struct Parts {
     pub(crate) policy: RetrainPolicy,
     pub(crate) canaries: CanaryTracker,
     pub(crate) quality: crate::quality::QualityTracker,
+    pub(crate) drift_alerts: crate::drift_alerts::DriftAlerts,
     pub(crate) next_seq: u64,
     pub(crate) clock: Timestamp,
 }

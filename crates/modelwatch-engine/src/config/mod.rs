@@ -5,6 +5,7 @@
 //! error with its line and column. The runtime sees nothing but this validated form.
 
 mod canary;
+mod drift_rule;
 mod effects;
 mod models;
 mod outbound;
@@ -23,6 +24,7 @@ pub use canary::{
     DEFAULT_CANARY_MIN_SAMPLES, DEFAULT_CANARY_TOLERANCE, DEFAULT_CANARY_WINDOW, MAX_CANARY_WINDOW,
     SeriesSelector,
 };
+pub use drift_rule::{DriftRule, DriftTarget, MAX_DRIFT_RULE_COLUMNS};
 pub use effects::{
     Backend, DEFAULT_HTTP_BODY, DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_RETRY_DELAY_SECS,
     DEFAULT_JOB_TIMEOUT_SECS, DEFAULT_MAX_CONCURRENT_JOBS, DEFAULT_RESEND_SECS,
@@ -259,6 +261,8 @@ pub struct Config {
     pub retrain: RetrainSettings,
     /// Canary rules: a candidate's series judged against a baseline's.
     pub canaries: Vec<CanaryRule>,
+    /// Data-drift rules: drift windows turned into alerts.
+    pub drift_rules: Vec<DriftRule>,
     /// Notifiers, trainers, rollback backends and job limits: what the service runs.
     pub effects: EffectsConfig,
     /// `[[models]]`: task, window and label horizon of the models that send predictions.

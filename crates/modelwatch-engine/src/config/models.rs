@@ -123,6 +123,9 @@ pub struct DriftSettings {
     /// Beyond Evidently: thresholds calibrated on the reference, mean ± k·σ of the scores of
     /// the reference's own windows (`drift_calibrate = k`; default off).
     pub calibrate: Option<f64>,
+    /// Columns whose type is declared rather than taken from the reference
+    /// (`drift_categorical`, `drift_numerical`), sorted by column.
+    pub types: Vec<(String, crate::drift::ColumnType)>,
 }
 
 /// Multiple-testing control across a window's p-value columns.
@@ -162,6 +165,15 @@ impl DriftSettings {
             .ok()
             .map(|index| self.methods[index].1)
             .or(self.method)
+    }
+
+    /// The type declared for `column`, if any; otherwise the reference decides (numerical
+    /// when every value present in it is a number).
+    pub fn type_for(&self, column: &str) -> Option<crate::drift::ColumnType> {
+        self.types
+            .binary_search_by(|(name, _)| name.as_str().cmp(column))
+            .ok()
+            .map(|index| self.types[index].1)
     }
 }
 

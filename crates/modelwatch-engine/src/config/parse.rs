@@ -334,14 +334,14 @@ impl Reader<'_> {
             notifiers: &effects.notifiers,
             declared: &declared,
         };
-        let (rules, canaries) = match root.get("rules") {
+        let (rules, canaries, drift_rules) = match root.get("rules") {
             None => {
                 self.warn(
                     span,
                     "",
                     "the config has no [[rules]]; nothing will alert".to_string(),
                 );
-                (Vec::new(), Vec::new())
+                (Vec::new(), Vec::new(), Vec::new())
             }
             Some(value) => self.rules(value, "rules", &known),
         };
@@ -357,6 +357,7 @@ impl Reader<'_> {
             catalog,
             retrain,
             canaries,
+            drift_rules,
             effects,
             models,
             source_digest: String::new(),
@@ -577,6 +578,7 @@ fn param_value(value: &DeValue<'_>) -> Result<ParamValue, String> {
 }
 
 mod canary;
+mod drift_rule;
 mod effects;
 mod models;
 mod outbound;

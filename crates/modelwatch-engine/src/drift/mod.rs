@@ -29,7 +29,7 @@ mod rank;
 mod sample;
 pub mod special;
 
-pub use method::{Method, auto_method};
+pub use method::{Drifted, Method, auto_method};
 pub use prepared::PreparedColumn;
 pub use sample::{Category, ColumnType, Sample};
 
@@ -132,12 +132,4 @@ pub fn score(
             column_type: column_type.as_str(),
         }),
     }
-}
-
-/// A placeholder body: the method is not written yet.
-fn not_yet(method: &'static str) -> Result<f64, DriftError> {
-    Err(DriftError::Undefined {
-        method,
-        reason: "not implemented yet".to_string(),
-    })
 }

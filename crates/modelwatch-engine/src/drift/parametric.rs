@@ -1,8 +1,11 @@
-//! Tests of numerical columns built on moments: Student's t-test and Epps-Singleton.
+//! Tests of numerical columns built on moments: Student's t-test and Epps-Singleton (its
+//! linear algebra in `parametric/symmetric.rs`).
 
-use super::special::t_sf;
-use super::{DriftError, not_yet};
-use crate::summation::{mean, sum};
+mod symmetric;
+
+use super::DriftError;
+use super::special::{chi2_sf, t_sf};
+use crate::summation::{mean, sum, sum_by};
 
 /// SciPy's `_var(x, ddof=1)`: the mean of squared deviations from the mean, times n/(n−1).
 fn var_ddof1(values: &[f64], m: f64) -> f64 {
@@ -41,9 +44,106 @@ pub(super) fn t_test(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     Ok(p)
 }
 
-/// `scipy.stats.epps_singleton_2samp(reference, current, t=(0.4, 0.8))` p-value.
-pub(super) fn epps_singleton(_r: &[f64], _c: &[f64]) -> Result<f64, DriftError> {
-    not_yet("es")
+/// `scipy.stats.quantile(values, p, method="linear")` of sorted values (Hyndman and Fan's
+/// type 7, in SciPy's float order).
+fn quantile_linear(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len() as f64;
+    let jg = p * n + (1.0 - p);
+    let jp1 = jg.div_euclid(1.0);
+    let j = jp1 - 1.0;
+    let g = if j < 0.0 { 0.0 } else { jg.rem_euclid(1.0) };
+    let last = n - 1.0;
+    let j = j.clamp(0.0, last) as usize;
+    let jp1 = jp1.clamp(0.0, last) as usize;
+    (1.0 - g) * sorted[j] + g * sorted[jp1]
+}
+
+/// `scipy.stats.iqr` of the pooled sample (75th minus 25th linear percentile).
+fn pooled_iqr(r: &[f64], c: &[f64]) -> f64 {
+    let mut pooled: Vec<f64> = r.iter().chain(c).copied().collect();
+    pooled.sort_by(f64::total_cmp);
+    quantile_linear(&pooled, 0.75) - quantile_linear(&pooled, 0.25)
+}
+
+/// The four rows cos(t₁x), cos(t₂x), sin(t₁x), sin(t₂x) of one sample, their means and their
+/// biased covariance matrix (`np.cov(g) * (n − 1) / n`).
+fn features(values: &[f64], ts: [f64; 2]) -> ([f64; 4], [[f64; 4]; 4]) {
+    let rows: [Vec<f64>; 4] = [
+        values.iter().map(|v| (ts[0] * v).cos()).collect(),
+        values.iter().map(|v| (ts[1] * v).cos()).collect(),
+        values.iter().map(|v| (ts[0] * v).sin()).collect(),
+        values.iter().map(|v| (ts[1] * v).sin()).collect(),
+    ];
+    let means = [
+        mean(&rows[0]),
+        mean(&rows[1]),
+        mean(&rows[2]),
+        mean(&rows[3]),
+    ];
+    let centred: Vec<Vec<f64>> = rows
+        .iter()
+        .zip(means)
+        .map(|(row, m)| row.iter().map(|v| v - m).collect())
+        .collect();
+    let n = values.len();
+    let scale = 1.0 / (n - 1) as f64;
+    let mut cov = [[0.0; 4]; 4];
+    for i in 0..4 {
+        for j in 0..4 {
+            let dot = sum_by(n, &|k| centred[i][k] * centred[j][k]);
+            cov[i][j] = dot * scale * (n - 1) as f64 / n as f64;
+        }
+    }
+    (means, cov)
+}
+
+/// `scipy.stats.epps_singleton_2samp(reference, current, t=(0.4, 0.8))` p-value, after
+/// Evidently's refusal of a pooled sample whose interquartile range is 0. The 4×4
+/// pseudo-inverse is taken from an eigendecomposition with NumPy's cutoff (singular values at
+/// most 4·ε times the largest are dropped), and its rank is the chi-square's degrees of
+/// freedom.
+pub(super) fn epps_singleton(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
+    let undefined = |reason: String| DriftError::Undefined {
+        method: "es",
+        reason,
+    };
+    let iqr = pooled_iqr(r, c);
+    if iqr == 0.0 {
+        return Err(undefined(
+            "the interquartile range of the pooled values is 0 (Evidently refuses it)".to_string(),
+        ));
+    }
+    let (nx, ny) = (r.len(), c.len());
+    if nx < 5 || ny < 5 {
+        return Err(undefined(format!(
+            "each side needs at least 5 values ({nx} in the reference, {ny} in the current window)"
+        )));
+    }
+    let n = (nx + ny) as f64;
+    let sigma = iqr / 2.0;
+    let ts = [0.4 / sigma, 0.8 / sigma];
+    let (mean_x, cov_x) = features(r, ts);
+    let (mean_y, cov_y) = features(c, ts);
+    let (wx, wy) = (n / nx as f64, n / ny as f64);
+    let mut est_cov = [[0.0; 4]; 4];
+    for i in 0..4 {
+        for j in 0..4 {
+            est_cov[i][j] = wx * cov_x[i][j] + wy * cov_y[i][j];
+        }
+    }
+    let diff: [f64; 4] = std::array::from_fn(|i| mean_x[i] - mean_y[i]);
+    let (quadratic, rank) = symmetric::pseudo_inverse_form(est_cov, diff);
+    let mut w = n * quadratic;
+    if nx.max(ny) < 25 {
+        let correction =
+            1.0 / (1.0 + n.powf(-0.45) + 10.1 * ((nx as f64).powf(-1.7) + (ny as f64).powf(-1.7)));
+        w *= correction;
+    }
+    let p = chi2_sf(w, rank as f64);
+    if p.is_nan() {
+        return Err(undefined("the statistic is not a number".to_string()));
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
 //! Rank tests of numerical columns: Mann-Whitney U (one-sided, "less"), two-sample
-//! Cramér-von Mises and k-sample Anderson-Darling, as SciPy computes them.
+//! Cramér-von Mises (`cvm.rs`, `cvm_exact.rs`) and k-sample Anderson-Darling, as SciPy
+//! computes them.
 
+mod cvm;
+mod cvm_exact;
+
+use super::DriftError;
 use super::special::ndtr;
-use super::{DriftError, not_yet};
 use crate::summation::sum;
 
 /// Average ranks (1-based) of the pooled sample `r ++ c`, and the size of every tie group.
@@ -130,9 +134,10 @@ pub(super) fn mann_whitney(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     Ok(p.clamp(0.0, 1.0))
 }
 
-/// Evidently's two-sample Cramér-von Mises p-value (as `scipy.stats.cramervonmises_2samp`).
-pub(super) fn cramer_von_mises(_r: &[f64], _c: &[f64]) -> Result<f64, DriftError> {
-    not_yet("cramer_von_mises")
+/// Evidently's two-sample Cramér-von Mises p-value (as `scipy.stats.cramervonmises_2samp`):
+/// exact up to 20 values a side, else from the limiting distribution.
+pub(super) fn cramer_von_mises(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
+    cvm::p_value(r, c)
 }
 
 /// `numpy.polyfit(critical, log(sig), 2)` for k = 2 (the critical values and levels are

@@ -1,5 +1,6 @@
 //! A version's drift reference prepared once for all its windows: each column typed as
-//! Evidently types it (numerical when every value present in the reference is a number) and
+//! declared (`drift_numerical`, `drift_categorical`) or as Evidently types it (numerical when
+//! every value present in the reference is a number) and
 //! prepared by `drift::prepared` (sorted, counted), with the calibrated thresholds cached per
 //! (method, window size). Derived from the reference [`Table`], never stored in a snapshot:
 //! prepared again after a restore (`docs/drift.md`, "In serve and replay").
@@ -25,19 +26,24 @@ impl PartialEq for PreparedReferences {
 }
 
 impl PreparedReferences {
-    /// `version`'s reference `table` prepared: the one prepared before if it still fits the
-    /// table, else prepared now.
-    pub(crate) fn get(&mut self, version: &str, table: &Table) -> &mut PreparedReference {
+    /// `version`'s reference `table` prepared with `settings`' declared types: the one
+    /// prepared before if it still fits, else prepared now.
+    pub(crate) fn get(
+        &mut self,
+        version: &str,
+        table: &Table,
+        settings: &DriftSettings,
+    ) -> &mut PreparedReference {
         let at = match self.versions.iter().position(|(name, _)| name == version) {
             Some(at) => {
-                if !self.versions[at].1.fits(table) {
-                    self.versions[at].1 = PreparedReference::of(table);
+                if !self.versions[at].1.fits(table, settings) {
+                    self.versions[at].1 = PreparedReference::of(table, settings);
                 }
                 at
             }
             None => {
                 self.versions
-                    .push((version.to_string(), PreparedReference::of(table)));
+                    .push((version.to_string(), PreparedReference::of(table, settings)));
                 self.versions.len() - 1
             }
         };
@@ -66,6 +72,8 @@ pub(crate) struct PreparedReference {
 #[derive(Clone, Debug)]
 struct ReferenceColumn {
     name: String,
+    /// The type the config declared for it when it was prepared.
+    declared: Option<ColumnType>,
     /// Cells that are not missing.
     present: u32,
     /// `None` when the reference has no value in the column.
@@ -89,15 +97,16 @@ struct Calibration {
 }
 
 impl PreparedReference {
-    /// `table` prepared, column by column in name order.
-    pub(crate) fn of(table: &Table) -> PreparedReference {
+    /// `table` prepared, column by column in name order, with `settings`' declared types.
+    pub(crate) fn of(table: &Table, settings: &DriftSettings) -> PreparedReference {
         let columns = table
             .columns
             .iter()
             .map(|(name, cells)| ReferenceColumn {
                 name: name.clone(),
+                declared: settings.type_for(name),
                 present: cells.iter().filter(|cell| **cell != Cell::Missing).count() as u32,
-                prepared: prepare(cells),
+                prepared: prepare(cells, settings.type_for(name)),
                 as_categories: None,
                 calibrations: Vec::new(),
             })
@@ -115,15 +124,18 @@ impl PreparedReference {
     }
 
     /// Whether this was prepared from a reference shaped like `table` (its rows and column
-    /// names): a reference that is still filling, or was replaced, is not.
-    pub(crate) fn fits(&self, table: &Table) -> bool {
+    /// names) with the types `settings` declare: a reference that is still filling, or was
+    /// replaced, or a config that declares other types, does not fit.
+    pub(crate) fn fits(&self, table: &Table, settings: &DriftSettings) -> bool {
         self.rows == table.rows
             && self.columns.len() == table.columns.len()
             && self
                 .columns
                 .iter()
                 .zip(table.columns.keys())
-                .all(|(column, name)| column.name == *name)
+                .all(|(column, name)| {
+                    column.name == *name && column.declared == settings.type_for(name)
+                })
     }
 
     /// Every reference column of `window` judged, in name order.
@@ -159,16 +171,22 @@ impl PreparedReference {
     }
 }
 
-/// A reference column's values typed: numbers when every value present is a number, else
-/// categories; `None` when no value is present.
-fn prepare(cells: &[Cell]) -> Option<PreparedColumn> {
+/// A reference column's values typed: as `declared`, else numbers when every value present
+/// is a number and categories otherwise; `None` when no value is present (or no number in a
+/// column declared numerical).
+fn prepare(cells: &[Cell], declared: Option<ColumnType>) -> Option<PreparedColumn> {
     let mut present = cells
         .iter()
         .filter(|cell| **cell != Cell::Missing)
         .peekable();
     present.peek()?;
-    if present.all(|cell| matches!(cell, Cell::Number(_))) {
-        return Some(PreparedColumn::numerical(numbers(cells)));
+    let numerical = match declared {
+        Some(column_type) => column_type == ColumnType::Numerical,
+        None => present.all(|cell| matches!(cell, Cell::Number(_))),
+    };
+    if numerical {
+        let values = numbers(cells);
+        return (!values.is_empty()).then(|| PreparedColumn::numerical(values));
     }
     let categories: Vec<Category> = cells.iter().filter_map(Cell::category).collect();
     Some(PreparedColumn::categorical(&categories))
@@ -226,7 +244,12 @@ impl ReferenceColumn {
             };
         }
         let Some(prepared) = &self.prepared else {
-            return ColumnOutcome::NotScored("no value in the reference".to_string());
+            return ColumnOutcome::NotScored(match self.declared {
+                Some(ColumnType::Numerical) => {
+                    "no number in the reference (declared numerical)".to_string()
+                }
+                _ => "no value in the reference".to_string(),
+            });
         };
         let column_type = prepared.column_type();
         let current = match column_type {

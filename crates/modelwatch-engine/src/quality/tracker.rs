@@ -442,7 +442,7 @@ fn observe_drift(
     }
     let window = std::mem::take(window);
     let (version, table) = &traffic.drift_references[at];
-    let reference = traffic.drift_prepared.get(version, table);
+    let reference = traffic.drift_prepared.get(version, table, settings);
     let point = drift::compare_prepared(reference, &window, settings);
     let model = traffic.instances[index].model.clone();
     emit.drift_point(&model, point);

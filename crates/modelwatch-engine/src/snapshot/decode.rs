@@ -138,6 +138,12 @@ pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, Snapsho
         .quality
         .restore(config.clone())
         .map_err(SnapshotError::Corrupt)?;
+    let drift_alerts = state
+        .drift_alerts
+        .restore(config.clone())
+        .map_err(|message| {
+            SnapshotError::Corrupt(format!("snapshot does not fit the config: {message}"))
+        })?;
     Ok(Parts {
         evaluator: Evaluator {
             config,
@@ -147,6 +153,7 @@ pub(crate) fn decode(config: Arc<Config>, bytes: &[u8]) -> Result<Parts, Snapsho
         policy,
         canaries,
         quality,
+        drift_alerts,
         next_seq: state.next_seq,
         clock: Timestamp::from_nanos(state.clock),
     })

@@ -17,6 +17,7 @@
 //! the steps reach it; a series created since is not among the keys, and everything else was
 //! written at the beginning.
 
+use crate::drift_alerts::{DriftAlerts, DriftAlertsState};
 use crate::quality::{QualityState, QualityTracker};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -106,6 +107,7 @@ impl Encoding {
         policy: &RetrainPolicy,
         canaries: &CanaryTracker,
         quality: &QualityTracker,
+        drift_alerts: &DriftAlerts,
         next_seq: u64,
         clock: Timestamp,
     ) -> Result<Encoding, SnapshotError> {
@@ -142,6 +144,7 @@ impl Encoding {
         put(&mut tail, &models)?;
         put(&mut tail, &store_canaries(canaries))?;
         put(&mut tail, &QualityState::of(quality))?;
+        put(&mut tail, &DriftAlertsState::of(drift_alerts))?;
         Ok(Encoding {
             seq: next_seq.saturating_sub(1),
             bytes,
@@ -286,10 +289,19 @@ pub(crate) fn encode(
     policy: &RetrainPolicy,
     canaries: &CanaryTracker,
     quality: &QualityTracker,
+    drift_alerts: &DriftAlerts,
     next_seq: u64,
     clock: Timestamp,
 ) -> Result<Vec<u8>, SnapshotError> {
-    let mut encoding = Encoding::begin(evaluator, policy, canaries, quality, next_seq, clock)?;
+    let mut encoding = Encoding::begin(
+        evaluator,
+        policy,
+        canaries,
+        quality,
+        drift_alerts,
+        next_seq,
+        clock,
+    )?;
     while !encoding.step(evaluator, usize::MAX)? {}
     Ok(encoding.finish().bytes)
 }

@@ -5,6 +5,7 @@
 mod cbpe;
 mod checked;
 mod drift;
+mod drift_rules;
 mod properties;
 mod quality_metrics;
 mod snapshot;

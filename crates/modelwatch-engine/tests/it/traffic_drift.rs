@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use crate::properties::config;
 use crate::snapshot::{check_every_cut, feed};
 
-fn models(extra: &str) -> String {
+pub(crate) fn models(extra: &str) -> String {
     format!(
         r#"
 [[models]]
@@ -38,7 +38,7 @@ detector = {{ kind = "threshold", below = 0.05 }}
 
 /// Prediction `n`: `x` a deterministic spread around `shift`, `c` one of three categories,
 /// `gap` missing in every other row.
-fn prediction(n: i64, shift: f64) -> Input {
+pub(crate) fn prediction(n: i64, shift: f64) -> Input {
     let x = shift + ((n * 7919) % 101) as f64 / 25.0 - 2.0;
     let features = vec![
         (
@@ -71,7 +71,7 @@ fn prediction(n: i64, shift: f64) -> Input {
     )
 }
 
-fn drift_points(outputs: &[Output]) -> Vec<&QualityPoint> {
+pub(crate) fn drift_points(outputs: &[Output]) -> Vec<&QualityPoint> {
     outputs
         .iter()
         .filter_map(|output| match output {
@@ -81,7 +81,7 @@ fn drift_points(outputs: &[Output]) -> Vec<&QualityPoint> {
         .collect()
 }
 
-fn value(point: &QualityPoint, metric: &str) -> Option<f64> {
+pub(crate) fn value(point: &QualityPoint, metric: &str) -> Option<f64> {
     point
         .metrics
         .iter()
@@ -192,4 +192,39 @@ proptest! {
             .collect();
         check_every_cut(&config(&text), &inputs)?;
     }
+}
+
+#[test]
+fn a_declared_type_overrides_the_references() {
+    let inputs: Vec<Input> = (0..250)
+        .map(|n| prediction(n, if n >= 200 { 3.0 } else { 0.0 }))
+        .collect();
+    let mut engine = Engine::new(config(&models(
+        "drift_categorical = [\"x\"]\ndrift_numerical = [\"c\"]",
+    )));
+    let outputs = feed(&mut engine, &inputs);
+    let last = *drift_points(&outputs).last().unwrap();
+    // x's numbers are categories now: chisquare, not ks (the values of the shifted window are
+    // new categories, so its p-value is 0).
+    assert_eq!(value(last, "drift.x"), Some(0.0), "{}", last.message);
+    assert!(last.message.contains("x (chisquare"), "{}", last.message);
+    // c holds only text: declared numerical, it has no number to compare.
+    assert!(value(last, "drift.c").is_none());
+    assert!(
+        last.message
+            .contains("c: no number in the reference (declared numerical)"),
+        "{}",
+        last.message
+    );
+    let errors = modelwatch_engine::parse_config(&models(
+        "drift_categorical = [\"x\"]\ndrift_numerical = [\"x\"]",
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        errors.contains("models[0].drift_numerical[0]")
+            && errors.contains("declared both categorical and numerical"),
+        "{errors}"
+    );
 }

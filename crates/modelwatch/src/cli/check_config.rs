@@ -30,9 +30,13 @@ pub fn run(args: &CheckConfigArgs, out: &mut dyn Write) -> Result<()> {
         ),
         None => String::new(),
     };
+    let drift_rules = match config.drift_rules.len() {
+        0 => String::new(),
+        count => format!(", {}", counted(count, "data_drift rule")),
+    };
     writeln!(
         out,
-        "ok: {name}: {} ({retraining} with retrain), {}, {}, {}, {}{outbound}, retrain cooldown {} s, {}",
+        "ok: {name}: {} ({retraining} with retrain), {}{drift_rules}, {}, {}, {}{outbound}, retrain cooldown {} s, {}",
         counted(config.rules.len(), "rule"),
         counted(config.canaries.len(), "canary rule"),
         counted(effects.notifiers.len(), "notifier"),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use modelwatch_engine::{CanaryTracker, Config, Output, RetrainPolicy};
+use modelwatch_engine::{CanaryTracker, Config, DriftAlerts, Output, RetrainPolicy};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Observer;
@@ -28,6 +28,7 @@ pub(super) enum PlanItem {
 pub(super) struct Merger {
     policy: RetrainPolicy,
     canaries: CanaryTracker,
+    drift_alerts: DriftAlerts,
     observers: Vec<Box<dyn Observer>>,
     subscribers: Vec<mpsc::Sender<Arc<Output>>>,
 }
@@ -36,7 +37,8 @@ impl Merger {
     pub(super) fn new(config: Arc<Config>, observers: Vec<Box<dyn Observer>>) -> Merger {
         Merger {
             policy: RetrainPolicy::new(config.retrain.clone()),
-            canaries: CanaryTracker::new(config),
+            canaries: CanaryTracker::new(config.clone()),
+            drift_alerts: DriftAlerts::new(config),
             observers,
             subscribers: Vec::new(),
         }
@@ -104,10 +106,12 @@ impl Merger {
                     computed,
                 } => {
                     // As `Engine::apply_computed`: each quality output, then the alerts of its
-                    // values, then the canary rules.
+                    // values, then the canary rules, then the data_drift rules' alerts.
                     self.policy.observe(seq, &model, at, outputs);
+                    let mut drift_alerts = Vec::new();
                     for entry in computed {
                         let tags = entry.tags;
+                        self.drift_alerts.observe(&entry.point, &mut drift_alerts);
                         outputs.push(Output::Quality(entry.point));
                         while let Some(tagged) = pending
                             .next_if(|tagged| tagged.seq == seq && tags.contains(&tagged.index))
@@ -116,6 +120,9 @@ impl Merger {
                         }
                         if let Some(event) = entry.event {
                             self.canaries.observe_event(seq, at, &event, outputs);
+                        }
+                        for alert in drift_alerts.drain(..) {
+                            self.policy.record_alert(alert, outputs);
                         }
                     }
                 }

@@ -148,7 +148,8 @@ proptest! {
 }
 
 /// The canary config with `[[models]]` for predictions and labels: quality computed by the
-/// router's tracker is evaluated on the shards and decided on by the merger.
+/// router's tracker is evaluated on the shards and decided on by the merger, and drift windows
+/// of `t*` move data_drift alerts on the merger.
 fn config_with_traffic() -> Arc<Config> {
     let text = format!(
         r#"{}
@@ -158,6 +159,20 @@ task = "binary"
 positive = "fraud"
 window = 3
 label_horizon_secs = 600
+reference = {{ first = 6 }}
+drift_window = 4
+
+[[rules]]
+name = "t-columns-drift"
+model = "t*"
+data_drift = {{}}
+for = 2
+actions = ["retrain"]
+
+[[rules]]
+name = "t-dataset-drift"
+model = "t*"
+data_drift = {{ on = "dataset" }}
 
 [[models]]
 name = "r*"
@@ -189,8 +204,10 @@ proptest! {
             let instance = if instance == 0 { "canary-0" } else { "default" };
             let text = match kind {
                 0 => format!(
-                    r#"{{"model": {{"name": "t1", "version": "1", "instance": "{instance}"}}, "timestamp": "{at}", "prediction": {{"id": "p{id}", "output": "{}", "score": {score}}}}}"#,
-                    if score > 0.5 { "fraud" } else { "ok" }
+                    r#"{{"model": {{"name": "t1", "version": "1", "instance": "{instance}"}}, "timestamp": "{at}", "prediction": {{"id": "p{id}", "output": "{}", "score": {score}, "features": {{"f": {}, "g": "{}"}}}}}}"#,
+                    if score > 0.5 { "fraud" } else { "ok" },
+                    (score * 10.0).floor() + secs as f64 / 1000.0,
+                    if step % 2 == 0 { "a" } else { "b" }
                 ),
                 1 => format!(
                     r#"{{"model": {{"name": "t1"}}, "timestamp": "{at}", "label": {{"id": "p{id}", "value": "{}"}}}}"#,

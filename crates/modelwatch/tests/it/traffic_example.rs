@@ -1,7 +1,7 @@
 //! `examples/fraud-traffic.jsonl` (raw traffic: predictions and labels) replayed with its
 //! config as README shows it: the estimate fires before the labels come, then the accuracy
 //! computed from the labels fires and a retrain decision follows; README's command and excerpt
-//! are what `replay` runs and prints.
+//! are what `replay` runs and prints, and its `modelwatch drift` excerpt what `drift` prints.
 
 use std::process::Command;
 
@@ -146,4 +146,46 @@ fn the_readme_traffic_excerpt_is_what_replay_prints() {
         });
         assert!(found, "README's row is not in replay's output: {row}");
     }
+}
+
+/// README's `modelwatch drift` run on the example's tables prints exactly its second excerpt,
+/// and the tables are the predictions of the traffic file (reference: the first 400, as the
+/// config's `reference = { first = 400 }`; current: the last 1,000).
+#[test]
+fn the_readme_drift_excerpt_is_what_drift_prints_for_the_example() {
+    let section = readme_section();
+    let line = section
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("cargo run -- "))
+        .find(|line| line.starts_with("drift "))
+        .expect("README shows the drift command");
+    let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let excerpt = section
+        .split("```text")
+        .nth(2)
+        .and_then(|block| block.split("```").next())
+        .expect("README has the drift excerpt")
+        .trim_start_matches('\n');
+    assert_eq!(run(&args), excerpt);
+    let read = |path: &str| {
+        std::fs::read_to_string(crate::repo_root().join(path))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .collect::<Vec<Value>>()
+    };
+    let predictions: Vec<Value> = read("examples/fraud-traffic.jsonl")
+        .into_iter()
+        .filter_map(|event| event.get("prediction").cloned())
+        .map(|prediction| {
+            let mut row = prediction["features"].clone();
+            row["prediction"] = prediction["output"].clone();
+            row
+        })
+        .collect();
+    assert_eq!(read("examples/fraud-reference.jsonl"), predictions[..400]);
+    assert_eq!(
+        read("examples/fraud-current.jsonl"),
+        predictions[predictions.len() - 1000..]
+    );
 }

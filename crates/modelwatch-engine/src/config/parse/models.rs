@@ -9,6 +9,7 @@ use crate::config::models::{
     DriftCorrection, DriftSettings, MAX_DRIFT_ROWS, MAX_QUALITY_WINDOW, ModelSettings,
     ModelsConfig, Task,
 };
+use crate::drift::ColumnType;
 use crate::metric::quoted;
 
 /// The longest label horizon: ten years.
@@ -45,6 +46,8 @@ impl Reader<'_> {
                 "drift_min_samples",
                 "drift_correction",
                 "drift_calibrate",
+                "drift_categorical",
+                "drift_numerical",
             ],
             path,
         );
@@ -154,6 +157,8 @@ impl Reader<'_> {
                 "drift_min_samples",
                 "drift_correction",
                 "drift_calibrate",
+                "drift_categorical",
+                "drift_numerical",
             ] {
                 if let Some(value) = fields.get(key) {
                     let message = format!(
@@ -266,6 +271,7 @@ impl Reader<'_> {
                     }
                 }),
         };
+        let types = self.drift_types(fields, path);
         Some(DriftSettings {
             reference_first: first?,
             window: window?,
@@ -275,7 +281,63 @@ impl Reader<'_> {
             min_samples: min_samples?,
             correction: correction?,
             calibrate: calibrate?,
+            types: types?,
         })
+    }
+
+    /// `drift_categorical` and `drift_numerical`: columns whose type is declared, each in at
+    /// most one of them; sorted by column.
+    fn drift_types(
+        &mut self,
+        fields: &toml::de::DeTable<'_>,
+        path: &str,
+    ) -> Option<Vec<(String, ColumnType)>> {
+        let mut types: Vec<(String, ColumnType)> = Vec::new();
+        let mut ok = true;
+        for (key, column_type) in [
+            ("drift_categorical", ColumnType::Categorical),
+            ("drift_numerical", ColumnType::Numerical),
+        ] {
+            let Some(value) = fields.get(key) else {
+                continue;
+            };
+            let key_path = join(path, key);
+            let DeValue::Array(items) = value.get_ref() else {
+                let message = format!(
+                    "must be an array of column names such as [\"zip_code\"], got {}",
+                    value.get_ref().type_str()
+                );
+                self.error(value.span(), &key_path, message);
+                ok = false;
+                continue;
+            };
+            for (index, item) in items.iter().enumerate() {
+                let item_path = format!("{key_path}[{index}]");
+                let Some(column) = self.string(item, &item_path) else {
+                    ok = false;
+                    continue;
+                };
+                if column.is_empty() {
+                    self.error(item.span(), &item_path, "must not be empty".to_string());
+                    ok = false;
+                } else if let Some((_, declared)) = types.iter().find(|(name, _)| name == column) {
+                    let message = if *declared == column_type {
+                        format!("column {} is listed twice", quoted(column))
+                    } else {
+                        format!(
+                            "column {} is declared both categorical and numerical",
+                            quoted(column)
+                        )
+                    };
+                    self.error(item.span(), &item_path, message);
+                    ok = false;
+                } else {
+                    types.push((column.to_string(), column_type));
+                }
+            }
+        }
+        types.sort_by(|a, b| a.0.cmp(&b.0));
+        ok.then_some(types)
     }
 
     fn drift_method(&mut self, value: &Value<'_>, path: &str) -> Option<crate::drift::Method> {

@@ -8,6 +8,7 @@ use modelwatch_detectors::{DetectorKind, DetectorSpec, Direction};
 use toml::de::{DeTable, DeValue};
 
 use super::{Known, Reader, Value, check_name, join, param_value};
+use crate::config::drift_rule::DriftRule;
 use crate::config::{
     Action, CanaryAction, CanaryRule, Glob, ModelMatcher, Notifier, Rule, Severity,
 };
@@ -22,23 +23,30 @@ impl Reader<'_> {
         value: &Value<'_>,
         path: &str,
         known: &Known<'_>,
-    ) -> (Vec<Rule>, Vec<CanaryRule>) {
+    ) -> (Vec<Rule>, Vec<CanaryRule>, Vec<DriftRule>) {
         let mut rules = Vec::new();
         let mut canaries = Vec::new();
+        let mut drift_rules = Vec::new();
         let mut names: Vec<&str> = Vec::new();
         for (item_path, item) in self.entries(value, path) {
             match self.rule(item, &item_path, known) {
                 Some(AnyRule::Detector(rule)) => rules.push(rule),
                 Some(AnyRule::Canary(rule)) => canaries.push(rule),
+                Some(AnyRule::Drift(rule)) => drift_rules.push(rule),
                 None => {}
             }
             self.unique_name(item, &item_path, "rule", &mut names);
         }
-        (rules, canaries)
+        (rules, canaries, drift_rules)
     }
 
     fn rule(&mut self, item: &Value<'_>, path: &str, known: &Known<'_>) -> Option<AnyRule> {
         let fields = self.table(item, path)?;
+        if fields.contains_key("data_drift") {
+            return self
+                .drift_rule(fields, item, path, known)
+                .map(AnyRule::Drift);
+        }
         if fields.contains_key("canary") {
             return self
                 .canary_rule(fields, item, path, known)
@@ -510,6 +518,7 @@ impl Reader<'_> {
 pub(super) enum AnyRule {
     Detector(Rule),
     Canary(CanaryRule),
+    Drift(DriftRule),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

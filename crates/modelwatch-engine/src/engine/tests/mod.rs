@@ -242,7 +242,7 @@ detector = { kind = "page_hinkley", threshold = 20.0 }
     );
     let first = &drifts[0];
     assert!(first.seq > 50, "{}", first.seq);
-    assert_eq!(first.explanation.detector.as_str(), "page_hinkley");
+    assert_eq!(first.explanation.detector, "page_hinkley");
     assert_eq!(first.explanation.bound, Some(20.0));
     assert!(first.explanation.value > 20.0);
     assert!(

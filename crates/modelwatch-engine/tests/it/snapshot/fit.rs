@@ -135,8 +135,15 @@ fn foreign_and_future_bytes_are_refused_with_the_reason() {
 fn the_format_is_pinned() {
     // Since format 3, traffic too: a binary model's pending join, windows and CBPE reference,
     // a multiclass model's score rows and a regression model's pending predictions; since
-    // format 4, the binary model's drift reference and window.
+    // format 4, the binary model's drift reference and window; since format 5, a data_drift
+    // rule's alerts (pending for ever: `for` is never reached).
     let models = r#"
+[[rules]]
+name = "tb-drift"
+model = "tb"
+data_drift = {}
+for = 1000
+
 [[models]]
 name = "tb"
 task = "binary"
@@ -206,8 +213,8 @@ window = 30
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            82001,
-            "13e8b24d7d4bdd5dc0537bef6829e9bbf84c691e5488b7b906f50b3dec6221fe"
+            82114,
+            "fdce82373b0a71a6169165b1085aa2b0f9a143105ab0a923e6210d41afe546ab"
         )
     );
 }

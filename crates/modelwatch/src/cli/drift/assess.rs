@@ -163,10 +163,6 @@ pub(super) fn assess(
     };
     let (score, warning) = match score {
         Ok(score) => (score, None),
-        // A placeholder of the engine: an error, never a made-up score.
-        Err(DriftError::Undefined { reason, .. }) if reason == "not implemented yet" => {
-            bail!("column {name:?}: {}: not implemented yet", method.name())
-        }
         // Where Evidently's score is NaN (a t-test of two constant samples, ...): no score, no
         // drift, as in its report.
         Err(error @ DriftError::Undefined { .. }) => (

@@ -131,7 +131,8 @@ pub(in crate::server) struct AlertOutput {
 #[allow(dead_code, reason = "a schema of the document only")]
 pub(in crate::server) struct Explanation {
     /// The detector kind: threshold, ema, window_mean, page_hinkley, adwin, kswin, cusum, ddm,
-    /// eddm, hddm_a, hddm_w or fhddm.
+    /// eddm, hddm_a, hddm_w or fhddm; or data_drift for a data-drift rule (then `statistic` is
+    /// the column's method, or `drift_share` for the dataset, and `points` counts windows).
     detector: String,
     /// The statistic's name: `value`, `ema`, `window_mean`, `page_hinkley_down`, ...
     statistic: String,
@@ -152,6 +153,49 @@ pub(in crate::server) struct Explanation {
     #[serde(rename = "for")]
     #[schema(nullable = false)]
     for_points: Option<u32>,
+    /// A data-drift rule's window: absent for detectors.
+    #[schema(nullable = false)]
+    drift: Option<DriftExplanation>,
+}
+
+/// What a data-drift alert's score was computed on. For a column, the explanation's `value`
+/// and `bound` are its score and threshold; for the dataset, the share of drifted columns and
+/// `drift_share`.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(in crate::server) struct DriftExplanation {
+    /// The column; absent for the dataset decision.
+    #[schema(nullable = false)]
+    column: Option<String>,
+    /// `numerical` or `categorical` (a column).
+    #[schema(nullable = false)]
+    column_type: Option<String>,
+    /// The method's name, as Evidently's (a column).
+    #[schema(nullable = false)]
+    method: Option<String>,
+    /// Whether the method was Evidently's automatic choice (a column).
+    #[schema(nullable = false)]
+    automatic: Option<bool>,
+    /// Rows in the reference.
+    reference_rows: u32,
+    /// Rows in the window.
+    window_rows: u32,
+    /// Present values of the column in the reference (a column).
+    #[schema(nullable = false)]
+    reference_values: Option<u32>,
+    /// Present values of the column in the window (a column).
+    #[schema(nullable = false)]
+    window_values: Option<u32>,
+    /// Drifted columns (the dataset).
+    #[schema(nullable = false)]
+    drifted_columns: Option<u32>,
+    /// Scored columns (the dataset).
+    #[schema(nullable = false)]
+    columns_total: Option<u32>,
+    /// The options beyond Evidently that applied, in words; empty when Evidently's numbers
+    /// were used unchanged.
+    options: Vec<String>,
 }
 
 /// A retrain decision for one model, as the engine wrote it.

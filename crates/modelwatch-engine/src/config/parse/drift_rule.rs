@@ -1,0 +1,169 @@
+//! Reads a data-drift rule: a `[[rules]]` entry with a `data_drift` table instead of a
+//! `detector` (see `config/drift_rule.rs`). Same style as `parse.rs`: every error located, all
+//! of them collected.
+
+use toml::de::{DeTable, DeValue};
+
+use super::rules::{AnyAction, RuleKind};
+use super::{Known, Reader, Value, join};
+use crate::config::drift_rule::{DriftRule, DriftTarget, MAX_DRIFT_RULE_COLUMNS};
+use crate::config::{Action, Glob, ModelMatcher};
+use crate::metric::quoted;
+
+const MAX_FOR_WINDOWS: i64 = 1_000_001;
+
+impl Reader<'_> {
+    pub(super) fn drift_rule(
+        &mut self,
+        fields: &DeTable<'_>,
+        item: &Value<'_>,
+        path: &str,
+        known: &Known<'_>,
+    ) -> Option<DriftRule> {
+        let errors_before = self.errors.len();
+        for (key, _) in fields.iter() {
+            let name: &str = key.get_ref();
+            let message = match name {
+                "name" | "description" | "model" | "version" | "instance" | "for"
+                | "severity" | "actions" | "notify" | "data_drift" => continue,
+                "metric" => "a data_drift rule watches the drift windows' columns: name them in data_drift.columns, not with metric".to_string(),
+                "detector" => "a data_drift rule has no detector: each column's drift test decides; give either detector or data_drift".to_string(),
+                "canary" => "a rule is either a canary rule or a data_drift rule, not both".to_string(),
+                other => format!(
+                    "unknown key {}; a data_drift rule has: name, description, model, version, instance, for, severity, actions, notify, data_drift",
+                    quoted(other)
+                ),
+            };
+            self.error(key.span(), &join(path, name), message);
+        }
+        let name = self.rule_name(fields, item, path);
+        let description = fields
+            .get("description")
+            .and_then(|value| self.string(value, &join(path, "description")))
+            .map(str::to_string);
+        let glob_at = |reader: &mut Self, key: &str| match fields.get(key) {
+            None => Some(Glob::Any),
+            Some(value) => reader.glob(value, &join(path, key)),
+        };
+        let model = glob_at(self, "model");
+        let version = glob_at(self, "version");
+        let instance = glob_at(self, "instance");
+        let for_windows = match fields.get("for") {
+            None => Some(1),
+            Some(value) => self.integer(value, &join(path, "for"), 1..MAX_FOR_WINDOWS),
+        };
+        let severity = self.severity(fields, path);
+        let actions = match fields.get("actions") {
+            None => Some(Vec::new()),
+            Some(value) => self
+                .actions(value, &join(path, "actions"), RuleKind::Detector)
+                .and_then(|actions| {
+                    let mut kept = Vec::new();
+                    for action in actions {
+                        match action {
+                            AnyAction::Detector(Action::Retrain) => kept.push(Action::Retrain),
+                            other => {
+                                let message = format!(
+                                    "{} is not an action of data_drift rules; they can retrain",
+                                    other.as_str()
+                                );
+                                self.error(value.span(), &join(path, "actions"), message);
+                                return None;
+                            }
+                        }
+                    }
+                    Some(kept)
+                }),
+        };
+        let notify = self.rule_notify(fields, path, known);
+        let target = fields
+            .get("data_drift")
+            .and_then(|value| self.drift_target(value, &join(path, "data_drift")));
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(DriftRule {
+            name: name?,
+            description,
+            matcher: ModelMatcher {
+                name: model?,
+                version: version?,
+                instance: instance?,
+            },
+            target: target?,
+            for_windows: u32::try_from(for_windows?).ok()?,
+            severity: severity?,
+            actions: actions?,
+            notify: notify?,
+        })
+    }
+
+    /// `data_drift = { on = "columns" | "dataset", columns = [...] }`.
+    fn drift_target(&mut self, value: &Value<'_>, path: &str) -> Option<DriftTarget> {
+        let table = self.table(value, path)?;
+        self.only_keys(table, &["on", "columns"], path);
+        let on = match table.get("on") {
+            None => Some("columns"),
+            Some(value) => match self.string(value, &join(path, "on"))? {
+                on @ ("columns" | "dataset") => Some(on),
+                other => {
+                    let message = format!("{} is not one of columns, dataset", quoted(other));
+                    self.error(value.span(), &join(path, "on"), message);
+                    None
+                }
+            },
+        }?;
+        let columns = match table.get("columns") {
+            None => None,
+            Some(value) => Some(self.drift_columns(value, &join(path, "columns"))?),
+        };
+        match (on, columns) {
+            ("dataset", Some(_)) => {
+                let message = "columns applies to on = \"columns\"; the dataset decision counts every column (drift_share)".to_string();
+                if let Some(value) = table.get("columns") {
+                    self.error(value.span(), &join(path, "columns"), message);
+                }
+                None
+            }
+            ("dataset", None) => Some(DriftTarget::Dataset),
+            (_, columns) => Some(DriftTarget::Columns(columns)),
+        }
+    }
+
+    fn drift_columns(&mut self, value: &Value<'_>, path: &str) -> Option<Vec<String>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            let message = format!(
+                "must be an array of column names such as [\"amount\", \"prediction\"], got {}",
+                value.get_ref().type_str()
+            );
+            self.error(value.span(), path, message);
+            return None;
+        };
+        if items.is_empty() || items.len() > MAX_DRIFT_RULE_COLUMNS {
+            let message = format!(
+                "must name from 1 to {MAX_DRIFT_RULE_COLUMNS} columns (leave columns out for every column)"
+            );
+            self.error(value.span(), path, message);
+            return None;
+        }
+        let mut columns: Vec<String> = Vec::new();
+        let mut ok = true;
+        for (index, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            match self.string(item, &item_path) {
+                Some("") => {
+                    self.error(item.span(), &item_path, "must not be empty".to_string());
+                    ok = false;
+                }
+                Some(column) if columns.iter().any(|seen| seen == column) => {
+                    let message = format!("column {} is listed twice", quoted(column));
+                    self.error(item.span(), &item_path, message);
+                    ok = false;
+                }
+                Some(column) => columns.push(column.to_string()),
+                None => ok = false,
+            }
+        }
+        ok.then_some(columns)
+    }
+}
