@@ -392,3 +392,64 @@ fn calibrated_threshold(method: Method, (mean, sigma): (f64, f64), k: f64) -> f6
         mean + k * sigma
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ModelId, Timestamp};
+    use crate::traffic::{Feature, Outcome, Prediction};
+
+    /// A table of `rows` predictions: `x` a number, `c` one of three texts, the output one
+    /// of two.
+    fn table(rows: usize) -> Table {
+        let mut table = Table::default();
+        for n in 0..rows {
+            let features = vec![
+                (
+                    "c".to_string(),
+                    Feature::Text(["a", "b", "c"][n % 3].to_string()),
+                ),
+                ("x".to_string(), Feature::Number((n * 7919 % 1000) as f64)),
+            ];
+            let prediction = Prediction::new(
+                ModelId::new("m", "1", "default"),
+                Some(Timestamp::from_secs(1_800_000_000)),
+                format!("p{n}"),
+                Outcome::Text(if n % 2 == 0 { "yes" } else { "no" }.to_string()),
+                None,
+                None,
+                Some(features),
+            )
+            .unwrap();
+            table.push(&prediction);
+        }
+        table
+    }
+
+    #[test]
+    fn bytes_per_value_are_those_docs_drift_md_gives() {
+        let settings = DriftSettings {
+            reference_first: 0,
+            window: 0,
+            share: 0.5,
+            method: None,
+            methods: Vec::new(),
+            min_samples: 0,
+            correction: crate::config::DriftCorrection::None,
+            calibrate: None,
+            types: Vec::new(),
+        };
+        let bytes = |rows: usize| PreparedReference::of(&table(rows), &settings).memory_bytes();
+        // A numerical column 16 bytes a value (in order and sorted), a categorical one 4 (an
+        // index into its counts): x, and c and prediction.
+        assert_eq!(bytes(4096) - bytes(2048), 2048 * (16 + 4 + 4));
+        // And 32 bytes per distinct category (or number, with at most 20), text aside.
+        assert_eq!(size_of::<(Category, usize)>(), 32);
+        // A table (reference or window): 24 bytes a cell, texts aside (c's one byte each, the
+        // output's "no" and "yes" two and three).
+        assert_eq!(size_of::<Cell>(), 24);
+        let table_bytes = |rows: usize| table(rows).memory_bytes();
+        let texts = 2048 + 2048 / 2 * (2 + 3);
+        assert_eq!(table_bytes(4096) - table_bytes(2048), 2048 * 3 * 24 + texts);
+    }
+}

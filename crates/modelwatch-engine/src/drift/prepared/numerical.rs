@@ -40,7 +40,8 @@ pub struct PreparedNumbers {
 
 impl PreparedNumbers {
     /// The column of `values`, in the reference's order.
-    pub fn new(values: Vec<f64>) -> PreparedNumbers {
+    pub fn new(mut values: Vec<f64>) -> PreparedNumbers {
+        values.shrink_to_fit();
         let sorted = sorted(&values);
         let std = if values.is_empty() {
             f64::NAN
