@@ -73,7 +73,7 @@ pub(super) fn fisher_exact(r: &[Category], c: &[Category]) -> Result<f64, DriftE
         table.iter().filter(|entry| pick(entry) > 0.0).count()
     };
     if distinct(|e| e.1) > 2 || distinct(|e| e.2) > 2 {
-        return Err(DriftError::Undefined {
+        return Err(DriftError::Refused {
             method: "fisher_exact",
             reason: "Evidently expects at most 2 categories on each side".to_string(),
         });

@@ -62,9 +62,18 @@ pub enum DriftError {
         /// Current values.
         current: usize,
     },
-    /// The method cannot compute a score on these values (Evidently raises or gives nan).
+    /// The method's score is not a number on these values (Evidently's is NaN: never
+    /// drifted).
     #[error("{method}: {reason}")]
     Undefined {
+        /// The method.
+        method: &'static str,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The method refuses these values (Evidently raises an error on them).
+    #[error("{method}: {reason}")]
+    Refused {
         /// The method.
         method: &'static str,
         /// Why, in words.

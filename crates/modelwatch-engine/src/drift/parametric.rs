@@ -109,9 +109,10 @@ pub(super) fn epps_singleton(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     };
     let iqr = pooled_iqr(r, c);
     if iqr == 0.0 {
-        return Err(undefined(
-            "the interquartile range of the pooled values is 0 (Evidently refuses it)".to_string(),
-        ));
+        return Err(DriftError::Refused {
+            method: "es",
+            reason: "the interquartile range of the pooled values is 0".to_string(),
+        });
     }
     let (nx, ny) = (r.len(), c.len());
     if nx < 5 || ny < 5 {

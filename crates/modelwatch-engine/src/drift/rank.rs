@@ -157,7 +157,7 @@ pub(super) fn anderson(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     let mut distinct = z.clone();
     distinct.dedup();
     if distinct.len() < 2 {
-        return Err(DriftError::Undefined {
+        return Err(DriftError::Refused {
             method: "anderson",
             reason: "anderson_ksamp needs more than one distinct observation".to_string(),
         });

@@ -16,7 +16,7 @@ const EXACT_UP_TO: usize = 20;
 pub(super) fn p_value(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     let (nx, ny) = (r.len(), c.len());
     if nx <= 1 || ny <= 1 {
-        return Err(DriftError::Undefined {
+        return Err(DriftError::Refused {
             method: "cramer_von_mises",
             reason: format!(
                 "each side needs at least two values ({nx} in the reference, {ny} in the current window)"
@@ -38,7 +38,7 @@ pub(super) fn p_value(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
     let mut u = nx as f64 * sum_by(nx, &squared_gap(0));
     u += ny as f64 * sum_by(ny, &squared_gap(nx));
     if nx.max(ny) <= EXACT_UP_TO {
-        return cvm_exact::p_value(u, nx, ny).ok_or_else(|| DriftError::Undefined {
+        return cvm_exact::p_value(u, nx, ny).ok_or_else(|| DriftError::Refused {
             method: "cramer_von_mises",
             reason: format!(
                 "Evidently's exact p-value fails for {nx} and {ny} values (NumPy stores its \

@@ -60,8 +60,7 @@ fn evidentlys_reference_cases_give_its_methods_scores_and_decisions() {
     let golden = crate::repo_root().join("crates/modelwatch-engine/tests/golden/drift");
     let mut checked = 0;
     let mut warned = 0;
-    // The methods written so far (cramer_von_mises, anderson, es, fisher_exact and TVD: to be
-    // added here when they are).
+    // Every method Evidently ships for tabular columns, and its automatic choice.
     let methods = [
         "auto",
         "ks",
@@ -76,6 +75,11 @@ fn evidentlys_reference_cases_give_its_methods_scores_and_decisions() {
         "mannw",
         "t_test",
         "g_test",
+        "fisher_exact",
+        "TVD",
+        "anderson",
+        "cramer_von_mises",
+        "es",
     ];
     for method in methods {
         let path = golden.join(format!("{method}.json"));
@@ -109,6 +113,12 @@ fn evidentlys_reference_cases_give_its_methods_scores_and_decisions() {
                 continue;
             }
             let (stdout, stderr) = expect(&output, 0);
+            if case.get("rounding_noise").is_some() {
+                // Evidently's score rests on a singular value made of rounding noise (es): the
+                // engine's replay test says why; only that we answer is checked here.
+                checked += 1;
+                continue;
+            }
             // Where Evidently's score is NaN, the engine gives NaN or refuses: the CLI prints
             // null either way, and says why when the engine refused.
             if !stderr.is_empty() {
