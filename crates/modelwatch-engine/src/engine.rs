@@ -187,6 +187,10 @@ impl Engine {
                 self.apply_computed(seq, &mut computed, out);
                 self.computed = computed;
             }
+            Input::Reference(upload) => {
+                self.policy.observe(seq, &upload.model, at, out);
+                self.quality.on_reference(seq, at, upload);
+            }
             Input::Label(label) => {
                 self.policy.observe(seq, &label.model, at, out);
                 let mut computed = std::mem::take(&mut self.computed);
@@ -296,6 +300,11 @@ impl Engine {
     /// Every model's traffic counts and pending predictions, by name.
     pub fn all_traffic(&self) -> Vec<(&str, TrafficCounts, usize)> {
         self.quality.all_counts()
+    }
+
+    /// The drift reference in force for model `name`; `None` without drift settings.
+    pub fn reference_in_force(&self, name: &str) -> Option<crate::quality::ReferenceInForce> {
+        self.quality.reference_in_force(name)
     }
 
     /// Bytes the pending joins of predictions hold in memory.

@@ -13,6 +13,7 @@ use chrono::{DateTime, SecondsFormat};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use crate::reference::ReferenceUpload;
 use crate::traffic::{Label, Prediction};
 
 /// A model, one of its versions and one instance of that version (canary, A/B replica, ...).
@@ -274,7 +275,8 @@ pub struct RetrainRequest {
 /// Serialized, an input is its wire form: an event object,
 /// `{"job_finished": {"model": ..., "job_id": ..., "status": ..., "version": ...}, "timestamp": ...}`
 /// `{"retrain_request": {"model": ..., "reason": ...}, "timestamp": ...}`, a prediction or a
-/// label (`traffic.rs`).
+/// label (`traffic.rs`), `{"reference": {"model": ..., "columns": {...}}, "timestamp": ...}`
+/// (`reference.rs`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// Metric values of one model instance.
@@ -287,6 +289,8 @@ pub enum Input {
     Prediction(Prediction),
     /// The true value of an earlier prediction.
     Label(Label),
+    /// A drift reference uploaded for a model (`reference.rs`).
+    Reference(ReferenceUpload),
 }
 
 /// `{"<key>": body, "timestamp": ...}`: a special input as the wire format spells it, the
@@ -329,6 +333,7 @@ impl Serialize for Input {
             }
             Input::Prediction(prediction) => prediction.serialize(serializer),
             Input::Label(label) => label.serialize(serializer),
+            Input::Reference(upload) => tagged(serializer, "reference", upload, upload.timestamp),
             Input::RetrainRequest(request) => {
                 #[derive(Serialize)]
                 struct Request<'a> {
@@ -355,6 +360,7 @@ impl Input {
             Input::RetrainRequest(request) => &request.model,
             Input::Prediction(prediction) => &prediction.model.name,
             Input::Label(label) => &label.model,
+            Input::Reference(upload) => &upload.model,
         }
     }
 
@@ -366,6 +372,7 @@ impl Input {
             Input::RetrainRequest(request) => request.timestamp,
             Input::Prediction(prediction) => prediction.timestamp,
             Input::Label(label) => label.timestamp,
+            Input::Reference(upload) => upload.timestamp,
         }
     }
 
@@ -377,6 +384,7 @@ impl Input {
             Input::RetrainRequest(request) => &mut request.timestamp,
             Input::Prediction(prediction) => &mut prediction.timestamp,
             Input::Label(label) => &mut label.timestamp,
+            Input::Reference(upload) => &mut upload.timestamp,
         };
         if slot.is_none() {
             *slot = Some(now);

@@ -4,6 +4,7 @@
 //! Layout:
 //! - `event`: the validated inputs ([`Event`], [`JobFinished`], [`RetrainRequest`], [`Input`]).
 //! - `traffic`: predictions and labels ([`Prediction`], [`Label`]).
+//! - `reference`: drift references given whole ([`ReferenceTable`], [`ReferenceUpload`]).
 //! - `wire`: text to inputs, with every problem located ([`WireParser`]).
 //! - `metric`: metric names, directions and ranges ([`MetricCatalog`]).
 //! - `config`: the TOML config to a validated [`Config`] ([`parse_config`]).
@@ -29,6 +30,7 @@ mod event;
 pub mod metric;
 mod output;
 pub mod quality;
+pub mod reference;
 mod retrain;
 pub mod snapshot;
 mod summation;
@@ -49,6 +51,7 @@ pub use output::{
     Output, QualityPoint, QualitySource, Reason, RetrainDecision, short_id, short_number,
     stable_id,
 };
+pub use reference::{ReferenceTable, ReferenceUpload};
 pub use retrain::RetrainPolicy;
 pub use snapshot::{EncodedSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_MAGIC, SnapshotError};
 pub use traffic::{Feature, Label, Outcome, Prediction};

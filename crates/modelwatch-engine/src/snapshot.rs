@@ -14,8 +14,8 @@
 //! decision count); per
 //! canary rule (since format 2) each model's baseline window and, per candidate version, its
 //! window, points, last verdict and whether judging ended; the traffic state (since format 3:
-//! pending joins, windows, CBPE references; since format 4, drift references and windows); the
-//! data_drift rules' alerts (since format 5: per rule, model instance and column, the open
+//! pending joins, windows, CBPE references; since format 4, drift references and windows;
+//! since format 5, each model's uploaded reference); the data_drift rules' alerts (since format 5: per rule, model instance and column, the open
 //! alert's id, firing or not, drifted windows in a row, windows judged); the next sequence
 //! number and the clock.
 //!
@@ -247,7 +247,7 @@ struct EngineState<'a> {
     /// Canary state, one per canary rule of the config, in order.
     canaries: Vec<CanaryRuleState<'a>>,
     /// Quality from traffic (since format 3): each model's pending join and windows; since
-    /// format 4, the drift references and windows.
+    /// format 4, the drift references and windows; since format 5, the uploaded reference.
     quality: crate::quality::QualityState,
     /// The data-drift rules' alerts (since format 5).
     drift_alerts: crate::drift_alerts::DriftAlertsState,

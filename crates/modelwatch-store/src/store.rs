@@ -357,7 +357,8 @@ fn write(tx: &Transaction<'_>, batch: &Batch, encoded: &Encoded) -> rusqlite::Re
             Input::JobFinished(_)
             | Input::RetrainRequest(_)
             | Input::Prediction(_)
-            | Input::Label(_) => 0,
+            | Input::Label(_)
+            | Input::Reference(_) => 0,
         })
         .sum::<u64>()
         + batch

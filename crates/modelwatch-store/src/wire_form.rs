@@ -21,7 +21,8 @@ pub(crate) fn encode(input: &Input) -> Result<String, serde_json::Error> {
         Input::JobFinished(_)
         | Input::RetrainRequest(_)
         | Input::Prediction(_)
-        | Input::Label(_) => serde_json::to_string(input),
+        | Input::Label(_)
+        | Input::Reference(_) => serde_json::to_string(input),
     }
 }
 

@@ -33,6 +33,7 @@ pub mod monitor;
 pub mod runtime;
 pub mod server;
 pub mod service;
+pub mod tabular;
 
 pub use clock::{Clock, FixedClock, SystemClock, TokioClock};
 pub use monitor::{Monitor, MonitorError, MonitorOptions, Observer, Subscription, TryIngestError};

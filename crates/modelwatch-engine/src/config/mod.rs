@@ -35,7 +35,7 @@ pub use effects::{
 pub use models::{
     CalibrationSetting, DEFAULT_DRIFT_WINDOW, DEFAULT_LABEL_HORIZON_SECS, DEFAULT_QUALITY_WINDOW,
     DriftCorrection, DriftSettings, MAX_DRIFT_ROWS, MAX_QUALITY_WINDOW, ModelSettings,
-    ModelsConfig, Task,
+    ModelsConfig, ReferenceSource, Task,
 };
 pub use outbound::{AllowedHost, HostAllowlist, check_url, check_url_template};
 pub use parse::{ConfigError, ConfigErrors, ParsedConfig, parse_config};

@@ -2,7 +2,10 @@
 //! traffic (predictions and labels): its task, its positive class, the window of labeled
 //! predictions per point and how long labels may take.
 
+use std::sync::Arc;
+
 use super::Glob;
+use crate::reference::ReferenceTable;
 
 /// What a model predicts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -103,9 +106,9 @@ pub const MAX_DRIFT_ROWS: u32 = 1_000_000;
 /// Data drift settings of a `[[models]]` entry (`docs/drift.md`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DriftSettings {
-    /// The reference: the first this many predictions of each version
-    /// (`reference = { first = N }`).
-    pub reference_first: u32,
+    /// Where the reference comes from (`reference = { first = N }` or `{ file = "..." }`). An
+    /// uploaded reference replaces it for the model.
+    pub reference: ReferenceSource,
     /// Predictions per drift point of a model instance (`drift_window`).
     pub window: u32,
     /// The share of drifted columns at which the dataset drifted (`drift_share`, default 0.5).
@@ -126,6 +129,40 @@ pub struct DriftSettings {
     /// Columns whose type is declared rather than taken from the reference
     /// (`drift_categorical`, `drift_numerical`), sorted by column.
     pub types: Vec<(String, crate::drift::ColumnType)>,
+}
+
+/// Where a model's drift reference comes from, in the config.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReferenceSource {
+    /// The first this many predictions of each version (`reference = { first = N }`).
+    First(u32),
+    /// A CSV or JSON Lines file (`reference = { file = "path" }`), the path as written
+    /// (relative to the config file's directory), and its rows once the binary has read them:
+    /// the engine does no I/O. Until then no drift is computed from it.
+    File {
+        /// The path as written in the config.
+        path: String,
+        /// The rows, read by whoever loaded the config.
+        table: Option<Arc<ReferenceTable>>,
+    },
+}
+
+impl ReferenceSource {
+    /// `N` of `reference = { first = N }`.
+    pub fn first(&self) -> Option<u32> {
+        match self {
+            ReferenceSource::First(n) => Some(*n),
+            ReferenceSource::File { .. } => None,
+        }
+    }
+
+    /// The file's rows, once read.
+    pub fn table(&self) -> Option<&ReferenceTable> {
+        match self {
+            ReferenceSource::First(_) => None,
+            ReferenceSource::File { table, .. } => table.as_deref(),
+        }
+    }
 }
 
 /// Multiple-testing control across a window's p-value columns.
@@ -197,6 +234,20 @@ impl ModelsConfig {
             }
         }
         capped
+    }
+
+    /// Every `reference = { file = ... }`: the entry's name glob, the path as written, and the
+    /// slot for its rows, which the binary fills when it loads the config.
+    pub fn reference_files_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (String, &str, &mut Option<Arc<ReferenceTable>>)> {
+        self.entries.iter_mut().filter_map(|entry| {
+            let name = entry.name.to_string();
+            match entry.drift.as_mut().map(|drift| &mut drift.reference) {
+                Some(ReferenceSource::File { path, table }) => Some((name, path.as_str(), table)),
+                _ => None,
+            }
+        })
     }
 
     /// The settings for model `name` and their index: the first entry whose glob matches.

@@ -21,10 +21,14 @@ pub const PREDICTION_COLUMN: &str = "prediction";
 
 /// One value of a column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) enum Cell {
+pub enum Cell {
+    /// No value (a JSON null, an empty CSV cell).
     Missing,
+    /// A number (finite).
     Number(f64),
+    /// A boolean.
     Bool(bool),
+    /// Text.
     Text(String),
 }
 
@@ -110,6 +114,11 @@ impl Table {
                         .sum::<usize>()
             })
             .sum()
+    }
+
+    /// A table of whole columns, each `rows` cells long (the caller checked that).
+    pub(crate) fn from_columns(rows: u32, columns: BTreeMap<String, Vec<Cell>>) -> Table {
+        Table { rows, columns }
     }
 
     /// Whether every column has one cell per row (a snapshot read back must).

@@ -3,7 +3,9 @@
 //! arrive (`cbpe` with `isotonic` calibration, as NannyML's CBPE computes them).
 
 pub mod cbpe;
-mod drift;
+pub(crate) mod drift;
+mod drift_memory;
+mod in_force;
 pub mod isotonic;
 pub mod join;
 pub mod metrics;
@@ -13,6 +15,8 @@ mod tracker;
 mod verdict;
 pub mod window;
 
+pub use drift::Cell;
+pub use in_force::{ReferenceInForce, ReferenceOrigin, VersionReference};
 pub(crate) use state::QualityState;
 pub use tracker::{QualityTracker, TrafficCounts};
 pub use verdict::{ColumnOutcome, ColumnScore, ColumnVerdict, DriftOptions, DriftReport};

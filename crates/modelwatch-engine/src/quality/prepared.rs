@@ -5,18 +5,25 @@
 //! (method, window size). Derived from the reference [`Table`], never stored in a snapshot:
 //! prepared again after a restore (`docs/drift.md`, "In serve and replay").
 
+use std::sync::Arc;
+
 use crate::config::DriftSettings;
 use crate::drift::prepared::ExactKsCache;
 use crate::drift::{Category, ColumnType, Method, PreparedColumn, Sample, auto_method};
 
 use super::drift::{Cell, Table};
 use super::verdict::{ColumnOutcome, ColumnScore, ColumnVerdict};
+use crate::reference::ReferenceTable;
 
-/// The prepared references of one model's versions: derived from the reference tables, so
-/// a cache that two trackers in the same state may hold differently (equality ignores it).
+/// The prepared references of one model: its versions' first predictions, and the reference
+/// given for all of them (uploaded, or the config's file). Derived from the reference tables,
+/// so a cache that two trackers in the same state may hold differently (equality ignores it).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PreparedReferences {
     versions: Vec<(String, PreparedReference)>,
+    /// The given reference (kept alive here, so that no other table can take its address)
+    /// and its prepared form.
+    given: Option<(Arc<ReferenceTable>, PreparedReference)>,
 }
 
 impl PartialEq for PreparedReferences {
@@ -50,12 +57,36 @@ impl PreparedReferences {
         &mut self.versions[at].1
     }
 
+    /// The given reference `table` (uploaded, or the config's file) prepared with `settings`'
+    /// declared types: the one prepared before if it is the same table and still fits, else
+    /// prepared now (replacing the one before).
+    pub(crate) fn get_given(
+        &mut self,
+        table: &Arc<ReferenceTable>,
+        settings: &DriftSettings,
+    ) -> &mut PreparedReference {
+        let given = match self.given.take() {
+            Some((known, prepared))
+                if Arc::ptr_eq(&known, table) && prepared.fits(&table.table, settings) =>
+            {
+                (known, prepared)
+            }
+            _ => (table.clone(), PreparedReference::of(&table.table, settings)),
+        };
+        &mut self.given.insert(given).1
+    }
+
     /// The bytes every prepared reference holds.
     pub(crate) fn memory_bytes(&self) -> usize {
+        let given = self
+            .given
+            .as_ref()
+            .map_or(0, |(_, prepared)| prepared.memory_bytes());
         self.versions
             .iter()
             .map(|(name, reference)| name.capacity() + reference.memory_bytes())
-            .sum()
+            .sum::<usize>()
+            + given
     }
 }
 
@@ -429,7 +460,7 @@ mod tests {
     #[test]
     fn bytes_per_value_are_those_docs_drift_md_gives() {
         let settings = DriftSettings {
-            reference_first: 0,
+            reference: crate::config::ReferenceSource::First(0),
             window: 0,
             share: 0.5,
             method: None,

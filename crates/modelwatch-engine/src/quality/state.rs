@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cbpe::Reference;
 use super::drift::Table;
+use super::in_force::UploadedReference;
 use super::join::{IdKey, Pending, PendingJoin};
 use super::tracker::{InstanceQuality, ModelTraffic, QualityTracker, TrafficCounts};
 use crate::config::Config;
@@ -29,6 +30,7 @@ struct ModelState {
     rows: Vec<(IdKey, Vec<(u32, f64)>)>,
     versions: Vec<(String, Option<Reference>)>,
     drift_references: Vec<(String, Table)>,
+    uploaded: Option<UploadedReference>,
     counts: TrafficCounts,
 }
 
@@ -55,6 +57,7 @@ impl QualityState {
                     rows,
                     versions: traffic.versions.clone(),
                     drift_references: traffic.drift_references.clone(),
+                    uploaded: traffic.uploaded.clone(),
                     counts: traffic.counts,
                 }
             })
@@ -113,6 +116,9 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
     {
         return Err("a drift table's columns do not have one value per row");
     }
+    if (state.uploaded.as_ref()).is_some_and(|uploaded| !uploaded.table.is_consistent()) {
+        return Err("the uploaded reference's columns do not have one value per row");
+    }
     let join = PendingJoin::from_entries(state.pending)
         .ok_or("two pending predictions have the same key")?;
     let mut instance_index = HashMap::with_capacity(instances);
@@ -141,6 +147,7 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
         rows: state.rows.into_iter().collect(),
         versions: state.versions,
         drift_references: state.drift_references,
+        uploaded: state.uploaded,
         drift_prepared: Default::default(),
         counts: state.counts,
     })

@@ -13,13 +13,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::{Config, DriftSettings, ModelSettings, Task};
+use crate::config::{Config, DriftSettings, ModelSettings, ReferenceSource, Task};
 use crate::event::{ModelId, Timestamp};
 use crate::output::{QualityPoint, QualitySource, stable_id};
 use crate::traffic::{Label, Outcome, Prediction};
 
 use super::cbpe::{self, Reference};
 use super::drift::{self, Table};
+use super::in_force::UploadedReference;
 use super::join::{IdKey, Pending, PendingJoin, id_key};
 use super::prepared::PreparedReferences;
 use super::window::{self, Joined, NO_SCORE};
@@ -76,7 +77,9 @@ pub(crate) struct ModelTraffic {
     pub(crate) versions: Vec<(String, Option<Reference>)>,
     /// Each version's drift reference: its first predictions, in the order versions came.
     pub(crate) drift_references: Vec<(String, Table)>,
-    /// Those references prepared for their windows (not in snapshots: prepared again).
+    /// The reference uploaded for the model, which every version compares with.
+    pub(crate) uploaded: Option<UploadedReference>,
+    /// The references in force prepared for their windows (derived: not in snapshots).
     pub(crate) drift_prepared: PreparedReferences,
     pub(crate) counts: TrafficCounts,
 }
@@ -94,6 +97,7 @@ impl ModelTraffic {
             rows: HashMap::new(),
             versions: Vec::new(),
             drift_references: Vec::new(),
+            uploaded: None,
             drift_prepared: PreparedReferences::default(),
             counts: TrafficCounts::default(),
         }
@@ -377,27 +381,6 @@ impl QualityTracker {
             .collect()
     }
 
-    /// Bytes the drift state holds: every version's reference table and its prepared form,
-    /// and every instance's open window.
-    pub fn drift_bytes(&self) -> usize {
-        self.models
-            .values()
-            .map(|traffic| {
-                let references: usize = traffic
-                    .drift_references
-                    .iter()
-                    .map(|(version, table)| version.capacity() + table.memory_bytes())
-                    .sum();
-                let windows: usize = traffic
-                    .instances
-                    .iter()
-                    .map(|instance| instance.drift.memory_bytes())
-                    .sum();
-                references + traffic.drift_prepared.memory_bytes() + windows
-            })
-            .sum()
-    }
-
     /// Bytes the pending joins hold.
     pub fn pending_bytes(&self) -> usize {
         self.models
@@ -407,8 +390,9 @@ impl QualityTracker {
     }
 }
 
-/// Adds a prediction to its version's drift reference until that is complete, and then to
-/// its instance's drift window; compares a full window with the reference.
+/// Adds a prediction to its instance's drift window (with `first = N`, to its version's
+/// reference until that is complete); compares a full window with the reference in force:
+/// the model's uploaded one, else the config's file, else the version's first predictions.
 fn observe_drift(
     traffic: &mut ModelTraffic,
     index: usize,
@@ -416,33 +400,52 @@ fn observe_drift(
     prediction: &Prediction,
     emit: &mut Emitter<'_>,
 ) {
-    let version = &traffic.instances[index].model.version;
-    let at = match traffic
-        .drift_references
-        .iter()
-        .position(|(name, _)| name == version)
-    {
-        Some(at) => at,
-        None => {
-            traffic
+    let given = match (&traffic.uploaded, &settings.reference) {
+        (Some(uploaded), _) => Some(&uploaded.table),
+        (None, ReferenceSource::File { table, .. }) => table.as_ref(),
+        (None, ReferenceSource::First(_)) => None,
+    };
+    let version_at = match (given, settings.reference.first()) {
+        (Some(_), _) => None,
+        // A file not read (the engine alone, without the binary): nothing to compare with.
+        (None, None) => return,
+        (None, Some(first)) => {
+            let version = &traffic.instances[index].model.version;
+            let at = match traffic
                 .drift_references
-                .push((version.clone(), Table::default()));
-            traffic.drift_references.len() - 1
+                .iter()
+                .position(|(name, _)| name == version)
+            {
+                Some(at) => at,
+                None => {
+                    traffic
+                        .drift_references
+                        .push((version.clone(), Table::default()));
+                    traffic.drift_references.len() - 1
+                }
+            };
+            let reference = &mut traffic.drift_references[at].1;
+            if reference.rows < first {
+                reference.push(prediction);
+                return;
+            }
+            Some(at)
         }
     };
-    let reference = &mut traffic.drift_references[at].1;
-    if reference.rows < settings.reference_first {
-        reference.push(prediction);
-        return;
-    }
     let window = &mut traffic.instances[index].drift;
     window.push(prediction);
     if window.rows < settings.window {
         return;
     }
     let window = std::mem::take(window);
-    let (version, table) = &traffic.drift_references[at];
-    let reference = traffic.drift_prepared.get(version, table, settings);
+    let reference = match (given, version_at) {
+        (Some(table), _) => traffic.drift_prepared.get_given(table, settings),
+        (None, Some(at)) => {
+            let (version, table) = &traffic.drift_references[at];
+            traffic.drift_prepared.get(version, table, settings)
+        }
+        (None, None) => return,
+    };
     let point = drift::compare_prepared(reference, &window, settings);
     let model = traffic.instances[index].model.clone();
     emit.drift_point(&model, point);

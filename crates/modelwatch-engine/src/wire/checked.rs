@@ -10,6 +10,8 @@
 //!
 //! [`WireParser::accepting_jobs`]: super::WireParser::accepting_jobs
 
+use std::sync::Arc;
+
 use super::InputError;
 use super::fields::Problems;
 use super::rules::{
@@ -21,6 +23,7 @@ use super::traffic::{
 };
 use crate::event::{Event, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp};
 use crate::metric::{MACRO_SCORE, MetricCatalog};
+use crate::reference::{ReferenceTable, ReferenceUpload};
 use crate::traffic::{Feature, Label, Outcome, Prediction, check_class, check_prediction_id};
 
 impl Event {
@@ -134,6 +137,32 @@ impl RetrainRequest {
         let mut problems = Problems::of_built_input();
         check_retrain_request(&request, &mut problems);
         finish(problems).map(|()| request)
+    }
+}
+
+impl ReferenceUpload {
+    /// A reference upload, checked as the reader checks one: `model` is an identifier, the
+    /// timestamp in the supported range (the table is checked by [`ReferenceTable::new`]).
+    ///
+    /// `PUT /v1/models/{name}/reference` builds its input with this.
+    ///
+    /// # Errors
+    ///
+    /// Every rule broken, each naming its field (`reference.model`, `timestamp`).
+    pub fn new(
+        model: impl Into<String>,
+        table: Arc<ReferenceTable>,
+        timestamp: Option<Timestamp>,
+    ) -> Result<ReferenceUpload, Vec<InputError>> {
+        let upload = ReferenceUpload {
+            model: model.into(),
+            table,
+            timestamp,
+        };
+        let mut problems = Problems::of_built_input();
+        check_timestamp(upload.timestamp, &mut problems);
+        problems.check("reference.model", check_identifier(&upload.model));
+        finish(problems).map(|()| upload)
     }
 }
 
@@ -314,6 +343,23 @@ impl Input {
                         "not in the form the reader gives: scores and features sorted by name; build predictions with Prediction::new"
                             .to_string(),
                     );
+                }
+            }
+            Input::Reference(upload) => {
+                check_timestamp(upload.timestamp, &mut problems);
+                problems.check("reference.model", check_identifier(&upload.model));
+                let columns = upload
+                    .table
+                    .columns()
+                    .map(|(name, cells)| (name.to_string(), cells.to_vec()))
+                    .collect();
+                match ReferenceTable::new(columns) {
+                    Ok(rebuilt) if rebuilt == *upload.table => {}
+                    _ => problems.at(
+                        Some("reference.columns"),
+                        "not in the form the reader gives; build tables with ReferenceTable::new"
+                            .to_string(),
+                    ),
                 }
             }
             Input::Label(label) => {

@@ -10,6 +10,7 @@
 //!   [`check_reason`], ...), shared by the readers and the checked constructors.
 //! - `readers`: one reader per kind of input: metric events, job notices, retrain requests;
 //!   `traffic`: predictions and labels, checked against `[[models]]` when the parser has it.
+//! - `reference`: drift reference uploads (the service's own input, like job notices).
 //! - `time_bounds`: the event times a parser refuses ([`TimeBounds`]).
 //! - `checked`: the checked constructors ([`Event::new`](crate::Event::new),
 //!   [`JobFinished::new`](crate::JobFinished::new),
@@ -21,6 +22,7 @@ mod checked;
 mod fields;
 mod framing;
 mod readers;
+mod reference;
 mod rules;
 mod time_bounds;
 mod traffic;
@@ -35,6 +37,7 @@ use fields::Problems;
 pub use framing::{Document, Documents, documents};
 pub use rules::{MAX_ID_LEN, MAX_REASON_LEN, check_identifier, check_job_id, check_reason};
 pub use time_bounds::TimeBounds;
+pub(crate) use traffic::{check_feature_name, check_feature_text};
 
 /// What the tests (`tests.rs`, through `super::*`) name besides the parser's own items.
 #[cfg(test)]
@@ -176,9 +179,10 @@ impl<'c> WireParser<'c> {
         self
     }
 
-    /// Also accepts the service's own inputs, job-finished notices and retrain requests
-    /// (replay files and the store may carry them; the HTTP event endpoint does not: jobs
-    /// report to the jobs API, retrains are asked for on the models API).
+    /// Also accepts the service's own inputs, job-finished notices, retrain requests and drift
+    /// reference uploads (replay files and the store may carry them; the HTTP event endpoint
+    /// does not: jobs report to the jobs API, retrains are asked for and references uploaded
+    /// on the models API).
     pub fn accepting_jobs(mut self) -> WireParser<'c> {
         self.accept_jobs = true;
         self

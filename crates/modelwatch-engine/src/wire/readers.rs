@@ -48,6 +48,7 @@ impl WireParser<'_> {
         let mut retrain = None;
         let mut prediction = None;
         let mut label = None;
+        let mut reference = None;
         for (key, raw) in fields {
             let slot = match key.as_ref() {
                 "model" => &mut model,
@@ -59,6 +60,7 @@ impl WireParser<'_> {
                 "retrain_request" => &mut retrain,
                 "prediction" => &mut prediction,
                 "label" => &mut label,
+                "reference" => &mut reference,
                 other => {
                     problems.at(
                         Some(other),
@@ -84,6 +86,27 @@ impl WireParser<'_> {
             ("metric", metric.is_some()),
             ("value", value.is_some()),
         ];
+        if let Some(body) = reference {
+            let beside = [
+                event_fields.as_slice(),
+                &[
+                    ("job_finished", job.is_some()),
+                    ("retrain_request", retrain.is_some()),
+                    ("prediction", prediction.is_some()),
+                    ("label", label.is_some()),
+                ],
+            ]
+            .concat();
+            self.admit_special(
+                "reference",
+                "reference inputs are not accepted here; upload a reference with PUT /v1/models/{name}/reference",
+                &beside,
+                "a reference input carries nothing but reference and timestamp",
+                problems,
+            )?;
+            return super::reference::read_reference(body, timestamp, problems)
+                .map(Input::Reference);
+        }
         if prediction.is_some() || label.is_some() {
             let traffic = super::traffic::TrafficFields {
                 model,

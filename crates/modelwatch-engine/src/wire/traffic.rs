@@ -425,7 +425,7 @@ fn read_feature(raw: &RawValue, field: &str, problems: &mut Problems) -> Option<
 }
 
 /// Checks a feature's name: 1 to [`MAX_FEATURE_NAME_LEN`] bytes, no control characters.
-pub(super) fn check_feature_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_feature_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_FEATURE_NAME_LEN {
         return Err(format!(
             "a feature name must be 1 to {MAX_FEATURE_NAME_LEN} bytes long"
@@ -438,7 +438,7 @@ pub(super) fn check_feature_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks a feature's text value: at most [`MAX_FEATURE_TEXT_LEN`] bytes.
-pub(super) fn check_feature_text(text: &str) -> Result<(), String> {
+pub(crate) fn check_feature_text(text: &str) -> Result<(), String> {
     if text.len() > MAX_FEATURE_TEXT_LEN {
         return Err(format!(
             "is {} bytes long; a feature's text is at most {MAX_FEATURE_TEXT_LEN} bytes",

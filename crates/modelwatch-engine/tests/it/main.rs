@@ -12,5 +12,6 @@ mod snapshot;
 mod streams;
 mod traffic;
 mod traffic_drift;
+mod uploaded_reference;
 mod wire;
 mod wire_traffic;

@@ -101,6 +101,7 @@ fn without_some_timestamps(mut inputs: Vec<Input>, mask: &[bool]) -> Vec<Input> 
                 Input::RetrainRequest(request) => request.timestamp = None,
                 Input::Prediction(prediction) => prediction.timestamp = None,
                 Input::Label(label) => label.timestamp = None,
+                Input::Reference(upload) => upload.timestamp = None,
             }
         }
     }

@@ -155,7 +155,8 @@ fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
             Input::JobFinished(_)
             | Input::RetrainRequest(_)
             | Input::Prediction(_)
-            | Input::Label(_) => 0,
+            | Input::Label(_)
+            | Input::Reference(_) => 0,
         })
         .sum();
     assert_eq!(counts.points, n_points as u64);

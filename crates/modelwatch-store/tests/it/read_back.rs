@@ -6,9 +6,13 @@
 
 #![allow(clippy::result_large_err)]
 
+use std::sync::Arc;
+
 use modelwatch_engine::metric::MetricCatalog;
+use modelwatch_engine::reference::Cell;
 use modelwatch_engine::{
-    Event, Format, Input, JobFinished, JobStatus, ModelId, RetrainRequest, Timestamp, WireParser,
+    Event, Format, Input, JobFinished, JobStatus, ModelId, ReferenceTable, ReferenceUpload,
+    RetrainRequest, Timestamp, WireParser,
 };
 use modelwatch_store::{Batch, MAX_REPLAY_PAGE, Record, Store};
 use proptest::prelude::*;
@@ -96,7 +100,8 @@ fn wire_form(input: &Input) -> String {
         Input::JobFinished(_)
         | Input::RetrainRequest(_)
         | Input::Prediction(_)
-        | Input::Label(_) => serde_json::to_string(input).unwrap(),
+        | Input::Label(_)
+        | Input::Reference(_) => serde_json::to_string(input).unwrap(),
     }
 }
 
@@ -451,7 +456,36 @@ fn built() -> impl Strategy<Value = Result<Input, Input>> {
                     })
                 })
         });
-    prop_oneof![request, job, event]
+    let cell = prop_oneof![
+        Just(Cell::Missing),
+        any::<f64>().prop_map(Cell::Number),
+        prop::sample::select(vec![0.0, -0.0, 1.5, 1e300, 5e-324]).prop_map(Cell::Number),
+        any::<bool>().prop_map(Cell::Bool),
+        any_text().prop_map(Cell::Text),
+    ];
+    let reference = (
+        mostly_identifier(),
+        any_timestamp(),
+        prop::collection::vec((mostly_identifier(), prop::collection::vec(cell, 3)), 1..4),
+    )
+        .prop_filter_map(
+            "a table the constructor takes",
+            |(model, timestamp, columns)| {
+                let table = Arc::new(ReferenceTable::new(columns).ok()?);
+                Some(
+                    ReferenceUpload::new(model.clone(), table.clone(), timestamp)
+                        .map(Input::Reference)
+                        .map_err(|_| {
+                            Input::Reference(ReferenceUpload {
+                                model,
+                                table,
+                                timestamp,
+                            })
+                        }),
+                )
+            },
+        );
+    prop_oneof![request, job, event, reference]
 }
 
 fn parsed(parser: WireParser<'_>, texts: &[String]) -> Vec<Input> {

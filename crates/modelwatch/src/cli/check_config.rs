@@ -18,8 +18,9 @@ pub fn run(args: &CheckConfigArgs, out: &mut dyn Write) -> Result<()> {
     let name = args.file.display().to_string();
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read config {name}"))?;
-    let parsed = parse_config(&text).map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
+    let mut parsed = parse_config(&text).map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
     super::print_warnings(&name, &parsed.warnings);
+    super::load_reference_files(&mut parsed.config, &args.file)?;
     let config = &parsed.config;
     let retraining = config.rules.iter().filter(|rule| rule.retrains()).count();
     let effects = &config.effects;

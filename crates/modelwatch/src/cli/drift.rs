@@ -3,9 +3,6 @@
 //! engine's `drift` tests; printed as one JSON object or as a table (`docs/drift.md`).
 
 mod assess;
-mod cells;
-mod plain_csv;
-mod raw;
 mod typing;
 
 use std::collections::HashSet;
@@ -18,7 +15,7 @@ use modelwatch_engine::drift::Method;
 use serde::Serialize;
 
 use assess::{ColumnDrift, Options};
-use raw::{RawTable, read_table};
+use modelwatch::tabular::raw::{self, RawTable, read_table};
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -134,16 +131,7 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<()> {
 
 /// The flags' options, checked against the reference's columns.
 fn options(args: &DriftArgs, reference: &RawTable) -> Result<Options> {
-    let mut seen = HashSet::new();
-    for name in &reference.names {
-        if !seen.insert(name) {
-            bail!(
-                "{}: line {}: column {name:?} appears twice",
-                reference.path.display(),
-                reference.header_line
-            );
-        }
-    }
+    reference.check_unique_names()?;
     let mut lists: [HashSet<String>; 2] = Default::default();
     for ((flag, columns), set) in [
         ("--categorical", &args.categorical),

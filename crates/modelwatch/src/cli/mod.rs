@@ -8,7 +8,6 @@ mod drift;
 mod limits;
 mod logging;
 mod quality;
-mod records;
 mod replay;
 mod serve;
 
@@ -114,10 +113,32 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
             (path.display().to_string(), parse_config(&text))
         }
     };
-    let ParsedConfig { config, warnings } =
-        parsed.map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
+    let ParsedConfig {
+        mut config,
+        warnings,
+    } = parsed.map_err(|errors| anyhow::anyhow!("{name}: {errors}"))?;
     print_warnings(&name, &warnings);
+    if let Some(path) = path {
+        load_reference_files(&mut config, path)?;
+    }
     Ok(config)
+}
+
+/// Reads every `reference = { file = ... }` of the config at `config_path` (paths relative to
+/// its directory) and hands the rows to the config: the engine does no I/O.
+fn load_reference_files(config: &mut Config, config_path: &Path) -> Result<()> {
+    let directory = config_path.parent().unwrap_or(Path::new(""));
+    for (name, file, slot) in config.models.reference_files_mut() {
+        let path = directory.join(file);
+        let table = modelwatch::tabular::reference::reference_file(&path).with_context(|| {
+            format!(
+                "{}: [[models]] {name:?}: reference file {file:?}",
+                config_path.display()
+            )
+        })?;
+        *slot = Some(std::sync::Arc::new(table));
+    }
+    Ok(())
 }
 
 fn print_warnings(name: &str, warnings: &[modelwatch_engine::config::ConfigError]) {

@@ -169,6 +169,16 @@ fn split(
                     computed,
                 });
             }
+            Input::Reference(mut upload) => {
+                upload.timestamp = Some(at);
+                quality.on_reference(seq, at, &upload);
+                entries.push(PlanEntry::Traffic {
+                    seq,
+                    at,
+                    model: upload.model,
+                    computed: Vec::new(),
+                });
+            }
             Input::JobFinished(mut job) => {
                 job.timestamp = Some(at);
                 entries.push(PlanEntry::Job { seq, at, job });

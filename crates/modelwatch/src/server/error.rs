@@ -21,10 +21,12 @@ const RETRY_AFTER_SECS: &str = "1";
 /// Every error a route answers with; one JSON body shape: `{"error": ..., ...}`.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ApiError {
-    #[error(
-        "unsupported content type {content_type:?}: send application/json (an object or an array) or application/x-ndjson"
-    )]
-    UnsupportedMediaType { content_type: String },
+    #[error("unsupported content type {content_type:?}: send {accepted}")]
+    UnsupportedMediaType {
+        content_type: String,
+        /// The media types the route takes, in words.
+        accepted: &'static str,
+    },
     #[error("the body is not UTF-8 (valid up to byte {valid_up_to})")]
     NotUtf8 { valid_up_to: usize },
     #[error(transparent)]
@@ -58,6 +60,10 @@ pub(super) enum ApiError {
     #[error("this token lacks the {} scope", scope.as_str())]
     Forbidden { scope: auth::Scope },
 }
+
+/// What `POST /v1/events` takes.
+pub(super) const EVENT_TYPES: &str =
+    "application/json (an object or an array) or application/x-ndjson";
 
 impl ApiError {
     /// The writer has stopped.

@@ -153,6 +153,7 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
         "application/x-ndjson" => Ok(Format::Ndjson),
         _ => Err(ApiError::UnsupportedMediaType {
             content_type: content_type.to_string(),
+            accepted: super::error::EVENT_TYPES,
         }),
     }
 }

@@ -470,6 +470,7 @@ pub(super) async fn post_complete(
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType {
+            accepted: "application/json",
             content_type: "none or not application/json".to_string(),
         },
         JsonRejection::JsonDataError(error) => ApiError::Unprocessable(error.body_text()),

@@ -33,6 +33,7 @@ mod models;
 mod openapi;
 mod operations;
 mod params;
+mod reference;
 mod registry;
 mod request_log;
 mod retrain;
@@ -160,6 +161,7 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(alerts::get_decisions))
         .routes(routes!(models::get_models))
         .routes(routes!(models::get_model))
+        .routes(routes!(reference::get_reference))
         .routes(routes!(series::get_series))
         .routes(routes!(jobs::get_jobs))
         .routes(routes!(jobs::get_job))
@@ -189,6 +191,7 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(operations::post_retention))
         .routes(routes!(jobs::post_cancel))
         .routes(routes!(retrain::post_retrain))
+        .routes(routes!(reference::put_reference))
         .routes(routes!(registry::post_version_change))
         .route_layer(middleware::from_fn_with_state(
             bodies.clone(),

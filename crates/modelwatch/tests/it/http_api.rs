@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
 
 /// Every (method, path) the router serves; `/openapi.json` must list exactly these.
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 25] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -30,6 +30,8 @@ const ROUTES: [(&str, &str); 23] = [
     ("POST", "/v1/jobs/{id}/cancel"),
     ("POST", "/v1/jobs/{id}/complete"),
     ("POST", "/v1/models/{name}/retrain"),
+    ("GET", "/v1/models/{name}/reference"),
+    ("PUT", "/v1/models/{name}/reference"),
     ("GET", "/v1/models/{name}/versions"),
     ("POST", "/v1/models/{name}/versions/{version}/{change}"),
     ("GET", "/v1/deliveries"),
@@ -176,6 +178,8 @@ fn openapi_json_is_an_openapi_3_document_of_exactly_the_routes_served() {
                 assert_eq!(answer.body["parameter"], "model");
             }
             "GET" => assert_eq!(answer.status, 200, "{path}: {}", answer.body),
+            // The path's GET reads the reference: no drift settings for this model.
+            "PUT" => assert_error(&answer, 404),
             _ => assert_eq!(answer.status, 405, "{path}"),
         }
     }

@@ -33,6 +33,7 @@ mod crash;
 mod crash_traffic;
 mod demo;
 mod docs;
+mod drift_reference;
 mod edge;
 mod failures;
 mod http_api;

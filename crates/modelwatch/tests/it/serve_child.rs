@@ -195,9 +195,29 @@ impl Client {
 
     /// POST `body` to `path`: the status and the JSON answer (null when not JSON).
     pub fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-        let mut response = self
-            .agent
-            .post(format!("{}{path}", self.base))
+        self.send(
+            self.agent.post(format!("{}{path}", self.base)),
+            content_type,
+            body,
+        )
+    }
+
+    /// PUT `body` to `path`: the status and the JSON answer (null when not JSON).
+    pub fn put(&self, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+        self.send(
+            self.agent.put(format!("{}{path}", self.base)),
+            content_type,
+            body,
+        )
+    }
+
+    fn send(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        content_type: &str,
+        body: &str,
+    ) -> (u16, Value) {
+        let mut response = request
             .header("content-type", content_type)
             .send(body)
             .unwrap();

@@ -7,7 +7,7 @@ use super::{Reader, Value, join};
 use crate::config::models::{
     CalibrationSetting, DEFAULT_DRIFT_WINDOW, DEFAULT_LABEL_HORIZON_SECS, DEFAULT_QUALITY_WINDOW,
     DriftCorrection, DriftSettings, MAX_DRIFT_ROWS, MAX_QUALITY_WINDOW, ModelSettings,
-    ModelsConfig, Task,
+    ModelsConfig, ReferenceSource, Task,
 };
 use crate::drift::ColumnType;
 use crate::metric::quoted;
@@ -162,7 +162,7 @@ impl Reader<'_> {
             ] {
                 if let Some(value) = fields.get(key) {
                     let message = format!(
-                        "{key} needs a reference to compare with: add reference = {{ first = N }}"
+                        "{key} needs a reference to compare with: add reference = {{ first = N }} or {{ file = \"path\" }}"
                     );
                     self.error(value.span(), &join(path, key), message);
                 }
@@ -170,21 +170,44 @@ impl Reader<'_> {
             return None;
         };
         let reference_path = join(path, "reference");
-        let first = self.table(reference, &reference_path).and_then(|table| {
-            self.only_keys(table, &["first"], &reference_path);
-            match table.get("first") {
-                Some(value) => self
+        let source = self.table(reference, &reference_path).and_then(|table| {
+            self.only_keys(table, &["first", "file"], &reference_path);
+            match (table.get("first"), table.get("file")) {
+                (Some(value), None) => self
                     .integer(
                         value,
                         &join(&reference_path, "first"),
                         1..i64::from(MAX_DRIFT_ROWS) + 1,
                     )
-                    .and_then(|n| u32::try_from(n).ok()),
-                None => {
+                    .and_then(|n| u32::try_from(n).ok())
+                    .map(ReferenceSource::First),
+                (None, Some(value)) => {
+                    let field = join(&reference_path, "file");
+                    self.string(value, &field).and_then(|path| {
+                        if path.trim().is_empty() {
+                            self.error(value.span(), &field, "must name a file".to_string());
+                            return None;
+                        }
+                        Some(ReferenceSource::File {
+                            path: path.to_string(),
+                            table: None,
+                        })
+                    })
+                }
+                (Some(_), Some(_)) => {
                     self.error(
                         reference.span(),
                         &reference_path,
-                        "missing first: the reference is the first N predictions of each version"
+                        "give either first or file, not both".to_string(),
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.error(
+                        reference.span(),
+                        &reference_path,
+                        "missing first or file: the reference is the first N predictions of \
+                         each version (first = N) or a CSV or JSON Lines file (file = \"path\")"
                             .to_string(),
                     );
                     None
@@ -273,7 +296,7 @@ impl Reader<'_> {
         };
         let types = self.drift_types(fields, path);
         Some(DriftSettings {
-            reference_first: first?,
+            reference: source?,
             window: window?,
             share: share?,
             method,

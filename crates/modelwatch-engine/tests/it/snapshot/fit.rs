@@ -135,8 +135,8 @@ fn foreign_and_future_bytes_are_refused_with_the_reason() {
 fn the_format_is_pinned() {
     // Since format 3, traffic too: a binary model's pending join, windows and CBPE reference,
     // a multiclass model's score rows and a regression model's pending predictions; since
-    // format 4, the binary model's drift reference and window; since format 5, a data_drift
-    // rule's alerts (pending for ever: `for` is never reached).
+    // format 4, the binary model's drift reference and window; since format 5, its uploaded
+    // reference and a data_drift rule's alerts (pending for ever: `for` is never reached).
     let models = r#"
 [[rules]]
 name = "tb-drift"
@@ -213,8 +213,8 @@ window = 30
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            82114,
-            "fdce82373b0a71a6169165b1085aa2b0f9a143105ab0a923e6210d41afe546ab"
+            82733,
+            "c270d832033557d5b1723156c5c4b72ddc7b339367529d3b707a61ad0ac70b87"
         )
     );
 }
@@ -273,6 +273,26 @@ fn traffic(i: i64) -> Vec<Input> {
         ),
         predict("tr", Outcome::Number(p * 10.0 + 0.5), None, None),
     ];
+    if i == 350 {
+        use modelwatch_engine::reference::Cell;
+        use modelwatch_engine::{ReferenceTable, ReferenceUpload};
+        let table = ReferenceTable::new(vec![
+            (
+                "age".to_string(),
+                (0..40).map(|n| Cell::Number(f64::from(n % 17))).collect(),
+            ),
+            (
+                "country".to_string(),
+                (0..40)
+                    .map(|n| Cell::Text(["DE", "FR"][n % 2].to_string()))
+                    .collect(),
+            ),
+        ])
+        .unwrap();
+        inputs.push(Input::Reference(
+            ReferenceUpload::new("tb", std::sync::Arc::new(table), Some(at(i))).unwrap(),
+        ));
+    }
     if i >= 2 && i % 3 != 0 {
         let truth = if (i * 7919) % 10 < 3 { "fraud" } else { "ok" };
         inputs.push(Input::Label(

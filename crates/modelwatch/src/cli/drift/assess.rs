@@ -10,8 +10,8 @@ use modelwatch_engine::drift::{
 };
 use serde::Serialize;
 
-use super::raw::RawTable;
 use super::typing::{self, Declared};
+use modelwatch::tabular::raw::RawTable;
 
 /// What the flags say about every column.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use modelwatch_engine::drift::{Category, ColumnType};
 
-use super::raw::{RawTable, Tag, number};
+use modelwatch::tabular::raw::{RawTable, Tag, number};
 
 /// The boolean a CSV cell holds: the spellings pandas reads as booleans.
 fn boolean(text: &str) -> Option<bool> {

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use crate::cli::records::{
+use modelwatch::tabular::records::{
     at, csv_error, csv_with_header, is_json_lines, json_lines, kind, positions,
 };
 

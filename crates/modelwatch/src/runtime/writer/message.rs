@@ -1,6 +1,7 @@
 //! What the writer takes from its queue ([`Message`]: events, scrapes, retention, flushes,
 //! registry changes) and what it answers (a [`Stored`] count, or why nothing was stored).
 
+use modelwatch_engine::quality::ReferenceInForce;
 use modelwatch_engine::{Input, Timestamp};
 use modelwatch_store::{EffectUpdate, ModelVersion, RegistryError, VersionChange};
 use serde::Serialize;
@@ -47,6 +48,18 @@ pub enum Message {
     FlushPoints(oneshot::Sender<Result<(), CommitFailed>>),
     /// A change of a version's status in the registry, after the requests before it.
     Registry(RegistryRequest),
+    /// A read of the drift reference in force for a model (`GET /v1/models/{name}/reference`):
+    /// answered at once from the engine's state, which holds every input committed before.
+    Reference(ReferenceRequest),
+}
+
+/// Which model's drift reference, and where to answer (`None`: no drift settings).
+#[derive(Debug)]
+pub struct ReferenceRequest {
+    /// The model.
+    pub model: String,
+    /// Where the writer answers.
+    pub reply: oneshot::Sender<Option<ReferenceInForce>>,
 }
 
 /// A person's change of a version's status.

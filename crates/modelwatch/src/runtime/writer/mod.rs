@@ -57,8 +57,8 @@ use background::Upkeep;
 pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
 use commit::{Trouble, Waited};
 pub use message::{
-    CommitFailed, Message, NotStored, RegistryRequest, Request, RetentionReport, RetentionRequest,
-    SeriesRequest, Stored,
+    CommitFailed, Message, NotStored, ReferenceRequest, RegistryRequest, Request, RetentionReport,
+    RetentionRequest, SeriesRequest, Stored,
 };
 use recovery::recover;
 use retention::RetentionPass;
@@ -338,6 +338,11 @@ impl Writer<'_> {
                     },
                     Message::Registry(request) => {
                         registry.push(request);
+                        continue;
+                    }
+                    Message::Reference(request) => {
+                        let _ =
+                            (request.reply).send(self.engine.reference_in_force(&request.model));
                         continue;
                     }
                 };

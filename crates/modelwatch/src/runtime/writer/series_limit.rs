@@ -48,7 +48,8 @@ pub(super) fn check(
             Input::JobFinished(_)
             | Input::RetrainRequest(_)
             | Input::Prediction(_)
-            | Input::Label(_) => 0,
+            | Input::Label(_)
+            | Input::Reference(_) => 0,
         })
         .sum();
     if held.saturating_add(values) <= limit {

@@ -10,6 +10,7 @@
 //! - `alerts`: `GET /v1/alerts/{id}`.
 //! - `bodies`: the bounds on request bodies (413 on the declared length, 408 past the body
 //!   timeout, 503 past the bytes in flight), on a paused clock.
+//! - `reference`: drift references uploaded and read (`PUT`/`GET /v1/models/{name}/reference`).
 //! - `max_series`: events beyond `--max-series` are refused whole with 422, and counted.
 //! - `full_disk`: a store that cannot write refuses events with the reason while reads go on,
 //!   and the writer takes events again by itself once it can write.
@@ -22,6 +23,7 @@ mod inputs;
 mod max_series;
 mod models;
 mod params;
+mod reference;
 mod traffic;
 
 use std::path::{Path, PathBuf};

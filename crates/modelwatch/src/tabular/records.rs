@@ -1,6 +1,6 @@
-//! Reading the data files of the offline commands (`quality`, `drift`): a CSV file with a
-//! header, or JSON Lines when the name ends in `.jsonl`, with errors that name the file, the
-//! line and the column.
+//! Reading tabular data (the offline commands' files, `quality` and `drift`, a reference
+//! file or upload): a CSV file with a header, or JSON Lines when the name ends in `.jsonl`,
+//! with errors that name the file, the line and the column.
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -9,12 +9,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 /// Whether `path` names a JSON Lines file (`.jsonl`) rather than a CSV file.
-pub(super) fn is_json_lines(path: &Path) -> bool {
+pub fn is_json_lines(path: &Path) -> bool {
     path.to_string_lossy().ends_with(".jsonl")
 }
 
 /// `FILE: line N, column "C"`, the place of a value in an error.
-pub(super) fn at(path: &Path, line: u64, column: &str) -> String {
+pub fn at(path: &Path, line: u64, column: &str) -> String {
     format!("{}: line {line}, column {column:?}", path.display())
 }
 
@@ -23,10 +23,7 @@ pub(super) fn at(path: &Path, line: u64, column: &str) -> String {
 /// # Errors
 ///
 /// The file is empty, or the header cannot be read or is not valid UTF-8.
-pub(super) fn csv_with_header<R: Read>(
-    path: &Path,
-    input: R,
-) -> Result<(csv::Reader<R>, Vec<String>)> {
+pub fn csv_with_header<R: Read>(path: &Path, input: R) -> Result<(csv::Reader<R>, Vec<String>)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(input);
@@ -58,7 +55,7 @@ pub(super) fn csv_with_header<R: Read>(
 /// # Errors
 ///
 /// A column is not in the header.
-pub(super) fn positions(path: &Path, names: &[String], columns: &[String]) -> Result<Vec<usize>> {
+pub fn positions(path: &Path, names: &[String], columns: &[String]) -> Result<Vec<usize>> {
     columns
         .iter()
         .map(|column| {
@@ -75,7 +72,7 @@ pub(super) fn positions(path: &Path, names: &[String], columns: &[String]) -> Re
 
 /// A CSV reading error with its file and line, in words (a ragged row says how many fields it
 /// has where the header has how many).
-pub(super) fn csv_error(path: &Path, error: &csv::Error) -> anyhow::Error {
+pub fn csv_error(path: &Path, error: &csv::Error) -> anyhow::Error {
     let line = error.position().map(csv::Position::line);
     let place = match line {
         Some(line) => format!("{}: line {line}", path.display()),
@@ -91,7 +88,7 @@ pub(super) fn csv_error(path: &Path, error: &csv::Error) -> anyhow::Error {
 }
 
 /// What is wrong with a row of `len` fields under a header of `expected`.
-pub(super) fn ragged(len: u64, expected: u64) -> String {
+pub fn ragged(len: u64, expected: u64) -> String {
     let fields = if len == 1 { "field" } else { "fields" };
     format!("{len} {fields} where the header has {expected}")
 }
@@ -101,7 +98,7 @@ pub(super) fn ragged(len: u64, expected: u64) -> String {
 /// # Errors
 ///
 /// The file cannot be read or is empty, a line is not valid UTF-8, or `line` refuses one.
-pub(super) fn json_lines(
+pub fn json_lines(
     path: &Path,
     mut input: impl BufRead,
     mut line: impl FnMut(u64, &str) -> Result<()>,
@@ -136,7 +133,7 @@ pub(super) fn json_lines(
 }
 
 /// What a JSON value that is not a scalar is, for error messages.
-pub(super) fn kind(value: &Value) -> &'static str {
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Array(_) => "an array",

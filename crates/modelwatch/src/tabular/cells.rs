@@ -4,7 +4,7 @@
 
 /// What a cell holds before its column is typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Tag {
+pub enum Tag {
     /// An empty CSV cell, an empty JSON string or a JSON null: a missing value.
     Missing,
     /// A CSV cell: text whose type comes from the whole column.
@@ -21,7 +21,7 @@ pub(super) enum Tag {
 /// while every cell present is one. A plain CSV column keeps only its numbers while it is all
 /// numbers, and gets its texts (`start_texts`) at its first cell that is not a number.
 #[derive(Debug)]
-pub(super) struct RawColumn {
+pub struct RawColumn {
     bytes: String,
     ends: Vec<usize>,
     tags: Vec<Tag>,
@@ -45,7 +45,7 @@ impl Default for RawColumn {
 
 impl RawColumn {
     /// A plain CSV column with room for `cells` numbers.
-    pub(super) fn numbers_first(cells: usize) -> Self {
+    pub fn numbers_first(cells: usize) -> Self {
         Self {
             has_texts: false,
             numbers: Some(Vec::with_capacity(cells)),
@@ -54,7 +54,7 @@ impl RawColumn {
     }
 
     /// Adds a cell, text and number.
-    pub(super) fn push(&mut self, text: &str, tag: Tag) {
+    pub fn push(&mut self, text: &str, tag: Tag) {
         let tag = if text.is_empty() { Tag::Missing } else { tag };
         self.push_text(text, tag);
         if let Some(numbers) = &mut self.numbers {
@@ -78,7 +78,7 @@ impl RawColumn {
 
     /// Adds a plain CSV cell; false (and nothing added) when the column keeps only numbers and
     /// this cell is not one: then `start_texts` must come first.
-    pub(super) fn push_plain(&mut self, text: &str) -> bool {
+    pub fn push_plain(&mut self, text: &str) -> bool {
         if self.has_texts {
             self.push(text, Tag::Csv);
             return true;
@@ -98,7 +98,7 @@ impl RawColumn {
     }
 
     /// Keeps the texts from now on, starting with those of the cells already added.
-    pub(super) fn start_texts<'a>(&mut self, earlier: impl Iterator<Item = &'a str>) {
+    pub fn start_texts<'a>(&mut self, earlier: impl Iterator<Item = &'a str>) {
         for text in earlier {
             let tag = if text.is_empty() {
                 Tag::Missing
@@ -125,7 +125,7 @@ impl RawColumn {
 }
 
 /// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
-pub(super) fn number(text: &str) -> Option<f64> {
+pub fn number(text: &str) -> Option<f64> {
     let value = match short_decimal(text.as_bytes()) {
         Some(value) => value,
         None => text.trim().parse::<f64>().ok().filter(|v| v.is_finite())?,

@@ -7,11 +7,11 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use super::raw::{RawColumn, RawTable, Tag};
-use crate::cli::records::ragged;
+use super::records::ragged;
 
 /// The file's text when it is plain (read here the way the `csv` crate reads it), or its
 /// bytes back otherwise.
-pub(super) fn as_plain(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
+pub fn as_plain(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
     let plain = !bytes.is_empty()
         && bytes[0] != b'\n'
         && !bytes.starts_with(b"\xef\xbb\xbf")
@@ -28,7 +28,7 @@ pub(super) fn as_plain(bytes: Vec<u8>) -> Result<String, Vec<u8>> {
 /// # Errors
 ///
 /// A row with more or fewer fields than the header, named with its line.
-pub(super) fn read(path: &Path, text: &str) -> Result<RawTable> {
+pub fn read(path: &Path, text: &str) -> Result<RawTable> {
     let bytes = text.as_bytes();
     let header_end = line_end(bytes, 0);
     let names: Vec<String> = (text.get(..header_end).unwrap_or_default().split(','))
