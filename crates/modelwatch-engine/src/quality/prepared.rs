@@ -433,6 +433,11 @@ mod tests {
     /// A table of `rows` predictions: `x` a number, `c` one of three texts, the output one
     /// of two.
     fn table(rows: usize) -> Table {
+        shifted(rows, 0.0)
+    }
+
+    /// [`table`] with `x` shifted by `shift`.
+    fn shifted(rows: usize, shift: f64) -> Table {
         let mut table = Table::default();
         for n in 0..rows {
             let features = vec![
@@ -440,7 +445,10 @@ mod tests {
                     "c".to_string(),
                     Feature::Text(["a", "b", "c"][n % 3].to_string()),
                 ),
-                ("x".to_string(), Feature::Number((n * 7919 % 1000) as f64)),
+                (
+                    "x".to_string(),
+                    Feature::Number((n * 7919 % 1000) as f64 + shift),
+                ),
             ];
             let prediction = Prediction::new(
                 ModelId::new("m", "1", "default"),
@@ -457,9 +465,8 @@ mod tests {
         table
     }
 
-    #[test]
-    fn bytes_per_value_are_those_docs_drift_md_gives() {
-        let settings = DriftSettings {
+    fn settings() -> DriftSettings {
+        DriftSettings {
             reference: crate::config::ReferenceSource::First(0),
             window: 0,
             share: 0.5,
@@ -469,7 +476,35 @@ mod tests {
             correction: crate::config::DriftCorrection::None,
             calibrate: None,
             types: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_given_reference_replaced_by_one_of_the_same_shape_is_prepared_again() {
+        let settings = settings();
+        let given = |shift: f64| {
+            let columns = shifted(500, shift).columns.into_iter().collect();
+            Arc::new(ReferenceTable::new(columns).unwrap())
         };
+        let (first, second) = (given(0.0), given(300.0));
+        let window = shifted(100, 0.0);
+        let score = |reference: &mut PreparedReference| {
+            super::super::drift::compare_prepared(reference, &window, &settings).values
+        };
+        let mut cache = PreparedReferences::default();
+        let before = score(cache.get_given(&first, &settings));
+        let after = score(cache.get_given(&second, &settings));
+        assert_ne!(before, after);
+        assert_eq!(
+            after,
+            score(&mut PreparedReference::of(&second.table, &settings))
+        );
+        assert_eq!(before, score(cache.get_given(&first, &settings)));
+    }
+
+    #[test]
+    fn bytes_per_value_are_those_docs_drift_md_gives() {
+        let settings = settings();
         let bytes = |rows: usize| PreparedReference::of(&table(rows), &settings).memory_bytes();
         // A numerical column 16 bytes a value (in order and sorted), a categorical one 4 (an
         // index into its counts): x, and c and prediction.
