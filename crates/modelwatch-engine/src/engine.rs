@@ -312,6 +312,11 @@ impl Engine {
         self.quality.pending_bytes()
     }
 
+    /// Bytes the drift references (tables and prepared forms) and open drift windows hold.
+    pub fn drift_bytes(&self) -> usize {
+        self.quality.drift_bytes()
+    }
+
     /// The job outstanding for a model, if any.
     pub fn outstanding_job(&self, model: &str) -> Option<&str> {
         self.policy.outstanding(model)

@@ -8,7 +8,12 @@ use crate::summation::sum;
 
 /// Population stability index: `Σ (r − c)·ln(r/c)` over the bins, zeros filled.
 pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
-    let (mut rp, mut cp) = binned(r, c);
+    let (rp, cp) = binned(r, c);
+    Ok(psi_of(rp, cp))
+}
+
+/// [`psi`] of the two sides' shares per bin.
+pub(super) fn psi_of(mut rp: Vec<f64>, mut cp: Vec<f64>) -> f64 {
     feel_zeroes(&mut rp);
     feel_zeroes(&mut cp);
     let terms: Vec<f64> = rp
@@ -16,31 +21,41 @@ pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
         .zip(&cp)
         .map(|(r, c)| (r - c) * (r / c).ln())
         .collect();
-    Ok(sum(&terms))
+    sum(&terms)
 }
 
 /// Kullback-Leibler divergence (`scipy.stats.entropy(ref, cur)`), zeros filled.
 pub(super) fn kl_div(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
-    let (mut rp, mut cp) = binned(r, c);
+    let (rp, cp) = binned(r, c);
+    Ok(kl_div_of(rp, cp))
+}
+
+/// [`kl_div`] of the two sides' shares per bin.
+pub(super) fn kl_div_of(mut rp: Vec<f64>, mut cp: Vec<f64>) -> f64 {
     feel_zeroes(&mut rp);
     feel_zeroes(&mut cp);
     let p = normalised(&rp);
     let q = normalised(&cp);
     let terms: Vec<f64> = p.iter().zip(&q).map(|(p, q)| rel_entr(*p, *q)).collect();
-    Ok(sum(&terms))
+    sum(&terms)
 }
 
 /// Jensen-Shannon distance (`scipy.spatial.distance.jensenshannon`), natural logarithm, no
 /// zero filling.
 pub(super) fn jensenshannon(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
     let (rp, cp) = binned(r, c);
-    let p = normalised(&rp);
-    let q = normalised(&cp);
+    Ok(jensenshannon_of(&rp, &cp))
+}
+
+/// [`jensenshannon`] of the two sides' shares per bin.
+pub(super) fn jensenshannon_of(rp: &[f64], cp: &[f64]) -> f64 {
+    let p = normalised(rp);
+    let q = normalised(cp);
     let m: Vec<f64> = p.iter().zip(&q).map(|(p, q)| (p + q) / 2.0).collect();
     let left: Vec<f64> = p.iter().zip(&m).map(|(p, m)| rel_entr(*p, *m)).collect();
     let right: Vec<f64> = q.iter().zip(&m).map(|(q, m)| rel_entr(*q, *m)).collect();
     let js = sum(&left) + sum(&right);
-    Ok((js / 2.0).sqrt())
+    (js / 2.0).sqrt()
 }
 
 /// `scipy.special.rel_entr`: `x·ln(x/y)`, 0 for x = 0, infinite for x > 0 and y = 0.
@@ -85,19 +100,31 @@ fn binned(r: &Sample<'_>, c: &Sample<'_>) -> (Vec<f64>, Vec<f64>) {
     {
         let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
         let edges = sturges_edges(&pooled, all_integers(&pooled));
-        let shares = |values: &[f64]| -> Vec<f64> {
-            let n = values.len() as f64;
-            histogram(values, &edges)
-                .into_iter()
-                .map(|count| count as f64 / n)
-                .collect()
-        };
-        return (shares(r), shares(c));
+        let shares_r = shares(&histogram(r, &edges), r.len());
+        let shares_c = shares(&histogram(c, &edges), c.len());
+        return (shares_r, shares_c);
     }
     let r = categories(r);
     let c = categories(c);
-    let rc = counts(&r);
-    let cc = counts(&c);
+    category_shares(&counts(&r), r.len(), &counts(&c), c.len())
+}
+
+/// Counts per bin over the number of values `n`.
+pub(super) fn shares(counts: &[usize], n: usize) -> Vec<f64> {
+    counts
+        .iter()
+        .map(|count| *count as f64 / n as f64)
+        .collect()
+}
+
+/// The shares of every category of either side (sorted), from each side's counts (`counts`)
+/// and its number of values.
+pub(super) fn category_shares(
+    rc: &[(Category, usize)],
+    nr: usize,
+    cc: &[(Category, usize)],
+    nc: usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mut keys: Vec<&Category> = rc.iter().chain(cc.iter()).map(|(k, _)| k).collect();
     keys.sort();
     keys.dedup();
@@ -111,7 +138,7 @@ fn binned(r: &Sample<'_>, c: &Sample<'_>) -> (Vec<f64>, Vec<f64>) {
             })
             .collect()
     };
-    (share(&rc, r.len()), share(&cc, c.len()))
+    (share(rc, nr), share(cc, nc))
 }
 
 /// A sample's values as categories (numbers as `Category::Number`, -0 as 0).
@@ -161,11 +188,17 @@ pub(super) fn all_integers(values: &[f64]) -> bool {
 pub(super) fn sturges_edges(values: &[f64], integers: bool) -> Vec<f64> {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    sturges_edges_of(min, max, values.len(), integers)
+}
+
+/// [`sturges_edges`] of `count` values whose smallest is `min` and largest `max` (as folded
+/// with `f64::min`/`f64::max` in the values' order).
+pub(super) fn sturges_edges_of(min: f64, max: f64, count: usize, integers: bool) -> Vec<f64> {
     if min == max {
         return linspace(min - 0.5, max + 0.5, 1);
     }
     let range = max - min;
-    let mut width = range / ((values.len() as f64).log2() + 1.0);
+    let mut width = range / ((count as f64).log2() + 1.0);
     if integers && width < 1.0 {
         width = 1.0;
     }
@@ -185,6 +218,11 @@ fn linspace(start: f64, stop: f64, bins: usize) -> Vec<f64> {
 pub(super) fn histogram(values: &[f64], edges: &[f64]) -> Vec<usize> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
+    histogram_sorted(&sorted, edges)
+}
+
+/// [`histogram`] of values sorted ascending (`f64::total_cmp`): one binary search per edge.
+pub(super) fn histogram_sorted(sorted: &[f64], edges: &[f64]) -> Vec<usize> {
     let below = |edge: f64| sorted.partition_point(|x| *x < edge);
     let last = edges.len() - 1;
     let mut cumulative: Vec<usize> = edges[..last].iter().map(|e| below(*e)).collect();

@@ -23,8 +23,13 @@ pub(super) fn energy(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
 /// those at most the current one (SciPy's counts); within a tie Δ is 0 and so is the term,
 /// whatever the counts, so every term, hence the sum, is SciPy's.
 fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
-    let u = sorted(u);
-    let v = sorted(v);
+    cdf_distance_sorted(&sorted(u), &sorted(v), p)
+}
+
+/// [`cdf_distance`] of two samples sorted ascending (`f64::total_cmp`), walked by merging them
+/// (the same values in the same order as sorting the concatenation); the terms are summed in
+/// NumPy's pairwise order.
+pub(super) fn cdf_distance_sorted(u: &[f64], v: &[f64], p: u8) -> f64 {
     let (nu, nv) = (u.len() as f64, v.len() as f64);
     let (mut iu, mut iv) = (0usize, 0usize);
     let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));

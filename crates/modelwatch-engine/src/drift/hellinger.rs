@@ -2,24 +2,38 @@
 //! and numerical ones (densities over Sturges bins of the distinct values).
 
 use super::binning::{all_integers, categories, counts, distinct, histogram, sturges_edges};
-use super::{DriftError, Sample};
+use super::{Category, DriftError, Sample};
 
 /// Hellinger distance between the two samples' distributions: `sqrt(1 − clip(Σ sqrt(p·q)))`.
 pub(super) fn hellinger(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
     let overlap = match (r, c) {
         (Sample::Numerical(r), Sample::Numerical(c)) => numerical_overlap(r, c),
-        _ => categorical_overlap(r, c),
+        _ => categorical_overlap(
+            &counts(&categories(r)),
+            r.len(),
+            &counts(&categories(c)),
+            c.len(),
+        ),
     };
-    Ok((1.0 - overlap.clamp(0.0, 1.0)).sqrt())
+    Ok(of_overlap(overlap))
 }
 
-/// `Σ sqrt(p_r·p_c)` over the categories of either side (absent ones count 0).
-fn categorical_overlap(r: &Sample<'_>, c: &Sample<'_>) -> f64 {
-    let rc = counts(&categories(r));
-    let cc = counts(&categories(c));
-    let (nr, nc) = (r.len() as f64, c.len() as f64);
+/// The distance from the overlap `Σ sqrt(p·q)`.
+pub(super) fn of_overlap(overlap: f64) -> f64 {
+    (1.0 - overlap.clamp(0.0, 1.0)).sqrt()
+}
+
+/// `Σ sqrt(p_r·p_c)` over the categories of either side (absent ones count 0), from each
+/// side's counts (`counts`) and number of values.
+pub(super) fn categorical_overlap(
+    rc: &[(Category, usize)],
+    nr: usize,
+    cc: &[(Category, usize)],
+    nc: usize,
+) -> f64 {
+    let (nr, nc) = (nr as f64, nc as f64);
     let mut total = 0.0;
-    for (key, count) in &rc {
+    for (key, count) in rc {
         if let Ok(i) = cc.binary_search_by(|(k, _)| k.cmp(key)) {
             total += (*count as f64 / nr * (cc[i].1 as f64 / nc)).sqrt();
         }
@@ -33,8 +47,12 @@ fn numerical_overlap(r: &[f64], c: &[f64]) -> f64 {
     let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
     let keys = distinct(&pooled);
     let edges = sturges_edges(&keys, all_integers(&keys));
-    let density = |values: &[f64]| -> Vec<f64> {
-        let counts = histogram(values, &edges);
+    binned_overlap(&histogram(r, &edges), &histogram(c, &edges), &edges)
+}
+
+/// The overlap of two sides' counts over `edges`.
+pub(super) fn binned_overlap(r: &[usize], c: &[usize], edges: &[f64]) -> f64 {
+    let density = |counts: &[usize]| -> Vec<f64> {
         let total: usize = counts.iter().sum();
         counts
             .iter()

@@ -12,6 +12,9 @@
 //!   `rank` (Mann-Whitney, Cramér-von Mises, Anderson-Darling), `parametric` (t-test,
 //!   Epps-Singleton), `contingency` (g-test, Fisher's exact, TVD), and `special` (the special
 //!   functions SciPy uses: the normal, chi-square and t distributions, Bessel functions).
+//! - `prepared`: [`PreparedColumn`], a reference column prepared once (typed, sorted,
+//!   counted) and scored against many windows with work on the window alone, bit for bit as
+//!   [`score`].
 
 mod binning;
 mod categorical;
@@ -21,12 +24,14 @@ mod hellinger;
 mod ks;
 mod method;
 mod parametric;
+pub mod prepared;
 mod rank;
 mod sample;
 mod sort;
 pub mod special;
 
 pub use method::{Drifted, Method, auto_method};
+pub use prepared::PreparedColumn;
 pub use sample::{Category, ColumnType, Sample};
 
 /// Why a test gives no score for a column.

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{DriftCorrection, DriftSettings};
-use crate::drift::{Category, ColumnType, Method, Sample, auto_method, score};
+use crate::drift::Category;
 use crate::metric::DRIFT_PREFIX;
 use crate::output::short_number;
 
+use super::prepared::PreparedReference;
 use super::verdict::{ColumnOutcome, ColumnScore, ColumnVerdict, DriftOptions, DriftReport};
 use crate::traffic::{Feature, Outcome, Prediction};
 
@@ -50,7 +51,7 @@ impl Cell {
         }
     }
 
-    fn category(&self) -> Option<Category> {
+    pub(super) fn category(&self) -> Option<Category> {
         match self {
             Cell::Missing => None,
             Cell::Number(number) => Some(Category::Number(*number)),
@@ -95,6 +96,26 @@ impl Table {
         }
     }
 
+    /// The bytes the table holds: its cells, their text and its column names (map nodes
+    /// counted as one entry each).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|(name, cells)| {
+                size_of::<(String, Vec<Cell>)>()
+                    + name.capacity()
+                    + cells.capacity() * size_of::<Cell>()
+                    + cells
+                        .iter()
+                        .map(|cell| match cell {
+                            Cell::Text(text) => text.capacity(),
+                            _ => 0,
+                        })
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// A table of whole columns, each `rows` cells long (the caller checked that).
     pub(crate) fn from_columns(rows: u32, columns: BTreeMap<String, Vec<Cell>>) -> Table {
         Table { rows, columns }
@@ -115,18 +136,15 @@ pub(crate) struct DriftPoint {
     pub(crate) report: DriftReport,
 }
 
-/// Compares `window` with `reference`, column by column in name order.
-pub(crate) fn compare(reference: &Table, window: &Table, settings: &DriftSettings) -> DriftPoint {
-    let columns: Vec<ColumnVerdict> = reference
-        .columns
-        .iter()
-        .map(|(name, reference_cells)| ColumnVerdict {
-            column: name.clone(),
-            outcome: judge_column(name, reference_cells, window, settings),
-        })
-        .collect();
+/// Compares `window` with a prepared reference, column by column in name order.
+pub(crate) fn compare_prepared(
+    reference: &mut PreparedReference,
+    window: &Table,
+    settings: &DriftSettings,
+) -> DriftPoint {
+    let columns = reference.judge(window, settings);
     let mut report = DriftReport {
-        reference_rows: reference.rows,
+        reference_rows: reference.rows(),
         window_rows: window.rows,
         columns,
         share: None,
@@ -164,83 +182,6 @@ fn scored(columns: &[ColumnVerdict]) -> impl Iterator<Item = (&str, &ColumnScore
     columns.iter().filter_map(|verdict| match &verdict.outcome {
         ColumnOutcome::Scored(score) => Some((verdict.column.as_str(), score)),
         _ => None,
-    })
-}
-
-/// One column of the window against the reference: its method, score, threshold and decision.
-fn judge_column(
-    name: &str,
-    reference_cells: &[Cell],
-    window: &Table,
-    settings: &DriftSettings,
-) -> ColumnOutcome {
-    let Some(current_cells) = window.columns.get(name) else {
-        return ColumnOutcome::NotScored("not in the window".to_string());
-    };
-    let present = |cells: &[Cell]| cells.iter().filter(|cell| **cell != Cell::Missing).count();
-    let (reference_present, current_present) = (present(reference_cells), present(current_cells));
-    let min = settings.min_samples as usize;
-    if reference_present < min || current_present < min {
-        return ColumnOutcome::NotEnoughData {
-            reference: reference_present as u32,
-            current: current_present as u32,
-        };
-    }
-    let Some(column) = column_samples(reference_cells, current_cells, settings.type_for(name))
-    else {
-        return ColumnOutcome::NotScored(match settings.type_for(name) {
-            Some(ColumnType::Numerical) => {
-                "no number in the reference (declared numerical)".to_string()
-            }
-            _ => "no value in the reference".to_string(),
-        });
-    };
-    let column_type = column.column_type;
-    let named = settings.method_for(name);
-    let method = named.unwrap_or_else(|| {
-        auto_method(column.column_type, column.reference_len(), column.n_unique)
-    });
-    // Evidently's automatic choice gives chisquare or z to a numerical column with few
-    // values and runs it on the values as categories; a method named for a column of the
-    // wrong type is refused, as Evidently refuses it.
-    let column = if named.is_none() && !method.allows(column.column_type) {
-        column.into_categories()
-    } else {
-        column
-    };
-    let score = match score(method, &column.reference(), &column.current()) {
-        Ok(score) => score,
-        Err(error) => return ColumnOutcome::NotScored(error.to_string()),
-    };
-    let (threshold, calibrated) = match settings.calibrate {
-        Some(k) => match calibrated_threshold(method, &column, window.rows as usize, k) {
-            Some(threshold) => (threshold, true),
-            None => (method.default_threshold(), false),
-        },
-        None => (method.default_threshold(), false),
-    };
-    let drifted = if calibrated {
-        // Calibrated: drifted when the score is past the threshold in the method's bad
-        // direction (strictly).
-        if method.is_p_value() {
-            score < threshold
-        } else {
-            score > threshold
-        }
-    } else {
-        method.drifted(score, threshold)
-    };
-    ColumnOutcome::Scored(ColumnScore {
-        column_type,
-        method,
-        automatic: named.is_none(),
-        score,
-        threshold,
-        calibrated,
-        corrected: false,
-        reference_values: column.reference_len() as u32,
-        current_values: column.current().len() as u32,
-        drifted,
     })
 }
 
@@ -367,138 +308,4 @@ fn correct(columns: &mut [ColumnVerdict], correction: DriftCorrection) -> Option
             Some(format!("Benjamini-Hochberg over {m} p-values"))
         }
     }
-}
-
-/// A column's two samples, typed as Evidently types them: numerical when every value present
-/// in the reference is a number.
-struct ColumnSamples {
-    column_type: ColumnType,
-    numbers: (Vec<f64>, Vec<f64>),
-    categories: (Vec<Category>, Vec<Category>),
-    n_unique: usize,
-}
-
-impl ColumnSamples {
-    fn reference(&self) -> Sample<'_> {
-        match self.column_type {
-            ColumnType::Numerical => Sample::Numerical(&self.numbers.0),
-            ColumnType::Categorical => Sample::Categorical(&self.categories.0),
-        }
-    }
-
-    fn current(&self) -> Sample<'_> {
-        match self.column_type {
-            ColumnType::Numerical => Sample::Numerical(&self.numbers.1),
-            ColumnType::Categorical => Sample::Categorical(&self.categories.1),
-        }
-    }
-
-    fn reference_len(&self) -> usize {
-        self.reference().len()
-    }
-
-    /// A numerical column's values as categories (numbers), for the tests of categories.
-    fn into_categories(self) -> ColumnSamples {
-        let to = |numbers: &[f64]| numbers.iter().map(|n| Category::Number(*n)).collect();
-        ColumnSamples {
-            column_type: ColumnType::Categorical,
-            categories: (to(&self.numbers.0), to(&self.numbers.1)),
-            numbers: (Vec::new(), Vec::new()),
-            n_unique: self.n_unique,
-        }
-    }
-}
-
-fn column_samples(
-    reference: &[Cell],
-    current: &[Cell],
-    declared: Option<ColumnType>,
-) -> Option<ColumnSamples> {
-    let present: Vec<&Cell> = reference
-        .iter()
-        .filter(|cell| **cell != Cell::Missing)
-        .collect();
-    if present.is_empty() {
-        return None;
-    }
-    let numerical = match declared {
-        Some(column_type) => column_type == ColumnType::Numerical,
-        None => present.iter().all(|cell| matches!(cell, Cell::Number(_))),
-    };
-    if numerical {
-        // A value of the window that is not a number counts as missing in a numerical column.
-        let numbers = |cells: &[Cell]| -> Vec<f64> {
-            cells
-                .iter()
-                .filter_map(|cell| match cell {
-                    Cell::Number(number) => Some(*number),
-                    _ => None,
-                })
-                .collect()
-        };
-        let (r, c) = (numbers(reference), numbers(current));
-        if r.is_empty() {
-            // Declared numerical, with no number in the reference.
-            return None;
-        }
-        let mut union: Vec<f64> = r.iter().chain(&c).copied().collect();
-        union.sort_by(f64::total_cmp);
-        union.dedup();
-        return Some(ColumnSamples {
-            column_type: ColumnType::Numerical,
-            n_unique: union.len(),
-            numbers: (r, c),
-            categories: (Vec::new(), Vec::new()),
-        });
-    }
-    let categories =
-        |cells: &[Cell]| -> Vec<Category> { cells.iter().filter_map(Cell::category).collect() };
-    let (r, c) = (categories(reference), categories(current));
-    let mut union: Vec<&Category> = r.iter().chain(&c).collect();
-    union.sort();
-    union.dedup();
-    let n_unique = union.len();
-    Some(ColumnSamples {
-        column_type: ColumnType::Categorical,
-        n_unique,
-        numbers: (Vec::new(), Vec::new()),
-        categories: (r, c),
-    })
-}
-
-/// NannyML's way: the scores of the reference's own consecutive windows of `size` values
-/// against the whole reference; mean + k·σ for a distance, mean − k·σ (at least 0) for a
-/// p-value. `None` with fewer than two windows or a score that fails.
-fn calibrated_threshold(
-    method: Method,
-    column: &ColumnSamples,
-    size: usize,
-    k: f64,
-) -> Option<f64> {
-    let size = size.max(1);
-    let reference = column.reference();
-    let mut scores = Vec::new();
-    match reference {
-        Sample::Numerical(values) => {
-            for chunk in values.chunks_exact(size) {
-                scores.push(score(method, &reference, &Sample::Numerical(chunk)).ok()?);
-            }
-        }
-        Sample::Categorical(values) => {
-            for chunk in values.chunks_exact(size) {
-                scores.push(score(method, &reference, &Sample::Categorical(chunk)).ok()?);
-            }
-        }
-    }
-    if scores.len() < 2 {
-        return None;
-    }
-    let n = scores.len() as f64;
-    let mean = scores.iter().sum::<f64>() / n;
-    let sigma = (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f64>() / n).sqrt();
-    Some(if method.is_p_value() {
-        (mean - k * sigma).max(0.0)
-    } else {
-        mean + k * sigma
-    })
 }

@@ -4,10 +4,12 @@
 
 pub mod cbpe;
 pub(crate) mod drift;
+mod drift_memory;
 mod in_force;
 pub mod isotonic;
 pub mod join;
 pub mod metrics;
+mod prepared;
 mod state;
 mod tracker;
 mod verdict;

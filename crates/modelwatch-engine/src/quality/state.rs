@@ -148,6 +148,7 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
         versions: state.versions,
         drift_references: state.drift_references,
         uploaded: state.uploaded,
+        drift_prepared: Default::default(),
         counts: state.counts,
     })
 }

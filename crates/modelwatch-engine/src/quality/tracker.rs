@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::{Config, DriftSettings, ModelSettings, Task};
+use crate::config::{Config, DriftSettings, ModelSettings, ReferenceSource, Task};
 use crate::event::{ModelId, Timestamp};
 use crate::output::{QualityPoint, QualitySource, stable_id};
 use crate::traffic::{Label, Outcome, Prediction};
@@ -22,6 +22,7 @@ use super::cbpe::{self, Reference};
 use super::drift::{self, Table};
 use super::in_force::UploadedReference;
 use super::join::{IdKey, Pending, PendingJoin, id_key};
+use super::prepared::PreparedReferences;
 use super::window::{self, Joined, NO_SCORE};
 
 /// How the traffic of one model has gone: what `/v1/models/{name}` and `/metrics` show.
@@ -78,6 +79,8 @@ pub(crate) struct ModelTraffic {
     pub(crate) drift_references: Vec<(String, Table)>,
     /// The reference uploaded for the model, which every version compares with.
     pub(crate) uploaded: Option<UploadedReference>,
+    /// The references in force prepared for their windows (derived: not in snapshots).
+    pub(crate) drift_prepared: PreparedReferences,
     pub(crate) counts: TrafficCounts,
 }
 
@@ -95,6 +98,7 @@ impl ModelTraffic {
             versions: Vec::new(),
             drift_references: Vec::new(),
             uploaded: None,
+            drift_prepared: PreparedReferences::default(),
             counts: TrafficCounts::default(),
         }
     }
@@ -396,9 +400,10 @@ fn observe_drift(
     prediction: &Prediction,
     emit: &mut Emitter<'_>,
 ) {
-    let given = match &traffic.uploaded {
-        Some(uploaded) => Some(&uploaded.table.table),
-        None => settings.reference.table().map(|table| &table.table),
+    let given = match (&traffic.uploaded, &settings.reference) {
+        (Some(uploaded), _) => Some(&uploaded.table),
+        (None, ReferenceSource::File { table, .. }) => table.as_ref(),
+        (None, ReferenceSource::First(_)) => None,
     };
     let version_at = match (given, settings.reference.first()) {
         (Some(_), _) => None,
@@ -434,11 +439,14 @@ fn observe_drift(
     }
     let window = std::mem::take(window);
     let reference = match (given, version_at) {
-        (Some(table), _) => table,
-        (None, Some(at)) => &traffic.drift_references[at].1,
+        (Some(table), _) => traffic.drift_prepared.get_given(table, settings),
+        (None, Some(at)) => {
+            let (version, table) = &traffic.drift_references[at];
+            traffic.drift_prepared.get(version, table, settings)
+        }
         (None, None) => return,
     };
-    let point = drift::compare(reference, &window, settings);
+    let point = drift::compare_prepared(reference, &window, settings);
     let model = traffic.instances[index].model.clone();
     emit.drift_point(&model, point);
 }

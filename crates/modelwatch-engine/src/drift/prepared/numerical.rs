@@ -1,0 +1,208 @@
+//! A numerical reference column prepared once: its values in order and sorted, its population
+//! standard deviation (the Wasserstein norm), its fold minimum and maximum, its distinct count,
+//! and its category counts when it has at most 20 distinct values (Evidently's binning then
+//! counts values).
+
+use std::f64::consts::SQRT_2;
+
+use super::super::binning::{
+    all_integers, categories, category_shares, counts, histogram_sorted, jensenshannon_of,
+    kl_div_of, psi_of, shares, sturges_edges_of,
+};
+use super::super::distance::{cdf_distance_sorted, sorted, std_population};
+use super::super::hellinger::{binned_overlap, of_overlap};
+use super::super::ks::{ExactKsCache, p_value_sorted};
+use super::super::{Category, DriftError, Method, Sample};
+
+/// Above this many distinct reference values, Evidently bins a numerical column by Sturges
+/// edges rather than by value.
+const MAX_VALUE_BINS: usize = 20;
+
+/// A numerical reference column, prepared.
+#[derive(Clone, Debug)]
+pub struct PreparedNumbers {
+    /// The values in the reference's order (the methods without a prepared path take them).
+    values: Vec<f64>,
+    /// The values sorted ascending (`f64::total_cmp`).
+    sorted: Vec<f64>,
+    /// `np.std(values)` (ddof 0), as `distance::std_population` computes it.
+    std: f64,
+    /// `f64::min` and `f64::max` folded over the values in order (NumPy's edges start there).
+    min: f64,
+    max: f64,
+    /// Whether every value is a whole number (NumPy's integer dtype).
+    integers: bool,
+    /// How many distinct values (−0 and 0 are one).
+    distinct: usize,
+    /// The values as categories (−0 as 0) with their counts, when at most 20 are distinct.
+    counts: Option<Vec<(Category, usize)>>,
+}
+
+impl PreparedNumbers {
+    /// The column of `values`, in the reference's order.
+    pub fn new(mut values: Vec<f64>) -> PreparedNumbers {
+        values.shrink_to_fit();
+        let sorted = sorted(&values);
+        let std = if values.is_empty() {
+            f64::NAN
+        } else {
+            std_population(&values)
+        };
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let integers = all_integers(&values);
+        let distinct = distinct_sorted(&sorted);
+        let counts =
+            (distinct <= MAX_VALUE_BINS).then(|| counts(&categories(&Sample::Numerical(&values))));
+        PreparedNumbers {
+            values,
+            sorted,
+            std,
+            min,
+            max,
+            integers,
+            distinct,
+            counts,
+        }
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The values in the reference's order.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Distinct values of the reference and `current` together.
+    pub(super) fn n_unique(&self, current: &[f64]) -> usize {
+        self.distinct + self.unseen(&sorted(current))
+    }
+
+    /// How many distinct values of `current` (sorted) the reference does not have.
+    fn unseen(&self, current: &[f64]) -> usize {
+        let mut unseen = 0;
+        let mut last: Option<f64> = None;
+        for &x in current {
+            if last == Some(x) {
+                continue;
+            }
+            last = Some(x);
+            let at = self.sorted.partition_point(|v| *v < x);
+            if self.sorted.get(at) != Some(&x) {
+                unseen += 1;
+            }
+        }
+        unseen
+    }
+
+    /// The score of `method` against `current` where this module has a prepared path; `None`
+    /// for the others.
+    pub(super) fn score(
+        &self,
+        method: Method,
+        current: &[f64],
+        cache: &mut ExactKsCache,
+    ) -> Option<Result<f64, DriftError>> {
+        let score = match method {
+            Method::Ks => p_value_sorted(&self.sorted, &sorted(current), cache),
+            Method::Wasserstein => {
+                cdf_distance_sorted(&self.sorted, &sorted(current), 1) / self.std.max(0.001)
+            }
+            Method::Ed => SQRT_2 * cdf_distance_sorted(&self.sorted, &sorted(current), 2),
+            Method::Psi => {
+                let (r, c) = self.binned(current);
+                psi_of(r, c)
+            }
+            Method::KlDiv => {
+                let (r, c) = self.binned(current);
+                kl_div_of(r, c)
+            }
+            Method::JensenShannon => {
+                let (r, c) = self.binned(current);
+                jensenshannon_of(&r, &c)
+            }
+            Method::Hellinger => self.hellinger(current),
+            _ => return None,
+        };
+        Some(Ok(score))
+    }
+
+    /// Evidently's binning (`get_binned_data`): Sturges edges over both sides (their fold
+    /// minimum and maximum, their count) when the reference has more than 20 distinct values,
+    /// each side's counts per edge by binary search; category shares otherwise.
+    fn binned(&self, current: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        match &self.counts {
+            Some(reference) => {
+                let current_counts = counts(&categories(&Sample::Numerical(current)));
+                category_shares(reference, self.len(), &current_counts, current.len())
+            }
+            None => {
+                let min = current.iter().copied().fold(self.min, f64::min);
+                let max = current.iter().copied().fold(self.max, f64::max);
+                let integers = self.integers && all_integers(current);
+                let edges = sturges_edges_of(min, max, self.len() + current.len(), integers);
+                let r = shares(&histogram_sorted(&self.sorted, &edges), self.len());
+                let c = shares(&histogram_sorted(&sorted(current), &edges), current.len());
+                (r, c)
+            }
+        }
+    }
+
+    /// The Hellinger distance: Sturges edges over the distinct values of both sides (their
+    /// smallest and largest, their count), densities of each side's counts per edge.
+    fn hellinger(&self, current: &[f64]) -> f64 {
+        let current = sorted(current);
+        let (Some(&r_first), Some(&r_last), Some(&c_first), Some(&c_last)) = (
+            self.sorted.first(),
+            self.sorted.last(),
+            current.first(),
+            current.last(),
+        ) else {
+            return f64::NAN;
+        };
+        // The distinct values are normalised (−0 as 0) and sorted: the fold minimum and
+        // maximum over them are the first and the last.
+        let (r_first, c_first) = (r_first + 0.0, c_first + 0.0);
+        let (r_last, c_last) = (r_last + 0.0, c_last + 0.0);
+        let min = if c_first < r_first { c_first } else { r_first };
+        let max = if c_last > r_last { c_last } else { r_last };
+        let keys = self.distinct + self.unseen(&current);
+        let integers = self.integers && all_integers(&current);
+        let edges = sturges_edges_of(min, max, keys, integers);
+        of_overlap(binned_overlap(
+            &histogram_sorted(&self.sorted, &edges),
+            &histogram_sorted(&current, &edges),
+            &edges,
+        ))
+    }
+
+    /// The bytes the column's vectors hold.
+    pub fn memory_bytes(&self) -> usize {
+        let floats = (self.values.capacity() + self.sorted.capacity()) * size_of::<f64>();
+        let counts = self.counts.as_ref().map_or(0, |counts| {
+            counts.capacity() * size_of::<(Category, usize)>()
+        });
+        floats + counts
+    }
+}
+
+/// How many distinct values a sorted slice has (−0 and 0 are one).
+fn distinct_sorted(sorted: &[f64]) -> usize {
+    let mut count = 0;
+    let mut last: Option<f64> = None;
+    for &x in sorted {
+        if last != Some(x) {
+            count += 1;
+            last = Some(x);
+        }
+    }
+    count
+}

@@ -1,0 +1,26 @@
+//! The bytes the drift state holds in memory (`docs/drift.md`, "In `serve` and `replay`"):
+//! the reference tables (each version's first predictions, the uploaded one), their prepared
+//! forms, and every instance's open window.
+
+use super::drift::Table;
+use super::tracker::QualityTracker;
+
+impl QualityTracker {
+    /// Bytes the drift state holds: reference tables and their prepared forms, open windows.
+    pub fn drift_bytes(&self) -> usize {
+        self.models
+            .values()
+            .map(|traffic| {
+                let firsts = traffic.drift_references.iter().map(|(_, table)| table);
+                let uploaded = traffic.uploaded.iter().map(|upload| &upload.table.table);
+                let windows = traffic.instances.iter().map(|instance| &instance.drift);
+                let tables: usize = firsts
+                    .chain(uploaded)
+                    .chain(windows)
+                    .map(Table::memory_bytes)
+                    .sum();
+                tables + traffic.drift_prepared.memory_bytes()
+            })
+            .sum()
+    }
+}
