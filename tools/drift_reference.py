@@ -231,6 +231,10 @@ def numerical_sets():
         ("wide_range", [round(float(v), 1) for v in rng.lognormal(3, 1.5, 300)], [round(float(v), 1) for v in rng.lognormal(3.3, 1.5, 250)]),
         ("current_outside", normal(100), normal(80, 10, 1)),
         ("identical", [1.5, 2.5, 3.5, 4.5, 5.5, 6.5] * 5, [1.5, 2.5, 3.5, 4.5, 5.5, 6.5] * 5),
+        # Integers 1 to 3: as int64, NumPy's Sturges width is raised to 1 (hellinger bins by
+        # it); with a missing cell pandas reads float64 and the width stays below 1.
+        ("ints_1_to_3", ints(60, 1, 3), ints(50, 1, 3)),
+        ("ints_1_to_3_missing", ints(60, 1, 3) + [None], ints(50, 1, 3)),
     ]
     return sets
 

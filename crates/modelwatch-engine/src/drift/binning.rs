@@ -7,8 +7,8 @@ use super::{Category, DriftError, Sample};
 use crate::summation::sum;
 
 /// Population stability index: `Σ (r − c)·ln(r/c)` over the bins, zeros filled.
-pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
-    let (rp, cp) = binned(r, c);
+pub(super) fn psi(r: &Sample<'_>, c: &Sample<'_>, floats: bool) -> Result<f64, DriftError> {
+    let (rp, cp) = binned(r, c, floats);
     Ok(psi_of(rp, cp))
 }
 
@@ -25,8 +25,8 @@ pub(super) fn psi_of(mut rp: Vec<f64>, mut cp: Vec<f64>) -> f64 {
 }
 
 /// Kullback-Leibler divergence (`scipy.stats.entropy(ref, cur)`), zeros filled.
-pub(super) fn kl_div(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
-    let (rp, cp) = binned(r, c);
+pub(super) fn kl_div(r: &Sample<'_>, c: &Sample<'_>, floats: bool) -> Result<f64, DriftError> {
+    let (rp, cp) = binned(r, c, floats);
     Ok(kl_div_of(rp, cp))
 }
 
@@ -42,8 +42,12 @@ pub(super) fn kl_div_of(mut rp: Vec<f64>, mut cp: Vec<f64>) -> f64 {
 
 /// Jensen-Shannon distance (`scipy.spatial.distance.jensenshannon`), natural logarithm, no
 /// zero filling.
-pub(super) fn jensenshannon(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
-    let (rp, cp) = binned(r, c);
+pub(super) fn jensenshannon(
+    r: &Sample<'_>,
+    c: &Sample<'_>,
+    floats: bool,
+) -> Result<f64, DriftError> {
+    let (rp, cp) = binned(r, c, floats);
     Ok(jensenshannon_of(&rp, &cp))
 }
 
@@ -93,13 +97,14 @@ fn feel_zeroes(shares: &mut [f64]) {
     }
 }
 
-/// `get_binned_data` without the zero filling: the reference's and current's shares per bin.
-fn binned(r: &Sample<'_>, c: &Sample<'_>) -> (Vec<f64>, Vec<f64>) {
+/// `get_binned_data` without the zero filling: the reference's and current's shares per bin
+/// (`floats`: the numbers were read as floats, see [`super::score_floats`]).
+fn binned(r: &Sample<'_>, c: &Sample<'_>, floats: bool) -> (Vec<f64>, Vec<f64>) {
     if let (Sample::Numerical(r), Sample::Numerical(c)) = (r, c)
         && distinct_count(r) > 20
     {
         let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
-        let edges = sturges_edges(&pooled, all_integers(&pooled));
+        let edges = sturges_edges(&pooled, !floats && all_integers(&pooled));
         let shares_r = shares(&histogram(r, &edges), r.len());
         let shares_c = shares(&histogram(c, &edges), c.len());
         return (shares_r, shares_c);

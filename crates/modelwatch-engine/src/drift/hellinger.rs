@@ -5,9 +5,9 @@ use super::binning::{all_integers, categories, counts, distinct, histogram, stur
 use super::{Category, DriftError, Sample};
 
 /// Hellinger distance between the two samples' distributions: `sqrt(1 − clip(Σ sqrt(p·q)))`.
-pub(super) fn hellinger(r: &Sample<'_>, c: &Sample<'_>) -> Result<f64, DriftError> {
+pub(super) fn hellinger(r: &Sample<'_>, c: &Sample<'_>, floats: bool) -> Result<f64, DriftError> {
     let overlap = match (r, c) {
-        (Sample::Numerical(r), Sample::Numerical(c)) => numerical_overlap(r, c),
+        (Sample::Numerical(r), Sample::Numerical(c)) => numerical_overlap(r, c, floats),
         _ => categorical_overlap(
             &counts(&categories(r)),
             r.len(),
@@ -43,10 +43,10 @@ pub(super) fn categorical_overlap(
 
 /// Edges by Sturges over the distinct values of both sides; densities `count/(n·width_i)`;
 /// `Σ sqrt(h_r·h_c)·bw` with `bw = (e_max − e_min)/bins`.
-fn numerical_overlap(r: &[f64], c: &[f64]) -> f64 {
+fn numerical_overlap(r: &[f64], c: &[f64], floats: bool) -> f64 {
     let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
     let keys = distinct(&pooled);
-    let edges = sturges_edges(&keys, all_integers(&keys));
+    let edges = sturges_edges(&keys, !floats && all_integers(&keys));
     binned_overlap(&histogram(r, &edges), &histogram(c, &edges), &edges)
 }
 

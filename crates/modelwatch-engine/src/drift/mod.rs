@@ -83,7 +83,10 @@ pub enum DriftError {
 }
 
 /// The score of `method` for one column: a p-value or a distance, as [`Method::is_p_value`]
-/// says; [`Method::drifted`] compares it with a threshold.
+/// says; [`Method::drifted`] compares it with a threshold. Numerical samples of whole numbers
+/// are taken as read with NumPy's integer dtype (pandas reads a column of integers with no
+/// missing cell so), which only changes the Sturges width rule of the binned methods and
+/// hellinger; see [`score_floats`].
 ///
 /// # Errors
 ///
@@ -93,6 +96,31 @@ pub fn score(
     method: Method,
     reference: &Sample<'_>,
     current: &Sample<'_>,
+) -> Result<f64, DriftError> {
+    score_read_as(method, reference, current, false)
+}
+
+/// [`score`] of numerical samples read as floats (NumPy's float dtype, even for whole numbers:
+/// pandas reads a column of integers with a missing cell in either file so): the Sturges width
+/// is not raised to 1.
+///
+/// # Errors
+///
+/// As [`score`].
+pub fn score_floats(
+    method: Method,
+    reference: &Sample<'_>,
+    current: &Sample<'_>,
+) -> Result<f64, DriftError> {
+    score_read_as(method, reference, current, true)
+}
+
+/// [`score`], or [`score_floats`] when `floats`.
+fn score_read_as(
+    method: Method,
+    reference: &Sample<'_>,
+    current: &Sample<'_>,
+    floats: bool,
 ) -> Result<f64, DriftError> {
     if reference.is_empty() {
         return Err(DriftError::Empty { side: "reference" });
@@ -113,10 +141,10 @@ pub fn score(
             distance::wasserstein_normed(r, c)
         }
         (Method::Ed, Sample::Numerical(r), Sample::Numerical(c)) => distance::energy(r, c),
-        (Method::Psi, r, c) => binning::psi(r, c),
-        (Method::KlDiv, r, c) => binning::kl_div(r, c),
-        (Method::JensenShannon, r, c) => binning::jensenshannon(r, c),
-        (Method::Hellinger, r, c) => hellinger::hellinger(r, c),
+        (Method::Psi, r, c) => binning::psi(r, c, floats),
+        (Method::KlDiv, r, c) => binning::kl_div(r, c, floats),
+        (Method::JensenShannon, r, c) => binning::jensenshannon(r, c, floats),
+        (Method::Hellinger, r, c) => hellinger::hellinger(r, c, floats),
         (Method::ChiSquare, Sample::Categorical(r), Sample::Categorical(c)) => {
             categorical::chisquare(r, c)
         }

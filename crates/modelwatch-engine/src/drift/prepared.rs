@@ -24,7 +24,7 @@ pub use super::ks::ExactKsCache;
 pub use categorical::PreparedCategories;
 pub use numerical::PreparedNumbers;
 
-use super::{Category, ColumnType, DriftError, Method, Sample, score};
+use super::{Category, ColumnType, DriftError, Method, Sample, score_read_as};
 
 /// One reference column, prepared: numbers or categories, missing values removed.
 #[derive(Clone, Debug)]
@@ -94,7 +94,8 @@ impl PreparedColumn {
 
     /// [`score`](super::score) of `method` for this reference and `current`: equal to it bit
     /// for bit, error for error. Exact ks p-values come from `cache` when it has them (it
-    /// keeps those it computes).
+    /// keeps those it computes). `floats`: the numbers were read as floats, as
+    /// [`score_floats`](super::score_floats) takes them.
     ///
     /// # Errors
     ///
@@ -105,6 +106,7 @@ impl PreparedColumn {
         method: Method,
         current: &Sample<'_>,
         cache: &mut ExactKsCache,
+        floats: bool,
     ) -> Result<f64, DriftError> {
         if self.is_empty() {
             return Err(DriftError::Empty { side: "reference" });
@@ -121,7 +123,7 @@ impl PreparedColumn {
         }
         let prepared = match (self, current) {
             (PreparedColumn::Numerical(numbers), Sample::Numerical(c)) => {
-                numbers.score(method, c, cache)
+                numbers.score(method, c, cache, floats)
             }
             (PreparedColumn::Categorical(categories), Sample::Categorical(c)) => {
                 categories.score(method, c)
@@ -130,7 +132,7 @@ impl PreparedColumn {
         };
         match prepared {
             Some(result) => result,
-            None => self.with_sample(|reference| score(method, reference, current)),
+            None => self.with_sample(|reference| score_read_as(method, reference, current, floats)),
         }
     }
 

@@ -107,6 +107,9 @@ struct ReferenceColumn {
     declared: Option<ColumnType>,
     /// Cells that are not missing.
     present: u32,
+    /// Whether every cell is a number: else a numerical column's numbers count as read with
+    /// NumPy's float dtype, as pandas reads a column with a missing cell (`drift::score_floats`).
+    all_numbers: bool,
     /// `None` when the reference has no value in the column.
     prepared: Option<PreparedColumn>,
     /// A numerical column's values as categories (numbers), for Evidently's automatic
@@ -137,6 +140,7 @@ impl PreparedReference {
                 name: name.clone(),
                 declared: settings.type_for(name),
                 present: cells.iter().filter(|cell| **cell != Cell::Missing).count() as u32,
+                all_numbers: cells.iter().all(|cell| matches!(cell, Cell::Number(_))),
                 prepared: prepare(cells, settings.type_for(name)),
                 as_categories: None,
                 calibrations: Vec::new(),
@@ -283,8 +287,13 @@ impl ReferenceColumn {
             });
         };
         let column_type = prepared.column_type();
+        let mut floats = !self.all_numbers;
         let current = match column_type {
-            ColumnType::Numerical => Current::Numbers(numbers(current_cells)),
+            ColumnType::Numerical => {
+                let values = numbers(current_cells);
+                floats |= values.len() < current_cells.len();
+                Current::Numbers(values)
+            }
             ColumnType::Categorical => {
                 Current::Categories(current_cells.iter().filter_map(Cell::category).collect())
             }
@@ -320,7 +329,7 @@ impl ReferenceColumn {
             (_, current) => (prepared, current),
         };
         let current = current.sample();
-        let score = match prepared.score(method, &current, ks) {
+        let score = match prepared.score(method, &current, ks, floats) {
             Ok(score) => score,
             Err(error) => return ColumnOutcome::NotScored(error.to_string()),
         };
@@ -338,7 +347,7 @@ impl ReferenceColumn {
                     })
                     .map(|calibration| calibration.spread);
                 let spread = found.unwrap_or_else(|| {
-                    let spread = spread_of_windows(method, prepared, size, ks);
+                    let spread = spread_of_windows(method, prepared, size, ks, !self.all_numbers);
                     self.calibrations.push(Calibration {
                         method,
                         size,
@@ -388,19 +397,24 @@ fn spread_of_windows(
     reference: &PreparedColumn,
     size: usize,
     ks: &mut ExactKsCache,
+    floats: bool,
 ) -> Option<(f64, f64)> {
     let size = size.max(1);
     let scores = reference.with_sample(|sample| -> Option<Vec<f64>> {
         match sample {
             Sample::Numerical(values) => values
                 .chunks_exact(size)
-                .map(|chunk| reference.score(method, &Sample::Numerical(chunk), ks).ok())
+                .map(|chunk| {
+                    reference
+                        .score(method, &Sample::Numerical(chunk), ks, floats)
+                        .ok()
+                })
                 .collect(),
             Sample::Categorical(values) => values
                 .chunks_exact(size)
                 .map(|chunk| {
                     reference
-                        .score(method, &Sample::Categorical(chunk), ks)
+                        .score(method, &Sample::Categorical(chunk), ks, floats)
                         .ok()
                 })
                 .collect(),

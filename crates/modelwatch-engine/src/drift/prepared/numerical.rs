@@ -110,6 +110,7 @@ impl PreparedNumbers {
         method: Method,
         current: &[f64],
         cache: &mut ExactKsCache,
+        floats: bool,
     ) -> Option<Result<f64, DriftError>> {
         let score = match method {
             Method::Ks => p_value_sorted(&self.sorted, &sorted(current), cache),
@@ -118,18 +119,18 @@ impl PreparedNumbers {
             }
             Method::Ed => SQRT_2 * cdf_distance_sorted(&self.sorted, &sorted(current), 2),
             Method::Psi => {
-                let (r, c) = self.binned(current);
+                let (r, c) = self.binned(current, floats);
                 psi_of(r, c)
             }
             Method::KlDiv => {
-                let (r, c) = self.binned(current);
+                let (r, c) = self.binned(current, floats);
                 kl_div_of(r, c)
             }
             Method::JensenShannon => {
-                let (r, c) = self.binned(current);
+                let (r, c) = self.binned(current, floats);
                 jensenshannon_of(&r, &c)
             }
-            Method::Hellinger => self.hellinger(current),
+            Method::Hellinger => self.hellinger(current, floats),
             _ => return None,
         };
         Some(Ok(score))
@@ -138,7 +139,7 @@ impl PreparedNumbers {
     /// Evidently's binning (`get_binned_data`): Sturges edges over both sides (their fold
     /// minimum and maximum, their count) when the reference has more than 20 distinct values,
     /// each side's counts per edge by binary search; category shares otherwise.
-    fn binned(&self, current: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    fn binned(&self, current: &[f64], floats: bool) -> (Vec<f64>, Vec<f64>) {
         match &self.counts {
             Some(reference) => {
                 let current_counts = counts(&categories(&Sample::Numerical(current)));
@@ -147,7 +148,7 @@ impl PreparedNumbers {
             None => {
                 let min = current.iter().copied().fold(self.min, f64::min);
                 let max = current.iter().copied().fold(self.max, f64::max);
-                let integers = self.integers && all_integers(current);
+                let integers = !floats && self.integers && all_integers(current);
                 let edges = sturges_edges_of(min, max, self.len() + current.len(), integers);
                 let r = shares(&histogram_sorted(&self.sorted, &edges), self.len());
                 let c = shares(&histogram_sorted(&sorted(current), &edges), current.len());
@@ -158,7 +159,7 @@ impl PreparedNumbers {
 
     /// The Hellinger distance: Sturges edges over the distinct values of both sides (their
     /// smallest and largest, their count), densities of each side's counts per edge.
-    fn hellinger(&self, current: &[f64]) -> f64 {
+    fn hellinger(&self, current: &[f64], floats: bool) -> f64 {
         let current = sorted(current);
         let (Some(&r_first), Some(&r_last), Some(&c_first), Some(&c_last)) = (
             self.sorted.first(),
@@ -175,7 +176,7 @@ impl PreparedNumbers {
         let min = if c_first < r_first { c_first } else { r_first };
         let max = if c_last > r_last { c_last } else { r_last };
         let keys = self.distinct + self.unseen(&current);
-        let integers = self.integers && all_integers(&current);
+        let integers = !floats && self.integers && all_integers(&current);
         let edges = sturges_edges_of(min, max, keys, integers);
         of_overlap(binned_overlap(
             &histogram_sorted(&self.sorted, &edges),

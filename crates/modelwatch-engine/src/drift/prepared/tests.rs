@@ -16,17 +16,24 @@ fn assert_same(
     prepared: &PreparedColumn,
     current: &Sample<'_>,
 ) {
-    let generic = score(method, reference, current);
-    let mut cache = ExactKsCache::default();
-    for _ in 0..2 {
-        let fast = prepared.score(method, current, &mut cache);
-        match (&generic, &fast) {
-            (Ok(a), Ok(b)) => assert!(
-                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                "{}: generic {a:e}, prepared {b:e}",
-                method.name()
-            ),
-            _ => assert_eq!(generic, fast, "{}", method.name()),
+    // Read as integers (whole numbers) or as floats (`score_floats`).
+    for floats in [false, true] {
+        let generic = if floats {
+            super::super::score_floats(method, reference, current)
+        } else {
+            score(method, reference, current)
+        };
+        let mut cache = ExactKsCache::default();
+        for _ in 0..2 {
+            let fast = prepared.score(method, current, &mut cache, floats);
+            match (&generic, &fast) {
+                (Ok(a), Ok(b)) => assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{} (floats {floats}): generic {a:e}, prepared {b:e}",
+                    method.name()
+                ),
+                _ => assert_eq!(generic, fast, "{} (floats {floats})", method.name()),
+            }
         }
     }
 }
@@ -141,7 +148,7 @@ fn methods_without_a_prepared_path_fall_back_to_the_generic_one() {
     assert_same(Method::Tvd, &r, &prepared, &c);
     assert!(
         prepared
-            .score(Method::Tvd, &c, &mut ExactKsCache::default())
+            .score(Method::Tvd, &c, &mut ExactKsCache::default(), false)
             .is_ok()
     );
 }

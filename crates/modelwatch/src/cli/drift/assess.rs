@@ -123,12 +123,20 @@ pub(super) fn assess(
                 let distinct = typing::distinct_numbers(&reference_values, &current_values, 6);
                 auto_method(ColumnType::Numerical, reference_values.len(), distinct)
             });
+            // pandas reads a column with a missing cell as float64, where NumPy's Sturges width
+            // rule for integers does not apply.
+            let floats = reference_values.len() < reference.lines.len()
+                || current_values.len() < current.lines.len();
             let score = if method.allows(ColumnType::Numerical) {
-                drift::score(
-                    method,
-                    &Sample::Numerical(&reference_values),
-                    &Sample::Numerical(&current_values),
-                )
+                let (r, c) = (
+                    Sample::Numerical(&reference_values),
+                    Sample::Numerical(&current_values),
+                );
+                if floats {
+                    drift::score_floats(method, &r, &c)
+                } else {
+                    drift::score(method, &r, &c)
+                }
             } else {
                 // Evidently's automatic choice gives chisquare or z to a numerical column with
                 // few values, which then compares them as categories.
