@@ -113,7 +113,7 @@ fn evidentlys_reference_cases_give_its_methods_scores_and_decisions() {
                 continue;
             }
             let (stdout, stderr) = expect(&output, 0);
-            if case.get("rounding_noise").is_some() {
+            if case.get("rounding_noise").is_some() || case.get("set_order_dependent").is_some() {
                 // Evidently's score rests on a singular value made of rounding noise (es): the
                 // engine's replay test says why; only that we answer is checked here.
                 checked += 1;
