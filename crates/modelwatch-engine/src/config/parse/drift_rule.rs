@@ -6,8 +6,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::rules::{AnyAction, RuleKind};
 use super::{Known, Reader, Value, join};
+use crate::config::Action;
 use crate::config::drift_rule::{DriftRule, DriftTarget, MAX_DRIFT_RULE_COLUMNS};
-use crate::config::{Action, Glob, ModelMatcher};
 use crate::metric::quoted;
 
 const MAX_FOR_WINDOWS: i64 = 1_000_001;
@@ -41,13 +41,7 @@ impl Reader<'_> {
             .get("description")
             .and_then(|value| self.string(value, &join(path, "description")))
             .map(str::to_string);
-        let glob_at = |reader: &mut Self, key: &str| match fields.get(key) {
-            None => Some(Glob::Any),
-            Some(value) => reader.glob(value, &join(path, key)),
-        };
-        let model = glob_at(self, "model");
-        let version = glob_at(self, "version");
-        let instance = glob_at(self, "instance");
+        let matcher = self.model_matcher(fields, path);
         let for_windows = match fields.get("for") {
             None => Some(1),
             Some(value) => self.integer(value, &join(path, "for"), 1..MAX_FOR_WINDOWS),
@@ -85,11 +79,7 @@ impl Reader<'_> {
         Some(DriftRule {
             name: name?,
             description,
-            matcher: ModelMatcher {
-                name: model?,
-                version: version?,
-                instance: instance?,
-            },
+            matcher: matcher?,
             target: target?,
             for_windows: u32::try_from(for_windows?).ok()?,
             severity: severity?,

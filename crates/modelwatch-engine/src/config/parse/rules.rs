@@ -76,13 +76,7 @@ impl Reader<'_> {
             .get("description")
             .and_then(|value| self.string(value, &join(path, "description")))
             .map(str::to_string);
-        let glob_at = |reader: &mut Self, key: &str| match fields.get(key) {
-            None => Some(Glob::Any),
-            Some(value) => reader.glob(value, &join(path, key)),
-        };
-        let model = glob_at(self, "model");
-        let version = glob_at(self, "version");
-        let instance = glob_at(self, "instance");
+        let matcher = self.model_matcher(fields, path);
         let metric = self.rule_metric(fields, item, path, catalog);
         let detector = self
             .required(fields, item, path, "detector")
@@ -155,11 +149,7 @@ impl Reader<'_> {
         Some(AnyRule::Detector(Rule {
             name: name?,
             description,
-            matcher: ModelMatcher {
-                name: model?,
-                version: version?,
-                instance: instance?,
-            },
+            matcher: matcher?,
             metric: metric?,
             detector: detector?,
             for_points: u32::try_from(for_points?).ok()?,
@@ -170,6 +160,25 @@ impl Reader<'_> {
     }
 
     /// A rule's `name`, checked.
+    /// A rule's `model`, `version` and `instance` globs (each "anything" when absent); every
+    /// bad glob reported.
+    pub(super) fn model_matcher(
+        &mut self,
+        fields: &DeTable<'_>,
+        path: &str,
+    ) -> Option<ModelMatcher> {
+        let mut glob_at = |key: &str| match fields.get(key) {
+            None => Some(Glob::Any),
+            Some(value) => self.glob(value, &join(path, key)),
+        };
+        let (name, version, instance) = (glob_at("model"), glob_at("version"), glob_at("instance"));
+        Some(ModelMatcher {
+            name: name?,
+            version: version?,
+            instance: instance?,
+        })
+    }
+
     pub(super) fn rule_name(
         &mut self,
         fields: &DeTable<'_>,
