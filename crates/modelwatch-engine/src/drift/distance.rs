@@ -27,6 +27,8 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     let v = sorted(v);
     let (nu, nv) = (u.len() as f64, v.len() as f64);
     let (mut iu, mut iv) = (0usize, 0usize);
+    // The ECDFs `iu / nu` and `iv / nv`, each divided again only when its count moves.
+    let (mut cu, mut cv) = (0.0f64, 0.0f64);
     let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));
     let mut previous: Option<f64> = None;
     loop {
@@ -37,7 +39,7 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
             (None, None) => break,
         };
         if let Some(before) = previous {
-            let difference = iu as f64 / nu - iv as f64 / nv;
+            let difference = cu - cv;
             let delta = x - before;
             terms.push(if p == 1 {
                 difference.abs() * delta
@@ -47,8 +49,10 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
         }
         if from_u {
             iu += 1;
+            cu = iu as f64 / nu;
         } else {
             iv += 1;
+            cv = iv as f64 / nv;
         }
         previous = Some(x);
     }
