@@ -25,39 +25,58 @@ pub(super) fn energy(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
 fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     let u = sorted(u);
     let v = sorted(v);
-    let (nu, nv) = (u.len() as f64, v.len() as f64);
+    let (cdf_u, cdf_v) = (ecdf(u.len()), ecdf(v.len()));
+    let at = |cdf: &[f64], taken: usize| cdf.get(taken).copied().unwrap_or_default();
+    let term = |difference: f64, delta: f64| {
+        if p == 1 {
+            difference.abs() * delta
+        } else {
+            difference * difference * delta
+        }
+    };
     let (mut iu, mut iv) = (0usize, 0usize);
-    // The ECDFs `iu / nu` and `iv / nv`, each divided again only when its count moves.
-    let (mut cu, mut cv) = (0.0f64, 0.0f64);
     let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));
     let mut previous: Option<f64> = None;
-    loop {
-        let (x, from_u) = match (u.get(iu), v.get(iv)) {
-            (Some(&a), Some(&b)) if b.total_cmp(&a).is_lt() => (b, false),
-            (Some(&a), _) => (a, true),
-            (None, Some(&b)) => (b, false),
-            (None, None) => break,
-        };
+    // While both samples have values left, the side the next one comes from is chosen without
+    // a branch (bit masks): on samples alike it is a coin toss, which a branch would mispredict.
+    while let (Some(&a), Some(&b)) = (u.get(iu), v.get(iv)) {
+        let from_v = u64::from(b.total_cmp(&a).is_lt());
+        let mask = from_v.wrapping_neg();
+        let x = f64::from_bits((b.to_bits() & mask) | (a.to_bits() & !mask));
         if let Some(before) = previous {
-            let difference = cu - cv;
-            let delta = x - before;
-            terms.push(if p == 1 {
-                difference.abs() * delta
-            } else {
-                difference * difference * delta
-            });
+            terms.push(term(at(&cdf_u, iu) - at(&cdf_v, iv), x - before));
         }
-        if from_u {
-            iu += 1;
-            cu = iu as f64 / nu;
-        } else {
-            iv += 1;
-            cv = iv as f64 / nv;
+        // `from_v` is 0 or 1.
+        #[allow(clippy::cast_possible_truncation)]
+        let step = from_v as usize;
+        iu += 1 - step;
+        iv += step;
+        previous = Some(x);
+    }
+    // Then the rest of the one sample left.
+    for &x in u.get(iu..).unwrap_or_default() {
+        if let Some(before) = previous {
+            terms.push(term(at(&cdf_u, iu) - at(&cdf_v, iv), x - before));
         }
+        iu += 1;
+        previous = Some(x);
+    }
+    for &x in v.get(iv..).unwrap_or_default() {
+        if let Some(before) = previous {
+            terms.push(term(at(&cdf_u, iu) - at(&cdf_v, iv), x - before));
+        }
+        iv += 1;
         previous = Some(x);
     }
     let total = sum(&terms);
     if p == 1 { total } else { total.sqrt() }
+}
+
+/// A sample's ECDF after each count of values taken: `taken / n` for `taken` in `0..=n`, as
+/// SciPy divides its `searchsorted` counts.
+fn ecdf(n: usize) -> Vec<f64> {
+    let total = n as f64;
+    (0..=n).map(|taken| taken as f64 / total).collect()
 }
 
 /// The values sorted ascending.
