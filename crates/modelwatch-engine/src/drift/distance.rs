@@ -25,8 +25,7 @@ pub(super) fn energy(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
 fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     let u = sorted(u);
     let v = sorted(v);
-    let (cdf_u, cdf_v) = (ecdf(u.len()), ecdf(v.len()));
-    let at = |cdf: &[f64], taken: usize| cdf.get(taken).copied().unwrap_or_default();
+    let (nu, nv) = (u.len() as f64, v.len() as f64);
     let term = |difference: f64, delta: f64| {
         if p == 1 {
             difference.abs() * delta
@@ -35,6 +34,9 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
         }
     };
     let (mut iu, mut iv) = (0usize, 0usize);
+    // The ECDFs at the values taken so far: `iu / nu` and `iv / nv`, as SciPy divides its
+    // `searchsorted` counts.
+    let (mut cu, mut cv) = (0.0f64, 0.0f64);
     let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));
     let mut previous: Option<f64> = None;
     // While both samples have values left, the side the next one comes from is chosen without
@@ -42,41 +44,42 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     while let (Some(&a), Some(&b)) = (u.get(iu), v.get(iv)) {
         let from_v = u64::from(b.total_cmp(&a).is_lt());
         let mask = from_v.wrapping_neg();
-        let x = f64::from_bits((b.to_bits() & mask) | (a.to_bits() & !mask));
+        let pick = |if_v: f64, if_u: f64| f64::from_bits((if_v.to_bits() & mask) | (if_u.to_bits() & !mask));
+        let x = pick(b, a);
         if let Some(before) = previous {
-            terms.push(term(at(&cdf_u, iu) - at(&cdf_v, iv), x - before));
+            terms.push(term(cu - cv, x - before));
         }
         // `from_v` is 0 or 1.
         #[allow(clippy::cast_possible_truncation)]
         let step = from_v as usize;
         iu += 1 - step;
         iv += step;
+        // The one division for the side that moved.
+        let taken = iu ^ ((iu ^ iv) & step.wrapping_neg());
+        let moved = taken as f64 / pick(nv, nu);
+        cu = pick(cu, moved);
+        cv = pick(moved, cv);
         previous = Some(x);
     }
     // Then the rest of the one sample left.
     for &x in u.get(iu..).unwrap_or_default() {
         if let Some(before) = previous {
-            terms.push(term(at(&cdf_u, iu) - at(&cdf_v, iv), x - before));
+            terms.push(term(cu - cv, x - before));
         }
         iu += 1;
+        cu = iu as f64 / nu;
         previous = Some(x);
     }
     for &x in v.get(iv..).unwrap_or_default() {
         if let Some(before) = previous {
-            terms.push(term(at(&cdf_u, iu) - at(&cdf_v, iv), x - before));
+            terms.push(term(cu - cv, x - before));
         }
         iv += 1;
+        cv = iv as f64 / nv;
         previous = Some(x);
     }
     let total = sum(&terms);
     if p == 1 { total } else { total.sqrt() }
-}
-
-/// A sample's ECDF after each count of values taken: `taken / n` for `taken` in `0..=n`, as
-/// SciPy divides its `searchsorted` counts.
-fn ecdf(n: usize) -> Vec<f64> {
-    let total = n as f64;
-    (0..=n).map(|taken| taken as f64 / total).collect()
 }
 
 /// The values sorted ascending.

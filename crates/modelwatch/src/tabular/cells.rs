@@ -196,6 +196,19 @@ fn short_decimal(bytes: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Signs, digits and dots in any order and number: `number` gives `str::parse`'s
+        /// double (zero unsigned) or nothing where it gives no finite number.
+        #[test]
+        fn numbers_are_str_parses_doubles(text in "[+-]?[0-9]{0,18}[.]?[0-9]{0,18}[.-]?") {
+            let want = text.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (v + 0.0).to_bits());
+            prop_assert_eq!(number(&text).map(f64::to_bits), want);
+        }
+    }
 
     #[test]
     fn short_decimals_parse_to_the_same_double_as_str_parse() {
