@@ -44,7 +44,9 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
     while let (Some(&a), Some(&b)) = (u.get(iu), v.get(iv)) {
         let from_v = u64::from(b.total_cmp(&a).is_lt());
         let mask = from_v.wrapping_neg();
-        let pick = |if_v: f64, if_u: f64| f64::from_bits((if_v.to_bits() & mask) | (if_u.to_bits() & !mask));
+        let pick = |if_v: f64, if_u: f64| {
+            f64::from_bits((if_v.to_bits() & mask) | (if_u.to_bits() & !mask))
+        };
         let x = pick(b, a);
         if let Some(before) = previous {
             terms.push(term(cu - cv, x - before));

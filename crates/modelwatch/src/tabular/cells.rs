@@ -190,7 +190,9 @@ fn short_decimal(bytes: &[u8]) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)]
     let value = mantissa as f64 / POWERS_OF_TEN.get(decimals).copied()?;
     // The value is not negative: setting its sign bit negates it.
-    Some(f64::from_bits(value.to_bits() | (u64::from(negative) << 63)))
+    Some(f64::from_bits(
+        value.to_bits() | (u64::from(negative) << 63),
+    ))
 }
 
 #[cfg(test)]
