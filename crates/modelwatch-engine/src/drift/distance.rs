@@ -31,30 +31,58 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
 /// NumPy's pairwise order.
 pub(super) fn cdf_distance_sorted(u: &[f64], v: &[f64], p: u8) -> f64 {
     let (nu, nv) = (u.len() as f64, v.len() as f64);
+    let term = |difference: f64, delta: f64| {
+        if p == 1 {
+            difference.abs() * delta
+        } else {
+            difference * difference * delta
+        }
+    };
     let (mut iu, mut iv) = (0usize, 0usize);
+    // The ECDFs at the values taken so far: `iu / nu` and `iv / nv`, as SciPy divides its
+    // `searchsorted` counts.
+    let (mut cu, mut cv) = (0.0f64, 0.0f64);
     let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));
     let mut previous: Option<f64> = None;
-    loop {
-        let (x, from_u) = match (u.get(iu), v.get(iv)) {
-            (Some(&a), Some(&b)) if b.total_cmp(&a).is_lt() => (b, false),
-            (Some(&a), _) => (a, true),
-            (None, Some(&b)) => (b, false),
-            (None, None) => break,
+    // While both samples have values left, the side the next one comes from is chosen without
+    // a branch (bit masks): on samples alike it is a coin toss, which a branch would mispredict.
+    while let (Some(&a), Some(&b)) = (u.get(iu), v.get(iv)) {
+        let from_v = u64::from(b.total_cmp(&a).is_lt());
+        let mask = from_v.wrapping_neg();
+        let pick = |if_v: f64, if_u: f64| {
+            f64::from_bits((if_v.to_bits() & mask) | (if_u.to_bits() & !mask))
         };
+        let x = pick(b, a);
         if let Some(before) = previous {
-            let difference = iu as f64 / nu - iv as f64 / nv;
-            let delta = x - before;
-            terms.push(if p == 1 {
-                difference.abs() * delta
-            } else {
-                difference * difference * delta
-            });
+            terms.push(term(cu - cv, x - before));
         }
-        if from_u {
-            iu += 1;
-        } else {
-            iv += 1;
+        // `from_v` is 0 or 1.
+        #[allow(clippy::cast_possible_truncation)]
+        let step = from_v as usize;
+        iu += 1 - step;
+        iv += step;
+        // The one division for the side that moved.
+        let taken = iu ^ ((iu ^ iv) & step.wrapping_neg());
+        let moved = taken as f64 / pick(nv, nu);
+        cu = pick(cu, moved);
+        cv = pick(moved, cv);
+        previous = Some(x);
+    }
+    // Then the rest of the one sample left.
+    for &x in u.get(iu..).unwrap_or_default() {
+        if let Some(before) = previous {
+            terms.push(term(cu - cv, x - before));
         }
+        iu += 1;
+        cu = iu as f64 / nu;
+        previous = Some(x);
+    }
+    for &x in v.get(iv..).unwrap_or_default() {
+        if let Some(before) = previous {
+            terms.push(term(cu - cv, x - before));
+        }
+        iv += 1;
+        cv = iv as f64 / nv;
         previous = Some(x);
     }
     let total = sum(&terms);
