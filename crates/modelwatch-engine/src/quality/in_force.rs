@@ -66,6 +66,9 @@ pub struct ReferenceInForce {
     pub table: Option<Arc<ReferenceTable>>,
     /// Each version's, under `first = N`, in the order versions came.
     pub versions: Vec<VersionReference>,
+    /// The column types the config declares (`drift_categorical`, `drift_numerical`), sorted
+    /// by column: they override the reference's own.
+    pub declared: Vec<(String, ColumnType)>,
 }
 
 impl QualityTracker {
@@ -105,6 +108,7 @@ impl QualityTracker {
                 },
                 table: Some(uploaded.table.clone()),
                 versions: Vec::new(),
+                declared: drift.types.clone(),
             });
         }
         Some(match &drift.reference {
@@ -112,6 +116,7 @@ impl QualityTracker {
                 origin: ReferenceOrigin::File { path: path.clone() },
                 table: table.clone(),
                 versions: Vec::new(),
+                declared: drift.types.clone(),
             },
             ReferenceSource::First(n) => ReferenceInForce {
                 origin: ReferenceOrigin::First { n: *n },
@@ -126,6 +131,7 @@ impl QualityTracker {
                         columns: column_types(table),
                     })
                     .collect(),
+                declared: drift.types.clone(),
             },
         })
     }

@@ -230,3 +230,30 @@ async fn only_the_admin_scope_uploads_and_the_read_scope_reads() {
     assert_eq!(send("PUT", "admin-token-value").await, 200);
     routes.stop().await;
 }
+
+/// GET and PUT say the type each column is compared as: the one `drift_categorical` or
+/// `drift_numerical` declares, else the reference's own.
+#[tokio::test(start_paused = true)]
+async fn declared_column_types_are_the_types_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = CONFIG.replace(
+        "drift_window = 10",
+        "drift_window = 10\ndrift_categorical = [\"age\"]",
+    );
+    let routes = Routes::start(dir.path(), &config, keep_everything()).await;
+    let put = routes
+        .send(
+            "PUT",
+            "/v1/models/fraud/reference",
+            "text/csv",
+            &csv_reference(40),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(
+        put.body["columns"][0],
+        json!({"name": "age", "type": "categorical"})
+    );
+    let get = routes.get("/v1/models/fraud/reference").await;
+    assert_eq!(get.body["columns"], put.body["columns"]);
+}
