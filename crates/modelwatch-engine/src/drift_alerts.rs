@@ -183,14 +183,7 @@ fn judge_column<'a>(
 
 fn judge_dataset(report: &DriftReport) -> Option<Judged<'_>> {
     let share = report.share?;
-    let scored: Vec<&ColumnScore> = report
-        .columns
-        .iter()
-        .filter_map(|verdict| match &verdict.outcome {
-            ColumnOutcome::Scored(column) => Some(column),
-            _ => None,
-        })
-        .collect();
+    let scored: Vec<&ColumnScore> = report.scored().map(|(_, column)| column).collect();
     let drifted = scored.iter().filter(|column| column.drifted).count();
     let mut options = Vec::new();
     if let Some(k) = report.options.calibrate {

@@ -157,11 +157,7 @@ impl ReferenceTable {
         }
         let numerical = sorted
             .values()
-            .map(|cells| {
-                cells
-                    .iter()
-                    .all(|cell| matches!(cell, Cell::Missing | Cell::Number(_)))
-            })
+            .map(|cells| Cell::all_numbers(cells))
             .collect();
         Ok(ReferenceTable {
             table: Table::from_columns(rows as u32, sorted),

@@ -51,6 +51,14 @@ impl Cell {
         }
     }
 
+    /// Whether a reference column of these cells is numerical as Evidently types it: every
+    /// value present is a number (a column with no value present counts as numerical).
+    pub(crate) fn all_numbers(cells: &[Cell]) -> bool {
+        cells
+            .iter()
+            .all(|cell| matches!(cell, Cell::Missing | Cell::Number(_)))
+    }
+
     pub(super) fn category(&self) -> Option<Category> {
         match self {
             Cell::Missing => None,
@@ -156,15 +164,12 @@ pub(crate) fn compare_prepared(
         },
     };
     let correction_note = correct(&mut report.columns, settings.correction);
-    let scored: Vec<(&str, &ColumnScore)> = scored(&report.columns).collect();
-    if !scored.is_empty() {
-        let drifted = scored.iter().filter(|(_, score)| score.drifted).count();
-        report.share = Some(drifted as f64 / scored.len() as f64);
-    }
-    let mut values: Vec<(String, f64)> = scored
-        .iter()
+    let mut values: Vec<(String, f64)> = report
+        .scored()
         .map(|(name, column)| (format!("{DRIFT_PREFIX}{name}"), column.score))
         .collect();
+    let drifted = report.scored().filter(|(_, column)| column.drifted).count();
+    report.share = (!values.is_empty()).then(|| drifted as f64 / values.len() as f64);
     if let Some(share) = report.share {
         values.push(("drift_score".to_string(), share));
     }
@@ -177,17 +182,9 @@ pub(crate) fn compare_prepared(
     }
 }
 
-/// The scored columns of a report, with their names.
-fn scored(columns: &[ColumnVerdict]) -> impl Iterator<Item = (&str, &ColumnScore)> {
-    columns.iter().filter_map(|verdict| match &verdict.outcome {
-        ColumnOutcome::Scored(score) => Some((verdict.column.as_str(), score)),
-        _ => None,
-    })
-}
-
 /// The point's sentence: what drifted, the dataset decision, and the options applied.
 fn sentence(report: &DriftReport, correction_note: Option<String>) -> String {
-    let scored: Vec<(&str, &ColumnScore)> = scored(&report.columns).collect();
+    let scored: Vec<(&str, &ColumnScore)> = report.scored().collect();
     let drifted: Vec<&(&str, &ColumnScore)> =
         scored.iter().filter(|(_, column)| column.drifted).collect();
     let mut message = format!(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drift::{Cell, Table};
 use super::tracker::{ModelTraffic, QualityTracker};
-use crate::config::ReferenceSource;
+use crate::config::{DriftSettings, ReferenceSource};
 use crate::drift::ColumnType;
 use crate::event::Timestamp;
 use crate::reference::{ReferenceTable, ReferenceUpload};
@@ -64,11 +64,11 @@ pub struct ReferenceInForce {
     pub origin: ReferenceOrigin,
     /// The table, for an upload or a file (`None` for a file the engine was not given).
     pub table: Option<Arc<ReferenceTable>>,
+    /// The table's columns and the types they are compared as (the declared one, else the
+    /// reference's own), in name order; `None` without a table.
+    pub columns: Option<Vec<(String, ColumnType)>>,
     /// Each version's, under `first = N`, in the order versions came.
     pub versions: Vec<VersionReference>,
-    /// The column types the config declares (`drift_categorical`, `drift_numerical`), sorted
-    /// by column: they override the reference's own.
-    pub declared: Vec<(String, ColumnType)>,
 }
 
 impl QualityTracker {
@@ -106,21 +106,22 @@ impl QualityTracker {
                     seq: uploaded.seq,
                     at: Timestamp::from_nanos(uploaded.at),
                 },
+                columns: Some(table_types(&uploaded.table, drift)),
                 table: Some(uploaded.table.clone()),
                 versions: Vec::new(),
-                declared: drift.types.clone(),
             });
         }
         Some(match &drift.reference {
             ReferenceSource::File { path, table } => ReferenceInForce {
                 origin: ReferenceOrigin::File { path: path.clone() },
+                columns: table.as_ref().map(|table| table_types(table, drift)),
                 table: table.clone(),
                 versions: Vec::new(),
-                declared: drift.types.clone(),
             },
             ReferenceSource::First(n) => ReferenceInForce {
                 origin: ReferenceOrigin::First { n: *n },
                 table: None,
+                columns: None,
                 versions: traffic
                     .map(|traffic| traffic.drift_references.as_slice())
                     .unwrap_or_default()
@@ -128,31 +129,35 @@ impl QualityTracker {
                     .map(|(version, table)| VersionReference {
                         version: version.clone(),
                         rows: table.rows,
-                        columns: column_types(table),
+                        columns: column_types(table, drift),
                     })
                     .collect(),
-                declared: drift.types.clone(),
             },
         })
     }
 }
 
-/// Each column's type, as Evidently types a reference column: numerical when every value
-/// present is a number.
-fn column_types(table: &Table) -> Vec<(String, ColumnType)> {
+/// Each column of a version's reference and the type it is compared as: the declared one,
+/// else the reference's own (numerical when every value present is a number).
+fn column_types(table: &Table, drift: &DriftSettings) -> Vec<(String, ColumnType)> {
     table
         .columns
         .iter()
         .map(|(name, cells)| {
-            let numerical = cells
-                .iter()
-                .all(|cell| matches!(cell, Cell::Missing | Cell::Number(_)));
-            let kind = if numerical {
+            let inferred = if Cell::all_numbers(cells) {
                 ColumnType::Numerical
             } else {
                 ColumnType::Categorical
             };
-            (name.clone(), kind)
+            (name.clone(), drift.type_for(name).unwrap_or(inferred))
         })
+        .collect()
+}
+
+/// Each column of a given reference and the type it is compared as.
+fn table_types(table: &ReferenceTable, drift: &DriftSettings) -> Vec<(String, ColumnType)> {
+    table
+        .column_types()
+        .map(|(name, inferred)| (name.to_string(), drift.type_for(name).unwrap_or(inferred)))
         .collect()
 }

@@ -210,14 +210,12 @@ impl PreparedReference {
 /// is a number and categories otherwise; `None` when no value is present (or no number in a
 /// column declared numerical).
 fn prepare(cells: &[Cell], declared: Option<ColumnType>) -> Option<PreparedColumn> {
-    let mut present = cells
-        .iter()
-        .filter(|cell| **cell != Cell::Missing)
-        .peekable();
-    present.peek()?;
+    if cells.iter().all(|cell| *cell == Cell::Missing) {
+        return None;
+    }
     let numerical = match declared {
         Some(column_type) => column_type == ColumnType::Numerical,
-        None => present.all(|cell| matches!(cell, Cell::Number(_))),
+        None => Cell::all_numbers(cells),
     };
     if numerical {
         let values = numbers(cells);

@@ -28,6 +28,16 @@ impl DriftReport {
         self.share.is_some_and(|share| share >= self.drift_share)
     }
 
+    /// The scored columns, with their names, in name order.
+    pub fn scored(&self) -> impl Iterator<Item = (&str, &ColumnScore)> {
+        self.columns
+            .iter()
+            .filter_map(|verdict| match &verdict.outcome {
+                ColumnOutcome::Scored(score) => Some((verdict.column.as_str(), score)),
+                _ => None,
+            })
+    }
+
     /// The verdict on `column`, if the reference has it.
     pub fn column(&self, column: &str) -> Option<&ColumnVerdict> {
         self.columns.iter().find(|verdict| verdict.column == column)

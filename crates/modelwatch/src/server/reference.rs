@@ -85,20 +85,13 @@ pub(super) struct ReferenceBody {
 }
 
 impl ReferenceBody {
-    fn of(model: String, mut in_force: ReferenceInForce) -> ReferenceBody {
+    fn of(model: String, in_force: ReferenceInForce) -> ReferenceBody {
         let mut source = ReferenceSourceBody {
             kind: "first",
             seq: None,
             at: None,
             path: None,
             first: None,
-        };
-        let declared = std::mem::take(&mut in_force.declared);
-        let declared_type = |name: &str| {
-            declared
-                .binary_search_by(|(column, _)| column.as_str().cmp(name))
-                .ok()
-                .map(|at| declared[at].1)
         };
         match in_force.origin {
             ReferenceOrigin::Upload { seq, at } => {
@@ -115,14 +108,17 @@ impl ReferenceBody {
         let column =
             |(name, kind): (&str, modelwatch_engine::drift::ColumnType)| ReferenceColumnBody {
                 name: name.to_string(),
-                kind: declared_type(name).unwrap_or(kind).as_str(),
+                kind: kind.as_str(),
             };
         let is_first = source.kind == "first";
         ReferenceBody {
             model,
             rows: in_force.table.as_ref().map(|table| table.rows()),
-            columns: (in_force.table.as_ref())
-                .map(|table| table.column_types().map(column).collect()),
+            columns: (in_force.columns.as_ref()).map(|columns| {
+                (columns.iter())
+                    .map(|(name, kind)| column((name, *kind)))
+                    .collect()
+            }),
             versions: is_first.then(|| {
                 (in_force.versions.into_iter())
                     .map(|version| ReferenceVersionBody {

@@ -129,6 +129,16 @@ impl RawColumn {
     }
 }
 
+/// The boolean a cell holds: a JSON boolean, or a CSV cell pandas reads as one (`true`,
+/// `True`, `TRUE` and the same for false).
+pub fn boolean(text: &str, tag: Tag) -> Option<bool> {
+    match (tag, text) {
+        (Tag::Bool | Tag::Csv, "true" | "True" | "TRUE") => Some(true),
+        (Tag::Bool | Tag::Csv, "false" | "False" | "FALSE") => Some(false),
+        _ => None,
+    }
+}
+
 /// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
 pub fn number(text: &str) -> Option<f64> {
     let value = match short_decimal(text.as_bytes()) {

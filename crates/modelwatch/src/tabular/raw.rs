@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-pub use super::cells::{RawColumn, Tag, number};
+pub use super::cells::{RawColumn, Tag, boolean, number};
 use super::plain_csv;
 use super::records::{at, csv_error, csv_with_header, is_json_lines, json_lines, kind};
 

@@ -10,7 +10,7 @@ use anyhow::Result;
 use modelwatch_engine::ReferenceTable;
 use modelwatch_engine::reference::Cell;
 
-use super::cells::{RawColumn, Tag};
+use super::cells::{RawColumn, Tag, boolean};
 use super::raw::{RawTable, read_bytes, read_table};
 
 /// Reads the reference file at `path` (JSON Lines when it ends in `.jsonl`, CSV otherwise).
@@ -80,15 +80,6 @@ fn cells(column: &RawColumn) -> Vec<Cell> {
             _ => Cell::Text(text.to_string()),
         })
         .collect()
-}
-
-/// The boolean a cell holds: a JSON boolean, or a CSV cell pandas reads as one.
-fn boolean(text: &str, tag: Tag) -> Option<bool> {
-    match (tag, text) {
-        (Tag::Bool | Tag::Csv, "true" | "True" | "TRUE") => Some(true),
-        (Tag::Bool | Tag::Csv, "false" | "False" | "FALSE") => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

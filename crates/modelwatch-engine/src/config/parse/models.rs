@@ -15,6 +15,30 @@ use crate::metric::quoted;
 /// The longest label horizon: ten years.
 const MAX_LABEL_HORIZON_SECS: i64 = 10 * 366 * 24 * 3600;
 
+/// The keys of a `[[models]]` entry, but the drift keys.
+const MODEL_KEYS: &[&str] = &[
+    "name",
+    "task",
+    "positive",
+    "window",
+    "label_horizon_secs",
+    "calibration",
+    "reference",
+];
+
+/// The drift keys of a `[[models]]` entry, which need a `reference`.
+const DRIFT_KEYS: &[&str] = &[
+    "drift_window",
+    "drift_share",
+    "drift_method",
+    "drift_methods",
+    "drift_min_samples",
+    "drift_correction",
+    "drift_calibrate",
+    "drift_categorical",
+    "drift_numerical",
+];
+
 impl Reader<'_> {
     /// `[[models]]` at `path`.
     pub(super) fn models(&mut self, value: &Value<'_>, path: &str) -> ModelsConfig {
@@ -29,28 +53,8 @@ impl Reader<'_> {
 
     fn model_settings(&mut self, item: &Value<'_>, path: &str) -> Option<ModelSettings> {
         let fields = self.table(item, path)?;
-        self.only_keys(
-            fields,
-            &[
-                "name",
-                "task",
-                "positive",
-                "window",
-                "label_horizon_secs",
-                "calibration",
-                "reference",
-                "drift_window",
-                "drift_share",
-                "drift_method",
-                "drift_methods",
-                "drift_min_samples",
-                "drift_correction",
-                "drift_calibrate",
-                "drift_categorical",
-                "drift_numerical",
-            ],
-            path,
-        );
+        let keys: Vec<&str> = MODEL_KEYS.iter().chain(DRIFT_KEYS).copied().collect();
+        self.only_keys(fields, &keys, path);
         let errors_before = self.errors.len();
         let name = match fields.get("name") {
             Some(value) => self.glob(value, &join(path, "name")),
@@ -149,17 +153,7 @@ impl Reader<'_> {
         path: &str,
     ) -> Option<DriftSettings> {
         let Some(reference) = fields.get("reference") else {
-            for key in [
-                "drift_window",
-                "drift_share",
-                "drift_method",
-                "drift_methods",
-                "drift_min_samples",
-                "drift_correction",
-                "drift_calibrate",
-                "drift_categorical",
-                "drift_numerical",
-            ] {
+            for &key in DRIFT_KEYS {
                 if let Some(value) = fields.get(key) {
                     let message = format!(
                         "{key} needs a reference to compare with: add reference = {{ first = N }} or {{ file = \"path\" }}"

@@ -9,30 +9,17 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use modelwatch_engine::drift::{Category, ColumnType};
 
-use modelwatch::tabular::raw::{RawTable, Tag, number};
+use modelwatch::tabular::raw::{RawTable, Tag, boolean, number};
 
 /// A fast hash for the categories' texts and numbers (the input is the user's own file).
 type FastHash = foldhash::fast::RandomState;
-
-/// The boolean a CSV cell holds: the spellings pandas reads as booleans.
-fn boolean(text: &str) -> Option<bool> {
-    match text {
-        "true" | "True" | "TRUE" => Some(true),
-        "false" | "False" | "FALSE" => Some(false),
-        _ => None,
-    }
-}
 
 fn is_number(text: &str, tag: Tag) -> bool {
     matches!(tag, Tag::Csv | Tag::Number) && number(text).is_some()
 }
 
 fn is_boolean(text: &str, tag: Tag) -> bool {
-    match tag {
-        Tag::Csv => boolean(text).is_some(),
-        Tag::Bool => true,
-        Tag::Missing | Tag::Text | Tag::Number => false,
-    }
+    boolean(text, tag).is_some()
 }
 
 /// How a column was typed: by the reference's values, or by a flag.
@@ -135,7 +122,7 @@ fn kind<'a>(cells: impl Fn() -> Box<dyn Iterator<Item = (&'a str, Tag)> + 'a>) -
 
 fn category(text: &str, kind: Kind) -> Category {
     match kind {
-        Kind::Bool => Category::Bool(boolean(text).unwrap_or(text == "true")),
+        Kind::Bool => Category::Bool(boolean(text, Tag::Csv).unwrap_or(text == "true")),
         Kind::Number => Category::Number(number(text).unwrap_or_default()),
         Kind::Text => Category::Text(text.to_string()),
     }
