@@ -2,7 +2,7 @@
 //! `detector` (see `config/drift_rule.rs`). Same style as `parse.rs`: every error located, all
 //! of them collected.
 
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 use super::rules::{AnyAction, RuleKind};
 use super::{Known, Reader, Value, join};
@@ -121,39 +121,14 @@ impl Reader<'_> {
     }
 
     fn drift_columns(&mut self, value: &Value<'_>, path: &str) -> Option<Vec<String>> {
-        let DeValue::Array(items) = value.get_ref() else {
-            let message = format!(
-                "must be an array of column names such as [\"amount\", \"prediction\"], got {}",
-                value.get_ref().type_str()
-            );
-            self.error(value.span(), path, message);
-            return None;
-        };
-        if items.is_empty() || items.len() > MAX_DRIFT_RULE_COLUMNS {
+        let columns = self.column_names(value, path, "[\"amount\", \"prediction\"]")?;
+        if columns.is_empty() || columns.len() > MAX_DRIFT_RULE_COLUMNS {
             let message = format!(
                 "must name from 1 to {MAX_DRIFT_RULE_COLUMNS} columns (leave columns out for every column)"
             );
             self.error(value.span(), path, message);
             return None;
         }
-        let mut columns: Vec<String> = Vec::new();
-        let mut ok = true;
-        for (index, item) in items.iter().enumerate() {
-            let item_path = format!("{path}[{index}]");
-            match self.string(item, &item_path) {
-                Some("") => {
-                    self.error(item.span(), &item_path, "must not be empty".to_string());
-                    ok = false;
-                }
-                Some(column) if columns.iter().any(|seen| seen == column) => {
-                    let message = format!("column {} is listed twice", quoted(column));
-                    self.error(item.span(), &item_path, message);
-                    ok = false;
-                }
-                Some(column) => columns.push(column.to_string()),
-                None => ok = false,
-            }
-        }
-        ok.then_some(columns)
+        Some(columns.into_iter().map(|(column, _)| column).collect())
     }
 }

@@ -1,6 +1,8 @@
 //! Reads `[[models]]`: each entry's name glob, task, positive class, window, label horizon and
 //! calibration. Same style as `parse.rs`: every error located, all of them collected.
 
+use std::ops::Range;
+
 use toml::de::DeValue;
 
 use super::{Reader, Value, join};
@@ -319,42 +321,62 @@ impl Reader<'_> {
                 continue;
             };
             let key_path = join(path, key);
-            let DeValue::Array(items) = value.get_ref() else {
-                let message = format!(
-                    "must be an array of column names such as [\"zip_code\"], got {}",
-                    value.get_ref().type_str()
-                );
-                self.error(value.span(), &key_path, message);
+            let Some(columns) = self.column_names(value, &key_path, "[\"zip_code\"]") else {
                 ok = false;
                 continue;
             };
-            for (index, item) in items.iter().enumerate() {
-                let item_path = format!("{key_path}[{index}]");
-                let Some(column) = self.string(item, &item_path) else {
-                    ok = false;
-                    continue;
-                };
-                if column.is_empty() {
-                    self.error(item.span(), &item_path, "must not be empty".to_string());
-                    ok = false;
-                } else if let Some((_, declared)) = types.iter().find(|(name, _)| name == column) {
-                    let message = if *declared == column_type {
-                        format!("column {} is listed twice", quoted(column))
-                    } else {
-                        format!(
-                            "column {} is declared both categorical and numerical",
-                            quoted(column)
-                        )
-                    };
-                    self.error(item.span(), &item_path, message);
+            for (index, (column, span)) in columns.into_iter().enumerate() {
+                if types.iter().any(|(name, _)| *name == column) {
+                    let message = format!(
+                        "column {} is declared both categorical and numerical",
+                        quoted(&column)
+                    );
+                    self.error(span, &format!("{key_path}[{index}]"), message);
                     ok = false;
                 } else {
-                    types.push((column.to_string(), column_type));
+                    types.push((column, column_type));
                 }
             }
         }
         types.sort_by(|a, b| a.0.cmp(&b.0));
         ok.then_some(types)
+    }
+
+    /// An array of distinct, non-empty column names (`example` shows one in the error), each
+    /// with its span; every bad item reported.
+    pub(super) fn column_names(
+        &mut self,
+        value: &Value<'_>,
+        path: &str,
+        example: &str,
+    ) -> Option<Vec<(String, Range<usize>)>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            let message = format!(
+                "must be an array of column names such as {example}, got {}",
+                value.get_ref().type_str()
+            );
+            self.error(value.span(), path, message);
+            return None;
+        };
+        let mut columns: Vec<(String, Range<usize>)> = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (index, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            match self.string(item, &item_path) {
+                Some("") => {
+                    self.error(item.span(), &item_path, "must not be empty".to_string());
+                    ok = false;
+                }
+                Some(column) if columns.iter().any(|(seen, _)| seen == column) => {
+                    let message = format!("column {} is listed twice", quoted(column));
+                    self.error(item.span(), &item_path, message);
+                    ok = false;
+                }
+                Some(column) => columns.push((column.to_string(), item.span())),
+                None => ok = false,
+            }
+        }
+        ok.then_some(columns)
     }
 
     fn drift_method(&mut self, value: &Value<'_>, path: &str) -> Option<crate::drift::Method> {
