@@ -3,7 +3,7 @@
 //! and NumPy's pairwise summation, which the other modules share for identical rounding.
 
 use super::DriftError;
-use crate::summation::{sum, sum_in_order};
+use crate::summation::{sum, sum_by, sum_in_order};
 
 /// `scipy.stats.wasserstein_distance(reference, current)` over `max(np.std(reference), 0.001)`.
 pub(super) fn wasserstein_normed(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
@@ -128,8 +128,11 @@ pub(super) fn sorted(values: &[f64]) -> Vec<f64> {
 pub(super) fn std_population(values: &[f64]) -> f64 {
     let n = values.len() as f64;
     let mean = sum(values) / n;
-    let squares: Vec<f64> = values.iter().map(|x| (mean - x) * (mean - x)).collect();
-    (sum(&squares) / n).sqrt()
+    let square = |index: usize| {
+        let deviation = mean - values.get(index).copied().unwrap_or(f64::NAN);
+        deviation * deviation
+    };
+    (sum_by(values.len(), &square) / n).sqrt()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 pub use super::decimals::{Decimal, Decimals};
+pub use super::texts::Texts;
 
 /// What a cell holds before its column is typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +27,7 @@ pub enum Tag {
 /// numbers, and gets its texts (`start_texts`) at its first cell that is not a number.
 #[derive(Debug)]
 pub struct RawColumn {
-    bytes: String,
-    ends: Vec<usize>,
+    texts: Texts,
     tags: Vec<Tag>,
     /// Whether the texts are kept (false only for a plain CSV column of numbers so far).
     has_texts: bool,
@@ -85,8 +85,7 @@ impl Numbers {
 impl Default for RawColumn {
     fn default() -> Self {
         Self {
-            bytes: String::new(),
-            ends: Vec::new(),
+            texts: Texts::default(),
             tags: Vec::new(),
             has_texts: true,
             numbers: Some(Numbers::Decimals(Decimals::default())),
@@ -124,8 +123,7 @@ impl RawColumn {
     }
 
     fn push_text(&mut self, text: &str, tag: Tag) {
-        self.bytes.push_str(text);
-        self.ends.push(self.bytes.len());
+        self.texts.push(text);
         self.tags.push(tag);
     }
 
@@ -174,15 +172,14 @@ impl RawColumn {
 
     /// Keeps the texts from now on, starting with those of the cells already added.
     pub(super) fn start_texts<'a>(&mut self, earlier: impl Iterator<Item = &'a str>) {
-        // Room for as many cells as there are so far, and texts of 8 bytes on average.
+        // Room for as many cells as the numbers had.
         let cells = match &self.numbers {
-            Some(Numbers::Decimals(decimals)) => decimals.len(),
-            Some(Numbers::Doubles(doubles)) => doubles.len(),
+            Some(Numbers::Decimals(decimals)) => decimals.capacity(),
+            Some(Numbers::Doubles(doubles)) => doubles.capacity(),
             None => 0,
         };
-        self.ends.reserve(cells);
+        self.texts = Texts::with_capacity(cells);
         self.tags.reserve(cells);
-        self.bytes.reserve(8 * cells);
         for text in earlier {
             let tag = if text.is_empty() {
                 Tag::Missing
@@ -196,10 +193,15 @@ impl RawColumn {
 
     /// Each cell's text and tag, in row order, if the texts are kept.
     pub fn cells(&self) -> Option<impl Iterator<Item = (&str, Tag)>> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        let cells = (starts.zip(&self.ends).zip(&self.tags))
-            .map(|((start, &end), &tag)| (self.bytes.get(start..end).unwrap_or_default(), tag));
+        let cells = self.texts.iter().zip(self.tags.iter().copied());
         self.has_texts.then_some(cells)
+    }
+
+    /// The cells' texts (each distinct one once, a code per cell) and tags, in row order, if
+    /// the texts are kept.
+    pub fn texts(&self) -> Option<(&Texts, &[Tag])> {
+        self.has_texts
+            .then_some((&self.texts, self.tags.as_slice()))
     }
 
     /// The column's numbers, if every cell present is a number.

@@ -195,6 +195,11 @@ impl Decimals {
         self.scaled.is_empty()
     }
 
+    /// How many cells it has room for.
+    pub fn capacity(&self) -> usize {
+        self.scaled.capacity()
+    }
+
     /// Whether a cell is missing.
     pub fn has_missing(&self) -> bool {
         self.missing

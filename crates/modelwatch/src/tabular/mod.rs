@@ -9,3 +9,4 @@ pub mod plain_csv;
 pub mod raw;
 pub mod records;
 pub mod reference;
+pub mod texts;

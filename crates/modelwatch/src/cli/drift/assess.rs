@@ -11,7 +11,7 @@ use modelwatch_engine::drift::{
 };
 use serde::Serialize;
 
-use super::typing::{self, Declared};
+use super::typing::{self, Declared, Order};
 use modelwatch::tabular::raw::RawTable;
 
 /// What the flags say about every column.
@@ -179,14 +179,22 @@ pub(super) fn assess(
             let method = options.method.unwrap_or_else(|| {
                 auto_method(
                     ColumnType::Categorical,
-                    categories.reference.len(),
+                    categories.reference_len(),
                     categories.distinct,
                 )
             });
+            // TVD's permutations shuffle the values in the rows' order; every other test
+            // looks at the counts alone.
+            let order = if method == Method::Tvd {
+                Order::Rows
+            } else {
+                Order::Ranks
+            };
+            let (reference_categories, current_categories) = categories.samples(order);
             let score = drift::score(
                 method,
-                &Sample::Categorical(&categories.reference),
-                &Sample::Categorical(&categories.current),
+                &Sample::Categorical(&reference_categories),
+                &Sample::Categorical(&current_categories),
             );
             (method, score)
         }

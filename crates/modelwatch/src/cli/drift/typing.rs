@@ -173,26 +173,78 @@ fn coded(table: &RawTable, column: usize) -> (Vec<usize>, Vec<Category>) {
         Box::new(raw.cells().into_iter().flatten())
     };
     let kind = kind(cells);
-    let mut index: HashMap<&str, usize, FastHash> = HashMap::default();
-    for (text, tag) in cells() {
+    let Some((texts, tags)) = raw.texts() else {
+        return (codes, distinct);
+    };
+    // The texts are coded already (in first-seen order, missing cells too): each code present
+    // gets the next category code.
+    let mut category_of = vec![usize::MAX; texts.distinct()];
+    for (&code, &tag) in texts.codes().iter().zip(tags) {
         if tag == Tag::Missing {
             continue;
         }
-        let next = index.len();
-        let code = *index.entry(text).or_insert_with(|| {
-            distinct.push(category(text, kind));
-            next
-        });
-        codes.push(code);
+        let Some(slot) = category_of.get_mut(code as usize) else {
+            continue;
+        };
+        if *slot == usize::MAX {
+            *slot = distinct.len();
+            distinct.push(category(texts.text(code), kind));
+        }
+        codes.push(*slot);
     }
     (codes, distinct)
 }
 
-/// Both sides of a categorical column (the tables' columns are aligned by name), and the number of distinct categories over both.
+/// Both sides of a categorical column (the tables' columns are aligned by name), coded, and
+/// the number of distinct categories over both.
 pub(super) struct Categories {
-    pub reference: Vec<Category>,
-    pub current: Vec<Category>,
+    reference_codes: Vec<usize>,
+    reference_rank: Vec<f64>,
+    current_codes: Vec<usize>,
+    current_rank: Vec<f64>,
     pub distinct: usize,
+}
+
+/// The order a side's categories are given in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Order {
+    /// The rows' order (TVD's permutations shuffle the pooled values in that order).
+    Rows,
+    /// Rank order: the tests that look at the counts alone count runs at a glance.
+    Ranks,
+}
+
+impl Categories {
+    /// How many values the reference has.
+    pub fn reference_len(&self) -> usize {
+        self.reference_codes.len()
+    }
+
+    /// Both sides' categories, in `order`.
+    pub fn samples(&self, order: Order) -> (Vec<Category>, Vec<Category>) {
+        let side = |codes: &[usize], ranks: &[f64]| -> Vec<Category> {
+            if order == Order::Rows {
+                return (codes.iter())
+                    .map(|&code| Category::Number(ranks[code]))
+                    .collect();
+            }
+            let mut counts = vec![0usize; ranks.len()];
+            for &code in codes {
+                counts[code] += 1;
+            }
+            let mut by_rank: Vec<(f64, usize)> = ranks.iter().copied().zip(counts).collect();
+            by_rank.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut categories = Vec::with_capacity(codes.len());
+            for (rank, count) in by_rank {
+                categories.extend(std::iter::repeat_n(Category::Number(rank), count));
+            }
+            categories
+        };
+        (
+            side(&self.reference_codes, &self.reference_rank),
+            side(&self.current_codes, &self.current_rank),
+        )
+    }
 }
 
 /// The categories of column `column` of each file, missing values left out. Each category is
@@ -225,15 +277,11 @@ pub(super) fn categories(reference: &RawTable, current: &RawTable, column: usize
         ranks[code] = rank as f64;
     }
     let distinct = if previous.is_some() { rank + 1 } else { 0 };
-    let to_categories = |codes: &[usize], ranks: &[f64]| -> Vec<Category> {
-        codes
-            .iter()
-            .map(|&code| Category::Number(ranks[code]))
-            .collect()
-    };
     Categories {
-        reference: to_categories(&reference_codes, &reference_rank),
-        current: to_categories(&current_codes, &current_rank),
+        reference_codes,
+        reference_rank,
+        current_codes,
+        current_rank,
         distinct,
     }
 }
