@@ -341,9 +341,10 @@ fn every_query_of_the_dashboard_is_valid_promql_over_metrics_serve_exports() {
     let (_, all) = receiver.until_accepted(1, 60);
     assert_eq!(all[0].answered, 500);
     // The retrains' jobs fail at their only attempt.
-    let jobs = client.all("jobs");
-    assert!(!jobs.is_empty(), "no retrain job");
-    for job in jobs {
+    let listed = client.all("jobs");
+    assert!(!listed.is_empty(), "no retrain job");
+    let jobs = listed.len();
+    for job in listed {
         let path = format!("/v1/jobs/{}?wait=60", job["id"].as_str().unwrap());
         let (status, job) = client.get(&path);
         assert_eq!(status, 200, "{job}");
@@ -361,6 +362,10 @@ fn every_query_of_the_dashboard_is_valid_promql_over_metrics_serve_exports() {
     let (status, body) = client.get("/metrics");
     assert_eq!(status, 200);
     let exported = exported_names(&body);
+    let failed = body
+        .lines()
+        .find_map(|line| line.strip_prefix("modelwatch_jobs{state=\"failed\"} "));
+    assert_eq!(failed, Some(jobs.to_string().as_str()), "{body}");
 
     // The variables' values, as Grafana would offer them.
     let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -181,6 +181,17 @@ fn metrics_count_ingest_and_refusals_and_export_series_that_promtool_accepts() {
         Some(last_value)
     );
     assert_eq!(sample(&body, "modelwatch_series_omitted"), Some(0.0));
+    // Read off the store at the scrape: no job (the built-in config has no trainer), and the
+    // database's bytes.
+    assert_eq!(
+        sample(&body, "modelwatch_jobs{state=\"running\"}"),
+        Some(0.0)
+    );
+    let database = std::fs::metadata(dir.path().join("data/modelwatch.db"))
+        .unwrap()
+        .len();
+    let bytes = sample(&body, "modelwatch_store_bytes").unwrap();
+    assert!(bytes >= database as f64, "{bytes} < {database}");
     // The values wait in memory for their chunks (far fewer than a flush takes), until a read
     // of points has them written first.
     let values: usize = example_events()

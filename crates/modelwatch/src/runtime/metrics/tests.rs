@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modelwatch_engine::{ModelId, RuleState, RuleStatus, Timestamp};
+use modelwatch_store::JobState;
 
 use super::{DeliveryOutcome, Metrics, Rejection, SeriesSnapshot, render};
 
 /// Every family, in the order of the exposition: name, type and HELP text.
-const FAMILIES: [(&str, &str, &str); 19] = [
+const FAMILIES: [(&str, &str, &str); 21] = [
     (
         "modelwatch_events_ingested_total",
         "counter",
@@ -92,6 +93,17 @@ const FAMILIES: [(&str, &str, &str); 19] = [
         "Attempts of retrain and rollback jobs ended since the process started, by outcome.",
     ),
     (
+        "modelwatch_jobs",
+        "gauge",
+        "Retrain and rollback jobs in the store, by state (queued, running, succeeded, failed, \
+         timed_out, cancelled).",
+    ),
+    (
+        "modelwatch_store_bytes",
+        "gauge",
+        "Bytes the store takes on disk: its database file and write-ahead log.",
+    ),
+    (
         "modelwatch_series_omitted",
         "gauge",
         "Series not exported because of the cap on exported series.",
@@ -155,6 +167,7 @@ fn exposition() -> String {
     metrics.record_delivery("pager \"night\"\\2", DeliveryOutcome::GivenUp);
     metrics.record_job_started("command");
     metrics.record_job_attempt_ended("timed_out");
+    metrics.record_store(&[(JobState::Running, 1), (JobState::Failed, 3)], 123_456);
     let rules = vec![
         status(
             "canary-0",
@@ -218,6 +231,10 @@ fn samples_keep_their_labels_and_values() {
             .to_string(),
         r#"modelwatch_job_attempts_started_total{backend="command"} 1"#.to_string(),
         r#"modelwatch_job_attempts_ended_total{outcome="timed_out"} 1"#.to_string(),
+        r#"modelwatch_jobs{state="running"} 1"#.to_string(),
+        r#"modelwatch_jobs{state="failed"} 3"#.to_string(),
+        r#"modelwatch_jobs{state="queued"} 0"#.to_string(),
+        "modelwatch_store_bytes 123456".to_string(),
         "modelwatch_series_omitted 1".to_string(),
         format!(r#"modelwatch_series_value{{{series},metric="latency_ms"}} NaN"#),
         format!(
