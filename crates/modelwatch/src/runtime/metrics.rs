@@ -174,6 +174,8 @@ pub struct Metrics {
     /// Set from the queue at each scrape.
     queue_depth: Gauge<u64, AtomicU64>,
     commit_duration: Histogram,
+    /// Writes to the store that failed (commits, point flushes, snapshot and retention steps).
+    write_failures: Counter,
     decisions: Family<DecisionLabels, Counter>,
     /// Inputs and points retention has deleted over the store's life.
     deleted: Family<TableLabel, Counter>,
@@ -202,6 +204,7 @@ impl Default for Metrics {
             rejected: Family::default(),
             queue_depth: Gauge::default(),
             commit_duration: Histogram::new(LATENCY_BUCKETS),
+            write_failures: Counter::default(),
             decisions: Family::default(),
             deleted: Family::default(),
             retention_failures: Counter::default(),
@@ -256,6 +259,13 @@ impl Metrics {
             "modelwatch_commit_duration_seconds",
             "Time of each group commit to the store",
             self.commit_duration.clone(),
+        );
+        registry.register(
+            "modelwatch_write_failures",
+            "Writes to the store that failed since the process started (a commit, a flush of \
+             points, a snapshot or retention step); after one that is transient, such as a full \
+             disk, ingest is refused with 503 until a write succeeds",
+            self.write_failures.clone(),
         );
         registry.register(
             "modelwatch_retrain_decisions",
@@ -347,6 +357,11 @@ impl Metrics {
                 .get_or_create(&DecisionLabels { decision, reason })
                 .inc();
         }
+    }
+
+    /// Counts a write to the store that failed.
+    pub fn record_write_failure(&self) {
+        self.write_failures.inc();
     }
 
     /// Sets the deletion totals to the store's (read at recovery; they survive restarts).

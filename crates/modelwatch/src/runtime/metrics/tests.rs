@@ -11,7 +11,7 @@ use modelwatch_store::JobState;
 use super::{DeliveryOutcome, Metrics, Rejection, SeriesSnapshot, render};
 
 /// Every family, in the order of the exposition: name, type and HELP text.
-const FAMILIES: [(&str, &str, &str); 21] = [
+const FAMILIES: [(&str, &str, &str); 22] = [
     (
         "modelwatch_events_ingested_total",
         "counter",
@@ -31,6 +31,13 @@ const FAMILIES: [(&str, &str, &str); 21] = [
         "modelwatch_commit_duration_seconds",
         "histogram",
         "Time of each group commit to the store.",
+    ),
+    (
+        "modelwatch_write_failures_total",
+        "counter",
+        "Writes to the store that failed since the process started (a commit, a flush of points, \
+         a snapshot or retention step); after one that is transient, such as a full disk, ingest \
+         is refused with 503 until a write succeeds.",
     ),
     (
         "modelwatch_retrain_decisions_total",
@@ -156,6 +163,7 @@ fn exposition() -> String {
     );
     metrics.record_commit(Duration::from_secs(3), 1, &[("granted", "alert_firing")]);
     metrics.record_refusal(Rejection::QueueFull);
+    metrics.record_write_failure();
     metrics.set_deleted(100, 500);
     metrics.record_deleted(1, 5);
     metrics.record_retention_failure();
@@ -215,6 +223,7 @@ fn samples_keep_their_labels_and_values() {
         r#"modelwatch_ingest_rejected_total{reason="queue_full"} 1"#.to_string(),
         r#"modelwatch_ingest_rejected_total{reason="syntax"} 0"#.to_string(),
         "modelwatch_ingest_queue_depth 2".to_string(),
+        "modelwatch_write_failures_total 1".to_string(),
         r#"modelwatch_commit_duration_seconds_bucket{le="0.0005"} 0"#.to_string(),
         r#"modelwatch_commit_duration_seconds_bucket{le="0.001"} 1"#.to_string(),
         r#"modelwatch_commit_duration_seconds_bucket{le="2.5"} 1"#.to_string(),
