@@ -5,7 +5,8 @@
 //! psi, kl_div and jensenshannon score exactly these shares (`binning.rs`).
 
 use super::binning::{
-    binned_as_numbers, categories, category_keys, counts, histogram, pooled_edges, shares,
+    binned_as_numbers, categories, category_keys, counts, histogram, histogram_sorted,
+    pooled_edges, shares,
 };
 use super::{Category, Sample};
 
@@ -55,8 +56,18 @@ pub fn histograms(
         });
     }
     let (r, c) = (categories(reference), categories(current));
-    let (rc, cc) = (counts(&r), counts(&c));
-    let keys = category_keys(&rc, &cc);
+    Some(of_counts(&counts(&r), r.len(), &counts(&c), c.len()))
+}
+
+/// The categories of either side's counts (`binning::counts`), sorted, with each side's share
+/// of its `nr` and `nc` values.
+pub(super) fn of_counts(
+    rc: &[(Category, usize)],
+    nr: usize,
+    cc: &[(Category, usize)],
+    nc: usize,
+) -> Histograms {
+    let keys = category_keys(rc, cc);
     let share = |table: &[(Category, usize)], n: usize| -> Vec<f64> {
         keys.iter()
             .map(|key| {
@@ -67,11 +78,20 @@ pub fn histograms(
             })
             .collect()
     };
-    Some(Histograms::Categories {
-        reference: share(&rc, r.len()),
-        current: share(&cc, c.len()),
+    Histograms::Categories {
+        reference: share(rc, nr),
+        current: share(cc, nc),
         categories: keys.into_iter().cloned().collect(),
-    })
+    }
+}
+
+/// The Sturges bins of two sides sorted ascending over these `edges`.
+pub(super) fn of_sorted(reference: &[f64], current: &[f64], edges: Vec<f64>) -> Histograms {
+    Histograms::Bins {
+        reference: shares(&histogram_sorted(reference, &edges), reference.len()),
+        current: shares(&histogram_sorted(current, &edges), current.len()),
+        edges,
+    }
 }
 
 #[cfg(test)]

@@ -6,17 +6,20 @@
 //!
 //! The latest window is kept as rows (in the snapshot too) and judged again when asked, with
 //! the prepared reference the windows use: the same operations on the same values, so the
-//! verdict is the one the window's point carried, bit for bit.
+//! verdict is the one the window's point carried, bit for bit; the histograms come from the
+//! prepared reference too (sorted values, counts), so an answer costs work on the window
+//! alone, whatever the reference's size.
 
 use std::sync::Arc;
 
 use crate::config::{DriftSettings, ReferenceSource};
-use crate::drift::{Category, ColumnType, Histograms, Sample, histograms};
+use crate::drift::{ColumnType, Histograms};
 use crate::event::ModelId;
 
-use super::drift::{Cell, Table, compare_prepared};
+use super::drift::{Table, compare_prepared};
+use super::prepared::PreparedReference;
 use super::tracker::{ModelTraffic, QualityTracker};
-use super::verdict::{ColumnOutcome, DriftReport};
+use super::verdict::DriftReport;
 
 /// A model's drift: its settings' window, and each instance's windows.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,14 +106,12 @@ fn instances(traffic: &mut ModelTraffic, settings: &DriftSettings) -> Vec<Instan
             (None, _, _) => None,
             (Some(window), Some(table), _) => {
                 let prepared = traffic.drift_prepared.get_given(table, settings);
-                let report = compare_prepared(prepared, window, settings).report;
-                Some(window_drift(report, &table.table, window, settings))
+                Some(window_drift(prepared, window, settings))
             }
             (Some(window), None, Some(at)) => {
                 let (version, table) = &traffic.drift_references[at];
                 let prepared = traffic.drift_prepared.get(version, table, settings);
-                let report = compare_prepared(prepared, window, settings).report;
-                Some(window_drift(report, table, window, settings))
+                Some(window_drift(prepared, window, settings))
             }
             // A window without its version's reference: a file the engine was not given.
             (Some(_), None, None) => None,
@@ -125,64 +126,15 @@ fn instances(traffic: &mut ModelTraffic, settings: &DriftSettings) -> Vec<Instan
     out
 }
 
-/// The report with each column's type and histograms.
+/// `window` judged again against its prepared reference, with each column's histograms.
 fn window_drift(
-    report: DriftReport,
-    reference: &Table,
+    prepared: &mut PreparedReference,
     window: &Table,
     settings: &DriftSettings,
 ) -> WindowDrift {
-    let columns = (report.columns.iter())
-        .map(|verdict| {
-            let name = verdict.column.as_str();
-            let empty = Vec::new();
-            let reference_cells = reference.columns.get(name).unwrap_or(&empty);
-            let window_cells = window.columns.get(name).unwrap_or(&empty);
-            let column_type = match &verdict.outcome {
-                ColumnOutcome::Scored(score) => score.column_type,
-                _ => settings
-                    .type_for(name)
-                    .unwrap_or(if Cell::all_numbers(reference_cells) {
-                        ColumnType::Numerical
-                    } else {
-                        ColumnType::Categorical
-                    }),
-            };
-            let shown = column_histograms(column_type, reference_cells, window_cells);
-            (column_type, shown)
-        })
-        .collect();
-    WindowDrift { report, columns }
-}
-
-/// The two sides' histograms of a column compared as `column_type`: a value that is not a
-/// number counts as missing in a numerical column, and the numbers are read as floats when a
-/// side has such a value (as the comparison reads them, `drift::score_floats`).
-fn column_histograms(
-    column_type: ColumnType,
-    reference: &[Cell],
-    window: &[Cell],
-) -> Option<Histograms> {
-    match column_type {
-        ColumnType::Numerical => {
-            let numbers = |cells: &[Cell]| -> Vec<f64> {
-                (cells.iter())
-                    .filter_map(|cell| match cell {
-                        Cell::Number(number) => Some(*number),
-                        _ => None,
-                    })
-                    .collect()
-            };
-            let (r, c) = (numbers(reference), numbers(window));
-            let floats = r.len() < reference.len() || c.len() < window.len();
-            histograms(&Sample::Numerical(&r), &Sample::Numerical(&c), floats)
-        }
-        ColumnType::Categorical => {
-            let categories = |cells: &[Cell]| -> Vec<Category> {
-                cells.iter().filter_map(Cell::category).collect()
-            };
-            let (r, c) = (categories(reference), categories(window));
-            histograms(&Sample::Categorical(&r), &Sample::Categorical(&c), false)
-        }
+    let report = compare_prepared(prepared, window, settings).report;
+    WindowDrift {
+        report,
+        columns: prepared.histograms(window),
     }
 }
