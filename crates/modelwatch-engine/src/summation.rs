@@ -12,7 +12,50 @@ const BLOCK: usize = 128;
 
 /// The sum of `term(i)` for `i` in `0..len`, added in NumPy's order.
 pub(crate) fn sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
-    sum_range(0, len, term)
+    let mut index = 0;
+    sum_in_order(len, &mut || {
+        let value = term(index);
+        index += 1;
+        value
+    })
+}
+
+/// The sum of `len` terms added in NumPy's order, each taken from `next` when it is added:
+/// NumPy's order takes them first to last, so terms made one after the other (a walk over
+/// two samples, say) need no array.
+pub(crate) fn sum_in_order(len: usize, next: &mut impl FnMut() -> f64) -> f64 {
+    if len < 8 {
+        let mut total = -0.0;
+        for _ in 0..len {
+            total += next();
+        }
+        total
+    } else if len <= BLOCK {
+        let mut partial = [0.0; 8];
+        for slot in &mut partial {
+            *slot = next();
+        }
+        let whole_blocks = len - len % 8;
+        let mut index = 8;
+        while index < whole_blocks {
+            for slot in &mut partial {
+                *slot += next();
+            }
+            index += 8;
+        }
+        let mut total = ((partial[0] + partial[1]) + (partial[2] + partial[3]))
+            + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+        while index < len {
+            total += next();
+            index += 1;
+        }
+        total
+    } else {
+        let mut half = len / 2;
+        half -= half % 8;
+        let first = sum_in_order(half, next);
+        first + sum_in_order(len - half, next)
+    }
 }
 
 /// The sum of `values`, added in NumPy's order (`numpy.sum`).
@@ -29,40 +72,6 @@ pub(crate) fn mean_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
 /// The mean of `values` (`numpy.mean`). `values` must not be empty.
 pub(crate) fn mean(values: &[f64]) -> f64 {
     sum(values) / values.len() as f64
-}
-
-fn sum_range(start: usize, len: usize, term: &impl Fn(usize) -> f64) -> f64 {
-    if len < 8 {
-        let mut total = -0.0;
-        for index in start..start + len {
-            total += term(index);
-        }
-        total
-    } else if len <= BLOCK {
-        let mut partial = [0.0; 8];
-        for (offset, slot) in partial.iter_mut().enumerate() {
-            *slot = term(start + offset);
-        }
-        let whole_blocks = len - len % 8;
-        let mut index = 8;
-        while index < whole_blocks {
-            for (offset, slot) in partial.iter_mut().enumerate() {
-                *slot += term(start + index + offset);
-            }
-            index += 8;
-        }
-        let mut total = ((partial[0] + partial[1]) + (partial[2] + partial[3]))
-            + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-        while index < len {
-            total += term(start + index);
-            index += 1;
-        }
-        total
-    } else {
-        let mut half = len / 2;
-        half -= half % 8;
-        sum_range(start, half, term) + sum_range(start + half, len - half, term)
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! psi, kl_div, jensenshannon. Also NumPy's Sturges edges and histogram counts, which the
 //! Hellinger distance shares.
 
+use std::borrow::Cow;
+
 use super::{Category, DriftError, Sample};
 use crate::summation::sum;
 
@@ -168,15 +170,100 @@ pub(super) fn category_keys<'a>(
 }
 
 /// A sample's values as categories (numbers as `Category::Number`, -0 as 0).
-pub(super) fn categories(sample: &Sample<'_>) -> Vec<Category> {
-    match sample {
+pub(super) fn categories<'a>(sample: &Sample<'a>) -> Cow<'a, [Category]> {
+    match *sample {
         Sample::Numerical(values) => values.iter().map(|x| Category::Number(x + 0.0)).collect(),
-        Sample::Categorical(values) => values.to_vec(),
+        Sample::Categorical(values) => Cow::Borrowed(values),
     }
 }
 
+/// Up to this many distinct categories, [`counts`] counts them in a table searched value by
+/// value; beyond, it sorts the values.
+const FEW_CATEGORIES: usize = 32;
+
 /// Each distinct category with its count, sorted.
 pub(super) fn counts(values: &[Category]) -> Vec<(Category, usize)> {
+    match few_number_counts(values) {
+        Counted::Table(table) => return table,
+        Counted::Many => return counts_by_sorting(values),
+        Counted::NotAllNumbers => {}
+    }
+    let mut table: Vec<(Category, usize)> = Vec::new();
+    // The entry of the value before: runs of one category find it first.
+    let mut last = 0;
+    for value in values {
+        let found = if table
+            .get(last)
+            .is_some_and(|(category, _)| category == value)
+        {
+            Some(last)
+        } else {
+            table.iter().position(|(category, _)| category == value)
+        };
+        match found {
+            Some(index) => last = index,
+            None if table.len() < FEW_CATEGORIES => {
+                last = table.len();
+                table.push((value.clone(), 0));
+            }
+            None => return counts_by_sorting(values),
+        }
+        if let Some((_, count)) = table.get_mut(last) {
+            *count += 1;
+        }
+    }
+    // Distinct categories: the order of equal ones cannot show.
+    table.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    table
+}
+
+/// What [`few_number_counts`] found.
+enum Counted {
+    /// The counts.
+    Table(Vec<(Category, usize)>),
+    /// More than [`FEW_CATEGORIES`] distinct numbers.
+    Many,
+    /// A category that is not a number.
+    NotAllNumbers,
+}
+
+/// [`counts`] when every category is a number and at most [`FEW_CATEGORIES`] are distinct
+/// (categories coded as numbers, say): counted by their bits (equal numbers as categories are
+/// those of equal bits), a table of integers searched value by value.
+fn few_number_counts(values: &[Category]) -> Counted {
+    let mut table: Vec<(u64, usize)> = Vec::new();
+    let mut last = 0;
+    for value in values {
+        let Category::Number(number) = value else {
+            return Counted::NotAllNumbers;
+        };
+        let bits = number.to_bits();
+        let found = if table.get(last).is_some_and(|(key, _)| *key == bits) {
+            Some(last)
+        } else {
+            table.iter().position(|(key, _)| *key == bits)
+        };
+        match found {
+            Some(index) => last = index,
+            None if table.len() < FEW_CATEGORIES => {
+                last = table.len();
+                table.push((bits, 0));
+            }
+            None => return Counted::Many,
+        }
+        if let Some((_, count)) = table.get_mut(last) {
+            *count += 1;
+        }
+    }
+    let mut table: Vec<(Category, usize)> = (table.into_iter())
+        .map(|(bits, count)| (Category::Number(f64::from_bits(bits)), count))
+        .collect();
+    table.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    Counted::Table(table)
+}
+
+/// [`counts`] of many distinct categories: the values sorted, then each run counted.
+fn counts_by_sorting(values: &[Category]) -> Vec<(Category, usize)> {
     let mut sorted = values.to_vec();
     super::sort::sort_categories(&mut sorted);
     let mut table: Vec<(Category, usize)> = Vec::new();
@@ -259,6 +346,42 @@ pub(super) fn histogram_sorted(sorted: &[f64], edges: &[f64]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Categories drawn from a few or many numbers (with both zeros), booleans and texts.
+    fn category(many: bool) -> impl proptest::strategy::Strategy<Value = Category> {
+        use proptest::prelude::*;
+        let numbers = if many { 0..200i32 } else { 0..6i32 };
+        prop_oneof![
+            8 => numbers.prop_map(|n| Category::Number(if n == 1 { -0.0 } else { f64::from(n) / 4.0 })),
+            1 => any::<bool>().prop_map(Category::Bool),
+            1 => "[ab]{1,2}".prop_map(Category::Text),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Counting in a table gives the counts of sorting, whatever the mix of categories.
+        #[test]
+        fn counts_are_those_of_sorting(
+            many in proptest::prelude::any::<bool>(),
+            numbers_only in proptest::prelude::any::<bool>(),
+            values in proptest::collection::vec(category(false), 0..400),
+            more in proptest::collection::vec(category(true), 0..400),
+        ) {
+            let mut values = values;
+            if many {
+                values.extend(more);
+            }
+            if numbers_only {
+                values.retain(|value| matches!(value, Category::Number(_)));
+            }
+            let key = |table: Vec<(Category, usize)>| -> Vec<(String, usize)> {
+                table.into_iter().map(|(category, count)| (format!("{category:?}"), count)).collect()
+            };
+            proptest::prop_assert_eq!(key(counts(&values)), key(counts_by_sorting(&values)));
+        }
+    }
 
     #[test]
     fn sturges_edges_follow_numpy() {

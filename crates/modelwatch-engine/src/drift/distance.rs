@@ -3,7 +3,7 @@
 //! and NumPy's pairwise summation, which the other modules share for identical rounding.
 
 use super::DriftError;
-use crate::summation::sum;
+use crate::summation::{sum, sum_in_order};
 
 /// `scipy.stats.wasserstein_distance(reference, current)` over `max(np.std(reference), 0.001)`.
 pub(super) fn wasserstein_normed(r: &[f64], c: &[f64]) -> Result<f64, DriftError> {
@@ -28,9 +28,8 @@ fn cdf_distance(u: &[f64], v: &[f64], p: u8) -> f64 {
 
 /// [`cdf_distance`] of two samples sorted ascending (`f64::total_cmp`), walked by merging them
 /// (the same values in the same order as sorting the concatenation); the terms are summed in
-/// NumPy's pairwise order.
+/// NumPy's pairwise order as the walk makes them.
 pub(super) fn cdf_distance_sorted(u: &[f64], v: &[f64], p: u8) -> f64 {
-    let (nu, nv) = (u.len() as f64, v.len() as f64);
     let term = |difference: f64, delta: f64| {
         if p == 1 {
             difference.abs() * delta
@@ -38,55 +37,85 @@ pub(super) fn cdf_distance_sorted(u: &[f64], v: &[f64], p: u8) -> f64 {
             difference * difference * delta
         }
     };
-    let (mut iu, mut iv) = (0usize, 0usize);
-    // The ECDFs at the values taken so far: `iu / nu` and `iv / nv`, as SciPy divides its
-    // `searchsorted` counts.
-    let (mut cu, mut cv) = (0.0f64, 0.0f64);
-    let mut terms = Vec::with_capacity((u.len() + v.len()).saturating_sub(1));
-    let mut previous: Option<f64> = None;
-    // While both samples have values left, the side the next one comes from is chosen without
-    // a branch (bit masks): on samples alike it is a coin toss, which a branch would mispredict.
-    while let (Some(&a), Some(&b)) = (u.get(iu), v.get(iv)) {
-        let from_v = u64::from(b.total_cmp(&a).is_lt());
-        let mask = from_v.wrapping_neg();
-        let pick = |if_v: f64, if_u: f64| {
-            f64::from_bits((if_v.to_bits() & mask) | (if_u.to_bits() & !mask))
-        };
-        let x = pick(b, a);
-        if let Some(before) = previous {
-            terms.push(term(cu - cv, x - before));
-        }
-        // `from_v` is 0 or 1.
-        #[allow(clippy::cast_possible_truncation)]
-        let step = from_v as usize;
-        iu += 1 - step;
-        iv += step;
-        // The one division for the side that moved.
-        let taken = iu ^ ((iu ^ iv) & step.wrapping_neg());
-        let moved = taken as f64 / pick(nv, nu);
-        cu = pick(cu, moved);
-        cv = pick(moved, cv);
-        previous = Some(x);
-    }
-    // Then the rest of the one sample left.
-    for &x in u.get(iu..).unwrap_or_default() {
-        if let Some(before) = previous {
-            terms.push(term(cu - cv, x - before));
-        }
-        iu += 1;
-        cu = iu as f64 / nu;
-        previous = Some(x);
-    }
-    for &x in v.get(iv..).unwrap_or_default() {
-        if let Some(before) = previous {
-            terms.push(term(cu - cv, x - before));
-        }
-        iv += 1;
-        cv = iv as f64 / nv;
-        previous = Some(x);
-    }
-    let total = sum(&terms);
+    let mut walk = Merge::new(u, v);
+    let terms = (u.len() + v.len()).saturating_sub(1);
+    let mut previous = walk.take();
+    // Each term: the ECDFs' difference at the value before, times the gap to the next.
+    let total = sum_in_order(terms, &mut || {
+        let difference = walk.cu - walk.cv;
+        let x = walk.take();
+        let delta = x - previous;
+        previous = x;
+        term(difference, delta)
+    });
     if p == 1 { total } else { total.sqrt() }
+}
+
+/// The merge of two sorted samples, value by value, with both ECDFs at the values taken.
+struct Merge<'a> {
+    u: &'a [f64],
+    v: &'a [f64],
+    nu: f64,
+    nv: f64,
+    iu: usize,
+    iv: usize,
+    /// The ECDFs at the values taken so far: `iu / nu` and `iv / nv`, as SciPy divides its
+    /// `searchsorted` counts.
+    cu: f64,
+    cv: f64,
+}
+
+impl<'a> Merge<'a> {
+    fn new(u: &'a [f64], v: &'a [f64]) -> Merge<'a> {
+        Merge {
+            u,
+            v,
+            nu: u.len() as f64,
+            nv: v.len() as f64,
+            iu: 0,
+            iv: 0,
+            cu: 0.0,
+            cv: 0.0,
+        }
+    }
+
+    /// The next pooled value (the smaller of the two samples' next ones; NaN past the end),
+    /// taken: the ECDFs move past it.
+    fn take(&mut self) -> f64 {
+        match (self.u.get(self.iu), self.v.get(self.iv)) {
+            (Some(&a), Some(&b)) => {
+                // The side is chosen without a branch (bit masks): on samples alike it is a
+                // coin toss, which a branch would mispredict.
+                let from_v = u64::from(b.total_cmp(&a).is_lt());
+                let mask = from_v.wrapping_neg();
+                let pick = |if_v: f64, if_u: f64| {
+                    f64::from_bits((if_v.to_bits() & mask) | (if_u.to_bits() & !mask))
+                };
+                // `from_v` is 0 or 1.
+                #[allow(clippy::cast_possible_truncation)]
+                let step = from_v as usize;
+                self.iu += 1 - step;
+                self.iv += step;
+                // The one division for the side that moved.
+                let taken = self.iu ^ ((self.iu ^ self.iv) & step.wrapping_neg());
+                let moved = taken as f64 / pick(self.nv, self.nu);
+                self.cu = pick(self.cu, moved);
+                self.cv = pick(moved, self.cv);
+                pick(b, a)
+            }
+            (Some(&a), None) => {
+                self.iu += 1;
+                self.cu = self.iu as f64 / self.nu;
+                a
+            }
+            (None, Some(&b)) => {
+                self.iv += 1;
+                self.cv = self.iv as f64 / self.nv;
+                b
+            }
+            (None, None) => f64::NAN,
+        }
+    }
 }
 
 /// The values sorted ascending.

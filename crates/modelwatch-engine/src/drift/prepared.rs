@@ -108,6 +108,36 @@ impl PreparedColumn {
         cache: &mut ExactKsCache,
         floats: bool,
     ) -> Result<f64, DriftError> {
+        self.score_with(method, current, None, cache, floats)
+    }
+
+    /// [`PreparedColumn::score`] of numerical `current` whose values the caller has sorted
+    /// too: `current_sorted` is `current` sorted ascending (`f64::total_cmp`), used by the
+    /// methods that sort (one of another length or out of order is not used).
+    ///
+    /// # Errors
+    ///
+    /// As [`PreparedColumn::score`].
+    pub fn score_sorted(
+        &self,
+        method: Method,
+        current: &[f64],
+        current_sorted: &[f64],
+        cache: &mut ExactKsCache,
+        floats: bool,
+    ) -> Result<f64, DriftError> {
+        let current = Sample::Numerical(current);
+        self.score_with(method, &current, Some(current_sorted), cache, floats)
+    }
+
+    fn score_with(
+        &self,
+        method: Method,
+        current: &Sample<'_>,
+        current_sorted: Option<&[f64]>,
+        cache: &mut ExactKsCache,
+        floats: bool,
+    ) -> Result<f64, DriftError> {
         if self.is_empty() {
             return Err(DriftError::Empty { side: "reference" });
         }
@@ -123,7 +153,7 @@ impl PreparedColumn {
         }
         let prepared = match (self, current) {
             (PreparedColumn::Numerical(numbers), Sample::Numerical(c)) => {
-                numbers.score(method, c, cache, floats)
+                numbers.score(method, c, current_sorted, cache, floats)
             }
             (PreparedColumn::Categorical(categories), Sample::Categorical(c)) => {
                 categories.score(method, c)

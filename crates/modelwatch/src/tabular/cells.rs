@@ -2,6 +2,10 @@
 //! is (CSV text, or a JSON string, number, boolean or null), and the cells' numbers while every
 //! cell present is one.
 
+use std::borrow::Cow;
+
+pub use super::decimals::{Decimal, Decimals};
+
 /// What a cell holds before its column is typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tag {
@@ -27,8 +31,55 @@ pub struct RawColumn {
     tags: Vec<Tag>,
     /// Whether the texts are kept (false only for a plain CSV column of numbers so far).
     has_texts: bool,
-    /// Each cell's number (NaN when missing), while every present cell is a number.
-    numbers: Option<Vec<f64>>,
+    /// Each cell's number, while every present cell is one.
+    numbers: Option<Numbers>,
+}
+
+/// A column's numbers: plain decimals as whole numbers of one scale while they fit, doubles
+/// (NaN when missing) from the first that does not.
+#[derive(Debug)]
+pub enum Numbers {
+    Decimals(Decimals),
+    Doubles(Vec<f64>),
+}
+
+impl Numbers {
+    /// Adds a missing cell.
+    fn push_missing(&mut self) {
+        match self {
+            Numbers::Decimals(decimals) => decimals.push_missing(),
+            Numbers::Doubles(doubles) => doubles.push(f64::NAN),
+        }
+    }
+
+    /// Adds a plain decimal.
+    #[inline]
+    fn push_decimal(&mut self, decimal: Decimal) {
+        if let Numbers::Decimals(decimals) = self
+            && decimals.push(decimal)
+        {
+            return;
+        }
+        self.push_value(decimal.value());
+    }
+
+    /// Adds a number that is not a plain decimal (or does not fit as one).
+    fn push_value(&mut self, value: f64) {
+        if let Numbers::Decimals(decimals) = self {
+            *self = Numbers::Doubles(decimals.numbers());
+        }
+        if let Numbers::Doubles(doubles) = self {
+            doubles.push(value);
+        }
+    }
+
+    /// Each cell's number, NaN where missing.
+    pub fn values(&self) -> Cow<'_, [f64]> {
+        match self {
+            Numbers::Decimals(decimals) => Cow::Owned(decimals.numbers()),
+            Numbers::Doubles(doubles) => Cow::Borrowed(doubles),
+        }
+    }
 }
 
 impl Default for RawColumn {
@@ -38,7 +89,7 @@ impl Default for RawColumn {
             ends: Vec::new(),
             tags: Vec::new(),
             has_texts: true,
-            numbers: Some(Vec::new()),
+            numbers: Some(Numbers::Decimals(Decimals::default())),
         }
     }
 }
@@ -48,7 +99,7 @@ impl RawColumn {
     pub fn numbers_first(cells: usize) -> Self {
         Self {
             has_texts: false,
-            numbers: Some(Vec::with_capacity(cells)),
+            numbers: Some(Numbers::Decimals(Decimals::with_capacity(cells))),
             ..Self::default()
         }
     }
@@ -58,14 +109,16 @@ impl RawColumn {
         let tag = if text.is_empty() { Tag::Missing } else { tag };
         self.push_text(text, tag);
         if let Some(numbers) = &mut self.numbers {
-            let value = match tag {
-                Tag::Missing => Some(f64::NAN),
-                Tag::Csv | Tag::Number => number(text),
-                Tag::Text | Tag::Bool => None,
-            };
-            match value {
-                Some(value) => numbers.push(value),
-                None => self.numbers = None,
+            match tag {
+                Tag::Missing => numbers.push_missing(),
+                Tag::Csv | Tag::Number => match Decimal::parse(text) {
+                    Some(decimal) => numbers.push_decimal(decimal),
+                    None => match number(text) {
+                        Some(value) => numbers.push_value(value),
+                        None => self.numbers = None,
+                    },
+                },
+                Tag::Text | Tag::Bool => self.numbers = None,
             }
         }
     }
@@ -83,24 +136,50 @@ impl RawColumn {
             self.push(text, Tag::Csv);
             return true;
         }
-        let value = if text.is_empty() {
-            Some(f64::NAN)
-        } else {
-            number(text)
+        let Some(numbers) = &mut self.numbers else {
+            return false;
         };
-        match (value, &mut self.numbers) {
-            (Some(value), Some(numbers)) => {
-                numbers.push(value);
+        if text.is_empty() {
+            numbers.push_missing();
+            return true;
+        }
+        if let Some(decimal) = Decimal::parse(text) {
+            numbers.push_decimal(decimal);
+            return true;
+        }
+        match number(text) {
+            Some(value) => {
+                numbers.push_value(value);
                 true
             }
-            _ => false,
+            None => false,
+        }
+    }
+
+    /// Adds a plain CSV cell that is `decimal`; false (and nothing added) when the column keeps
+    /// the texts, which the cell's text must then go to (`push_plain`).
+    #[inline]
+    pub fn push_plain_decimal(&mut self, decimal: Decimal) -> bool {
+        if self.has_texts {
+            return false;
+        }
+        match &mut self.numbers {
+            Some(numbers) => {
+                numbers.push_decimal(decimal);
+                true
+            }
+            None => false,
         }
     }
 
     /// Keeps the texts from now on, starting with those of the cells already added.
     pub(super) fn start_texts<'a>(&mut self, earlier: impl Iterator<Item = &'a str>) {
-        // Room for as many cells as the numbers had, and texts of 8 bytes on average.
-        let cells = self.numbers.as_ref().map_or(0, Vec::capacity);
+        // Room for as many cells as there are so far, and texts of 8 bytes on average.
+        let cells = match &self.numbers {
+            Some(Numbers::Decimals(decimals)) => decimals.len(),
+            Some(Numbers::Doubles(doubles)) => doubles.len(),
+            None => 0,
+        };
         self.ends.reserve(cells);
         self.tags.reserve(cells);
         self.bytes.reserve(8 * cells);
@@ -123,9 +202,9 @@ impl RawColumn {
         self.has_texts.then_some(cells)
     }
 
-    /// Each cell's number (NaN when missing) if every cell present is a number.
-    pub fn numbers(&self) -> Option<&[f64]> {
-        self.numbers.as_deref()
+    /// The column's numbers, if every cell present is a number.
+    pub fn numbers(&self) -> Option<&Numbers> {
+        self.numbers.as_ref()
     }
 }
 
@@ -141,68 +220,12 @@ pub fn boolean(text: &str, tag: Tag) -> Option<bool> {
 
 /// The finite number a CSV cell or JSON number holds (surrounding spaces allowed).
 pub fn number(text: &str) -> Option<f64> {
-    let value = match short_decimal(text.as_bytes()) {
-        Some(value) => value,
-        None => text.trim().parse::<f64>().ok().filter(|v| v.is_finite())?,
-    };
+    if let Some(decimal) = Decimal::parse(text) {
+        return Some(decimal.value());
+    }
+    let value = text.trim().parse::<f64>().ok().filter(|v| v.is_finite())?;
     // -0.0 and 0.0 are one value to pandas.
     Some(value + 0.0)
-}
-
-/// Powers of ten that are exact doubles.
-const POWERS_OF_TEN: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// A plain decimal (`-12.5`, `3`, `.25`) of at most 15 digits, parsed on the fast path that
-/// `str::parse` also takes for it (Clinger's): the digits and the power of ten are exact
-/// doubles, so one division rounds correctly and the result is the same double. `None` for
-/// anything else (exponents, more digits, spaces), which `str::parse` then reads.
-fn short_decimal(bytes: &[u8]) -> Option<f64> {
-    // The sign without a branch: half the cells of a column are negative, at random, which a
-    // branch would mispredict.
-    let first = bytes.first().copied().unwrap_or_default();
-    let negative = first == b'-';
-    let digits = bytes
-        .get(usize::from(negative || first == b'+')..)
-        .unwrap_or_default();
-    // At most 17 bytes: the digits read below stay under 10^17, far from u64's limit.
-    if digits.len() > 17 {
-        return None;
-    }
-    let mut mantissa: u64 = 0;
-    let mut at = 0usize;
-    while let Some(digit) = digits.get(at).map(|byte| byte.wrapping_sub(b'0'))
-        && digit < 10
-    {
-        mantissa = mantissa * 10 + u64::from(digit);
-        at += 1;
-    }
-    let whole = at;
-    let mut decimals = 0usize;
-    if digits.get(at) == Some(&b'.') {
-        at += 1;
-        let first = at;
-        while let Some(digit) = digits.get(at).map(|byte| byte.wrapping_sub(b'0'))
-            && digit < 10
-        {
-            mantissa = mantissa * 10 + u64::from(digit);
-            at += 1;
-        }
-        decimals = at - first;
-    }
-    let count = whole + decimals;
-    if at != digits.len() || count == 0 || count > 15 {
-        return None;
-    }
-    // At most 15 digits: the mantissa is below 2^53, hence exact.
-    #[allow(clippy::cast_precision_loss)]
-    let value = mantissa as f64 / POWERS_OF_TEN.get(decimals).copied()?;
-    // The value is not negative: setting its sign bit negates it.
-    Some(f64::from_bits(
-        value.to_bits() | (u64::from(negative) << 63),
-    ))
 }
 
 #[cfg(test)]

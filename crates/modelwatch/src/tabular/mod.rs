@@ -4,6 +4,7 @@
 //! (`reference.rs`).
 
 pub mod cells;
+pub mod decimals;
 pub mod plain_csv;
 pub mod raw;
 pub mod records;

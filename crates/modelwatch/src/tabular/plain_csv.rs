@@ -9,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use super::decimals::Decimal;
 use super::raw::{RawColumn, RawTable, Tag};
 use super::records::ragged;
 
@@ -153,31 +154,54 @@ impl Plain {
         let mut position = 0;
         while position < bytes.len() {
             self.line += 1;
-            let end = line_end(bytes, position);
-            if end == position {
+            if bytes.get(position) == Some(&b'\n') {
                 position += 1;
                 continue;
             }
             let mut field = 0;
             let mut start = position;
-            let row = bytes.get(position..end).unwrap_or_default();
-            let commas = memchr::memchr_iter(b',', row).map(|at| position + at);
-            for index in commas.chain(std::iter::once(end)) {
-                if let Some(column) = self.columns.get_mut(field) {
-                    let cell = text.get(start..index).unwrap_or_default();
-                    if !column.push_plain(cell) {
-                        // The first cell of this column that is not a number: keep its texts.
-                        if earlier_rows > 0 && !whole {
-                            return Ok(false);
-                        }
-                        let earlier = row_starts.iter().map(|&row| field_at(text, row, field));
-                        column.start_texts(earlier);
-                        column.push(cell, Tag::Csv);
+            // Each field in turn, read once: a plain decimal goes straight to its column as it
+            // is scanned; any other cell is found by its end and pushed as text.
+            let end = loop {
+                let scanned = bytes.get(start..).and_then(Decimal::scan);
+                let fast = match (scanned, self.columns.get_mut(field)) {
+                    (Some((decimal, length)), Some(column))
+                        if matches!(bytes.get(start + length), None | Some(b',' | b'\n')) =>
+                    {
+                        column.push_plain_decimal(decimal).then_some(start + length)
                     }
-                }
+                    _ => None,
+                };
+                let field_end = match fast {
+                    Some(field_end) => field_end,
+                    None => {
+                        let rest = bytes.get(start..).unwrap_or_default();
+                        let field_end =
+                            memchr::memchr2(b',', b'\n', rest).map_or(bytes.len(), |at| start + at);
+                        if let Some(column) = self.columns.get_mut(field) {
+                            let cell = text.get(start..field_end).unwrap_or_default();
+                            if !column.push_plain(cell) {
+                                // The first cell of this column that is not a number: keep its
+                                // texts.
+                                if earlier_rows > 0 && !whole {
+                                    return Ok(false);
+                                }
+                                let earlier =
+                                    row_starts.iter().map(|&row| field_at(text, row, field));
+                                column.start_texts(earlier);
+                                column.push(cell, Tag::Csv);
+                            }
+                        }
+                        field_end
+                    }
+                };
                 field += 1;
-                start = index + 1;
-            }
+                if bytes.get(field_end) == Some(&b',') {
+                    start = field_end + 1;
+                } else {
+                    break field_end;
+                }
+            };
             if field != width {
                 bail!(
                     "{}: line {}: {}",

@@ -58,8 +58,7 @@ fn to_reference(table: &RawTable) -> Result<ReferenceTable> {
 /// One column's cells, typed as pandas types the column.
 fn cells(column: &RawColumn) -> Vec<Cell> {
     if let Some(numbers) = column.numbers() {
-        return numbers
-            .iter()
+        return (numbers.values().iter())
             .map(|&value| {
                 if value.is_nan() {
                     Cell::Missing

@@ -3,6 +3,7 @@
 //! and its category counts when it has at most 20 distinct values (Evidently's binning then
 //! counts values).
 
+use std::borrow::Cow;
 use std::f64::consts::SQRT_2;
 
 use super::super::binning::{
@@ -41,9 +42,22 @@ pub struct PreparedNumbers {
 
 impl PreparedNumbers {
     /// The column of `values`, in the reference's order.
-    pub fn new(mut values: Vec<f64>) -> PreparedNumbers {
-        values.shrink_to_fit();
+    pub fn new(values: Vec<f64>) -> PreparedNumbers {
         let sorted = sorted(&values);
+        Self::with_sorted(values, sorted)
+    }
+
+    /// The column of `values`, in the reference's order, with `sorted`: the same values
+    /// sorted ascending (`f64::total_cmp`), as a caller that sorted them more cheaply (by
+    /// their decimal digits, say) has them. A `sorted` of another length or out of order is
+    /// not used: the values are sorted here instead. That it holds the same values is the
+    /// caller's promise.
+    pub fn with_sorted(mut values: Vec<f64>, mut sorted: Vec<f64>) -> PreparedNumbers {
+        values.shrink_to_fit();
+        if !is_sorted(&sorted, values.len()) {
+            sorted = super::super::distance::sorted(&values);
+        }
+        sorted.shrink_to_fit();
         let std = if values.is_empty() {
             f64::NAN
         } else {
@@ -105,33 +119,40 @@ impl PreparedNumbers {
     }
 
     /// The score of `method` against `current` where this module has a prepared path; `None`
-    /// for the others.
+    /// for the others. `current_sorted`, when given, is `current` sorted ascending (see
+    /// [`PreparedNumbers::with_sorted`]); otherwise `current` is sorted here where the method
+    /// needs it.
     pub(super) fn score(
         &self,
         method: Method,
         current: &[f64],
+        current_sorted: Option<&[f64]>,
         cache: &mut ExactKsCache,
         floats: bool,
     ) -> Option<Result<f64, DriftError>> {
+        let sorted_current = || match current_sorted {
+            Some(given) if is_sorted(given, current.len()) => Cow::Borrowed(given),
+            _ => Cow::Owned(sorted(current)),
+        };
         let score = match method {
-            Method::Ks => p_value_sorted(&self.sorted, &sorted(current), cache),
+            Method::Ks => p_value_sorted(&self.sorted, &sorted_current(), cache),
             Method::Wasserstein => {
-                cdf_distance_sorted(&self.sorted, &sorted(current), 1) / self.std.max(0.001)
+                cdf_distance_sorted(&self.sorted, &sorted_current(), 1) / self.std.max(0.001)
             }
-            Method::Ed => SQRT_2 * cdf_distance_sorted(&self.sorted, &sorted(current), 2),
+            Method::Ed => SQRT_2 * cdf_distance_sorted(&self.sorted, &sorted_current(), 2),
             Method::Psi => {
-                let (r, c) = self.binned(current, floats);
+                let (r, c) = self.binned(current, &sorted_current, floats);
                 psi_of(r, c)
             }
             Method::KlDiv => {
-                let (r, c) = self.binned(current, floats);
+                let (r, c) = self.binned(current, &sorted_current, floats);
                 kl_div_of(r, c)
             }
             Method::JensenShannon => {
-                let (r, c) = self.binned(current, floats);
+                let (r, c) = self.binned(current, &sorted_current, floats);
                 jensenshannon_of(&r, &c)
             }
-            Method::Hellinger => self.hellinger(current, floats),
+            Method::Hellinger => self.hellinger(&sorted_current(), floats),
             _ => return None,
         };
         Some(Ok(score))
@@ -140,7 +161,12 @@ impl PreparedNumbers {
     /// Evidently's binning (`get_binned_data`): Sturges edges over both sides (their fold
     /// minimum and maximum, their count) when the reference has more than 20 distinct values,
     /// each side's counts per edge by binary search; category shares otherwise.
-    fn binned(&self, current: &[f64], floats: bool) -> (Vec<f64>, Vec<f64>) {
+    fn binned<'a>(
+        &self,
+        current: &[f64],
+        sorted_current: &impl Fn() -> Cow<'a, [f64]>,
+        floats: bool,
+    ) -> (Vec<f64>, Vec<f64>) {
         match &self.counts {
             Some(reference) => {
                 let current_counts = counts(&categories(&Sample::Numerical(current)));
@@ -149,7 +175,7 @@ impl PreparedNumbers {
             None => {
                 let edges = self.pooled_edges(current, floats);
                 let r = shares(&histogram_sorted(&self.sorted, &edges), self.len());
-                let c = shares(&histogram_sorted(&sorted(current), &edges), current.len());
+                let c = shares(&histogram_sorted(&sorted_current(), &edges), current.len());
                 (r, c)
             }
         }
@@ -181,10 +207,10 @@ impl PreparedNumbers {
         })
     }
 
-    /// The Hellinger distance: Sturges edges over the distinct values of both sides (their
-    /// smallest and largest, their count), densities of each side's counts per edge.
+    /// The Hellinger distance against `current`, sorted: Sturges edges over the distinct values
+    /// of both sides (their smallest and largest, their count), densities of each side's
+    /// counts per edge.
     fn hellinger(&self, current: &[f64], floats: bool) -> f64 {
-        let current = sorted(current);
         let (Some(&r_first), Some(&r_last), Some(&c_first), Some(&c_last)) = (
             self.sorted.first(),
             self.sorted.last(),
@@ -199,12 +225,12 @@ impl PreparedNumbers {
         let (r_last, c_last) = (r_last + 0.0, c_last + 0.0);
         let min = if c_first < r_first { c_first } else { r_first };
         let max = if c_last > r_last { c_last } else { r_last };
-        let keys = self.distinct + self.unseen(&current);
-        let integers = !floats && self.integers && all_integers(&current);
+        let keys = self.distinct + self.unseen(current);
+        let integers = !floats && self.integers && all_integers(current);
         let edges = sturges_edges_of(min, max, keys, integers);
         of_overlap(binned_overlap(
             &histogram_sorted(&self.sorted, &edges),
-            &histogram_sorted(&current, &edges),
+            &histogram_sorted(current, &edges),
             &edges,
         ))
     }
@@ -217,6 +243,11 @@ impl PreparedNumbers {
         });
         floats + counts
     }
+}
+
+/// Whether `values` has `len` values in ascending order (`f64::total_cmp`).
+fn is_sorted(values: &[f64], len: usize) -> bool {
+    values.len() == len && values.is_sorted_by(|a, b| a.total_cmp(b).is_le())
 }
 
 /// How many distinct values a sorted slice has (−0 and 0 are one).

@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 
 use anyhow::{Result, anyhow, bail};
+use modelwatch_engine::drift::prepared::{ExactKsCache, PreparedNumbers};
 use modelwatch_engine::drift::{
-    self, Category, ColumnType, DriftError, Method, Sample, auto_method,
+    self, Category, ColumnType, DriftError, Method, PreparedColumn, Sample, auto_method,
 };
 use serde::Serialize;
 
@@ -76,6 +77,31 @@ pub(super) fn assess_all(
     results.into_iter().map(|(_, result)| result).collect()
 }
 
+/// `method`'s score of two numerical samples, as [`drift::score`] (or
+/// [`drift::score_floats`] when `floats`) gives it: through the engine's prepared reference,
+/// which takes the samples' sorted values where this module has them.
+fn score_numbers(
+    method: Method,
+    reference: typing::Numbers,
+    current: &typing::Numbers,
+    floats: bool,
+) -> Result<f64, DriftError> {
+    let prepared = PreparedColumn::Numerical(match reference.sorted {
+        Some(sorted) => PreparedNumbers::with_sorted(reference.values, sorted),
+        None => PreparedNumbers::new(reference.values),
+    });
+    let mut cache = ExactKsCache::default();
+    match &current.sorted {
+        Some(sorted) => prepared.score_sorted(method, &current.values, sorted, &mut cache, floats),
+        None => prepared.score(
+            method,
+            &Sample::Numerical(&current.values),
+            &mut cache,
+            floats,
+        ),
+    }
+}
+
 /// The drift of column `column`.
 ///
 /// # Errors
@@ -117,33 +143,29 @@ pub(super) fn assess(
             } else {
                 "every value in the reference is a number"
             };
-            let reference_values = typing::numbers(reference, column, why)?;
-            let current_values = typing::numbers(current, column, why)?;
+            let reference_numbers = typing::numbers(reference, column, why)?;
+            let current_numbers = typing::numbers(current, column, why)?;
             let method = options.method.unwrap_or_else(|| {
-                let distinct = typing::distinct_numbers(&reference_values, &current_values, 6);
-                auto_method(ColumnType::Numerical, reference_values.len(), distinct)
+                let distinct =
+                    typing::distinct_numbers(&reference_numbers.values, &current_numbers.values, 6);
+                auto_method(
+                    ColumnType::Numerical,
+                    reference_numbers.values.len(),
+                    distinct,
+                )
             });
             // pandas reads a column with a missing cell as float64, where NumPy's Sturges width
             // rule for integers does not apply.
-            let floats = reference_values.len() < reference.lines.len()
-                || current_values.len() < current.lines.len();
+            let floats = reference_numbers.missing || current_numbers.missing;
             let score = if method.allows(ColumnType::Numerical) {
-                let (r, c) = (
-                    Sample::Numerical(&reference_values),
-                    Sample::Numerical(&current_values),
-                );
-                if floats {
-                    drift::score_floats(method, &r, &c)
-                } else {
-                    drift::score(method, &r, &c)
-                }
+                score_numbers(method, reference_numbers, &current_numbers, floats)
             } else {
                 // Evidently's automatic choice gives chisquare or z to a numerical column with
                 // few values, which then compares them as categories.
                 let as_categories =
                     |values: &[f64]| values.iter().map(|&v| Category::Number(v)).collect();
-                let reference_categories: Vec<Category> = as_categories(&reference_values);
-                let current_categories: Vec<Category> = as_categories(&current_values);
+                let reference_categories: Vec<Category> = as_categories(&reference_numbers.values);
+                let current_categories: Vec<Category> = as_categories(&current_numbers.values);
                 drift::score(
                     method,
                     &Sample::Categorical(&reference_categories),

@@ -3,12 +3,12 @@
 //! categorical otherwise, with each file's categories typed as pandas types that file's column
 //! (all booleans, all numbers, or text).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use anyhow::{Result, bail};
 use modelwatch_engine::drift::{Category, ColumnType};
 
+use modelwatch::tabular::cells::Numbers as RawNumbers;
 use modelwatch::tabular::raw::{RawTable, Tag, boolean, number};
 
 /// A fast hash for the categories' texts and numbers (the input is the user's own file).
@@ -46,27 +46,47 @@ pub(super) fn column_type(reference: &RawTable, column: usize, declared: Declare
     }
 }
 
-/// The numbers of column `column` of `table`, missing values left out (the column's own
-/// numbers when none is missing).
+/// A numerical column's values, missing ones left out: in row order, and sorted when they
+/// were cheaper to sort here (plain decimals, sorted by their digits).
+pub(super) struct Numbers {
+    pub values: Vec<f64>,
+    pub sorted: Option<Vec<f64>>,
+    /// Whether a cell was missing.
+    pub missing: bool,
+}
+
+/// The numbers of column `column` of `table`, missing values left out.
 ///
 /// # Errors
 ///
 /// A value is not a finite number: named with its line and column, and `why` the column is
 /// numerical.
-pub(super) fn numbers<'a>(table: &'a RawTable, column: usize, why: &str) -> Result<Cow<'a, [f64]>> {
-    if let Some(numbers) = table.columns[column].numbers() {
-        if !numbers.iter().any(|v| v.is_nan()) {
-            return Ok(Cow::Borrowed(numbers));
+pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Numbers> {
+    match table.columns[column].numbers() {
+        Some(RawNumbers::Decimals(decimals)) => {
+            return Ok(Numbers {
+                values: decimals.present(),
+                sorted: Some(decimals.present_sorted()),
+                missing: decimals.has_missing(),
+            });
         }
-        return Ok(Cow::Owned(
-            numbers.iter().copied().filter(|v| !v.is_nan()).collect(),
-        ));
+        Some(RawNumbers::Doubles(doubles)) => {
+            let values: Vec<f64> = doubles.iter().copied().filter(|v| !v.is_nan()).collect();
+            return Ok(Numbers {
+                missing: values.len() < doubles.len(),
+                values,
+                sorted: None,
+            });
+        }
+        None => {}
     }
     // Not all numbers: the texts are kept (see `RawColumn`).
     let cells = table.columns[column].cells().into_iter().flatten();
     let mut values = Vec::with_capacity(table.lines.len());
+    let mut missing = false;
     for (row, (text, tag)) in cells.enumerate() {
         if tag == Tag::Missing {
+            missing = true;
             continue;
         }
         let value = match tag {
@@ -82,7 +102,11 @@ pub(super) fn numbers<'a>(table: &'a RawTable, column: usize, why: &str) -> Resu
         };
         values.push(value);
     }
-    Ok(Cow::Owned(values))
+    Ok(Numbers {
+        values,
+        sorted: None,
+        missing,
+    })
 }
 
 /// The number of distinct values over both samples, counted up to `limit` (then `limit`).
@@ -135,7 +159,7 @@ fn coded(table: &RawTable, column: usize) -> (Vec<usize>, Vec<Category>) {
     let mut codes = Vec::new();
     if let Some(numbers) = raw.numbers() {
         let mut index: HashMap<u64, usize, FastHash> = HashMap::default();
-        for &value in numbers.iter().filter(|value| !value.is_nan()) {
+        for &value in numbers.values().iter().filter(|value| !value.is_nan()) {
             let next = index.len();
             let code = *index.entry(value.to_bits()).or_insert_with(|| {
                 distinct.push(Category::Number(value));
