@@ -307,6 +307,13 @@ impl Engine {
         self.quality.reference_in_force(name)
     }
 
+    /// Model `name`'s drift: each instance's open window and latest compared one, judged
+    /// again with its histograms; `None` without drift settings. `&mut` for the prepared
+    /// references only (derived state).
+    pub fn drift_status(&mut self, name: &str) -> Option<crate::quality::DriftStatus> {
+        self.quality.drift_status(name)
+    }
+
     /// Bytes the pending joins of predictions hold in memory.
     pub fn pending_bytes(&self) -> usize {
         self.quality.pending_bytes()

@@ -15,7 +15,8 @@
 //! canary rule (since format 2) each model's baseline window and, per candidate version, its
 //! window, points, last verdict and whether judging ended; the traffic state (since format 3:
 //! pending joins, windows, CBPE references; since format 4, drift references and windows;
-//! since format 5, each model's uploaded reference); the data_drift rules' alerts (since format 5: per rule, model instance and column, the open
+//! since format 5, each model's uploaded reference; since format 6, each instance's latest
+//! compared drift window); the data_drift rules' alerts (since format 5: per rule, model instance and column, the open
 //! alert's id, firing or not, drifted windows in a row, windows judged); the next sequence
 //! number and the clock.
 //!
@@ -111,7 +112,7 @@ pub(crate) use encode::{Encoding, encode};
 pub const SNAPSHOT_MAGIC: [u8; 6] = *b"MWSNAP";
 
 /// The snapshot format this build writes and reads (see the module docs for when it changes).
-pub const SNAPSHOT_FORMAT: u32 = 5;
+pub const SNAPSHOT_FORMAT: u32 = 6;
 
 /// The magic and the format version.
 const HEADER_LEN: usize = SNAPSHOT_MAGIC.len() + 4;

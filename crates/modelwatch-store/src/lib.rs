@@ -21,6 +21,8 @@
 //! - `outbox`: notifications and jobs, written in the commit of the outputs that cause them,
 //!   and the [`EffectUpdate`]s that record what the service did about them.
 //! - `registry`: model versions and their status ([`Store::change_version`]), and the audit log.
+//! - `gauges`: what `/metrics` reads at scrape time ([`Store::job_counts`],
+//!   [`Store::disk_bytes`]).
 //! - `schema`: the tables and their migrations ([`SCHEMA_VERSION`]).
 //! - `wire_form`: inputs stored in the wire form the wire parser reads back exactly.
 //! - `writes`: how every write transaction begins and ends, so that a failed one leaves the
@@ -35,6 +37,7 @@ mod checkpoints;
 mod clauses;
 mod error;
 mod faults;
+mod gauges;
 mod outbox;
 mod points;
 mod query;

@@ -103,10 +103,9 @@ fn feel_zeroes(shares: &mut [f64]) {
 /// (`floats`: the numbers were read as floats, see [`super::score_floats`]).
 fn binned(r: &Sample<'_>, c: &Sample<'_>, floats: bool) -> (Vec<f64>, Vec<f64>) {
     if let (Sample::Numerical(r), Sample::Numerical(c)) = (r, c)
-        && distinct_count(r) > 20
+        && binned_as_numbers(r)
     {
-        let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
-        let edges = sturges_edges(&pooled, !floats && all_integers(&pooled));
+        let edges = pooled_edges(r, c, floats);
         let shares_r = shares(&histogram(r, &edges), r.len());
         let shares_c = shares(&histogram(c, &edges), c.len());
         return (shares_r, shares_c);
@@ -114,6 +113,19 @@ fn binned(r: &Sample<'_>, c: &Sample<'_>, floats: bool) -> (Vec<f64>, Vec<f64>) 
     let r = categories(r);
     let c = categories(c);
     category_shares(&counts(&r), r.len(), &counts(&c), c.len())
+}
+
+/// Whether a numerical column with these reference values is binned by Sturges edges (more
+/// than 20 distinct values); else its values are taken as categories.
+pub(super) fn binned_as_numbers(reference: &[f64]) -> bool {
+    distinct_count(reference) > 20
+}
+
+/// Sturges edges over both sides' values pooled (integer data when every value is whole and
+/// the numbers were not read as floats).
+pub(super) fn pooled_edges(r: &[f64], c: &[f64], floats: bool) -> Vec<f64> {
+    let pooled: Vec<f64> = r.iter().chain(c.iter()).copied().collect();
+    sturges_edges(&pooled, !floats && all_integers(&pooled))
 }
 
 /// Counts per bin over the number of values `n`.
@@ -132,9 +144,7 @@ pub(super) fn category_shares(
     cc: &[(Category, usize)],
     nc: usize,
 ) -> (Vec<f64>, Vec<f64>) {
-    let mut keys: Vec<&Category> = rc.iter().chain(cc.iter()).map(|(k, _)| k).collect();
-    keys.sort();
-    keys.dedup();
+    let keys = category_keys(rc, cc);
     let share = |table: &[(Category, usize)], n: usize| -> Vec<f64> {
         keys.iter()
             .map(|key| {
@@ -146,6 +156,17 @@ pub(super) fn category_shares(
             .collect()
     };
     (share(rc, nr), share(cc, nc))
+}
+
+/// Every category of either side's counts, sorted, once.
+pub(super) fn category_keys<'a>(
+    rc: &'a [(Category, usize)],
+    cc: &'a [(Category, usize)],
+) -> Vec<&'a Category> {
+    let mut keys: Vec<&Category> = rc.iter().chain(cc.iter()).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// A sample's values as categories (numbers as `Category::Number`, -0 as 0).

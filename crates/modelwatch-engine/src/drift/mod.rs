@@ -12,6 +12,8 @@
 //!   `rank` (Mann-Whitney, Cramér-von Mises, Anderson-Darling), `parametric` (t-test,
 //!   Epps-Singleton), `contingency` (g-test, Fisher's exact, TVD), and `special` (the special
 //!   functions SciPy uses: the normal, chi-square and t distributions, Bessel functions).
+//! - `histograms`: [`Histograms`], the two sides' shares per bin or category as Evidently
+//!   bins them, to show what a comparison read.
 //! - `prepared`: [`PreparedColumn`], a reference column prepared once (typed, sorted,
 //!   counted) and scored against many windows with work on the window alone, bit for bit as
 //!   [`score`].
@@ -21,6 +23,7 @@ mod categorical;
 mod contingency;
 mod distance;
 mod hellinger;
+mod histograms;
 mod ks;
 mod method;
 mod parametric;
@@ -30,6 +33,7 @@ mod sample;
 mod sort;
 pub mod special;
 
+pub use histograms::{Histograms, histograms};
 pub use method::{Drifted, Method, auto_method};
 pub use prepared::PreparedColumn;
 pub use sample::{Category, ColumnType, Sample};

@@ -24,7 +24,7 @@ pub use super::ks::ExactKsCache;
 pub use categorical::PreparedCategories;
 pub use numerical::PreparedNumbers;
 
-use super::{Category, ColumnType, DriftError, Method, Sample, score_read_as};
+use super::{Category, ColumnType, DriftError, Histograms, Method, Sample, score_read_as};
 
 /// One reference column, prepared: numbers or categories, missing values removed.
 #[derive(Clone, Debug)]
@@ -163,6 +163,21 @@ impl PreparedColumn {
         match prepared {
             Some(result) => result,
             None => self.with_sample(|reference| score_read_as(method, reference, current, floats)),
+        }
+    }
+
+    /// The two sides' histograms as Evidently bins them, equal to
+    /// [`histograms`](super::histograms)'s, with work on the window alone; `None` when a side
+    /// has no value or `current` is of another type.
+    pub fn histograms(&self, current: &Sample<'_>, floats: bool) -> Option<Histograms> {
+        match (self, current) {
+            (PreparedColumn::Numerical(numbers), Sample::Numerical(c)) => {
+                numbers.histograms(c, floats)
+            }
+            (PreparedColumn::Categorical(categories), Sample::Categorical(c)) => {
+                categories.histograms(c)
+            }
+            _ => None,
         }
     }
 

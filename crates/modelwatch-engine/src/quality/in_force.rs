@@ -88,6 +88,10 @@ impl QualityTracker {
             .models
             .entry(upload.model.clone())
             .or_insert_with(ModelTraffic::new);
+        // The windows compared with the reference before were compared with another.
+        for instance in &mut traffic.instances {
+            instance.last_drift = None;
+        }
         traffic.uploaded = Some(UploadedReference {
             seq,
             at: at.as_nanos(),

@@ -5,6 +5,7 @@
 pub mod cbpe;
 pub(crate) mod drift;
 mod drift_memory;
+mod drift_status;
 mod in_force;
 pub mod isotonic;
 pub mod join;
@@ -16,6 +17,7 @@ mod verdict;
 pub mod window;
 
 pub use drift::Cell;
+pub use drift_status::{DriftStatus, InstanceDrift, WindowDrift};
 pub use in_force::{ReferenceInForce, ReferenceOrigin, VersionReference};
 pub(crate) use state::QualityState;
 pub use tracker::{QualityTracker, TrafficCounts};

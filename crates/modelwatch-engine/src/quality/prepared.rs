@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::DriftSettings;
 use crate::drift::prepared::ExactKsCache;
-use crate::drift::{Category, ColumnType, Method, PreparedColumn, Sample, auto_method};
+use crate::drift::{Category, ColumnType, Histograms, Method, PreparedColumn, Sample, auto_method};
 
 use super::drift::{Cell, Table};
 use super::verdict::{ColumnOutcome, ColumnScore, ColumnVerdict};
@@ -181,6 +181,39 @@ impl PreparedReference {
             .map(|column| ColumnVerdict {
                 column: column.name.clone(),
                 outcome: column.judge(window, settings, ks),
+            })
+            .collect()
+    }
+
+    /// Each reference column of `window`, in name order (as [`Self::judge`] gives them): the
+    /// type it is compared as and the two sides' histograms as Evidently bins them (`None`
+    /// when a side has no value), from the prepared reference and work on the window alone.
+    pub(crate) fn histograms(&self, window: &Table) -> Vec<(ColumnType, Option<Histograms>)> {
+        (self.columns.iter())
+            .map(|column| {
+                let Some(prepared) = &column.prepared else {
+                    // No value in the reference: typed as declared, else numerical (every
+                    // value present, none, is a number).
+                    return (column.declared.unwrap_or(ColumnType::Numerical), None);
+                };
+                let column_type = prepared.column_type();
+                let cells = window
+                    .columns
+                    .get(&column.name)
+                    .map_or(&[][..], Vec::as_slice);
+                let shown = match column_type {
+                    ColumnType::Numerical => {
+                        let values = numbers(cells);
+                        let floats = !column.all_numbers || values.len() < cells.len();
+                        prepared.histograms(&Sample::Numerical(&values), floats)
+                    }
+                    ColumnType::Categorical => {
+                        let values: Vec<Category> =
+                            cells.iter().filter_map(Cell::category).collect();
+                        prepared.histograms(&Sample::Categorical(&values), false)
+                    }
+                };
+                (column_type, shown)
             })
             .collect()
     }

@@ -112,6 +112,12 @@ fn restore_model(state: ModelState) -> Result<ModelTraffic, &'static str> {
         .iter()
         .map(|(_, table)| table)
         .chain(state.instances.iter().map(|instance| &instance.drift))
+        .chain(
+            state
+                .instances
+                .iter()
+                .filter_map(|instance| instance.last_drift.as_ref()),
+        )
         .all(Table::is_consistent)
     {
         return Err("a drift table's columns do not have one value per row");

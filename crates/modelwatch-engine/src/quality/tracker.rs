@@ -58,6 +58,9 @@ pub(crate) struct InstanceQuality {
     pub(crate) unlabeled: u32,
     /// The drift window being filled: features and outputs.
     pub(crate) drift: Table,
+    /// The latest window compared with the reference in force, kept to show it
+    /// (`drift_status.rs`); dropped when an upload replaces the reference.
+    pub(crate) last_drift: Option<Table>,
 }
 
 /// One model's traffic state.
@@ -115,6 +118,7 @@ impl ModelTraffic {
             labeled: 0,
             unlabeled: 0,
             drift: Table::default(),
+            last_drift: None,
         });
         self.instance_index.insert(model.clone(), index);
         if !self
@@ -448,6 +452,7 @@ fn observe_drift(
     };
     let point = drift::compare_prepared(reference, &window, settings);
     let model = traffic.instances[index].model.clone();
+    traffic.instances[index].last_drift = Some(window);
     emit.drift_point(&model, point);
 }
 

@@ -5,8 +5,9 @@
 //! - Counters, the commit latency histogram and the rejections live in [`Metrics`], as
 //!   `prometheus-client` metrics in a registry of their own, updated by the ingest handler
 //!   (rejections) and by the writer after each commit (inputs committed, latency, retrain
-//!   decisions). Queue depth is read off the queue's sender at scrape time. Counters start at
-//!   zero with the process (recovery counts nothing).
+//!   decisions). Queue depth is read off the queue's sender at scrape time, the jobs by state
+//!   and the store's bytes on disk off the store (`record_store`). Counters start at zero with
+//!   the process (recovery counts nothing).
 //! - The per-series gauges come from the engine itself: a scrape sends a
 //!   [`super::writer::Message::Series`] through the ingest queue and the writer answers from
 //!   `Engine::status` after committing what was queued before it, so the values are always
@@ -32,6 +33,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use modelwatch_store::JobState;
 
 pub use series::{SeriesSnapshot, TrafficSnapshot};
 
@@ -155,6 +158,12 @@ struct OutcomeLabel {
     outcome: &'static str,
 }
 
+/// `state` of the stored jobs.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
 /// The service's counters, shared by the handlers and the writer.
 #[derive(Debug)]
 pub struct Metrics {
@@ -165,6 +174,8 @@ pub struct Metrics {
     /// Set from the queue at each scrape.
     queue_depth: Gauge<u64, AtomicU64>,
     commit_duration: Histogram,
+    /// Writes to the store that failed (commits, point flushes, snapshot and retention steps).
+    write_failures: Counter,
     decisions: Family<DecisionLabels, Counter>,
     /// Inputs and points retention has deleted over the store's life.
     deleted: Family<TableLabel, Counter>,
@@ -179,6 +190,10 @@ pub struct Metrics {
     deliveries: Family<DeliveryLabels, Counter>,
     job_attempts_started: Family<BackendLabel, Counter>,
     job_attempts_ended: Family<OutcomeLabel, Counter>,
+    /// Jobs in the store by state, read from the store at each scrape.
+    jobs: Family<StateLabel, Gauge<u64, AtomicU64>>,
+    /// Bytes of the store's files on disk, read at each scrape.
+    store_bytes: Gauge<u64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -189,6 +204,7 @@ impl Default for Metrics {
             rejected: Family::default(),
             queue_depth: Gauge::default(),
             commit_duration: Histogram::new(LATENCY_BUCKETS),
+            write_failures: Counter::default(),
             decisions: Family::default(),
             deleted: Family::default(),
             retention_failures: Counter::default(),
@@ -200,6 +216,8 @@ impl Default for Metrics {
             deliveries: Family::default(),
             job_attempts_started: Family::default(),
             job_attempts_ended: Family::default(),
+            jobs: Family::default(),
+            store_bytes: Gauge::default(),
         };
         for rejection in REJECTIONS {
             drop(metrics.rejected.get_or_create(&ReasonLabel {
@@ -208,6 +226,11 @@ impl Default for Metrics {
         }
         for table in ["inputs", "points"] {
             drop(metrics.deleted.get_or_create(&TableLabel { table }));
+        }
+        for state in JobState::ALL {
+            drop(metrics.jobs.get_or_create(&StateLabel {
+                state: state.as_str(),
+            }));
         }
         metrics.registered()
     }
@@ -236,6 +259,13 @@ impl Metrics {
             "modelwatch_commit_duration_seconds",
             "Time of each group commit to the store",
             self.commit_duration.clone(),
+        );
+        registry.register(
+            "modelwatch_write_failures",
+            "Writes to the store that failed since the process started (a commit, a flush of \
+             points, a snapshot or retention step); after one that is transient, such as a full \
+             disk, ingest is refused with 503 until a write succeeds",
+            self.write_failures.clone(),
         );
         registry.register(
             "modelwatch_retrain_decisions",
@@ -297,6 +327,17 @@ impl Metrics {
             "Attempts of retrain and rollback jobs ended since the process started, by outcome",
             self.job_attempts_ended.clone(),
         );
+        registry.register(
+            "modelwatch_jobs",
+            "Retrain and rollback jobs in the store, by state (queued, running, succeeded, \
+             failed, timed_out, cancelled)",
+            self.jobs.clone(),
+        );
+        registry.register(
+            "modelwatch_store_bytes",
+            "Bytes the store takes on disk: its database file and write-ahead log",
+            self.store_bytes.clone(),
+        );
         self
     }
 
@@ -316,6 +357,11 @@ impl Metrics {
                 .get_or_create(&DecisionLabels { decision, reason })
                 .inc();
         }
+    }
+
+    /// Counts a write to the store that failed.
+    pub fn record_write_failure(&self) {
+        self.write_failures.inc();
     }
 
     /// Sets the deletion totals to the store's (read at recovery; they survive restarts).
@@ -391,6 +437,19 @@ impl Metrics {
         self.job_attempts_ended
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
+    }
+
+    /// Records what a scrape read of the store: how many jobs are in each state, and the bytes
+    /// of its files.
+    pub fn record_store(&self, jobs: &[(JobState, u64)], bytes: u64) {
+        for (state, count) in jobs {
+            self.jobs
+                .get_or_create(&StateLabel {
+                    state: state.as_str(),
+                })
+                .set(*count);
+        }
+        self.store_bytes.set(bytes);
     }
 
     /// Counts a refused ingest request under its reason.

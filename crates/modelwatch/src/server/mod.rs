@@ -8,7 +8,8 @@
 //!
 //! One file per group of routes: `ingest.rs` (`POST /v1/events`), `alerts.rs` (alerts and
 //! decisions), `models.rs`, `series.rs`, `jobs.rs`, `retrain.rs` (manual retrains), `registry.rs`
-//! (versions and the audit log), `deliveries.rs`, `canary.rs` and `operations.rs` (probes,
+//! (versions and the audit log), `deliveries.rs`, `reference.rs` and `drift.rs` (a model's
+//! drift reference, and where its drift stands), `canary.rs` and `operations.rs` (probes,
 //! `/metrics`, retention). Every handler carries its `#[utoipa::path]` and is registered with
 //! `utoipa_axum::routes!`, which builds the route and its entry in the OpenAPI document
 //! (`openapi.rs`) together; every query string is parsed by the route's one parameter struct
@@ -21,6 +22,7 @@ mod alerts;
 pub mod auth;
 mod canary;
 mod deliveries;
+mod drift;
 mod error;
 mod event_time;
 mod ingest;
@@ -162,6 +164,7 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(models::get_models))
         .routes(routes!(models::get_model))
         .routes(routes!(reference::get_reference))
+        .routes(routes!(drift::get_drift))
         .routes(routes!(series::get_series))
         .routes(routes!(jobs::get_jobs))
         .routes(routes!(jobs::get_job))

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::oneshot;
 
 use super::error::ApiError;
-use super::{AppState, openapi};
+use super::{AppState, openapi, read};
 use crate::runtime::Status;
 use crate::runtime::metrics;
 use crate::runtime::retention;
@@ -74,6 +74,18 @@ pub(super) async fn get_metrics(State(state): State<AppState>) -> Response {
         .queue
         .ask(|reply| Message::Series(SeriesRequest { cap, reply }))
         .await;
+    // The jobs by state and the store's size, from the query connection; a failed read keeps
+    // the values of the scrape before (and says so in the log).
+    match read(&state, |store| {
+        Ok((store.job_counts()?, store.disk_bytes()))
+    })
+    .await
+    {
+        Ok((jobs, bytes)) => state.metrics.record_store(&jobs, bytes),
+        Err(error) => {
+            tracing::warn!(%error, "A scrape could not read the jobs and the store's size.")
+        }
+    }
     let body = metrics::render(&state.metrics, state.queue.depth(), series);
     (
         StatusCode::OK,

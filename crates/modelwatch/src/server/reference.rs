@@ -135,7 +135,8 @@ impl ReferenceBody {
     }
 }
 
-fn no_drift(model: &str) -> ApiError {
+/// The 404 of a model without drift settings.
+pub(super) fn no_drift(model: &str) -> ApiError {
     ApiError::NotFound(format!(
         "model {model:?} has no drift settings: give its [[models]] entry a reference \
          (reference = {{ first = N }} or {{ file = \"path\" }})"

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
 
 /// Every (method, path) the router serves; `/openapi.json` must list exactly these.
-const ROUTES: [(&str, &str); 25] = [
+const ROUTES: [(&str, &str); 26] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -31,6 +31,7 @@ const ROUTES: [(&str, &str); 25] = [
     ("POST", "/v1/jobs/{id}/complete"),
     ("POST", "/v1/models/{name}/retrain"),
     ("GET", "/v1/models/{name}/reference"),
+    ("GET", "/v1/models/{name}/drift"),
     ("PUT", "/v1/models/{name}/reference"),
     ("GET", "/v1/models/{name}/versions"),
     ("POST", "/v1/models/{name}/versions/{version}/{change}"),

@@ -11,6 +11,8 @@
 //! - `tokens`: admin is a scope of its own, one value twice stops the start, the audit log
 //!   names the token behind each change.
 //! - `prometheus`: `GET /metrics` of serve, `promtool check metrics`, a real Prometheus.
+//! - `grafana_dashboard`: deploy/grafana/modelwatch.json's queries, checked by promtool against
+//!   a real Prometheus scraping serve.
 //! - `http_api`: serve's HTTP edges: /openapi.json, 413 and 415, bad query strings, series.
 //! - `edge`: serve's connection and body limits end to end (413 before the body, probes
 //!   through a full connection limit, the shutdown deadline).
@@ -36,6 +38,7 @@ mod docs;
 mod drift_reference;
 mod edge;
 mod failures;
+mod grafana_dashboard;
 mod http_api;
 mod listener;
 mod monitor;

@@ -68,7 +68,7 @@ impl Serve {
 }
 
 /// A child process killed (and reaped) on drop, even when the test fails.
-struct KillOnDrop(Child);
+pub struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -181,6 +181,17 @@ fn metrics_count_ingest_and_refusals_and_export_series_that_promtool_accepts() {
         Some(last_value)
     );
     assert_eq!(sample(&body, "modelwatch_series_omitted"), Some(0.0));
+    // Read off the store at the scrape: no job (the built-in config has no trainer), and the
+    // database's bytes.
+    assert_eq!(
+        sample(&body, "modelwatch_jobs{state=\"running\"}"),
+        Some(0.0)
+    );
+    let database = std::fs::metadata(dir.path().join("data/modelwatch.db"))
+        .unwrap()
+        .len();
+    let bytes = sample(&body, "modelwatch_store_bytes").unwrap();
+    assert!(bytes >= database as f64, "{bytes} < {database}");
     // The values wait in memory for their chunks (far fewer than a flush takes), until a read
     // of points has them written first.
     let values: usize = example_events()
@@ -244,7 +255,7 @@ fn the_cap_on_exported_series_leaves_the_rest_out_and_says_how_many() {
     );
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -254,15 +265,15 @@ fn free_port() -> u16 {
 
 /// Stands between Prometheus and serve: answers every scrape with serve's `/metrics` and reports
 /// each one answered, so the test awaits Prometheus's scrapes themselves instead of sleeping.
-struct ScrapeRelay {
-    address: String,
+pub struct ScrapeRelay {
+    pub address: String,
     scrapes: mpsc::Receiver<()>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ScrapeRelay {
-    fn start(metrics_url: String) -> ScrapeRelay {
+    pub fn start(metrics_url: String) -> ScrapeRelay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let (sender, scrapes) = mpsc::channel();
@@ -307,7 +318,7 @@ impl ScrapeRelay {
     }
 
     /// Waits for the next answered scrape, 30 s at most.
-    fn await_scrape(&self) {
+    pub fn await_scrape(&self) {
         self.scrapes
             .recv_timeout(Duration::from_secs(30))
             .expect("Prometheus did not scrape within 30 s");
@@ -325,6 +336,37 @@ impl Drop for ScrapeRelay {
     }
 }
 
+/// A real Prometheus on a free loopback port, scraping `target` every second, its data and
+/// log under `dir` (`prometheus.log`); killed on drop. Returns it and its port.
+pub fn start_prometheus(dir: &Path, target: &str) -> (KillOnDrop, u16) {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: modelwatch\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    let prometheus = KillOnDrop(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("prom-data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    (prometheus, port)
+}
+
 #[test]
 fn a_real_prometheus_scrapes_serve_and_answers_with_the_ingested_count() {
     if !server_available("prometheus", "prometheus") {
@@ -334,32 +376,7 @@ fn a_real_prometheus_scrapes_serve_and_answers_with_the_ingested_count() {
     let serve = Serve::start(&dir.path().join("data"), &[]);
     let posted = post_examples(&serve);
     let relay = ScrapeRelay::start(format!("{}/metrics", serve.process.base));
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: modelwatch\n    static_configs:\n      - targets: ['{}']\n",
-            relay.address
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let prometheus = KillOnDrop(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prom-data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let (prometheus, port) = start_prometheus(dir.path(), &relay.address);
     // A target's scrapes run one after another: once the second has been answered, the
     // samples of the first are in Prometheus's head and can be queried.
     relay.await_scrape();

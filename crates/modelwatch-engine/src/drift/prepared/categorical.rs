@@ -4,6 +4,7 @@
 use super::super::binning::{category_shares, counts, jensenshannon_of, kl_div_of, psi_of};
 use super::super::categorical::{chisquare_counts, z_counts};
 use super::super::hellinger::{categorical_overlap, of_overlap};
+use super::super::histograms::{Histograms, of_counts};
 use super::super::{Category, DriftError, Method};
 
 /// A categorical reference column, prepared.
@@ -47,6 +48,20 @@ impl PreparedCategories {
             .filter_map(|code| self.table.get(*code as usize))
             .map(|(category, _)| category.clone())
             .collect()
+    }
+
+    /// The two sides' shares per category (`drift::histograms`), counting the window alone;
+    /// `None` when a side has no value.
+    pub(super) fn histograms(&self, current: &[Category]) -> Option<Histograms> {
+        if self.is_empty() || current.is_empty() {
+            return None;
+        }
+        Some(of_counts(
+            &self.table,
+            self.len(),
+            &counts(current),
+            current.len(),
+        ))
     }
 
     /// Distinct values of the reference and `current` together.

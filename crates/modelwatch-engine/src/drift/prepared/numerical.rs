@@ -12,6 +12,7 @@ use super::super::binning::{
 };
 use super::super::distance::{cdf_distance_sorted, sorted, std_population};
 use super::super::hellinger::{binned_overlap, of_overlap};
+use super::super::histograms::{Histograms, of_counts, of_sorted};
 use super::super::ks::{ExactKsCache, p_value_sorted};
 use super::super::{Category, DriftError, Method, Sample};
 
@@ -172,15 +173,38 @@ impl PreparedNumbers {
                 category_shares(reference, self.len(), &current_counts, current.len())
             }
             None => {
-                let min = current.iter().copied().fold(self.min, f64::min);
-                let max = current.iter().copied().fold(self.max, f64::max);
-                let integers = !floats && self.integers && all_integers(current);
-                let edges = sturges_edges_of(min, max, self.len() + current.len(), integers);
+                let edges = self.pooled_edges(current, floats);
                 let r = shares(&histogram_sorted(&self.sorted, &edges), self.len());
                 let c = shares(&histogram_sorted(&sorted_current(), &edges), current.len());
                 (r, c)
             }
         }
+    }
+
+    /// Sturges edges over both sides: their fold minimum and maximum, their count.
+    fn pooled_edges(&self, current: &[f64], floats: bool) -> Vec<f64> {
+        let min = current.iter().copied().fold(self.min, f64::min);
+        let max = current.iter().copied().fold(self.max, f64::max);
+        let integers = !floats && self.integers && all_integers(current);
+        sturges_edges_of(min, max, self.len() + current.len(), integers)
+    }
+
+    /// The two sides' histograms as [`Self::binned`] bins them (`drift::histograms`), with
+    /// work on the window alone; `None` when a side has no value.
+    pub(super) fn histograms(&self, current: &[f64], floats: bool) -> Option<Histograms> {
+        if self.is_empty() || current.is_empty() {
+            return None;
+        }
+        Some(match &self.counts {
+            Some(reference) => {
+                let current_counts = counts(&categories(&Sample::Numerical(current)));
+                of_counts(reference, self.len(), &current_counts, current.len())
+            }
+            None => {
+                let edges = self.pooled_edges(current, floats);
+                of_sorted(&self.sorted, &sorted(current), edges)
+            }
+        })
     }
 
     /// The Hellinger distance against `current`, sorted: Sturges edges over the distinct values

@@ -1,11 +1,11 @@
 //! Property tests: a prepared reference scores every window as `drift::score` does, bit for
-//! bit, on random data with ties, constant columns, few distinct values, −0 and 0, and
+//! bit, and bins it as `drift::histograms` does, on random data with ties, constant columns, few distinct values, −0 and 0, and
 //! categories the reference never saw.
 
 use proptest::prelude::*;
 
 use super::super::binning::distinct;
-use super::super::{Category, Method, Sample, score};
+use super::super::{Category, Method, Sample, histograms, score};
 use super::{ExactKsCache, PreparedColumn};
 
 /// The same result: equal bits (NaN included), or the same error; a second time with exact
@@ -82,6 +82,9 @@ proptest! {
         union.dedup();
         prop_assert_eq!(prepared.n_unique(&c), union.len());
         prop_assert_eq!(prepared.n_unique(&Sample::Numerical(&[])), distinct(&reference).len());
+        for floats in [false, true] {
+            prop_assert_eq!(prepared.histograms(&c, floats), histograms(&r, &c, floats));
+        }
     }
 
     #[test]
@@ -99,6 +102,7 @@ proptest! {
         union.sort();
         union.dedup();
         prop_assert_eq!(prepared.n_unique(&c), union.len());
+        prop_assert_eq!(prepared.histograms(&c, false), histograms(&r, &c, false));
         prepared.with_sample(|sample| match sample {
             Sample::Categorical(values) => assert_eq!(*values, &reference[..]),
             Sample::Numerical(_) => panic!("a categorical column"),
@@ -128,6 +132,7 @@ fn a_large_reference_takes_the_sturges_and_exact_ks_paths() {
     ] {
         assert_same(method, &r, &prepared, &c);
     }
+    assert_eq!(prepared.histograms(&c, false), histograms(&r, &c, false));
 }
 
 #[test]

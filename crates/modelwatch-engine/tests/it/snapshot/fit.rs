@@ -136,7 +136,8 @@ fn the_format_is_pinned() {
     // Since format 3, traffic too: a binary model's pending join, windows and CBPE reference,
     // a multiclass model's score rows and a regression model's pending predictions; since
     // format 4, the binary model's drift reference and window; since format 5, its uploaded
-    // reference and a data_drift rule's alerts (pending for ever: `for` is never reached).
+    // reference and a data_drift rule's alerts (pending for ever: `for` is never reached); since
+    // format 6, each instance's latest compared drift window.
     let models = r#"
 [[rules]]
 name = "tb-drift"
@@ -213,8 +214,8 @@ window = 30
     assert_eq!(
         (bytes.len(), digest.as_str()),
         (
-            82733,
-            "c270d832033557d5b1723156c5c4b72ddc7b339367529d3b707a61ad0ac70b87"
+            83423,
+            "f0bf4055b6cbfebbf2142c43547181b02d991d05529cf80cd28e3f4da8e5484a"
         )
     );
 }

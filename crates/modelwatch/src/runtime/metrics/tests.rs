@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modelwatch_engine::{ModelId, RuleState, RuleStatus, Timestamp};
+use modelwatch_store::JobState;
 
 use super::{DeliveryOutcome, Metrics, Rejection, SeriesSnapshot, render};
 
 /// Every family, in the order of the exposition: name, type and HELP text.
-const FAMILIES: [(&str, &str, &str); 19] = [
+const FAMILIES: [(&str, &str, &str); 22] = [
     (
         "modelwatch_events_ingested_total",
         "counter",
@@ -30,6 +31,13 @@ const FAMILIES: [(&str, &str, &str); 19] = [
         "modelwatch_commit_duration_seconds",
         "histogram",
         "Time of each group commit to the store.",
+    ),
+    (
+        "modelwatch_write_failures_total",
+        "counter",
+        "Writes to the store that failed since the process started (a commit, a flush of points, \
+         a snapshot or retention step); after one that is transient, such as a full disk, ingest \
+         is refused with 503 until a write succeeds.",
     ),
     (
         "modelwatch_retrain_decisions_total",
@@ -92,6 +100,17 @@ const FAMILIES: [(&str, &str, &str); 19] = [
         "Attempts of retrain and rollback jobs ended since the process started, by outcome.",
     ),
     (
+        "modelwatch_jobs",
+        "gauge",
+        "Retrain and rollback jobs in the store, by state (queued, running, succeeded, failed, \
+         timed_out, cancelled).",
+    ),
+    (
+        "modelwatch_store_bytes",
+        "gauge",
+        "Bytes the store takes on disk: its database file and write-ahead log.",
+    ),
+    (
         "modelwatch_series_omitted",
         "gauge",
         "Series not exported because of the cap on exported series.",
@@ -144,6 +163,7 @@ fn exposition() -> String {
     );
     metrics.record_commit(Duration::from_secs(3), 1, &[("granted", "alert_firing")]);
     metrics.record_refusal(Rejection::QueueFull);
+    metrics.record_write_failure();
     metrics.set_deleted(100, 500);
     metrics.record_deleted(1, 5);
     metrics.record_retention_failure();
@@ -155,6 +175,7 @@ fn exposition() -> String {
     metrics.record_delivery("pager \"night\"\\2", DeliveryOutcome::GivenUp);
     metrics.record_job_started("command");
     metrics.record_job_attempt_ended("timed_out");
+    metrics.record_store(&[(JobState::Running, 1), (JobState::Failed, 3)], 123_456);
     let rules = vec![
         status(
             "canary-0",
@@ -202,6 +223,7 @@ fn samples_keep_their_labels_and_values() {
         r#"modelwatch_ingest_rejected_total{reason="queue_full"} 1"#.to_string(),
         r#"modelwatch_ingest_rejected_total{reason="syntax"} 0"#.to_string(),
         "modelwatch_ingest_queue_depth 2".to_string(),
+        "modelwatch_write_failures_total 1".to_string(),
         r#"modelwatch_commit_duration_seconds_bucket{le="0.0005"} 0"#.to_string(),
         r#"modelwatch_commit_duration_seconds_bucket{le="0.001"} 1"#.to_string(),
         r#"modelwatch_commit_duration_seconds_bucket{le="2.5"} 1"#.to_string(),
@@ -218,6 +240,10 @@ fn samples_keep_their_labels_and_values() {
             .to_string(),
         r#"modelwatch_job_attempts_started_total{backend="command"} 1"#.to_string(),
         r#"modelwatch_job_attempts_ended_total{outcome="timed_out"} 1"#.to_string(),
+        r#"modelwatch_jobs{state="running"} 1"#.to_string(),
+        r#"modelwatch_jobs{state="failed"} 3"#.to_string(),
+        r#"modelwatch_jobs{state="queued"} 0"#.to_string(),
+        "modelwatch_store_bytes 123456".to_string(),
         "modelwatch_series_omitted 1".to_string(),
         format!(r#"modelwatch_series_value{{{series},metric="latency_ms"}} NaN"#),
         format!(

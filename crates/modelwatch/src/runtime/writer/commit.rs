@@ -80,6 +80,7 @@ impl Writer<'_> {
         error: StoreError,
         engine_ahead: bool,
     ) -> Result<(), WriterError> {
+        self.metrics.record_write_failure();
         if !error.is_transient() {
             return Err(error.into());
         }

@@ -1,7 +1,7 @@
 //! What the writer takes from its queue ([`Message`]: events, scrapes, retention, flushes,
-//! registry changes) and what it answers (a [`Stored`] count, or why nothing was stored).
+//! registry changes, reads of drift state) and what it answers (a [`Stored`] count, or why nothing was stored).
 
-use modelwatch_engine::quality::ReferenceInForce;
+use modelwatch_engine::quality::{DriftStatus, ReferenceInForce};
 use modelwatch_engine::{Input, Timestamp};
 use modelwatch_store::{EffectUpdate, ModelVersion, RegistryError, VersionChange};
 use serde::Serialize;
@@ -51,6 +51,18 @@ pub enum Message {
     /// A read of the drift reference in force for a model (`GET /v1/models/{name}/reference`):
     /// answered at once from the engine's state, which holds every input committed before.
     Reference(ReferenceRequest),
+    /// A read of a model's drift (`GET /v1/models/{name}/drift`): answered at once from the
+    /// engine's state, like [`Message::Reference`].
+    Drift(DriftRequest),
+}
+
+/// Which model's drift, and where to answer (`None`: no drift settings).
+#[derive(Debug)]
+pub struct DriftRequest {
+    /// The model.
+    pub model: String,
+    /// Where the writer answers.
+    pub reply: oneshot::Sender<Option<DriftStatus>>,
 }
 
 /// Which model's drift reference, and where to answer (`None`: no drift settings).

@@ -95,6 +95,12 @@ async fn assert_refuses_events_and_serves_reads(routes: &Routes, refused: &[Valu
         "{}",
         metrics.text
     );
+    let failures: f64 = (metrics.text.lines())
+        .find_map(|line| line.strip_prefix("modelwatch_write_failures_total "))
+        .unwrap_or_else(|| panic!("no write failures in {}", metrics.text))
+        .parse()
+        .unwrap();
+    assert!(failures >= 1.0, "{}", metrics.text);
     let models = routes.get("/v1/models").await;
     assert_eq!(models.status, 200, "{}", models.text);
     // Points not yet written wait in the writer's memory: the read answers what is stored.

@@ -11,12 +11,15 @@
 //! - `bodies`: the bounds on request bodies (413 on the declared length, 408 past the body
 //!   timeout, 503 past the bytes in flight), on a paused clock.
 //! - `reference`: drift references uploaded and read (`PUT`/`GET /v1/models/{name}/reference`).
+//! - `drift`: where a model's drift stands, with the histograms compared
+//!   (`GET /v1/models/{name}/drift`), on the fraud-traffic example.
 //! - `max_series`: events beyond `--max-series` are refused whole with 422, and counted.
 //! - `full_disk`: a store that cannot write refuses events with the reason while reads go on,
 //!   and the writer takes events again by itself once it can write.
 
 mod alerts;
 mod bodies;
+mod drift;
 mod event_time;
 mod full_disk;
 mod inputs;
