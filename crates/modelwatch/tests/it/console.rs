@@ -1,0 +1,252 @@
+//! The web console in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver against `modelwatch serve` as a child process: every page renders
+//! without a console error (and says so when there is no data yet or the server is gone), the
+//! model page shades the firing period of the alert `replay` reports at its times, and a promote
+//! through the console changes the registry while a read-only token sees no promote button.
+//!
+//! Without `chromedriver` or `chromium` on PATH these tests skip, or fail when
+//! MODELWATCH_REQUIRE_SERVERS=1 (as `.ci/run` sets). No sleeping: every wait is the browser
+//! awaiting a condition on the page, bounded by the session's script timeout.
+
+use serde_json::{Value, json};
+
+use crate::console_webdriver::Browser;
+use crate::serve_child::{Client, ServeChild, example_events, http_agent, ndjson, replay};
+
+const READ_TOKEN: &str = "console-read-4b1d";
+const ADMIN_TOKEN: &str = "console-admin-9e27";
+
+fn browser_available() -> bool {
+    crate::serve_child::server_available("chromedriver", "chromium-driver")
+        && crate::serve_child::server_available("chromium", "chromium")
+}
+
+/// The console's pages, each as its hash, for the example model.
+const PAGES: [&str; 13] = [
+    "#/",
+    "#/model/fraud-detector",
+    "#/alerts",
+    "#/alerts?state=firing",
+    "#/decisions",
+    "#/jobs",
+    "#/deliveries",
+    "#/audit",
+    "#/audit?model=fraud-detector",
+    "#/registry",
+    "#/registry/fraud-detector",
+    "#/quality",
+    "#/quality/fraud-detector",
+];
+
+#[test]
+fn every_page_renders_without_a_console_error_and_says_when_there_is_nothing_or_no_server() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |_| {});
+    let browser = Browser::start();
+
+    // Before any event: the empty state says how data comes.
+    assert_eq!(browser.page(&serve.base, "#/"), "ready");
+    browser.wait_for("document.querySelector('[data-notice=empty]')");
+    assert!(browser.severe_errors().is_empty());
+
+    Client::of(&serve).ingest(&example_events());
+    for page in PAGES {
+        assert_eq!(browser.page(&serve.base, page), "ready", "{page}");
+        let errors = browser.severe_errors();
+        assert!(errors.is_empty(), "{page}: {errors:?}");
+    }
+    // The overview lists the model with its firing alerts and filters it by the search.
+    assert_eq!(browser.page(&serve.base, "#/"), "ready");
+    let firing = browser.wait_for(
+        "document.querySelector('article[data-model=\"fraud-detector\"]')?.dataset.firing",
+    );
+    assert_ne!(firing, json!("0"));
+    browser.type_into("input[type=search]", "no-such-model");
+    browser.wait_for("document.querySelector('[data-notice=empty]') && !document.querySelector('article[data-model]')");
+
+    // serve gone: the page says it is not updated, and keeps what it showed.
+    serve.kill();
+    browser.wait_for("document.getElementById('updated').classList.contains('stale')");
+    assert!(
+        browser
+            .run("return document.getElementById('updated').textContent", &[])
+            .as_str()
+            .unwrap()
+            .starts_with("not updated")
+    );
+}
+
+#[test]
+fn the_model_page_shades_the_firing_period_of_the_alert_replay_reports_at_its_times() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let events = example_events();
+    let (alerts, _) = replay(dir.path(), &events);
+    let alert = alerts
+        .iter()
+        .find(|alert| alert["state"] == "firing")
+        .expect("replay reports a firing alert");
+    let serve = ServeChild::start(&dir.path().join("data"), |_| {});
+    let client = Client::of(&serve);
+    client.ingest(&events);
+    // Where the alert went after firing: its next transition, if any, ends the band.
+    let alert_id = alert["alert_id"].as_str().unwrap();
+    let transitions = client.all(&format!("alerts/{alert_id}"));
+    let firing = transitions
+        .iter()
+        .position(|transition| transition["id"] == alert["id"])
+        .unwrap();
+    let end = transitions.get(firing + 1).map_or(String::new(), |next| {
+        next["at"].as_str().unwrap().to_string()
+    });
+
+    let browser = Browser::start();
+    let model = alert["model"]["name"].as_str().unwrap();
+    assert_eq!(
+        browser.page(&serve.base, &format!("#/model/{model}")),
+        "ready"
+    );
+    let band = browser.wait_for(&format!(
+        "(() => {{
+           const band = document.querySelector(
+             '.chart[data-metric=\"{metric}\"] .band-firing[data-alert-id=\"{alert_id}\"]');
+           if (!band) return null;
+           const box = band.getBoundingClientRect();
+           return {{start: band.dataset.start, end: band.dataset.end, width: box.width,
+                    title: band.title, shown: band.style.display !== 'none'}};
+         }})()",
+        metric = alert["metric"].as_str().unwrap(),
+    ));
+    assert_eq!(band["start"], alert["at"], "{band}");
+    assert_eq!(band["end"], json!(end), "{band}");
+    assert_eq!(band["shown"], json!(true), "{band}");
+    assert!(band["width"].as_f64().unwrap() > 1.0, "{band}");
+    // The tooltip explains the alert.
+    let title = band["title"].as_str().unwrap();
+    assert!(
+        title.contains(alert["message"].as_str().unwrap()),
+        "{title}"
+    );
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// GET `path` with `token`: the JSON answer.
+fn get(base: &str, path: &str, token: &str) -> Value {
+    let mut response = http_agent()
+        .get(format!("{base}{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+/// Types `token` into the console's token form and awaits the scopes it names.
+fn use_token(browser: &Browser, token: &str, scopes: &str) {
+    browser.type_into("#token input[name=token]", token);
+    browser.click("#token button[type=submit]");
+    browser.wait_for(&format!(
+        "document.querySelector('#token .who[data-scopes=\"{scopes}\"]')"
+    ));
+}
+
+#[test]
+fn a_promote_through_the_console_changes_the_registry_and_a_read_only_token_sees_no_button() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |command| {
+        command
+            .args(["--token-env", "MW_CONSOLE_READ:read"])
+            .args(["--token-env", "MW_CONSOLE_ADMIN:admin"])
+            .env("MW_CONSOLE_READ", READ_TOKEN)
+            .env("MW_CONSOLE_ADMIN", ADMIN_TOKEN);
+    });
+    for chunk in example_events().chunks(50) {
+        let response = http_agent()
+            .post(format!("{}/v1/events", serve.base))
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .header("content-type", "application/x-ndjson")
+            .send(ndjson(chunk))
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 202);
+    }
+    let versions = |base: &str| {
+        get(base, "/v1/models/fraud-detector/versions", READ_TOKEN)["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["version"].as_str().unwrap().to_string(),
+                    v["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(versions(&serve.base).contains(&("1.5.0".to_string(), "candidate".to_string())));
+
+    let browser = Browser::start();
+    // No token yet: the shell loads, and the page asks for one naming the scope.
+    assert_eq!(browser.page(&serve.base, "#/"), "error");
+    browser.wait_for("document.querySelector('[data-notice=auth]')");
+
+    use_token(&browser, ADMIN_TOKEN, "ingest,read,admin");
+    assert_eq!(
+        browser.page(&serve.base, "#/registry/fraud-detector"),
+        "ready"
+    );
+    browser.click("button[data-change=promote][data-version=\"1.5.0\"]");
+    browser.wait_for("document.querySelector('dialog[open][data-confirm]')");
+    browser.click("dialog[open] button[data-answer=yes]");
+    browser.wait_for("document.querySelector('[data-done=promote]')");
+    let now = versions(&serve.base);
+    assert!(
+        now.contains(&("1.5.0".to_string(), "production".to_string())),
+        "{now:?}"
+    );
+    assert!(
+        now.contains(&("1.4.0".to_string(), "archived".to_string())),
+        "{now:?}"
+    );
+    let audit = get(&serve.base, "/v1/audit?model=fraud-detector", READ_TOKEN);
+    assert_eq!(audit["items"][0]["action"], "version_promoted");
+    assert_eq!(audit["items"][0]["actor"], "env MW_CONSOLE_ADMIN");
+    // The token lives in the tab's session storage only: not in the address, not a cookie.
+    let kept = browser.run(
+        "return [location.href, document.cookie, sessionStorage.getItem('modelwatch.token')]",
+        &[],
+    );
+    assert!(!kept[0].as_str().unwrap().contains(ADMIN_TOKEN), "{kept}");
+    assert_eq!(kept[1], "");
+    assert_eq!(kept[2], ADMIN_TOKEN);
+
+    // A read-only token: the registry shows, without a change button.
+    browser.click("#token button[type=button]");
+    browser.wait_for("!sessionStorage.getItem('modelwatch.token')");
+    use_token(&browser, READ_TOKEN, "read");
+    assert_eq!(
+        browser.page(&serve.base, "#/registry/fraud-detector"),
+        "ready"
+    );
+    let shown = browser.run(
+        "return [document.querySelectorAll('button[data-change]').length, \
+                 Boolean(document.querySelector('[data-readonly]')), \
+                 document.querySelectorAll('table.versions tbody tr').length]",
+        &[],
+    );
+    assert_eq!(shown, json!([0, true, 2]));
+    let errors = browser.severe_errors();
+    // The page's first read without a token was a 401 the browser logs: nothing else.
+    assert!(
+        errors.iter().all(|error| error.contains("401")),
+        "{errors:?}"
+    );
+}
