@@ -48,9 +48,11 @@
       el('dt', { text: 'candidate' }), el('dd', { text: candidates.join(', ') || '–' }),
       el('dt', { text: 'alerts' }), el('dd', {},
         firing.length + ' firing, ' + pending.length + ' pending',
-        ...model.alerts.map((alert) => el('div', { class: 'muted', title: alert.message },
+        ...model.alerts.slice(0, 5).map((alert) => el('div', { class: 'muted', title: alert.message },
           badge(alert.state), ' ', alert.rule + ' on ' + alert.metric + ' (' +
-          alert.model.version + '/' + alert.model.instance + ')'))),
+          alert.model.version + '/' + alert.model.instance + ')')),
+        model.alerts.length > 5 ? el('div', {}, MW.ui.link('#/alerts?model=' + encodeURIComponent(model.name),
+          (model.alerts.length - 5) + ' more')) : null),
       el('dt', { text: 'running jobs' }), el('dd', {}, jobs.length
         ? jobs.map((job) => el('div', {}, MW.ui.link('#/jobs?id=' + job.id, job.kind + ' ' + job.id.slice(0, 8)),
           ' since ' + time(job.started_at)))
@@ -60,8 +62,8 @@
         : '–'),
       el('dt', { text: 'latest' }), el('dd', {}, el('table', { class: 'latest' }, el('tbody', {},
         latest.map((point) => el('tr', {},
-          el('td', { text: point.metric }), el('td', { text: num(point.value) }),
-          el('td', { class: 'muted', text: point.version + '/' + point.instance + ' ' + time(point.at) }))))))),
+          el('td', { text: point.metric }), el('td', { text: num(point.value), title: time(point.at) }),
+          el('td', { class: 'muted', text: point.version + '/' + point.instance }))))))),
     el('p', {}, MW.ui.link('#/model/' + encodeURIComponent(model.name), 'charts'), ' · ',
       MW.ui.link('#/registry/' + encodeURIComponent(model.name), 'registry'), ' · ',
       MW.ui.link('#/alerts?model=' + encodeURIComponent(model.name), 'alerts'), ' · ',
