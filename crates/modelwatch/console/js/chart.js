@@ -100,7 +100,9 @@
     box.append(el('h3', { text: spec.title }));
     const thresholds = spec.thresholds || [];
     const data = align(spec.series);
-    const width = spec.width || Math.max(320, container.clientWidth - 8);
+    // A container not yet in the document has no width: take the page's.
+    const room = container.clientWidth || document.getElementById('page').clientWidth - 64;
+    const width = spec.width || Math.max(320, room - 32);
     const options = {
       width: width,
       height: spec.height || 240,
@@ -119,7 +121,7 @@
       },
       series: [{ label: 'time', value: (_plot, v) => v === null ? '' : MW.ui.time(new Date(v * 1000).toISOString()) }]
         .concat(spec.series.map((s, i) => ({
-          label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
+          label: s.label, stroke: i < PALETTE.length ? PALETTE[i] : 'hsl(' + (i * 137) % 360 + ', 65%, 42%)', width: 1.5, spanGaps: true,
           points: { show: false },
         }))),
       hooks: {

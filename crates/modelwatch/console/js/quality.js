@@ -18,21 +18,25 @@
     };
   }
 
-  /** One chart of a realized metric and its estimate, a line per version/instance of each. */
-  async function pairChart(into, name, pair, present, alerts, group) {
-    const estimated = await MW.model.series(name, pair.estimate);
-    const realized = present.has(pair.realized) ? await MW.model.series(name, pair.realized) : [];
-    const lines = realized.map((line) => Object.assign({}, line, { label: pair.realized + ' ' + line.label }))
-      .concat(estimated.map((line) => Object.assign({}, line, { label: pair.estimate + ' ' + line.label })));
+  /** One chart of several metrics of a model, a line per metric and version/instance, with the
+   * alert periods of each. */
+  async function combined(into, name, title, metrics, alerts, group) {
+    let lines = [];
+    for (const metric of metrics) {
+      const found = await MW.model.series(name, metric);
+      lines = lines.concat(found.map((line) => Object.assign({}, line, { label: metric + ' ' + line.label })));
+    }
     if (lines.length === 0) return;
     let high = -Infinity;
     for (const line of lines) if (line.x.length) high = Math.max(high, line.x[line.x.length - 1]);
-    MW.chart.chart(into, { title: pair.realized + ': realized and estimated (CBPE)', series: lines, group: group,
-      bands: MW.model.bands(alerts, pair.realized, high).concat(MW.model.bands(alerts, pair.estimate, high)) });
+    const bands = [];
+    for (const metric of metrics) bands.push(...MW.model.bands(alerts, metric, high));
+    MW.chart.chart(into, { title: title, series: lines, group: group, bands: bands });
   }
 
-  async function modelSection(name, current) {
+  async function modelSection(view, name, current) {
     const box = el('section', { class: 'card', 'data-quality': name });
+    view.append(box);
     const model = await MW.source.get('/v1/models/' + encodeURIComponent(name));
     const metrics = MW.model.metricsOf(model);
     const kinds = classify(metrics);
@@ -51,7 +55,8 @@
     }
     for (const pair of kinds.pairs) {
       if (!current()) return box;
-      await pairChart(box, name, pair, kinds.present, alerts, group);
+      const metrics = kinds.present.has(pair.realized) ? [pair.realized, pair.estimate] : [pair.estimate];
+      await combined(box, name, pair.realized + ': realized and estimated (CBPE)', metrics, alerts, group);
     }
     box.append(el('h3', { text: 'Label coverage' }));
     if (kinds.coverage.length) {
@@ -61,13 +66,10 @@
     }
     box.append(el('h3', { text: 'Drift scores over time' }));
     if (kinds.drift.length) {
-      for (const metric of kinds.drift) {
-        try {
-          await MW.model.charts(box, name, [metric], { alerts: alerts, decisions: [], jobs: [], audit: [] }, current);
-        } catch (error) {
-          box.append(el('div', { class: 'muted' }, metric + ': ', MW.ui.failure(error)));
-        }
-      }
+      const columns = kinds.drift.filter((metric) => metric.startsWith('drift.'));
+      const overall = kinds.drift.filter((metric) => !metric.startsWith('drift.'));
+      if (overall.length) await combined(box, name, 'drift score (share of drifted columns)', overall, alerts, group);
+      if (columns.length) await combined(box, name, 'each column\'s drift score', columns, alerts, group);
     } else {
       box.append(el('p', { class: 'muted', text: 'No drift score yet: drift needs a reference and drift settings for the model (docs/drift.md).' }));
     }
@@ -88,7 +90,7 @@
       if (names.length === 0) { view.append(empty('models')); return null; }
       for (const name of names) {
         if (!ctx.current()) return null;
-        view.append(await modelSection(name, ctx.current));
+        await modelSection(view, name, ctx.current);
       }
       return null;
     },

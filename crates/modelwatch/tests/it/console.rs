@@ -1,8 +1,9 @@
 //! The web console in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
 //! driven over WebDriver against `modelwatch serve` as a child process: every page renders
 //! without a console error (and says so when there is no data yet or the server is gone), the
-//! model page shades the firing period of the alert `replay` reports at its times, and a promote
-//! through the console changes the registry while a read-only token sees no promote button.
+//! model page shades the firing period of the alert `replay` reports at its times, a promote
+//! through the console changes the registry while a read-only token sees no promote button, and
+//! the quality page draws the traffic example's realized and estimated quality and drift.
 //!
 //! Without `chromedriver` or `chromium` on PATH these tests skip, or fail when
 //! MODELWATCH_REQUIRE_SERVERS=1 (as `.ci/run` sets). No sleeping: every wait is the browser
@@ -249,4 +250,71 @@ fn a_promote_through_the_console_changes_the_registry_and_a_read_only_token_sees
         errors.iter().all(|error| error.contains("401")),
         "{errors:?}"
     );
+}
+
+/// The traffic example through serve: the quality page draws realized accuracy beside its CBPE
+/// estimate, label coverage and the drift scores, and keeps the place of the histograms.
+#[test]
+fn the_quality_page_draws_realized_and_estimated_quality_coverage_and_drift_of_the_traffic_example()
+{
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |command| {
+        command.args(["--config", "examples/fraud-traffic.toml"]);
+    });
+    let traffic =
+        std::fs::read_to_string(crate::repo_root().join("examples/fraud-traffic.jsonl")).unwrap();
+    let (status, body) = Client::of(&serve).post("/v1/events", "application/x-ndjson", &traffic);
+    assert_eq!(status, 202, "{body}");
+
+    let browser = Browser::start();
+    assert_eq!(
+        browser.page(&serve.base, "#/quality/fraud-detector"),
+        "ready"
+    );
+    let charts = browser.run(
+        "return Array.from(document.querySelectorAll('.chart')).map((chart) => [
+           chart.dataset.metric,
+           Array.from(chart.querySelectorAll('.u-legend .u-label')).map((label) => label.textContent)])",
+        &[],
+    );
+    let legend = |title: &str| -> Vec<String> {
+        charts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|chart| chart[0] == title)
+            .unwrap_or_else(|| panic!("no chart {title}: {charts}"))[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|label| label.as_str().unwrap().to_string())
+            .collect()
+    };
+    let accuracy = legend("accuracy: realized and estimated (CBPE)");
+    assert!(
+        accuracy.iter().any(|label| label.starts_with("accuracy "))
+            && accuracy
+                .iter()
+                .any(|label| label.starts_with("estimated_accuracy ")),
+        "{accuracy:?}"
+    );
+    assert!(!legend("label_coverage").is_empty());
+    assert!(
+        legend("each column's drift score")
+            .iter()
+            .any(|label| label.starts_with("drift.amount ")),
+        "{charts}"
+    );
+    assert_eq!(
+        browser.run(
+            "return Boolean(document.querySelector('[data-placeholder=histograms]'))",
+            &[]
+        ),
+        json!(true)
+    );
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
 }
