@@ -81,58 +81,68 @@ fn every_page_renders_without_a_console_error_and_says_when_there_is_nothing_or_
 }
 
 #[test]
-fn the_model_page_shades_the_firing_period_of_the_alert_replay_reports_at_its_times() {
+fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_their_times() {
     if !browser_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let events = example_events();
     let (alerts, _) = replay(dir.path(), &events);
-    let alert = alerts
+    // Each firing transition replay reports, and where its alert went next (the band's end;
+    // none while it still fires).
+    let expected: Vec<(String, String, String, String)> = alerts
         .iter()
-        .find(|alert| alert["state"] == "firing")
-        .expect("replay reports a firing alert");
+        .enumerate()
+        .filter(|(_, alert)| alert["state"] == "firing")
+        .map(|(index, alert)| {
+            let end = alerts[index + 1..]
+                .iter()
+                .find(|later| later["alert_id"] == alert["alert_id"])
+                .map_or(String::new(), |next| {
+                    next["at"].as_str().unwrap().to_string()
+                });
+            let text = |value: &Value| value.as_str().unwrap().to_string();
+            (
+                text(&alert["alert_id"]),
+                text(&alert["at"]),
+                end,
+                text(&alert["message"]),
+            )
+        })
+        .collect();
+    assert!(
+        expected.iter().any(|(_, _, end, _)| !end.is_empty()),
+        "the example has an alert that fires and resolves: {expected:?}"
+    );
+    let model = alerts[0]["model"]["name"].as_str().unwrap();
     let serve = ServeChild::start(&dir.path().join("data"), |_| {});
-    let client = Client::of(&serve);
-    client.ingest(&events);
-    // Where the alert went after firing: its next transition, if any, ends the band.
-    let alert_id = alert["alert_id"].as_str().unwrap();
-    let transitions = client.all(&format!("alerts/{alert_id}"));
-    let firing = transitions
-        .iter()
-        .position(|transition| transition["id"] == alert["id"])
-        .unwrap();
-    let end = transitions.get(firing + 1).map_or(String::new(), |next| {
-        next["at"].as_str().unwrap().to_string()
-    });
+    Client::of(&serve).ingest(&events);
 
     let browser = Browser::start();
-    let model = alert["model"]["name"].as_str().unwrap();
     assert_eq!(
         browser.page(&serve.base, &format!("#/model/{model}")),
         "ready"
     );
-    let band = browser.wait_for(&format!(
-        "(() => {{
-           const band = document.querySelector(
-             '.chart[data-metric=\"{metric}\"] .band-firing[data-alert-id=\"{alert_id}\"]');
-           if (!band) return null;
-           const box = band.getBoundingClientRect();
-           return {{start: band.dataset.start, end: band.dataset.end, width: box.width,
-                    title: band.title, shown: band.style.display !== 'none'}};
-         }})()",
-        metric = alert["metric"].as_str().unwrap(),
-    ));
-    assert_eq!(band["start"], alert["at"], "{band}");
-    assert_eq!(band["end"], json!(end), "{band}");
-    assert_eq!(band["shown"], json!(true), "{band}");
-    assert!(band["width"].as_f64().unwrap() > 1.0, "{band}");
-    // The tooltip explains the alert.
-    let title = band["title"].as_str().unwrap();
-    assert!(
-        title.contains(alert["message"].as_str().unwrap()),
-        "{title}"
+    let bands = browser.run(
+        "return Array.from(document.querySelectorAll('.chart .band-firing')).map((band) => ({
+           alert: band.dataset.alertId, start: band.dataset.start, end: band.dataset.end,
+           width: band.getBoundingClientRect().width, shown: band.style.display !== 'none',
+           title: band.title}))",
+        &[],
     );
+    let bands = bands.as_array().unwrap();
+    for (alert_id, start, end, message) in &expected {
+        let band = bands
+            .iter()
+            .find(|band| band["alert"] == alert_id.as_str() && band["start"] == start.as_str())
+            .unwrap_or_else(|| panic!("no firing band of {alert_id} from {start}: {bands:?}"));
+        assert_eq!(band["end"], json!(end), "{band}");
+        assert_eq!(band["shown"], json!(true), "{band}");
+        assert!(band["width"].as_f64().unwrap() > 1.0, "{band}");
+        // The tooltip explains the alert.
+        assert!(band["title"].as_str().unwrap().contains(message), "{band}");
+    }
+    assert_eq!(bands.len(), expected.len(), "{bands:?}");
     let errors = browser.severe_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }
