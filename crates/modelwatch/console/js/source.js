@@ -67,14 +67,29 @@
     };
   }
 
-  /** A report: every answer inlined as a map of API path to JSON, read from `element`. */
+  /** A path without its paging (`limit`, `after`), the other parameters sorted by name: the
+   * key of a report's answers. */
+  function canonical(path) {
+    const [route, query] = path.split('?');
+    const params = new URLSearchParams(query || '');
+    params.delete('limit');
+    params.delete('after');
+    params.sort();
+    const rest = params.toString();
+    return rest ? route + '?' + rest : route;
+  }
+
+  /** A report: every answer inlined in `element` as a JSON object whose keys are API paths
+   * without paging (see `canonical`) and whose values are the answers, a listing's with all its
+   * items and `"next": null`. */
   function inlined(element) {
     const answers = JSON.parse(element.textContent);
     return {
       live: false,
       get: async (path) => {
-        if (Object.prototype.hasOwnProperty.call(answers, path)) return answers[path];
-        throw new ApiError('missing', 'this report holds no answer for ' + path, { path: path });
+        const key = canonical(path);
+        if (Object.prototype.hasOwnProperty.call(answers, key)) return answers[key];
+        throw new ApiError('missing', 'this report holds no answer for ' + key, { path: path });
       },
       post: async (path) => {
         throw new ApiError('missing', 'a report is read-only: ' + path + ' needs a live server',
@@ -117,5 +132,5 @@
   const data = document.getElementById('modelwatch-data');
   MW.ApiError = ApiError;
   MW.source = data ? inlined(data) : live();
-  MW.api = { path: path, all: all };
+  MW.api = { path: path, all: all, canonical: canonical };
 })(window.MW = window.MW || {});

@@ -8,7 +8,8 @@
 //! with `If-None-Match` and gets a bodiless 304 while the binary is unchanged; `/` carries a
 //! Content-Security-Policy that allows only the shell's own scripts and connections. These
 //! routes are not in the OpenAPI document, which describes the API the console calls, not the
-//! console's files (docs/console.md).
+//! console's files (docs/console.md). `standalone.rs` makes the same page with every file and
+//! the API's answers inlined, for a report that opens from disk.
 
 use std::sync::LazyLock;
 
@@ -19,8 +20,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
+mod standalone;
 #[cfg(test)]
 mod tests;
+
+pub use standalone::{DATA_ELEMENT_ID, StandaloneError, standalone_page};
 
 /// One embedded file of the console.
 #[derive(Debug)]

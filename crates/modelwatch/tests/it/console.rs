@@ -3,7 +3,8 @@
 //! without a console error (and says so when there is no data yet or the server is gone), the
 //! model page shades the firing period of the alert `replay` reports at its times, a promote
 //! through the console changes the registry while a read-only token sees no promote button, and
-//! the quality page draws the traffic example's realized and estimated quality and drift.
+//! the quality page draws the traffic example's realized and estimated quality and drift; the
+//! console made one self-contained file draws the same bands from disk with no server.
 //!
 //! Without `chromedriver` or `chromium` on PATH these tests skip, or fail when
 //! MODELWATCH_REQUIRE_SERVERS=1 (as `.ci/run` sets). No sleeping: every wait is the browser
@@ -325,6 +326,80 @@ fn the_quality_page_draws_realized_and_estimated_quality_coverage_and_drift_of_t
         ),
         json!(true)
     );
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// The console as one file (`modelwatch::console::standalone_page`, what a report is made of):
+/// with the answers of the model page's API paths inlined, opened from disk once serve is gone
+/// and with the network off, it draws the same firing bands, read-only, with no console error.
+#[test]
+fn the_standalone_page_draws_the_model_page_from_its_inlined_answers_with_no_server() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |_| {});
+    let client = Client::of(&serve);
+    client.ingest(&example_events());
+    let model = "fraud-detector";
+    let (status, text) = client.get(&format!("/v1/models/{model}"));
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let mut paths = vec![
+        format!("/v1/alerts?model={model}"),
+        format!("/v1/decisions?model={model}"),
+        format!("/v1/jobs?model={model}"),
+        format!("/v1/audit?model={model}"),
+    ];
+    let mut metrics: Vec<&str> = body["latest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|point| point["metric"].as_str().unwrap())
+        .collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    for metric in &metrics {
+        paths.push(format!("/v1/series?metric={metric}&model={model}"));
+    }
+    let mut answers = serde_json::Map::new();
+    answers.insert(format!("/v1/models/{model}"), body.clone());
+    for path in paths {
+        let (status, text) = client.get(&format!("{path}&limit=1000"));
+        assert_eq!(status, 200, "{path}: {text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["next"], Value::Null, "{path}");
+        answers.insert(path, answer);
+    }
+    let firing = answers[&format!("/v1/alerts?model={model}")]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|alert| alert["state"] == "firing")
+        .count();
+    let page = dir.path().join("report.html");
+    std::fs::write(
+        &page,
+        modelwatch::console::standalone_page(&answers).unwrap(),
+    )
+    .unwrap();
+    serve.kill();
+
+    let browser = Browser::start();
+    browser.go_offline();
+    let url = format!("file://{}#/model/{model}", page.display());
+    assert_eq!(browser.page_at(&url), "ready");
+    let shown = browser.run(
+        "return [document.querySelectorAll('.chart .band-firing').length,
+                 document.querySelectorAll('.chart').length,
+                 document.getElementById('token').textContent, navigator.onLine]",
+        &[],
+    );
+    assert_eq!(shown[0], json!(firing), "{shown}");
+    assert_eq!(shown[1], json!(metrics.len()), "{shown}");
+    assert!(shown[2].as_str().unwrap().contains("read-only"), "{shown}");
+    assert_eq!(shown[3], json!(false), "the browser was online: {shown}");
     let errors = browser.severe_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }

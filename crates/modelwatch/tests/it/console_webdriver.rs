@@ -146,15 +146,32 @@ impl Browser {
     /// Opens a console page (`hash` such as `#/alerts`) of `base` and awaits its rendering: the
     /// `state` it ended in (`ready` or `error`).
     pub fn page(&self, base: &str, hash: &str) -> String {
+        self.page_at(&format!("{base}/{hash}"))
+    }
+
+    /// Opens the console page at `url` and awaits its rendering, as [`Browser::page`].
+    pub fn page_at(&self, url: &str) -> String {
         // A change of the hash alone would not reload the document: load it afresh, so that
         // the state awaited is the new page's (the tab's session storage stays).
         self.open("about:blank");
-        self.open(&format!("{base}/{hash}"));
+        self.open(url);
         let state = self.wait_for(
             "['ready', 'error'].includes(document.getElementById('page').dataset.state) && \
              document.getElementById('page').dataset.state",
         );
         state.as_str().unwrap().to_string()
+    }
+
+    /// Cuts the browser off the network (chromedriver's network conditions): a page must then
+    /// make do with what it holds.
+    pub fn go_offline(&self) {
+        self.command(
+            "POST",
+            "/chromium/network_conditions",
+            &json!({"network_conditions": {
+                "offline": true, "latency": 0, "download_throughput": 0, "upload_throughput": 0
+            }}),
+        );
     }
 
     /// Clicks the first element matching `css`.
