@@ -32,19 +32,25 @@
     return [xs, ...columns];
   }
 
-  /** Charts of one page share their x range (zoom one, zoom all) and their cursor. */
+  /** Charts of one page share their x range (zoom one, zoom all) and their cursor; the group
+   * knows whether the range is zoomed, to keep it when the charts are drawn again. */
   function group() {
     const charts = [];
     let syncing = false;
+    let zoomed = null;
     return {
       add(plot) { charts.push(plot); },
       scaled(source) {
         if (syncing) return;
-        syncing = true;
         const { min, max } = source.scales.x;
+        const xs = source.data[0];
+        const whole = xs.length === 0 || (min <= xs[0] && max >= xs[xs.length - 1]);
+        zoomed = whole ? null : { min: min, max: max };
+        syncing = true;
         for (const plot of charts) if (plot !== source) plot.setScale('x', { min: min, max: max });
         syncing = false;
       },
+      zoomed() { return zoomed; },
       destroy() { for (const plot of charts) plot.destroy(); charts.length = 0; },
     };
   }
@@ -92,13 +98,15 @@
   /**
    * A chart in `container`. spec: {title, series: [{label, x: Float64Array (seconds), y:
    * Float64Array}], bands: [{state, x0, x1, start, end, title, alertId}], thresholds:
-   * [{value, title}], markers: [{kind, x, at, title}], group, width, height}.
+   * [{value, title}], markers: [{kind, x, at, title}], group, zoom: {min, max} or null, width,
+   * height}.
    */
   function chart(container, spec) {
     const box = el('div', { class: 'chart', 'data-metric': spec.title });
     container.append(box);
     box.append(el('h3', { text: spec.title }));
     const thresholds = spec.thresholds || [];
+    let pinned = spec.zoom || null;
     const data = align(spec.series);
     // A container not yet in the document has no width: take the page's.
     const room = container.clientWidth || document.getElementById('page').clientWidth - 64;
@@ -108,7 +116,12 @@
       height: spec.height || 240,
       cursor: { sync: { key: 'modelwatch' }, drag: { x: true, y: false } },
       scales: {
-        x: { time: true },
+        // The first range is the one kept from the charts this one replaces (`spec.zoom`).
+        x: { time: true, range: (_plot, min, max) => {
+          const first = pinned;
+          pinned = null;
+          return first ? [first.min, first.max] : [min, max];
+        } },
         y: {
           range: (_plot, min, max) => {
             let low = min, high = max;
@@ -131,6 +144,7 @@
     };
     const overlay = { bands: [], thresholds: [], markers: [] };
     const plot = new uPlot(options, data, box);
+    box.plot = plot; // for the browser tests: the chart's scales and data
     for (const band of spec.bands || []) {
       const node = el('div', {
         class: 'band band-' + band.state, title: band.title, 'data-state': band.state,
@@ -157,6 +171,19 @@
     return plot;
   }
 
+  /** New points of a chart's series (the same series): the lines and the open alert periods
+   * grow; a zoomed range stays. */
+  function update(plot, series, within) {
+    const data = align(series);
+    const xs = data[0];
+    const last = xs.length ? xs[xs.length - 1] : 0;
+    for (const node of plot.over.querySelectorAll('.band')) {
+      if (node.dataset.end === '') node.dataset.x1 = Math.max(Number(node.dataset.x0), last);
+    }
+    const zoomed = within && within.zoomed();
+    plot.setData(data, !zoomed);
+  }
+
   /** The keys that explain the overlay's colours. */
   function keys() {
     return el('div', { class: 'legend-keys' },
@@ -169,5 +196,5 @@
       el('span', { class: 'muted', text: 'drag or wheel: zoom · shift+wheel: pan · double-click: reset' }));
   }
 
-  MW.chart = { chart: chart, group: group, keys: keys, align: align };
+  MW.chart = { chart: chart, group: group, keys: keys, align: align, update: update };
 })(window.MW = window.MW || {});

@@ -4,21 +4,47 @@
   const { el, time, seconds, num, badge, empty } = MW.ui;
   MW.pages = MW.pages || {};
 
+  /** The points of one metric a page holds: each series' (version/instance) times and values,
+   * and where the next read starts (the newest point's time and the seqs read at it). */
+  function held() {
+    return { groups: new Map(), lastAt: null, lastSeqs: new Set(), count: 0 };
+  }
+
+  /** Every point of a metric from `from` on (all when null), oldest first, along the cursor. */
+  function read(model, metric, from) {
+    return MW.api.all('/v1/series', { model: model, metric: metric, from: from }, 'points');
+  }
+
+  /** Adds `points` (oldest first) to `into`, skipping those it holds; whether a series is new.
+   * A later read starts at the newest time held, so a point that arrives with an older event
+   * time than that shows at the page's next full read. */
+  function add(into, points) {
+    let fresh = false;
+    for (const point of points) {
+      if (into.lastAt === point.at && into.lastSeqs.has(point.seq)) continue;
+      const key = point.version + '/' + point.instance;
+      if (!into.groups.has(key)) { into.groups.set(key, { x: [], y: [] }); fresh = true; }
+      const group = into.groups.get(key);
+      group.x.push(seconds(point.at));
+      group.y.push(point.value);
+      if (into.lastAt !== point.at) { into.lastAt = point.at; into.lastSeqs = new Set(); }
+      into.lastSeqs.add(point.seq);
+      into.count++;
+    }
+    return fresh;
+  }
+
+  /** The held series as one {label, x, y} of typed arrays each, by label. */
+  function lines(from) {
+    return Array.from(from.groups.entries()).sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([label, group]) => ({ label: label, x: Float64Array.from(group.x), y: Float64Array.from(group.y), count: group.x.length }));
+  }
+
   /** Every point of one metric of a model, as one {label, x, y} of typed arrays per series. */
   async function series(model, metric) {
-    const points = await MW.api.all('/v1/series', { model: model, metric: metric }, 'points');
-    const groups = new Map();
-    for (const point of points) {
-      const key = point.version + '/' + point.instance;
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push(point);
-    }
-    return Array.from(groups.entries()).sort().map(([label, list]) => {
-      const x = new Float64Array(list.length);
-      const y = new Float64Array(list.length);
-      list.forEach((point, i) => { x[i] = seconds(point.at); y[i] = point.value; });
-      return { label: label, x: x, y: y, count: list.length };
-    });
+    const into = held();
+    add(into, await read(model, metric, null));
+    return lines(into);
   }
 
   /** The detectors whose bound is in the metric's own unit, drawn as a threshold line. */
@@ -101,34 +127,58 @@
     return { model: model, alerts: alerts, decisions: decisions, jobs: jobs, audit: audit };
   }
 
-  /** Charts for `metrics` of model `name` in `into`, with the overlays of `data`. */
-  async function charts(into, name, metrics, data, current) {
+  /** The time span of some lines, in seconds: [first, last]. */
+  function span(list) {
+    let low = Infinity, high = -Infinity;
+    for (const line of list) {
+      if (line.x.length) { low = Math.min(low, line.x[0]); high = Math.max(high, line.x[line.x.length - 1]); }
+    }
+    return [low, high];
+  }
+
+  function spanText(list, outside) {
+    const [low, high] = span(list);
+    const points = list.reduce((sum, line) => sum + line.count, 0);
+    return points + ' points from ' + time(new Date(low * 1000).toISOString()) + ' to ' +
+      time(new Date(high * 1000).toISOString()) + (outside ? '; ' + outside + ' markers fall outside this time range ' +
+      '(jobs and registry changes carry the server\'s time, points their event time)' : '');
+  }
+
+  /** Charts for `metrics` of model `name` in `into`, with the overlays of `data`; each chart
+   * with the points it holds, to add the next ones to (`more`). */
+  async function charts(into, name, metrics, data, current, zoom) {
     const group = MW.chart.group();
     const marks = data ? markers(data.decisions, data.jobs, data.audit) : [];
-    let drawn = 0;
+    const shown = new Map();
     for (const metric of metrics) {
-      const lines = await series(name, metric);
+      const points = held();
+      add(points, await read(name, metric, null));
       if (!current()) break;
-      if (lines.length === 0) continue;
-      let low = Infinity, high = -Infinity;
-      for (const line of lines) {
-        if (line.x.length) { low = Math.min(low, line.x[0]); high = Math.max(high, line.x[line.x.length - 1]); }
-      }
+      const list = lines(points);
+      if (list.length === 0) continue;
+      const [low, high] = span(list);
       const inRange = marks.filter((m) => m.x >= low && m.x <= high);
-      const outside = marks.length - inRange.length;
-      MW.chart.chart(into, {
-        title: metric, series: lines, group: group,
+      const plot = MW.chart.chart(into, {
+        title: metric, series: list, group: group,
         bands: data ? bands(data.alerts, metric, high) : [],
         thresholds: data ? thresholds(data.alerts, metric) : [],
-        markers: inRange,
+        markers: inRange, zoom: zoom,
       });
-      const points = lines.reduce((sum, line) => sum + line.count, 0);
-      into.append(el('p', { class: 'muted' }, points + ' points from ' + time(new Date(low * 1000).toISOString()) +
-        ' to ' + time(new Date(high * 1000).toISOString()) +
-        (outside ? '; ' + outside + ' markers fall outside this time range (jobs and registry changes carry the server\'s time, points their event time)' : '')));
-      drawn++;
+      const caption = el('p', { class: 'muted', text: spanText(list, marks.length - inRange.length) });
+      into.append(caption);
+      shown.set(metric, { points: points, plot: plot, caption: caption, outside: marks.length - inRange.length });
     }
-    return { group: group, drawn: drawn };
+    /** Reads the points after those held; false when a new series needs the charts drawn again. */
+    const more = async () => {
+      for (const [metric, chart] of shown) {
+        if (add(chart.points, await read(name, metric, chart.points.lastAt))) return false;
+        const list = lines(chart.points);
+        MW.chart.update(chart.plot, list, group);
+        chart.caption.textContent = spanText(list, chart.outside);
+      }
+      return true;
+    };
+    return { group: group, drawn: shown.size, more: more };
   }
 
   function alertTable(alerts) {
@@ -150,30 +200,30 @@
         return null;
       }
       let data = await load(name);
-      const fingerprint = (d) => JSON.stringify(d.model.latest.map((p) => p.seq)) + d.alerts.length + d.decisions.length + d.jobs.length + d.audit.length;
-      let seen = fingerprint(data);
+      // What needs the charts drawn again (alerts, decisions, jobs, changes, metrics), and what
+      // only needs the newest points read (the latest points).
+      const overlays = (d) => JSON.stringify(metricsOf(d.model)) + [d.alerts.length, d.decisions.length, d.jobs.length, d.audit.length].join(',');
+      const latest = (d) => JSON.stringify(d.model.latest.map((p) => p.seq));
       const body = el('div');
       view.append(el('h1', {}, 'Model ', el('code', { text: name })), MW.chart.keys(), body);
-      let group = null;
+      let made = null;
       const draw = async () => {
         const box = el('div', { class: 'charts' });
         const metrics = metricsOf(data.model);
         body.replaceChildren(box);
         if (metrics.length === 0) { box.append(empty('points of ' + name)); return; }
-        const previous = group;
-        const made = await charts(box, name, metrics, data, ctx.current);
-        if (previous) previous.destroy();
-        group = made.group;
+        const previous = made;
+        made = await charts(box, name, metrics, data, ctx.current, previous && previous.group.zoomed());
+        if (previous) previous.group.destroy();
         body.append(el('h2', { text: 'Alert transitions' }), data.alerts.length ? alertTable(data.alerts) : el('p', { class: 'muted', text: 'No alert transition.' }));
       };
       await draw();
       return async () => {
         const next = await load(name);
-        const print = fingerprint(next);
-        if (print === seen) return;
+        const redraw = overlays(next) !== overlays(data) || !made;
+        const newer = latest(next) !== latest(data);
         data = next;
-        seen = print;
-        await draw();
+        if (redraw || (newer && !await made.more())) await draw();
       };
     },
   };

@@ -148,6 +148,82 @@ fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_thei
     assert!(errors.is_empty(), "{errors:?}");
 }
 
+/// A page refreshes itself in place: events posted after the model page loaded show on its
+/// charts without a reload of the document (drawn again when alerts moved, else added to the
+/// same charts), and a zoomed range stays zoomed.
+#[test]
+fn the_model_page_takes_new_points_in_place_and_keeps_its_zoom() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let events = example_events();
+    let (first, rest) = events.split_at(60);
+    let serve = ServeChild::start(&dir.path().join("data"), |_| {});
+    let client = Client::of(&serve);
+    client.ingest(first);
+    let browser = Browser::start();
+    assert_eq!(browser.page(&serve.base, "#/model/fraud-detector"), "ready");
+    let chart = "document.querySelector('.chart[data-metric=\"latency_ms\"]')";
+    let before = browser.run(
+        &format!(
+            "window.sameDocument = true;
+             const plot = {chart}.plot;
+             const xs = plot.data[0];
+             const zoom = {{min: xs[10], max: xs[20]}};
+             plot.setScale('x', zoom);
+             return [xs.length, zoom.min, zoom.max];"
+        ),
+        &[],
+    );
+    client.ingest(rest);
+    let after = browser.wait_for(&format!(
+        "(() => {{
+           const plot = {chart}.plot;
+           return plot.data[0].length > {length} &&
+             [plot.data[0].length, plot.scales.x.min, plot.scales.x.max, window.sameDocument === true];
+         }})()",
+        length = before[0]
+    ));
+    assert_eq!(after[1], before[1], "the zoom moved: {after} {before}");
+    assert_eq!(after[2], before[2], "the zoom moved: {after} {before}");
+    assert_eq!(after[3], json!(true), "the page was reloaded");
+    // Every latency point of the example is on the chart, once.
+    let (status, text) = client.get("/v1/series?model=fraud-detector&metric=latency_ms&limit=1000");
+    assert_eq!(status, 200);
+    let points: Value = serde_json::from_str(&text).unwrap();
+    let times: std::collections::BTreeSet<&str> = points["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|point| point["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(after[0], json!(times.len()));
+
+    // Points that change no alert: the same chart takes them (no chart drawn again).
+    browser.run(&format!("{chart}.dataset.kept = 'yes';"), &[]);
+    let healthy: Vec<String> = ["11:02", "11:04", "11:06"]
+        .iter()
+        .map(|at| {
+            format!(
+                r#"{{"model":{{"name":"fraud-detector","version":"1.4.0"}},"timestamp":"2026-11-22T{at}:00Z","metrics":{{"latency_ms":41.0}}}}"#
+            )
+        })
+        .collect();
+    client.ingest(&healthy);
+    let grown = browser.wait_for(&format!(
+        "(() => {{
+           const chart = {chart};
+           return chart.plot.data[0].length === {length} + 3 &&
+             [chart.dataset.kept, chart.plot.scales.x.min, chart.plot.scales.x.max];
+         }})()",
+        length = after[0]
+    ));
+    assert_eq!(grown, json!(["yes", before[1], before[2]]), "{grown}");
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 /// GET `path` with `token`: the JSON answer.
 fn get(base: &str, path: &str, token: &str) -> Value {
     let mut response = http_agent()
