@@ -112,6 +112,8 @@
     const room = container.clientWidth || document.getElementById('page').clientWidth - 64;
     const width = spec.width || Math.max(320, room - 32);
     const options = {
+      // Times in UTC, as the API writes them and the tables show them.
+      tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
       width: width,
       height: spec.height || 240,
       cursor: { sync: { key: 'modelwatch' }, drag: { x: true, y: false } },

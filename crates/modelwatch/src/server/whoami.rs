@@ -18,10 +18,20 @@ pub(super) struct WhoAmI {
     name: String,
     /// The scopes the token holds, in the order ingest, read, admin: an `admin` token holds all
     /// three, and with authentication off the caller holds all three.
-    #[schema(example = json!(["read"]))]
+    #[schema(value_type = Vec<ScopeName>, example = json!(["read"]))]
     scopes: Vec<&'static str>,
     /// Whether the server checks tokens.
     authentication: bool,
+}
+
+/// A token's scope, as the document names it.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code, reason = "a schema of the document only")]
+pub(super) enum ScopeName {
+    Ingest,
+    Read,
+    Admin,
 }
 
 /// `GET /v1/whoami`.
@@ -53,4 +63,33 @@ pub(super) async fn get_whoami(
             .collect(),
         authentication: granted.authentication(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::ScopeName;
+    use crate::server::auth::Scope;
+
+    /// The documented scopes are the ones tokens hold; the `match` stops compiling when a scope
+    /// is added.
+    #[test]
+    fn the_documented_scopes_are_the_tokens() {
+        let schema = serde_json::to_value(ScopeName::schema()).unwrap();
+        let documented: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|value| value.as_str().unwrap())
+            .collect();
+        let scopes = [Scope::Ingest, Scope::Read, Scope::Admin];
+        for scope in scopes {
+            match scope {
+                Scope::Ingest | Scope::Read | Scope::Admin => {}
+            }
+        }
+        let names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
+        assert_eq!(documented, names);
+    }
 }
