@@ -28,6 +28,7 @@
 //! ```
 
 pub mod clock;
+pub mod console;
 pub mod effects;
 pub mod monitor;
 pub mod runtime;

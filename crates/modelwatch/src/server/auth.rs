@@ -232,14 +232,20 @@ impl Auth {
             .and_then(|index| self.tokens.get(index))
     }
 
-    /// The caller, if it may use a route that needs `needed`.
+    /// The caller and the scopes its token holds, if it may use a route that needs `needed`.
     fn check(
         &self,
         request: &Request,
         needed: Scope,
-    ) -> Result<Caller, (ApiError, Option<Caller>)> {
+    ) -> Result<(Caller, Granted), (ApiError, Option<Caller>)> {
         if !self.enabled() {
-            return Ok(Caller::anonymous());
+            return Ok((
+                Caller::anonymous(),
+                Granted {
+                    scopes: Scope::Admin.grants(),
+                    checked: false,
+                },
+            ));
         }
         let presented = request
             .headers()
@@ -268,7 +274,37 @@ impl Auth {
         if token.scopes & needed.bit() == 0 {
             return Err((ApiError::Forbidden { scope: needed }, Some(caller)));
         }
-        Ok(caller)
+        Ok((
+            caller,
+            Granted {
+                scopes: token.scopes,
+                checked: true,
+            },
+        ))
+    }
+}
+
+/// The scopes the caller's token holds (every scope when authentication is off), put into the
+/// request's extensions by [`require`] for `GET /v1/whoami`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Granted {
+    scopes: u8,
+    /// Whether a token was checked (false: authentication is off).
+    checked: bool,
+}
+
+impl Granted {
+    /// The scopes held, in the order ingest, read, admin.
+    pub(super) fn scopes(self) -> Vec<Scope> {
+        [Scope::Ingest, Scope::Read, Scope::Admin]
+            .into_iter()
+            .filter(|scope| self.scopes & scope.bit() != 0)
+            .collect()
+    }
+
+    /// Whether the server checks tokens.
+    pub(super) fn authentication(self) -> bool {
+        self.checked
     }
 }
 
@@ -280,8 +316,9 @@ pub(super) async fn require(
     next: Next,
 ) -> Response {
     let (mut response, caller) = match auth.check(&request, scope) {
-        Ok(caller) => {
+        Ok((caller, granted)) => {
             request.extensions_mut().insert(caller.clone());
+            request.extensions_mut().insert(granted);
             (next.run(request).await, Some(caller))
         }
         Err((error, caller)) => {

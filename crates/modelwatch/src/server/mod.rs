@@ -9,11 +9,13 @@
 //! One file per group of routes: `ingest.rs` (`POST /v1/events`), `alerts.rs` (alerts and
 //! decisions), `models.rs`, `series.rs`, `jobs.rs`, `retrain.rs` (manual retrains), `registry.rs`
 //! (versions and the audit log), `deliveries.rs`, `reference.rs` and `drift.rs` (a model's
-//! drift reference, and where its drift stands), `canary.rs` and `operations.rs` (probes,
-//! `/metrics`, retention). Every handler carries its `#[utoipa::path]` and is registered with
-//! `utoipa_axum::routes!`, which builds the route and its entry in the OpenAPI document
-//! (`openapi.rs`) together; every query string is parsed by the route's one parameter struct
-//! (`params.rs`), which documents it too; every error is `error.rs`'s `ApiError`. Around the
+//! drift reference, and where its drift stands), `canary.rs`, `whoami.rs` (the caller's token
+//! and scopes) and `operations.rs` (probes, `/metrics`, retention). The console's static shell
+//! (`crate::console`, `GET /` and `/console/...`) is merged in, open and outside the document.
+//! Every handler carries its `#[utoipa::path]` and is registered with `utoipa_axum::routes!`,
+//! which builds the route and its entry in the OpenAPI document (`openapi.rs`) together; every
+//! query string is parsed by the route's one parameter struct (`params.rs`), which documents it
+//! too; every error is `error.rs`'s `ApiError`. Around the
 //! routes: `auth.rs` (tokens), `limits.rs` (bodies: size, timeout, bytes in flight) and
 //! `request_log.rs` (request ids and the request log); `listen/` serves the router on a socket
 //! with connection timeouts and a connection limit.
@@ -40,6 +42,7 @@ mod registry;
 mod request_log;
 mod retrain;
 mod series;
+mod whoami;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -172,6 +175,7 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(deliveries::get_deliveries))
         .routes(routes!(registry::get_audit))
         .routes(routes!(canary::get_canary, canary::post_canary))
+        .routes(routes!(whoami::get_whoami))
         .route_layer(middleware::from_fn_with_state(
             bodies.clone(),
             limits::bound_body,
@@ -215,6 +219,7 @@ pub fn router(parts: RouterParts) -> Router {
         .merge(admin)
         .split_for_parts();
     router
+        .merge(crate::console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(Extension(openapi::Served(Arc::new(document))))

@@ -1,7 +1,8 @@
 //! Bearer tokens of `modelwatch serve`, run as a child process: 401 without a valid token,
 //! 403 naming the missing scope, tokens from the environment and from a file, start-up errors
 //! that name the variable but never the value, and the refusal of a public address without
-//! tokens (which happens before binding: no test binds a public address).
+//! tokens (which happens before binding: no test binds a public address); `GET /v1/whoami`
+//! and the console's open shell.
 //!
 //! No sleeping: each start reads the child's stdout up to its `ready:` line.
 
@@ -96,6 +97,44 @@ fn assert_forbidden((status, _, body): (u16, Option<String>, Value), scope: &str
     assert_eq!(status, 403, "{body}");
     let error = body["error"].as_str().unwrap();
     assert!(error.contains(scope), "{error}");
+}
+
+/// `GET /v1/whoami` names the token and its scopes (never its value), needs `read`, and the
+/// console's shell stays open without a token.
+#[test]
+fn whoami_names_the_token_and_its_scopes_and_the_console_shell_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, _, body) = server.get("/v1/whoami", Some(READ_TOKEN));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"name": "env MW_IT_READ", "scopes": ["read"], "authentication": true})
+    );
+    let (status, _, body) = server.get("/v1/whoami", Some(ADMIN_TOKEN));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["scopes"],
+        serde_json::json!(["ingest", "read", "admin"])
+    );
+    assert!(
+        body["name"].as_str().unwrap().starts_with("file "),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(ADMIN_TOKEN));
+    assert_unauthorized(server.get("/v1/whoami", None));
+    assert_forbidden(server.get("/v1/whoami", Some(INGEST_TOKEN)), "read");
+
+    let shell = server
+        .agent
+        .get(format!("{}/", server.process.base))
+        .call()
+        .unwrap();
+    assert_eq!(shell.status().as_u16(), 200);
+    assert_eq!(
+        shell.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
 }
 
 #[test]

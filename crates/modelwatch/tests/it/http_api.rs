@@ -1,5 +1,5 @@
 //! The edges of serve's HTTP API, against `modelwatch serve` as a child process:
-//! `GET /openapi.json` (OpenAPI 3.x, open without a token, listing exactly the routes served),
+//! `GET /openapi.json` (OpenAPI 3.x, open without a token, listing exactly the API's routes),
 //! bodies refused whole (413 over the batch limit, 415 for a wrong content type; JSON error
 //! bodies, nothing stored; the body limit is `edge`'s), malformed query strings (400 in the API's JSON
 //! error shape naming the parameter) and `GET /v1/series` with `version` and `instance`
@@ -11,8 +11,10 @@ use serde_json::Value;
 
 use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
 
-/// Every (method, path) the router serves; `/openapi.json` must list exactly these.
-const ROUTES: [(&str, &str); 26] = [
+/// Every (method, path) of the API the router serves; `/openapi.json` must list exactly these.
+/// The console's shell (`GET /`, `GET /console/{file}`) is served beside them but is no part of
+/// the API the document describes (docs/console.md).
+const ROUTES: [(&str, &str); 27] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -39,6 +41,7 @@ const ROUTES: [(&str, &str); 26] = [
     ("GET", "/v1/audit"),
     ("GET", "/v1/canary/{model}"),
     ("POST", "/v1/canary/{model}"),
+    ("GET", "/v1/whoami"),
 ];
 
 struct Client {

@@ -22,6 +22,8 @@
 //! - `routes`: serve's routes in process (a fixed clock, a temporary store, `oneshot`).
 //! - `stored_inputs`: a retrain request the store could not read back is refused, and serve
 //!   restarts after a kill.
+//! - `console` (with its WebDriver client `console_webdriver`): the web console in a real
+//!   headless Chromium against serve.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
@@ -31,6 +33,8 @@ mod actions;
 mod auth;
 mod canary;
 mod cli;
+mod console;
+mod console_webdriver;
 mod crash;
 mod crash_traffic;
 mod demo;
