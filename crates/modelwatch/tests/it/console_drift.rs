@@ -4,8 +4,9 @@
 //! windows are, it draws each feature's reference against current histogram with as many bins
 //! (or categories) as `GET /v1/models/{name}/drift` answers, their heights in the route's
 //! shares, and each column's score and decision; a model whose `[[models]]` entry has no drift
-//! settings gets the notice saying how to configure them. No console error; no sleeping: every
-//! wait awaits a condition on the page (see `console_webdriver`).
+//! settings gets the notice saying how to configure them; the page made self-contained (as a
+//! report) draws them from its inlined answer, or says the answer is not in it. No console
+//! error; no sleeping: every wait awaits a condition on the page (see `console_webdriver`).
 
 use serde_json::{Value, json};
 
@@ -226,4 +227,94 @@ fn a_model_without_drift_settings_gets_the_notice_saying_how_to_configure_them()
         errors.iter().all(|error| error.contains("404")),
         "{errors:?}"
     );
+}
+
+/// The quality page from a self-contained page (what a report is made of), opened from disk
+/// with serve gone and the network off: with the drift route's answer inlined it draws the same
+/// histograms; without it, that section says "Not in this report" and the rest still shows.
+#[test]
+fn the_standalone_page_draws_the_histograms_from_the_inlined_drift_answer() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |command| {
+        command.args(["--config", "examples/fraud-traffic.toml"]);
+    });
+    let client = Client::of(&serve);
+    post(&client, &traffic());
+    let answer = |path: &str| -> Value {
+        let (status, text) = client.get(path);
+        assert_eq!(status, 200, "{path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let model = answer("/v1/models/fraud-detector");
+    let mut metrics: Vec<&str> = model["latest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|point| point["metric"].as_str().unwrap())
+        .collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    let mut answers = serde_json::Map::new();
+    for metric in &metrics {
+        let path = format!("/v1/series?metric={metric}&model=fraud-detector");
+        let series = answer(&format!("{path}&limit=1000"));
+        assert_eq!(series["next"], Value::Null, "{path}");
+        answers.insert(path, series);
+    }
+    let alerts = answer("/v1/alerts?model=fraud-detector&limit=1000");
+    assert_eq!(alerts["next"], Value::Null);
+    answers.insert("/v1/alerts?model=fraud-detector".into(), alerts);
+    answers.insert("/v1/models/fraud-detector".into(), model.clone());
+    let drift = answer("/v1/models/fraud-detector/drift");
+    let histograms: usize = drift["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|window| window["columns"].as_array().unwrap())
+        .filter(|column| !column["histogram"].is_null())
+        .count();
+    serve.kill();
+
+    let without = dir.path().join("without-drift.html");
+    std::fs::write(
+        &without,
+        modelwatch::console::standalone_page(&answers).unwrap(),
+    )
+    .unwrap();
+    answers.insert("/v1/models/fraud-detector/drift".into(), drift);
+    let with = dir.path().join("with-drift.html");
+    std::fs::write(
+        &with,
+        modelwatch::console::standalone_page(&answers).unwrap(),
+    )
+    .unwrap();
+
+    let browser = Browser::start();
+    browser.go_offline();
+    let open = |page: &std::path::Path| {
+        let url = format!("file://{}#/quality/fraud-detector", page.display());
+        assert_eq!(browser.page_at(&url), "ready");
+        browser.run(
+            "return [document.querySelectorAll('svg.histogram').length,
+                     document.querySelectorAll('.chart').length,
+                     document.querySelector('[data-drift-of] [data-notice]')?.textContent || null]",
+            &[],
+        )
+    };
+    let shown = open(&with);
+    assert_eq!(shown[0], json!(histograms), "{shown}");
+    assert!(shown[1].as_u64().unwrap() > 0, "{shown}");
+    assert_eq!(shown[2], Value::Null, "{shown}");
+    let shown = open(&without);
+    assert_eq!(shown[0], json!(0), "{shown}");
+    assert!(shown[1].as_u64().unwrap() > 0, "{shown}");
+    assert!(
+        shown[2].as_str().unwrap().starts_with("Not in this report"),
+        "{shown}"
+    );
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
 }
