@@ -23,7 +23,7 @@
 //! - `stored_inputs`: a retrain request the store could not read back is refused, and serve
 //!   restarts after a kill.
 //! - `console` (with its WebDriver client `console_webdriver`): the web console in a real
-//!   headless Chromium against serve.
+//!   headless Chromium against serve; `console_drift`: its per-feature drift histograms.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
@@ -34,6 +34,7 @@ mod auth;
 mod canary;
 mod cli;
 mod console;
+mod console_drift;
 mod console_webdriver;
 mod crash;
 mod crash_traffic;
