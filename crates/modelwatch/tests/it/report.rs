@@ -250,11 +250,14 @@ fn the_report_opened_from_disk_offline_shades_the_firing_periods_replay_reports(
     assert_eq!(browser.page_at(&url), "ready");
     assert_firing_bands(&browser, &expected);
     let shown = browser.run(
-        "return [document.getElementById('token').textContent, navigator.onLine]",
+        "return [document.getElementById('token').textContent, navigator.onLine,
+                 document.getElementById('updated').textContent]",
         &[],
     );
     assert!(shown[0].as_str().unwrap().contains("read-only"), "{shown}");
     assert_eq!(shown[1], json!(false), "the browser was online: {shown}");
+    // No time of the browser's clock: the file is never read again.
+    assert_eq!(shown[2], json!(""), "{shown}");
     let errors = browser.severe_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }
