@@ -1,7 +1,8 @@
 //! `modelwatch replay --report FILE.html` as a child process on README's example events: the
 //! file holds the alerts `replay` prints (same ids and times) and every point of each chart,
 //! two runs give the same bytes, the timeline printed is unchanged, a destination that cannot
-//! be written or bad input stops it with a clear error and leaves no file behind; and in a
+//! be written or bad input stops it with a clear error and leaves no file behind, nothing is
+//! sent and no job runs; and in a
 //! real headless Chromium, opened from disk with the network off, the report's model page
 //! shades the firing periods of those alerts at their times.
 //!
@@ -223,6 +224,68 @@ fn a_report_that_cannot_be_written_or_bad_input_stops_replay_and_leaves_no_file(
     );
     assert!(stderr.contains("problems in the input"), "{stderr}");
     assert_eq!(files(dir.path()), ["bad.jsonl"]);
+}
+
+/// A report has no effects: with a webhook for every transition and a trainer that leaves a
+/// file, the trainer never runs, no job has an attempt, and every delivery waits, untried.
+#[test]
+fn a_report_sends_nothing_and_runs_no_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let trained = dir.path().join("trained");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[notifiers]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+
+[[trainers]]
+kind = "command"
+command = ["touch", "{}"]
+
+[[rules]]
+name = "acc-low"
+metric = "accuracy"
+detector = {{ kind = "threshold", below = 0.9 }}
+actions = ["retrain"]
+notify = ["hook"]
+"#,
+            trained.display()
+        ),
+    )
+    .unwrap();
+    let target = dir.path().join("report.html");
+    let (stdout, _) = expect(
+        &[
+            "replay",
+            "--config",
+            &config.display().to_string(),
+            "--report",
+            &target.display().to_string(),
+            EVENTS,
+        ],
+        0,
+    );
+    assert!(stdout.contains("retrain granted"), "{stdout}");
+    let answers = inlined(&std::fs::read_to_string(&target).unwrap());
+    let deliveries = answers["/v1/deliveries"]["items"].as_array().unwrap();
+    assert!(!deliveries.is_empty());
+    for delivery in deliveries {
+        assert_eq!(delivery["state"], "pending", "{delivery}");
+        assert_eq!(delivery["attempts"], 0, "{delivery}");
+    }
+    let jobs = answers["/v1/jobs"]["items"].as_array().unwrap();
+    assert!(!jobs.is_empty());
+    for job in jobs {
+        assert_eq!(job["attempts"], 0, "{job}");
+        // The job's own page is in the report too, and its cause's event time is its own.
+        let page = &answers[&format!("/v1/jobs/{}", job["id"].as_str().unwrap())];
+        assert_eq!(page["created_at"], "2026-11-22T09:16:00Z", "{page}");
+    }
+    assert!(!trained.exists(), "the trainer ran");
 }
 
 /// The report opened from disk, with the network off and no server anywhere: the model page
