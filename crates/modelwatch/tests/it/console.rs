@@ -24,7 +24,7 @@ pub fn browser_available() -> bool {
 }
 
 /// The console's pages, each as its hash, for the example model.
-const PAGES: [&str; 13] = [
+pub const PAGES: [&str; 13] = [
     "#/",
     "#/model/fraud-detector",
     "#/alerts",

@@ -2,9 +2,9 @@
 //! file holds the alerts `replay` prints (same ids and times) and every point of each chart,
 //! two runs give the same bytes, the timeline printed is unchanged, a destination that cannot
 //! be written or bad input stops it with a clear error and leaves no file behind, nothing is
-//! sent and no job runs; and in a
-//! real headless Chromium, opened from disk with the network off, the report's model page
-//! shades the firing periods of those alerts at their times.
+//! sent and no job runs; and in a real headless Chromium, opened from disk with the network
+//! off, the report's model page shades the firing periods of those alerts at their times and
+//! every page of the console renders.
 //!
 //! The browser test skips without `chromedriver` or `chromium` on PATH, or fails under
 //! MODELWATCH_REQUIRE_SERVERS=1 (see `console`). No sleeping: the browser awaits its page.
@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Map, Value, json};
 
-use crate::console::{assert_firing_bands, browser_available, firing_periods};
+use crate::console::{PAGES, assert_firing_bands, browser_available, firing_periods};
 use crate::console_webdriver::Browser;
 
 /// README's example.
@@ -92,6 +92,18 @@ fn a_report_of_the_example_holds_the_alerts_replay_prints_and_every_point_and_is
     let first = report(dir.path(), "first.html");
     let answers = inlined(&first);
     let outputs = replayed();
+    // The JSON timeline too is unchanged by --report.
+    let other = dir.path().join("other.html").display().to_string();
+    let (json_lines, _) = expect(
+        &["replay", "--format", "json", "--report", &other, EVENTS],
+        0,
+    );
+    let printed: Vec<Value> = json_lines
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(printed, outputs);
+    std::fs::remove_file(&other).unwrap();
 
     // Every alert transition replay prints, with its id and times, on the model's page and in
     // the alerts listing (newest first, whole: no cursor to follow).
@@ -323,4 +335,12 @@ fn the_report_opened_from_disk_offline_shades_the_firing_periods_replay_reports(
     assert_eq!(shown[2], json!(""), "{shown}");
     let errors = browser.severe_errors();
     assert!(errors.is_empty(), "{errors:?}");
+
+    // Every page of the console renders from the file alone.
+    let file = format!("file://{}", dir.path().join("report.html").display());
+    for page in PAGES {
+        assert_eq!(browser.page_at(&format!("{file}{page}")), "ready", "{page}");
+        let errors = browser.severe_errors();
+        assert!(errors.is_empty(), "{page}: {errors:?}");
+    }
 }
