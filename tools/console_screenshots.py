@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Screenshots of the web console for docs/images/: starts `modelwatch serve` on a temporary
 store with the example events (examples/degrading-model.jsonl, as README replays them),
-starts chromedriver (Debian's chromium-driver) and a headless Chromium, and saves the overview
-and the example model's page as PNG files. Standard library only; WebDriver over HTTP.
+writes the report of the same events (`modelwatch replay --report`), starts chromedriver
+(Debian's chromium-driver) and a headless Chromium, and saves the overview, the example
+model's page and the report's model page (opened from disk) as PNG files. Standard library
+only; WebDriver over HTTP.
 
     cargo build -p modelwatch && python3 tools/console_screenshots.py
 
@@ -20,7 +22,7 @@ import tempfile
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = [("console-overview.png", "#/"), ("console-model.png", "#/model/fraud-detector")]
+EVENTS = os.path.join(ROOT, "examples/degrading-model.jsonl")
 
 
 def request(method, url, body=None, headers=None):
@@ -59,9 +61,15 @@ def main():
             children.append(serve)
             base = line_after(serve.stdout, "listening on ").strip()
             line_after(serve.stdout, "ready:")
-            with open(os.path.join(ROOT, "examples/degrading-model.jsonl"), "rb") as f:
+            with open(EVENTS, "rb") as f:
                 events = b"".join(line for line in f if b'"job_finished"' not in line)
             request("POST", base + "/v1/events", events, {"content-type": "application/x-ndjson"})
+            report = os.path.join(data, "report.html")
+            subprocess.run([args.binary, "replay", "--report", report, EVENTS], check=True,
+                           stdout=subprocess.DEVNULL, cwd=ROOT)
+            pages = [("console-overview.png", base + "/#/"),
+                     ("console-model.png", base + "/#/model/fraud-detector"),
+                     ("report-model.png", "file://" + report + "#/model/fraud-detector")]
 
             driver = subprocess.Popen(["chromedriver", "--port=0"], stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL)
@@ -75,9 +83,9 @@ def main():
                 "timeouts": {"script": 30000, "pageLoad": 30000}}}})["value"]["sessionId"]
             at = webdriver + "/session/" + session
             try:
-                for name, page in PAGES:
+                for name, url in pages:
                     request("POST", at + "/url", {"url": "about:blank"})
-                    request("POST", at + "/url", {"url": base + "/" + page})
+                    request("POST", at + "/url", {"url": url})
                     # The browser awaits the rendered page (bounded by the script timeout).
                     request("POST", at + "/execute/async", {"args": [], "script": """
                         const done = arguments[arguments.length - 1];

@@ -4,8 +4,9 @@
 //! ([`modelwatch_engine`]) on tokio tasks, sharded by series, with bounded queues and
 //! ordered output. [`Service`] is `modelwatch serve` on the durable store: its core
 //! ([`runtime`]: the writer thread, counters, retention), its effects ([`effects`]:
-//! notifiers, jobs) and its HTTP routes ([`server`]). The `modelwatch` binary (`main.rs`,
-//! `cli/`) is built on it.
+//! notifiers, jobs) and its HTTP routes ([`server`]); [`report`] replays events through the
+//! same writer and routes for a self-contained HTML report ([`console::standalone_page`]).
+//! The `modelwatch` binary (`main.rs`, `cli/`) is built on it.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod console;
 pub mod effects;
 pub mod monitor;
+pub mod report;
 pub mod runtime;
 pub mod server;
 pub mod service;

@@ -29,8 +29,9 @@
     updated.classList.toggle('stale', Boolean(failed));
   }
 
+  /** When the page was last read; a report is never read again, so it shows no time. */
   function stamp() {
-    setUpdated('updated at ' + new Date().toISOString().slice(11, 19) + 'Z');
+    setUpdated(MW.source.live ? 'updated at ' + new Date().toISOString().slice(11, 19) + 'Z' : '');
   }
 
   /** Who the token is; null when the server does not say (a report, an old server, no token). */

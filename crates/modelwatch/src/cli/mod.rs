@@ -9,6 +9,7 @@ mod limits;
 mod logging;
 mod quality;
 mod replay;
+mod report;
 mod serve;
 
 use std::io::{self, Write};
@@ -30,7 +31,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs events through the engine offline and prints the timeline of alerts and retrain
-    /// decisions (uses the built-in rules unless --config is given).
+    /// decisions (uses the built-in rules unless --config is given); --report FILE.html also
+    /// writes a self-contained HTML report of them that opens with no server.
     Replay(replay::ReplayArgs),
     /// Runs one detector over numbers on stdin (one a line) and prints the 0-based indices
     /// where it signalled, as JSON.
@@ -69,7 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match cli.command {
-        Command::Replay(args) => replay::run(&args, &mut out)?,
+        Command::Replay(args) => replay::run(&args, &mut out, &mut io::stderr().lock())?,
         Command::Detect(args) => detect::run(
             &args,
             io::stdin().lock(),

@@ -1,7 +1,8 @@
 //! `modelwatch replay`: the engine over event files, offline. Validates every file first (a
 //! bad line stops the replay before it prints anything), then prints the timeline of alerts
 //! retrain decisions, job notices, canary verdicts and quality computed from predictions and
-//! labels: an aligned table, or one JSON object a line.
+//! labels: an aligned table, or one JSON object a line. With `--report FILE.html` it also writes
+//! the console as one self-contained HTML file of the same events (`report.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +23,14 @@ pub struct ReplayArgs {
     /// How to print the timeline.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// Also write FILE.html: one self-contained page (the console's charts and tables, with
+    /// the data of the models in the events inlined) that opens from disk with no server and
+    /// no network, to share a backtest or attach to an incident. The events go through the
+    /// writer `serve` runs, on a temporary store; nothing is sent and no job runs. The same
+    /// events give the same file, byte for byte. The timeline printed is unchanged; a line on
+    /// standard error says where the report is.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Event files: NDJSON (one JSON object a line), a JSON array, or one object; `-` reads
     /// standard input. Events without a timestamp take the latest time seen so far.
     #[arg(required = true, value_name = "FILE")]
@@ -39,8 +48,14 @@ enum OutputFormat {
 /// How many input errors are listed before the rest are only counted.
 const MAX_LISTED_ERRORS: usize = 100;
 
-pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &ReplayArgs, out: &mut dyn Write, note: &mut dyn Write) -> Result<()> {
     let config = Arc::new(super::load_config(args.config.as_deref())?);
+    // Before anything is printed: a report that cannot be written stops the command.
+    let report = args
+        .report
+        .as_deref()
+        .map(super::report::ReportFile::create)
+        .transpose()?;
     let files = args
         .files
         .iter()
@@ -79,6 +94,10 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<()> {
             timeline.write(out)?;
         }
         write_end_state(out, &engine.status(), engine.next_seq() - 1)?;
+    }
+    if let Some(report) = report {
+        out.flush()?;
+        report.write(config.clone(), &parser, &files, note)?;
     }
     Ok(())
 }

@@ -18,13 +18,13 @@ use crate::serve_child::{Client, ServeChild, example_events, http_agent, ndjson,
 const READ_TOKEN: &str = "console-read-4b1d";
 const ADMIN_TOKEN: &str = "console-admin-9e27";
 
-fn browser_available() -> bool {
+pub fn browser_available() -> bool {
     crate::serve_child::server_available("chromedriver", "chromium-driver")
         && crate::serve_child::server_available("chromium", "chromium")
 }
 
 /// The console's pages, each as its hash, for the example model.
-const PAGES: [&str; 13] = [
+pub const PAGES: [&str; 13] = [
     "#/",
     "#/model/fraud-detector",
     "#/alerts",
@@ -89,9 +89,29 @@ fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_thei
     let dir = tempfile::tempdir().unwrap();
     let events = example_events();
     let (alerts, _) = replay(dir.path(), &events);
-    // Each firing transition replay reports, and where its alert went next (the band's end;
-    // none while it still fires).
-    let expected: Vec<(String, String, String, String)> = alerts
+    let expected = firing_periods(&alerts);
+    let model = alerts[0]["model"]["name"].as_str().unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |_| {});
+    Client::of(&serve).ingest(&events);
+
+    let browser = Browser::start();
+    assert_eq!(
+        browser.page(&serve.base, &format!("#/model/{model}")),
+        "ready"
+    );
+    assert_firing_bands(&browser, &expected);
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// A firing period of an alert: its id, when it fired, when it went on (empty while it still
+/// fires) and its message.
+pub type FiringPeriod = (String, String, String, String);
+
+/// Each firing transition of `alerts` (as `replay --format json` prints them), and where its
+/// alert went next (the band's end; none while it still fires).
+pub fn firing_periods(alerts: &[Value]) -> Vec<FiringPeriod> {
+    let expected: Vec<FiringPeriod> = alerts
         .iter()
         .enumerate()
         .filter(|(_, alert)| alert["state"] == "firing")
@@ -115,15 +135,12 @@ fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_thei
         expected.iter().any(|(_, _, end, _)| !end.is_empty()),
         "the example has an alert that fires and resolves: {expected:?}"
     );
-    let model = alerts[0]["model"]["name"].as_str().unwrap();
-    let serve = ServeChild::start(&dir.path().join("data"), |_| {});
-    Client::of(&serve).ingest(&events);
+    expected
+}
 
-    let browser = Browser::start();
-    assert_eq!(
-        browser.page(&serve.base, &format!("#/model/{model}")),
-        "ready"
-    );
+/// The model page open in `browser` shades exactly the `expected` firing periods, each at its
+/// times, shown, wide enough to see and with the alert's explanation as its tooltip.
+pub fn assert_firing_bands(browser: &Browser, expected: &[FiringPeriod]) {
     let bands = browser.run(
         "return Array.from(document.querySelectorAll('.chart .band-firing')).map((band) => ({
            alert: band.dataset.alertId, start: band.dataset.start, end: band.dataset.end,
@@ -132,7 +149,7 @@ fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_thei
         &[],
     );
     let bands = bands.as_array().unwrap();
-    for (alert_id, start, end, message) in &expected {
+    for (alert_id, start, end, message) in expected {
         let band = bands
             .iter()
             .find(|band| band["alert"] == alert_id.as_str() && band["start"] == start.as_str())
@@ -144,8 +161,6 @@ fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_thei
         assert!(band["title"].as_str().unwrap().contains(message), "{band}");
     }
     assert_eq!(bands.len(), expected.len(), "{bands:?}");
-    let errors = browser.severe_errors();
-    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// A page refreshes itself in place: events posted after the model page loaded show on its

@@ -24,6 +24,8 @@
 //!   restarts after a kill.
 //! - `console` (with its WebDriver client `console_webdriver`): the web console in a real
 //!   headless Chromium against serve; `console_drift`: its per-feature drift histograms.
+//! - `report`: `modelwatch replay --report`, its file's data and bytes, and the file opened
+//!   from disk in Chromium with the network off.
 //! - `docs`: every TOML and JSON example in the docs parses.
 //! - `tidy`: every Rust file documents itself; no skipped, panicking or sleeping tests.
 
@@ -50,6 +52,7 @@ mod monitor;
 mod prometheus;
 mod readme;
 mod receiver;
+mod report;
 mod retention;
 mod routes;
 mod serve;

@@ -99,8 +99,8 @@ pub enum CompleteError {
 }
 
 impl JobControl {
-    /// A control with no runner behind it: every request answers that the service stops.
-    #[cfg(test)]
+    /// A control with no runner behind it: every request answers that the service stops
+    /// (for a report's routes, which only read, and for tests).
     pub(crate) fn detached() -> JobControl {
         let (sender, _) = mpsc::channel(1);
         let (_, outbox) = watch::channel(0);
