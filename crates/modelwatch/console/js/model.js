@@ -84,8 +84,16 @@
     return out;
   }
 
-  function thresholds(alerts, metric) {
+  /** The rules' bounds on `metric` (GET /v1/models/M/rules, every rule with a level
+   * detector, fired or not), and those the alerts carried. */
+  function thresholds(alerts, rules, metric) {
     const seen = new Map();
+    for (const rule of rules || []) {
+      const c = rule.condition;
+      if (rule.metric !== metric || !c) continue;
+      seen.set(rule.name + ' ' + c.bound, { value: c.bound,
+        title: 'rule ' + rule.name + ': ' + rule.detector + ' ' + c.direction + ' ' + num(c.bound) });
+    }
     for (const alert of alerts) {
       const e = alert.explanation || {};
       if (alert.metric !== metric || !LEVEL_DETECTORS.has(e.detector) || typeof e.bound !== 'number') continue;
@@ -121,10 +129,13 @@
 
   async function load(name) {
     const model = await MW.source.get('/v1/models/' + encodeURIComponent(name));
-    const [alerts, decisions, jobs, audit] = await Promise.all([
+    // The rules only add threshold lines: a report made before the route holds no answer.
+    const rules = MW.source.get('/v1/models/' + encodeURIComponent(name) + '/rules')
+      .then((body) => body.rules, () => []);
+    const [alerts, decisions, jobs, audit, ruleList] = await Promise.all([
       MW.api.all('/v1/alerts', { model: name }), MW.api.all('/v1/decisions', { model: name }),
-      MW.api.all('/v1/jobs', { model: name }), MW.api.all('/v1/audit', { model: name })]);
-    return { model: model, alerts: alerts, decisions: decisions, jobs: jobs, audit: audit };
+      MW.api.all('/v1/jobs', { model: name }), MW.api.all('/v1/audit', { model: name }), rules]);
+    return { model: model, alerts: alerts, decisions: decisions, jobs: jobs, audit: audit, rules: ruleList };
   }
 
   /** The time span of some lines, in seconds: [first, last]. */
@@ -161,7 +172,7 @@
       const plot = MW.chart.chart(into, {
         title: metric, series: list, group: group,
         bands: data ? bands(data.alerts, metric, high) : [],
-        thresholds: data ? thresholds(data.alerts, metric) : [],
+        thresholds: data ? thresholds(data.alerts, data.rules, metric) : [],
         markers: inRange, zoom: zoom,
       });
       const caption = el('p', { class: 'muted', text: spanText(list, marks.length - inRange.length) });

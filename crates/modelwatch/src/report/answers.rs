@@ -74,13 +74,15 @@ pub(super) async fn collect(router: Router) -> Result<Map<String, Value>, Report
             .single(&format!("/v1/jobs/{}", component(&id)))
             .await?;
     }
-    // Each model's pages: the model, its registry, its quality and drift, one chart a metric.
+    // Each model's pages: the model, its rules, its registry, its quality and drift, one chart a
+    // metric.
     for model in &models {
         let Some(name) = model.get("name").and_then(Value::as_str) else {
             continue;
         };
         let route = format!("/v1/models/{}", component(name));
         reader.single(&route).await?;
+        reader.single(&format!("{route}/rules")).await?;
         reader.optional(&format!("{route}/versions")).await?;
         reader.optional(&format!("{route}/drift")).await?;
         reader.optional(&format!("{route}/reference")).await?;

@@ -145,7 +145,7 @@ impl ReportReplay {
     /// Each input is received at its own event time, as if `serve` had taken it then: what
     /// carries the time `serve` received its cause (jobs, registry changes, deliveries) takes
     /// that event time. The inputs of one time go in one request (at most
-    /// [`INPUTS_PER_REQUEST`]); [`REQUESTS_IN_FLIGHT`] requests wait for their commit at most,
+    /// `INPUTS_PER_REQUEST`); `REQUESTS_IN_FLIGHT` requests wait for their commit at most,
     /// which the writer makes in groups, so that no more than that is held.
     ///
     /// # Errors

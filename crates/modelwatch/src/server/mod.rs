@@ -9,9 +9,10 @@
 //! One file per group of routes: `ingest.rs` (`POST /v1/events`), `alerts.rs` (alerts and
 //! decisions), `models.rs`, `series.rs`, `jobs.rs`, `retrain.rs` (manual retrains), `registry.rs`
 //! (versions and the audit log), `deliveries.rs`, `reference.rs` and `drift.rs` (a model's
-//! drift reference, and where its drift stands), `canary.rs`, `whoami.rs` (the caller's token
-//! and scopes) and `operations.rs` (probes, `/metrics`, retention). The console's static shell
-//! (`crate::console`, `GET /` and `/console/...`) is merged in, open and outside the document.
+//! drift reference, and where its drift stands), `rules.rs` (the rules that watch a model),
+//! `canary.rs`, `whoami.rs` (the caller's token and scopes) and `operations.rs` (probes,
+//! `/metrics`, retention). The console's static shell (`crate::console`, `GET /` and
+//! `/console/...`) is merged in, open and outside the document.
 //! Every handler carries its `#[utoipa::path]` and is registered with `utoipa_axum::routes!`,
 //! which builds the route and its entry in the OpenAPI document (`openapi.rs`) together; every
 //! query string is parsed by the route's one parameter struct (`params.rs`), which documents it
@@ -41,6 +42,7 @@ mod reference;
 mod registry;
 mod request_log;
 mod retrain;
+mod rules;
 mod series;
 mod whoami;
 
@@ -168,6 +170,7 @@ pub fn router(parts: RouterParts) -> Router {
         .routes(routes!(models::get_model))
         .routes(routes!(reference::get_reference))
         .routes(routes!(drift::get_drift))
+        .routes(routes!(rules::get_rules))
         .routes(routes!(series::get_series))
         .routes(routes!(jobs::get_jobs))
         .routes(routes!(jobs::get_job))

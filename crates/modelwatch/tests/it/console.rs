@@ -100,8 +100,89 @@ fn the_model_page_shades_the_firing_periods_of_the_alerts_replay_reports_at_thei
         "ready"
     );
     assert_firing_bands(&browser, &expected);
+    assert_rule_thresholds(&browser, &serve.base, model);
     let errors = browser.severe_errors();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// A rule that never fires still has its threshold line: the page reads the rules, not only
+/// the alerts.
+#[test]
+fn the_model_page_draws_the_threshold_of_a_rule_that_never_fired() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("modelwatch.toml");
+    std::fs::write(
+        &config,
+        "[[rules]]\nname = \"latency-ceiling\"\nmetric = \"latency_ms\"\n\
+         detector = { kind = \"threshold\", above = 250.0 }\n\n\
+         [[rules]]\nname = \"latency-ema\"\nmetric = \"latency_ms\"\n\
+         detector = { kind = \"ema\", alpha = 0.5, above = 400.0 }\n",
+    )
+    .unwrap();
+    let serve = ServeChild::start(&dir.path().join("data"), |command| {
+        command.arg("--config").arg(&config);
+    });
+    let events: Vec<String> = (0..5)
+        .map(|minute| {
+            json!({"model": {"name": "quiet", "version": "1"},
+                   "timestamp": format!("2026-11-22T08:0{minute}:00Z"),
+                   "metrics": {"latency_ms": 40.0 + f64::from(minute)}})
+            .to_string()
+        })
+        .collect();
+    Client::of(&serve).ingest(&events);
+    let alerts = get(&serve.base, "/v1/alerts", "");
+    let moved = (alerts["items"].as_array().unwrap().iter())
+        .filter(|alert| alert["state"] == "firing" || alert["state"] == "pending")
+        .count();
+    assert_eq!(moved, 0, "no rule fires: {alerts}");
+
+    let browser = Browser::start();
+    assert_eq!(browser.page(&serve.base, "#/model/quiet"), "ready");
+    assert_rule_thresholds(&browser, &serve.base, "quiet");
+    let lines = browser.run(
+        "return document.querySelectorAll('.chart[data-metric=\"latency_ms\"] .threshold').length",
+        &[],
+    );
+    assert_eq!(lines, json!(2));
+    let errors = browser.severe_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// Every rule on a charted metric whose bound is in the metric's unit has its threshold line on
+/// that chart, whether it fired or not (`GET /v1/models/{name}/rules`).
+fn assert_rule_thresholds(browser: &Browser, base: &str, model: &str) {
+    let drawn = browser.run(
+        "return Array.from(document.querySelectorAll('.chart')).map((chart) => ({
+           metric: chart.dataset.metric,
+           values: Array.from(chart.querySelectorAll('.threshold')).map((t) => Number(t.dataset.value))}))",
+        &[],
+    );
+    let drawn = drawn.as_array().unwrap();
+    let rules = get(base, &format!("/v1/models/{model}/rules"), "");
+    let mut checked = 0;
+    for rule in rules["rules"].as_array().unwrap() {
+        let (Some(bound), Some(chart)) = (
+            rule["condition"]["bound"].as_f64(),
+            drawn.iter().find(|chart| chart["metric"] == rule["metric"]),
+        ) else {
+            continue;
+        };
+        let values = chart["values"].as_array().unwrap();
+        assert!(
+            values.iter().any(|value| value.as_f64() == Some(bound)),
+            "no threshold line at {bound} for rule {}: {chart}",
+            rule["name"]
+        );
+        checked += 1;
+    }
+    assert!(
+        checked > 0,
+        "no rule with a bound on a charted metric: {rules} {drawn:?}"
+    );
 }
 
 /// A firing period of an alert: its id, when it fired, when it went on (empty while it still

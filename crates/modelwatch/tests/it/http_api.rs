@@ -14,7 +14,7 @@ use crate::serve_child::{ServeChild, example_events, http_agent, ndjson};
 /// Every (method, path) of the API the router serves; `/openapi.json` must list exactly these.
 /// The console's shell (`GET /`, `GET /console/{file}`) is served beside them but is no part of
 /// the API the document describes (docs/console.md).
-const ROUTES: [(&str, &str); 27] = [
+const ROUTES: [(&str, &str); 28] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -34,6 +34,7 @@ const ROUTES: [(&str, &str); 27] = [
     ("POST", "/v1/models/{name}/retrain"),
     ("GET", "/v1/models/{name}/reference"),
     ("GET", "/v1/models/{name}/drift"),
+    ("GET", "/v1/models/{name}/rules"),
     ("PUT", "/v1/models/{name}/reference"),
     ("GET", "/v1/models/{name}/versions"),
     ("POST", "/v1/models/{name}/versions/{version}/{change}"),

@@ -13,6 +13,7 @@
 //! - `reference`: drift references uploaded and read (`PUT`/`GET /v1/models/{name}/reference`).
 //! - `drift`: where a model's drift stands, with the histograms compared
 //!   (`GET /v1/models/{name}/drift`), on the fraud-traffic example.
+//! - `rules`: the rules that watch a model, with their bounds (`GET /v1/models/{name}/rules`).
 //! - `max_series`: events beyond `--max-series` are refused whole with 422, and counted.
 //! - `full_disk`: a store that cannot write refuses events with the reason while reads go on,
 //!   and the writer takes events again by itself once it can write.
@@ -27,6 +28,7 @@ mod max_series;
 mod models;
 mod params;
 mod reference;
+mod rules;
 mod traffic;
 
 use std::path::{Path, PathBuf};
