@@ -235,6 +235,8 @@ def numerical_sets():
         # it); with a missing cell pandas reads float64 and the width stays below 1.
         ("ints_1_to_3", ints(60, 1, 3), ints(50, 1, 3)),
         ("ints_1_to_3_missing", ints(60, 1, 3) + [None], ints(50, 1, 3)),
+        # The same whole numbers as floats (`1.0`): float64 without a missing cell either.
+        ("whole_floats_1_to_3", [float(v) for v in ints(60, 1, 3)], [float(v) for v in ints(50, 1, 3)]),
     ]
     return sets
 

@@ -119,11 +119,13 @@ fn check(file: &str, case: &Value, method: Method) -> Option<f64> {
     let column_type = column_type(case);
     let reference = Values::of(&case["reference"], column_type);
     let current = Values::of(&case["current"], column_type);
-    // pandas reads a column of integers with a missing cell as float64: NumPy's integer
-    // Sturges rule then does not apply.
-    let has_missing = |side: &Value| side.as_array().unwrap().iter().any(Value::is_null);
+    // pandas reads a column with a missing cell, or of numbers written as floats (`1.0`), as
+    // float64: NumPy's integer Sturges rule then does not apply.
+    let float_side = |side: &Value| {
+        (side.as_array().unwrap().iter()).any(|value| value.is_null() || value.is_f64())
+    };
     let floats = column_type == ColumnType::Numerical
-        && (has_missing(&case["reference"]) || has_missing(&case["current"]));
+        && (float_side(&case["reference"]) || float_side(&case["current"]));
     let result = if floats {
         drift::score_floats(method, &reference.sample(), &current.sample())
     } else {

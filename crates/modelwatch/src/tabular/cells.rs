@@ -33,6 +33,9 @@ pub struct RawColumn {
     has_texts: bool,
     /// Each cell's number, while every present cell is one.
     numbers: Option<Numbers>,
+    /// Whether a number was written as a float (with a point or an exponent: `3.0`, `1e3`),
+    /// which makes pandas read the column as float64 even when every value is whole.
+    floats_written: bool,
 }
 
 /// A column's numbers: plain decimals as whole numbers of one scale while they fit, doubles
@@ -89,6 +92,7 @@ impl Default for RawColumn {
             tags: Vec::new(),
             has_texts: true,
             numbers: Some(Numbers::Decimals(Decimals::default())),
+            floats_written: false,
         }
     }
 }
@@ -111,9 +115,15 @@ impl RawColumn {
             match tag {
                 Tag::Missing => numbers.push_missing(),
                 Tag::Csv | Tag::Number => match Decimal::parse(text) {
-                    Some(decimal) => numbers.push_decimal(decimal),
+                    Some(decimal) => {
+                        self.floats_written |= decimal.pointed;
+                        numbers.push_decimal(decimal);
+                    }
                     None => match number(text) {
-                        Some(value) => numbers.push_value(value),
+                        Some(value) => {
+                            self.floats_written |= written_as_float(text);
+                            numbers.push_value(value);
+                        }
                         None => self.numbers = None,
                     },
                 },
@@ -142,11 +152,13 @@ impl RawColumn {
             return true;
         }
         if let Some(decimal) = Decimal::parse(text) {
+            self.floats_written |= decimal.pointed;
             numbers.push_decimal(decimal);
             return true;
         }
         match number(text) {
             Some(value) => {
+                self.floats_written |= written_as_float(text);
                 numbers.push_value(value);
                 true
             }
@@ -163,6 +175,7 @@ impl RawColumn {
         }
         match &mut self.numbers {
             Some(numbers) => {
+                self.floats_written |= decimal.pointed;
                 numbers.push_decimal(decimal);
                 true
             }
@@ -208,6 +221,18 @@ impl RawColumn {
     pub fn numbers(&self) -> Option<&Numbers> {
         self.numbers.as_ref()
     }
+
+    /// Whether a number of the column was written as a float (`3.0`, `5.`, `1e3`): pandas
+    /// then reads the column as float64, whole numbers or not.
+    pub fn floats_written(&self) -> bool {
+        self.floats_written
+    }
+}
+
+/// Whether a number's text is a float's (a point or an exponent), as pandas' reader tells an
+/// integer column from a float one.
+pub fn written_as_float(text: &str) -> bool {
+    text.bytes().any(|byte| matches!(byte, b'.' | b'e' | b'E'))
 }
 
 /// The boolean a cell holds: a JSON boolean, or a CSV cell pandas reads as one (`true`,

@@ -10,6 +10,8 @@ pub struct Decimal {
     pub digits: u64,
     pub decimals: u32,
     pub negative: bool,
+    /// Whether it is written with a point (`3.0`, `5.`): pandas reads such a column as floats.
+    pub pointed: bool,
 }
 
 /// Powers of ten that are exact doubles.
@@ -48,7 +50,8 @@ impl Decimal {
         }
         let whole = at - signed;
         let mut decimals = 0usize;
-        if bytes.get(at) == Some(&b'.') {
+        let pointed = bytes.get(at) == Some(&b'.');
+        if pointed {
             at += 1;
             let first = at;
             let fraction = bytes.get(..first + most - whole).unwrap_or(bytes);
@@ -70,6 +73,7 @@ impl Decimal {
                 digits,
                 decimals,
                 negative,
+                pointed,
             },
             at,
         ))

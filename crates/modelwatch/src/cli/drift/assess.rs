@@ -154,9 +154,9 @@ pub(super) fn assess(
                     distinct,
                 )
             });
-            // pandas reads a column with a missing cell as float64, where NumPy's Sturges width
-            // rule for integers does not apply.
-            let floats = reference_numbers.missing || current_numbers.missing;
+            // pandas reads a column with a missing cell, or a number written as a float
+            // (`3.0`), as float64, where NumPy's Sturges width rule for integers does not apply.
+            let floats = reference_numbers.floats || current_numbers.floats;
             let score = if method.allows(ColumnType::Numerical) {
                 score_numbers(method, reference_numbers, &current_numbers, floats)
             } else {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use modelwatch_engine::drift::{Category, ColumnType};
 
-use modelwatch::tabular::cells::Numbers as RawNumbers;
+use modelwatch::tabular::cells::{Numbers as RawNumbers, written_as_float};
 use modelwatch::tabular::raw::{RawTable, Tag, boolean, number};
 
 /// A fast hash for the categories' texts and numbers (the input is the user's own file).
@@ -51,8 +51,9 @@ pub(super) fn column_type(reference: &RawTable, column: usize, declared: Declare
 pub(super) struct Numbers {
     pub values: Vec<f64>,
     pub sorted: Option<Vec<f64>>,
-    /// Whether a cell was missing.
-    pub missing: bool,
+    /// Whether pandas reads the column as float64: a cell is missing, or a number is written
+    /// as a float (`3.0`, `1e3`), whole or not.
+    pub floats: bool,
 }
 
 /// The numbers of column `column` of `table`, missing values left out.
@@ -62,18 +63,19 @@ pub(super) struct Numbers {
 /// A value is not a finite number: named with its line and column, and `why` the column is
 /// numerical.
 pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Numbers> {
-    match table.columns[column].numbers() {
+    let raw = &table.columns[column];
+    match raw.numbers() {
         Some(RawNumbers::Decimals(decimals)) => {
             return Ok(Numbers {
                 values: decimals.present(),
                 sorted: Some(decimals.present_sorted()),
-                missing: decimals.has_missing(),
+                floats: decimals.has_missing() || raw.floats_written(),
             });
         }
         Some(RawNumbers::Doubles(doubles)) => {
             let values: Vec<f64> = doubles.iter().copied().filter(|v| !v.is_nan()).collect();
             return Ok(Numbers {
-                missing: values.len() < doubles.len(),
+                floats: values.len() < doubles.len() || raw.floats_written(),
                 values,
                 sorted: None,
             });
@@ -83,12 +85,13 @@ pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Numb
     // Not all numbers: the texts are kept (see `RawColumn`).
     let cells = table.columns[column].cells().into_iter().flatten();
     let mut values = Vec::with_capacity(table.lines.len());
-    let mut missing = false;
+    let mut floats = false;
     for (row, (text, tag)) in cells.enumerate() {
         if tag == Tag::Missing {
-            missing = true;
+            floats = true;
             continue;
         }
+        floats |= written_as_float(text);
         let value = match tag {
             Tag::Csv | Tag::Number => number(text),
             Tag::Missing | Tag::Text | Tag::Bool => None,
@@ -105,7 +108,7 @@ pub(super) fn numbers(table: &RawTable, column: usize, why: &str) -> Result<Numb
     Ok(Numbers {
         values,
         sorted: None,
-        missing,
+        floats,
     })
 }
 
