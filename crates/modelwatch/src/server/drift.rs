@@ -13,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::params::{NoParams, QueryParams};
 use super::reference::no_drift;
 use super::{AppState, openapi};
 use crate::runtime::writer::{DriftRequest, Message};
@@ -259,7 +260,7 @@ fn histogram(histograms: &Histograms) -> HistogramBody {
         numbers with more than 20 distinct reference values, categories otherwise). \
         `windows` is empty before any window is complete, and after an upload replaces the \
         reference until the next window.",
-    params(("name" = String, Path, description = "The model's name", example = "fraud-detector")),
+    params(("name" = String, Path, description = "The model's name", example = "fraud-detector"), NoParams),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The model's drift", body = DriftBody),
@@ -275,6 +276,7 @@ fn histogram(histograms: &Histograms) -> HistogramBody {
 pub(super) async fn get_drift(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
 ) -> Result<Json<DriftBody>, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;

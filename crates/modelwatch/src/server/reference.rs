@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::params::{NoParams, QueryParams};
 use super::{AppState, openapi};
 use crate::runtime::writer::{Message, ReferenceRequest};
 use crate::tabular::reference::reference_bytes;
@@ -173,7 +174,7 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
         config's file; or the config's `first = N`, with each version's rows so far), its rows \
         and its columns with their types. An upload replaces the config's reference for every \
         version and instance of the model.",
-    params(("name" = String, Path, description = "The model's name", example = "fraud-detector")),
+    params(("name" = String, Path, description = "The model's name", example = "fraud-detector"), NoParams),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The reference in force", body = ReferenceBody),
@@ -189,6 +190,7 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
 pub(super) async fn get_reference(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
 ) -> Result<Json<ReferenceBody>, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;

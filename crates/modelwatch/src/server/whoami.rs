@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::{Caller, Granted};
 use super::openapi;
+use super::params::{NoParams, QueryParams};
 
 /// Who the caller is.
 #[derive(Serialize, ToSchema)]
@@ -44,15 +45,19 @@ pub(super) enum ScopeName {
         `admin`), so that a client can offer only what the token may do. Needs the `read` scope \
         (or `admin`, which holds it). With authentication off the caller is `anonymous` with \
         every scope.",
+    params(NoParams),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The caller", body = WhoAmI),
+        (status = 400, description = "A query parameter (the route takes none)",
+            body = openapi::ErrorResponse),
         openapi::ReadErrors
     )
 )]
 pub(super) async fn get_whoami(
     caller: Caller,
     Extension(granted): Extension<Granted>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
 ) -> Json<WhoAmI> {
     Json(WhoAmI {
         name: caller.name().to_string(),

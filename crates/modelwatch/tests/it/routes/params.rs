@@ -1,6 +1,8 @@
-//! Routes take only the parameters they name: `/v1/models/{name}` and `.../versions` take
-//! none, `/v1/series` refuses names no event could carry, instead of answering nothing, and a
-//! method a route does not take is a 405 in the API's error shape.
+//! Routes take only the parameters they name: `/v1/models/{name}`, `.../versions`,
+//! `.../rules`, `.../reference`, `.../drift` and `/v1/whoami` take none (the fuzzer found
+//! `/v1/whoami` answering a query it does not take), `/v1/series` refuses names no event could
+//! carry, instead of answering nothing, and a method a route does not take is a 405 in the
+//! API's error shape.
 
 use super::{RETRAIN_CONFIG, Routes, accuracy, keep_everything};
 
@@ -16,6 +18,10 @@ async fn routes_without_parameters_refuse_any_naming_it() {
         ("/v1/models/m?limit=abc", "limit"),
         ("/v1/models/m/versions?limit=5", "limit"),
         ("/v1/models/m/versions?status=production", "status"),
+        ("/v1/models/m/rules?limit=5", "limit"),
+        ("/v1/models/m/reference?version=1", "version"),
+        ("/v1/models/m/drift?instance=a", "instance"),
+        ("/v1/whoami?limit=1&after=x", "limit"),
     ] {
         let answer = routes.get(path).await;
         assert_eq!(answer.status, 400, "{path}: {}", answer.body);
@@ -23,7 +29,12 @@ async fn routes_without_parameters_refuse_any_naming_it() {
         let error = answer.body["error"].as_str().unwrap();
         assert!(error.contains("this route takes no parameter"), "{error}");
     }
-    for path in ["/v1/models/m", "/v1/models/m/versions"] {
+    for path in [
+        "/v1/models/m",
+        "/v1/models/m/versions",
+        "/v1/models/m/rules",
+        "/v1/whoami",
+    ] {
         assert_eq!(routes.get(path).await.status, 200, "{path}");
     }
     routes.stop().await;
