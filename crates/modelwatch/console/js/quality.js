@@ -204,8 +204,8 @@
     box.append(el('h3', { text: 'Reference against current, per feature' }));
     const section = el('div', { class: 'drift', 'data-drift-of': name });
     box.append(section);
-    // Without a [[models]] entry there are no drift settings: do not ask for a sure 404.
-    if (!model.traffic) { section.append(unconfigured(name)); return; }
+    // Without a [[models]] entry, or one without drift settings, do not ask for a sure 404.
+    if (!model.traffic || model.traffic.drift === false) { section.append(unconfigured(name)); return; }
     let answer;
     try {
       answer = await MW.source.get('/v1/models/' + encodeURIComponent(name) + '/drift');

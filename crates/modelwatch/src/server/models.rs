@@ -86,6 +86,9 @@ pub(super) struct TrafficBody {
     label_horizon_secs: u64,
     /// How scores are calibrated for estimated quality: `auto`, `isotonic` or `none`.
     calibration: &'static str,
+    /// Whether the entry has drift settings (a `reference`), so that
+    /// `GET /v1/models/{name}/drift` and `.../reference` answer.
+    drift: bool,
     /// Predictions taken.
     predictions: u64,
     /// Predictions waiting for their labels.
@@ -120,6 +123,7 @@ fn traffic_body(state: &AppState, name: &str, traffic: &[TrafficSnapshot]) -> Op
         window: settings.window,
         label_horizon_secs: settings.label_horizon_secs,
         calibration: settings.calibration.as_str(),
+        drift: settings.drift.is_some(),
         predictions: counts.predictions,
         pending: found.map_or(0, |snapshot| snapshot.pending as u64),
         joined: counts.joined,

@@ -112,6 +112,7 @@ async fn labels_join_their_predictions_into_quality_points_that_rules_act_on() {
     let traffic = &model.body["traffic"];
     assert_eq!(traffic["task"], "binary", "{}", model.body);
     assert_eq!(traffic["window"], 4);
+    assert_eq!(traffic["drift"], false, "no reference: no drift settings");
     assert_eq!(traffic["predictions"], 4);
     assert_eq!(traffic["joined"], 4);
     assert_eq!(traffic["pending"], 0);
