@@ -29,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+# Run as `python3 tools/console_bench.py`: this directory is on the path.
+from console_screenshots import line_after, request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = "bench-model"
@@ -37,26 +39,6 @@ POINTS_PER_INSTANCE = 50_000
 INSTANCES = ["a", "b"]
 BATCH = 10_000
 START = 1_767_225_600  # 2026-01-01T00:00:00Z
-
-
-def request(method, url, body=None, headers=None, timeout=120):
-    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers=headers or {"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as response:
-        text = response.read()
-    return json.loads(text) if text else None
-
-
-def line_after(stream, prefix):
-    """Reads lines of a child's output until one contains `prefix`; the rest of that line."""
-    seen = []
-    for raw in stream:
-        line = raw.decode(errors="replace").strip()
-        seen.append(line)
-        if prefix in line:
-            return line.split(prefix, 1)[1]
-    sys.exit("the child exited before printing %r:\n%s" % (prefix, "\n".join(seen)))
 
 
 def iso(seconds):

@@ -25,17 +25,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = os.path.join(ROOT, "examples/degrading-model.jsonl")
 
 
-def request(method, url, body=None, headers=None):
+def request(method, url, body=None, headers=None, timeout=60):
+    """One HTTP request with a JSON body (or bytes); the JSON answer, or None when empty."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
                                  headers=headers or {"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as response:
+    with urllib.request.urlopen(req, timeout=timeout) as response:
         text = response.read()
     return json.loads(text) if text else None
 
 
 def line_after(stream, prefix):
-    """Reads lines of a child's output until one starts with `prefix`; the rest of it."""
+    """Reads lines of a child's output until one contains `prefix`; the rest of that line."""
     seen = []
     for raw in stream:
         line = raw.decode(errors="replace").strip()

@@ -183,83 +183,62 @@ const FEW_CATEGORIES: usize = 32;
 
 /// Each distinct category with its count, sorted.
 pub(super) fn counts(values: &[Category]) -> Vec<(Category, usize)> {
-    match few_number_counts(values) {
-        Counted::Table(table) => return table,
-        Counted::Many => return counts_by_sorting(values),
-        Counted::NotAllNumbers => {}
+    let numbers = values
+        .iter()
+        .all(|value| matches!(value, Category::Number(_)));
+    let table = if numbers {
+        // Numbers as categories are equal exactly when their bits are: counted as integers.
+        let bits = values.iter().map(|value| match value {
+            Category::Number(number) => number.to_bits(),
+            Category::Bool(_) | Category::Text(_) => 0,
+        });
+        few_counts(bits).map(|table| {
+            (table.into_iter())
+                .map(|(bits, count)| (Category::Number(f64::from_bits(bits)), count))
+                .collect::<Vec<_>>()
+        })
+    } else {
+        few_counts(values.iter()).map(|table| {
+            (table.into_iter())
+                .map(|(category, count)| (category.clone(), count))
+                .collect()
+        })
+    };
+    match table {
+        Some(mut table) => {
+            // Distinct categories: the order of equal ones cannot show.
+            table.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+            table
+        }
+        None => counts_by_sorting(values),
     }
-    let mut table: Vec<(Category, usize)> = Vec::new();
-    // The entry of the value before: runs of one category find it first.
+}
+
+/// Each distinct key with its count, in first-seen order, when at most [`FEW_CATEGORIES`] are
+/// distinct: a table searched key by key, the entry of the key before first (runs of one key
+/// find it at once). `None` beyond.
+fn few_counts<K: PartialEq>(keys: impl Iterator<Item = K>) -> Option<Vec<(K, usize)>> {
+    let mut table: Vec<(K, usize)> = Vec::new();
     let mut last = 0;
-    for value in values {
-        let found = if table
-            .get(last)
-            .is_some_and(|(category, _)| category == value)
-        {
+    for key in keys {
+        let found = if table.get(last).is_some_and(|(seen, _)| *seen == key) {
             Some(last)
         } else {
-            table.iter().position(|(category, _)| category == value)
+            table.iter().position(|(seen, _)| *seen == key)
         };
         match found {
             Some(index) => last = index,
             None if table.len() < FEW_CATEGORIES => {
                 last = table.len();
-                table.push((value.clone(), 0));
+                table.push((key, 0));
             }
-            None => return counts_by_sorting(values),
+            None => return None,
         }
         if let Some((_, count)) = table.get_mut(last) {
             *count += 1;
         }
     }
-    // Distinct categories: the order of equal ones cannot show.
-    table.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    table
-}
-
-/// What [`few_number_counts`] found.
-enum Counted {
-    /// The counts.
-    Table(Vec<(Category, usize)>),
-    /// More than [`FEW_CATEGORIES`] distinct numbers.
-    Many,
-    /// A category that is not a number.
-    NotAllNumbers,
-}
-
-/// [`counts`] when every category is a number and at most [`FEW_CATEGORIES`] are distinct
-/// (categories coded as numbers, say): counted by their bits (equal numbers as categories are
-/// those of equal bits), a table of integers searched value by value.
-fn few_number_counts(values: &[Category]) -> Counted {
-    let mut table: Vec<(u64, usize)> = Vec::new();
-    let mut last = 0;
-    for value in values {
-        let Category::Number(number) = value else {
-            return Counted::NotAllNumbers;
-        };
-        let bits = number.to_bits();
-        let found = if table.get(last).is_some_and(|(key, _)| *key == bits) {
-            Some(last)
-        } else {
-            table.iter().position(|(key, _)| *key == bits)
-        };
-        match found {
-            Some(index) => last = index,
-            None if table.len() < FEW_CATEGORIES => {
-                last = table.len();
-                table.push((bits, 0));
-            }
-            None => return Counted::Many,
-        }
-        if let Some((_, count)) = table.get_mut(last) {
-            *count += 1;
-        }
-    }
-    let mut table: Vec<(Category, usize)> = (table.into_iter())
-        .map(|(bits, count)| (Category::Number(f64::from_bits(bits)), count))
-        .collect();
-    table.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    Counted::Table(table)
+    Some(table)
 }
 
 /// [`counts`] of many distinct categories: the values sorted, then each run counted.

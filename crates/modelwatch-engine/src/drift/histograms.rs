@@ -5,8 +5,8 @@
 //! psi, kl_div and jensenshannon score exactly these shares (`binning.rs`).
 
 use super::binning::{
-    binned_as_numbers, categories, category_keys, counts, histogram, histogram_sorted,
-    pooled_edges, shares,
+    binned_as_numbers, categories, category_keys, category_shares, counts, histogram,
+    histogram_sorted, pooled_edges, shares,
 };
 use super::{Category, Sample};
 
@@ -67,21 +67,11 @@ pub(super) fn of_counts(
     cc: &[(Category, usize)],
     nc: usize,
 ) -> Histograms {
-    let keys = category_keys(rc, cc);
-    let share = |table: &[(Category, usize)], n: usize| -> Vec<f64> {
-        keys.iter()
-            .map(|key| {
-                let count = table
-                    .binary_search_by(|(k, _)| k.cmp(key))
-                    .map_or(0, |i| table[i].1);
-                count as f64 / n as f64
-            })
-            .collect()
-    };
+    let (reference, current) = category_shares(rc, nr, cc, nc);
     Histograms::Categories {
-        reference: share(rc, nr),
-        current: share(cc, nc),
-        categories: keys.into_iter().cloned().collect(),
+        reference,
+        current,
+        categories: category_keys(rc, cc).into_iter().cloned().collect(),
     }
 }
 

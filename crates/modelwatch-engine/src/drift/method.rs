@@ -155,6 +155,13 @@ impl Method {
         }
     }
 
+    /// Whether the score of categories depends on the order of the values, not only on their
+    /// counts: TVD's permutations shuffle the pooled values in the order given. The other
+    /// tests of categories count them.
+    pub fn counts_only(self) -> bool {
+        self != Method::Tvd
+    }
+
     /// Whether the method takes columns of this type.
     pub fn allows(self, column_type: ColumnType) -> bool {
         match self {

@@ -183,12 +183,10 @@ pub(super) fn assess(
                     categories.distinct,
                 )
             });
-            // TVD's permutations shuffle the values in the rows' order; every other test
-            // looks at the counts alone.
-            let order = if method == Method::Tvd {
-                Order::Rows
-            } else {
+            let order = if method.counts_only() {
                 Order::Ranks
+            } else {
+                Order::Rows
             };
             let (reference_categories, current_categories) = categories.samples(order);
             let score = drift::score(

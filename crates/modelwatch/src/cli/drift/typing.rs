@@ -211,7 +211,7 @@ pub(super) struct Categories {
 /// The order a side's categories are given in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Order {
-    /// The rows' order (TVD's permutations shuffle the pooled values in that order).
+    /// The rows' order, for a test that depends on it (`Method::counts_only` is false).
     Rows,
     /// Rank order: the tests that look at the counts alone count runs at a glance.
     Ranks,
