@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rusqlite::Connection;
 
-use crate::{BUSY_TIMEOUT, Store, StoreError};
+use crate::{BUSY_TIMEOUT, SqliteStore, StoreError};
 
 /// How the write-ahead log gets copied into the database file (a checkpoint).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl Checkpointer {
     /// # Errors
     ///
     /// [`StoreError::Sqlite`] when the file cannot be opened.
-    pub fn open(store: &Store) -> Result<Checkpointer, StoreError> {
+    pub fn open(store: &SqliteStore) -> Result<Checkpointer, StoreError> {
         let path = store.path.clone();
         let connection = Connection::open(&path)
             .and_then(|connection| {
@@ -83,7 +83,7 @@ impl Checkpointer {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Who checkpoints the write-ahead log (see [`Checkpoints`]); [`Checkpoints::InCommits`]
     /// after [`Store::open`].
     ///

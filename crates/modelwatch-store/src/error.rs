@@ -27,6 +27,46 @@ pub enum StoreError {
         error: rusqlite::Error,
     },
     /// The database was written by a newer modelwatch.
+    /// PostgreSQL failed a step; `database` is where, without a password.
+    #[error("{action} failed on {database}: {error}")]
+    Postgres {
+        /// The database, as `host:port/name`.
+        database: String,
+        /// The step that failed.
+        action: &'static str,
+        /// PostgreSQL's error.
+        error: postgres::Error,
+    },
+    /// A `--store` URL that cannot be used.
+    #[error("the store URL {url:?} cannot be used: {reason}")]
+    BadUrl {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// What this backend does not do.
+    #[error("the {backend} store cannot {what}")]
+    Unsupported {
+        /// `SQLite` or `PostgreSQL`.
+        backend: &'static str,
+        /// What was asked.
+        what: &'static str,
+    },
+    /// A write on a partition this node no longer holds: another node took its lease over
+    /// (its lease epoch moved past ours), so nothing was written.
+    #[error(
+        "partition {partition} is no longer ours: our lease epoch is {ours}, the stored one \
+         {stored}; nothing was written"
+    )]
+    Fenced {
+        /// The partition.
+        partition: u32,
+        /// The epoch this store writes under.
+        ours: i64,
+        /// The epoch in the lease table (0 when no lease is stored).
+        stored: i64,
+    },
     #[error(
         "{} has schema version {found}, newer than version {supported} that this modelwatch \
          knows; run a newer modelwatch or use another data directory",
@@ -145,7 +185,11 @@ impl StoreError {
                 error.kind(),
                 std::io::ErrorKind::StorageFull | std::io::ErrorKind::Interrupted
             ),
+            StoreError::Postgres { error, .. } => crate::pg::is_transient(error),
             StoreError::SchemaTooNew { .. }
+            | StoreError::BadUrl { .. }
+            | StoreError::Fenced { .. }
+            | StoreError::Unsupported { .. }
             | StoreError::NoWal { .. }
             | StoreError::Sequence { .. }
             | StoreError::Unstamped { .. }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::{JobState, Store, StoreError};
+use crate::{JobState, SqliteStore, StoreError};
 
-impl Store {
+impl SqliteStore {
     /// How many jobs are in each state: every state, in [`JobState::ALL`]'s order, 0 when none.
     ///
     /// # Errors
@@ -44,12 +44,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{JobState, Store};
+    use crate::{JobState, SqliteStore};
 
     #[test]
     fn an_empty_store_has_every_job_state_at_zero_and_a_size() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
         let counts = store.job_counts().unwrap();
         assert_eq!(
             counts,

@@ -3,6 +3,9 @@
 //! no clock: the service owns a [`Store`] on one thread and hands it receive times.
 //!
 //! Layout:
+//! - `backend`: [`Store`], the one interface over SQLite ([`SqliteStore`], a data directory)
+//!   and PostgreSQL ([`pg::PgStore`]); [`StoreLocation`] reads `--store`.
+//! - `pg`: the store on PostgreSQL, with partitions and lease fencing for a cluster.
 //! - `store`: [`Store::open`] and the group [`Store::commit`] of a [`Batch`] (`batch`: what
 //!   it holds and its rules).
 //! - `checkpoints`: the [`Checkpointer`] that copies the write-ahead log beside the committing
@@ -32,6 +35,7 @@
 //! - `error`: [`StoreError`], which tells transient failures ([`StoreError::is_transient`])
 //!   from corruption ([`StoreError::is_corrupt`]).
 
+mod backend;
 mod batch;
 mod checkpoints;
 mod clauses;
@@ -39,6 +43,7 @@ mod error;
 mod faults;
 mod gauges;
 mod outbox;
+pub mod pg;
 mod points;
 mod query;
 mod registry;
@@ -72,4 +77,5 @@ pub use registry::{
 pub use retention::{RetentionTotals, SeriesCursor, Step};
 pub use schema::SCHEMA_VERSION;
 pub use snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
-pub use store::{BUSY_TIMEOUT, Committed, Counts, DB_FILE, Store};
+pub use backend::{Store, StoreLocation};
+pub use store::{BUSY_TIMEOUT, Committed, Counts, DB_FILE, SqliteStore};

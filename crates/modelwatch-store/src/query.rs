@@ -14,7 +14,7 @@ use rusqlite::{Row, params, params_from_iter};
 pub(crate) use crate::clauses::Clauses;
 use crate::store::read_last_seq;
 use crate::wire_form::Decoder;
-use crate::{Counts, Store, StoreError};
+use crate::{Counts, SqliteStore, StoreError};
 
 /// The most rows one listing returns.
 pub const MAX_PAGE: usize = 1_000;
@@ -206,7 +206,7 @@ pub struct StoredCanaryVerdict {
     pub output: String,
 }
 
-impl Store {
+impl SqliteStore {
     /// The sequence number of the last stored input; 0 when there is none.
     ///
     /// # Errors

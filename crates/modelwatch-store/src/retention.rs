@@ -21,7 +21,7 @@ use rusqlite::params;
 use crate::points::delete_points_before;
 use crate::store::read_points_through;
 use crate::writes::Durability;
-use crate::{MAX_REPLAY_PAGE, Store, StoreError};
+use crate::{MAX_REPLAY_PAGE, SqliteStore, StoreError};
 
 /// What retention has deleted, over the life of the store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl SeriesCursor {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// What retention has deleted so far.
     ///
     /// # Errors

@@ -19,7 +19,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::store::read_last_seq;
 use crate::writes::Durability;
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
 /// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub struct SnapshotStep {
     pub done: bool,
 }
 
-impl Store {
+impl SqliteStore {
     /// Keeps `snapshot` as the latest, replacing any older one, in one transaction.
     ///
     /// # Errors
@@ -340,7 +340,7 @@ mod tests {
     use super::*;
     use crate::{Batch, Record};
 
-    fn commit(store: &mut Store, seq: u64) {
+    fn commit(store: &mut SqliteStore, seq: u64) {
         let mut batch = Batch::new();
         batch.push(
             Record {
@@ -366,7 +366,7 @@ mod tests {
         }
     }
 
-    fn count(store: &Store, sql: &str) -> i64 {
+    fn count(store: &SqliteStore, sql: &str) -> i64 {
         store
             .connection
             .query_row(sql, [], |row| row.get(0))
@@ -374,7 +374,7 @@ mod tests {
     }
 
     /// Steps `draft` until it is saved, committing an input after each step; then until done.
-    fn save(store: &mut Store, draft: &mut SnapshotDraft, max_bytes: usize, seq: &mut u64) {
+    fn save(store: &mut SqliteStore, draft: &mut SnapshotDraft, max_bytes: usize, seq: &mut u64) {
         let before = store.latest_snapshot().unwrap();
         let len = draft.snapshot().state.len();
         let mut written = 0;
@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn a_snapshot_saved_in_steps_reads_back_whole_and_replaces_the_one_before_step_by_step() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = SqliteStore::open(dir.path()).unwrap();
         let mut seq = 1;
         commit(&mut store, seq);
         store.save_snapshot(&snapshot(seq, 5_000)).unwrap();
@@ -434,7 +434,7 @@ mod tests {
             store.save_snapshot_step(&mut lost, 1_000).unwrap();
         }
         drop(store);
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(
             store.latest_snapshot().unwrap().as_ref(),
             Some(second.snapshot())
@@ -480,7 +480,7 @@ mod tests {
     #[test]
     fn the_deletion_of_a_replaced_snapshot_takes_bounded_steps() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = SqliteStore::open(dir.path()).unwrap();
         let mut seq = 1;
         commit(&mut store, seq);
         let mut big = store.begin_snapshot(snapshot(seq, 64 * 1_000)).unwrap();

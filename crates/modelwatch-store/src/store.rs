@@ -39,7 +39,7 @@ const STATEMENT_CACHE: usize = 64;
 /// once it committed: after a failed write the store is as it was before it, and the next
 /// write can succeed.
 #[derive(Debug)]
-pub struct Store {
+pub struct SqliteStore {
     pub(crate) connection: Connection,
     pub(crate) path: PathBuf,
     /// Points of committed inputs not yet written.
@@ -82,7 +82,7 @@ pub struct Committed {
     pub last_seq: u64,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens the store in `dir`, creating the directory and the database as needed, and
     /// brings the schema up to date.
     ///
@@ -96,7 +96,7 @@ impl Store {
     /// [`StoreError::CreateDir`] or [`StoreError::Sqlite`] when the directory or file cannot
     /// be made or opened, [`StoreError::NoWal`] when the file system refuses the write-ahead
     /// log, [`StoreError::SchemaTooNew`] when a newer modelwatch wrote the file.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|error| StoreError::CreateDir {
             path: dir.to_path_buf(),
             error,
@@ -129,7 +129,7 @@ impl Store {
             read_points_through(&connection).map_err(sqlite("reading the points watermark"))?;
         let points = crate::points::pending_at_open(&connection, points_through)
             .map_err(sqlite("reading how far series points are written"))?;
-        Ok(Store {
+        Ok(SqliteStore {
             connection,
             writes: Writes::new(&path),
             path,
@@ -142,6 +142,11 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The data directory holding the database file.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
     }
 
     /// Writes a batch in one transaction: all of it, or nothing. Its series points go to
@@ -246,12 +251,12 @@ pub(crate) fn read_points_through(connection: &Connection) -> rusqlite::Result<u
 }
 
 /// The JSON of a batch's inputs (wire form) and outputs (serde form), in batch order.
-struct Encoded {
-    inputs: Vec<String>,
-    outputs: Vec<String>,
+pub(crate) struct Encoded {
+    pub(crate) inputs: Vec<String>,
+    pub(crate) outputs: Vec<String>,
 }
 
-fn encode(batch: &Batch) -> Result<Encoded, StoreError> {
+pub(crate) fn encode(batch: &Batch) -> Result<Encoded, StoreError> {
     let inputs = batch
         .records
         .iter()

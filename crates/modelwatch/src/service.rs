@@ -14,7 +14,7 @@ use std::future::Future;
 
 use axum::Router;
 use modelwatch_engine::Config;
-use modelwatch_store::{Store, StoreError};
+use modelwatch_store::{Store, StoreError, StoreLocation};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -112,11 +112,26 @@ impl Service {
         clock: Arc<dyn Clock>,
         options: ServiceOptions,
     ) -> Result<Service, ServiceError> {
+        let location = StoreLocation::Directory(data_dir.to_path_buf());
+        Service::start_at(config, &location, clock, options)
+    }
+
+    /// [`Service::start`] on the store at `location`: a data directory or PostgreSQL.
+    ///
+    /// # Errors
+    ///
+    /// As [`Service::start`].
+    pub fn start_at(
+        config: Arc<Config>,
+        location: &StoreLocation,
+        clock: Arc<dyn Clock>,
+        options: ServiceOptions,
+    ) -> Result<Service, ServiceError> {
         // Before the writer starts: a secret that cannot be read stops the start.
         let prepared = Effects::prepare(&config)?;
-        let runtime = Runtime::start(
+        let runtime = Runtime::start_at(
             config.clone(),
-            data_dir,
+            location,
             clock.clone(),
             &RuntimeOptions {
                 queue_capacity: options.queue_capacity,
@@ -130,7 +145,7 @@ impl Service {
             prepared,
             EffectsSetup {
                 config: config.clone(),
-                reader: Store::open(data_dir)?,
+                reader: Store::open_at(location)?,
                 queue: queue.downgrade(),
                 outbox: runtime.outbox(),
                 clock: clock.clone(),
@@ -143,7 +158,7 @@ impl Service {
             config,
             clock,
             queue: queue.clone(),
-            reader: Store::open(data_dir)?,
+            reader: Store::open_at(location)?,
             metrics: runtime.metrics().clone(),
             jobs: effects.jobs.clone(),
             auth: options.auth,
@@ -184,9 +199,9 @@ impl Service {
         self.runtime.queue().status()
     }
 
-    /// The database file.
-    pub fn store_path(&self) -> &Path {
-        self.runtime.store_path()
+    /// Where the store is: the SQLite file, or PostgreSQL's `host:port/name`.
+    pub fn store_description(&self) -> &str {
+        self.runtime.store_description()
     }
 
     /// Drops the routes (closing the queue once no request holds it) and waits for the

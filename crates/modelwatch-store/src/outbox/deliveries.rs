@@ -8,7 +8,7 @@ use rusqlite::{Row, Transaction, params};
 use crate::query::{Clauses, Listing, Page};
 use crate::retention::Step;
 use crate::writes::Durability;
-use crate::{MAX_REPLAY_PAGE, Store, StoreError};
+use crate::{MAX_REPLAY_PAGE, SqliteStore, StoreError};
 
 /// Where a notification stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -191,7 +191,7 @@ fn read_delivery(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// The pending deliveries of a notifier after stream position `after`, oldest first.
     ///
     /// # Errors

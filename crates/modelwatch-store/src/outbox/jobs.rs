@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use super::EffectUpdate;
 use crate::query::{Clauses, Listing, Page};
 use crate::registry::{self, VersionStatus};
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -486,7 +486,7 @@ fn read_job(row: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Jobs matching `filter`, one page.
     ///
     /// # Errors

@@ -10,7 +10,7 @@ use rusqlite::{Connection, Transaction, params};
 use super::pending::Plan;
 use super::{PendingPoints, RawPoint, insert_chunks, series_id};
 use crate::writes::Durability;
-use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, Store, StoreError};
+use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, SqliteStore, StoreError};
 
 /// What one [`Store::flush_points_step`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -105,7 +105,7 @@ fn read_written_ahead(
     Ok(ahead)
 }
 
-impl Store {
+impl SqliteStore {
     /// How many points wait in memory for [`Store::flush_points`].
     pub fn pending_points(&self) -> usize {
         self.points.len()

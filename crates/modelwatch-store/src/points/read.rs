@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Key, RawPoint, decode, find_series, sql_seq};
 use crate::query::Order;
-use crate::{MAX_PAGE, Store, StoreError};
+use crate::{MAX_PAGE, SqliteStore, StoreError};
 
 /// One series' points in an event-time range: `[from, to)`, either end open when `None`.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,7 +96,7 @@ fn read_chunk(row: &Row<'_>) -> rusqlite::Result<Chunk> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     fn decode_chunk(&self, chunk: &Chunk) -> Result<Vec<RawPoint>, StoreError> {
         decode(&chunk.blob).map_err(|message| StoreError::CorruptChunk {
             path: self.path.clone(),

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::read::successor;
 use super::*;
 use crate::schema::MIGRATIONS;
-use crate::{Batch, Order, Record, SeriesCursor, SeriesQuery, Store};
+use crate::{Batch, Order, Record, SeriesCursor, SeriesQuery, SqliteStore};
 
 /// The metrics of the generated events: well-known, so stored inputs read back as they went in.
 const METRICS: [&str; 2] = ["drift_score", "latency_ms"];
@@ -105,8 +105,8 @@ fn points_of(seq: u64, spec: &Spec) -> Vec<Generated> {
         .collect()
 }
 
-fn open(dir: &std::path::Path) -> Store {
-    let mut store = Store::open(dir).unwrap();
+fn open(dir: &std::path::Path) -> SqliteStore {
+    let mut store = SqliteStore::open(dir).unwrap();
     // Small chunks, so that pages and deletions cross many of them.
     store.points.chunk_points = 3;
     store
@@ -114,7 +114,7 @@ fn open(dir: &std::path::Path) -> Store {
 
 /// Every point of one series through pages of `limit`, in `order`, within [from, to).
 fn read_all(
-    store: &Store,
+    store: &SqliteStore,
     series: (usize, &str),
     from: Option<i64>,
     to: Option<i64>,
@@ -153,7 +153,7 @@ fn read_all(
 
 /// Every stored point of every series, read back through pages: (time, seq, value) in key
 /// order, each once.
-fn chunks(store: &Store) -> BTreeMap<SeriesKey, Vec<(i64, u64, f64)>> {
+fn chunks(store: &SqliteStore) -> BTreeMap<SeriesKey, Vec<(i64, u64, f64)>> {
     let mut all = BTreeMap::new();
     for instance in 0..3 {
         for metric in METRICS {
@@ -169,7 +169,7 @@ fn chunks(store: &Store) -> BTreeMap<SeriesKey, Vec<(i64, u64, f64)>> {
 /// The invariant of points: every point of a stored input (less those retention deleted) is
 /// in a chunk or in the store's memory, never both and never twice; once the store's memory
 /// follows on from the last input (nothing left to read back), none is missing.
-fn check_points(store: &Store, all: &Expected) -> Result<(), TestCaseError> {
+fn check_points(store: &SqliteStore, all: &Expected) -> Result<(), TestCaseError> {
     let stored = chunks(store);
     let mut memory: Expected = BTreeMap::new();
     for (model, metric, point) in store.points.all() {
@@ -344,7 +344,7 @@ proptest! {
     }
 }
 
-fn commit(store: &mut Store, seqs: std::ops::RangeInclusive<u64>) {
+fn commit(store: &mut SqliteStore, seqs: std::ops::RangeInclusive<u64>) {
     let mut batch = Batch::new();
     for seq in seqs {
         let spec = Spec {
@@ -364,7 +364,7 @@ fn commit(store: &mut Store, seqs: std::ops::RangeInclusive<u64>) {
     store.commit(&batch).unwrap();
 }
 
-fn watermark(store: &Store) -> u64 {
+fn watermark(store: &SqliteStore) -> u64 {
     crate::store::read_points_through(&store.connection).unwrap()
 }
 
@@ -487,7 +487,7 @@ fn a_version_2_store_moves_its_point_rows_into_chunks() {
             .execute("UPDATE store_state SET last_seq = 2501", [])
             .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(watermark(&store), 2_501);
     let chunks: i64 = store
         .connection

@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use crate::writes::Durability;
 
 mod read;
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
 /// Where a version stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -392,7 +392,7 @@ fn read_version(row: &Row<'_>) -> rusqlite::Result<ModelVersion> {
 
 const VERSION_COLUMNS: &str = "model, version, created_at, source, job_id, status, updated_at";
 
-impl Store {
+impl SqliteStore {
     /// Changes a version's status as a person asked, in a transaction of its own, with an
     /// audit row naming `actor`; returns the version as it now stands.
     ///

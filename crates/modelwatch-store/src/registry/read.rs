@@ -7,9 +7,9 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{AuditEvent, ModelVersion, VERSION_COLUMNS, read_version};
 use crate::points::ModelPage;
 use crate::query::{Clauses, Listing, Page};
-use crate::{MAX_PAGE, Store, StoreError};
+use crate::{MAX_PAGE, SqliteStore, StoreError};
 
-impl Store {
+impl SqliteStore {
     /// Every version of a model, oldest first.
     ///
     /// # Errors

@@ -8,7 +8,7 @@ use crate::{Checkpointer, Checkpoints};
 #[test]
 fn every_commit_is_durable_and_waits_for_locks() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
     let pragma = |name: &str| -> i64 {
         store
             .connection
@@ -22,7 +22,7 @@ fn every_commit_is_durable_and_waits_for_locks() {
 #[test]
 fn a_checkpointer_beside_the_writer_copies_the_log_the_writer_leaves() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
     store
         .set_checkpoints(Checkpoints::Beside {
             backstop_pages: 1_000_000,
@@ -67,7 +67,7 @@ fn events(seqs: std::ops::RangeInclusive<u64>) -> Batch {
     batch
 }
 
-fn rows(store: &Store, table: &str) -> i64 {
+fn rows(store: &SqliteStore, table: &str) -> i64 {
     store
         .connection
         .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
@@ -79,7 +79,7 @@ fn rows(store: &Store, table: &str) -> i64 {
 #[test]
 fn a_transaction_a_failed_rollback_left_open_is_rolled_back_and_writes_go_on_synced() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
     store.commit(&events(1..=5)).unwrap();
     // What a commit whose rollback failed too (an I/O error) leaves: a transaction, with
     // a write in it, on the store's connection.
@@ -103,7 +103,7 @@ fn a_transaction_a_failed_rollback_left_open_is_rolled_back_and_writes_go_on_syn
         })
         .unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(
         rows(&store, "inputs"),
         10,
@@ -115,7 +115,7 @@ fn a_transaction_a_failed_rollback_left_open_is_rolled_back_and_writes_go_on_syn
 #[test]
 fn inputs_go_in_many_rows_at_a_time_and_a_refused_row_takes_the_whole_batch_back() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
     let written = store.commit(&events(1..=5)).unwrap().written;
     assert_eq!((written.inputs, written.points), (5, 15));
     assert_eq!(store.pending_points(), 15);

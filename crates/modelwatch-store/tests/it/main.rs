@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+mod backends;
 mod queries;
 mod read_back;
 mod retention;
@@ -425,7 +427,7 @@ fn open_creates_the_directory_and_uses_the_write_ahead_log() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("a").join("modelwatch-data");
     let store = Store::open(&data).unwrap();
-    assert_eq!(store.path(), data.join(DB_FILE));
+    assert_eq!(store.sqlite().unwrap().path(), data.join(DB_FILE));
     assert_eq!(store.last_seq().unwrap(), 0);
     let connection = rusqlite::Connection::open(data.join(DB_FILE)).unwrap();
     let mode: String = connection

@@ -59,7 +59,7 @@ fn only_the_latest_snapshot_of_the_stored_state_is_kept() {
         store.latest_snapshot().unwrap(),
         Some(snapshot(last, &state))
     );
-    let rows: i64 = rusqlite::Connection::open(store.path())
+    let rows: i64 = rusqlite::Connection::open(store.sqlite().unwrap().path())
         .unwrap()
         .query_row("SELECT count(*) FROM snapshots", [], |row| row.get(0))
         .unwrap();

@@ -240,7 +240,7 @@ async fn serve(
     let service = Service::start(config, &args.data, Arc::new(SystemClock), options)
         .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    writeln!(out, "storing in {}", service.store_path().display())?;
+    writeln!(out, "storing in {}", service.store_description())?;
     writeln!(out, "listening on http://{local}")?;
     if authenticated {
         writeln!(

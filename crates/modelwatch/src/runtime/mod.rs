@@ -10,12 +10,14 @@ pub mod metrics;
 pub mod retention;
 pub mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 
 use modelwatch_engine::{Config, Input, Timestamp};
-use modelwatch_store::{Checkpointer, Checkpoints, EffectUpdate, Store, StoreError};
+use modelwatch_store::{
+    Checkpointer, Checkpoints, EffectUpdate, Store, StoreError, StoreLocation,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
@@ -86,8 +88,10 @@ pub struct Runtime {
     outbox: watch::Receiver<u64>,
     metrics: Arc<Metrics>,
     writer: thread::JoinHandle<Result<(), WriterError>>,
-    checkpointer: thread::JoinHandle<()>,
-    store_path: PathBuf,
+    /// The thread checkpointing SQLite's write-ahead log (none on PostgreSQL).
+    checkpointer: Option<thread::JoinHandle<()>>,
+    /// Where the store is, to show (the SQLite file, or PostgreSQL's `host:port/name`).
+    store_description: String,
 }
 
 impl Runtime {
@@ -104,16 +108,35 @@ impl Runtime {
         clock: Arc<dyn Clock>,
         options: &RuntimeOptions,
     ) -> Result<Runtime, RuntimeError> {
+        let location = StoreLocation::Directory(data_dir.to_path_buf());
+        Runtime::start_at(config, &location, clock, options)
+    }
+
+    /// [`Runtime::start`] on the store at `location`: a data directory or PostgreSQL.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::start`].
+    pub fn start_at(
+        config: Arc<Config>,
+        location: &StoreLocation,
+        clock: Arc<dyn Clock>,
+        options: &RuntimeOptions,
+    ) -> Result<Runtime, RuntimeError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RuntimeError::NoRuntime)?;
-        let mut store = Store::open(data_dir)?;
-        let store_path = store.path().to_path_buf();
-        // Checkpoints of the write-ahead log run on their own thread and connection, so that
-        // no commit waits for one (the writer steps in only if the log grows past 40 MB).
-        let mut checkpointer = Checkpointer::open(&store)?;
+        let mut store = Store::open_at(location)?;
+        let store_description = store.describe();
+        // Checkpoints of SQLite's write-ahead log run on their own thread and connection, so
+        // that no commit waits for one (the writer steps in only if the log grows past 40 MB).
+        let checkpointer = match store.sqlite() {
+            Some(sqlite) => Some(Checkpointer::open(sqlite)?),
+            None => None,
+        };
         store.set_checkpoints(Checkpoints::Beside {
             backstop_pages: CHECKPOINT_BACKSTOP_PAGES,
         })?;
         let (checkpoints, checkpoint_requests) = std::sync::mpsc::sync_channel::<()>(1);
+        let checkpointing = checkpointer.is_some();
         let (status_sender, status) = watch::channel(Status::Recovering);
         let (outbox_sender, outbox) = watch::channel(0u64);
         let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
@@ -137,7 +160,7 @@ impl Runtime {
                     writer_options,
                     writer::WriterLinks {
                         timers,
-                        checkpoints: Some(checkpoints),
+                        checkpoints: checkpointing.then_some(checkpoints),
                         outbox: Some(outbox_sender),
                     },
                 )
@@ -145,14 +168,20 @@ impl Runtime {
             .map_err(RuntimeError::Spawn)?;
         let checkpoint_metrics = metrics.clone();
         // Ends when the writer does (it holds the only sender).
-        let checkpointer = thread::Builder::new()
-            .name("modelwatch-checkpoint".to_string())
-            .spawn(move || {
-                for () in checkpoint_requests {
-                    checkpoint_metrics.record_checkpoint(checkpointer.checkpoint().is_ok());
-                }
-            })
-            .map_err(RuntimeError::Spawn)?;
+        let checkpointer = match checkpointer {
+            Some(mut checkpointer) => Some(
+                thread::Builder::new()
+                    .name("modelwatch-checkpoint".to_string())
+                    .spawn(move || {
+                        for () in checkpoint_requests {
+                            checkpoint_metrics
+                                .record_checkpoint(checkpointer.checkpoint().is_ok());
+                        }
+                    })
+                    .map_err(RuntimeError::Spawn)?,
+            ),
+            None => None,
+        };
         let queue = WriterQueue { sender, status };
         if let Some(keep) = options.retention.keep {
             runtime.spawn(retention::periodic(
@@ -169,7 +198,7 @@ impl Runtime {
             metrics,
             writer,
             checkpointer,
-            store_path,
+            store_description,
         })
     }
 
@@ -189,9 +218,9 @@ impl Runtime {
         &self.metrics
     }
 
-    /// The database file.
-    pub fn store_path(&self) -> &Path {
-        &self.store_path
+    /// Where the store is: the SQLite file, or PostgreSQL's `host:port/name`.
+    pub fn store_description(&self) -> &str {
+        &self.store_description
     }
 
     /// Drops this handle's queue and waits for the writer to commit what it has and stop,
@@ -208,7 +237,9 @@ impl Runtime {
             Err(_) => Err(RuntimeError::WriterPanicked),
         };
         // The writer is gone, so is the checkpointer's queue: it ends after its last request.
-        let _ = self.checkpointer.join();
+        if let Some(checkpointer) = self.checkpointer {
+            let _ = checkpointer.join();
+        }
         written
     }
 }

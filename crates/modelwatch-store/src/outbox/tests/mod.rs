@@ -12,7 +12,7 @@ use modelwatch_engine::{Engine, Event, Input, JobFinished, JobStatus, ModelId, O
 
 use super::*;
 use crate::registry::VersionChange;
-use crate::{Batch, Page, Record, RegistryError, Store};
+use crate::{Batch, Page, Record, RegistryError, SqliteStore};
 
 const CONFIG: &str = r#"
 [retrain]
@@ -44,7 +44,7 @@ fn event(version: &str, secs: i64, accuracy: f64) -> Input {
 /// notifiers `notify`, as a config with `notify = [...]` would.
 struct Harness {
     engine: Engine,
-    store: Store,
+    store: SqliteStore,
     _dir: tempfile::TempDir,
 }
 
@@ -54,7 +54,7 @@ impl Harness {
         let config = modelwatch_engine::parse_config(CONFIG).unwrap().config;
         Harness {
             engine: Engine::new(Arc::new(config)),
-            store: Store::open(dir.path()).unwrap(),
+            store: SqliteStore::open(dir.path()).unwrap(),
             _dir: dir,
         }
     }

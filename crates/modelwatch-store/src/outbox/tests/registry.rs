@@ -50,7 +50,7 @@ fn registry_changes_follow_their_rules_and_are_audited() {
     h.commit(event("2", 1, 0.95), &[], Vec::new());
     // The memory of known versions survives a reopen: no second registration.
     let dir = h.store.path().parent().unwrap().to_path_buf();
-    h.store = Store::open(&dir).unwrap();
+    h.store = SqliteStore::open(&dir).unwrap();
     h.commit(event("2", 2, 0.95), &[], Vec::new());
     let status = |h: &Harness| -> Vec<(String, VersionStatus)> {
         h.store
