@@ -13,6 +13,7 @@
 //! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs).
 
 mod commit;
+mod leases;
 mod outbox;
 mod points;
 mod query;
@@ -27,6 +28,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use crate::StoreError;
+pub use leases::{Lease, LeaseRow, Leases};
 pub use schema::PG_SCHEMA_VERSION;
 
 /// A partition's lease, as the writer holds it: every write checks that `epoch` is still the
@@ -147,6 +149,24 @@ impl PgStore {
         self.partition
     }
 
+    /// The ingest log's stream sequence this partition has committed through (0: none).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Postgres`] when the read fails.
+    pub fn log_seq(&self) -> Result<u64, StoreError> {
+        let error = self.error("reading the partition's log position");
+        let key = self.scope().key();
+        let stored: i64 = self
+            .call(|client| {
+                client
+                    .query_one("SELECT log_seq FROM partitions WHERE partition = $1", &[&key])
+                    .map(|row| row.get(0))
+            })
+            .map_err(error)?;
+        Ok(u64::try_from(stored).unwrap_or(0))
+    }
+
     /// Makes every later write check the partition's lease epoch first (see [`Fence`]).
     pub fn fence(&mut self, fence: Fence) {
         self.fence = Some(fence);
@@ -162,7 +182,10 @@ impl PgStore {
     }
 
     /// The error of a failed step.
-    pub(crate) fn error(&self, action: &'static str) -> impl Fn(postgres::Error) -> StoreError {
+    pub(crate) fn error(
+        &self,
+        action: &'static str,
+    ) -> impl Fn(postgres::Error) -> StoreError + Send + use<> {
         let database = self.database.clone();
         move |error| StoreError::Postgres {
             database: database.clone(),
