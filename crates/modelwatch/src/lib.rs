@@ -29,6 +29,7 @@
 //! ```
 
 pub mod clock;
+pub mod cluster;
 pub mod console;
 pub mod effects;
 pub mod monitor;

@@ -168,6 +168,7 @@ impl Service {
             max_exported_series: options.max_exported_series,
             retention: options.retention,
             max_future: options.max_future,
+            ready_detail: None,
         });
         Ok(Service {
             router,

@@ -11,6 +11,7 @@ mod quality;
 mod replay;
 mod report;
 mod serve;
+mod serve_cluster;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -25,6 +25,7 @@ use modelwatch::runtime::{DEFAULT_QUEUE_CAPACITY, Status};
 use modelwatch::server::auth::{Auth, Scope, Token};
 use modelwatch::{Config, SystemClock};
 use modelwatch::{Service, ServiceOptions};
+use modelwatch_store::StoreLocation;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -36,7 +37,7 @@ pub struct ServeArgs {
     /// The address to listen on (IP:PORT; port 0 picks a free one). Without tokens, loopback
     /// only unless --allow-unauthenticated.
     #[arg(long, default_value = "127.0.0.1:8780")]
-    listen: SocketAddr,
+    pub(super) listen: SocketAddr,
     /// A bearer token read from environment variable NAME, with its scopes (ingest, read,
     /// admin; comma-separated). Admin is a scope of its own (the changes by hand); an admin
     /// token may also ingest and read. Repeatable; every token needs a value of its own.
@@ -52,6 +53,13 @@ pub struct ServeArgs {
     /// The data directory (created if missing); the database is DIR/modelwatch.db.
     #[arg(long, default_value = "./modelwatch-data", value_name = "DIR")]
     data: PathBuf,
+    /// The store: a PostgreSQL URL (`postgres://user@host:port/db`; its password, if any, is
+    /// never printed or logged), or a data directory as --data. PostgreSQL is what several
+    /// nodes share (with --log).
+    #[arg(long, value_name = "URL|DIR", conflicts_with = "data")]
+    store: Option<String>,
+    #[command(flatten)]
+    pub(super) cluster: super::serve_cluster::ClusterArgs,
     /// Most series (model, version, instance, metric) that GET /metrics exports.
     #[arg(long, default_value_t = modelwatch::server::DEFAULT_MAX_EXPORTED_SERIES, value_name = "N")]
     metrics_max_series: usize,
@@ -125,11 +133,24 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
         }
     }
     let config = Arc::new(config);
+    let location = match &args.store {
+        Some(store) => StoreLocation::parse(store),
+        None => StoreLocation::Directory(args.data.clone()),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, config, auth, out))
+    match (&location, args.cluster.log.as_deref()) {
+        (StoreLocation::Postgres(url), Some(log)) => {
+            runtime.block_on(super::serve_cluster::serve(args, url, log, config, auth, out))
+        }
+        (_, Some(_)) => bail!(
+            "--log needs the shared store of a cluster: --store postgres://... (a data \
+             directory belongs to one node)"
+        ),
+        (location, None) => runtime.block_on(serve(args, location, config, auth, out)),
+    }
 }
 
 /// A period as `--retention` and `--max-future` take it; none: `off`.
@@ -205,19 +226,8 @@ fn split_spec<'s>(spec: &'s str, flag: &str, what: &str) -> Result<(&'s str, Vec
     Ok((source, scopes))
 }
 
-async fn serve(
-    args: &ServeArgs,
-    config: Arc<Config>,
-    auth: Auth,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let authenticated = auth.enabled();
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
+/// The service's knobs from the flags; links point at `local` unless --public-url.
+pub(super) fn service_options(args: &ServeArgs, auth: Auth, local: SocketAddr) -> ServiceOptions {
     let mut options = ServiceOptions {
         max_exported_series: args.metrics_max_series,
         body_limit: args.body_limit,
@@ -237,8 +247,32 @@ async fn serve(
         ..ServiceOptions::default()
     };
     args.limits.apply(&mut options);
-    let service = Service::start(config, &args.data, Arc::new(SystemClock), options)
-        .with_context(|| format!("cannot start the service on {}", args.data.display()))?;
+    options
+}
+
+async fn serve(
+    args: &ServeArgs,
+    location: &StoreLocation,
+    config: Arc<Config>,
+    auth: Auth,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let authenticated = auth.enabled();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let options = service_options(args, auth, local);
+    let where_ = match location {
+        StoreLocation::Directory(dir) => dir.display().to_string(),
+        StoreLocation::Postgres(url) | StoreLocation::PostgresPartition { url, .. } => {
+            modelwatch_store::pg::redact(url)
+        }
+    };
+    let service = Service::start_at(config, location, Arc::new(SystemClock), options)
+        .with_context(|| format!("cannot start the service on {where_}"))?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     writeln!(out, "storing in {}", service.store_description())?;
     writeln!(out, "listening on http://{local}")?;

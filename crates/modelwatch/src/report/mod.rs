@@ -255,6 +255,7 @@ impl ReportReplay {
                 ..Retention::default()
             },
             max_future: None,
+            ready_detail: None,
         });
         let answers = answers::collect(router).await?;
         let runtime = self.runtime;

@@ -33,6 +33,7 @@ fn state(queue: mpsc::Sender<Message>, status: Status, data: &std::path::Path) -
         body_limit: super::DEFAULT_BODY_LIMIT,
         retention: Retention::default(),
         max_future: Some(super::DEFAULT_MAX_FUTURE),
+        ready_detail: None,
         jobs: crate::effects::JobControl::detached(),
     }
 }

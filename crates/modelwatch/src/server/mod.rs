@@ -47,6 +47,8 @@ mod series;
 mod whoami;
 
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -108,6 +110,8 @@ pub struct RouterParts {
     pub retention: Retention,
     /// How far ahead of the clock `POST /v1/events` takes event times; none: any time.
     pub max_future: Option<Duration>,
+    /// What `/readyz` adds after `ready` (a cluster node: the partitions it runs).
+    pub ready_detail: Option<watch::Receiver<String>>,
 }
 
 /// What every handler shares.
@@ -124,6 +128,7 @@ struct AppState {
     retention: Retention,
     max_future: Option<Duration>,
     jobs: JobControl,
+    ready_detail: Option<watch::Receiver<String>>,
 }
 
 /// The routes of the service. Every clone holds the writer's queue open: the writer stops
@@ -147,6 +152,7 @@ pub fn router(parts: RouterParts) -> Router {
         body_limit,
         retention: parts.retention,
         max_future: parts.max_future,
+        ready_detail: parts.ready_detail,
         jobs: parts.jobs,
     };
     // Probes, scrapes and the OpenAPI document stay open; the /v1 routes need a token's

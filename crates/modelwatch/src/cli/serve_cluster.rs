@@ -1,0 +1,149 @@
+//! `modelwatch serve --store postgres://... --log nats://... --node-id ID`: one node of a
+//! cluster (docs/cluster.md). Prints where it stores, logs and listens, then `ready: ...`
+//! once its first round of leases is done; SIGINT or SIGTERM stop it gracefully: no new
+//! connections, its partitions commit what they have and their leases are given up, so the
+//! other nodes take them over at once.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use modelwatch::cluster::{
+    ClusterOptions, ClusterService, LogOptions, NodeOptions,
+};
+use modelwatch::runtime::retention;
+use modelwatch::server::auth::Auth;
+use modelwatch::{Config, SystemClock};
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::serve::{ServeArgs, service_options};
+
+/// The flags of a cluster node.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The ingest log: a NATS server with JetStream (`nats://host:port`). With it, this
+    /// node is one of a cluster sharing --store postgres://...
+    #[arg(long, value_name = "URL")]
+    pub(super) log: Option<String>,
+    /// This node's id, unique in the cluster (its leases carry it). Needed with --log.
+    #[arg(long, value_name = "ID")]
+    node_id: Option<String>,
+    /// Partitions of the ingest log: fixed when the stream is first made (every node must
+    /// give the same count; the recorded one is checked).
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    partitions: u32,
+    /// The JetStream stream's name.
+    #[arg(long, default_value = "MODELWATCH", value_name = "NAME")]
+    log_stream: String,
+    /// The stream's replicas when this node makes it: 1, or 3 or 5 on a NATS cluster.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    log_replicas: u8,
+    /// How long a partition's lease lasts without renewal: a dead node's partitions resume
+    /// on another node within about this long.
+    #[arg(long, default_value = "5s", value_name = "PERIOD", value_parser = retention::parse_duration)]
+    lease_ttl: Duration,
+}
+
+pub(super) async fn serve(
+    args: &ServeArgs,
+    store_url: &str,
+    log_url: &str,
+    config: Arc<Config>,
+    auth: Auth,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let cluster = &args.cluster;
+    let Some(node_id) = cluster.node_id.clone() else {
+        bail!("--log needs --node-id ID, unique in the cluster");
+    };
+    if node_id.is_empty() || node_id.len() > 200 || node_id.chars().any(char::is_whitespace) {
+        bail!("--node-id {node_id:?}: give 1 to 200 characters without spaces");
+    }
+    if !log_url.starts_with("nats://") {
+        bail!("--log {log_url:?}: give a NATS URL, nats://host:port");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let authenticated = auth.enabled();
+    let options = service_options(args, auth, local);
+    let service = ClusterService::start(
+        config,
+        ClusterOptions {
+            store_url: store_url.to_string(),
+            log: LogOptions {
+                url: log_url.to_string(),
+                stream: cluster.log_stream.clone(),
+                partitions: cluster.partitions,
+                replicas: usize::from(cluster.log_replicas),
+            },
+            node: NodeOptions {
+                node_id: node_id.clone(),
+                lease_ttl: cluster.lease_ttl,
+            },
+        },
+        Arc::new(SystemClock),
+        options,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot start node {node_id} on {} and {log_url}",
+            modelwatch_store::pg::redact(store_url)
+        )
+    })?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    writeln!(out, "storing in {}", service.store_description())?;
+    writeln!(
+        out,
+        "ingest log {log_url} stream {} with {} partitions",
+        cluster.log_stream, cluster.partitions
+    )?;
+    writeln!(out, "node {node_id}")?;
+    writeln!(out, "listening on http://{local}")?;
+    if authenticated {
+        writeln!(
+            out,
+            "authentication: bearer tokens on /v1 (/healthz, /readyz, /metrics open)"
+        )?;
+    } else {
+        writeln!(out, "authentication: off (no tokens configured)")?;
+    }
+    out.flush()?;
+    let shutdown = async move {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                if result.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            _ = terminate.recv() => {}
+        }
+    };
+    let mut server = tokio::spawn(service.listen(listener, shutdown));
+    let mut ownership = service.ownership();
+    let served = tokio::select! {
+        seen = ownership.wait_for(|ownership| ownership.nodes > 0) => {
+            if let Ok(ownership) = seen {
+                writeln!(
+                    out,
+                    "ready: node {node_id} of {} live nodes, {} partitions taken here",
+                    ownership.nodes,
+                    ownership.ready.len() + ownership.recovering.len()
+                )?;
+                out.flush()?;
+            }
+            server.await
+        }
+        served = &mut server => served,
+    };
+    service.stop().await;
+    served.context("the HTTP server task failed")?;
+    writeln!(out, "stopped")?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! [`Front`]: what stands behind a cluster node's routes in place of a writer. The routes
+//! speak to a [`WriterQueue`] as on a single node; here its messages are served so:
+//!
+//! - inputs (events, traffic, retrain requests, reference uploads) are published to the
+//!   ingest log, and the request is answered once JetStream acknowledged all of them; the
+//!   partition that owns their model commits them, on whichever node runs it;
+//! - a registry change is one transaction on PostgreSQL, as the single node's writer does it;
+//! - reads of series points see what the partitions have written (there is no writer here
+//!   whose memory to flush); `/metrics` exports the node's counters, not the series;
+//! - a retention pass, and the drift state kept in a partition's engine, are not served by the
+//!   front (docs/cluster.md).
+//!
+//! Its status is `Ready` while NATS is connected, else `Retrying` (ingest answers 503).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use modelwatch_store::Store;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::log::IngestLog;
+use crate::runtime::metrics::SeriesSnapshot;
+use crate::runtime::writer::{CommitFailed, Message, NotStored, Stored};
+use crate::runtime::{Status, WriterQueue};
+
+/// Requests that may wait for the front.
+const QUEUE: usize = 1_024;
+
+/// The running front.
+#[derive(Debug)]
+pub struct Front {
+    queue: WriterQueue,
+    task: JoinHandle<()>,
+}
+
+impl Front {
+    /// Starts serving a queue for the routes of node `node_id`.
+    pub fn start(log: IngestLog, registry: Store, node_id: &str) -> Front {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let (status_sender, status) = watch::channel(Status::Ready {
+            replayed: 0,
+            restored: None,
+            note: None,
+        });
+        let ids = Arc::new(RequestIds::new(node_id));
+        let task = tokio::spawn(serve(
+            log,
+            Arc::new(std::sync::Mutex::new(registry)),
+            receiver,
+            status_sender,
+            ids,
+        ));
+        Front {
+            queue: WriterQueue::new(sender, status),
+            task,
+        }
+    }
+
+    /// The queue the routes use.
+    pub fn queue(&self) -> &WriterQueue {
+        &self.queue
+    }
+
+    /// Waits for the front to end, once every holder of its queue is gone.
+    pub async fn join(self) {
+        drop(self.queue);
+        let _ = self.task.await;
+    }
+}
+
+/// Request ids for the log's deduplication: unique across nodes (the node's id) and restarts
+/// (the start time).
+#[derive(Debug)]
+struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new(node_id: &str) -> RequestIds {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        RequestIds {
+            prefix: format!("{node_id}-{started}"),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+async fn serve(
+    log: IngestLog,
+    registry: Arc<std::sync::Mutex<Store>>,
+    mut receiver: mpsc::Receiver<Message>,
+    status: watch::Sender<Status>,
+    ids: Arc<RequestIds>,
+) {
+    while let Some(message) = receiver.recv().await {
+        let connected = log.is_connected();
+        status.send_if_modified(|current| {
+            let now = if connected {
+                Status::Ready {
+                    replayed: 0,
+                    restored: None,
+                    note: None,
+                }
+            } else {
+                Status::Retrying {
+                    message: "NATS is not connected".to_string(),
+                }
+            };
+            let changed = *current != now;
+            *current = now;
+            changed
+        });
+        match message {
+            Message::Events(request) => {
+                let log = log.clone();
+                let id = ids.next();
+                tokio::spawn(async move {
+                    let accepted = log
+                        .publish(
+                            &id,
+                            request.inputs,
+                            request.received_at,
+                            request.actor.as_deref(),
+                        )
+                        .await;
+                    let answer = match accepted {
+                        Ok(accepted) => Ok(Stored {
+                            accepted,
+                            last_seq: 0,
+                        }),
+                        Err(error) => {
+                            tracing::warn!(error = %error, "A request could not be published.");
+                            Err(NotStored::Commit(CommitFailed {
+                                message: error.to_string(),
+                                retrying: true,
+                            }))
+                        }
+                    };
+                    let _ = request.reply.send(answer);
+                });
+            }
+            Message::Series(scrape) => {
+                let _ = scrape.reply.send(SeriesSnapshot::default());
+            }
+            Message::FlushPoints(reply) => {
+                let _ = reply.send(Ok(()));
+            }
+            Message::Registry(request) => {
+                let registry = registry.clone();
+                tokio::task::spawn_blocking(move || {
+                    let changed = match registry.lock() {
+                        Ok(mut store) => store.change_version(
+                            &request.model,
+                            &request.version,
+                            request.change,
+                            request.at,
+                            &request.actor,
+                        ),
+                        Err(_) => Err(modelwatch_store::RegistryError::Store(
+                            modelwatch_store::StoreError::Unsupported {
+                                backend: "PostgreSQL",
+                                what: "change a version (the connection is poisoned)",
+                            },
+                        )),
+                    };
+                    let _ = request.reply.send(changed);
+                });
+            }
+            Message::Retention(request) => {
+                if let Some(reply) = request.reply {
+                    let _ = reply.send(Err("a cluster's retention runs in each partition's \
+                                            writer (--retention), not on request"
+                        .to_string()));
+                }
+            }
+            Message::Reference(request) => {
+                let _ = request.reply.send(None);
+            }
+            Message::Drift(request) => {
+                let _ = request.reply.send(None);
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! [`IngestLog`]: the cluster's ingest log on NATS JetStream. One stream, one subject per
+//! partition (`<prefix>.<partition>`), the partition of an input being a fixed hash of its
+//! model's name. The partition count is fixed when the stream is made and recorded in
+//! PostgreSQL; every node must agree on it.
+//!
+//! A request's inputs are published as one message per partition they fall in (in the
+//! common case, one model per request: one message), each with a `Nats-Msg-Id` derived from
+//! the request, so that a publish retried after a lost acknowledgement is stored once. The
+//! request is answered 202 only after JetStream acknowledged every message of it.
+//! A message carries the inputs' wire forms (one a line, as the store keeps them), the time
+//! the accepting node received them, and who asked.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+use modelwatch_engine::{Input, Timestamp};
+
+/// The header carrying the receive time (nanoseconds since the epoch).
+const RECEIVED_AT: &str = "Modelwatch-Received-At";
+/// The header carrying the name of the token that asked, when a person's request did.
+const ACTOR: &str = "Modelwatch-Actor";
+
+/// How long JetStream remembers message ids to drop a retried publish (NATS's default is
+/// two minutes; a retry may come later than that after a long outage).
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// How the log is laid out and reached.
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    /// The NATS server(s): `nats://host:port`.
+    pub url: String,
+    /// The stream's name.
+    pub stream: String,
+    /// Partitions: fixed at the stream's creation.
+    pub partitions: u32,
+    /// The stream's replicas (1, or 3 or 5 on a NATS cluster).
+    pub replicas: usize,
+}
+
+/// Why the log could not take or give messages.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// NATS could not be reached.
+    #[error("cannot connect to NATS at {url}: {message}")]
+    Connect {
+        /// The server.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// JetStream refused or failed a step.
+    #[error("{action} failed on the JetStream stream {stream}: {message}")]
+    JetStream {
+        /// The stream.
+        stream: String,
+        /// The step.
+        action: &'static str,
+        /// JetStream's message.
+        message: String,
+    },
+    /// A message is larger than the server takes.
+    #[error(
+        "the inputs of partition {partition} take {bytes} bytes, more than the {limit} bytes \
+         a NATS message may hold (max_payload); nothing was published: send smaller batches"
+    )]
+    TooLarge {
+        /// The partition.
+        partition: u32,
+        /// The message's size.
+        bytes: usize,
+        /// The server's limit.
+        limit: usize,
+    },
+    /// An input could not be written in its wire form.
+    #[error("cannot encode an input for the log: {0}")]
+    Encode(serde_json::Error),
+    /// A message in the log is not what modelwatch writes.
+    #[error("message {seq} of partition {partition} is unreadable: {message}")]
+    Corrupt {
+        /// The partition.
+        partition: u32,
+        /// Its stream sequence.
+        seq: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A message read back from a partition.
+#[derive(Debug)]
+pub struct LogMessage {
+    /// Its stream sequence.
+    pub seq: u64,
+    /// The inputs, in order.
+    pub inputs: Vec<Input>,
+    /// When the accepting node received them.
+    pub received_at: Timestamp,
+    /// Who asked, when a person's request did.
+    pub actor: Option<String>,
+}
+
+/// The connected log.
+#[derive(Clone, Debug)]
+pub struct IngestLog {
+    client: async_nats::Client,
+    context: jetstream::Context,
+    options: LogOptions,
+}
+
+impl IngestLog {
+    /// Connects and makes the stream if it is not there.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::Connect`] or [`LogError::JetStream`].
+    pub async fn connect(options: LogOptions) -> Result<IngestLog, LogError> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .name("modelwatch")
+            .connect(options.url.as_str())
+            .await
+            .map_err(|error| LogError::Connect {
+                url: options.url.clone(),
+                message: error.to_string(),
+            })?;
+        let context = jetstream::new(client.clone());
+        let log = IngestLog {
+            client,
+            context,
+            options,
+        };
+        log.context
+            .get_or_create_stream(stream::Config {
+                name: log.options.stream.clone(),
+                description: Some(format!(
+                    "modelwatch ingest log, {} partitions",
+                    log.options.partitions
+                )),
+                subjects: vec![format!("{}.*", log.subject_prefix())],
+                storage: stream::StorageType::File,
+                num_replicas: log.options.replicas.max(1),
+                duplicate_window: DUPLICATE_WINDOW,
+                ..stream::Config::default()
+            })
+            .await
+            .map_err(|error| log.jetstream("making the stream", error))?;
+        Ok(log)
+    }
+
+    fn jetstream(&self, action: &'static str, error: impl std::fmt::Display) -> LogError {
+        LogError::JetStream {
+            stream: self.options.stream.clone(),
+            action,
+            message: error.to_string(),
+        }
+    }
+
+    fn subject_prefix(&self) -> String {
+        format!("modelwatch.{}", self.options.stream.to_ascii_lowercase())
+    }
+
+    fn subject(&self, partition: u32) -> String {
+        format!("{}.{partition}", self.subject_prefix())
+    }
+
+    /// How the log is laid out.
+    pub fn options(&self) -> &LogOptions {
+        &self.options
+    }
+
+    /// Whether the connection to NATS is up.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// The partition of `model`.
+    pub fn partition_of(&self, model: &str) -> u32 {
+        partition_of(model, self.options.partitions)
+    }
+
+    /// Publishes `inputs` as one message per partition, with ids `<request>.<partition>`,
+    /// and returns once JetStream acknowledged every one of them.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::TooLarge`] before anything is published; [`LogError::JetStream`] when a
+    /// publish failed or went unacknowledged. Then the messages acknowledged before stay in
+    /// the log (see docs/cluster.md: a request whose models span partitions is published
+    /// message by message; a retry with the same `Idempotency-Key` stores the rest once).
+    pub async fn publish(
+        &self,
+        request: &str,
+        inputs: Vec<Input>,
+        received_at: Timestamp,
+        actor: Option<&str>,
+    ) -> Result<usize, LogError> {
+        let accepted = inputs.len();
+        let mut parts: Vec<(u32, Vec<Input>)> = Vec::new();
+        for input in inputs {
+            let partition = self.partition_of(input_model(&input));
+            match parts.iter_mut().find(|(p, _)| *p == partition) {
+                Some((_, part)) => part.push(input),
+                None => parts.push((partition, vec![input])),
+            }
+        }
+        let limit = self.client.server_info().max_payload;
+        let mut bodies = Vec::with_capacity(parts.len());
+        for (partition, part) in &parts {
+            let text = modelwatch_store::encode_inputs(part).map_err(LogError::Encode)?;
+            if limit > 0 && text.len() > limit {
+                return Err(LogError::TooLarge {
+                    partition: *partition,
+                    bytes: text.len(),
+                    limit,
+                });
+            }
+            bodies.push((*partition, text));
+        }
+        let mut acks = Vec::with_capacity(bodies.len());
+        for (partition, text) in bodies {
+            let mut headers = HeaderMap::new();
+            headers.insert(RECEIVED_AT, received_at.as_nanos().to_string().as_str());
+            if let Some(actor) = actor {
+                headers.insert(ACTOR, actor);
+            }
+            let message = jetstream::message::PublishMessage::build()
+                .payload(text.into())
+                .headers(headers)
+                .message_id(format!("{request}.{partition}"));
+            let ack = self
+                .context
+                .send_publish(self.subject(partition), message)
+                .await
+                .map_err(|error| self.jetstream("publishing", error))?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await
+                .map_err(|error| self.jetstream("awaiting an acknowledgement", error))?;
+        }
+        Ok(accepted)
+    }
+
+    /// The messages of `partition` after stream sequence `after`, in order, for as long as
+    /// the returned stream is read (an ordered consumer: recreated by the client after a
+    /// gap or a reconnection, starting where it left off).
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::JetStream`] when the consumer cannot be made.
+    pub async fn read(
+        &self,
+        partition: u32,
+        after: u64,
+    ) -> Result<impl futures_util::Stream<Item = Result<LogMessage, LogError>> + use<>, LogError>
+    {
+        let stream = self
+            .context
+            .get_stream(&self.options.stream)
+            .await
+            .map_err(|error| self.jetstream("finding the stream", error))?;
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: self.subject(partition),
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: after + 1,
+                },
+                ..consumer::pull::OrderedConfig::default()
+            })
+            .await
+            .map_err(|error| self.jetstream("making a partition's consumer", error))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|error| self.jetstream("reading a partition", error))?;
+        let stream_name = self.options.stream.clone();
+        Ok(messages.map(move |message| {
+            let message = message.map_err(|error| LogError::JetStream {
+                stream: stream_name.clone(),
+                action: "reading a partition",
+                message: error.to_string(),
+            })?;
+            decode(partition, &message)
+        }))
+    }
+}
+
+fn decode(partition: u32, message: &jetstream::Message) -> Result<LogMessage, LogError> {
+    let info = message.info().map_err(|error| LogError::Corrupt {
+        partition,
+        seq: 0,
+        message: format!("no JetStream metadata: {error}"),
+    })?;
+    let seq = info.stream_sequence;
+    let corrupt = |message: String| LogError::Corrupt {
+        partition,
+        seq,
+        message,
+    };
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(name))
+            .map(|value| value.as_str().to_string())
+    };
+    let received_at = header(RECEIVED_AT)
+        .and_then(|text| text.parse::<i64>().ok())
+        .map(Timestamp::from_nanos)
+        .ok_or_else(|| corrupt(format!("no {RECEIVED_AT} header")))?;
+    let text = std::str::from_utf8(&message.payload)
+        .map_err(|error| corrupt(format!("not UTF-8: {error}")))?;
+    let inputs = modelwatch_store::decode_inputs(text).map_err(corrupt)?;
+    Ok(LogMessage {
+        seq,
+        inputs,
+        received_at,
+        actor: header(ACTOR),
+    })
+}
+
+/// The model an input is about: what decides its partition.
+pub fn input_model(input: &Input) -> &str {
+    match input {
+        Input::Event(event) => &event.model.name,
+        Input::Prediction(prediction) => &prediction.model.name,
+        Input::Label(label) => &label.model,
+        Input::JobFinished(job) => &job.model,
+        Input::RetrainRequest(request) => &request.model,
+        Input::Reference(reference) => &reference.model,
+    }
+}
+
+/// The partition of `model` among `partitions`: FNV-1a of its name, the same on every node
+/// and every build.
+pub fn partition_of(model: &str, partitions: u32) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in model.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    u32::try_from(hash % u64::from(partitions.max(1))).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_of;
+
+    #[test]
+    fn partitions_are_fixed_and_in_range() {
+        // Fixed values: a change here moves every model to another partition.
+        assert_eq!(partition_of("fraud", 16), partition_of("fraud", 16));
+        assert_eq!(partition_of("", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as u32);
+        for name in ["a", "fraud", "churn", "ranker-v2"] {
+            assert!(partition_of(name, 7) < 7);
+        }
+        assert_eq!(partition_of("anything", 1), 0);
+        assert_eq!(partition_of("anything", 0), 0);
+    }
+}

@@ -1,0 +1,19 @@
+//! Cluster mode: several `serve` nodes on one PostgreSQL store, their inputs ordered by an
+//! ingest log on NATS JetStream (docs/cluster.md).
+//!
+//! - `front.rs`: [`Front`], what serves the routes' queue on a cluster node.
+//! - `log.rs`: [`IngestLog`], the stream partitioned by model, publish and read.
+//! - `node.rs`: [`Node`], the lease loop: this node's share of the partitions.
+//! - `partition.rs`: [`PartitionRun`], one partition run here under its lease.
+//! - `service.rs`: [`ClusterService`], a node: routes, front and lease loop together.
+mod front;
+mod log;
+mod node;
+mod partition;
+mod service;
+
+pub use log::{IngestLog, LogError, LogMessage, LogOptions, input_model, partition_of};
+pub use partition::{PartitionError, PartitionRun, PartitionSetup};
+pub use node::{DEFAULT_LEASE_TTL, Node, NodeOptions, Ownership};
+pub use front::Front;
+pub use service::{ClusterError, ClusterOptions, ClusterService};

@@ -1,0 +1,255 @@
+//! [`Node`]: this node's share of the partitions. A loop announces the node, renews the
+//! leases it holds, and takes or gives up partitions so that each live node runs about the
+//! same number (`ceil(partitions / live nodes)` at most): a node that joins gets its share
+//! as the others give theirs up; a node that dies stops renewing, and once its leases
+//! expire the others take them over. A partition is stopped here before its lease is given
+//! up, and every write of it checks the lease's epoch (see `modelwatch_store::pg::Leases`),
+//! so it never runs on two nodes at once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use modelwatch_store::StoreError;
+use modelwatch_store::pg::{Lease, Leases};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::partition::{PartitionRun, PartitionSetup};
+use crate::runtime::Status;
+
+/// The lease's life unless told otherwise: a dead node's partitions resume elsewhere within
+/// about this long (plus a tick).
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(5);
+
+/// What the node is and how it holds leases.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// This node's id, unique in the cluster.
+    pub node_id: String,
+    /// How long a lease lasts without renewal.
+    pub lease_ttl: Duration,
+}
+
+/// The partitions this node runs, as `/readyz` shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ownership {
+    /// Partitions taken here, with their writers ready.
+    pub ready: Vec<u32>,
+    /// Partitions taken here, still recovering.
+    pub recovering: Vec<u32>,
+    /// The live nodes, as the last heartbeat saw them.
+    pub nodes: usize,
+}
+
+/// The running lease loop.
+#[derive(Debug)]
+pub struct Node {
+    ownership: watch::Receiver<Ownership>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Node {
+    /// Starts the loop: connects for leases, then runs until [`Node::stop`].
+    ///
+    /// # Errors
+    ///
+    /// When the lease connection cannot be opened.
+    pub async fn start(
+        setup: PartitionSetup,
+        options: NodeOptions,
+        partitions: u32,
+    ) -> Result<Node, StoreError> {
+        let url = setup.store_url.clone();
+        let leases = tokio::task::spawn_blocking(move || Leases::open(&url))
+            .await
+            .map_err(|_| StoreError::Unsupported {
+                backend: "PostgreSQL",
+                what: "open a lease connection (the task failed)",
+            })??;
+        let (ownership_sender, ownership) = watch::channel(Ownership::default());
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(
+            setup,
+            options,
+            partitions,
+            Arc::new(Mutex::new(leases)),
+            ownership_sender,
+            stopped,
+        ));
+        Ok(Node {
+            ownership,
+            stop,
+            task,
+        })
+    }
+
+    /// What this node runs now.
+    pub fn ownership(&self) -> watch::Receiver<Ownership> {
+        self.ownership.clone()
+    }
+
+    /// Stops every partition here, gives their leases up and leaves the cluster.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Runs `work` on the lease connection off the async threads.
+async fn on_leases<T: Send + 'static>(
+    leases: &Arc<Mutex<Leases>>,
+    work: impl FnOnce(&mut Leases) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let leases = leases.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut leases = leases
+            .lock()
+            .map_err(|_| "the lease connection is poisoned".to_string())?;
+        work(&mut leases).map_err(|error| error.to_string())
+    })
+    .await
+    .map_err(|error| format!("a lease task failed: {error}"))?
+}
+
+async fn run(
+    setup: PartitionSetup,
+    options: NodeOptions,
+    partitions: u32,
+    leases: Arc<Mutex<Leases>>,
+    ownership: watch::Sender<Ownership>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let node = options.node_id.clone();
+    let ttl_ms = i64::try_from(options.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+    let tick = (options.lease_ttl / 5).max(Duration::from_millis(100));
+    let mut running: BTreeMap<u32, PartitionRun> = BTreeMap::new();
+    // Where this node starts looking for free partitions: spreads the nodes' first picks.
+    let offset = super::log::partition_of(&node, partitions.max(1));
+    let mut live_nodes = 1;
+    loop {
+        let beat = {
+            let node = node.clone();
+            on_leases(&leases, move |leases| leases.heartbeat(&node, ttl_ms)).await
+        };
+        match beat {
+            Ok(live) => live_nodes = live.len().max(1),
+            Err(message) => tracing::warn!(node = %node, error = %message, "Cannot announce the node."),
+        }
+        // Renew what we hold; a lease we lost is another node's now: stop at once (its writes
+        // would be refused anyway).
+        let held: Vec<Lease> = running.values().map(PartitionRun::lease).collect();
+        for lease in held {
+            let renewed = {
+                let node = node.clone();
+                on_leases(&leases, move |leases| leases.renew(lease, &node, ttl_ms)).await
+            };
+            let failed = running
+                .get(&lease.partition)
+                .is_some_and(|run| matches!(&*run.status().borrow(), Status::Failed { .. }));
+            match renewed {
+                Ok(true) if !failed => {}
+                Ok(true) => {
+                    tracing::warn!(partition = lease.partition, "Partition failed here: giving it up.");
+                    give_up(&leases, &node, &mut running, lease).await;
+                }
+                Ok(false) => {
+                    tracing::warn!(partition = lease.partition, epoch = lease.epoch, "Partition lease lost: stopping it.");
+                    if let Some(run) = running.remove(&lease.partition) {
+                        run.stop().await;
+                    }
+                }
+                Err(message) => {
+                    tracing::warn!(partition = lease.partition, error = %message, "Cannot renew a lease.");
+                }
+            }
+        }
+        let share = usize::try_from(partitions).unwrap_or(usize::MAX).div_ceil(live_nodes);
+        // Take free partitions up to our share.
+        let mut candidate = 0;
+        while running.len() < share && candidate < partitions {
+            let partition = (offset + candidate) % partitions;
+            candidate += 1;
+            if running.contains_key(&partition) {
+                continue;
+            }
+            let taken = {
+                let node = node.clone();
+                on_leases(&leases, move |leases| leases.acquire(partition, &node, ttl_ms)).await
+            };
+            match taken {
+                Ok(Some(lease)) => match PartitionRun::start(&setup, lease) {
+                    Ok(run) => {
+                        running.insert(partition, run);
+                    }
+                    Err(error) => {
+                        tracing::warn!(partition, error = %error, "Cannot run a partition taken: giving it up.");
+                        let node = node.clone();
+                        let _ = on_leases(&leases, move |leases| leases.release(lease, &node)).await;
+                    }
+                },
+                Ok(None) => {}
+                Err(message) => {
+                    tracing::warn!(partition, error = %message, "Cannot take a partition's lease.");
+                    break;
+                }
+            }
+        }
+        // Give up what is beyond our share, so that a node that joined gets its own.
+        while running.len() > share {
+            let Some(lease) = running.values().last().map(PartitionRun::lease) else {
+                break;
+            };
+            tracing::info!(partition = lease.partition, share, "Giving a partition up for a node that joined.");
+            give_up(&leases, &node, &mut running, lease).await;
+        }
+        publish(&ownership, &running, live_nodes);
+        tokio::select! {
+            _ = stopped.changed() => break,
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
+    let held: Vec<Lease> = running.values().map(PartitionRun::lease).collect();
+    for lease in held {
+        give_up(&leases, &node, &mut running, lease).await;
+    }
+    let node_for_leave = node.clone();
+    let _ = on_leases(&leases, move |leases| leases.leave(&node_for_leave)).await;
+    publish(&ownership, &running, 0);
+    tracing::info!(node = %node, "Left the cluster.");
+}
+
+/// Stops the partition here, then releases its lease for another node to take at once.
+async fn give_up(
+    leases: &Arc<Mutex<Leases>>,
+    node: &str,
+    running: &mut BTreeMap<u32, PartitionRun>,
+    lease: Lease,
+) {
+    if let Some(run) = running.remove(&lease.partition) {
+        run.stop().await;
+    }
+    let node = node.to_string();
+    if let Err(message) = on_leases(leases, move |leases| leases.release(lease, &node)).await {
+        tracing::warn!(partition = lease.partition, error = %message, "Cannot release a lease; it expires by itself.");
+    }
+}
+
+fn publish(ownership: &watch::Sender<Ownership>, running: &BTreeMap<u32, PartitionRun>, nodes: usize) {
+    let mut now = Ownership {
+        nodes,
+        ..Ownership::default()
+    };
+    for (partition, run) in running {
+        match &*run.status().borrow() {
+            Status::Ready { .. } => now.ready.push(*partition),
+            _ => now.recovering.push(*partition),
+        }
+    }
+    ownership.send_if_modified(|current| {
+        let changed = *current != now;
+        *current = now;
+        changed
+    });
+}
