@@ -121,7 +121,11 @@ async fn serve(
         match message {
             Message::Events(request) => {
                 let log = log.clone();
-                let id = ids.next();
+                // A client's key makes a retried request the same messages (stored once).
+                let id = match &request.idempotency_key {
+                    Some(key) => format!("key-{key}"),
+                    None => ids.next(),
+                };
                 tokio::spawn(async move {
                     let accepted = log
                         .publish(

@@ -165,6 +165,7 @@ impl Context {
         queue
             .send(Message::Events(Request {
                 log_seq: None,
+                idempotency_key: None,
                 inputs,
                 effects,
                 received_at,

@@ -190,6 +190,7 @@ impl ReportReplay {
             .and_then(|()| {
                 queue.try_send(Message::Events(Request {
                     log_seq: None,
+                    idempotency_key: None,
                     inputs,
                     effects: Vec::new(),
                     received_at,

@@ -377,7 +377,23 @@ impl WriterQueue {
         inputs: Vec<Input>,
         received_at: Timestamp,
     ) -> Result<Stored, Refused> {
-        self.commit_as(inputs, received_at, None).await
+        self.commit_as(inputs, received_at, None, None).await
+    }
+
+    /// [`WriterQueue::commit`] of a request that carried an `Idempotency-Key` (a cluster's
+    /// ingest log stores a retried request with the same key once).
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`]: not ready, queue full, stopped, or the commit failed.
+    pub async fn commit_keyed(
+        &self,
+        inputs: Vec<Input>,
+        received_at: Timestamp,
+        idempotency_key: Option<String>,
+    ) -> Result<Stored, Refused> {
+        self.commit_as(inputs, received_at, None, idempotency_key)
+            .await
     }
 
     /// [`WriterQueue::commit`] of inputs that a person's request asked for: the audit rows
@@ -392,7 +408,7 @@ impl WriterQueue {
         received_at: Timestamp,
         actor: &str,
     ) -> Result<Stored, Refused> {
-        self.commit_as(inputs, received_at, Some(actor.to_string()))
+        self.commit_as(inputs, received_at, Some(actor.to_string()), None)
             .await
     }
 
@@ -401,6 +417,7 @@ impl WriterQueue {
         inputs: Vec<Input>,
         received_at: Timestamp,
         actor: Option<String>,
+        idempotency_key: Option<String>,
     ) -> Result<Stored, Refused> {
         self.check_ready()?;
         let (reply, answer) = oneshot::channel();
@@ -410,6 +427,7 @@ impl WriterQueue {
             received_at,
             actor,
             log_seq: None,
+            idempotency_key,
             reply,
         }))?;
         match answer.await {
@@ -442,6 +460,7 @@ impl WriterQueue {
                 received_at,
                 actor,
                 log_seq: Some(log_seq),
+                idempotency_key: None,
                 reply,
             }))
             .await

@@ -127,13 +127,32 @@ async fn ingest(
     for input in &mut inputs {
         input.stamp_if_missing(received_at);
     }
-    let stored = state.queue.commit(inputs, received_at).await?;
+    let key = idempotency_key(&headers)?;
+    let stored = state.queue.commit_keyed(inputs, received_at, key).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
             accepted: stored.accepted,
         }),
     ))
+}
+
+/// The `Idempotency-Key` header, if any: 1 to 200 visible ASCII characters (it becomes part
+/// of the ingest log's message ids in a cluster).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().filter(|key| {
+        !key.is_empty() && key.len() <= 200 && key.bytes().all(|byte| byte.is_ascii_graphic())
+    });
+    match key {
+        Some(key) => Ok(Some(key.to_string())),
+        None => Err(ApiError::BadQuery {
+            field: "Idempotency-Key".to_string(),
+            message: "the header must be 1 to 200 visible ASCII characters".to_string(),
+        }),
+    }
 }
 
 /// The body's format from its media type (parameters such as `charset` are ignored).

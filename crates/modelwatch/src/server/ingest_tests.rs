@@ -64,6 +64,7 @@ async fn a_full_queue_is_a_503_with_retry_after_and_nothing_is_queued() {
     queue
         .try_send(Message::Events(Request {
             log_seq: None,
+            idempotency_key: None,
             effects: Vec::new(),
             inputs: Vec::new(),
             received_at: Timestamp::EPOCH,

@@ -150,6 +150,7 @@ impl Harness {
             .queue()
             .try_send(Message::Events(Request {
                 log_seq: None,
+                idempotency_key: None,
                 inputs,
                 effects: Vec::new(),
                 received_at: now,

@@ -25,6 +25,9 @@ pub struct Request {
     /// In a cluster, the ingest log's stream sequence of the message that brought the
     /// inputs: the commit records it with them, so that a partition resumes after it.
     pub log_seq: Option<u64>,
+    /// The request's `Idempotency-Key`, if it had one: in a cluster, the ingest log stores a
+    /// retried request with the same key once. A single node's writer does not use it.
+    pub idempotency_key: Option<String>,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
     pub reply: oneshot::Sender<Result<Stored, NotStored>>,
 }

@@ -1,0 +1,10 @@
+//! The cluster end to end: `serve` nodes as child processes on a real PostgreSQL and a real
+//! `nats-server` with JetStream (both from their Debian packages, started on loopback by
+//! `modelwatch-testkit`; skipped without them, failed under `MODELWATCH_REQUIRE_SERVERS=1`).
+//!
+//! - `node.rs`: a node as a child process, and the store read straight from PostgreSQL.
+//! - `failover.rs`: three nodes, three clients, one node killed, one joining; every
+//!   acknowledged event committed once, the outputs those of `replay`, effects once.
+
+mod failover;
+mod node;

@@ -1,0 +1,132 @@
+//! A cluster node as a child process (`serve --store postgres://... --log nats://...`),
+//! returned once it printed `ready:` (its first round of leases done), and what the tests read
+//! of the shared store straight from PostgreSQL, awaiting commits through `LISTEN` (every
+//! commit of a partition notifies `modelwatch_commits`), never by sleeping.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Node {
+    child: Child,
+    stderr: tempfile::NamedTempFile,
+    pub id: String,
+    pub base: String,
+}
+
+impl Node {
+    /// Starts node `id` on the store at `store` and the log at `log`, with `config`.
+    pub fn start(id: &str, store: &str, log: &str, config: &Path, partitions: u32) -> Node {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--store", store, "--log", log])
+            .args(["--node-id", id, "--partitions", &partitions.to_string()])
+            .args(["--lease-ttl", "2s", "--retention", "off", "--max-future", "off"])
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .current_dir(crate::repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        let stderr = tempfile::NamedTempFile::new().unwrap();
+        command.stderr(stderr.reopen().unwrap());
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        let mut base = None;
+        loop {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "node {id} exited early; it printed:\n{banner}\nand on stderr:\n{}",
+                std::fs::read_to_string(stderr.path()).unwrap_or_default()
+            );
+            banner.push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                base = Some(url.to_string());
+            }
+            if line.starts_with("ready:") {
+                break;
+            }
+        }
+        // The rest of stdout is not read: nothing more is printed before `stopped`.
+        std::mem::forget(stdout);
+        Node {
+            child,
+            stderr,
+            id: id.to_string(),
+            base: base.unwrap(),
+        }
+    }
+
+    /// SIGKILL, and reap it.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    #[allow(clippy::print_stderr)] // a failing test shows the nodes' logs
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- node {} log:\n{}", self.id, self.log());
+        }
+    }
+}
+
+/// Runs `work` with a connection to `url`, on a thread of its own (the synchronous client
+/// must not run inside a Tokio runtime).
+pub fn with_db<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce(&mut postgres::Client) -> T + Send + 'static,
+) -> T {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        work(&mut client)
+    })
+    .join()
+    .unwrap()
+}
+
+/// Waits until `done` holds of the database, checking again after each commit notice, for at
+/// most `limit`.
+pub fn await_commits(
+    url: &str,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&mut postgres::Client) -> bool + Send + 'static,
+) {
+    let what = what.to_string();
+    with_db(url, move |client| {
+        client.batch_execute("LISTEN modelwatch_commits").unwrap();
+        let deadline = Instant::now() + limit;
+        loop {
+            if done(client) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "gave up waiting for {what} after {limit:?}");
+            // Wakes at the next commit (or after a second, to look again if the notice came
+            // between the check and the wait).
+            let mut notices = client.notifications();
+            let _ = notices
+                .timeout_iter(left.min(Duration::from_secs(1)))
+                .next();
+        }
+    });
+}
+
+/// How many rows `sql` counts.
+pub fn count(client: &mut postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}
