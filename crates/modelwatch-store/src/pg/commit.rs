@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use modelwatch_engine::Timestamp;
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 use super::batch_rows::{Rows, sql_int};
 use super::{PgStore, WriteScope};
@@ -202,10 +202,15 @@ fn write_batch(
         .map_err(pg("reading the last sequence number"))?;
     let last_seq = u64::try_from(last_seq).unwrap_or(0);
     check(batch, last_seq)?;
+    let log_seq = batch.log_seq.map(sql_int).transpose()?;
+    let new_last = sql_int(new_last(batch, last_seq))?;
     if batch.is_empty() {
+        // Nothing to write, unless the ingest log moved on (its messages brought no input).
+        if log_seq.is_some() {
+            finish(tx, scope, new_last, log_seq).map_err(pg("committing a batch"))?;
+        }
         return Ok((Counts::default(), last_seq));
     }
-    let new_last = sql_int(new_last(batch, last_seq))?;
     let known = match known {
         Some(known) => known,
         None => known
@@ -216,11 +221,22 @@ fn write_batch(
         .map_err(pg("writing a batch"))?;
     super::outbox::write_effects(&mut tx, scope, batch, &encoded.outputs, known, learned)
         .map_err(pg("writing the outbox"))?;
-    tx.execute(
-        "UPDATE partitions SET last_seq = $2 WHERE partition = $1",
-        &[&scope.key(), &new_last],
-    )
-    .map_err(pg("writing the last sequence number"))?;
-    tx.commit().map_err(pg("committing a batch"))?;
+    finish(tx, scope, new_last, log_seq).map_err(pg("committing a batch"))?;
     Ok((written, last_seq))
+}
+
+/// Moves the partition's last sequence number (and its log position, when the batch has
+/// one) and commits.
+fn finish(
+    mut tx: Transaction<'_>,
+    scope: WriteScope,
+    last_seq: i64,
+    log_seq: Option<i64>,
+) -> Result<(), postgres::Error> {
+    tx.execute(
+        "UPDATE partitions SET last_seq = $2, log_seq = coalesce($3, log_seq)
+         WHERE partition = $1",
+        &[&scope.key(), &last_seq, &log_seq],
+    )?;
+    tx.commit()
 }

@@ -2,6 +2,8 @@
 //! retrain requests, predictions, labels), and inputs as code builds them through the
 //! engine's checked constructors.
 
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use modelwatch_engine::metric::MetricCatalog;

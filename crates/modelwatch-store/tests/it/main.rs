@@ -439,6 +439,66 @@ fn a_failing_commit_leaves_nothing_behind(backend: Backend) {
     assert_eq!(store.last_seq().unwrap(), run.records.len() as u64);
 }
 
+/// On PostgreSQL a batch carries the ingest log's position into its partition, in its
+/// transaction; a batch with no input still moves it, one without a position leaves it.
+#[test]
+fn a_commit_writes_the_log_position_with_the_batch_on_postgres() {
+    let Some(mut opened) = Backend::Postgres.open() else {
+        return;
+    };
+    let run = example();
+    let log_seq = |store: &Store| store.postgres().unwrap().log_seq().unwrap();
+    assert_eq!(log_seq(&opened.store), 0);
+    let mut batch = run.batch(0..5);
+    batch.log_seq = Some(9);
+    opened.store.commit(&batch).unwrap();
+    assert_eq!(log_seq(&opened.store), 9);
+    opened.store.commit(&run.batch(5..8)).unwrap();
+    assert_eq!(log_seq(&opened.store), 9);
+    let moved = Batch {
+        log_seq: Some(12),
+        ..Batch::new()
+    };
+    let committed = opened.store.commit(&moved).unwrap();
+    assert_eq!(
+        (committed.last_seq, committed.written),
+        (8, Counts::default())
+    );
+    assert_eq!(log_seq(&opened.reopen()), 12);
+    // A refused batch moves nothing.
+    let mut refused = run.batch(9..10);
+    refused.log_seq = Some(20);
+    assert!(opened.store.commit(&refused).is_err());
+    assert_eq!(log_seq(&opened.store), 12);
+}
+
+/// A store whose lease epoch is not the stored one commits nothing.
+#[test]
+fn a_fenced_out_commit_writes_nothing_on_postgres() {
+    let Some(mut opened) = Backend::Postgres.open() else {
+        return;
+    };
+    let run = example();
+    opened.store.commit(&run.batch(0..5)).unwrap();
+    let before = opened.store.counts().unwrap();
+    let pg = opened.store.postgres_mut().unwrap();
+    pg.fence(modelwatch_store::pg::Fence { epoch: 3 });
+    let error = opened.store.commit(&run.batch(5..10)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Fenced {
+                partition: 0,
+                ours: 3,
+                stored: 0
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(opened.store.counts().unwrap(), before);
+    assert_eq!(opened.store.last_seq().unwrap(), 5);
+}
+
 #[test]
 fn a_store_from_a_newer_modelwatch_is_refused() {
     let dir = tempfile::tempdir().unwrap();
