@@ -8,10 +8,12 @@
 //! transaction first checks that the partition's lease epoch is still ours, so a node that
 //! lost its lease can never write beside the one that took it over.
 //!
-//! Layout: `schema.rs` (migrations), `commit.rs` (the group commit and the reads of inputs),
+//! Layout: `schema.rs` (migrations), `commit.rs` (the group commit and the reads of inputs;
+//! `batch_rows.rs`: a batch's rows as column arrays),
 //! `query.rs` (listings of outputs), `points.rs` (series points), `snapshots.rs`,
 //! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs).
 
+mod batch_rows;
 mod commit;
 mod leases;
 mod outbox;
@@ -52,6 +54,9 @@ pub struct PgStore {
     pub(crate) partition: u32,
     /// The lease every write checks, when the partition is leased.
     pub(crate) fence: Option<Fence>,
+    /// The registry's versions by model, loaded by the first commit, so that a commit looks
+    /// up in memory whether an event's version is new.
+    pub(crate) known_versions: Option<commit::KnownVersions>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -131,6 +136,7 @@ impl PgStore {
             database,
             partition,
             fence: None,
+            known_versions: None,
         })
     }
 
