@@ -128,7 +128,8 @@ impl Feed {
         store.set_checkpoints(Checkpoints::Beside {
             backstop_pages: 10_000,
         })?;
-        let checkpointer = Checkpointer::open(&store)?;
+        let sqlite = store.sqlite().ok_or("a SQLite store")?;
+        let checkpointer = Checkpointer::open(sqlite)?;
         Ok(Feed {
             store,
             checkpointer,

@@ -62,7 +62,7 @@ pub struct Store {
 
 #[derive(Debug)]
 enum Backend {
-    Sqlite(SqliteStore),
+    Sqlite(Box<SqliteStore>),
     Postgres(Box<PgStore>),
 }
 
@@ -107,7 +107,7 @@ impl Store {
     /// As [`SqliteStore::open`].
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         Ok(Store {
-            backend: Backend::Sqlite(SqliteStore::open(dir)?),
+            backend: Backend::Sqlite(Box::new(SqliteStore::open(dir)?)),
         })
     }
 

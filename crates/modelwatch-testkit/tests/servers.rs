@@ -1,6 +1,8 @@
 //! The testkit's servers start, answer and stop: PostgreSQL with a database per test, NATS
 //! with JetStream, each restartable.
 
+#![allow(clippy::unwrap_used)]
+
 use modelwatch_testkit::{NatsServer, PostgresServer};
 
 fn query_one(url: &str) -> i32 {

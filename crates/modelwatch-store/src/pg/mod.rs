@@ -303,6 +303,22 @@ pub(crate) fn is_transient(error: &postgres::Error) -> bool {
     }
 }
 
+/// PostgreSQL's own message of an error from the server (its severity, code, message and
+/// detail), else the client's.
+pub(crate) fn describe_error(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(": ");
+                text.push_str(detail);
+            }
+            text
+        }
+        None => error.to_string(),
+    }
+}
+
 /// `host:port/name` of a connection config.
 fn describe(config: &postgres::Config) -> String {
     let host = match config.get_hosts().first() {

@@ -15,11 +15,13 @@ pub(crate) enum Backend {
 }
 
 /// A store opened for a test, with what keeps its database alive.
+/// Keep it whole while the store is used: its parts keep the database alive (destructuring
+/// `Opened { store, .. }` drops the test database at once).
 pub(crate) struct Opened {
     pub(crate) store: Store,
     pub(crate) location: StoreLocation,
     /// The SQLite data directory (also a scratch directory on PostgreSQL).
-    pub(crate) dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
 }
 
@@ -48,7 +50,7 @@ impl Backend {
         Some(Opened {
             store: Store::open_at(&location).unwrap(),
             location,
-            dir,
+            _dir: dir,
             _database: database,
         })
     }
@@ -71,4 +73,3 @@ macro_rules! on_each_backend {
         }
     )*};
 }
-pub(crate) use on_each_backend;
