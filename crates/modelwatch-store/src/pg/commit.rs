@@ -226,7 +226,9 @@ fn write_batch(
 }
 
 /// Moves the partition's last sequence number (and its log position, when the batch has
-/// one) and commits.
+/// one), notifies `modelwatch_commits` (`<partition>:<last_seq>`, delivered when the
+/// transaction commits: what waits for commits listens there instead of polling), and
+/// commits.
 fn finish(
     mut tx: Transaction<'_>,
     scope: WriteScope,
@@ -238,5 +240,7 @@ fn finish(
          WHERE partition = $1",
         &[&scope.key(), &last_seq, &log_seq],
     )?;
+    let notice = format!("{}:{last_seq}", scope.partition);
+    tx.execute("SELECT pg_notify('modelwatch_commits', $1)", &[&notice])?;
     tx.commit()
 }

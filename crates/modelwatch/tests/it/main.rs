@@ -35,6 +35,7 @@ mod actions;
 mod auth;
 mod canary;
 mod cli;
+mod cluster;
 mod console;
 mod console_drift;
 mod console_webdriver;

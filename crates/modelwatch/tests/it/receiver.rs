@@ -96,6 +96,11 @@ impl Receiver {
 
 impl Receiver {
     /// After the sender has stopped: true when nothing more reached the receiver.
+    /// The next request already read, if any (without waiting).
+    pub fn try_next(&self) -> Option<Received> {
+        self.requests.try_recv().ok()
+    }
+
     pub fn is_quiet(&self) -> bool {
         self.requests.try_recv().is_err()
     }

@@ -6,7 +6,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
 
 pub struct Node {
     child: Child,
@@ -109,20 +111,16 @@ pub fn await_commits(
     let what = what.to_string();
     with_db(url, move |client| {
         client.batch_execute("LISTEN modelwatch_commits").unwrap();
-        let deadline = Instant::now() + limit;
-        loop {
+        // Each round waits for the next commit notice, or a second at most (to look again if
+        // the notice came between the check and the wait).
+        for _ in 0..limit.as_secs().max(1) {
             if done(client) {
                 return;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "gave up waiting for {what} after {limit:?}");
-            // Wakes at the next commit (or after a second, to look again if the notice came
-            // between the check and the wait).
             let mut notices = client.notifications();
-            let _ = notices
-                .timeout_iter(left.min(Duration::from_secs(1)))
-                .next();
+            let _ = notices.timeout_iter(Duration::from_secs(1)).next();
         }
+        assert!(done(client), "gave up waiting for {what} after {limit:?}");
     });
 }
 
