@@ -15,6 +15,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use modelwatch_engine::Timestamp;
 use modelwatch_store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -36,14 +37,16 @@ pub struct Front {
 
 impl Front {
     /// Starts serving a queue for the routes of node `node_id`.
-    pub fn start(log: IngestLog, registry: Store, node_id: &str) -> Front {
+    /// `started` is the node's start time (its request ids differ from those of its earlier
+    /// runs).
+    pub fn start(log: IngestLog, registry: Store, node_id: &str, started: Timestamp) -> Front {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let (status_sender, status) = watch::channel(Status::Ready {
             replayed: 0,
             restored: None,
             note: None,
         });
-        let ids = Arc::new(RequestIds::new(node_id));
+        let ids = Arc::new(RequestIds::new(node_id, started));
         let task = tokio::spawn(serve(
             log,
             Arc::new(std::sync::Mutex::new(registry)),
@@ -78,12 +81,9 @@ struct RequestIds {
 }
 
 impl RequestIds {
-    fn new(node_id: &str) -> RequestIds {
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos());
+    fn new(node_id: &str, started: Timestamp) -> RequestIds {
         RequestIds {
-            prefix: format!("{node_id}-{started}"),
+            prefix: format!("{node_id}-{}", started.as_nanos()),
             next: AtomicU64::new(0),
         }
     }

@@ -107,7 +107,7 @@ impl ClusterService {
         }
         let database = reader.describe();
         let log = IngestLog::connect(cluster.log.clone()).await?;
-        let front = Front::start(log.clone(), registry, &cluster.node.node_id);
+        let front = Front::start(log.clone(), registry, &cluster.node.node_id, clock.now());
         let setup = PartitionSetup {
             config: config.clone(),
             store_url: cluster.store_url.clone(),
