@@ -1,6 +1,5 @@
 //! [`PgStore`] on PostgreSQL: the group commit of a batch and the reads of stored inputs.
 
-
 use crate::query::StoredInput;
 use crate::{Batch, Committed, Counts};
 

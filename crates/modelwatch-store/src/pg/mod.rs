@@ -119,8 +119,7 @@ impl PgStore {
                 &[&partition_key],
             )
             .map_err(pg("registering the partition"))?;
-            tx.commit()
-                .map_err(pg("committing the schema migration"))?;
+            tx.commit().map_err(pg("committing the schema migration"))?;
             Ok(client)
         })?;
         Ok(PgStore {
@@ -282,7 +281,10 @@ fn describe(config: &postgres::Config) -> String {
         None => "localhost".to_string(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    let name = config.get_dbname().or(config.get_user()).unwrap_or("postgres");
+    let name = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
     format!("{host}:{port}/{name}")
 }
 
@@ -291,7 +293,9 @@ pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
     let authority = match authority.rsplit_once('@') {
         Some((user_info, host)) => match user_info.split_once(':') {
             Some((user, _)) => format!("{user}:***@{host}"),

@@ -1,6 +1,5 @@
 //! [`PgStore`] on PostgreSQL: the outbox's reads: deliveries and jobs.
 
-
 use crate::outbox::{Delivery, DeliveryFilter, Job, JobAttempt, JobFilter, JobState};
 use crate::query::{Listing, Page};
 
@@ -10,12 +9,17 @@ use postgres::Transaction;
 
 use super::{PgStore, WriteScope, not_yet};
 use crate::Batch;
-use crate::outbox::Learned;
 use crate::StoreError;
+use crate::outbox::Learned;
 
 impl PgStore {
     /// As the SQLite store's method of the same name.
-    pub fn pending_deliveries(&self, notifier: &str, after: i64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+    pub fn pending_deliveries(
+        &self,
+        notifier: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let _ = notifier;
         let _ = after;
         let _ = limit;
@@ -23,7 +27,11 @@ impl PgStore {
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn deliveries(&self, filter: &DeliveryFilter, page: &Page) -> Result<Listing<Delivery>, StoreError> {
+    pub fn deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        page: &Page,
+    ) -> Result<Listing<Delivery>, StoreError> {
         let _ = filter;
         let _ = page;
         Err(not_yet("deliveries"))

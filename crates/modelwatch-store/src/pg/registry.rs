@@ -1,10 +1,9 @@
 //! [`PgStore`] on PostgreSQL: model versions, their status changes and the audit log.
 
-
 use modelwatch_engine::Timestamp;
 
-use crate::query::{Listing, Page};
 use crate::points::ModelPage;
+use crate::query::{Listing, Page};
 use crate::registry::{AuditEvent, ModelVersion, RegistryError, VersionChange};
 
 use std::collections::{HashMap, HashSet};
@@ -22,28 +21,47 @@ impl PgStore {
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn registered_models(&self, after: Option<&str>, limit: usize) -> Result<ModelPage, StoreError> {
+    pub fn registered_models(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ModelPage, StoreError> {
         let _ = after;
         let _ = limit;
         Err(not_yet("registered_models"))
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn model_version(&self, model: &str, version: &str) -> Result<Option<ModelVersion>, StoreError> {
+    pub fn model_version(
+        &self,
+        model: &str,
+        version: &str,
+    ) -> Result<Option<ModelVersion>, StoreError> {
         let _ = model;
         let _ = version;
         Err(not_yet("model_version"))
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn audit(&self, model: Option<&str>, page: &Page) -> Result<Listing<AuditEvent>, StoreError> {
+    pub fn audit(
+        &self,
+        model: Option<&str>,
+        page: &Page,
+    ) -> Result<Listing<AuditEvent>, StoreError> {
         let _ = model;
         let _ = page;
         Err(not_yet("audit"))
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn change_version(&mut self, model: &str, version: &str, change: VersionChange, at: Timestamp, actor: &str) -> Result<ModelVersion, RegistryError> {
+    pub fn change_version(
+        &mut self,
+        model: &str,
+        version: &str,
+        change: VersionChange,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<ModelVersion, RegistryError> {
         let _ = model;
         let _ = version;
         let _ = change;
