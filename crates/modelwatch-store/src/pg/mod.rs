@@ -13,6 +13,8 @@
 //! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs).
 
 mod commit;
+mod effects;
+mod listing;
 mod outbox;
 mod points;
 mod query;
