@@ -26,6 +26,16 @@ pub enum StoreLocation {
     Directory(std::path::PathBuf),
     /// A `postgres://` (or `postgresql://`) URL.
     Postgres(String),
+    /// One partition of a cluster's PostgreSQL store, written under a lease's epoch (see
+    /// [`crate::pg::Leases`]): every write checks that the epoch is still the partition's.
+    PostgresPartition {
+        /// The database.
+        url: String,
+        /// The partition.
+        partition: u32,
+        /// The lease's epoch.
+        epoch: i64,
+    },
 }
 
 impl StoreLocation {
@@ -121,6 +131,17 @@ impl Store {
         match location {
             StoreLocation::Directory(dir) => Store::open(dir),
             StoreLocation::Postgres(url) => Store::open_postgres(url),
+            StoreLocation::PostgresPartition {
+                url,
+                partition,
+                epoch,
+            } => {
+                let mut store = PgStore::open_partition(url, *partition)?;
+                store.fence(crate::pg::Fence { epoch: *epoch });
+                Ok(Store {
+                    backend: Backend::Postgres(Box::new(store)),
+                })
+            }
         }
     }
 

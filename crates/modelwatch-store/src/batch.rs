@@ -33,6 +33,10 @@ pub struct Batch {
     /// Who asked for the inputs and effect updates that people's requests brought (see
     /// [`Batch::push_by`]).
     pub actors: Actors,
+    /// In a cluster, the ingest log's stream sequence the batch consumes through: the
+    /// PostgreSQL store writes it with the batch, in the same transaction, so that a
+    /// partition taken over resumes right after it (SQLite has no log and ignores it).
+    pub log_seq: Option<u64>,
 }
 
 /// Who asked for what in a [`Batch`]: for an input or an effect update that a request

@@ -79,3 +79,23 @@ pub use retention::{RetentionTotals, SeriesCursor, Step};
 pub use schema::SCHEMA_VERSION;
 pub use snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
 pub use store::{BUSY_TIMEOUT, Committed, Counts, DB_FILE, SqliteStore};
+
+/// The wire forms of `inputs`, one a line, as the store keeps each: how a batch travels in
+/// the ingest log of a cluster. [`decode_inputs`] reads them back into the very same inputs.
+///
+/// # Errors
+///
+/// When an input cannot be written as JSON (a non-finite number that slipped past the checks).
+pub fn encode_inputs(inputs: &[modelwatch_engine::Input]) -> Result<String, serde_json::Error> {
+    wire_form::encode_lines(inputs)
+}
+
+/// Reads back what [`encode_inputs`] wrote: the well-known metrics only and no size limits,
+/// as the store reads its own inputs (they were validated when they came in).
+///
+/// # Errors
+///
+/// What the wire parser finds wrong, as text.
+pub fn decode_inputs(text: &str) -> Result<Vec<modelwatch_engine::Input>, String> {
+    wire_form::Decoder::new().decode_lines(text)
+}

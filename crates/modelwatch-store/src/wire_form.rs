@@ -26,6 +26,16 @@ pub(crate) fn encode(input: &Input) -> Result<String, serde_json::Error> {
     }
 }
 
+/// The wire forms of `inputs`, one a line: how a batch travels in the ingest log.
+pub(crate) fn encode_lines(inputs: &[Input]) -> Result<String, serde_json::Error> {
+    let mut text = String::new();
+    for input in inputs {
+        text.push_str(&encode(input)?);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 /// Reads stored wire forms back into inputs.
 #[derive(Debug)]
 pub(crate) struct Decoder {
@@ -37,6 +47,20 @@ impl Decoder {
         Decoder {
             catalog: MetricCatalog::new(),
         }
+    }
+
+    /// The inputs of `text`, wire forms one after another (as [`encode_lines`] writes them).
+    pub(crate) fn decode_lines(&self, text: &str) -> Result<Vec<Input>, String> {
+        let limits = Limits {
+            max_inputs: usize::MAX,
+            max_metrics: usize::MAX,
+            max_errors: 10,
+        };
+        WireParser::new(&self.catalog)
+            .with_limits(limits)
+            .accepting_jobs()
+            .parse_batch(text, Format::Ndjson)
+            .map_err(|error| error.to_string())
     }
 
     /// The input stored as `text`.

@@ -8,13 +8,16 @@
 //! transaction first checks that the partition's lease epoch is still ours, so a node that
 //! lost its lease can never write beside the one that took it over.
 //!
-//! Layout: `schema.rs` (migrations), `commit.rs` (the group commit and the reads of inputs),
+//! Layout: `schema.rs` (migrations), `commit.rs` (the group commit and the reads of inputs;
+//! `batch_rows.rs`: a batch's rows as column arrays),
 //! `query.rs` (listings of outputs), `points.rs` (series points), `snapshots.rs`,
-//! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs).
+//! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs; `effects.rs`: the rows a
+//! commit's outputs and effect updates write).
 
+mod batch_rows;
 mod commit;
 mod effects;
-mod listing;
+mod leases;
 mod outbox;
 mod points;
 mod query;
@@ -29,6 +32,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use crate::StoreError;
+pub use leases::{Lease, LeaseRow, Leases};
 pub use schema::PG_SCHEMA_VERSION;
 
 /// A partition's lease, as the writer holds it: every write checks that `epoch` is still the
@@ -52,6 +56,9 @@ pub struct PgStore {
     pub(crate) partition: u32,
     /// The lease every write checks, when the partition is leased.
     pub(crate) fence: Option<Fence>,
+    /// The registry's versions by model, loaded by the first commit, so that a commit looks
+    /// up in memory whether an event's version is new.
+    pub(crate) known_versions: Option<commit::KnownVersions>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -130,6 +137,7 @@ impl PgStore {
             database,
             partition,
             fence: None,
+            known_versions: None,
         })
     }
 
@@ -148,6 +156,27 @@ impl PgStore {
         self.partition
     }
 
+    /// The ingest log's stream sequence this partition has committed through (0: none).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Postgres`] when the read fails.
+    pub fn log_seq(&self) -> Result<u64, StoreError> {
+        let error = self.error("reading the partition's log position");
+        let key = self.scope().key();
+        let stored: i64 = self
+            .call(|client| {
+                client
+                    .query_one(
+                        "SELECT log_seq FROM partitions WHERE partition = $1",
+                        &[&key],
+                    )
+                    .map(|row| row.get(0))
+            })
+            .map_err(error)?;
+        Ok(u64::try_from(stored).unwrap_or(0))
+    }
+
     /// Makes every later write check the partition's lease epoch first (see [`Fence`]).
     pub fn fence(&mut self, fence: Fence) {
         self.fence = Some(fence);
@@ -163,7 +192,10 @@ impl PgStore {
     }
 
     /// The error of a failed step.
-    pub(crate) fn error(&self, action: &'static str) -> impl Fn(postgres::Error) -> StoreError {
+    pub(crate) fn error(
+        &self,
+        action: &'static str,
+    ) -> impl Fn(postgres::Error) -> StoreError + Send + use<> {
         let database = self.database.clone();
         move |error| StoreError::Postgres {
             database: database.clone(),

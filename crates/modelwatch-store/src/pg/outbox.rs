@@ -8,7 +8,7 @@ use modelwatch_engine::Timestamp;
 use postgres::{Row, Transaction};
 
 use super::effects::PgEffects;
-use super::listing::Clauses;
+use super::query::Clauses;
 use super::{PgStore, WriteScope};
 use crate::outbox::{
     Delivery, DeliveryFilter, DeliveryState, Job, JobAttempt, JobFilter, JobKind, JobState, Learned,

@@ -8,7 +8,7 @@ use modelwatch_engine::Timestamp;
 use postgres::{GenericClient, Row, Transaction};
 
 use super::PgStore;
-use super::listing::Clauses;
+use super::query::Clauses;
 use crate::points::ModelPage;
 use crate::query::{Listing, Page};
 use crate::registry::{

@@ -38,6 +38,12 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
 
+    CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+
     CREATE TABLE log_layout (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         stream TEXT NOT NULL,

@@ -1,4 +1,4 @@
-//! The store's integration tests, on real SQLite files in temporary directories: the example
+//! The store's integration tests, on SQLite and PostgreSQL (`backends.rs`): the example
 //! stream goes through the engine, into the store in several commits, and back out through
 //! replay and the queries. One test binary (STYLE.md section 7).
 
@@ -6,6 +6,7 @@
 
 #[macro_use]
 mod backends;
+mod input_texts;
 mod queries;
 mod read_back;
 mod retention;
@@ -14,6 +15,7 @@ mod write_failures;
 use std::path::Path;
 use std::sync::Arc;
 
+use backends::{Backend, Opened};
 use modelwatch_engine::config::default_config;
 use modelwatch_engine::{Engine, Format, Input, Output, Timestamp, WireParser};
 use modelwatch_store::{
@@ -84,10 +86,25 @@ pub(crate) fn example_inputs() -> Vec<Input> {
         .unwrap()
 }
 
-/// A store holding the whole example, committed in batches of uneven sizes, points flushed.
+/// A new store on `backend` holding the whole example (see [`commit_example`]); `None` when
+/// the backend is not installed.
+pub(crate) fn example_store(backend: Backend) -> Option<(Opened, Run)> {
+    let mut opened = backend.open()?;
+    let run = commit_example(&mut opened.store);
+    Some((opened, run))
+}
+
+/// A SQLite store in `dir` holding the whole example (see [`commit_example`]).
 pub(crate) fn stored_example(dir: &Path) -> (Store, Run) {
-    let run = example();
     let mut store = Store::open(dir).unwrap();
+    let run = commit_example(&mut store);
+    (store, run)
+}
+
+/// Commits the whole example to an empty `store` in batches of uneven sizes, and flushes
+/// its points.
+pub(crate) fn commit_example(store: &mut Store) -> Run {
+    let run = example();
     let n = run.records.len();
     let mut start = 0;
     let mut written = Counts::default();
@@ -110,7 +127,7 @@ pub(crate) fn stored_example(dir: &Path) -> (Store, Run) {
     // As the service does before a read: the points go from memory to their chunks.
     assert_eq!(store.flush_points().unwrap() as u64, written.points);
     assert_eq!(store.counts().unwrap(), written);
-    (store, run)
+    run
 }
 
 fn to_json(outputs: &[Output]) -> Vec<String> {
@@ -133,19 +150,27 @@ fn by_kind(outputs: &[Output], alerts: bool) -> Vec<String> {
     to_json(&kept)
 }
 
-#[test]
-fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run) = stored_example(dir.path());
-    let counts = store.counts().unwrap();
-    drop(store);
+on_each_backend!(
+    the_example_survives_a_reopen_and_replays_to_the_same_outputs,
+    retrain_requests_are_stored_and_read_back_for_replay,
+    a_recommended_retrain_is_stored_and_opens_no_job,
+    reopening_continues_from_the_last_sequence_number,
+    a_failing_commit_leaves_nothing_behind,
+);
+
+fn the_example_survives_a_reopen_and_replays_to_the_same_outputs(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let counts = opened.store.counts().unwrap();
 
     let all = run.all_outputs();
     assert!(all.iter().any(|o| matches!(o, Output::Alert(_))));
     assert!(all.iter().any(|o| matches!(o, Output::Retrain(_))));
     assert!(all.iter().any(|o| matches!(o, Output::JobFinished(_))));
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = opened.reopen();
+    drop(opened.store);
     assert_eq!(store.counts().unwrap(), counts);
     assert_eq!(store.last_seq().unwrap(), run.records.len() as u64);
     assert_eq!(counts.job_notices, 1);
@@ -203,8 +228,10 @@ fn the_example_survives_a_reopen_and_replays_to_the_same_outputs() {
     assert_eq!(stored_decisions, by_kind(&all, false));
 }
 
-#[test]
-fn retrain_requests_are_stored_and_read_back_for_replay() {
+fn retrain_requests_are_stored_and_read_back_for_replay(backend: Backend) {
+    let Some(mut opened) = backend.open() else {
+        return;
+    };
     let config = default_config().unwrap();
     let mut inputs = WireParser::new(&config.catalog)
         .accepting_jobs()
@@ -220,11 +247,12 @@ fn retrain_requests_are_stored_and_read_back_for_replay() {
         .unwrap();
     inputs.splice(20..20, requests);
     let run = crate::run(inputs);
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    store.commit(&run.batch(0..run.records.len())).unwrap();
-    drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    opened
+        .store
+        .commit(&run.batch(0..run.records.len()))
+        .unwrap();
+    let store = opened.reopen();
+    drop(opened.store);
     let stored: Vec<Record> = store
         .inputs_after(0, 1000)
         .unwrap()
@@ -252,10 +280,11 @@ fn retrain_requests_are_stored_and_read_back_for_replay() {
 
 /// The built-in config has no trainer: the example's retrains are recommended, and a
 /// recommended decision is stored as a decision but opens no job (only a granted one does).
-#[test]
-fn a_recommended_retrain_is_stored_and_opens_no_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run) = stored_example(dir.path());
+fn a_recommended_retrain_is_stored_and_opens_no_job(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &opened.store;
     let recommended = run
         .all_outputs()
         .into_iter()
@@ -274,17 +303,17 @@ fn a_recommended_retrain_is_stored_and_opens_no_job() {
     assert!(store.open_jobs().unwrap().is_empty());
 }
 
-#[test]
-fn reopening_continues_from_the_last_sequence_number() {
-    let dir = tempfile::tempdir().unwrap();
+fn reopening_continues_from_the_last_sequence_number(backend: Backend) {
+    let Some(mut opened) = backend.open() else {
+        return;
+    };
     let run = example();
-    let mut store = Store::open(dir.path()).unwrap();
-    store.commit(&run.batch(0..10)).unwrap();
-    let before = store.counts().unwrap();
-    drop(store);
+    opened.store.commit(&run.batch(0..10)).unwrap();
+    let before = opened.store.counts().unwrap();
 
     // Dropped without a flush, as by a crash: the points come back from the inputs.
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = opened.reopen();
+    drop(opened.store);
     assert_eq!(store.counts().unwrap().points, 0);
     assert_eq!(store.flush_points().unwrap() as u64, before.points);
     assert_eq!(store.counts().unwrap(), before);
@@ -310,11 +339,12 @@ fn reopening_continues_from_the_last_sequence_number() {
     );
 }
 
-#[test]
-fn a_failing_commit_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_failing_commit_leaves_nothing_behind(backend: Backend) {
+    let Some(mut opened) = backend.open() else {
+        return;
+    };
     let run = example();
-    let mut store = Store::open(dir.path()).unwrap();
+    let store = &mut opened.store;
     store.commit(&run.batch(0..60)).unwrap();
     let before = store.counts().unwrap();
     let outputs_after_60: usize = run.outputs[60..].iter().map(Vec::len).sum();
@@ -357,37 +387,116 @@ fn a_failing_commit_leaves_nothing_behind() {
         "{error}"
     );
 
-    // SQLite itself refuses the batch late, after writing inputs and alerts: the same output
+    // The database itself refuses the batch late, after writing inputs: the same output
     // twice breaks the unique id. The transaction rolls all of it back.
     let mut batch = run.batch(60..run.records.len());
     let repeated = batch.outputs[batch.outputs.len() - 1].clone();
     batch.outputs.push(repeated);
     let error = store.commit(&batch).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            StoreError::Sqlite {
-                action: "writing a batch",
-                ..
-            }
-        ),
-        "{error}"
-    );
     let message = error.to_string();
-    assert!(
-        message.contains(DB_FILE) && message.contains("UNIQUE"),
-        "{message}"
-    );
+    match backend {
+        Backend::Sqlite => {
+            assert!(
+                matches!(
+                    error,
+                    StoreError::Sqlite {
+                        action: "writing a batch",
+                        ..
+                    }
+                ),
+                "{error}"
+            );
+            assert!(
+                message.contains(DB_FILE) && message.contains("UNIQUE"),
+                "{message}"
+            );
+        }
+        Backend::Postgres => {
+            assert!(
+                matches!(
+                    &error,
+                    StoreError::Postgres {
+                        action: "writing a batch",
+                        database,
+                        error,
+                    } if message.contains(database.as_str())
+                        && error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+                ),
+                "{error:?}"
+            );
+        }
+    }
 
     assert_eq!(store.counts().unwrap(), before);
     assert_eq!(store.last_seq().unwrap(), 60);
-    drop(store);
-    let mut store = Store::open(dir.path()).unwrap();
+    // After a restart.
+    let mut store = opened.reopen();
+    drop(opened.store);
     store.flush_points().unwrap();
     assert_eq!(store.counts().unwrap(), before);
     // The good batch still goes in afterwards.
     store.commit(&run.batch(60..run.records.len())).unwrap();
     assert_eq!(store.last_seq().unwrap(), run.records.len() as u64);
+}
+
+/// On PostgreSQL a batch carries the ingest log's position into its partition, in its
+/// transaction; a batch with no input still moves it, one without a position leaves it.
+#[test]
+fn a_commit_writes_the_log_position_with_the_batch_on_postgres() {
+    let Some(mut opened) = Backend::Postgres.open() else {
+        return;
+    };
+    let run = example();
+    let log_seq = |store: &Store| store.postgres().unwrap().log_seq().unwrap();
+    assert_eq!(log_seq(&opened.store), 0);
+    let mut batch = run.batch(0..5);
+    batch.log_seq = Some(9);
+    opened.store.commit(&batch).unwrap();
+    assert_eq!(log_seq(&opened.store), 9);
+    opened.store.commit(&run.batch(5..8)).unwrap();
+    assert_eq!(log_seq(&opened.store), 9);
+    let moved = Batch {
+        log_seq: Some(12),
+        ..Batch::new()
+    };
+    let committed = opened.store.commit(&moved).unwrap();
+    assert_eq!(
+        (committed.last_seq, committed.written),
+        (8, Counts::default())
+    );
+    assert_eq!(log_seq(&opened.reopen()), 12);
+    // A refused batch moves nothing.
+    let mut refused = run.batch(9..10);
+    refused.log_seq = Some(20);
+    assert!(opened.store.commit(&refused).is_err());
+    assert_eq!(log_seq(&opened.store), 12);
+}
+
+/// A store whose lease epoch is not the stored one commits nothing.
+#[test]
+fn a_fenced_out_commit_writes_nothing_on_postgres() {
+    let Some(mut opened) = Backend::Postgres.open() else {
+        return;
+    };
+    let run = example();
+    opened.store.commit(&run.batch(0..5)).unwrap();
+    let before = opened.store.counts().unwrap();
+    let pg = opened.store.postgres_mut().unwrap();
+    pg.fence(modelwatch_store::pg::Fence { epoch: 3 });
+    let error = opened.store.commit(&run.batch(5..10)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Fenced {
+                partition: 0,
+                ours: 3,
+                stored: 0
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(opened.store.counts().unwrap(), before);
+    assert_eq!(opened.store.last_seq().unwrap(), 5);
 }
 
 #[test]

@@ -9,10 +9,21 @@ use modelwatch_engine::{
 };
 use modelwatch_store::{
     AlertFilter, CanaryFilter, DecisionFilter, Listing, MAX_PAGE, Order, Page, PointCursor,
-    SeriesQuery, Store, StoredAlert,
+    SeriesQuery, StoredAlert,
 };
 
-use crate::{example_inputs, run_with, stored_example};
+use crate::backends::Backend;
+use crate::{example_inputs, example_store, run_with};
+
+on_each_backend!(
+    alerts_filter_and_page_both_ways,
+    decisions_filter_and_page,
+    canary_verdicts_are_stored_filtered_and_paged,
+    series_come_back_in_time_order_within_range_and_in_pages,
+    limits_are_capped,
+    open_and_firing_alerts_are_each_alerts_latest_transition,
+    model_summaries_agree_with_the_engines_end_state,
+);
 
 /// Every page of a listing, following the cursors.
 fn all_pages<T>(limit: usize, order: Order, mut list: impl FnMut(Page) -> Listing<T>) -> Vec<T> {
@@ -37,10 +48,11 @@ fn alert_ids(alerts: &[StoredAlert]) -> Vec<String> {
     alerts.iter().map(|alert| alert.id.clone()).collect()
 }
 
-#[test]
-fn alerts_filter_and_page_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run) = stored_example(dir.path());
+fn alerts_filter_and_page_both_ways(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &opened.store;
     let engine_alerts: Vec<_> = run
         .all_outputs()
         .into_iter()
@@ -134,10 +146,11 @@ fn alerts_filter_and_page_both_ways() {
     assert_eq!((listed.items.len(), listed.next), (0, None));
 }
 
-#[test]
-fn decisions_filter_and_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run) = stored_example(dir.path());
+fn decisions_filter_and_page(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &opened.store;
     let engine_decisions: Vec<_> = run
         .all_outputs()
         .into_iter()
@@ -179,8 +192,7 @@ fn decisions_filter_and_page() {
     assert!(listed.items.iter().all(|d| d.decision == "recommended"));
 }
 
-#[test]
-fn canary_verdicts_are_stored_filtered_and_paged() {
+fn canary_verdicts_are_stored_filtered_and_paged(backend: Backend) {
     let text = format!(
         r#"{DEFAULT_CONFIG_TOML}
 [[rules]]
@@ -210,8 +222,10 @@ canary = {{ candidate = {{ version = "1.5.*" }}, baseline = {{ version = "1.4.*"
     assert_eq!(rules.len(), 2, "{engine_verdicts:?}");
     assert!(engine_verdicts.iter().any(|v| v.verdict == Verdict::Fail));
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+    let Some(mut opened) = backend.open() else {
+        return;
+    };
+    let store = &mut opened.store;
     let n = run.records.len();
     let mut written = 0;
     for start in (0..n).step_by(25) {
@@ -221,8 +235,8 @@ canary = {{ candidate = {{ version = "1.5.*" }}, baseline = {{ version = "1.4.*"
         written += committed.written.canary_verdicts;
     }
     assert_eq!(written, engine_verdicts.len() as u64);
-    drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = opened.reopen();
+    drop(opened.store);
     assert_eq!(store.counts().unwrap().canary_verdicts, written);
 
     let listed = all_pages(1, Order::OldestFirst, |page| {
@@ -313,10 +327,11 @@ canary = {{ candidate = {{ version = "1.5.*" }}, baseline = {{ version = "1.4.*"
     );
 }
 
-#[test]
-fn series_come_back_in_time_order_within_range_and_in_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run) = stored_example(dir.path());
+fn series_come_back_in_time_order_within_range_and_in_pages(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &opened.store;
     let model = ModelId::new("fraud-detector", "1.4.0", "default");
     let expected: Vec<(Timestamp, u64, f64)> = run
         .records
@@ -384,10 +399,11 @@ fn series_come_back_in_time_order_within_range_and_in_pages() {
     assert!(store.series(&other).unwrap().points.is_empty());
 }
 
-#[test]
-fn limits_are_capped() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run): (Store, _) = stored_example(dir.path());
+fn limits_are_capped(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &opened.store;
     let page = Page {
         limit: 0,
         ..Page::default()
@@ -398,13 +414,52 @@ fn limits_are_capped() {
     assert_eq!(all.len(), run.records.len());
 }
 
+/// `open_alerts` and `firing_alerts` against the engine's transitions: for each alert id its
+/// latest one, when that leaves the alert open (or firing), in stream order.
+fn open_and_firing_alerts_are_each_alerts_latest_transition(backend: Backend) {
+    let Some(mut opened) = backend.open() else {
+        return;
+    };
+    let run = crate::example();
+    opened
+        .store
+        .commit(&run.batch(0..run.records.len()))
+        .unwrap();
+    let mut latest: BTreeMap<String, (usize, modelwatch_engine::AlertEvent)> = BTreeMap::new();
+    for (index, output) in run.all_outputs().into_iter().enumerate() {
+        if let Output::Alert(alert) = output {
+            latest.insert(alert.alert_id.clone(), (index, alert));
+        }
+    }
+    let mut latest: Vec<(usize, modelwatch_engine::AlertEvent)> = latest.into_values().collect();
+    latest.sort_by_key(|(index, _)| *index);
+    let ids = |states: &[&str], model: Option<&str>| -> Vec<String> {
+        latest
+            .iter()
+            .map(|(_, alert)| alert)
+            .filter(|alert| states.contains(&alert.state.as_str()))
+            .filter(|alert| model.is_none_or(|model| alert.model.name == model))
+            .map(|alert| alert.id.clone())
+            .collect()
+    };
+    let firing = ids(&["firing", "warning"], None);
+    assert!(!firing.is_empty(), "the example leaves alerts firing");
+    assert_eq!(alert_ids(&opened.store.firing_alerts().unwrap()), firing);
+    let models: BTreeSet<&str> = latest.iter().map(|(_, a)| a.model.name.as_str()).collect();
+    for model in models {
+        let open = ids(&["pending", "firing", "warning"], Some(model));
+        assert_eq!(alert_ids(&opened.store.open_alerts(model).unwrap()), open);
+    }
+}
+
 /// (model, version, instance, metric).
 type SeriesKey = (String, String, String, String);
 
-#[test]
-fn model_summaries_agree_with_the_engines_end_state() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, run) = stored_example(dir.path());
+fn model_summaries_agree_with_the_engines_end_state(backend: Backend) {
+    let Some((opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &opened.store;
     let mut engine = Engine::new(Arc::new(default_config().unwrap()));
     for record in &run.records {
         engine.process(&record.input, &mut Vec::new());

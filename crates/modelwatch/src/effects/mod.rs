@@ -164,6 +164,7 @@ impl Context {
         let (reply, answer) = oneshot::channel();
         queue
             .send(Message::Events(Request {
+                log_seq: None,
                 inputs,
                 effects,
                 received_at,

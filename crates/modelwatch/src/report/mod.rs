@@ -189,6 +189,7 @@ impl ReportReplay {
             .check_ready()
             .and_then(|()| {
                 queue.try_send(Message::Events(Request {
+                    log_seq: None,
                     inputs,
                     effects: Vec::new(),
                     received_at,

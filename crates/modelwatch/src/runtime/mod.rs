@@ -406,8 +406,43 @@ impl WriterQueue {
             effects: Vec::<EffectUpdate>::new(),
             received_at,
             actor,
+            log_seq: None,
             reply,
         }))?;
+        match answer.await {
+            Ok(Ok(stored)) => Ok(stored),
+            Ok(Err(not_stored)) => Err(Refused::from(not_stored)),
+            Err(_) => Err(Refused::Stopped),
+        }
+    }
+
+    /// Commits the inputs of one message of a cluster's ingest log, recording its stream
+    /// sequence `log_seq` with them. Waits for room in the queue rather than refusing: the
+    /// log holds what waits.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`]: not ready, stopped, or the commit failed.
+    pub async fn commit_logged(
+        &self,
+        inputs: Vec<Input>,
+        received_at: Timestamp,
+        actor: Option<String>,
+        log_seq: u64,
+    ) -> Result<Stored, Refused> {
+        self.check_ready()?;
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Message::Events(writer::Request {
+                inputs,
+                effects: Vec::<EffectUpdate>::new(),
+                received_at,
+                actor,
+                log_seq: Some(log_seq),
+                reply,
+            }))
+            .await
+            .map_err(|_| Refused::Stopped)?;
         match answer.await {
             Ok(Ok(stored)) => Ok(stored),
             Ok(Err(not_stored)) => Err(Refused::from(not_stored)),

@@ -62,6 +62,7 @@ async fn a_full_queue_is_a_503_with_retry_after_and_nothing_is_queued() {
     let (reply, _answer) = oneshot::channel();
     queue
         .try_send(Message::Events(Request {
+            log_seq: None,
             effects: Vec::new(),
             inputs: Vec::new(),
             received_at: Timestamp::EPOCH,

@@ -149,6 +149,7 @@ impl Harness {
         self.runtime()
             .queue()
             .try_send(Message::Events(Request {
+                log_seq: None,
                 inputs,
                 effects: Vec::new(),
                 received_at: now,

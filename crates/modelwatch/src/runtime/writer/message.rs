@@ -22,6 +22,9 @@ pub struct Request {
     /// Who asked, when a person's request brought it: the configured name of its token
     /// (never the value), which the audit rows it causes name.
     pub actor: Option<String>,
+    /// In a cluster, the ingest log's stream sequence of the message that brought the
+    /// inputs: the commit records it with them, so that a partition resumes after it.
+    pub log_seq: Option<u64>,
     /// Where the writer answers: the number of inputs committed, or why nothing was.
     pub reply: oneshot::Sender<Result<Stored, NotStored>>,
 }

@@ -355,6 +355,9 @@ impl Writer<'_> {
                     None => batch.effects.extend(request.effects),
                 }
                 self.wall = self.wall.max(request.received_at);
+                if request.log_seq.is_some() {
+                    batch.log_seq = batch.log_seq.max(request.log_seq);
+                }
                 let accepted = request.inputs.len();
                 inputs += accepted;
                 for input in request.inputs {
