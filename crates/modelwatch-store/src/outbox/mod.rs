@@ -13,7 +13,9 @@
 //!
 //! `deliveries.rs` holds the notifications (rows, attempts, reads, deletion of those that are
 //! over), `jobs.rs` the jobs (rows, attempts, reads); this file what both share: the
-//! [`EffectUpdate`]s and [`write_effects`], which a commit calls.
+//! [`EffectUpdate`]s and [`write_effects`], which a commit calls. `write_effects` decides
+//! what to write the same way on every backend and writes through [`EffectWrites`]:
+//! `sqlite.rs` holds SQLite's ([`SqliteEffects`]), `crate::pg` PostgreSQL's.
 
 mod deliveries;
 mod jobs;

@@ -197,6 +197,12 @@ fn an_effects_only_batch_commits_without_inputs(backend: Backend) {
         state: JobState::Cancelled,
     }]);
     assert_eq!(h.store().last_seq().unwrap(), 0);
+    let counts = h.store().job_counts().unwrap();
+    assert_eq!(
+        counts,
+        JobState::ALL.map(|state| (state, 0)),
+        "every state, none of them"
+    );
     assert!(
         (h.store().audit(None, &Page::default()).unwrap().items).is_empty(),
         "no job, no audit row"
