@@ -54,6 +54,7 @@ mod store;
 mod wire_form;
 mod writes;
 
+pub use backend::{Store, StoreLocation};
 pub use batch::{Actors, Batch, Record};
 pub use checkpoints::{Checkpoint, Checkpointer, Checkpoints};
 pub use error::StoreError;
@@ -77,7 +78,6 @@ pub use registry::{
 pub use retention::{RetentionTotals, SeriesCursor, Step};
 pub use schema::SCHEMA_VERSION;
 pub use snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
-pub use backend::{Store, StoreLocation};
 pub use store::{BUSY_TIMEOUT, Committed, Counts, DB_FILE, SqliteStore};
 
 /// The wire forms of `inputs`, one a line, as the store keeps each: how a batch travels in

@@ -13,7 +13,7 @@ use modelwatch_engine::{Input, Output};
 use rusqlite::{Connection, Transaction, params};
 
 use crate::batch::{Batch, Record, check, new_last};
-use crate::outbox::{Learned, write_effects};
+use crate::outbox::{Learned, SqliteEffects, write_effects};
 use crate::points::PendingPoints;
 use crate::writes::{Durability, Writes};
 use crate::{StoreError, schema, wire_form};
@@ -193,8 +193,14 @@ impl SqliteStore {
         let mut learned = Learned::default();
         let written = (|| {
             let written = write(&tx, batch, &encoded).map_err(sqlite("writing a batch"))?;
-            write_effects(&tx, batch, &encoded.outputs, &known, &mut learned)
-                .map_err(sqlite("writing the outbox"))?;
+            write_effects(
+                &mut SqliteEffects(&tx),
+                batch,
+                &encoded.outputs,
+                &known,
+                &mut learned,
+            )
+            .map_err(sqlite("writing the outbox"))?;
             tx.prepare_cached("UPDATE store_state SET last_seq = ?1 WHERE id = 1")
                 .and_then(|mut statement| statement.execute([new_last(batch, last_seq)]))
                 .map_err(sqlite("writing the last sequence number"))?;

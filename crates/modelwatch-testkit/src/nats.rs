@@ -29,7 +29,10 @@ impl NatsServer {
     /// `MODELWATCH_REQUIRE_SERVERS=1`.
     pub fn start() -> Option<NatsServer> {
         let program = find_program("nats-server", "nats-server")?;
-        let store = match tempfile::Builder::new().prefix("modelwatch-nats-").tempdir() {
+        let store = match tempfile::Builder::new()
+            .prefix("modelwatch-nats-")
+            .tempdir()
+        {
             Ok(store) => store,
             Err(error) => panic!("no temporary directory for NATS: {error}"),
         };

@@ -84,7 +84,15 @@ impl PostgresServer {
         let mut init = command(run_as, &initdb);
         init.args(["-D"])
             .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ])
             .stdout(std::process::Stdio::null());
         let output = init
             .output()
@@ -284,7 +292,10 @@ fn postgres_user() -> Result<Option<(u32, u32)>, String> {
         .find_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
             (fields.first() == Some(&"postgres") && fields.len() > 3).then(|| {
-                Some((fields[2].parse::<u32>().ok()?, fields[3].parse::<u32>().ok()?))
+                Some((
+                    fields[2].parse::<u32>().ok()?,
+                    fields[3].parse::<u32>().ok()?,
+                ))
             })?
         })
         .map(Some)

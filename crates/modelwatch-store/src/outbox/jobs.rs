@@ -6,7 +6,7 @@ use modelwatch_engine::{
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-use super::EffectUpdate;
+use super::{CANARY, EffectUpdate};
 use crate::query::{Clauses, Listing, Page};
 use crate::registry::{self, VersionStatus};
 use crate::{SqliteStore, StoreError};
@@ -199,7 +199,34 @@ pub struct JobFilter {
 
 /// The audit log's actor for the job runner, ending a job by itself (a rollback that
 /// succeeded, failed or timed out).
-const RUNNER: &str = "runner";
+pub(crate) const RUNNER: &str = "runner";
+
+/// The audit detail of the rollback job a failed canary verdict queues.
+pub(crate) fn rollback_queued_detail(verdict: &CanaryVerdict) -> String {
+    let model = &verdict.model;
+    format!(
+        "rollback of version {} of {} queued: {}",
+        model.version, model.name, verdict.message
+    )
+}
+
+/// The audit detail of a job that a [`EffectUpdate::JobEnded`] ended, naming `actor` unless
+/// it is the runner.
+pub(crate) fn job_ended_detail(
+    kind: &str,
+    id: &str,
+    model: &str,
+    state: JobState,
+    actor: &str,
+) -> String {
+    match actor {
+        RUNNER => format!("{kind} job {id} of {model} ended {}", state.as_str()),
+        _ => format!(
+            "{kind} job {id} of {model} ended {} by {actor}",
+            state.as_str()
+        ),
+    }
+}
 
 /// The id of the rollback job a failed canary verdict asks for.
 pub fn rollback_job_id(verdict_id: &str) -> String {
@@ -304,14 +331,11 @@ pub(super) fn queue_rollback(
             created_at.as_nanos()
         ])?;
     if queued > 0 {
-        let detail = format!(
-            "rollback of version {} of {} queued: {}",
-            model.version, model.name, verdict.message
-        );
+        let detail = rollback_queued_detail(verdict);
         registry::audit(
             tx,
             created_at,
-            "canary",
+            CANARY,
             "job_queued",
             &model.name,
             Some(&model.version),
@@ -430,13 +454,7 @@ pub(super) fn apply_update(
                 .optional()?;
             if let Some((model, version, kind)) = ended {
                 let actor = actor.unwrap_or(RUNNER);
-                let detail = match actor {
-                    RUNNER => format!("{kind} job {id} of {model} ended {}", state.as_str()),
-                    _ => format!(
-                        "{kind} job {id} of {model} ended {} by {actor}",
-                        state.as_str()
-                    ),
-                };
+                let detail = job_ended_detail(&kind, id, &model, *state, actor);
                 registry::audit(
                     tx,
                     *at,

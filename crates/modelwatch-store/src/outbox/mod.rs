@@ -13,24 +13,34 @@
 //!
 //! `deliveries.rs` holds the notifications (rows, attempts, reads, deletion of those that are
 //! over), `jobs.rs` the jobs (rows, attempts, reads); this file what both share: the
-//! [`EffectUpdate`]s and [`write_effects`], which a commit calls.
+//! [`EffectUpdate`]s and [`write_effects`], which a commit calls. `write_effects` decides
+//! what to write the same way on every backend and writes through [`EffectWrites`]:
+//! `sqlite.rs` holds SQLite's ([`SqliteEffects`]), `crate::pg` PostgreSQL's.
 
 mod deliveries;
 mod jobs;
+mod sqlite;
 
 use std::collections::{HashMap, HashSet};
 
-use modelwatch_engine::{CanaryVerdict, Decision, Input, JobStatus, Output, Reason, Timestamp};
-use rusqlite::Transaction;
+use modelwatch_engine::{
+    CanaryVerdict, Decision, Input, JobNotice, JobStatus, Output, Reason, RetrainDecision,
+    Timestamp,
+};
 
 pub use deliveries::{Delivery, DeliveryFilter, DeliveryResult, DeliveryState, delivery_id};
 pub use jobs::{AttemptOutcome, Job, JobAttempt, JobFilter, JobKind, JobState, rollback_job_id};
+pub(crate) use jobs::{RUNNER, job_ended_detail, rollback_queued_detail};
+pub(crate) use sqlite::SqliteEffects;
 
 use crate::batch::Batch;
-use crate::registry::{self, VersionSource, VersionStatus};
+use crate::registry::{VersionSource, VersionStatus};
 
 /// The audit log's actor for what the engine decides by itself.
 const ENGINE: &str = "engine";
+
+/// The audit log's actor for what a canary verdict changes.
+pub(crate) const CANARY: &str = "canary";
 
 /// What the service did about an outbox row: written in the next group commit.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,14 +102,118 @@ pub(crate) struct Learned {
     pub(crate) versions: Vec<(String, String)>,
 }
 
-/// Writes the outbox and registry rows a committed batch causes, in its transaction.
-pub(crate) fn write_effects(
-    tx: &Transaction<'_>,
+/// The writes a commit's effects make, on one backend's transaction: [`write_effects`]
+/// decides what to write (the same on every backend) and calls these to write it.
+pub(crate) trait EffectWrites {
+    /// The backend's error.
+    type Error;
+
+    /// Registers a version unless it is known (see `crate::registry::register`).
+    fn register(
+        &mut self,
+        model: &str,
+        version: &str,
+        source: (VersionSource, Option<&str>),
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<(), Self::Error>;
+
+    /// Writes the pending delivery of `output` to `notifier`, once.
+    fn insert_delivery(
+        &mut self,
+        notifier: &str,
+        output: &Output,
+        json: &str,
+        created_at: Timestamp,
+    ) -> Result<(), Self::Error>;
+
+    /// The version and instance of the alert that asked for a retrain in an earlier commit,
+    /// or for a manual retrain the model's production version.
+    fn asking_model(
+        &mut self,
+        alert_id: Option<&str>,
+        model: &str,
+    ) -> Result<(Option<String>, Option<String>), Self::Error>;
+
+    /// Queues the retrain job a granted decision asks for, once, with its audit row.
+    fn queue_retrain(
+        &mut self,
+        job_id: &str,
+        decision: &RetrainDecision,
+        asking: (Option<String>, Option<String>),
+        created_at: Timestamp,
+        actor: &str,
+    ) -> Result<(), Self::Error>;
+
+    /// Ends the retrain job a job notice names, unless it is over already.
+    fn end_retrain(
+        &mut self,
+        job_id: &str,
+        notice: &JobNotice,
+        created_at: Timestamp,
+        actor: &str,
+    ) -> Result<(), Self::Error>;
+
+    /// A version's status, if it is registered.
+    fn status_of(
+        &mut self,
+        model: &str,
+        version: &str,
+    ) -> Result<Option<VersionStatus>, Self::Error>;
+
+    /// Queues the rollback job a failed canary verdict asks for, once, with its audit row.
+    fn queue_rollback(
+        &mut self,
+        verdict: &CanaryVerdict,
+        created_at: Timestamp,
+    ) -> Result<(), Self::Error>;
+
+    /// Sets a version's status, with its audit row; promoting archives the production
+    /// version before it.
+    #[allow(clippy::too_many_arguments)]
+    fn set_status(
+        &mut self,
+        model: &str,
+        version: &str,
+        status: VersionStatus,
+        at: Timestamp,
+        actor: &str,
+        detail: &str,
+    ) -> Result<(), Self::Error>;
+
+    /// After production was rolled back: the newest archived version serves again.
+    fn restore_previous(
+        &mut self,
+        model: &str,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<(), Self::Error>;
+
+    /// Records an attempt to deliver notification `id`.
+    fn record_attempt(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        result: &DeliveryResult,
+    ) -> Result<(), Self::Error>;
+
+    /// Applies a job update the runner reported.
+    fn apply_job_update(
+        &mut self,
+        update: &EffectUpdate,
+        actor: Option<&str>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// Writes the outbox and registry rows a committed batch causes, in its transaction, through
+/// `writes` (SQLite's: [`SqliteEffects`]; PostgreSQL's: `crate::pg`).
+pub(crate) fn write_effects<W: EffectWrites>(
+    writes: &mut W,
     batch: &Batch,
     outputs_json: &[String],
     known: &HashMap<String, HashSet<String>>,
     learned: &mut Learned,
-) -> rusqlite::Result<()> {
+) -> Result<(), W::Error> {
     // Versions first seen in metrics or predictions.
     for record in &batch.records {
         let model = match &record.input {
@@ -119,8 +233,7 @@ pub(crate) fn write_effects(
         if seen {
             continue;
         }
-        registry::register(
-            tx,
+        writes.register(
             name,
             version,
             (VersionSource::Metrics, None),
@@ -146,7 +259,7 @@ pub(crate) fn write_effects(
             Output::Quality(_) => {}
             Output::Alert(alert) => {
                 for notifier in &alert.notify {
-                    deliveries::insert_delivery(tx, notifier, output, json, created_at)?;
+                    writes.insert_delivery(notifier, output, json, created_at)?;
                 }
             }
             Output::Retrain(decision) if decision.decision == Decision::Granted => {
@@ -167,7 +280,7 @@ pub(crate) fn write_effects(
                         Some(alert.model.version.clone()),
                         Some(alert.model.instance.clone()),
                     ),
-                    None => jobs::asking_model(tx, decision.alert_id.as_deref(), &decision.model)?,
+                    None => writes.asking_model(decision.alert_id.as_deref(), &decision.model)?,
                 };
                 // A person's request queues the job it asks for; any other grant (an alert's,
                 // a deferred one that a job's end lets through) is the engine's decision.
@@ -175,24 +288,23 @@ pub(crate) fn write_effects(
                     Reason::Manual => asked_by.unwrap_or(ENGINE),
                     _ => ENGINE,
                 };
-                jobs::queue_retrain(tx, job_id, decision, (version, instance), created_at, actor)?;
+                writes.queue_retrain(job_id, decision, (version, instance), created_at, actor)?;
             }
             Output::Retrain(_) => {}
             Output::Canary(verdict) => {
                 for notifier in &verdict.notify {
-                    deliveries::insert_delivery(tx, notifier, output, json, created_at)?;
+                    writes.insert_delivery(notifier, output, json, created_at)?;
                 }
-                write_canary(tx, verdict, created_at)?;
+                write_canary(writes, verdict, created_at)?;
             }
             Output::JobFinished(notice) => {
                 let Some(job_id) = &notice.job_id else {
                     continue;
                 };
                 let actor = asked_by.unwrap_or(ENGINE);
-                jobs::end_retrain(tx, job_id, notice, created_at, actor)?;
+                writes.end_retrain(job_id, notice, created_at, actor)?;
                 if let (JobStatus::Succeeded, Some(version)) = (notice.status, &notice.version) {
-                    registry::register(
-                        tx,
+                    writes.register(
                         &notice.model,
                         version,
                         (VersionSource::Job, Some(job_id)),
@@ -207,49 +319,47 @@ pub(crate) fn write_effects(
         }
     }
     for (index, update) in batch.effects.iter().enumerate() {
-        apply_update(tx, update, batch.actors.of_effect(index))?;
+        apply_update(writes, update, batch.actors.of_effect(index))?;
     }
     Ok(())
 }
 
 /// What a canary verdict changes: a failed candidate with the `rollback` action is rolled back
 /// in the registry and gets a rollback job; a passed one with `promote` becomes production.
-fn write_canary(
-    tx: &Transaction<'_>,
+fn write_canary<W: EffectWrites>(
+    writes: &mut W,
     verdict: &CanaryVerdict,
     created_at: Timestamp,
-) -> rusqlite::Result<()> {
+) -> Result<(), W::Error> {
     let model = &verdict.model;
-    let known = registry::status_of(tx, &model.name, &model.version)?;
+    let known = writes.status_of(&model.name, &model.version)?;
     if verdict.actions.contains(&"rollback") {
-        jobs::queue_rollback(tx, verdict, created_at)?;
+        writes.queue_rollback(verdict, created_at)?;
         // As the API's rollback: from candidate or production, and a production version
         // rolled back gives way to the one it replaced.
         if let Some(status @ (VersionStatus::Candidate | VersionStatus::Production)) = known {
-            registry::set_status(
-                tx,
+            writes.set_status(
                 &model.name,
                 &model.version,
                 VersionStatus::RolledBack,
                 created_at,
-                "canary",
+                CANARY,
                 &verdict.message,
             )?;
             if status == VersionStatus::Production {
-                registry::restore_previous(tx, &model.name, created_at, "canary")?;
+                writes.restore_previous(&model.name, created_at, CANARY)?;
             }
         }
     }
     if verdict.actions.contains(&"promote")
         && known.is_some_and(|status| status != VersionStatus::Production)
     {
-        registry::set_status(
-            tx,
+        writes.set_status(
             &model.name,
             &model.version,
             VersionStatus::Production,
             created_at,
-            "canary",
+            CANARY,
             &verdict.message,
         )?;
     }
@@ -258,18 +368,16 @@ fn write_canary(
 
 /// Applies what the service reports about an outbox row, asked for by `actor` if a request
 /// brought it.
-fn apply_update(
-    tx: &Transaction<'_>,
+fn apply_update<W: EffectWrites>(
+    writes: &mut W,
     update: &EffectUpdate,
     actor: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> Result<(), W::Error> {
     match update {
-        EffectUpdate::Delivery { id, at, result } => {
-            deliveries::record_attempt(tx, id, *at, result)
-        }
+        EffectUpdate::Delivery { id, at, result } => writes.record_attempt(id, *at, result),
         EffectUpdate::JobStarted { .. }
         | EffectUpdate::JobAttemptEnded { .. }
-        | EffectUpdate::JobEnded { .. } => jobs::apply_update(tx, update, actor),
+        | EffectUpdate::JobEnded { .. } => writes.apply_job_update(update, actor),
     }
 }
 

@@ -66,13 +66,12 @@ impl Leases {
             reason: format!("{error}"),
         })?;
         let database = describe(&config);
-        let client = off_runtime(|| config.connect(NoTls)).map_err(|error| {
-            StoreError::Postgres {
+        let client =
+            off_runtime(|| config.connect(NoTls)).map_err(|error| StoreError::Postgres {
                 database: database.clone(),
                 action: "connecting for leases",
                 error,
-            }
-        })?;
+            })?;
         Ok(Leases { client, database })
     }
 
@@ -92,7 +91,11 @@ impl Leases {
     /// # Errors
     ///
     /// [`StoreError::Postgres`] when the read or write fails.
-    pub fn log_layout(&mut self, stream: &str, partitions: u32) -> Result<(String, u32), StoreError> {
+    pub fn log_layout(
+        &mut self,
+        stream: &str,
+        partitions: u32,
+    ) -> Result<(String, u32), StoreError> {
         let error = self.error("recording the ingest log's layout");
         let partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
         let client = &mut self.client;
@@ -102,7 +105,10 @@ impl Leases {
                  ON CONFLICT (id) DO NOTHING",
                 &[&stream, &partitions],
             )?;
-            client.query_one("SELECT stream, partitions FROM log_layout WHERE id = 1", &[])
+            client.query_one(
+                "SELECT stream, partitions FROM log_layout WHERE id = 1",
+                &[],
+            )
         })
         .map_err(error)?;
         let recorded: i32 = row.get(1);
@@ -141,7 +147,12 @@ impl Leases {
     /// # Errors
     ///
     /// [`StoreError::Postgres`].
-    pub fn acquire(&mut self, partition: u32, node: &str, ttl_ms: i64) -> Result<Option<Lease>, StoreError> {
+    pub fn acquire(
+        &mut self,
+        partition: u32,
+        node: &str,
+        ttl_ms: i64,
+    ) -> Result<Option<Lease>, StoreError> {
         let error = self.error("taking a partition's lease");
         let key = i32::try_from(partition).unwrap_or(i32::MAX);
         let client = &mut self.client;

@@ -11,10 +11,12 @@
 //! Layout: `schema.rs` (migrations), `commit.rs` (the group commit and the reads of inputs;
 //! `batch_rows.rs`: a batch's rows as column arrays),
 //! `query.rs` (listings of outputs), `points.rs` (series points), `snapshots.rs`,
-//! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs).
+//! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs; `effects.rs`: the rows a
+//! commit's outputs and effect updates write).
 
 mod batch_rows;
 mod commit;
+mod effects;
 mod leases;
 mod outbox;
 mod points;
@@ -126,8 +128,7 @@ impl PgStore {
                 &[&partition_key],
             )
             .map_err(pg("registering the partition"))?;
-            tx.commit()
-                .map_err(pg("committing the schema migration"))?;
+            tx.commit().map_err(pg("committing the schema migration"))?;
             Ok(client)
         })?;
         Ok(PgStore {
@@ -166,7 +167,10 @@ impl PgStore {
         let stored: i64 = self
             .call(|client| {
                 client
-                    .query_one("SELECT log_seq FROM partitions WHERE partition = $1", &[&key])
+                    .query_one(
+                        "SELECT log_seq FROM partitions WHERE partition = $1",
+                        &[&key],
+                    )
                     .map(|row| row.get(0))
             })
             .map_err(error)?;
@@ -327,7 +331,10 @@ fn describe(config: &postgres::Config) -> String {
         None => "localhost".to_string(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    let name = config.get_dbname().or(config.get_user()).unwrap_or("postgres");
+    let name = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
     format!("{host}:{port}/{name}")
 }
 
@@ -336,7 +343,9 @@ pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
     let authority = match authority.rsplit_once('@') {
         Some((user_info, host)) => match user_info.split_once(':') {
             Some((user, _)) => format!("{user}:***@{host}"),

@@ -1,6 +1,5 @@
 //! [`PgStore`] on PostgreSQL: series points: written after their commit, in chunks per series, and read by page.
 
-
 use crate::points::{LatestPoint, ModelPage, PointsStep, SeriesPage, SeriesQuery};
 
 use super::{PgStore, not_yet};

@@ -16,9 +16,9 @@ use crate::query::{
 type Param = Box<dyn ToSql + Sync + Send>;
 
 /// A `WHERE` clause under construction, with `$n` placeholders: conditions joined by `AND`,
-/// values in order (column names come from this file, values are always bound).
+/// values in order (column names come from the store's code, values are always bound).
 #[derive(Default)]
-struct Clauses {
+pub(super) struct Clauses {
     conditions: Vec<String>,
     values: Vec<Param>,
 }
@@ -31,7 +31,7 @@ impl Clauses {
             .push(format!("{column} {operator} ${}", self.values.len()));
     }
 
-    fn equals(&mut self, column: &str, value: Option<&str>) {
+    pub(super) fn equals(&mut self, column: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.compare(column, "=", Box::new(value.to_string()));
         }
@@ -212,7 +212,7 @@ impl PgStore {
 
     /// One keyset page of `select` (which must read `pos`) under `clauses`: up to the page's
     /// limit of rows after its cursor, each read by `read`; `pos` gives a row's cursor.
-    fn list<T: Send>(
+    pub(super) fn list<T: Send>(
         &self,
         select: &str,
         mut clauses: Clauses,

@@ -1,6 +1,5 @@
 //! [`PgStore`] on PostgreSQL: the deletion of old inputs, points and deliveries.
 
-
 use modelwatch_engine::Timestamp;
 
 use crate::retention::{RetentionTotals, SeriesCursor, Step};
@@ -15,7 +14,12 @@ impl PgStore {
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn delete_old_inputs(&mut self, cutoff: Timestamp, through: u64, limit: usize) -> Result<Step, StoreError> {
+    pub fn delete_old_inputs(
+        &mut self,
+        cutoff: Timestamp,
+        through: u64,
+        limit: usize,
+    ) -> Result<Step, StoreError> {
         let _ = cutoff;
         let _ = through;
         let _ = limit;
@@ -23,7 +27,12 @@ impl PgStore {
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn delete_old_points(&mut self, cutoff: Timestamp, cursor: &mut SeriesCursor, max_series: usize) -> Result<Step, StoreError> {
+    pub fn delete_old_points(
+        &mut self,
+        cutoff: Timestamp,
+        cursor: &mut SeriesCursor,
+        max_series: usize,
+    ) -> Result<Step, StoreError> {
         let _ = cutoff;
         let _ = cursor;
         let _ = max_series;
@@ -31,7 +40,11 @@ impl PgStore {
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn delete_old_deliveries(&mut self, cutoff: Timestamp, limit: usize) -> Result<Step, StoreError> {
+    pub fn delete_old_deliveries(
+        &mut self,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> Result<Step, StoreError> {
         let _ = cutoff;
         let _ = limit;
         Err(not_yet("delete_old_deliveries"))

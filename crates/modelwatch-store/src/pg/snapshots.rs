@@ -1,6 +1,5 @@
 //! [`PgStore`] on PostgreSQL: engine snapshots of the partition, saved at once or in bounded steps.
 
-
 use crate::snapshots::{Snapshot, SnapshotDraft, SnapshotStep};
 
 use super::{PgStore, not_yet};
@@ -20,7 +19,11 @@ impl PgStore {
     }
 
     /// As the SQLite store's method of the same name.
-    pub fn save_snapshot_step(&mut self, draft: &mut SnapshotDraft, max_bytes: usize) -> Result<SnapshotStep, StoreError> {
+    pub fn save_snapshot_step(
+        &mut self,
+        draft: &mut SnapshotDraft,
+        max_bytes: usize,
+    ) -> Result<SnapshotStep, StoreError> {
         let _ = draft;
         let _ = max_bytes;
         Err(not_yet("save_snapshot_step"))

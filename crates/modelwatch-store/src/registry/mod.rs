@@ -39,6 +39,16 @@ impl VersionStatus {
         }
     }
 
+    /// The audit log's action of a change to this status.
+    pub(crate) fn audit_action(self) -> &'static str {
+        match self {
+            VersionStatus::Candidate => "version_candidate",
+            VersionStatus::Production => "version_promoted",
+            VersionStatus::Archived => "version_archived",
+            VersionStatus::RolledBack => "version_rolled_back",
+        }
+    }
+
     /// Parses the stored spelling.
     pub fn from_name(name: &str) -> Option<VersionStatus> {
         [
@@ -137,6 +147,60 @@ impl VersionChange {
             VersionChange::Rollback => "rollback",
         }
     }
+
+    /// Whether the change is allowed from `status`: promote from any status but production,
+    /// archive from any but archived, rollback from candidate or production.
+    pub(crate) fn allowed_from(self, status: VersionStatus) -> bool {
+        match self {
+            VersionChange::Promote => status != VersionStatus::Production,
+            VersionChange::Archive => status != VersionStatus::Archived,
+            VersionChange::Rollback => {
+                matches!(status, VersionStatus::Candidate | VersionStatus::Production)
+            }
+        }
+    }
+
+    /// The status the change sets.
+    pub(crate) fn target(self) -> VersionStatus {
+        match self {
+            VersionChange::Promote => VersionStatus::Production,
+            VersionChange::Archive => VersionStatus::Archived,
+            VersionChange::Rollback => VersionStatus::RolledBack,
+        }
+    }
+
+    /// The audit detail of the change, made by `actor`.
+    pub(crate) fn detail(self, model: &str, version: &str, actor: &str) -> String {
+        match self {
+            VersionChange::Promote => {
+                format!("version {version} of {model} promoted to production by {actor}")
+            }
+            VersionChange::Archive => format!("version {version} of {model} archived by {actor}"),
+            VersionChange::Rollback => {
+                format!("version {version} of {model} rolled back by {actor}")
+            }
+        }
+    }
+
+    /// Whether the change, made from `status`, brings back the version production replaced.
+    pub(crate) fn restores_previous(self, status: VersionStatus) -> bool {
+        self == VersionChange::Rollback && status == VersionStatus::Production
+    }
+
+    /// The refusal of the change from `status`, if it is not allowed.
+    pub(crate) fn refusal(
+        self,
+        model: &str,
+        version: &str,
+        status: VersionStatus,
+    ) -> Option<RegistryError> {
+        (!self.allowed_from(status)).then(|| RegistryError::Transition {
+            model: model.to_string(),
+            version: version.to_string(),
+            status,
+            change: self,
+        })
+    }
 }
 
 /// Why a version change was refused.
@@ -207,12 +271,12 @@ pub(crate) fn register(
         .query_row(params![model, version], |row| row.get(0))
         .optional()?;
     match existing {
-        Some(known) if source == VersionSource::Job && known == VersionSource::Metrics.as_str() => {
+        Some(known) if takes_job_source(source, &known) => {
             tx.prepare_cached(
                 "UPDATE model_versions SET source = ?3, job_id = ?4 WHERE model = ?1 AND version = ?2",
             )?
             .execute(params![model, version, source.as_str(), job_id])?;
-            let detail = format!("version {version} of {model} was produced by a job");
+            let detail = source_changed_detail(model, version);
             audit(
                 tx,
                 at,
@@ -231,11 +295,7 @@ pub(crate) fn register(
                     "SELECT EXISTS (SELECT 1 FROM model_versions WHERE model = ?1 AND status = 'production')",
                 )?
                 .query_row([model], |row| row.get(0))?;
-            let status = if has_production || source == VersionSource::Job {
-                VersionStatus::Candidate
-            } else {
-                VersionStatus::Production
-            };
+            let status = registered_status(source, has_production);
             tx.prepare_cached(
                 "INSERT INTO model_versions (model, version, created_at, source, job_id, status,
                                              updated_at)
@@ -249,20 +309,7 @@ pub(crate) fn register(
                 job_id,
                 status.as_str()
             ])?;
-            let detail = match source {
-                VersionSource::Metrics => format!(
-                    "version {version} of {model} first seen in metrics, registered as {}",
-                    status.as_str()
-                ),
-                VersionSource::Job => format!(
-                    "version {version} of {model} produced by a job, registered as {}",
-                    status.as_str()
-                ),
-                VersionSource::Manual => format!(
-                    "version {version} of {model} registered by hand as {}",
-                    status.as_str()
-                ),
-            };
+            let detail = registered_detail(model, version, source, status);
             audit(
                 tx,
                 at,
@@ -276,6 +323,50 @@ pub(crate) fn register(
         }
     }
     Ok(())
+}
+
+/// Whether a version a job reports as its product takes over the source of one first seen
+/// in metrics (stored as `known`).
+pub(crate) fn takes_job_source(source: VersionSource, known: &str) -> bool {
+    source == VersionSource::Job && known == VersionSource::Metrics.as_str()
+}
+
+/// The audit detail of a version first seen in metrics that a job then reports as its product.
+pub(crate) fn source_changed_detail(model: &str, version: &str) -> String {
+    format!("version {version} of {model} was produced by a job")
+}
+
+/// The status a new version is registered with: production if it is the model's first
+/// version and no job produced it, candidate otherwise.
+pub(crate) fn registered_status(source: VersionSource, has_production: bool) -> VersionStatus {
+    if has_production || source == VersionSource::Job {
+        VersionStatus::Candidate
+    } else {
+        VersionStatus::Production
+    }
+}
+
+/// The audit detail of a version's registration.
+pub(crate) fn registered_detail(
+    model: &str,
+    version: &str,
+    source: VersionSource,
+    status: VersionStatus,
+) -> String {
+    match source {
+        VersionSource::Metrics => format!(
+            "version {version} of {model} first seen in metrics, registered as {}",
+            status.as_str()
+        ),
+        VersionSource::Job => format!(
+            "version {version} of {model} produced by a job, registered as {}",
+            status.as_str()
+        ),
+        VersionSource::Manual => format!(
+            "version {version} of {model} registered by hand as {}",
+            status.as_str()
+        ),
+    }
 }
 
 /// A version's status, if it is registered.
@@ -340,7 +431,7 @@ pub(crate) fn set_status(
             .collect::<rusqlite::Result<_>>()?;
         for old in previous {
             set_one(tx, model, &old, VersionStatus::Archived, at)?;
-            let why = format!("version {old} of {model} archived: {version} became production");
+            let why = replaced_detail(model, &old, version);
             audit(
                 tx,
                 at,
@@ -354,13 +445,26 @@ pub(crate) fn set_status(
         }
     }
     set_one(tx, model, version, status, at)?;
-    let action = match status {
-        VersionStatus::Candidate => "version_candidate",
-        VersionStatus::Production => "version_promoted",
-        VersionStatus::Archived => "version_archived",
-        VersionStatus::RolledBack => "version_rolled_back",
-    };
-    audit(tx, at, actor, action, model, Some(version), None, detail)
+    audit(
+        tx,
+        at,
+        actor,
+        status.audit_action(),
+        model,
+        Some(version),
+        None,
+        detail,
+    )
+}
+
+/// The audit detail of the production version `old` archived as `version` took its place.
+pub(crate) fn replaced_detail(model: &str, old: &str, version: &str) -> String {
+    format!("version {old} of {model} archived: {version} became production")
+}
+
+/// The audit detail of the version `previous` serving again after a rollback.
+pub(crate) fn restored_detail(model: &str, previous: &str) -> String {
+    format!("version {previous} of {model} is production again after the rollback")
 }
 
 fn set_one(
@@ -419,70 +523,20 @@ impl SqliteStore {
                     model: model.to_string(),
                     version: version.to_string(),
                 })?;
-        let allowed = match change {
-            VersionChange::Promote => current.status != VersionStatus::Production,
-            VersionChange::Archive => current.status != VersionStatus::Archived,
-            VersionChange::Rollback => matches!(
-                current.status,
-                VersionStatus::Candidate | VersionStatus::Production
-            ),
-        };
-        if !allowed {
-            return Err(RegistryError::Transition {
-                model: model.to_string(),
-                version: version.to_string(),
-                status: current.status,
-                change,
-            });
+        if let Some(refusal) = change.refusal(model, version, current.status) {
+            return Err(refusal);
         }
         let tx = self
             .writes
             .begin(&self.connection, Durability::Synced)
             .map_err(&sqlite)?;
         let result = (|| -> rusqlite::Result<()> {
-            match change {
-                VersionChange::Promote => {
-                    let detail =
-                        format!("version {version} of {model} promoted to production by {actor}");
-                    set_status(
-                        &tx,
-                        model,
-                        version,
-                        VersionStatus::Production,
-                        at,
-                        actor,
-                        &detail,
-                    )
-                }
-                VersionChange::Archive => {
-                    let detail = format!("version {version} of {model} archived by {actor}");
-                    set_status(
-                        &tx,
-                        model,
-                        version,
-                        VersionStatus::Archived,
-                        at,
-                        actor,
-                        &detail,
-                    )
-                }
-                VersionChange::Rollback => {
-                    let detail = format!("version {version} of {model} rolled back by {actor}");
-                    set_status(
-                        &tx,
-                        model,
-                        version,
-                        VersionStatus::RolledBack,
-                        at,
-                        actor,
-                        &detail,
-                    )?;
-                    if current.status == VersionStatus::Production {
-                        restore_previous(&tx, model, at, actor)?;
-                    }
-                    Ok(())
-                }
+            let detail = change.detail(model, version, actor);
+            set_status(&tx, model, version, change.target(), at, actor, &detail)?;
+            if change.restores_previous(current.status) {
+                restore_previous(&tx, model, at, actor)?;
             }
+            Ok(())
         })();
         result.map_err(&sqlite)?;
         self.writes.commit(tx).map_err(&sqlite)?;
@@ -509,8 +563,7 @@ pub(crate) fn restore_previous(
         .query_row([model], |row| row.get(0))
         .optional()?;
     if let Some(previous) = previous {
-        let detail =
-            format!("version {previous} of {model} is production again after the rollback");
+        let detail = restored_detail(model, &previous);
         set_status(
             tx,
             model,

@@ -7,6 +7,7 @@
 #[macro_use]
 mod backends;
 mod input_texts;
+mod outbox;
 mod queries;
 mod read_back;
 mod retention;

@@ -15,9 +15,7 @@ use std::sync::Arc;
 use std::thread;
 
 use modelwatch_engine::{Config, Input, Timestamp};
-use modelwatch_store::{
-    Checkpointer, Checkpoints, EffectUpdate, Store, StoreError, StoreLocation,
-};
+use modelwatch_store::{Checkpointer, Checkpoints, EffectUpdate, Store, StoreError, StoreLocation};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
@@ -174,8 +172,7 @@ impl Runtime {
                     .name("modelwatch-checkpoint".to_string())
                     .spawn(move || {
                         for () in checkpoint_requests {
-                            checkpoint_metrics
-                                .record_checkpoint(checkpointer.checkpoint().is_ok());
+                            checkpoint_metrics.record_checkpoint(checkpointer.checkpoint().is_ok());
                         }
                     })
                     .map_err(RuntimeError::Spawn)?,

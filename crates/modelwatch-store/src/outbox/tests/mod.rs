@@ -1,18 +1,15 @@
-//! Tests of the outbox and the registry on real SQLite files: the rows commits write, the
-//! updates the service reports, and the registry's status changes with their audit rows.
-//! This file holds what they share: an engine and a store, and inputs of one model.
+//! Tests of the outbox on real SQLite files that the conformance suite (`tests/it/outbox`,
+//! every backend) does not hold. This file holds what they share: an engine and a store, and
+//! inputs of one model.
 
 mod deliveries;
-mod jobs;
-mod registry;
 
 use std::sync::Arc;
 
-use modelwatch_engine::{Engine, Event, Input, JobFinished, JobStatus, ModelId, Output, Timestamp};
+use modelwatch_engine::{Engine, Event, Input, ModelId, Output, Timestamp};
 
 use super::*;
-use crate::registry::VersionChange;
-use crate::{Batch, Page, Record, RegistryError, SqliteStore};
+use crate::{Batch, Record, SqliteStore};
 
 const CONFIG: &str = r#"
 [retrain]
@@ -82,47 +79,11 @@ impl Harness {
         outputs
     }
 
-    /// Commits `input` with the outputs it causes (and `more` after them), as asked for by
-    /// `actor` when there is one, and `effects` asked for by `effects_actor`.
-    fn commit_by(
-        &mut self,
-        input: Input,
-        actor: Option<&str>,
-        more: Vec<Output>,
-        (effects, effects_actor): (Vec<EffectUpdate>, &str),
-    ) -> Vec<Output> {
-        let mut outputs = Vec::new();
-        let seq = self.engine.process(&input, &mut outputs);
-        outputs.extend(more);
-        let record = Record {
-            seq,
-            received_at: input.timestamp().unwrap(),
-            input,
-        };
-        let mut batch = Batch::new();
-        match actor {
-            Some(actor) => batch.push_by(record, outputs.clone(), actor),
-            None => batch.push(record, outputs.clone()),
-        }
-        batch.push_effects_by(effects, effects_actor);
-        self.store.commit(&batch).unwrap();
-        outputs
-    }
-
     fn effects(&mut self, effects: Vec<EffectUpdate>) {
         let batch = Batch {
             effects,
             ..Batch::default()
         };
         self.store.commit(&batch).unwrap();
-    }
-
-    fn only_job(&self) -> Job {
-        let jobs = self
-            .store
-            .jobs(&JobFilter::default(), &Page::default())
-            .unwrap();
-        assert_eq!(jobs.items.len(), 1, "{jobs:?}");
-        jobs.items.into_iter().next().unwrap()
     }
 }

@@ -1,14 +1,31 @@
 //! The registry and the audit log: status changes with their rules, canary verdicts, and who
 //! made each change.
 
-use super::*;
+use std::sync::Arc;
 
-#[test]
-fn the_registry_lists_its_models_in_name_order_a_page_at_a_time() {
-    let mut h = Harness::new();
+use modelwatch_engine::{Event, Input, JobFinished, JobStatus, ModelId, Output};
+use modelwatch_store::{
+    AttemptOutcome, Batch, EffectUpdate, JobKind, JobState, ModelPage, Order, Page, Record,
+    RegistryError, VersionChange, VersionStatus, rollback_job_id,
+};
+
+use super::{Harness, at, event};
+use crate::backends::Backend;
+
+on_each_backend!(
+    the_registry_lists_its_models_in_name_order_a_page_at_a_time,
+    registry_changes_follow_their_rules_and_are_audited,
+    a_failed_canary_of_the_production_version_brings_back_the_one_it_replaced,
+    the_audit_log_names_the_token_that_asked_for_each_change,
+);
+
+fn the_registry_lists_its_models_in_name_order_a_page_at_a_time(backend: Backend) {
+    let Some(mut h) = Harness::new(backend) else {
+        return;
+    };
     assert_eq!(
-        h.store.registered_models(None, 10).unwrap(),
-        crate::ModelPage {
+        h.store().registered_models(None, 10).unwrap(),
+        ModelPage {
             names: Vec::new(),
             next: None
         }
@@ -24,18 +41,18 @@ fn the_registry_lists_its_models_in_name_order_a_page_at_a_time() {
             Vec::new(),
         );
     }
-    let page = h.store.registered_models(None, 2).unwrap();
+    let page = h.store().registered_models(None, 2).unwrap();
     assert_eq!(
         page.names,
         ["a", "b"],
         "each model once, however many versions"
     );
     assert_eq!(page.next.as_deref(), Some("b"));
-    let page = h.store.registered_models(Some("b"), 2).unwrap();
+    let page = h.store().registered_models(Some("b"), 2).unwrap();
     assert_eq!(page.names, ["c"]);
     assert_eq!(page.next, None);
     assert!(
-        h.store
+        h.store()
             .registered_models(Some("c"), 2)
             .unwrap()
             .names
@@ -43,17 +60,17 @@ fn the_registry_lists_its_models_in_name_order_a_page_at_a_time() {
     );
 }
 
-#[test]
-fn registry_changes_follow_their_rules_and_are_audited() {
-    let mut h = Harness::new();
+fn registry_changes_follow_their_rules_and_are_audited(backend: Backend) {
+    let Some(mut h) = Harness::new(backend) else {
+        return;
+    };
     h.commit(event("1", 0, 0.95), &[], Vec::new());
     h.commit(event("2", 1, 0.95), &[], Vec::new());
     // The memory of known versions survives a reopen: no second registration.
-    let dir = h.store.path().parent().unwrap().to_path_buf();
-    h.store = SqliteStore::open(&dir).unwrap();
+    h.db.store = h.db.reopen();
     h.commit(event("2", 2, 0.95), &[], Vec::new());
     let status = |h: &Harness| -> Vec<(String, VersionStatus)> {
-        h.store
+        h.store()
             .model_versions("fraud")
             .unwrap()
             .into_iter()
@@ -68,7 +85,7 @@ fn registry_changes_follow_their_rules_and_are_audited() {
         ]
     );
 
-    h.store
+    h.store_mut()
         .change_version("fraud", "2", VersionChange::Promote, at(3), "api")
         .unwrap();
     assert_eq!(
@@ -79,7 +96,7 @@ fn registry_changes_follow_their_rules_and_are_audited() {
         ]
     );
     let refused = h
-        .store
+        .store_mut()
         .change_version("fraud", "2", VersionChange::Promote, at(4), "api")
         .unwrap_err();
     assert!(
@@ -91,7 +108,7 @@ fn registry_changes_follow_their_rules_and_are_audited() {
         "version 2 of fraud is production; it cannot promote"
     );
     let unknown = h
-        .store
+        .store_mut()
         .change_version("fraud", "9", VersionChange::Archive, at(4), "api")
         .unwrap_err();
     assert_eq!(
@@ -101,7 +118,7 @@ fn registry_changes_follow_their_rules_and_are_audited() {
 
     // Rolling back production brings back the one it replaced.
     let rolled = h
-        .store
+        .store_mut()
         .change_version("fraud", "2", VersionChange::Rollback, at(5), "api")
         .unwrap();
     assert_eq!(rolled.status, VersionStatus::RolledBack);
@@ -112,7 +129,7 @@ fn registry_changes_follow_their_rules_and_are_audited() {
             ("2".to_string(), VersionStatus::RolledBack)
         ]
     );
-    let audit = h.store.audit(Some("fraud"), &Page::default()).unwrap();
+    let audit = h.store().audit(Some("fraud"), &Page::default()).unwrap();
     let actions: Vec<_> = audit
         .items
         .iter()
@@ -136,12 +153,13 @@ fn registry_changes_follow_their_rules_and_are_audited() {
     );
 }
 
-#[test]
-fn a_failed_canary_of_the_production_version_brings_back_the_one_it_replaced() {
-    let mut h = Harness::new();
+fn a_failed_canary_of_the_production_version_brings_back_the_one_it_replaced(backend: Backend) {
+    let Some(mut h) = Harness::new(backend) else {
+        return;
+    };
     h.commit(event("1", 0, 0.95), &[], Vec::new());
     h.commit(event("2", 1, 0.95), &[], Vec::new());
-    h.store
+    h.store_mut()
         .change_version("fraud", "2", VersionChange::Promote, at(2), "api")
         .unwrap();
     // A canary rule fails 2 (promoted by hand before its canary ended) with `rollback`.
@@ -178,9 +196,9 @@ fn a_failed_canary_of_the_production_version_brings_back_the_one_it_replaced() {
         },
         outputs,
     );
-    h.store.commit(&batch).unwrap();
+    h.store_mut().commit(&batch).unwrap();
     let versions: Vec<(String, VersionStatus)> = h
-        .store
+        .store()
         .model_versions("fraud")
         .unwrap()
         .into_iter()
@@ -196,7 +214,7 @@ fn a_failed_canary_of_the_production_version_brings_back_the_one_it_replaced() {
     let job = h.only_job();
     assert_eq!(job.kind, JobKind::Rollback);
     assert_eq!(job.version.as_deref(), Some("2"));
-    let audit = h.store.audit(Some("fraud"), &Page::default()).unwrap();
+    let audit = h.store().audit(Some("fraud"), &Page::default()).unwrap();
     let newest: Vec<(&str, &str)> = audit.items[..2]
         .iter()
         .map(|e| (e.action.as_str(), e.actor.as_str()))
@@ -235,9 +253,10 @@ fn failed_canary(id: &str, seq: u64, version: &str, secs: i64) -> Output {
     })
 }
 
-#[test]
-fn the_audit_log_names_the_token_that_asked_for_each_change() {
-    let mut h = Harness::new();
+fn the_audit_log_names_the_token_that_asked_for_each_change(backend: Backend) {
+    let Some(mut h) = Harness::new(backend) else {
+        return;
+    };
     let none = || (Vec::new(), "nobody");
     // Versions first seen in metrics: by the token that sent the event, if the service says.
     h.commit_by(event("1.0", 0, 0.95), None, Vec::new(), none());
@@ -302,7 +321,7 @@ fn the_audit_log_names_the_token_that_asked_for_each_change() {
     });
     h.commit_by(report, Some("trainer"), Vec::new(), none());
     // A promotion through the API.
-    h.store
+    h.store_mut()
         .change_version("fraud", "1.2", VersionChange::Promote, at(1_003), "release")
         .unwrap();
     // Two failed canaries queue rollback jobs: one cancelled through the API, one failed by
@@ -329,16 +348,16 @@ fn the_audit_log_names_the_token_that_asked_for_each_change() {
     let mut batch = Batch::new();
     batch.push_effects_by([ended(&first, JobState::Cancelled)], "oncall");
     assert_eq!(batch.actors.of_effect(0), Some("oncall"));
-    h.store.commit(&batch).unwrap();
+    h.store_mut().commit(&batch).unwrap();
 
     let audit = h
-        .store
+        .store()
         .audit(
             Some("fraud"),
             &Page {
                 after: None,
                 limit: 100,
-                order: crate::Order::OldestFirst,
+                order: Order::OldestFirst,
             },
         )
         .unwrap();
