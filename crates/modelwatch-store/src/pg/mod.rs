@@ -177,6 +177,13 @@ impl PgStore {
         Ok(u64::try_from(stored).unwrap_or(0))
     }
 
+    /// The partition whose outbox the effects of this store work from: on a fenced store (a
+    /// cluster's partition, run by one node) its own rows only, so that each delivery and job
+    /// is worked on by the node that runs its partition; else every row.
+    pub(crate) fn outbox_partition(&self) -> Option<i32> {
+        self.fence.map(|_| self.scope().key())
+    }
+
     /// Makes every later write check the partition's lease epoch first (see [`Fence`]).
     pub fn fence(&mut self, fence: Fence) {
         self.fence = Some(fence);

@@ -82,7 +82,8 @@ fn count(row: &Row, index: usize) -> Result<u32, postgres::Error> {
 }
 
 impl PgStore {
-    /// The pending deliveries of a notifier after stream position `after`, oldest first.
+    /// The pending deliveries of a notifier after stream position `after`, oldest first (of
+    /// its partition only, on a fenced store: see `PgStore::outbox_partition`).
     ///
     /// # Errors
     ///
@@ -96,13 +97,15 @@ impl PgStore {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE notifier = $1 AND state = 'pending' AND pos > $2
+               AND ($4::INTEGER IS NULL OR partition = $4)
              ORDER BY pos LIMIT $3"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let partition = self.outbox_partition();
         let error = self.error("reading pending deliveries");
         self.call(|client| {
             client
-                .query(&sql, &[&notifier, &after, &limit])
+                .query(&sql, &[&notifier, &after, &limit, &partition])
                 .and_then(|rows| rows.iter().map(read_delivery).collect())
                 .map_err(error)
         })
@@ -197,19 +200,23 @@ impl PgStore {
         })
     }
 
-    /// Every job that is not over (queued or running), oldest first.
+    /// Every job that is not over (queued or running), oldest first (of its partition only,
+    /// on a fenced store).
     ///
     /// # Errors
     ///
     /// [`StoreError::Postgres`] when the read fails.
     pub fn open_jobs(&self) -> Result<Vec<Job>, StoreError> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('queued', 'running') ORDER BY pos"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('queued', 'running')
+               AND ($1::INTEGER IS NULL OR partition = $1)
+             ORDER BY pos"
         );
+        let partition = self.outbox_partition();
         let error = self.error("reading the open jobs");
         self.call(|client| {
             client
-                .query(&sql, &[])
+                .query(&sql, &[&partition])
                 .and_then(|rows| rows.iter().map(read_job).collect())
                 .map_err(error)
         })
