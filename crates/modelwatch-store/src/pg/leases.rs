@@ -42,6 +42,7 @@ pub struct LeaseRow {
 /// The lease loop's connection. Synchronous; each call runs off any Tokio runtime.
 pub struct Leases {
     client: Client,
+    url: String,
     database: String,
 }
 
@@ -72,7 +73,11 @@ impl Leases {
                 action: "connecting for leases",
                 error,
             })?;
-        Ok(Leases { client, database })
+        Ok(Leases {
+            client,
+            url: url.to_string(),
+            database,
+        })
     }
 
     fn error(&self, action: &'static str) -> impl Fn(postgres::Error) -> StoreError + Send + use<> {
@@ -99,7 +104,9 @@ impl Leases {
         let error = self.error("recording the ingest log's layout");
         let partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
         let client = &mut self.client;
+        let url = self.url.as_str();
         let row = off_runtime(|| {
+            super::reconnect_if_closed(client, url);
             client.execute(
                 "INSERT INTO log_layout (id, stream, partitions) VALUES (1, $1, $2) \
                  ON CONFLICT (id) DO NOTHING",
@@ -123,7 +130,9 @@ impl Leases {
     pub fn heartbeat(&mut self, node: &str, ttl_ms: i64) -> Result<Vec<String>, StoreError> {
         let error = self.error("announcing the node");
         let client = &mut self.client;
+        let url = self.url.as_str();
         off_runtime(|| {
+            super::reconnect_if_closed(client, url);
             client.execute(
                 &format!(
                     "INSERT INTO nodes (node, seen_at, expires_at) VALUES ($1, {NOW_MS}, {NOW_MS} + $2) \
@@ -156,7 +165,9 @@ impl Leases {
         let error = self.error("taking a partition's lease");
         let key = i32::try_from(partition).unwrap_or(i32::MAX);
         let client = &mut self.client;
+        let url = self.url.as_str();
         let epoch = off_runtime(|| -> Result<Option<i64>, postgres::Error> {
+            super::reconnect_if_closed(client, url);
             client.execute(
                 "INSERT INTO leases (partition, owner, epoch, expires_at) VALUES ($1, '', 0, 0) \
                  ON CONFLICT (partition) DO NOTHING",
@@ -184,7 +195,9 @@ impl Leases {
         let error = self.error("renewing a partition's lease");
         let key = i32::try_from(lease.partition).unwrap_or(i32::MAX);
         let client = &mut self.client;
+        let url = self.url.as_str();
         let renewed = off_runtime(|| {
+            super::reconnect_if_closed(client, url);
             client.execute(
                 &format!(
                     "UPDATE leases SET expires_at = {NOW_MS} + $4 \
@@ -207,7 +220,9 @@ impl Leases {
         let error = self.error("releasing a partition's lease");
         let key = i32::try_from(lease.partition).unwrap_or(i32::MAX);
         let client = &mut self.client;
+        let url = self.url.as_str();
         off_runtime(|| {
+            super::reconnect_if_closed(client, url);
             client.execute(
                 "UPDATE leases SET expires_at = 0 WHERE partition = $1 AND owner = $2 AND epoch = $3",
                 &[&key, &node, &lease.epoch],
@@ -225,7 +240,11 @@ impl Leases {
     pub fn leave(&mut self, node: &str) -> Result<(), StoreError> {
         let error = self.error("leaving the cluster");
         let client = &mut self.client;
-        off_runtime(|| client.execute("DELETE FROM nodes WHERE node = $1", &[&node]))
+        let url = self.url.as_str();
+        off_runtime(|| {
+            super::reconnect_if_closed(client, url);
+            client.execute("DELETE FROM nodes WHERE node = $1", &[&node])
+        })
             .map_err(error)?;
         Ok(())
     }
@@ -238,7 +257,9 @@ impl Leases {
     pub fn leases(&mut self) -> Result<Vec<LeaseRow>, StoreError> {
         let error = self.error("reading the leases");
         let client = &mut self.client;
+        let url = self.url.as_str();
         let rows = off_runtime(|| {
+            super::reconnect_if_closed(client, url);
             client.query(
                 &format!(
                     "SELECT partition, owner, epoch, expires_at > {NOW_MS} FROM leases \

@@ -192,10 +192,18 @@ impl PgStore {
     /// Runs `work` on the connection. The synchronous client drives its own Tokio runtime,
     /// which must not run inside another one (the service's async tasks), so `work` runs on
     /// a scoped thread of its own: the store stays callable from anywhere, as SQLite's is.
+    ///
+    /// A connection that broke (the server restarted, the network failed) is opened again
+    /// first; if that fails too, `work` runs on the broken one and fails with a transient
+    /// error, so the caller retries as after any transient failure.
     pub(crate) fn call<R: Send>(&self, work: impl FnOnce(&mut Client) -> R + Send) -> R {
         let mut guard = self.client.borrow_mut();
         let client: &mut Client = &mut guard;
-        off_runtime(|| work(client))
+        let url = self.url.as_str();
+        off_runtime(|| {
+            reconnect_if_closed(client, url);
+            work(client)
+        })
     }
 
     /// The error of a failed step.
@@ -276,6 +284,21 @@ impl WriteScope {
                 stored,
             })
         }
+    }
+}
+
+/// Opens the connection again when it broke (called off any Tokio runtime).
+pub(crate) fn reconnect_if_closed(client: &mut Client, url: &str) {
+    if !client.is_closed() {
+        return;
+    }
+    // A failure leaves the broken connection: the caller's statement fails on it with a
+    // transient error that names the database, and the next call tries again.
+    if let Ok(fresh) = url
+        .parse::<postgres::Config>()
+        .and_then(|config| config.connect(NoTls))
+    {
+        *client = fresh;
     }
 }
 
