@@ -5,6 +5,10 @@
 //! - `node.rs`: a node as a child process, and the store read straight from PostgreSQL.
 //! - `failover.rs`: three nodes, three clients, one node killed, one joining; every
 //!   acknowledged event committed once, the outputs those of `replay`, effects once.
+//! - `outages.rs`: PostgreSQL or nats-server restarted mid-run: nothing acknowledged lost.
+//! - `workload.rs`: the config, the events, the clients, the exactly-once check.
 
 mod failover;
 mod node;
+mod outages;
+mod workload;
