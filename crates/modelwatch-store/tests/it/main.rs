@@ -8,9 +8,11 @@
 mod backends;
 mod input_texts;
 mod outbox;
+mod points;
 mod queries;
 mod read_back;
 mod retention;
+mod snapshots;
 mod write_failures;
 
 use std::path::Path;
