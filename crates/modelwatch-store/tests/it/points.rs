@@ -473,7 +473,8 @@ fn an_input_missing_after_the_watermark_is_named_not_skipped(backend: Backend) {
             let connection = rusqlite::Connection::open(dir.join(modelwatch_store::DB_FILE));
             connection.unwrap().execute(sql, []).unwrap();
         }
-        modelwatch_store::StoreLocation::Postgres(url) => {
+        modelwatch_store::StoreLocation::Postgres(url)
+        | modelwatch_store::StoreLocation::PostgresPartition { url, .. } => {
             let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
             client.execute(sql, &[]).unwrap();
         }

@@ -134,7 +134,7 @@ fn old_points_go_by_event_time_series_by_series_and_are_counted(backend: Backend
         return;
     };
     let store = &mut opened.store;
-    let before = point_count(&store);
+    let before = point_count(store);
     let cutoff = time_of(&run, 50);
     let expected: u64 = run
         .records
@@ -162,7 +162,7 @@ fn old_points_go_by_event_time_series_by_series_and_are_counted(backend: Backend
         assert!(steps < 1_000, "the walk over series ends");
     }
     assert_eq!(deleted, expected);
-    assert_eq!(point_count(&store), before - expected);
+    assert_eq!(point_count(store), before - expected);
     assert_eq!(store.retention_totals().unwrap().points_deleted, expected);
     let series = store.latest_points("fraud-detector").unwrap().len();
     assert_eq!(

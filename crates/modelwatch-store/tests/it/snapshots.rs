@@ -43,11 +43,13 @@ pub(crate) fn rows(opened: &Opened, table: &str) -> i64 {
             .unwrap()
             .query_row(&sql, [], |row| row.get(0))
             .unwrap(),
-        StoreLocation::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
-            .unwrap()
-            .query_one(&sql, &[])
-            .unwrap()
-            .get(0),
+        StoreLocation::Postgres(url) | StoreLocation::PostgresPartition { url, .. } => {
+            postgres::Client::connect(url, postgres::NoTls)
+                .unwrap()
+                .query_one(&sql, &[])
+                .unwrap()
+                .get(0)
+        }
     }
 }
 
