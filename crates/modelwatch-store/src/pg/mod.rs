@@ -322,14 +322,6 @@ fn off_runtime<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     })
 }
 
-/// The stub of a method not on PostgreSQL yet.
-pub(crate) fn not_yet(what: &'static str) -> StoreError {
-    StoreError::Unsupported {
-        backend: "PostgreSQL",
-        what,
-    }
-}
-
 /// Whether a PostgreSQL error may pass: the connection broke, the server is shutting down or
 /// out of resources, or a transaction lost a race.
 pub(crate) fn is_transient(error: &postgres::Error) -> bool {
