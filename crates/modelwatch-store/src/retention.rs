@@ -46,7 +46,7 @@ pub struct Step {
 /// Where a walk over the stored series stands: after this series id (0: before the first).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeriesCursor {
-    after: i64,
+    pub(crate) after: i64,
 }
 
 impl SeriesCursor {

@@ -37,15 +37,15 @@ pub struct Snapshot {
 /// A snapshot being saved in steps ([`Store::begin_snapshot`], [`Store::save_snapshot_step`]).
 #[derive(Debug)]
 pub struct SnapshotDraft {
-    snapshot: Snapshot,
+    pub(crate) snapshot: Snapshot,
     /// The id of its pieces in `snapshot_pieces`.
-    draft: i64,
+    pub(crate) draft: i64,
     /// Bytes of the state written so far.
-    written: usize,
+    pub(crate) written: usize,
     /// Pieces written so far.
-    pieces: i64,
+    pub(crate) pieces: i64,
     /// Whether its row is written (the last piece's step did it).
-    saved: bool,
+    pub(crate) saved: bool,
 }
 
 impl SnapshotDraft {

@@ -10,7 +10,8 @@
 //!
 //! Layout: `schema.rs` (migrations), `commit.rs` (the group commit and the reads of inputs;
 //! `batch_rows.rs`: a batch's rows as column arrays),
-//! `query.rs` (listings of outputs), `points.rs` (series points), `snapshots.rs`,
+//! `query.rs` (listings of outputs), `points.rs` and `points_read.rs` (series points),
+//! `snapshots.rs`,
 //! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs; `effects.rs`: the rows a
 //! commit's outputs and effect updates write).
 
@@ -20,6 +21,7 @@ mod effects;
 mod leases;
 mod outbox;
 mod points;
+mod points_read;
 mod query;
 mod registry;
 mod retention;
@@ -32,6 +34,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use crate::StoreError;
+use crate::points::PendingPoints;
 pub use leases::{Lease, LeaseRow, Leases};
 pub use schema::PG_SCHEMA_VERSION;
 
@@ -59,6 +62,10 @@ pub struct PgStore {
     /// The registry's versions by model, loaded by the first commit, so that a commit looks
     /// up in memory whether an event's version is new.
     pub(crate) known_versions: Option<commit::KnownVersions>,
+    /// Points of the partition's committed inputs not yet written (see `points.rs`).
+    pub(crate) points: PendingPoints,
+    /// The draft of the snapshot being saved in steps, whose pieces no other write deletes.
+    pub(crate) snapshot_draft: Option<i64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -107,7 +114,7 @@ impl PgStore {
             url: redact(url),
             reason: format!("partition {partition} is out of range"),
         })?;
-        let client = off_runtime(|| -> Result<Client, StoreError> {
+        let (client, points) = off_runtime(|| -> Result<(Client, PendingPoints), StoreError> {
             let mut client = config.connect(NoTls).map_err(pg("connecting"))?;
             let mut tx = client
                 .transaction()
@@ -129,7 +136,9 @@ impl PgStore {
             )
             .map_err(pg("registering the partition"))?;
             tx.commit().map_err(pg("committing the schema migration"))?;
-            Ok(client)
+            let points = points::pending_at_open(&mut client, partition_key)
+                .map_err(pg("reading how far series points are written"))?;
+            Ok((client, points))
         })?;
         Ok(PgStore {
             client: RefCell::new(client),
@@ -138,6 +147,8 @@ impl PgStore {
             partition,
             fence: None,
             known_versions: None,
+            points,
+            snapshot_draft: None,
         })
     }
 
@@ -309,14 +320,6 @@ fn off_runtime<R: Send>(work: impl FnOnce() -> R + Send) -> R {
         Ok(result) => result,
         Err(panic) => std::panic::resume_unwind(panic),
     })
-}
-
-/// The stub of a method not on PostgreSQL yet.
-pub(crate) fn not_yet(what: &'static str) -> StoreError {
-    StoreError::Unsupported {
-        backend: "PostgreSQL",
-        what,
-    }
 }
 
 /// Whether a PostgreSQL error may pass: the connection broke, the server is shutting down or

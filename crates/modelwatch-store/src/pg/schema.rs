@@ -177,6 +177,7 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE SEQUENCE snapshot_drafts;
     CREATE TABLE snapshot_pieces (
+        partition INTEGER NOT NULL,
         draft BIGINT NOT NULL,
         piece BIGINT NOT NULL,
         bytes BYTEA NOT NULL,

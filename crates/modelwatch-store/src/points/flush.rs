@@ -7,8 +7,7 @@ use std::collections::HashMap;
 use modelwatch_engine::{ModelId, Timestamp};
 use rusqlite::{Connection, Transaction, params};
 
-use super::pending::Plan;
-use super::{PendingPoints, RawPoint, insert_chunks, series_id};
+use super::{PendingPoints, Plan, insert_chunks, series_id};
 use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, SqliteStore, StoreError};
 
@@ -31,40 +30,21 @@ fn write_plan(
     plan: Plan,
     ends_round: bool,
 ) -> rusqlite::Result<()> {
-    let Some(round) = &pending.round else {
+    let Some(target) = pending.round_target() else {
         return Ok(());
     };
-    let whole = round
-        .todo
-        .iter()
-        .rev()
-        .take(plan.whole)
-        .map(|series| (series, series.points.len()));
-    let partial = (plan.partial > 0)
-        .then(|| round.todo.iter().rev().nth(plan.whole))
-        .flatten()
-        .map(|series| (series, plan.partial));
-    let mut sorted: Vec<RawPoint> = Vec::new();
-    for (series, take) in whole.chain(partial) {
-        let points = &series.points[..take];
-        sorted.clear();
-        sorted.extend_from_slice(points);
-        sorted.sort_unstable_by_key(RawPoint::key);
-        let id = series_id(tx, &series.model, &series.metric)?;
-        insert_chunks(tx, id, &sorted, pending.chunk_points)?;
+    pending.for_each_write(plan, |write| {
+        let id = series_id(tx, write.model, write.metric)?;
+        insert_chunks(tx, id, write.points, pending.chunk_points)?;
         if !ends_round {
-            let through = if take == series.points.len() {
-                round.target
-            } else {
-                points.last().map_or(0, |point| point.seq)
-            };
             tx.prepare_cached("UPDATE series SET points_through = ?2 WHERE id = ?1")?
-                .execute(params![id, through])?;
+                .execute(params![id, write.through])?;
         }
-    }
+        Ok::<(), rusqlite::Error>(())
+    })?;
     if ends_round {
         tx.prepare_cached("UPDATE store_state SET points_through = ?1 WHERE id = 1")?
-            .execute([round.target])?;
+            .execute([target])?;
     }
     Ok(())
 }
@@ -268,16 +248,7 @@ impl SqliteStore {
         let pending = &mut self.points;
         let plan = pending.plan_step(budget);
         let ends_round = pending.ends_round(plan);
-        let written = pending.round.as_ref().map_or(0, |round| {
-            let whole: usize = round
-                .todo
-                .iter()
-                .rev()
-                .take(plan.whole)
-                .map(|series| series.points.len())
-                .sum();
-            whole + plan.partial
-        });
+        let written = pending.planned_points(plan);
         let path = &self.path;
         let sqlite = |error| StoreError::Sqlite {
             path: path.clone(),

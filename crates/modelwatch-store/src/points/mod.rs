@@ -41,7 +41,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 pub use flush::PointsStep;
 pub(crate) use flush::pending_at_open;
-pub(crate) use pending::PendingPoints;
+pub(crate) use pending::{PendingPoints, Plan};
+pub(crate) use read::PageMerge;
 pub use read::{LatestPoint, ModelPage, Point, PointCursor, SeriesPage, SeriesQuery};
 
 use crate::StoreError;
@@ -60,7 +61,7 @@ pub const POINTS_PER_CHUNK: usize = 1_024;
 const POINT_BYTES: usize = 24;
 
 /// A point's key: event time in nanoseconds, then sequence number.
-type Key = (i64, u64);
+pub(crate) type Key = (i64, u64);
 
 /// Metric values as a JSON object, in their order: how `quality_points.metrics` holds a
 /// quality output's values.
@@ -91,14 +92,17 @@ pub(crate) fn read_values(text: &str) -> Result<Vec<(String, f64)>, String> {
 
 /// One point as chunks hold it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct RawPoint {
-    time: i64,
-    seq: u64,
-    value: f64,
+pub(crate) struct RawPoint {
+    /// Event time, nanoseconds.
+    pub(crate) time: i64,
+    /// The input it came with.
+    pub(crate) seq: u64,
+    /// The value.
+    pub(crate) value: f64,
 }
 
 impl RawPoint {
-    fn key(&self) -> Key {
+    pub(crate) fn key(&self) -> Key {
         (self.time, self.seq)
     }
 
@@ -112,7 +116,7 @@ impl RawPoint {
 }
 
 /// A chunk's blob: the points, sorted by key.
-fn encode(points: &[RawPoint]) -> Vec<u8> {
+pub(crate) fn encode(points: &[RawPoint]) -> Vec<u8> {
     let mut blob = Vec::with_capacity(points.len() * POINT_BYTES);
     for point in points {
         blob.extend_from_slice(&point.time.to_le_bytes());
@@ -123,7 +127,7 @@ fn encode(points: &[RawPoint]) -> Vec<u8> {
 }
 
 /// A chunk's points back from its blob.
-fn decode(blob: &[u8]) -> Result<Vec<RawPoint>, String> {
+pub(crate) fn decode(blob: &[u8]) -> Result<Vec<RawPoint>, String> {
     if !blob.len().is_multiple_of(POINT_BYTES) {
         return Err(format!(
             "its blob is {} bytes, not a whole number of {POINT_BYTES}-byte points",
@@ -145,8 +149,9 @@ fn decode(blob: &[u8]) -> Result<Vec<RawPoint>, String> {
         .collect())
 }
 
-/// A sequence number as SQLite stores it (sequence numbers never get near `i64::MAX`).
-fn sql_seq(seq: u64) -> i64 {
+/// A sequence number as the databases store it (sequence numbers never get near
+/// `i64::MAX`).
+pub(crate) fn sql_seq(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
@@ -180,6 +185,30 @@ fn series_id(tx: &Transaction<'_>, model: &ModelId, metric: &str) -> rusqlite::R
     Ok(tx.last_insert_rowid())
 }
 
+/// One chunk's row: its first and last point, how many it holds and its blob.
+pub(crate) struct ChunkRow {
+    pub(crate) first: RawPoint,
+    pub(crate) last: RawPoint,
+    pub(crate) count: i64,
+    pub(crate) blob: Vec<u8>,
+}
+
+/// One series' points, sorted by key, as the rows of chunks of at most `chunk_points`.
+pub(crate) fn chunk_rows(
+    points: &[RawPoint],
+    chunk_points: usize,
+) -> impl Iterator<Item = ChunkRow> + '_ {
+    points.chunks(chunk_points.max(1)).filter_map(|chunk| {
+        let (first, last) = (chunk.first()?, chunk.last()?);
+        Some(ChunkRow {
+            first: *first,
+            last: *last,
+            count: chunk.len() as i64,
+            blob: encode(chunk),
+        })
+    })
+}
+
 /// Writes one series' points, sorted by key, as chunks of at most `chunk_points`.
 fn insert_chunks(
     tx: &Transaction<'_>,
@@ -192,19 +221,16 @@ fn insert_chunks(
              (series, first_time, first_seq, last_time, last_seq, last_value, count, points)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for chunk in points.chunks(chunk_points.max(1)) {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-            continue;
-        };
+    for row in chunk_rows(points, chunk_points) {
         insert.execute(params![
             series,
-            first.time,
-            sql_seq(first.seq),
-            last.time,
-            sql_seq(last.seq),
-            last.value,
-            chunk.len() as i64,
-            encode(chunk)
+            row.first.time,
+            sql_seq(row.first.seq),
+            row.last.time,
+            sql_seq(row.last.seq),
+            row.last.value,
+            row.count,
+            row.blob
         ])?;
     }
     Ok(())

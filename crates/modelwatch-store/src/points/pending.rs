@@ -32,13 +32,13 @@ pub(crate) struct PendingPoints {
     /// The watermark in the database: every input up to this one has its points in a chunk.
     pub(super) stored_through: u64,
     /// The most points a chunk holds: [`POINTS_PER_CHUNK`], smaller in tests.
-    pub(super) chunk_points: usize,
+    pub(crate) chunk_points: usize,
     /// The flush in steps under way, if one is.
     pub(super) round: Option<Round>,
     /// Series that a flush in steps wrote past `stored_through` before the store was last
     /// opened: their points of inputs up to the given one are in chunks already, so reading
     /// the inputs back skips them.
-    pub(super) written_ahead: HashMap<ModelId, HashMap<String, u64>>,
+    pub(crate) written_ahead: HashMap<ModelId, HashMap<String, u64>>,
 }
 
 /// A flush in steps under way: every series' points of inputs up to `target` go to chunks,
@@ -67,9 +67,22 @@ pub(super) struct SeriesPoints {
 /// What a step writes: the last `whole` series of the round's `todo`, then the first
 /// `partial` points of the one before them.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Plan {
+pub(crate) struct Plan {
     pub(super) whole: usize,
     pub(super) partial: usize,
+}
+
+/// One series' share of a step (see [`PendingPoints::for_each_write`]).
+pub(crate) struct SeriesWrite<'a> {
+    /// The series' model instance.
+    pub(crate) model: &'a ModelId,
+    /// The series' metric.
+    pub(crate) metric: &'a str,
+    /// The points the step writes, sorted by key.
+    pub(crate) points: &'a [RawPoint],
+    /// How far the series is written once they are: the round's target when the step takes
+    /// all its points, else the input of the last one taken.
+    pub(crate) through: u64,
 }
 
 /// A fixed hash of a series key (FNV-1a), the order of a round.
@@ -152,13 +165,13 @@ impl PendingPoints {
     }
 
     /// Whether a flush has anything to do: points to write or the watermark to move.
-    pub(super) fn is_flushed(&self) -> bool {
+    pub(crate) fn is_flushed(&self) -> bool {
         self.count == 0 && self.through == self.stored_through && self.round.is_none()
     }
 
     /// Begins a round with the points pending now, up to the last input committed; the
     /// buffer starts empty for the next round. Does nothing while a round is under way.
-    pub(super) fn begin_round(&mut self) {
+    pub(crate) fn begin_round(&mut self) {
         if self.round.is_some() {
             return;
         }
@@ -189,7 +202,7 @@ impl PendingPoints {
 
     /// What the next step of the round writes: about `budget` points' worth of work (points,
     /// plus [`SERIES_COST`] per series), at least one point when there is one.
-    pub(super) fn plan_step(&self, budget: usize) -> Plan {
+    pub(crate) fn plan_step(&self, budget: usize) -> Plan {
         let Some(round) = &self.round else {
             return Plan::default();
         };
@@ -230,14 +243,14 @@ impl PendingPoints {
     }
 
     /// Whether writing `plan` ends the round.
-    pub(super) fn ends_round(&self, plan: Plan) -> bool {
+    pub(crate) fn ends_round(&self, plan: Plan) -> bool {
         self.round
             .as_ref()
             .is_none_or(|round| plan.whole == round.todo.len())
     }
 
     /// Forgets what a committed step wrote; the round ends with its last series.
-    pub(super) fn written(&mut self, plan: Plan) {
+    pub(crate) fn written(&mut self, plan: Plan) {
         let Some(round) = &mut self.round else { return };
         for _ in 0..plan.whole {
             if let Some(series) = round.todo.pop() {
@@ -259,6 +272,71 @@ impl PendingPoints {
                 !metrics.is_empty()
             });
         }
+    }
+
+    /// The watermark in the database, as this store last wrote or read it.
+    pub(crate) fn stored_through(&self) -> u64 {
+        self.stored_through
+    }
+
+    /// The last input whose points the round under way writes, if one is under way.
+    pub(crate) fn round_target(&self) -> Option<u64> {
+        self.round.as_ref().map(|round| round.target)
+    }
+
+    /// How many points writing `plan` takes.
+    pub(crate) fn planned_points(&self, plan: Plan) -> usize {
+        self.round.as_ref().map_or(0, |round| {
+            let whole: usize = round
+                .todo
+                .iter()
+                .rev()
+                .take(plan.whole)
+                .map(|series| series.points.len())
+                .sum();
+            whole + plan.partial
+        })
+    }
+
+    /// Calls `write` with each series' share of `plan`, in the round's order: what the
+    /// backends write as chunks, whatever their SQL.
+    pub(crate) fn for_each_write<E>(
+        &self,
+        plan: Plan,
+        mut write: impl FnMut(SeriesWrite<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(round) = &self.round else {
+            return Ok(());
+        };
+        let whole = round
+            .todo
+            .iter()
+            .rev()
+            .take(plan.whole)
+            .map(|series| (series, series.points.len()));
+        let partial = (plan.partial > 0)
+            .then(|| round.todo.iter().rev().nth(plan.whole))
+            .flatten()
+            .map(|series| (series, plan.partial));
+        let mut sorted: Vec<RawPoint> = Vec::new();
+        for (series, take) in whole.chain(partial) {
+            let points = &series.points[..take];
+            sorted.clear();
+            sorted.extend_from_slice(points);
+            sorted.sort_unstable_by_key(RawPoint::key);
+            let through = if take == series.points.len() {
+                round.target
+            } else {
+                points.last().map_or(0, |point| point.seq)
+            };
+            write(SeriesWrite {
+                model: &series.model,
+                metric: &series.metric,
+                points: &sorted,
+                through,
+            })?;
+        }
+        Ok(())
     }
 
     /// Points pending: in the buffer, and in the round under way.

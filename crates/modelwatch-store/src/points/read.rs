@@ -118,55 +118,16 @@ impl SqliteStore {
     /// is unreadable.
     pub fn series(&self, query: &SeriesQuery) -> Result<SeriesPage, StoreError> {
         let action = "reading a series";
-        let limit = query.limit.clamp(1, MAX_PAGE);
         let series = find_series(&self.connection, &query.model, &query.metric)
             .map_err(self.sqlite("looking a series up"))?;
         let Some(series) = series else {
-            return Ok(SeriesPage {
-                points: Vec::new(),
-                next: None,
-            });
+            return Ok(SeriesPage::empty());
         };
-        // The range [low, high) of keys.
-        let mut low: Option<Key> = query.from.map(|from| (from.as_nanos(), 0));
-        let mut high: Option<Key> = query.to.map(|to| (to.as_nanos(), 0));
-        if let Some(cursor) = query.after {
-            let key = (cursor.at.as_nanos(), cursor.seq);
-            match query.order {
-                Order::OldestFirst => {
-                    let Some(next) = successor(key) else {
-                        return Ok(SeriesPage {
-                            points: Vec::new(),
-                            next: None,
-                        });
-                    };
-                    low = low.max(Some(next));
-                }
-                Order::NewestFirst => high = Some(high.map_or(key, |high| high.min(key))),
-            }
-        }
-        let in_range = |point: &RawPoint| {
-            low.is_none_or(|low| point.key() >= low) && high.is_none_or(|high| point.key() < high)
-        };
-        let wanted = limit + 1;
-        let mut found: Vec<RawPoint> = Vec::new();
-        let take = |chunk: &Chunk, found: &mut Vec<RawPoint>| -> Result<(), StoreError> {
-            found.extend(self.decode_chunk(chunk)?.into_iter().filter(in_range));
-            match query.order {
-                Order::OldestFirst => found.sort_unstable_by_key(RawPoint::key),
-                Order::NewestFirst => {
-                    found.sort_unstable_by_key(|point| std::cmp::Reverse(point.key()))
-                }
-            }
-            found.truncate(wanted);
-            Ok(())
+        let Some(mut merge) = PageMerge::new(query) else {
+            return Ok(SeriesPage::empty());
         };
         // Chunks that start before the near end and reach it.
-        let near = match query.order {
-            Order::OldestFirst => low,
-            Order::NewestFirst => high,
-        };
-        if let Some((time, seq)) = near {
+        if let Some((time, seq)) = merge.near() {
             let mut statement = self
                 .connection
                 .prepare_cached(&format!(
@@ -180,30 +141,23 @@ impl SqliteStore {
                 .map_err(self.sqlite(action))?;
             while let Some(row) = rows.next().map_err(self.sqlite(action))? {
                 let chunk = read_chunk(row).map_err(self.sqlite(action))?;
-                take(&chunk, &mut found)?;
+                merge.take(self.decode_chunk(&chunk)?);
             }
         }
         // The others, from the near end on, until no later chunk can hold a point of the page.
-        let (sql, near, far) = match query.order {
-            Order::OldestFirst => (
-                format!(
-                    "SELECT {CHUNK_COLUMNS} FROM point_chunks
-                     WHERE series = ?1 AND (first_time, first_seq) >= (?2, ?3)
-                       AND (first_time, first_seq) < (?4, ?5)
-                     ORDER BY first_time, first_seq"
-                ),
-                low.unwrap_or((i64::MIN, 0)),
-                high.unwrap_or((i64::MAX, u64::MAX)),
+        let (near, far) = merge.scan();
+        let sql = match query.order {
+            Order::OldestFirst => format!(
+                "SELECT {CHUNK_COLUMNS} FROM point_chunks
+                 WHERE series = ?1 AND (first_time, first_seq) >= (?2, ?3)
+                   AND (first_time, first_seq) < (?4, ?5)
+                 ORDER BY first_time, first_seq"
             ),
-            Order::NewestFirst => (
-                format!(
-                    "SELECT {CHUNK_COLUMNS} FROM point_chunks
-                     WHERE series = ?1 AND (last_time, last_seq) < (?2, ?3)
-                       AND (last_time, last_seq) >= (?4, ?5)
-                     ORDER BY last_time DESC, last_seq DESC"
-                ),
-                high.unwrap_or((i64::MAX, u64::MAX)),
-                low.unwrap_or((i64::MIN, 0)),
+            Order::NewestFirst => format!(
+                "SELECT {CHUNK_COLUMNS} FROM point_chunks
+                 WHERE series = ?1 AND (last_time, last_seq) < (?2, ?3)
+                   AND (last_time, last_seq) >= (?4, ?5)
+                 ORDER BY last_time DESC, last_seq DESC"
             ),
         };
         let mut statement = self
@@ -221,30 +175,12 @@ impl SqliteStore {
             .map_err(self.sqlite(action))?;
         while let Some(row) = rows.next().map_err(self.sqlite(action))? {
             let chunk = read_chunk(row).map_err(self.sqlite(action))?;
-            if let Some(edge) = found.get(limit) {
-                let beyond = match query.order {
-                    Order::OldestFirst => edge.key() < chunk.first,
-                    Order::NewestFirst => edge.key() > chunk.last,
-                };
-                if beyond {
-                    break;
-                }
+            if merge.is_beyond(chunk.first, chunk.last) {
+                break;
             }
-            take(&chunk, &mut found)?;
+            merge.take(self.decode_chunk(&chunk)?);
         }
-        let next = if found.len() > limit {
-            found.truncate(limit);
-            found.last().map(|point| PointCursor {
-                at: Timestamp::from_nanos(point.time),
-                seq: point.seq,
-            })
-        } else {
-            None
-        };
-        Ok(SeriesPage {
-            points: found.into_iter().map(RawPoint::point).collect(),
-            next,
-        })
+        Ok(merge.page())
     }
 
     /// Names of the models that have stored points, in name order, one page: names after
@@ -363,8 +299,118 @@ impl SqliteStore {
     }
 }
 
+impl SeriesPage {
+    fn empty() -> SeriesPage {
+        SeriesPage {
+            points: Vec::new(),
+            next: None,
+        }
+    }
+}
+
+/// A page of one series being merged from its chunks, whatever the database: the range of
+/// keys the query asks for, and the points found so far. A backend reads the chunks that
+/// straddle [`PageMerge::near`], then those of [`PageMerge::scan`] in order of their near
+/// end until [`PageMerge::is_beyond`], handing each one's points to [`PageMerge::take`].
+pub(crate) struct PageMerge {
+    order: Order,
+    limit: usize,
+    /// The range `[low, high)` of keys.
+    low: Option<Key>,
+    high: Option<Key>,
+    /// Up to `limit + 1` points, in the order asked for.
+    found: Vec<RawPoint>,
+}
+
+impl PageMerge {
+    /// The merge of `query`'s page; `None` when the page is empty whatever is stored (its
+    /// cursor is the last key there can be).
+    pub(crate) fn new(query: &SeriesQuery) -> Option<PageMerge> {
+        let mut low: Option<Key> = query.from.map(|from| (from.as_nanos(), 0));
+        let mut high: Option<Key> = query.to.map(|to| (to.as_nanos(), 0));
+        if let Some(cursor) = query.after {
+            let key = (cursor.at.as_nanos(), cursor.seq);
+            match query.order {
+                Order::OldestFirst => low = low.max(Some(successor(key)?)),
+                Order::NewestFirst => high = Some(high.map_or(key, |high| high.min(key))),
+            }
+        }
+        Some(PageMerge {
+            order: query.order,
+            limit: query.limit.clamp(1, MAX_PAGE),
+            low,
+            high,
+            found: Vec::new(),
+        })
+    }
+
+    /// The near end of the range, if it has one: chunks that start before it and reach it
+    /// (`first < near <= last`) are read first.
+    pub(crate) fn near(&self) -> Option<Key> {
+        match self.order {
+            Order::OldestFirst => self.low,
+            Order::NewestFirst => self.high,
+        }
+    }
+
+    /// The bounds `(near, far)` of the ordered read of the other chunks: oldest first, those
+    /// with `near <= first < far` by `first`; newest first, those with `far <= last < near`
+    /// by `last` descending.
+    pub(crate) fn scan(&self) -> (Key, Key) {
+        let lowest = self.low.unwrap_or((i64::MIN, 0));
+        let highest = self.high.unwrap_or((i64::MAX, u64::MAX));
+        match self.order {
+            Order::OldestFirst => (lowest, highest),
+            Order::NewestFirst => (highest, lowest),
+        }
+    }
+
+    /// Whether the page is full and the chunk from `first` to `last` starts beyond it (so
+    /// do all later chunks of the ordered read).
+    pub(crate) fn is_beyond(&self, first: Key, last: Key) -> bool {
+        self.found
+            .get(self.limit)
+            .is_some_and(|edge| match self.order {
+                Order::OldestFirst => edge.key() < first,
+                Order::NewestFirst => edge.key() > last,
+            })
+    }
+
+    /// Merges a chunk's points in.
+    pub(crate) fn take(&mut self, points: Vec<RawPoint>) {
+        let (low, high) = (self.low, self.high);
+        self.found.extend(points.into_iter().filter(|point| {
+            low.is_none_or(|low| point.key() >= low) && high.is_none_or(|high| point.key() < high)
+        }));
+        match self.order {
+            Order::OldestFirst => self.found.sort_unstable_by_key(RawPoint::key),
+            Order::NewestFirst => self
+                .found
+                .sort_unstable_by_key(|point| std::cmp::Reverse(point.key())),
+        }
+        self.found.truncate(self.limit + 1);
+    }
+
+    /// The page, with the cursor of the next one when there are more points.
+    pub(crate) fn page(mut self) -> SeriesPage {
+        let next = if self.found.len() > self.limit {
+            self.found.truncate(self.limit);
+            self.found.last().map(|point| PointCursor {
+                at: Timestamp::from_nanos(point.time),
+                seq: point.seq,
+            })
+        } else {
+            None
+        };
+        SeriesPage {
+            points: self.found.into_iter().map(RawPoint::point).collect(),
+            next,
+        }
+    }
+}
+
 /// The key right after `key`, if there is one.
-pub(super) fn successor((time, seq): Key) -> Option<Key> {
+pub(crate) fn successor((time, seq): Key) -> Option<Key> {
     match seq.checked_add(1) {
         Some(seq) => Some((time, seq)),
         None => time.checked_add(1).map(|time| (time, 0)),

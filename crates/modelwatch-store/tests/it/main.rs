@@ -8,12 +8,13 @@
 mod backends;
 mod input_texts;
 mod outbox;
+mod points;
 mod queries;
 mod read_back;
 mod retention;
+mod snapshots;
 mod write_failures;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use backends::{Backend, Opened};
@@ -93,13 +94,6 @@ pub(crate) fn example_store(backend: Backend) -> Option<(Opened, Run)> {
     let mut opened = backend.open()?;
     let run = commit_example(&mut opened.store);
     Some((opened, run))
-}
-
-/// A SQLite store in `dir` holding the whole example (see [`commit_example`]).
-pub(crate) fn stored_example(dir: &Path) -> (Store, Run) {
-    let mut store = Store::open(dir).unwrap();
-    let run = commit_example(&mut store);
-    (store, run)
 }
 
 /// Commits the whole example to an empty `store` in batches of uneven sizes, and flushes

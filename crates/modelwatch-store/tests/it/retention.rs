@@ -1,11 +1,13 @@
 //! Snapshots and retention on a real store: only the latest snapshot of the stored state is
 //! kept, old inputs go as a prefix never past the snapshot, old points go by event time, and
-//! every deletion is counted.
+//! every deletion is counted. On both backends.
 
 use modelwatch_engine::{Input, Timestamp};
 use modelwatch_store::{RetentionTotals, SeriesCursor, Snapshot, Store, StoreError};
 
-use crate::stored_example;
+use crate::backends::Backend;
+use crate::example_store;
+use crate::snapshots::rows;
 
 fn snapshot(seq: u64, state: &[u8]) -> Snapshot {
     Snapshot {
@@ -28,10 +30,11 @@ fn point_count(store: &Store) -> u64 {
     store.counts().unwrap().points
 }
 
-#[test]
-fn only_the_latest_snapshot_of_the_stored_state_is_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, run) = stored_example(dir.path());
+fn only_the_latest_snapshot_of_the_stored_state_is_kept(backend: Backend) {
+    let Some((mut opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &mut opened.store;
     let last = run.records.len() as u64;
     assert_eq!(store.latest_snapshot().unwrap(), None);
 
@@ -52,24 +55,24 @@ fn only_the_latest_snapshot_of_the_stored_state_is_kept() {
     // Bytes that are not UTF-8 and hold zeros come back as they went in.
     let state: Vec<u8> = (0..=255).chain(0..=255).collect();
     store.save_snapshot(&snapshot(last, &state)).unwrap();
-    drop(store);
+    opened.store = opened.reopen();
 
-    let store = Store::open(dir.path()).unwrap();
     assert_eq!(
-        store.latest_snapshot().unwrap(),
+        opened.store.latest_snapshot().unwrap(),
         Some(snapshot(last, &state))
     );
-    let rows: i64 = rusqlite::Connection::open(store.sqlite().unwrap().path())
-        .unwrap()
-        .query_row("SELECT count(*) FROM snapshots", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(rows, 1, "older snapshots are replaced");
+    assert_eq!(
+        rows(&opened, "snapshots"),
+        1,
+        "older snapshots are replaced"
+    );
 }
 
-#[test]
-fn old_inputs_go_as_a_prefix_never_past_the_snapshot() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, run) = stored_example(dir.path());
+fn old_inputs_go_as_a_prefix_never_past_the_snapshot(backend: Backend) {
+    let Some((mut opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &mut opened.store;
     let last = run.records.len() as u64;
     assert_eq!(
         store.retention_totals().unwrap(),
@@ -107,10 +110,10 @@ fn old_inputs_go_as_a_prefix_never_past_the_snapshot() {
     assert_eq!(step.deleted, 0, "a second pass finds nothing more");
     assert!(step.done);
     assert_eq!(store.retention_totals().unwrap().inputs_deleted, 99);
-    drop(store);
+    opened.store = opened.reopen();
 
     // The totals survive a reopen, and the last sequence number does not move back.
-    let store = Store::open(dir.path()).unwrap();
+    let store = &opened.store;
     assert_eq!(store.last_seq().unwrap(), last);
     assert_eq!(
         store.retention_totals().unwrap(),
@@ -126,11 +129,12 @@ fn old_inputs_go_as_a_prefix_never_past_the_snapshot() {
     assert!(counts.alerts > 0 && counts.decisions > 0);
 }
 
-#[test]
-fn old_points_go_by_event_time_series_by_series_and_are_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, run) = stored_example(dir.path());
-    let before = point_count(&store);
+fn old_points_go_by_event_time_series_by_series_and_are_counted(backend: Backend) {
+    let Some((mut opened, run)) = example_store(backend) else {
+        return;
+    };
+    let store = &mut opened.store;
+    let before = point_count(store);
     let cutoff = time_of(&run, 50);
     let expected: u64 = run
         .records
@@ -158,7 +162,7 @@ fn old_points_go_by_event_time_series_by_series_and_are_counted() {
         assert!(steps < 1_000, "the walk over series ends");
     }
     assert_eq!(deleted, expected);
-    assert_eq!(point_count(&store), before - expected);
+    assert_eq!(point_count(store), before - expected);
     assert_eq!(store.retention_totals().unwrap().points_deleted, expected);
     let series = store.latest_points("fraud-detector").unwrap().len();
     assert_eq!(
@@ -180,3 +184,9 @@ fn old_points_go_by_event_time_series_by_series_and_are_counted() {
     );
     assert_eq!(store.counts().unwrap().inputs, run.records.len() as u64);
 }
+
+on_each_backend!(
+    only_the_latest_snapshot_of_the_stored_state_is_kept,
+    old_inputs_go_as_a_prefix_never_past_the_snapshot,
+    old_points_go_by_event_time_series_by_series_and_are_counted,
+);

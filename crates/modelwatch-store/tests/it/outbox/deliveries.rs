@@ -10,6 +10,7 @@ use crate::backends::Backend;
 on_each_backend!(
     an_alert_with_notifiers_becomes_one_pending_delivery_per_notifier,
     deliveries_page_in_stream_order_and_a_skipped_one_is_over,
+    retention_deletes_notifications_that_ended_before_the_cutoff_and_keeps_pending_ones,
 );
 
 fn an_alert_with_notifiers_becomes_one_pending_delivery_per_notifier(backend: Backend) {
@@ -206,4 +207,60 @@ fn deliveries_page_in_stream_order_and_a_skipped_one_is_over(backend: Backend) {
         .unwrap();
     let newest: Vec<String> = newest.items.into_iter().map(|d| d.id).collect();
     assert_eq!(newest, [ids[1].clone(), ids[0].clone()]);
+}
+
+fn retention_deletes_notifications_that_ended_before_the_cutoff_and_keeps_pending_ones(
+    backend: Backend,
+) {
+    let Some(mut h) = Harness::new(backend) else {
+        return;
+    };
+    // Three transitions (firing, resolved, firing) told to one notifier, created at 1, 2, 3.
+    h.commit(event("1", 0, 0.95), &["hook"], Vec::new());
+    h.commit(event("1", 1, 0.5), &["hook"], Vec::new());
+    h.commit(event("1", 2, 0.95), &["hook"], Vec::new());
+    h.commit(event("1", 3, 0.5), &["hook"], Vec::new());
+    let pending = h.store().pending_deliveries("hook", 0, 10).unwrap();
+    assert_eq!(pending.len(), 3);
+    // The first delivered at 10, the second given up at 20; the third is still pending.
+    h.effects(vec![
+        EffectUpdate::Delivery {
+            id: pending[0].id.clone(),
+            at: at(10),
+            result: DeliveryResult::Delivered,
+        },
+        EffectUpdate::Delivery {
+            id: pending[1].id.clone(),
+            at: at(20),
+            result: DeliveryResult::Failed {
+                error: "HTTP 410".to_string(),
+                give_up: true,
+            },
+        },
+    ]);
+    let left = |h: &Harness| -> Vec<String> {
+        h.store()
+            .deliveries(&DeliveryFilter::default(), &Page::default())
+            .unwrap()
+            .items
+            .into_iter()
+            .rev()
+            .map(|delivery| delivery.id)
+            .collect()
+    };
+    let step = |deleted, done| modelwatch_store::Step { deleted, done };
+    // A cutoff at 15: only the one that ended at 10 goes.
+    let first = h.store_mut().delete_old_deliveries(at(15), 100).unwrap();
+    assert_eq!(first, step(1, true));
+    assert_eq!(left(&h), [pending[1].id.clone(), pending[2].id.clone()]);
+    // Much later: the given-up one goes too, step by step; the pending one stays.
+    let second = h.store_mut().delete_old_deliveries(at(1_000), 1).unwrap();
+    assert_eq!(second, step(1, false));
+    let third = h.store_mut().delete_old_deliveries(at(1_000), 1).unwrap();
+    assert_eq!(third, step(0, true));
+    assert_eq!(left(&h), [pending[2].id.clone()]);
+    assert_eq!(
+        h.store().pending_deliveries("hook", 0, 10).unwrap().len(),
+        1
+    );
 }
