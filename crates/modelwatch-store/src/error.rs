@@ -28,10 +28,7 @@ pub enum StoreError {
     },
     /// The database was written by a newer modelwatch.
     /// PostgreSQL failed a step; `database` is where, without a password.
-    #[error(
-        "{action} failed on {database}: {}",
-        crate::pg::describe_error(error)
-    )]
+    #[error("{action} failed on {database}: {}", crate::pg::describe_error(error))]
     Postgres {
         /// The database, as `host:port/name`.
         database: String,

@@ -57,6 +57,7 @@ impl PgStore {
         }
         self.known_versions = known;
         let (written, last_seq) = written?;
+        self.points_committed(batch, last_seq);
         Ok(Committed {
             written,
             last_seq: new_last(batch, last_seq),

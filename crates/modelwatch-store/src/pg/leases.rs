@@ -245,7 +245,7 @@ impl Leases {
             super::reconnect_if_closed(client, url);
             client.execute("DELETE FROM nodes WHERE node = $1", &[&node])
         })
-            .map_err(error)?;
+        .map_err(error)?;
         Ok(())
     }
 

@@ -142,9 +142,9 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     match (&location, args.cluster.log.as_deref()) {
-        (StoreLocation::Postgres(url), Some(log)) => {
-            runtime.block_on(super::serve_cluster::serve(args, url, log, config, auth, out))
-        }
+        (StoreLocation::Postgres(url), Some(log)) => runtime.block_on(super::serve_cluster::serve(
+            args, url, log, config, auth, out,
+        )),
         (_, Some(_)) => bail!(
             "--log needs the shared store of a cluster: --store postgres://... (a data \
              directory belongs to one node)"

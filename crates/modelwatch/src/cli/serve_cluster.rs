@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use modelwatch::cluster::{
-    ClusterOptions, ClusterService, LogOptions, NodeOptions,
-};
+use modelwatch::cluster::{ClusterOptions, ClusterService, LogOptions, NodeOptions};
 use modelwatch::runtime::retention;
 use modelwatch::server::auth::Auth;
 use modelwatch::{Config, SystemClock};

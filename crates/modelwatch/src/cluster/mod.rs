@@ -12,8 +12,8 @@ mod node;
 mod partition;
 mod service;
 
-pub use log::{IngestLog, LogError, LogMessage, LogOptions, input_model, partition_of};
-pub use partition::{PartitionError, PartitionRun, PartitionSetup};
-pub use node::{DEFAULT_LEASE_TTL, Node, NodeOptions, Ownership};
 pub use front::Front;
+pub use log::{IngestLog, LogError, LogMessage, LogOptions, input_model, partition_of};
+pub use node::{DEFAULT_LEASE_TTL, Node, NodeOptions, Ownership};
+pub use partition::{PartitionError, PartitionRun, PartitionSetup};
 pub use service::{ClusterError, ClusterOptions, ClusterService};

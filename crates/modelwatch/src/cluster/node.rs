@@ -135,7 +135,9 @@ async fn run(
         };
         match beat {
             Ok(live) => live_nodes = live.len().max(1),
-            Err(message) => tracing::warn!(node = %node, error = %message, "Cannot announce the node."),
+            Err(message) => {
+                tracing::warn!(node = %node, error = %message, "Cannot announce the node.")
+            }
         }
         // Renew what we hold; a lease we lost is another node's now: stop at once (its writes
         // would be refused anyway).
@@ -151,11 +153,18 @@ async fn run(
             match renewed {
                 Ok(true) if !failed => {}
                 Ok(true) => {
-                    tracing::warn!(partition = lease.partition, "Partition failed here: giving it up.");
+                    tracing::warn!(
+                        partition = lease.partition,
+                        "Partition failed here: giving it up."
+                    );
                     give_up(&leases, &node, &mut running, lease).await;
                 }
                 Ok(false) => {
-                    tracing::warn!(partition = lease.partition, epoch = lease.epoch, "Partition lease lost: stopping it.");
+                    tracing::warn!(
+                        partition = lease.partition,
+                        epoch = lease.epoch,
+                        "Partition lease lost: stopping it."
+                    );
                     if let Some(run) = running.remove(&lease.partition) {
                         run.stop().await;
                     }
@@ -165,7 +174,9 @@ async fn run(
                 }
             }
         }
-        let share = usize::try_from(partitions).unwrap_or(usize::MAX).div_ceil(live_nodes);
+        let share = usize::try_from(partitions)
+            .unwrap_or(usize::MAX)
+            .div_ceil(live_nodes);
         // Take free partitions up to our share.
         let mut candidate = 0;
         while running.len() < share && candidate < partitions {
@@ -176,7 +187,10 @@ async fn run(
             }
             let taken = {
                 let node = node.clone();
-                on_leases(&leases, move |leases| leases.acquire(partition, &node, ttl_ms)).await
+                on_leases(&leases, move |leases| {
+                    leases.acquire(partition, &node, ttl_ms)
+                })
+                .await
             };
             match taken {
                 Ok(Some(lease)) => match PartitionRun::start(&setup, lease) {
@@ -186,7 +200,8 @@ async fn run(
                     Err(error) => {
                         tracing::warn!(partition, error = %error, "Cannot run a partition taken: giving it up.");
                         let node = node.clone();
-                        let _ = on_leases(&leases, move |leases| leases.release(lease, &node)).await;
+                        let _ =
+                            on_leases(&leases, move |leases| leases.release(lease, &node)).await;
                     }
                 },
                 Ok(None) => {}
@@ -201,7 +216,11 @@ async fn run(
             let Some(lease) = running.values().last().map(PartitionRun::lease) else {
                 break;
             };
-            tracing::info!(partition = lease.partition, share, "Giving a partition up for a node that joined.");
+            tracing::info!(
+                partition = lease.partition,
+                share,
+                "Giving a partition up for a node that joined."
+            );
             give_up(&leases, &node, &mut running, lease).await;
         }
         publish(&ownership, &running, live_nodes);
@@ -236,7 +255,11 @@ async fn give_up(
     }
 }
 
-fn publish(ownership: &watch::Sender<Ownership>, running: &BTreeMap<u32, PartitionRun>, nodes: usize) {
+fn publish(
+    ownership: &watch::Sender<Ownership>,
+    running: &BTreeMap<u32, PartitionRun>,
+    nodes: usize,
+) {
     let mut now = Ownership {
         nodes,
         ..Ownership::default()

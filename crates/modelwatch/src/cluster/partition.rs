@@ -139,7 +139,11 @@ impl PartitionRun {
             partition,
             stopped,
         ));
-        tracing::info!(partition, epoch = lease.epoch, "Partition taken: recovering.");
+        tracing::info!(
+            partition,
+            epoch = lease.epoch,
+            "Partition taken: recovering."
+        );
         Ok(PartitionRun {
             lease,
             runtime,
@@ -279,8 +283,14 @@ async fn follow(
                 break;
             };
             let (log_seq, received_at, actor) = (last.seq, last.received_at, last.actor.clone());
-            let inputs = group.into_iter().flat_map(|message| message.inputs).collect();
-            match queue.commit_logged(inputs, received_at, actor, log_seq).await {
+            let inputs = group
+                .into_iter()
+                .flat_map(|message| message.inputs)
+                .collect();
+            match queue
+                .commit_logged(inputs, received_at, actor, log_seq)
+                .await
+            {
                 Ok(_) => {}
                 Err(Refused::Stopped | Refused::CommitFailed(_)) => {
                     tracing::warn!(partition, "The partition's writer stopped.");

@@ -48,8 +48,8 @@ mod whoami;
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
 use std::time::Duration;
+use tokio::sync::watch;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router, middleware};

@@ -44,7 +44,9 @@ pub(super) async fn healthz() -> StatusCode {
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     match &*state.queue.status().borrow() {
         Status::Ready { .. } => match &state.ready_detail {
-            Some(detail) => (StatusCode::OK, format!("ready\n{}", *detail.borrow())).into_response(),
+            Some(detail) => {
+                (StatusCode::OK, format!("ready\n{}", *detail.borrow())).into_response()
+            }
             None => (StatusCode::OK, "ready\n").into_response(),
         },
         Status::Recovering => (StatusCode::SERVICE_UNAVAILABLE, "recovering\n").into_response(),

@@ -34,7 +34,11 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
     let a = start("a");
     let b = start("b");
     let c = start("c");
-    let nodes = Arc::new(Mutex::new(vec![a.base.clone(), b.base.clone(), c.base.clone()]));
+    let nodes = Arc::new(Mutex::new(vec![
+        a.base.clone(),
+        b.base.clone(),
+        c.base.clone(),
+    ]));
     let (progress, batches) = std::sync::mpsc::channel();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|index| {
@@ -61,9 +65,12 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         .flat_map(|client| client.join().unwrap())
         .collect();
     let total = acknowledged.len() as i64;
-    await_commits(&url, Duration::from_secs(120), "every acknowledged input", move |db| {
-        count(db, "SELECT count(*) FROM inputs") >= total
-    });
+    await_commits(
+        &url,
+        Duration::from_secs(120),
+        "every acknowledged input",
+        move |db| count(db, "SELECT count(*) FROM inputs") >= total,
+    );
 
     // Exactly once: the stored inputs are the acknowledged events, each once.
     let stored = stored_exactly_once(&url, &acknowledged);
@@ -92,26 +99,43 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         let mut stored_ids: Vec<String> = outputs.iter().map(|output| id_of(output)).collect();
         let mut replay_ids: Vec<String> = replayed
             .iter()
-            .filter(|output| ["alert", "retrain", "job_finished"].contains(&output["type"].as_str().unwrap_or("")))
+            .filter(|output| {
+                ["alert", "retrain", "job_finished"]
+                    .contains(&output["type"].as_str().unwrap_or(""))
+            })
             .map(|output| output["id"].as_str().unwrap().to_string())
             .collect();
         stored_ids.sort();
         replay_ids.sort();
-        assert_eq!(stored_ids, replay_ids, "partition {partition}: outputs as replay gives them");
+        assert_eq!(
+            stored_ids, replay_ids,
+            "partition {partition}: outputs as replay gives them"
+        );
     }
 
     // Effects once: a job per granted retrain, started once; a delivery per alert
     // transition and notifier, sent once.
     let granted = with_db(&url, |db| {
-        count(db, "SELECT count(*) FROM decisions WHERE decision = 'granted'")
+        count(
+            db,
+            "SELECT count(*) FROM decisions WHERE decision = 'granted'",
+        )
     });
     let jobs = with_db(&url, |db| count(db, "SELECT count(*) FROM jobs"));
     assert_eq!(jobs, granted);
     let deliveries = with_db(&url, |db| count(db, "SELECT count(*) FROM deliveries"));
-    await_commits(&url, Duration::from_secs(120), "every delivery sent and every job started", |db| {
-        count(db, "SELECT count(*) FROM deliveries WHERE state <> 'delivered'") == 0
-            && count(db, "SELECT count(*) FROM jobs WHERE state = 'queued'") == 0
-    });
+    await_commits(
+        &url,
+        Duration::from_secs(120),
+        "every delivery sent and every job started",
+        |db| {
+            count(
+                db,
+                "SELECT count(*) FROM deliveries WHERE state <> 'delivered'",
+            ) == 0
+                && count(db, "SELECT count(*) FROM jobs WHERE state = 'queued'") == 0
+        },
+    );
     // Every send was read by the receiver before its success was committed; the receiver
     // reports a request just after answering it, so await the distinct ones, then take
     // whatever else it read.
@@ -127,9 +151,15 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         tally(&mut sent, &mut started, request);
     }
     assert_eq!(sent.len() as i64, deliveries, "every delivery sent");
-    assert!(sent.values().all(|&n| n == 1), "a delivery sent twice: {sent:?}");
+    assert!(
+        sent.values().all(|&n| n == 1),
+        "a delivery sent twice: {sent:?}"
+    );
     assert_eq!(started.len() as i64, jobs, "every job started");
-    assert!(started.values().all(|&n| n == 1), "a job started twice: {started:?}");
+    assert!(
+        started.values().all(|&n| n == 1),
+        "a job started twice: {started:?}"
+    );
     drop((a, c, d));
 }
 
@@ -163,7 +193,11 @@ fn replay(config: &Path, file: &Path) -> Vec<Value> {
         .arg(file)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()

@@ -22,9 +22,24 @@ impl Node {
     pub fn start(id: &str, store: &str, log: &str, config: &Path, partitions: u32) -> Node {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--store", store, "--log", log])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                store,
+                "--log",
+                log,
+            ])
             .args(["--node-id", id, "--partitions", &partitions.to_string()])
-            .args(["--lease-ttl", "2s", "--retention", "off", "--max-future", "off"])
+            .args([
+                "--lease-ttl",
+                "2s",
+                "--retention",
+                "off",
+                "--max-future",
+                "off",
+            ])
             .arg("--config")
             .arg(config)
             .env("RUST_LOG", "info")

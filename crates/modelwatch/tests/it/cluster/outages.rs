@@ -90,9 +90,12 @@ fn restart_mid_run(away: Away) {
     }
     acknowledged.push(probe.clone());
     let total = acknowledged.len() as i64;
-    await_commits(&url, Duration::from_secs(180), "every acknowledged input", move |db| {
-        count(db, "SELECT count(*) FROM inputs") >= total
-    });
+    await_commits(
+        &url,
+        Duration::from_secs(180),
+        "every acknowledged input",
+        move |db| count(db, "SELECT count(*) FROM inputs") >= total,
+    );
     stored_exactly_once(&url, &acknowledged);
     drop((a, b));
 }

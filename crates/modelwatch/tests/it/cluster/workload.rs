@@ -64,25 +64,42 @@ pub fn event(model: usize, step: usize) -> Value {
 /// nodes in turn, each batch with an Idempotency-Key, again on the next node after a failure
 /// (a node killed mid-request may have published it: the key makes the retry the same
 /// messages). Returns the events acknowledged, in order.
-pub fn client(index: usize, nodes: Arc<Mutex<Vec<String>>>, progress: std::sync::mpsc::Sender<()>) -> Vec<Value> {
+pub fn client(
+    index: usize,
+    nodes: Arc<Mutex<Vec<String>>>,
+    progress: std::sync::mpsc::Sender<()>,
+) -> Vec<Value> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
         .build()
         .into();
-    let models: Vec<usize> = (0..MODELS_PER_CLIENT).map(|m| index * MODELS_PER_CLIENT + m).collect();
+    let models: Vec<usize> = (0..MODELS_PER_CLIENT)
+        .map(|m| index * MODELS_PER_CLIENT + m)
+        .collect();
     let mut acknowledged = Vec::new();
     let mut turn = index;
     for batch in 0..BATCHES {
         let events: Vec<Value> = (0..2)
-            .flat_map(|half| models.iter().map(move |&model| event(model, batch * 2 + half)))
+            .flat_map(|half| {
+                models
+                    .iter()
+                    .map(move |&model| event(model, batch * 2 + half))
+            })
             .collect();
-        let body = events.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
+        let body = events
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         let key = format!("client{index}-batch{batch}");
         let mut attempts = 0;
         loop {
             attempts += 1;
-            assert!(attempts < 200, "client {index}: batch {batch} never acknowledged");
+            assert!(
+                attempts < 200,
+                "client {index}: batch {batch} never acknowledged"
+            );
             let base = {
                 let nodes = nodes.lock().unwrap();
                 turn += 1;
@@ -116,11 +133,16 @@ pub fn stored_exactly_once(url: &str, acknowledged: &[Value]) -> BTreeMap<i32, V
     let mut found: HashMap<String, usize> = HashMap::new();
     for inputs in stored.values() {
         for input in inputs {
-            *found.entry(canonical(&serde_json::from_str(input).unwrap())).or_default() += 1;
+            *found
+                .entry(canonical(&serde_json::from_str(input).unwrap()))
+                .or_default() += 1;
         }
     }
     assert_eq!(found.len(), expected.len(), "distinct inputs stored");
-    assert_eq!(found, expected, "every acknowledged event stored exactly once");
+    assert_eq!(
+        found, expected,
+        "every acknowledged event stored exactly once"
+    );
 
     stored
 }
@@ -130,7 +152,10 @@ pub fn stored_inputs(url: &str) -> BTreeMap<i32, Vec<String>> {
     with_db(url, |db| {
         let mut stored: BTreeMap<i32, Vec<String>> = BTreeMap::new();
         for row in db
-            .query("SELECT partition, input FROM inputs ORDER BY partition, seq", &[])
+            .query(
+                "SELECT partition, input FROM inputs ORDER BY partition, seq",
+                &[],
+            )
             .unwrap()
         {
             stored.entry(row.get(0)).or_default().push(row.get(1));
@@ -148,4 +173,3 @@ pub fn canonical(event: &Value) -> String {
         event["value"].as_f64().unwrap_or(f64::NAN)
     )
 }
-
