@@ -9,7 +9,7 @@
 //! that took it over, whatever its clock or its pauses. Expiries are read on PostgreSQL's
 //! clock, so the nodes' clocks need not agree.
 
-use postgres::{Client, NoTls};
+use postgres::NoTls;
 
 use super::{describe, off_runtime, redact};
 use crate::StoreError;
@@ -41,7 +41,7 @@ pub struct LeaseRow {
 
 /// The lease loop's connection. Synchronous; each call runs off any Tokio runtime.
 pub struct Leases {
-    client: Client,
+    client: super::connection::Connection,
     url: String,
     database: String,
 }
@@ -74,7 +74,7 @@ impl Leases {
                 error,
             })?;
         Ok(Leases {
-            client,
+            client: super::connection::Connection::new(client),
             url: url.to_string(),
             database,
         })
@@ -151,7 +151,8 @@ impl Leases {
     }
 
     /// Takes `partition` for `node` if its lease is free, expired or released (or was never
-    /// taken), with the next epoch; `None` when another node holds it.
+    /// taken), with the next epoch; `None` when another node holds it. A lease taken is
+    /// announced on `modelwatch_leases` as `<partition>:<node>:<epoch>`.
     ///
     /// # Errors
     ///
@@ -180,7 +181,13 @@ impl Leases {
                 ),
                 &[&key, &node, &ttl_ms],
             )?;
-            Ok(row.map(|row| row.get(0)))
+            let epoch: Option<i64> = row.map(|row| row.get(0));
+            if let Some(epoch) = epoch {
+                // Who watches ownership (operators, tests) listens instead of polling.
+                let notice = format!("{partition}:{node}:{epoch}");
+                client.execute("SELECT pg_notify('modelwatch_leases', $1)", &[&notice])?;
+            }
+            Ok(epoch)
         })
         .map_err(error)?;
         Ok(epoch.map(|epoch| Lease { partition, epoch }))

@@ -17,6 +17,7 @@
 
 mod batch_rows;
 mod commit;
+mod connection;
 mod effects;
 mod leases;
 mod outbox;
@@ -50,7 +51,7 @@ pub struct Fence {
 pub struct PgStore {
     /// One connection; reads take `&self`, so it sits in a cell (a store is used by one
     /// thread at a time).
-    pub(crate) client: RefCell<Client>,
+    pub(crate) client: RefCell<connection::Connection>,
     /// The URL it was opened with (kept to open another connection; never logged).
     url: String,
     /// `host:port/name`, for errors and logs.
@@ -141,7 +142,7 @@ impl PgStore {
             Ok((client, points))
         })?;
         Ok(PgStore {
-            client: RefCell::new(client),
+            client: RefCell::new(connection::Connection::new(client)),
             url: url.to_string(),
             database,
             partition,

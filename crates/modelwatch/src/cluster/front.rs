@@ -47,6 +47,8 @@ impl Front {
             note: None,
         });
         let ids = Arc::new(RequestIds::new(node_id, started));
+        let status_sender = Arc::new(status_sender);
+        tokio::spawn(follow_connection(log.connected(), status_sender.clone()));
         let task = tokio::spawn(serve(
             log,
             Arc::new(std::sync::Mutex::new(registry)),
@@ -97,17 +99,16 @@ impl RequestIds {
     }
 }
 
-async fn serve(
-    log: IngestLog,
-    registry: Arc<std::sync::Mutex<Store>>,
-    mut receiver: mpsc::Receiver<Message>,
-    status: watch::Sender<Status>,
-    ids: Arc<RequestIds>,
+/// Keeps the front's status on the connection to NATS: `Ready` while it is up, `Retrying`
+/// (ingest answers 503 with `Retry-After`) while it is down; ends with the front.
+async fn follow_connection(
+    mut connected: watch::Receiver<bool>,
+    status: Arc<watch::Sender<Status>>,
 ) {
-    while let Some(message) = receiver.recv().await {
-        let connected = log.is_connected();
+    loop {
+        let up = *connected.borrow_and_update();
         status.send_if_modified(|current| {
-            let now = if connected {
+            let now = if up {
                 Status::Ready {
                     replayed: 0,
                     restored: None,
@@ -115,13 +116,32 @@ async fn serve(
                 }
             } else {
                 Status::Retrying {
-                    message: "NATS is not connected".to_string(),
+                    message: "the ingest log (NATS) is not connected".to_string(),
                 }
             };
             let changed = *current != now;
             *current = now;
             changed
         });
+        tokio::select! {
+            changed = connected.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = status.closed() => return,
+        }
+    }
+}
+
+async fn serve(
+    log: IngestLog,
+    registry: Arc<std::sync::Mutex<Store>>,
+    mut receiver: mpsc::Receiver<Message>,
+    _status: Arc<watch::Sender<Status>>,
+    ids: Arc<RequestIds>,
+) {
+    while let Some(message) = receiver.recv().await {
         match message {
             Message::Events(request) => {
                 let log = log.clone();

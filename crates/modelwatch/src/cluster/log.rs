@@ -105,6 +105,8 @@ pub struct LogMessage {
 #[derive(Clone, Debug)]
 pub struct IngestLog {
     client: async_nats::Client,
+    /// Whether the connection is up, as the client's events say.
+    connected: tokio::sync::watch::Receiver<bool>,
     context: jetstream::Context,
     options: LogOptions,
 }
@@ -116,9 +118,31 @@ impl IngestLog {
     ///
     /// [`LogError::Connect`] or [`LogError::JetStream`].
     pub async fn connect(options: LogOptions) -> Result<IngestLog, LogError> {
+        let (up, connected) = tokio::sync::watch::channel(true);
+        let up = std::sync::Arc::new(up);
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
+            // Back soon after NATS is: 100 ms more per attempt, at most 1 s apart.
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis(100 * u64::try_from(attempts).unwrap_or(10).min(10))
+            })
             .name("modelwatch")
+            .event_callback(move |event| {
+                let up = up.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            tracing::info!("Connected to NATS again.");
+                            up.send_replace(true);
+                        }
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("NATS is disconnected: ingest answers 503.");
+                            up.send_replace(false);
+                        }
+                        _ => {}
+                    }
+                }
+            })
             .connect(options.url.as_str())
             .await
             .map_err(|error| LogError::Connect {
@@ -128,6 +152,7 @@ impl IngestLog {
         let context = jetstream::new(client.clone());
         let log = IngestLog {
             client,
+            connected,
             context,
             options,
         };
@@ -173,6 +198,11 @@ impl IngestLog {
     /// Whether the connection to NATS is up.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Follows whether the connection to NATS is up.
+    pub fn connected(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.connected.clone()
     }
 
     /// The partition of `model`.

@@ -1,6 +1,6 @@
 //! [`Node`]: this node's share of the partitions. A loop announces the node, renews the
-//! leases it holds, and takes or gives up partitions so that each live node runs about the
-//! same number (`ceil(partitions / live nodes)` at most): a node that joins gets its share
+//! leases it holds, and takes or gives up partitions so that each live node runs its share
+//! (an even split, see `share_of`): a node that joins gets its share
 //! as the others give theirs up; a node that dies stops renewing, and once its leases
 //! expire the others take them over. A partition is stopped here before its lease is given
 //! up, and every write of it checks the lease's epoch (see `modelwatch_store::pg::Leases`),
@@ -128,13 +128,20 @@ async fn run(
     // Where this node starts looking for free partitions: spreads the nodes' first picks.
     let offset = super::log::partition_of(&node, partitions.max(1));
     let mut live_nodes = 1;
+    // This node's place among the live nodes, sorted by id.
+    let mut rank = 0;
+    let mut stopping: Vec<JoinHandle<()>> = Vec::new();
     loop {
+        stopping.retain(|task| !task.is_finished());
         let beat = {
             let node = node.clone();
             on_leases(&leases, move |leases| leases.heartbeat(&node, ttl_ms)).await
         };
         match beat {
-            Ok(live) => live_nodes = live.len().max(1),
+            Ok(live) => {
+                live_nodes = live.len().max(1);
+                rank = live.iter().position(|id| *id == node).unwrap_or(0);
+            }
             Err(message) => {
                 tracing::warn!(node = %node, error = %message, "Cannot announce the node.")
             }
@@ -157,7 +164,7 @@ async fn run(
                         partition = lease.partition,
                         "Partition failed here: giving it up."
                     );
-                    give_up(&leases, &node, &mut running, lease).await;
+                    stopping.extend(give_up(&leases, &node, &mut running, lease));
                 }
                 Ok(false) => {
                     tracing::warn!(
@@ -166,7 +173,7 @@ async fn run(
                         "Partition lease lost: stopping it."
                     );
                     if let Some(run) = running.remove(&lease.partition) {
-                        run.stop().await;
+                        stopping.push(tokio::spawn(run.stop()));
                     }
                 }
                 Err(message) => {
@@ -174,9 +181,7 @@ async fn run(
                 }
             }
         }
-        let share = usize::try_from(partitions)
-            .unwrap_or(usize::MAX)
-            .div_ceil(live_nodes);
+        let share = share_of(partitions, live_nodes, rank);
         // Take free partitions up to our share.
         let mut candidate = 0;
         while running.len() < share && candidate < partitions {
@@ -221,7 +226,7 @@ async fn run(
                 share,
                 "Giving a partition up for a node that joined."
             );
-            give_up(&leases, &node, &mut running, lease).await;
+            stopping.extend(give_up(&leases, &node, &mut running, lease));
         }
         publish(&ownership, &running, live_nodes);
         tokio::select! {
@@ -231,7 +236,10 @@ async fn run(
     }
     let held: Vec<Lease> = running.values().map(PartitionRun::lease).collect();
     for lease in held {
-        give_up(&leases, &node, &mut running, lease).await;
+        stopping.extend(give_up(&leases, &node, &mut running, lease));
+    }
+    for task in stopping {
+        let _ = task.await;
     }
     let node_for_leave = node.clone();
     let _ = on_leases(&leases, move |leases| leases.leave(&node_for_leave)).await;
@@ -239,20 +247,34 @@ async fn run(
     tracing::info!(node = %node, "Left the cluster.");
 }
 
-/// Stops the partition here, then releases its lease for another node to take at once.
-async fn give_up(
+/// How many partitions the node at `rank` among `nodes` live ones runs: an even split, the
+/// first `partitions % nodes` nodes (by id) one more, so that the shares add up to the
+/// partitions exactly and a node that joins gets its part as the others give theirs up.
+fn share_of(partitions: u32, nodes: usize, rank: usize) -> usize {
+    let partitions = usize::try_from(partitions).unwrap_or(usize::MAX);
+    let nodes = nodes.max(1);
+    partitions / nodes + usize::from(rank < partitions % nodes)
+}
+
+/// Stops the partition here, then releases its lease for another node to take at once: in a
+/// task of its own (a stop lets the effects finish their attempts), so that the loop goes on
+/// renewing the other leases meanwhile. The lease stays ours until released, so nobody takes
+/// the partition while it stops.
+fn give_up(
     leases: &Arc<Mutex<Leases>>,
     node: &str,
     running: &mut BTreeMap<u32, PartitionRun>,
     lease: Lease,
-) {
-    if let Some(run) = running.remove(&lease.partition) {
-        run.stop().await;
-    }
+) -> Option<JoinHandle<()>> {
+    let run = running.remove(&lease.partition)?;
+    let leases = leases.clone();
     let node = node.to_string();
-    if let Err(message) = on_leases(leases, move |leases| leases.release(lease, &node)).await {
-        tracing::warn!(partition = lease.partition, error = %message, "Cannot release a lease; it expires by itself.");
-    }
+    Some(tokio::spawn(async move {
+        run.stop().await;
+        if let Err(message) = on_leases(&leases, move |leases| leases.release(lease, &node)).await {
+            tracing::warn!(partition = lease.partition, error = %message, "Cannot release a lease; it expires by itself.");
+        }
+    }))
 }
 
 fn publish(
@@ -275,4 +297,25 @@ fn publish(
         *current = now;
         changed
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share_of;
+
+    #[test]
+    fn shares_add_up_to_the_partitions() {
+        for partitions in [1, 4, 7, 16, 1024] {
+            for nodes in 1..=9 {
+                let total: usize = (0..nodes)
+                    .map(|rank| share_of(partitions, nodes, rank))
+                    .sum();
+                assert_eq!(total, partitions as usize, "{partitions} over {nodes}");
+            }
+        }
+        assert_eq!(
+            (0..3).map(|rank| share_of(4, 3, rank)).collect::<Vec<_>>(),
+            [2, 1, 1]
+        );
+    }
 }

@@ -27,6 +27,9 @@ use crate::runtime::{Refused, Runtime, RuntimeOptions, Status, WriterQueue};
 /// Most inputs the reader gathers into one commit.
 const MAX_INPUTS_PER_COMMIT: usize = 20_000;
 
+/// How long a stopping partition waits for its effects' attempts under way.
+const EFFECTS_DRAIN: Duration = Duration::from_secs(10);
+
 /// How long the reader waits before it reads the log again after a failure.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -54,7 +57,7 @@ pub struct PartitionRun {
     runtime: Runtime,
     reader: JoinHandle<()>,
     stop: watch::Sender<bool>,
-    _effects: Effects,
+    effects: Effects,
 }
 
 /// Why a partition could not start.
@@ -149,7 +152,7 @@ impl PartitionRun {
             runtime,
             reader,
             stop,
-            _effects: effects,
+            effects,
         })
     }
 
@@ -163,10 +166,13 @@ impl PartitionRun {
         self.runtime.queue().status()
     }
 
-    /// Stops reading the log, lets the writer commit what it has, and waits for it to stop.
+    /// Stops reading the log, lets the effects finish the attempts under way (their outcomes
+    /// committed, so the next owner neither repeats nor misses a send), lets the writer commit
+    /// what it has, and waits for it to stop.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.reader.await;
+        self.effects.drain(EFFECTS_DRAIN).await;
         let partition = self.lease.partition;
         let runtime = self.runtime;
         let joined = tokio::task::spawn_blocking(move || runtime.join()).await;

@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex};
 use modelwatch_engine::config::{Backend, SecretSource};
 use modelwatch_engine::{Config, Input, Timestamp};
 use modelwatch_store::{EffectUpdate, Store, StoreError};
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -80,6 +82,9 @@ pub(crate) struct Context {
     pub(crate) link_base: String,
     /// The service's counters (`/metrics`).
     pub(crate) metrics: Arc<Metrics>,
+    /// True once the effects are draining (see [`Effects::drain`]): a notifier finishes the
+    /// attempt under way and stops; the runner starts nothing new and stops.
+    pub(crate) draining: watch::Receiver<bool>,
 }
 
 impl Context {
@@ -208,6 +213,8 @@ enum Counted {
 #[derive(Debug)]
 pub struct Effects {
     tasks: Vec<JoinHandle<()>>,
+    /// Tells the tasks to finish what they are doing and take nothing new.
+    drain: watch::Sender<bool>,
     /// How the API reaches the job runner.
     pub jobs: JobControl,
 }
@@ -259,6 +266,7 @@ impl Effects {
         setup: EffectsSetup,
         ready: watch::Receiver<Status>,
     ) -> Effects {
+        let (drain, draining) = watch::channel(false);
         let context = Arc::new(Context {
             config: setup.config,
             reader: Arc::new(Mutex::new(setup.reader)),
@@ -269,6 +277,7 @@ impl Effects {
             secrets: prepared.secrets,
             link_base: setup.link_base.trim_end_matches('/').to_string(),
             metrics: setup.metrics,
+            draining,
         });
         let mut tasks = Vec::new();
         for notifier in &context.config.effects.notifiers {
@@ -280,7 +289,28 @@ impl Effects {
         }
         let (jobs, runner) = jobs::start(context, ready);
         tasks.push(runner);
-        Effects { tasks, jobs }
+        Effects { tasks, drain, jobs }
+    }
+
+    /// Lets every task finish the attempt it has under way, committing its outcome, then stop
+    /// (at most `limit`, then they are stopped at once): what a cluster node does before it
+    /// hands a partition over, so that the next owner neither repeats a send nor misses one.
+    /// The writer must still take commits meanwhile.
+    pub async fn drain(self, limit: Duration) {
+        let _ = self.drain.send(true);
+        let mut tasks = self.tasks;
+        let ended = tokio::time::timeout(limit, async {
+            for task in &mut tasks {
+                let _ = task.await;
+            }
+        })
+        .await;
+        if ended.is_err() {
+            tracing::warn!("Effects still busy after {limit:?}: stopped at once.");
+            for task in &tasks {
+                task.abort();
+            }
+        }
     }
 
     /// Stops every task at once (they also stop by themselves when the writer does).

@@ -59,9 +59,13 @@ async fn deliver_pending(
         return;
     }
     let mut outbox = context.outbox.clone();
+    let mut draining = context.draining.clone();
     // Deliveries at or before `after` are handled; their updates may not be read back yet.
     let mut after = 0;
     loop {
+        if *draining.borrow_and_update() {
+            return;
+        }
         outbox.borrow_and_update();
         let name = notifier.name.to_string();
         let page = context
@@ -83,12 +87,20 @@ async fn deliver_pending(
             }
         };
         if page.is_empty() {
-            if outbox.changed().await.is_err() {
-                return;
+            tokio::select! {
+                changed = outbox.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = draining.changed() => return,
             }
             continue;
         }
         for delivery in page {
+            if *draining.borrow() {
+                return;
+            }
             after = delivery.pos;
             if deliver(&context, &notifier, delivery).await.is_err() {
                 return;
@@ -170,6 +182,8 @@ async fn deliver(
         };
         report(context, notifier, &delivery.id, now, attempt, ended).await?;
         match wait {
+            // Draining: the next attempt is the next owner's (the outcome is committed).
+            Some(_) if *context.draining.borrow() => return Ok(()),
             Some(wait) => context.sleep(wait).await?,
             None => return Ok(()),
         }

@@ -59,7 +59,13 @@ impl Runner {
     pub(super) async fn run(mut self, mut control: mpsc::Receiver<Control>) -> Result<(), Stopped> {
         self.adopt_or_interrupt().await?;
         let mut outbox = self.context.outbox.clone();
+        let mut draining = self.context.draining.clone();
         loop {
+            // Draining: what runs keeps running outside (the next owner waits for it again);
+            // nothing new starts here.
+            if *draining.borrow_and_update() {
+                return Ok(());
+            }
             outbox.borrow_and_update();
             let wake = self.schedule().await?;
             let sleep = tokio::time::sleep_until(tokio::time::Instant::now() + wake);
@@ -71,6 +77,7 @@ impl Runner {
                 }
                 Some(request) = control.recv() => self.control(request).await?,
                 Some(ended) = self.ended.recv() => self.attempt_ended(ended).await?,
+                _ = draining.changed() => {}
                 () = sleep => {}
             }
         }
@@ -178,7 +185,7 @@ impl Runner {
         if self.running.len() < limit {
             let open = self.open_jobs().await?;
             for job in open {
-                if self.running.len() >= limit {
+                if self.running.len() >= limit || *self.context.draining.borrow() {
                     break;
                 }
                 if job.state != JobState::Queued || self.running.contains_key(&job.id) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use modelwatch_testkit::{NatsServer, PostgresServer};
 use serde_json::Value;
 
-use super::node::{Node, await_commits, count, with_db};
+use super::node::{Node, await_commits, await_leases, count, with_db};
 use super::workload::{BATCHES, CLIENTS, PARTITIONS, client, config, stored_exactly_once};
 use crate::receiver::Receiver;
 
@@ -34,6 +34,18 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
     let a = start("a");
     let b = start("b");
     let c = start("c");
+    // Every node runs partitions before the clients start, b among them.
+    await_leases(
+        &url,
+        Duration::from_secs(60),
+        "each node running partitions",
+        |db| {
+            count(
+                db,
+                "SELECT count(DISTINCT owner) FROM leases WHERE expires_at > 0 AND owner IN ('a', 'b', 'c')",
+            ) == 3
+        },
+    );
     let nodes = Arc::new(Mutex::new(vec![
         a.base.clone(),
         b.base.clone(),
@@ -53,6 +65,17 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         batches.recv().unwrap();
     }
     let b_base = b.base.clone();
+    let b_partitions: Vec<i32> = with_db(&url, |db| {
+        db.query("SELECT partition FROM leases WHERE owner = 'b'", &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    });
+    assert!(
+        !b_partitions.is_empty(),
+        "b runs partitions when it is killed"
+    );
     b.kill();
     let d = start("d");
     {
@@ -64,6 +87,22 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         .into_iter()
         .flat_map(|client| client.join().unwrap())
         .collect();
+    // b's partitions resumed elsewhere, under a later epoch.
+    let taken_over = format!(
+        "SELECT count(*) FROM leases WHERE owner <> 'b' AND epoch > 1 AND partition IN ({})",
+        b_partitions
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let expected_takeovers = b_partitions.len() as i64;
+    await_leases(
+        &url,
+        Duration::from_secs(60),
+        "b's partitions taken over",
+        move |db| count(db, &taken_over) == expected_takeovers,
+    );
     let total = acknowledged.len() as i64;
     await_commits(
         &url,
@@ -123,7 +162,6 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
     });
     let jobs = with_db(&url, |db| count(db, "SELECT count(*) FROM jobs"));
     assert_eq!(jobs, granted);
-    let deliveries = with_db(&url, |db| count(db, "SELECT count(*) FROM deliveries"));
     await_commits(
         &url,
         Duration::from_secs(120),
@@ -135,6 +173,16 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
             ) == 0
                 && count(db, "SELECT count(*) FROM jobs WHERE state = 'queued'") == 0
         },
+    );
+    let deliveries = with_db(&url, |db| {
+        count(
+            db,
+            "SELECT count(*) FROM deliveries WHERE state = 'delivered'",
+        )
+    });
+    assert!(
+        deliveries > 0 && jobs > 0,
+        "the workload acts: {deliveries} deliveries, {jobs} jobs"
     );
     // Every send was read by the receiver before its success was committed; the receiver
     // reports a request just after answering it, so await the distinct ones, then take

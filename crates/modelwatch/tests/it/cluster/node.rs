@@ -123,10 +123,31 @@ pub fn await_commits(
     what: &str,
     done: impl Fn(&mut postgres::Client) -> bool + Send + 'static,
 ) {
+    await_notices(url, "modelwatch_commits", limit, what, done);
+}
+
+/// Waits until `done` holds of the leases, checking again after each lease taken.
+pub fn await_leases(
+    url: &str,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&mut postgres::Client) -> bool + Send + 'static,
+) {
+    await_notices(url, "modelwatch_leases", limit, what, done);
+}
+
+fn await_notices(
+    url: &str,
+    channel: &str,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&mut postgres::Client) -> bool + Send + 'static,
+) {
     let what = what.to_string();
+    let listen = format!("LISTEN {channel}");
     with_db(url, move |client| {
-        client.batch_execute("LISTEN modelwatch_commits").unwrap();
-        // Each round waits for the next commit notice, or a second at most (to look again if
+        client.batch_execute(&listen).unwrap();
+        // Each round waits for the next notice, or a second at most (to look again if
         // the notice came between the check and the wait).
         for _ in 0..limit.as_secs().max(1) {
             if done(client) {

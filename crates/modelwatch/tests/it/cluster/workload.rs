@@ -38,6 +38,9 @@ detector = {{ kind = "threshold", below = 0.9 }}
 notify = ["hook"]
 actions = ["retrain"]
 
+[jobs]
+max_concurrent = 20
+
 [[trainers]]
 kind = "http"
 url = "{receiver}/train"
@@ -164,12 +167,12 @@ pub fn stored_inputs(url: &str) -> BTreeMap<i32, Vec<String>> {
     })
 }
 
-/// An event as compared: model, time and value.
+/// An event as compared: model, time and accuracy (sent as `metric` and `value`, stored in
+/// the wire form's `metrics` map).
 pub fn canonical(event: &Value) -> String {
-    format!(
-        "{}|{}|{}",
-        event["model"]["name"],
-        event["timestamp"],
-        event["value"].as_f64().unwrap_or(f64::NAN)
-    )
+    let value = event["value"]
+        .as_f64()
+        .or_else(|| event["metrics"]["accuracy"].as_f64())
+        .unwrap_or(f64::NAN);
+    format!("{}|{}|{value}", event["model"]["name"], event["timestamp"])
 }
