@@ -151,6 +151,7 @@ impl Service {
                 clock: clock.clone(),
                 link_base: options.public_url.clone(),
                 metrics: runtime.metrics().clone(),
+                mark_sends: false,
             },
             queue.status(),
         );

@@ -384,7 +384,7 @@ pub(super) fn apply_update(
     actor: Option<&str>,
 ) -> rusqlite::Result<()> {
     match update {
-        EffectUpdate::Delivery { .. } => {}
+        EffectUpdate::Delivery { .. } | EffectUpdate::DeliverySending { .. } => {}
         EffectUpdate::JobStarted {
             id,
             attempt,

@@ -45,6 +45,14 @@ pub(crate) const CANARY: &str = "canary";
 /// What the service did about an outbox row: written in the next group commit.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EffectUpdate {
+    /// An attempt to deliver a notification is about to send, committed before it does (in a
+    /// cluster, where another node may take the partition over): a delivery still marked so
+    /// when its next attempt starts is one whose send may have happened, and is counted in
+    /// `in_doubt` (the next attempt sends it again, with the same delivery id).
+    DeliverySending {
+        /// The delivery.
+        id: String,
+    },
     /// An attempt to deliver a notification ended.
     Delivery {
         /// The delivery.
@@ -188,6 +196,9 @@ pub(crate) trait EffectWrites {
         at: Timestamp,
         actor: &str,
     ) -> Result<(), Self::Error>;
+
+    /// Marks notification `id` as being sent (see [`EffectUpdate::DeliverySending`]).
+    fn record_sending(&mut self, id: &str) -> Result<(), Self::Error>;
 
     /// Records an attempt to deliver notification `id`.
     fn record_attempt(
@@ -375,6 +386,7 @@ fn apply_update<W: EffectWrites>(
 ) -> Result<(), W::Error> {
     match update {
         EffectUpdate::Delivery { id, at, result } => writes.record_attempt(id, *at, result),
+        EffectUpdate::DeliverySending { id } => writes.record_sending(id),
         EffectUpdate::JobStarted { .. }
         | EffectUpdate::JobAttemptEnded { .. }
         | EffectUpdate::JobEnded { .. } => writes.apply_job_update(update, actor),

@@ -96,6 +96,12 @@ impl EffectWrites for SqliteEffects<'_, '_> {
         registry::restore_previous(self.0, model, at, actor)
     }
 
+    /// A single node marks no sends: there is no other node to take its outbox over, and
+    /// after a crash its restart repeats the attempt under way, with the same delivery id.
+    fn record_sending(&mut self, _id: &str) -> rusqlite::Result<()> {
+        Ok(())
+    }
+
     fn record_attempt(
         &mut self,
         id: &str,

@@ -220,6 +220,16 @@ impl EffectWrites for PgEffects<'_, '_> {
         registry::restore_previous(self.tx, model, at, actor)
     }
 
+    fn record_sending(&mut self, id: &str) -> Result<(), postgres::Error> {
+        self.tx.execute(
+            "UPDATE deliveries SET in_doubt = in_doubt + (CASE WHEN sending THEN 1 ELSE 0 END),
+                    sending = TRUE
+             WHERE id = $1 AND state = 'pending'",
+            &[&id],
+        )?;
+        Ok(())
+    }
+
     fn record_attempt(
         &mut self,
         id: &str,
@@ -241,7 +251,8 @@ impl EffectWrites for PgEffects<'_, '_> {
         let done_at = (state != DeliveryState::Pending).then_some(at.as_nanos());
         self.tx.execute(
             "UPDATE deliveries SET attempts = attempts + $6, last_attempt_at = $2,
-                    state = $3, last_error = coalesce($4, last_error), done_at = $5
+                    state = $3, last_error = coalesce($4, last_error), done_at = $5,
+                    sending = FALSE
              WHERE id = $1 AND state = 'pending'",
             &[
                 &id,
@@ -261,7 +272,7 @@ impl EffectWrites for PgEffects<'_, '_> {
         actor: Option<&str>,
     ) -> Result<(), postgres::Error> {
         match update {
-            EffectUpdate::Delivery { .. } => Ok(()),
+            EffectUpdate::Delivery { .. } | EffectUpdate::DeliverySending { .. } => Ok(()),
             EffectUpdate::JobStarted {
                 id,
                 attempt,

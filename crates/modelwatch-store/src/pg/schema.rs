@@ -197,7 +197,9 @@ const MIGRATIONS: &[&str] = &[
         last_attempt_at BIGINT,
         last_error TEXT,
         done_at BIGINT,
-        output TEXT NOT NULL
+        output TEXT NOT NULL,
+        sending BOOLEAN NOT NULL DEFAULT FALSE,
+        in_doubt BIGINT NOT NULL DEFAULT 0
     );
     CREATE INDEX deliveries_pending ON deliveries (notifier, pos) WHERE state = 'pending';
     CREATE INDEX deliveries_by_notifier ON deliveries (notifier, pos);

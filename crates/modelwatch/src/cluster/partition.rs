@@ -131,6 +131,7 @@ impl PartitionRun {
                 clock: setup.clock.clone(),
                 link_base: setup.link_base.clone(),
                 metrics: runtime.metrics().clone(),
+                mark_sends: true,
             },
             queue.status(),
         );

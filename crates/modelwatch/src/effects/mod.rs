@@ -85,6 +85,8 @@ pub(crate) struct Context {
     /// True once the effects are draining (see [`Effects::drain`]): a notifier finishes the
     /// attempt under way and stops; the runner starts nothing new and stops.
     pub(crate) draining: watch::Receiver<bool>,
+    /// See [`EffectsSetup::mark_sends`].
+    pub(crate) mark_sends: bool,
 }
 
 impl Context {
@@ -236,6 +238,9 @@ pub struct EffectsSetup {
     pub link_base: String,
     /// The service's counters.
     pub metrics: Arc<Metrics>,
+    /// Commit a mark before each notification is sent (a cluster: another node may take the
+    /// partition over, and must know which sends are in doubt).
+    pub mark_sends: bool,
 }
 
 /// What the effects need before anything starts: every secret read and the HTTP client built,
@@ -278,6 +283,7 @@ impl Effects {
             link_base: setup.link_base.trim_end_matches('/').to_string(),
             metrics: setup.metrics,
             draining,
+            mark_sends: setup.mark_sends,
         });
         let mut tasks = Vec::new();
         for notifier in &context.config.effects.notifiers {

@@ -152,6 +152,12 @@ async fn deliver(
     let mut attempt = delivery.attempts;
     loop {
         attempt = attempt.saturating_add(1);
+        if context.mark_sends {
+            let sending = EffectUpdate::DeliverySending {
+                id: delivery.id.clone(),
+            };
+            context.submit(Vec::new(), vec![sending], None).await?;
+        }
         let answer = send(context, notifier, Some(&delivery.id), &prepared).await;
         let now = context.clock.now();
         let ended = match answer {

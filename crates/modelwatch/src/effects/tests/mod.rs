@@ -104,6 +104,7 @@ impl Harness {
                 clock: clock.clone(),
                 link_base: "http://modelwatch.test".to_string(),
                 metrics: runtime.metrics().clone(),
+                mark_sends: false,
             },
             queue.status(),
         );

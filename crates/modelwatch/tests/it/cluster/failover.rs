@@ -2,7 +2,8 @@
 //! SIGKILL mid-run and a fourth joins. Every acknowledged event is committed exactly once;
 //! each partition's stored alerts and decisions are what `modelwatch replay --format json`
 //! gives for its inputs in the stream's order; one job starts per granted retrain; no
-//! delivery is sent twice.
+//! delivery is sent twice, but for a send in flight on the killed node when it died, which
+//! the next owner repeats once (same id) and the store counts in doubt.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -199,9 +200,29 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         tally(&mut sent, &mut started, request);
     }
     assert_eq!(sent.len() as i64, deliveries, "every delivery sent");
+    // A send under way on the killed node may have happened before its success was
+    // committed: the next owner sends it again (same delivery id), and the store counts it in
+    // doubt. Every other delivery is sent once.
+    let in_doubt: BTreeMap<String, i64> = with_db(&url, |db| {
+        db.query(
+            "SELECT id, in_doubt FROM deliveries WHERE in_doubt > 0",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+    });
+    for (id, times) in &sent {
+        let allowed = 1 + in_doubt.get(id).copied().unwrap_or(0);
+        assert!(
+            (*times as i64) <= allowed,
+            "delivery {id} sent {times} times, {allowed} allowed (in doubt: {in_doubt:?})"
+        );
+    }
     assert!(
-        sent.values().all(|&n| n == 1),
-        "a delivery sent twice: {sent:?}"
+        in_doubt.len() <= b_partitions.len(),
+        "more sends in doubt than the one under way on each of b's partitions: {in_doubt:?}"
     );
     assert_eq!(started.len() as i64, jobs, "every job started");
     assert!(
