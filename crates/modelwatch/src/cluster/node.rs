@@ -231,7 +231,7 @@ async fn run(
         publish(&ownership, &running, live_nodes);
         tokio::select! {
             _ = stopped.changed() => break,
-            () = tokio::time::sleep(tick) => {}
+            () = tokio::time::sleep_until(tokio::time::Instant::now() + tick) => {}
         }
     }
     let held: Vec<Lease> = running.values().map(PartitionRun::lease).collect();

@@ -336,6 +336,6 @@ async fn wait_ready(queue: &WriterQueue, stopped: &mut watch::Receiver<bool>) ->
 async fn pause(stopped: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = stopped.changed() => true,
-        () = tokio::time::sleep(RETRY_AFTER) => false,
+        () = tokio::time::sleep_until(tokio::time::Instant::now() + RETRY_AFTER) => false,
     }
 }
