@@ -43,11 +43,17 @@ pub(super) struct Accepted {
                 example = "{\"model\": {\"name\": \"fraud-detector\", \"version\": \"1.4.0\"}, \"metric\": \"accuracy\", \"value\": 0.93}\n")
         )
     ),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII \
+            characters. On a cluster node the ingest log stores a request retried with the same \
+            key once (within 15 minutes); a single node checks it and does not keep it.")
+    ),
     security(("bearer" = ["ingest"]), ("bearer" = ["admin"])),
     responses(
         (status = 202, description = "Every event is stored", body = Accepted),
         (status = 400, description = "Not JSON (each syntax error in `errors` with its line and \
-            column), no event at all, not UTF-8, or a body that could not be read",
+            column), no event at all, not UTF-8, a body that could not be read, or an \
+            `Idempotency-Key` header that is not 1 to 200 visible ASCII characters",
             body = openapi::ErrorResponse),
         (status = 401, description = "Missing or unknown bearer token", body = openapi::ErrorResponse,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),

@@ -165,3 +165,47 @@ async fn a_manual_retrain_of_a_model_without_trainer_is_recorded_as_recommended_
     assert_eq!(routes.get("/v1/jobs").await.body["items"], json!([]));
     routes.stop().await;
 }
+
+/// `POST /v1/events` with an `Idempotency-Key` header.
+async fn ingest_keyed(routes: &Routes, key: &str, body: &str) -> super::Answer {
+    use axum::body::{Body, to_bytes};
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/events")
+        .header("content-type", "application/x-ndjson")
+        .header("idempotency-key", key)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = routes.router().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    super::Answer {
+        status,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        retry_after: None,
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_checked_and_a_bad_one_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = Routes::start(dir.path(), "", keep_everything()).await;
+    let event = accuracy("fraud", "1", "2026-11-23T08:00:00Z", 0.95).to_string();
+    let accepted = ingest_keyed(&routes, "client-7-batch-1", &event).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+    for bad in ["", "has space", &"k".repeat(201)] {
+        let refused = ingest_keyed(&routes, bad, &event).await;
+        assert_eq!(refused.status, 400, "{bad:?}: {}", refused.text);
+        assert!(refused.text.contains("Idempotency-Key"), "{}", refused.text);
+    }
+    let stored = routes.get("/v1/series?model=fraud&metric=accuracy").await;
+    assert_eq!(
+        stored.body["points"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        stored.text
+    );
+    routes.stop().await;
+}
