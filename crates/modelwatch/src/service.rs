@@ -138,6 +138,7 @@ impl Service {
                 snapshot_every: options.snapshot_every,
                 retention: options.retention,
                 max_series: options.max_series,
+                metrics: None,
             },
         )?;
         let queue = runtime.queue();

@@ -108,6 +108,8 @@ impl ClusterService {
         let database = reader.describe();
         let log = IngestLog::connect(cluster.log.clone()).await?;
         let front = Front::start(log.clone(), registry, &cluster.node.node_id, clock.now());
+        // The node's counters: its routes' and every partition's writer's, one `/metrics`.
+        let metrics = Arc::new(Metrics::default());
         let setup = PartitionSetup {
             config: config.clone(),
             store_url: cluster.store_url.clone(),
@@ -121,6 +123,7 @@ impl ClusterService {
                 // Checked at ingest on a single node; here the log has acknowledged the events
                 // before a partition sees them, so nothing may refuse them after.
                 max_series: None,
+                metrics: Some(metrics.clone()),
             },
         };
         let node = Node::start(setup, cluster.node.clone(), partitions).await?;
@@ -129,7 +132,7 @@ impl ClusterService {
             clock,
             queue: front.queue().clone(),
             reader,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             jobs: JobControl::detached(),
             auth: options.auth,
             body_limit: options.body_limit,

@@ -112,6 +112,7 @@ impl ReportReplay {
                     ..Retention::default()
                 },
                 max_series: None,
+                metrics: None,
                 // The store is never recovered: no snapshot but the one the writer saves as
                 // it stops.
                 snapshot_every: u64::MAX,

@@ -44,6 +44,9 @@ pub struct RuntimeOptions {
     pub retention: Retention,
     /// Series the engine may hold at most; none: no cap.
     pub max_series: Option<usize>,
+    /// Counters to add to, shared with other runtimes (a cluster node's partitions count into
+    /// the node's `/metrics`); none: counters of its own.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for RuntimeOptions {
@@ -53,6 +56,7 @@ impl Default for RuntimeOptions {
             snapshot_every: writer::DEFAULT_SNAPSHOT_EVERY,
             retention: Retention::default(),
             max_series: Some(DEFAULT_MAX_SERIES),
+            metrics: None,
         }
     }
 }
@@ -138,7 +142,10 @@ impl Runtime {
         let (status_sender, status) = watch::channel(Status::Recovering);
         let (outbox_sender, outbox) = watch::channel(0u64);
         let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
-        let metrics = Arc::new(Metrics::default());
+        let metrics = options
+            .metrics
+            .clone()
+            .unwrap_or_else(|| Arc::new(Metrics::default()));
         let writer_metrics = metrics.clone();
         let timers = runtime.clone();
         let writer_options = writer::WriterOptions {
