@@ -99,7 +99,7 @@ def start_node(servers, node_id, partitions, lease_ttl="5s"):
         [MODELWATCH, "serve", "--listen", f"127.0.0.1:{port}", "--store", servers.url,
          "--log", servers.log, "--node-id", node_id, "--partitions", str(partitions),
          "--lease-ttl", lease_ttl, "--retention", "off", "--max-future", "off"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=open(os.path.join(servers.dir, f"{node_id}.log"), "w"), text=True)
     for line in process.stdout:
         if line.startswith("ready:"):
             break
@@ -184,10 +184,14 @@ def failover(args):
             processes = [start_node(servers, name, args.partitions, args.lease_ttl) for name in ("a", "b", "c")]
             settle(servers, 3, args.partitions)
             # Steady load on a and c while b dies.
-            loads = [load(addr, 100000, 2, f"2026-11-{23 - i:02}T00:00:00Z", 100)
+            loads = [load(addr, args.requests, args.connections, f"2026-11-{23 - i:02}T00:00:00Z", args.events)
                      for i, (_, addr) in enumerate([processes[0], processes[2]])]
-            time.sleep(2)
             owned = [int(x) for x in servers.sql("SELECT partition FROM leases WHERE owner = 'b'").split()]
+            # b is committing under the load before it dies.
+            while int(servers.sql("SELECT coalesce(min(last_seq), 0) FROM partitions "
+                                  f"WHERE partition IN ({','.join(map(str, owned))})")) == 0:
+                time.sleep(0.05)
+            time.sleep(1)
             before = {p: int(servers.sql(f"SELECT last_seq FROM partitions WHERE partition = {p}")) for p in owned}
             killed = time.monotonic()
             processes[1][0].send_signal(signal.SIGKILL)
@@ -213,6 +217,12 @@ def failover(args):
             for process, _ in processes:
                 process.kill()
                 process.wait()
+            if args.show_logs:
+                for name in ("a", "b", "c"):
+                    with open(os.path.join(servers.dir, f"{name}.log")) as log:
+                        for line in log:
+                            if "Recovery finished" in line or "Partition" in line or "WARN" in line or "ERROR" in line:
+                                print(f"  {name}: {line.strip()[:200]}")
         finally:
             servers.stop()
 
@@ -232,6 +242,10 @@ def main():
     command.add_argument("--runs", type=int, default=3)
     command.add_argument("--partitions", type=int, default=16)
     command.add_argument("--lease-ttl", default="5s")
+    command.add_argument("--show-logs", action="store_true", help="print the nodes' partition lines")
+    command.add_argument("--events", type=int, default=1000, help="events per batch of the steady load")
+    command.add_argument("--connections", type=int, default=1, help="connections of each of the two generators")
+    command.add_argument("--requests", type=int, default=3000, help="batches of each generator (the load lasts past the failover)")
     args = parser.parse_args()
     {"ingest": ingest, "sqlite": sqlite, "failover": failover}[args.command](args)
 
