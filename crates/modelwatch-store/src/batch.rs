@@ -116,7 +116,7 @@ pub(crate) fn new_last(batch: &Batch, last_seq: u64) -> u64 {
     batch.records.last().map_or(last_seq, |record| record.seq)
 }
 
-/// Checks the batch against the rules of [`Store::commit`] before anything is written.
+/// Checks the batch against the rules of [`Store::commit`](crate::Store::commit) before anything is written.
 pub(crate) fn check(batch: &Batch, last_seq: u64) -> Result<(), StoreError> {
     let mut expected = last_seq.saturating_add(1);
     for record in &batch.records {

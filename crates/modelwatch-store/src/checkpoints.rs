@@ -85,7 +85,7 @@ impl Checkpointer {
 
 impl SqliteStore {
     /// Who checkpoints the write-ahead log (see [`Checkpoints`]); [`Checkpoints::InCommits`]
-    /// after [`Store::open`].
+    /// after [`Store::open`](crate::Store::open).
     ///
     /// # Errors
     ///

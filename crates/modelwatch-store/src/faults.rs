@@ -1,5 +1,5 @@
 //! Fault injection for tests (cargo feature `fault-injection`): make a store's writes fail the
-//! way a full or failing disk makes them fail, from a test that does not own the [`Store`].
+//! way a full or failing disk makes them fail, from a test that does not own the [`Store`](crate::Store).
 //!
 //! A [`FaultInjector`] is found by the data directory ([`FaultInjector::for_dir`]), so a test
 //! can reach the store a service opened inside itself. Every store on that directory's
@@ -15,7 +15,7 @@
 //!
 //! Without the feature the hook is a unit type whose checks compile to nothing.
 //!
-//! [`Store`]: crate::Store
+//! [`Store`](crate::Store): crate::Store
 
 #[cfg(feature = "fault-injection")]
 pub use injector::FaultInjector;

@@ -19,7 +19,7 @@ use crate::{Counts, SqliteStore, StoreError};
 /// The most rows one listing returns.
 pub const MAX_PAGE: usize = 1_000;
 
-/// The most inputs one [`Store::inputs_after`] call returns.
+/// The most inputs one [`Store::inputs_after`](crate::Store::inputs_after) call returns.
 pub const MAX_REPLAY_PAGE: usize = 10_000;
 
 /// Which end a listing starts from.

@@ -82,7 +82,7 @@ impl SqliteStore {
     /// Deletes up to `limit` of the oldest stored inputs, in one transaction: those, from the
     /// first one left, whose event time is before `cutoff` and whose sequence number is at
     /// most `through` (the latest snapshot's) and at most the points watermark (every input up
-    /// to it has its points written, see [`Store::flush_points`]). It stops at the first input
+    /// to it has its points written, see [`Store::flush_points`](crate::Store::flush_points)). It stops at the first input
     /// that is newer or beyond, so what is left is always every input after some sequence
     /// number.
     ///

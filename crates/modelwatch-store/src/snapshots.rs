@@ -2,13 +2,13 @@
 //! stored input, so that a restart replays only the inputs after it and retention may delete
 //! the ones before. Only the latest counts.
 //!
-//! [`Store::save_snapshot`] writes one in a single transaction. [`Store::begin_snapshot`] and
-//! [`Store::save_snapshot_step`] write it in bounded steps the writer interleaves with
+//! [`Store::save_snapshot`](crate::Store::save_snapshot) writes one in a single transaction. [`Store::begin_snapshot`](crate::Store::begin_snapshot) and
+//! [`Store::save_snapshot_step`](crate::Store::save_snapshot_step) write it in bounded steps the writer interleaves with
 //! commits: the state goes in numbered pieces (`snapshot_pieces`, under a draft id), the last
 //! piece's transaction adds the snapshot's row (which names the draft), and later steps delete
 //! what it replaced (older rows and their pieces, and the pieces of drafts a crash left
 //! unfinished), a bounded amount at a time. Until then the older snapshot stays readable, and
-//! [`Store::latest_snapshot`] reads the newest row.
+//! [`Store::latest_snapshot`](crate::Store::latest_snapshot) reads the newest row.
 //!
 //! Steps have no fsync of their own (a snapshot derives from stored inputs): the next synced
 //! commit makes them durable, and a crash before then loses the newest steps only, never a
@@ -21,7 +21,7 @@ use crate::store::read_last_seq;
 use crate::writes::Durability;
 use crate::{SqliteStore, StoreError};
 
-/// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`] keeps it.
+/// The engine's state after the input numbered `seq`, as [`Store::save_snapshot`](crate::Store::save_snapshot) keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     /// The sequence number of the last input the state includes.
@@ -34,7 +34,7 @@ pub struct Snapshot {
     pub state: Vec<u8>,
 }
 
-/// A snapshot being saved in steps ([`Store::begin_snapshot`], [`Store::save_snapshot_step`]).
+/// A snapshot being saved in steps ([`Store::begin_snapshot`](crate::Store::begin_snapshot), [`Store::save_snapshot_step`](crate::Store::save_snapshot_step)).
 #[derive(Debug)]
 pub struct SnapshotDraft {
     pub(crate) snapshot: Snapshot,
@@ -61,7 +61,7 @@ impl SnapshotDraft {
     }
 }
 
-/// What one [`Store::save_snapshot_step`] did.
+/// What one [`Store::save_snapshot_step`](crate::Store::save_snapshot_step) did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SnapshotStep {
     /// Bytes of the state this step wrote.
@@ -112,7 +112,7 @@ impl SqliteStore {
         self.writes.commit(tx).map_err(&sqlite)
     }
 
-    /// Begins saving `snapshot` in steps ([`Store::save_snapshot_step`]); nothing is written
+    /// Begins saving `snapshot` in steps ([`Store::save_snapshot_step`](crate::Store::save_snapshot_step)); nothing is written
     /// yet. A draft begun before and not saved is given up (its pieces go with a later step).
     ///
     /// # Errors

@@ -1,4 +1,4 @@
-//! [`Store`]: opening the database and the group commit of inputs with their outputs.
+//! [`Store`](crate::Store): opening the database and the group commit of inputs with their outputs.
 //!
 //! What a batch holds lives in `batch.rs`, checkpoints in `checkpoints.rs`, reads in
 //! `query.rs`, series points in `points/`. Nothing here reads a clock: receive times come from
@@ -30,9 +30,9 @@ const STATEMENT_CACHE: usize = 64;
 /// The durable state of a modelwatch service: one SQLite file in a data directory.
 ///
 /// Synchronous and single-connection: the service owns it on one thread and gathers
-/// concurrent requests into one [`Store::commit`]. One store commits to a file at a time: the
+/// concurrent requests into one [`Store::commit`](crate::Store::commit). One store commits to a file at a time: the
 /// committing store holds the points of its commits in memory until
-/// [`Store::flush_points`]. Other stores on the same file only read.
+/// [`Store::flush_points`](crate::Store::flush_points). Other stores on the same file only read.
 ///
 /// Every write (a commit, a points flush, a snapshot, a retention step, a version change) is
 /// one transaction, all or nothing, and what the store keeps in memory about it changes only
@@ -59,7 +59,7 @@ pub struct Counts {
     /// Inputs (events, job-finished notices and retrain requests).
     pub inputs: u64,
     /// Metric values, one per series point (of a commit: taken into memory, written by the
-    /// next [`Store::flush_points`]).
+    /// next [`Store::flush_points`](crate::Store::flush_points)).
     pub points: u64,
     /// Alert transitions.
     pub alerts: u64,
@@ -86,9 +86,9 @@ impl SqliteStore {
     /// Opens the store in `dir`, creating the directory and the database as needed, and
     /// brings the schema up to date.
     ///
-    /// The database runs in WAL mode with `synchronous = FULL`: once [`Store::commit`]
+    /// The database runs in WAL mode with `synchronous = FULL`: once [`Store::commit`](crate::Store::commit)
     /// returns, the batch survives a crash or power loss. (Series points are written later;
-    /// after a crash [`Store::rebuild_points`] or the next flush reads them back from the
+    /// after a crash [`Store::rebuild_points`](crate::Store::rebuild_points) or the next flush reads them back from the
     /// inputs.)
     ///
     /// # Errors
@@ -150,9 +150,9 @@ impl SqliteStore {
     }
 
     /// Writes a batch in one transaction: all of it, or nothing. Its series points go to
-    /// memory once it is committed, for the next [`Store::flush_points`].
+    /// memory once it is committed, for the next [`Store::flush_points`](crate::Store::flush_points).
     ///
-    /// Inputs must carry their timestamps and number on from [`Store::last_seq`] one by one
+    /// Inputs must carry their timestamps and number on from [`Store::last_seq`](crate::Store::last_seq) one by one
     /// (replay numbers inputs from 1, so a gap or a repeat would change every later id).
     /// Every output must come from an input of the batch. An empty batch writes nothing.
     ///

@@ -104,7 +104,7 @@ pub enum EffectUpdate {
     },
 }
 
-/// What the registry learned from one commit, applied to [`Store`]'s memory once it commits.
+/// What the registry learned from one commit, applied to [`Store`](crate::Store)'s memory once it commits.
 #[derive(Debug, Default)]
 pub(crate) struct Learned {
     pub(crate) versions: Vec<(String, String)>,

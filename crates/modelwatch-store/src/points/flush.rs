@@ -1,6 +1,6 @@
-//! Writing the pending points: [`Store::flush_points`] at once, [`Store::flush_points_step`]
+//! Writing the pending points: [`Store::flush_points`](crate::Store::flush_points) at once, [`Store::flush_points_step`](crate::Store::flush_points_step)
 //! in bounded steps between commits, and reading back what a crash left unwritten
-//! ([`Store::rebuild_points`]).
+//! ([`Store::rebuild_points`](crate::Store::rebuild_points)).
 
 use std::collections::HashMap;
 
@@ -11,7 +11,7 @@ use super::{PendingPoints, Plan, insert_chunks, series_id};
 use crate::writes::Durability;
 use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, SqliteStore, StoreError};
 
-/// What one [`Store::flush_points_step`] did.
+/// What one [`Store::flush_points_step`](crate::Store::flush_points_step) did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PointsStep {
     /// Points this step wrote.
@@ -86,14 +86,14 @@ fn read_written_ahead(
 }
 
 impl SqliteStore {
-    /// How many points wait in memory for [`Store::flush_points`].
+    /// How many points wait in memory for [`Store::flush_points`](crate::Store::flush_points).
     pub fn pending_points(&self) -> usize {
         self.points.len()
     }
 
     /// The points watermark: every input up to this one has its series points in chunks, so
-    /// reads of series see them. [`Store::flush_points`] moves it to the last committed
-    /// input; [`Store::flush_points_step`] to the last input committed when its round began,
+    /// reads of series see them. [`Store::flush_points`](crate::Store::flush_points) moves it to the last committed
+    /// input; [`Store::flush_points_step`](crate::Store::flush_points_step) to the last input committed when its round began,
     /// once the round is done.
     pub fn points_watermark(&self) -> u64 {
         self.points.stored_through
@@ -151,7 +151,7 @@ impl SqliteStore {
     }
 
     /// Adds the values of the quality outputs of inputs `after + 1 ..= through` to the pending
-    /// points, as [`Store::commit`] added them.
+    /// points, as [`Store::commit`](crate::Store::commit) added them.
     fn rebuild_quality_points(&mut self, after: u64, through: u64) -> Result<(), StoreError> {
         if through <= after {
             return Ok(());
@@ -190,7 +190,7 @@ impl SqliteStore {
 
     /// Writes every pending point to chunks and moves the watermark to the last committed
     /// input, in one transaction; reads back first what a crash left unwritten
-    /// ([`Store::rebuild_points`]). A flush in steps under way is overtaken: this writes what
+    /// ([`Store::rebuild_points`](crate::Store::rebuild_points)). A flush in steps under way is overtaken: this writes what
     /// it had left too. Returns how many points it wrote.
     ///
     /// # Errors
@@ -206,13 +206,13 @@ impl SqliteStore {
     /// by series in key order, the points of every input committed when the round began, and
     /// moves the watermark there with its last step. A step writes about `max_points` points
     /// (a series counts for a few more than its points; at least one point is written), in
-    /// one transaction without an fsync of its own, like [`Store::flush_points`]. The writer
+    /// one transaction without an fsync of its own, like [`Store::flush_points`](crate::Store::flush_points). The writer
     /// calls it between commits until `done`; commits in between add points for the next
     /// round.
     ///
     /// A point leaves memory once the step that wrote it committed; a series written before
     /// the round ends records how far it is written, so that reading the inputs back after a
-    /// crash ([`Store::rebuild_points`]) does not write its points twice. Reads of series see
+    /// crash ([`Store::rebuild_points`](crate::Store::rebuild_points)) does not write its points twice. Reads of series see
     /// a series' points as soon as a step wrote them.
     ///
     /// # Errors
@@ -232,7 +232,7 @@ impl SqliteStore {
         self.write_step(max_points.max(1))
     }
 
-    /// Writes the pending points (see [`Store::flush_points`]) without reading anything back.
+    /// Writes the pending points (see [`Store::flush_points`](crate::Store::flush_points)) without reading anything back.
     fn write_points(&mut self) -> Result<usize, StoreError> {
         // A round under way ends first; the points committed since make a second one.
         let mut written = 0;

@@ -2,18 +2,18 @@
 //! values of `/v1/models`, written off the acknowledgement path.
 //!
 //! Points derive from the stored inputs, so the commit that acknowledges an input does not
-//! write them: [`Store::commit`] adds them to a buffer in memory, and [`Store::flush_points`]
+//! write them: [`Store::commit`](crate::Store::commit) adds them to a buffer in memory, and [`Store::flush_points`](crate::Store::flush_points)
 //! writes the buffer as one row per series (a chunk: up to [`POINTS_PER_CHUNK`] of its points,
 //! sorted, in a blob) and moves the `points_through` watermark in `store_state` in the same
 //! transaction. A row per series instead of a row per value is what lets ingest keep up: one
 //! B-tree insert carries hundreds of values.
 //!
 //! The points of every input after the watermark are in the buffer of the store that
-//! committed the input or, after a crash, nowhere: [`Store::rebuild_points`] reads them back
+//! committed the input or, after a crash, nowhere: [`Store::rebuild_points`](crate::Store::rebuild_points) reads them back
 //! from the inputs, and `flush_points` calls it before writing, so a flush never skips one.
 //! Retention never deletes an input after the watermark, so that read always finds them.
 //!
-//! [`Store::flush_points_step`] writes the buffer in bounded steps between commits instead: a
+//! [`Store::flush_points_step`](crate::Store::flush_points_step) writes the buffer in bounded steps between commits instead: a
 //! round takes the points of the inputs committed when it began, series by series in key
 //! order, a series whole (or the oldest part of a long one) per step, and moves the watermark
 //! with its last step. A series written before the round ends records how far in its row
@@ -23,7 +23,7 @@
 //! read back from the inputs by the next flush.
 //!
 //! Events arrive in stream order, not event-time order, so the chunks of one series may
-//! overlap in time: a series read merges them ([`Store::series`]). A point's key is its event
+//! overlap in time: a series read merges them ([`Store::series`](crate::Store::series)). A point's key is its event
 //! time and then its input's sequence number, unique within a series.
 //!
 //! `pending.rs` holds the buffer, `flush.rs` its writing (at once or in bounded steps) and

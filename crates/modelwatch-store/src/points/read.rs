@@ -1,5 +1,5 @@
-//! Series reads: one series' points a page at a time ([`Store::series`]), the models with
-//! points ([`Store::model_names`]) and each series' latest point ([`Store::latest_points`]).
+//! Series reads: one series' points a page at a time ([`Store::series`](crate::Store::series)), the models with
+//! points ([`Store::model_names`](crate::Store::model_names)) and each series' latest point ([`Store::latest_points`](crate::Store::latest_points)).
 
 use modelwatch_engine::{ModelId, Timestamp};
 use rusqlite::{OptionalExtension, Row, params};
@@ -106,7 +106,7 @@ impl SqliteStore {
     }
 
     /// One series' points, one page, ordered by event time and then sequence number. Only
-    /// flushed points are read ([`Store::flush_points`]).
+    /// flushed points are read ([`Store::flush_points`](crate::Store::flush_points)).
     ///
     /// The page is a merge of the series' chunks, which may overlap: the chunks that straddle
     /// the near end of the range (found through `point_chunks_by_last`), then the others in

@@ -4,7 +4,7 @@
 //! Versions enter in the commits that reveal them: the first event of a (model, version)
 //! registers it as first seen in metrics (production if it is the model's first version,
 //! candidate otherwise), and a succeeded job registers the version it produced as a
-//! candidate. People change a version's status through [`Store::change_version`]; canary
+//! candidate. People change a version's status through [`Store::change_version`](crate::Store::change_version); canary
 //! verdicts through the commit of the verdict. Every change writes an audit row.
 
 use modelwatch_engine::Timestamp;
