@@ -58,6 +58,7 @@ mod retention;
 mod routes;
 mod serve;
 mod serve_child;
+mod serve_postgres;
 mod stored_inputs;
 mod tidy;
 mod tokens;

@@ -30,10 +30,22 @@ impl ServeChild {
     /// and environment. Retention and the bound on event times ahead of the clock are off
     /// unless `configure` passes `--retention` or `--max-future`.
     pub fn start(data: &Path, configure: impl FnOnce(&mut Command)) -> ServeChild {
+        ServeChild::launch(&[std::ffi::OsStr::new("--data"), data.as_os_str()], configure)
+    }
+
+    /// As [`ServeChild::start`], on the store `--store STORE` names (a PostgreSQL URL).
+    pub fn start_on(store: &str, configure: impl FnOnce(&mut Command)) -> ServeChild {
+        ServeChild::launch(
+            &[std::ffi::OsStr::new("--store"), std::ffi::OsStr::new(store)],
+            configure,
+        )
+    }
+
+    fn launch(store: &[&std::ffi::OsStr], configure: impl FnOnce(&mut Command)) -> ServeChild {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(store)
             .current_dir(crate::repo_root())
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
