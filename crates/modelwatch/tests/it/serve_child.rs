@@ -30,7 +30,10 @@ impl ServeChild {
     /// and environment. Retention and the bound on event times ahead of the clock are off
     /// unless `configure` passes `--retention` or `--max-future`.
     pub fn start(data: &Path, configure: impl FnOnce(&mut Command)) -> ServeChild {
-        ServeChild::launch(&[std::ffi::OsStr::new("--data"), data.as_os_str()], configure)
+        ServeChild::launch(
+            &[std::ffi::OsStr::new("--data"), data.as_os_str()],
+            configure,
+        )
     }
 
     /// As [`ServeChild::start`], on the store `--store STORE` names (a PostgreSQL URL).

@@ -30,7 +30,10 @@ fn serve_on_postgres_survives_a_kill_and_agrees_with_replay() {
     serve.kill();
 
     let serve = ServeChild::start_on(database.url(), |_| {});
-    assert_eq!(serve.replayed + serve.restored.unwrap_or(0), first.len() as u64);
+    assert_eq!(
+        serve.replayed + serve.restored.unwrap_or(0),
+        first.len() as u64
+    );
     let client = Client::of(&serve);
     let (status, body) = client.post("/v1/events", "application/x-ndjson", &ndjson(second));
     assert_eq!(status, 202, "{body}");

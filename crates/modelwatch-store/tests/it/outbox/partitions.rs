@@ -1,5 +1,6 @@
 //! On PostgreSQL only: the outbox rows a partition's commits write carry that partition, the
-//! store of any partition reads them, and a store whose lease moved on changes no version.
+//! store of any partition lists them, the effects of a partition (its fenced store) work from
+//! its own only, and a store whose lease moved on changes no version.
 
 use modelwatch_store::pg::Fence;
 use modelwatch_store::{
@@ -54,6 +55,21 @@ fn outbox_rows_carry_their_partition_and_every_partition_reads_them_on_postgres(
         1
     );
     assert_eq!(reader.model_versions("fraud").unwrap().len(), 1);
+    // The effects of a partition (a fenced store) work from its own rows only.
+    assert_eq!(
+        h.db.store.pending_deliveries("hook", 0, 10).unwrap().len(),
+        1
+    );
+    assert_eq!(h.db.store.open_jobs().unwrap().len(), 1);
+    let other = Store::open_at(&StoreLocation::PostgresPartition {
+        url: url.clone(),
+        partition: 3,
+        epoch: 0,
+    })
+    .unwrap();
+    assert!(other.pending_deliveries("hook", 0, 10).unwrap().is_empty());
+    assert!(other.open_jobs().unwrap().is_empty());
+    assert_eq!(reader.pending_deliveries("hook", 0, 10).unwrap().len(), 1);
 }
 
 #[test]
