@@ -6,9 +6,11 @@
 //!   partition that owns their model commits them, on whichever node runs it;
 //! - a registry change is one transaction on PostgreSQL, as the single node's writer does it;
 //! - reads of series points see what the partitions have written (there is no writer here
-//!   whose memory to flush); `/metrics` exports the node's counters, not the series;
-//! - a retention pass, and the drift state kept in a partition's engine, are not served by the
-//!   front (docs/cluster.md).
+//!   whose memory to flush);
+//! - what a partition's engine holds (the series `/metrics` exports, a model's drift and
+//!   reference in force) is asked of the partitions this node runs; for a model of another
+//!   node's partition the answer names the partition (503);
+//! - a retention pass is not served by the front: each partition's writer runs its own.
 //!
 //! Its status is `Ready` while NATS is connected, else `Retrying` (ingest answers 503).
 
@@ -20,9 +22,13 @@ use modelwatch_store::Store;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::log::IngestLog;
+use super::log::{IngestLog, partition_of};
+use super::node::LocalPartitions;
 use crate::runtime::metrics::SeriesSnapshot;
-use crate::runtime::writer::{CommitFailed, Message, NotStored, Stored};
+use crate::runtime::writer::{
+    CommitFailed, DriftRequest, Elsewhere, Message, NotStored, ReferenceRequest, SeriesRequest,
+    Stored,
+};
 use crate::runtime::{Status, WriterQueue};
 
 /// Requests that may wait for the front.
@@ -39,7 +45,16 @@ impl Front {
     /// Starts serving a queue for the routes of node `node_id`.
     /// `started` is the node's start time (its request ids differ from those of its earlier
     /// runs).
-    pub fn start(log: IngestLog, registry: Store, node_id: &str, started: Timestamp) -> Front {
+    ///
+    /// `local` is what the node runs: the front answers for those partitions' engines (their
+    /// series on `/metrics`, drift and references) and names the partition of any other.
+    pub fn start(
+        log: IngestLog,
+        local: LocalPartitions,
+        registry: Store,
+        node_id: &str,
+        started: Timestamp,
+    ) -> Front {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let (status_sender, status) = watch::channel(Status::Ready {
             replayed: 0,
@@ -51,6 +66,7 @@ impl Front {
         tokio::spawn(follow_connection(log.connected(), status_sender.clone()));
         let task = tokio::spawn(serve(
             log,
+            local,
             Arc::new(std::sync::Mutex::new(registry)),
             receiver,
             status_sender,
@@ -134,8 +150,29 @@ async fn follow_connection(
     }
 }
 
+/// The series of the partitions this node runs, for its `/metrics`: each partition's writer
+/// asked in turn, the cap shared out in that order.
+async fn series_here(queues: Vec<WriterQueue>, cap: usize) -> SeriesSnapshot {
+    let mut here = SeriesSnapshot::default();
+    for queue in queues {
+        let left = cap.saturating_sub(here.exported);
+        let Some(part) = queue
+            .ask(|reply| Message::Series(SeriesRequest { cap: left, reply }))
+            .await
+        else {
+            continue;
+        };
+        here.rules.extend(part.rules);
+        here.exported += part.exported;
+        here.omitted += part.omitted;
+        here.traffic.extend(part.traffic);
+    }
+    here
+}
+
 async fn serve(
     log: IngestLog,
+    local: LocalPartitions,
     registry: Arc<std::sync::Mutex<Store>>,
     mut receiver: mpsc::Receiver<Message>,
     _status: Arc<watch::Sender<Status>>,
@@ -176,7 +213,10 @@ async fn serve(
                 });
             }
             Message::Series(scrape) => {
-                let _ = scrape.reply.send(SeriesSnapshot::default());
+                let queues = local.queues();
+                tokio::spawn(async move {
+                    let _ = scrape.reply.send(series_here(queues, scrape.cap).await);
+                });
             }
             Message::FlushPoints(reply) => {
                 let _ = reply.send(Ok(()));
@@ -210,10 +250,42 @@ async fn serve(
                 }
             }
             Message::Reference(request) => {
-                let _ = request.reply.send(None);
+                let partition = partition_of(&request.model, local.partitions);
+                match local.queue(partition) {
+                    Some(queue) => {
+                        tokio::spawn(async move {
+                            let model = request.model;
+                            let answer = queue
+                                .ask(|reply| Message::Reference(ReferenceRequest { model, reply }))
+                                .await;
+                            if let Some(answer) = answer {
+                                let _ = request.reply.send(answer);
+                            }
+                        });
+                    }
+                    None => {
+                        let _ = request.reply.send(Err(Elsewhere { partition }));
+                    }
+                }
             }
             Message::Drift(request) => {
-                let _ = request.reply.send(None);
+                let partition = partition_of(&request.model, local.partitions);
+                match local.queue(partition) {
+                    Some(queue) => {
+                        tokio::spawn(async move {
+                            let model = request.model;
+                            let answer = queue
+                                .ask(|reply| Message::Drift(DriftRequest { model, reply }))
+                                .await;
+                            if let Some(answer) = answer {
+                                let _ = request.reply.send(answer);
+                            }
+                        });
+                    }
+                    None => {
+                        let _ = request.reply.send(Err(Elsewhere { partition }));
+                    }
+                }
             }
         }
     }

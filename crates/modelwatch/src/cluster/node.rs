@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::partition::{PartitionRun, PartitionSetup};
-use crate::runtime::Status;
+use crate::runtime::{Status, WriterQueue};
 
 /// The lease's life unless told otherwise: a dead node's partitions resume elsewhere within
 /// about this long (plus a tick).
@@ -42,6 +42,47 @@ pub struct Ownership {
     pub nodes: usize,
 }
 
+/// The writers' queues of the partitions this node runs, by partition, and the partition
+/// count: what the node's front asks for state kept in a partition's engine.
+#[derive(Clone, Debug)]
+pub struct LocalPartitions {
+    queues: Arc<Mutex<BTreeMap<u32, WriterQueue>>>,
+    /// The ingest log's partition count.
+    pub partitions: u32,
+}
+
+impl LocalPartitions {
+    /// None yet, of `partitions`.
+    pub fn new(partitions: u32) -> LocalPartitions {
+        LocalPartitions {
+            queues: Arc::new(Mutex::new(BTreeMap::new())),
+            partitions,
+        }
+    }
+
+    /// The queue of `partition`, if it runs here.
+    pub fn queue(&self, partition: u32) -> Option<WriterQueue> {
+        self.queues.lock().ok()?.get(&partition).cloned()
+    }
+
+    /// Every queue here, by partition.
+    pub fn queues(&self) -> Vec<WriterQueue> {
+        self.queues
+            .lock()
+            .map(|queues| queues.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn set(&self, running: &BTreeMap<u32, PartitionRun>) {
+        if let Ok(mut queues) = self.queues.lock() {
+            *queues = running
+                .iter()
+                .map(|(partition, run)| (*partition, run.queue()))
+                .collect();
+        }
+    }
+}
+
 /// The running lease loop.
 #[derive(Debug)]
 pub struct Node {
@@ -59,7 +100,7 @@ impl Node {
     pub async fn start(
         setup: PartitionSetup,
         options: NodeOptions,
-        partitions: u32,
+        local: LocalPartitions,
     ) -> Result<Node, StoreError> {
         let url = setup.store_url.clone();
         let leases = tokio::task::spawn_blocking(move || Leases::open(&url))
@@ -73,7 +114,7 @@ impl Node {
         let task = tokio::spawn(run(
             setup,
             options,
-            partitions,
+            local,
             Arc::new(Mutex::new(leases)),
             ownership_sender,
             stopped,
@@ -116,11 +157,12 @@ async fn on_leases<T: Send + 'static>(
 async fn run(
     setup: PartitionSetup,
     options: NodeOptions,
-    partitions: u32,
+    local: LocalPartitions,
     leases: Arc<Mutex<Leases>>,
     ownership: watch::Sender<Ownership>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let partitions = local.partitions;
     let node = options.node_id.clone();
     let ttl_ms = i64::try_from(options.lease_ttl.as_millis()).unwrap_or(i64::MAX);
     let tick = (options.lease_ttl / 5).max(Duration::from_millis(100));
@@ -228,6 +270,7 @@ async fn run(
             );
             stopping.extend(give_up(&leases, &node, &mut running, lease));
         }
+        local.set(&running);
         publish(&ownership, &running, live_nodes);
         tokio::select! {
             _ = stopped.changed() => break,

@@ -162,6 +162,11 @@ impl PartitionRun {
         self.lease
     }
 
+    /// Its writer's queue.
+    pub fn queue(&self) -> WriterQueue {
+        self.runtime.queue().clone()
+    }
+
     /// Where its writer stands.
     pub fn status(&self) -> watch::Receiver<Status> {
         self.runtime.queue().status()

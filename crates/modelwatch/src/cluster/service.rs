@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::front::Front;
 use super::log::{IngestLog, LogError, LogOptions};
-use super::node::{Node, NodeOptions, Ownership};
+use super::node::{LocalPartitions, Node, NodeOptions, Ownership};
 use super::partition::PartitionSetup;
 use crate::clock::Clock;
 use crate::effects::JobControl;
@@ -107,7 +107,14 @@ impl ClusterService {
         }
         let database = reader.describe();
         let log = IngestLog::connect(cluster.log.clone()).await?;
-        let front = Front::start(log.clone(), registry, &cluster.node.node_id, clock.now());
+        let local = LocalPartitions::new(partitions);
+        let front = Front::start(
+            log.clone(),
+            local.clone(),
+            registry,
+            &cluster.node.node_id,
+            clock.now(),
+        );
         // The node's counters: its routes' and every partition's writer's, one `/metrics`.
         let metrics = Arc::new(Metrics::default());
         let setup = PartitionSetup {
@@ -126,7 +133,7 @@ impl ClusterService {
                 metrics: Some(metrics.clone()),
             },
         };
-        let node = Node::start(setup, cluster.node.clone(), partitions).await?;
+        let node = Node::start(setup, cluster.node.clone(), local).await?;
         let router = server::router(RouterParts {
             config,
             clock,

@@ -267,7 +267,8 @@ fn histogram(histograms: &Histograms) -> HistogramBody {
         (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
         (status = 404, description = "The model has no `[[models]]` entry with drift settings",
             body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering (with Retry-After), or the writer has stopped",
+        (status = 503, description = "Recovering (with Retry-After), the writer has stopped, \
+            or (on a cluster node) the model's partition runs on another node",
             body = openapi::ErrorResponse,
             headers(("Retry-After" = String, description = "Seconds to wait (recovering)"))),
         openapi::ReadErrors
@@ -293,7 +294,8 @@ pub(super) async fn get_drift(
         .await
         .ok_or(ApiError::STOPPED)?;
     match answer {
-        Some(status) => Ok(Json(DriftBody::of(model, status))),
-        None => Err(no_drift(&model)),
+        Ok(Some(status)) => Ok(Json(DriftBody::of(model, status))),
+        Ok(None) => Err(no_drift(&model)),
+        Err(elsewhere) => Err(ApiError::elsewhere(&model, elsewhere)),
     }
 }

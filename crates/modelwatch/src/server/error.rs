@@ -49,6 +49,9 @@ pub(super) enum ApiError {
     /// What the path names does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// What the request asks is held by another node of the cluster.
+    #[error("{0}")]
+    Elsewhere(String),
     /// The request does not fit the state of what it names.
     #[error("{0}")]
     Conflict(String),
@@ -68,6 +71,15 @@ pub(super) const EVENT_TYPES: &str =
 impl ApiError {
     /// The writer has stopped.
     pub(super) const STOPPED: ApiError = ApiError::Refused(Refused::Stopped);
+
+    /// A model whose partition runs on another node of the cluster.
+    pub(super) fn elsewhere(model: &str, elsewhere: crate::runtime::writer::Elsewhere) -> ApiError {
+        ApiError::Elsewhere(format!(
+            "model {model:?} belongs to partition {}, which another node of the cluster runs; \
+             ask that node (its /readyz lists the partitions it runs)",
+            elsewhere.partition
+        ))
+    }
 
     pub(super) fn bad_query(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::BadQuery {
@@ -199,6 +211,7 @@ impl IntoResponse for ApiError {
                 | Refused::Stopped
                 | Refused::StoreFailing(_),
             ) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Elsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -296,6 +309,7 @@ impl ApiError {
             | ApiError::Forbidden { .. }
             | ApiError::NotFound(_)
             | ApiError::Conflict(_)
+            | ApiError::Elsewhere(_)
             | ApiError::Unprocessable(_) => return None,
         })
     }

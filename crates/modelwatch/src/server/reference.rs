@@ -159,8 +159,9 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
         .await
         .ok_or(ApiError::STOPPED)?;
     match answer {
-        Some(in_force) => Ok(ReferenceBody::of(model, in_force)),
-        None => Err(no_drift(&model)),
+        Ok(Some(in_force)) => Ok(ReferenceBody::of(model, in_force)),
+        Ok(None) => Err(no_drift(&model)),
+        Err(elsewhere) => Err(ApiError::elsewhere(&model, elsewhere)),
     }
 }
 
@@ -181,7 +182,8 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
         (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
         (status = 404, description = "The model has no `[[models]]` entry with drift settings",
             body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering (with Retry-After), or the writer has stopped",
+        (status = 503, description = "Recovering (with Retry-After), the writer has stopped, \
+            or (on a cluster node) the model's partition runs on another node",
             body = openapi::ErrorResponse,
             headers(("Retry-After" = String, description = "Seconds to wait (recovering)"))),
         openapi::ReadErrors

@@ -68,7 +68,15 @@ pub struct DriftRequest {
     /// The model.
     pub model: String,
     /// Where the writer answers.
-    pub reply: oneshot::Sender<Option<DriftStatus>>,
+    pub reply: oneshot::Sender<Result<Option<DriftStatus>, Elsewhere>>,
+}
+
+/// The answer of a cluster node's front for state kept in a partition's engine (drift, the
+/// reference in force) when that partition runs on another node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elsewhere {
+    /// The model's partition.
+    pub partition: u32,
 }
 
 /// Which model's drift reference, and where to answer (`None`: no drift settings).
@@ -77,7 +85,7 @@ pub struct ReferenceRequest {
     /// The model.
     pub model: String,
     /// Where the writer answers.
-    pub reply: oneshot::Sender<Option<ReferenceInForce>>,
+    pub reply: oneshot::Sender<Result<Option<ReferenceInForce>, Elsewhere>>,
 }
 
 /// A person's change of a version's status.

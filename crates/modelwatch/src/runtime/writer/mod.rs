@@ -57,8 +57,8 @@ use background::Upkeep;
 pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
 use commit::{Trouble, Waited};
 pub use message::{
-    CommitFailed, DriftRequest, Message, NotStored, ReferenceRequest, RegistryRequest, Request,
-    RetentionReport, RetentionRequest, SeriesRequest, Stored,
+    CommitFailed, DriftRequest, Elsewhere, Message, NotStored, ReferenceRequest, RegistryRequest,
+    Request, RetentionReport, RetentionRequest, SeriesRequest, Stored,
 };
 use recovery::recover;
 use retention::RetentionPass;
@@ -341,12 +341,12 @@ impl Writer<'_> {
                         continue;
                     }
                     Message::Reference(request) => {
-                        let _ =
-                            (request.reply).send(self.engine.reference_in_force(&request.model));
+                        let _ = (request.reply)
+                            .send(Ok(self.engine.reference_in_force(&request.model)));
                         continue;
                     }
                     Message::Drift(request) => {
-                        let _ = (request.reply).send(self.engine.drift_status(&request.model));
+                        let _ = (request.reply).send(Ok(self.engine.drift_status(&request.model)));
                         continue;
                     }
                 };

@@ -229,6 +229,36 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         started.values().all(|&n| n == 1),
         "a job started twice: {started:?}"
     );
+    // What a partition's engine holds is answered by the node that runs it, and named by the
+    // others: model m0's drift (it has no drift settings: 404 there, 503 elsewhere), and its
+    // series on the owner's /metrics.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut owners = Vec::new();
+    for node in [&a, &c, &d] {
+        let mut answer = agent
+            .get(&format!("{}/v1/models/m0/drift", node.base))
+            .call()
+            .unwrap();
+        let status = answer.status().as_u16();
+        let body = answer.body_mut().read_to_string().unwrap();
+        match status {
+            404 => owners.push(node.base.clone()),
+            503 => assert!(body.contains("partition"), "{body}"),
+            other => panic!("drift of m0 on {}: {other} {body}", node.id),
+        }
+    }
+    assert_eq!(owners.len(), 1, "one node runs m0's partition");
+    let metrics = agent
+        .get(&format!("{}/metrics", owners[0]))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(metrics.contains("model=\"m0\""), "{metrics}");
     drop((a, c, d));
 }
 
