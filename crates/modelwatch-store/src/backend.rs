@@ -145,18 +145,6 @@ impl Store {
         }
     }
 
-    /// Opens another store on the same database: for reads beside the committing store.
-    ///
-    /// # Errors
-    ///
-    /// As [`Store::open_at`].
-    pub fn open_again(&self) -> Result<Store, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(store) => Store::open(store.dir()),
-            Backend::Postgres(store) => Store::open_postgres(store.url()),
-        }
-    }
-
     /// Where the store lives: the SQLite file, or the PostgreSQL database as
     /// `host:port/name` (never a password).
     pub fn describe(&self) -> String {

@@ -144,11 +144,6 @@ impl SqliteStore {
         &self.path
     }
 
-    /// The data directory holding the database file.
-    pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-
     /// Writes a batch in one transaction: all of it, or nothing. Its series points go to
     /// memory once it is committed, for the next [`Store::flush_points`](crate::Store::flush_points).
     ///
@@ -219,23 +214,9 @@ impl SqliteStore {
                 return Err(error);
             }
         };
-        for (model, version) in learned.versions {
-            known.entry(model).or_default().insert(version);
-        }
+        learned.teach(&mut known);
         self.known_versions = Some(known);
-        // Points follow on from the inputs before: a store behind (after a crash) reads them
-        // back from the inputs when it next flushes.
-        if self.points.through() == last_seq {
-            for record in &batch.records {
-                self.points.add(record.seq, &record.input);
-            }
-            for output in &batch.outputs {
-                if let Output::Quality(point) = output {
-                    self.points
-                        .add_values(point.seq, &point.model, point.at, &point.metrics);
-                }
-            }
-        }
+        self.points.add_committed(batch, last_seq);
         Ok(Committed {
             written,
             last_seq: new_last(batch, last_seq),

@@ -110,6 +110,15 @@ pub(crate) struct Learned {
     pub(crate) versions: Vec<(String, String)>,
 }
 
+impl Learned {
+    /// Adds the versions learned to `known`, once the commit that registered them succeeded.
+    pub(crate) fn teach(self, known: &mut HashMap<String, HashSet<String>>) {
+        for (model, version) in self.versions {
+            known.entry(model).or_default().insert(version);
+        }
+    }
+}
+
 /// The writes a commit's effects make, on one backend's transaction: [`write_effects`]
 /// decides what to write (the same on every backend) and calls these to write it.
 pub(crate) trait EffectWrites {

@@ -51,13 +51,11 @@ impl PgStore {
         if written.is_ok()
             && let Some(known) = known.as_mut()
         {
-            for (model, version) in learned.versions {
-                known.entry(model).or_default().insert(version);
-            }
+            learned.teach(known);
         }
         self.known_versions = known;
         let (written, last_seq) = written?;
-        self.points_committed(batch, last_seq);
+        self.points.add_committed(batch, last_seq);
         Ok(Committed {
             written,
             last_seq: new_last(batch, last_seq),

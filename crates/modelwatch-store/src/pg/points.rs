@@ -11,12 +11,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use modelwatch_engine::{ModelId, Output, Timestamp};
+use modelwatch_engine::{ModelId, Timestamp};
 use postgres::{Client, GenericClient, Transaction};
 
 use super::PgStore;
 use crate::points::{PendingPoints, Plan, PointsStep, chunk_rows, read_values, sql_seq};
-use crate::{Batch, MAX_REPLAY_PAGE, POINTS_PER_FLUSH, StoreError};
+use crate::{MAX_REPLAY_PAGE, POINTS_PER_FLUSH, StoreError};
 
 /// The pending points of a store just opened on `partition`: none, the partition's watermark,
 /// and the series a flush in steps wrote past it before.
@@ -144,24 +144,6 @@ impl PgStore {
     /// As the SQLite store's method of the same name: the partition's watermark.
     pub fn points_watermark(&self) -> u64 {
         self.points.stored_through()
-    }
-
-    /// What [`PgStore::commit`] does with a committed batch's points: they go to memory,
-    /// when the memory follows on from the inputs before the batch (`last_seq_before`); a
-    /// store behind (after a crash) reads them back from the inputs when it next flushes.
-    pub(crate) fn points_committed(&mut self, batch: &Batch, last_seq_before: u64) {
-        if self.points.through() != last_seq_before {
-            return;
-        }
-        for record in &batch.records {
-            self.points.add(record.seq, &record.input);
-        }
-        for output in &batch.outputs {
-            if let Output::Quality(point) = output {
-                self.points
-                    .add_values(point.seq, &point.model, point.at, &point.metrics);
-            }
-        }
     }
 
     /// As the SQLite store's method of the same name: reads back the points of the

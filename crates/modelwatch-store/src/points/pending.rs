@@ -98,6 +98,24 @@ fn series_hash(model: &ModelId, metric: &str) -> u64 {
 }
 
 impl PendingPoints {
+    /// Takes the points of a batch that just committed: its inputs' metric values and its
+    /// quality outputs' values, when memory follows on from the inputs before it
+    /// (`last_seq_before`). A store behind (after a crash) reads them back from the inputs
+    /// when it next flushes instead. Both backends call it once their commit succeeded.
+    pub(crate) fn add_committed(&mut self, batch: &crate::Batch, last_seq_before: u64) {
+        if self.through() != last_seq_before {
+            return;
+        }
+        for record in &batch.records {
+            self.add(record.seq, &record.input);
+        }
+        for output in &batch.outputs {
+            if let modelwatch_engine::Output::Quality(point) = output {
+                self.add_values(point.seq, &point.model, point.at, &point.metrics);
+            }
+        }
+    }
+
     /// Nothing pending, with the database's watermark at `stored_through`.
     pub(crate) fn at(stored_through: u64) -> PendingPoints {
         PendingPoints {

@@ -258,12 +258,7 @@ async fn serve(
     out: &mut dyn Write,
 ) -> Result<()> {
     let authenticated = auth.enabled();
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
+    let (listener, local) = bind(args.listen).await?;
     let options = service_options(args, auth, local);
     let where_ = match location {
         StoreLocation::Directory(dir) => dir.display().to_string(),
@@ -275,16 +270,7 @@ async fn serve(
         .with_context(|| format!("cannot start the service on {where_}"))?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     writeln!(out, "storing in {}", service.store_description())?;
-    writeln!(out, "listening on http://{local}")?;
-    if authenticated {
-        writeln!(
-            out,
-            "authentication: bearer tokens on /v1 (/healthz, /readyz, /metrics open)"
-        )?;
-    } else {
-        writeln!(out, "authentication: off (no tokens configured)")?;
-    }
-    out.flush()?;
+    print_listening(out, local, authenticated)?;
 
     let status = service.status();
     let shutdown = {
@@ -329,6 +315,35 @@ async fn serve(
     served?;
     writeln!(out, "stopped")?;
     Ok(())
+}
+
+/// Binds the listening socket: the listener and the address it took (port 0 picks one).
+pub(super) async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    Ok((listener, local))
+}
+
+/// The banner's last lines: where it listens and how it authenticates.
+pub(super) fn print_listening(
+    out: &mut dyn Write,
+    local: SocketAddr,
+    authenticated: bool,
+) -> std::io::Result<()> {
+    writeln!(out, "listening on http://{local}")?;
+    if authenticated {
+        writeln!(
+            out,
+            "authentication: bearer tokens on /v1 (/healthz, /readyz, /metrics open)"
+        )?;
+    } else {
+        writeln!(out, "authentication: off (no tokens configured)")?;
+    }
+    out.flush()
 }
 
 /// Waits for recovery to end: the ready status, or `None` if it failed.

@@ -16,7 +16,7 @@ use modelwatch::server::auth::Auth;
 use modelwatch::{Config, SystemClock};
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::serve::{ServeArgs, service_options};
+use super::serve::{ServeArgs, bind, print_listening, service_options};
 
 /// The flags of a cluster node.
 #[derive(Debug, Args)]
@@ -59,15 +59,12 @@ pub(super) async fn serve(
     if node_id.is_empty() || node_id.len() > 200 || node_id.chars().any(char::is_whitespace) {
         bail!("--node-id {node_id:?}: give 1 to 200 characters without spaces");
     }
+    // Shown without any password it holds, as the store's URL is.
+    let log_shown = modelwatch_store::pg::redact(log_url);
     if !log_url.starts_with("nats://") {
-        bail!("--log {log_url:?}: give a NATS URL, nats://host:port");
+        bail!("--log {log_shown:?}: give a NATS URL, nats://host:port");
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
+    let (listener, local) = bind(args.listen).await?;
     let authenticated = auth.enabled();
     let options = service_options(args, auth, local);
     let service = ClusterService::start(
@@ -91,7 +88,7 @@ pub(super) async fn serve(
     .await
     .with_context(|| {
         format!(
-            "cannot start node {node_id} on {} and {log_url}",
+            "cannot start node {node_id} on {} and {log_shown}",
             modelwatch_store::pg::redact(store_url)
         )
     })?;
@@ -99,20 +96,11 @@ pub(super) async fn serve(
     writeln!(out, "storing in {}", service.store_description())?;
     writeln!(
         out,
-        "ingest log {log_url} stream {} with {} partitions",
+        "ingest log {log_shown} stream {} with {} partitions",
         cluster.log_stream, cluster.partitions
     )?;
     writeln!(out, "node {node_id}")?;
-    writeln!(out, "listening on http://{local}")?;
-    if authenticated {
-        writeln!(
-            out,
-            "authentication: bearer tokens on /v1 (/healthz, /readyz, /metrics open)"
-        )?;
-    } else {
-        writeln!(out, "authentication: off (no tokens configured)")?;
-    }
-    out.flush()?;
+    print_listening(out, local, authenticated)?;
     let shutdown = async move {
         tokio::select! {
             result = tokio::signal::ctrl_c() => {

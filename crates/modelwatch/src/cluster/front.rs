@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use modelwatch_engine::Timestamp;
 use modelwatch_store::Store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::log::{IngestLog, partition_of};
@@ -150,6 +150,27 @@ async fn follow_connection(
     }
 }
 
+/// Asks the writer of `model`'s partition, if it runs here, and passes its answer on;
+/// answers [`Elsewhere`] when another node runs it. A writer that stopped meanwhile answers
+/// nothing (the route says so).
+fn ask_partition<T: Send + 'static>(
+    local: &LocalPartitions,
+    model: String,
+    reply: oneshot::Sender<Result<T, Elsewhere>>,
+    message: impl FnOnce(String, oneshot::Sender<Result<T, Elsewhere>>) -> Message + Send + 'static,
+) {
+    let partition = partition_of(&model, local.partitions);
+    let Some(queue) = local.queue(partition) else {
+        let _ = reply.send(Err(Elsewhere { partition }));
+        return;
+    };
+    tokio::spawn(async move {
+        if let Some(answer) = queue.ask(|inner| message(model, inner)).await {
+            let _ = reply.send(answer);
+        }
+    });
+}
+
 /// The series of the partitions this node runs, for its `/metrics`: each partition's writer
 /// asked in turn, the cap shared out in that order.
 async fn series_here(queues: Vec<WriterQueue>, cap: usize) -> SeriesSnapshot {
@@ -250,42 +271,14 @@ async fn serve(
                 }
             }
             Message::Reference(request) => {
-                let partition = partition_of(&request.model, local.partitions);
-                match local.queue(partition) {
-                    Some(queue) => {
-                        tokio::spawn(async move {
-                            let model = request.model;
-                            let answer = queue
-                                .ask(|reply| Message::Reference(ReferenceRequest { model, reply }))
-                                .await;
-                            if let Some(answer) = answer {
-                                let _ = request.reply.send(answer);
-                            }
-                        });
-                    }
-                    None => {
-                        let _ = request.reply.send(Err(Elsewhere { partition }));
-                    }
-                }
+                ask_partition(&local, request.model, request.reply, |model, reply| {
+                    Message::Reference(ReferenceRequest { model, reply })
+                });
             }
             Message::Drift(request) => {
-                let partition = partition_of(&request.model, local.partitions);
-                match local.queue(partition) {
-                    Some(queue) => {
-                        tokio::spawn(async move {
-                            let model = request.model;
-                            let answer = queue
-                                .ask(|reply| Message::Drift(DriftRequest { model, reply }))
-                                .await;
-                            if let Some(answer) = answer {
-                                let _ = request.reply.send(answer);
-                            }
-                        });
-                    }
-                    None => {
-                        let _ = request.reply.send(Err(Elsewhere { partition }));
-                    }
-                }
+                ask_partition(&local, request.model, request.reply, |model, reply| {
+                    Message::Drift(DriftRequest { model, reply })
+                });
             }
         }
     }

@@ -45,7 +45,7 @@ pub enum LogError {
     /// NATS could not be reached.
     #[error("cannot connect to NATS at {url}: {message}")]
     Connect {
-        /// The server.
+        /// The server (any password in its URL replaced by `***`).
         url: String,
         /// Why.
         message: String,
@@ -146,7 +146,7 @@ impl IngestLog {
             .connect(options.url.as_str())
             .await
             .map_err(|error| LogError::Connect {
-                url: options.url.clone(),
+                url: modelwatch_store::pg::redact(&options.url),
                 message: error.to_string(),
             })?;
         let context = jetstream::new(client.clone());
@@ -193,11 +193,6 @@ impl IngestLog {
     /// How the log is laid out.
     pub fn options(&self) -> &LogOptions {
         &self.options
-    }
-
-    /// Whether the connection to NATS is up.
-    pub fn is_connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// Follows whether the connection to NATS is up.

@@ -14,6 +14,6 @@ mod service;
 
 pub use front::Front;
 pub use log::{IngestLog, LogError, LogMessage, LogOptions, input_model, partition_of};
-pub use node::{DEFAULT_LEASE_TTL, LocalPartitions, Node, NodeOptions, Ownership};
+pub use node::{LocalPartitions, Node, NodeOptions, Ownership};
 pub use partition::{PartitionError, PartitionRun, PartitionSetup};
 pub use service::{ClusterError, ClusterOptions, ClusterService};

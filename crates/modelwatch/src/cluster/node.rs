@@ -18,10 +18,6 @@ use tokio::task::JoinHandle;
 use super::partition::{PartitionRun, PartitionSetup};
 use crate::runtime::{Status, WriterQueue};
 
-/// The lease's life unless told otherwise: a dead node's partitions resume elsewhere within
-/// about this long (plus a tick).
-pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(5);
-
 /// What the node is and how it holds leases.
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
