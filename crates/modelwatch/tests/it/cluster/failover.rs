@@ -1,7 +1,8 @@
 //! The failover test: three nodes and three concurrent clients; one node is killed with
 //! SIGKILL mid-run and a fourth joins. Every acknowledged event is committed exactly once;
 //! each partition's stored alerts and decisions are what `modelwatch replay --format json`
-//! gives for its inputs in the stream's order; one job starts per granted retrain; no
+//! gives for its inputs in the stream's order; one job per granted retrain, started at most
+//! once (and surely, but for a job the killed node had just started); no
 //! delivery is sent twice, but for a send in flight on the killed node when it died, which
 //! the next owner repeats once (same id) and the store counts in doubt.
 
@@ -188,13 +189,25 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
     // Every send was read by the receiver before its success was committed; the receiver
     // reports a request just after answering it, so await the distinct ones, then take
     // whatever else it read.
+    //
+    // A job starts at most once: its start is committed before its trainer is called, so a
+    // job of b's partitions that b started may never have reached the trainer (b died between
+    // the two; the next owner waits for it until its deadline). Every other job reaches it.
+    let b_list = b_partitions
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let certain_jobs = with_db(&url, move |db| {
+        count(
+            db,
+            &format!("SELECT count(*) FROM jobs WHERE partition NOT IN ({b_list})"),
+        )
+    });
     let mut sent: BTreeMap<String, usize> = BTreeMap::new();
     let mut started: BTreeMap<String, usize> = BTreeMap::new();
-    let mut distinct = 0;
-    while distinct < deliveries + jobs {
-        if tally(&mut sent, &mut started, receiver.next(60)) {
-            distinct += 1;
-        }
+    while (sent.len() as i64) < deliveries || (started.len() as i64) < certain_jobs {
+        tally(&mut sent, &mut started, receiver.next(60));
     }
     while let Some(request) = receiver.try_next() {
         tally(&mut sent, &mut started, request);
@@ -224,7 +237,11 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         in_doubt.len() <= b_partitions.len(),
         "more sends in doubt than the one under way on each of b's partitions: {in_doubt:?}"
     );
-    assert_eq!(started.len() as i64, jobs, "every job started");
+    assert!(
+        (certain_jobs..=jobs).contains(&(started.len() as i64)),
+        "jobs started: {} of {jobs} ({certain_jobs} outside b's partitions)",
+        started.len()
+    );
     assert!(
         started.values().all(|&n| n == 1),
         "a job started twice: {started:?}"
@@ -262,13 +279,12 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
     drop((a, c, d));
 }
 
-/// Counts a request to the webhook or the trainer by its idempotency key; true when the key
-/// is new.
+/// Counts a request to the webhook or the trainer by its idempotency key.
 fn tally(
     sent: &mut BTreeMap<String, usize>,
     started: &mut BTreeMap<String, usize>,
     request: crate::receiver::Received,
-) -> bool {
+) {
     let key = request.headers["idempotency-key"].clone();
     let seen = match request.path.as_str() {
         "/hook" => sent.entry(key).or_default(),
@@ -276,7 +292,6 @@ fn tally(
         other => panic!("unexpected request to {other}"),
     };
     *seen += 1;
-    *seen == 1
 }
 
 fn id_of(output: &str) -> String {
