@@ -190,24 +190,34 @@ impl Browser {
         self.command("POST", &format!("/element/{id}/click"), &json!({}));
     }
 
-    /// Types `text` into the first element matching `css`.
+    /// Types `text` into the first element matching `css`. The page may render the element
+    /// again between finding it and typing (the console redraws a form when an answer
+    /// arrives): a stale element is found again, a few times at most.
     pub fn type_into(&self, css: &str, text: &str) {
-        let found = self.command(
-            "POST",
-            "/element",
-            &json!({"using": "css selector", "value": css}),
-        );
-        let id = found
-            .as_object()
-            .and_then(|object| object.values().next())
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_string();
-        self.command(
-            "POST",
-            &format!("/element/{id}/value"),
-            &json!({"text": text}),
-        );
+        for _ in 0..5 {
+            let found = self.command(
+                "POST",
+                "/element",
+                &json!({"using": "css selector", "value": css}),
+            );
+            let id = found
+                .as_object()
+                .and_then(|object| object.values().next())
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_string();
+            let url = format!(
+                "{}/session/{}/element/{id}/value",
+                self.driver.base, self.session
+            );
+            let value = post_json(&self.agent, &url, &json!({"text": text}))["value"].clone();
+            match value.get("error").and_then(Value::as_str) {
+                None => return,
+                Some("stale element reference") => continue,
+                Some(_) => panic!("WebDriver POST {url} failed: {value}"),
+            }
+        }
+        panic!("{css} went stale five times in a row");
     }
 
     /// The browser's log entries at level SEVERE since the last call (console errors, failed
