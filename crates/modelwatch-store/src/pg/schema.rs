@@ -262,6 +262,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_by_model ON audit (model, pos);
     ",
+    // 2: the commit records of requests spanning partitions of the ingest log, and where
+    // each node answers HTTP (for requests forwarded to the node running a partition).
+    "
+    CREATE TABLE log_requests (
+        request TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('commit', 'abort')),
+        partitions INTEGER[] NOT NULL,
+        seqs BIGINT[] NOT NULL,
+        decided_at BIGINT NOT NULL,
+        PRIMARY KEY (request, attempt)
+    );
+
+    ALTER TABLE nodes ADD COLUMN address TEXT;
+    ",
 ];
 
 /// What the migration found: the version before it, and whether it is newer than this build.
