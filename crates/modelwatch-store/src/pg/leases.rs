@@ -11,11 +11,9 @@
 
 use postgres::NoTls;
 
-use super::{describe, off_runtime, redact};
+use super::{NOW_MS, describe, off_runtime, redact};
 use crate::StoreError;
 
-/// Milliseconds since the epoch on PostgreSQL's clock.
-const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
 
 /// A lease held: the partition and its epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,7 +13,8 @@
 //! `query.rs` (listings of outputs), `points.rs` and `points_read.rs` (series points),
 //! `snapshots.rs`,
 //! `retention.rs`, `registry.rs`, `outbox.rs` (deliveries and jobs; `effects.rs`: the rows a
-//! commit's outputs and effect updates write).
+//! commit's outputs and effect updates write), `leases.rs` (membership and partition
+//! ownership), `requests.rs` (commit records of requests spanning partitions).
 
 mod batch_rows;
 mod commit;
@@ -25,6 +26,7 @@ mod points;
 mod points_read;
 mod query;
 mod registry;
+mod requests;
 mod retention;
 mod schema;
 mod snapshots;
@@ -37,7 +39,11 @@ use postgres::{Client, NoTls};
 use crate::StoreError;
 use crate::points::PendingPoints;
 pub use leases::{Lease, LeaseRow, Leases};
+pub use requests::{Decision, RequestAttempt};
 pub use schema::PG_SCHEMA_VERSION;
+
+/// Milliseconds since the epoch on PostgreSQL's clock (the one clock every node agrees on).
+pub(crate) const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
 
 /// A partition's lease, as the writer holds it: every write checks that `epoch` is still the
 /// stored one.

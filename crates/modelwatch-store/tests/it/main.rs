@@ -11,6 +11,7 @@ mod outbox;
 mod points;
 mod queries;
 mod read_back;
+mod requests;
 mod retention;
 mod snapshots;
 mod write_failures;
