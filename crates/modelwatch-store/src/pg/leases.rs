@@ -14,7 +14,6 @@ use postgres::NoTls;
 use super::{NOW_MS, describe, off_runtime, redact};
 use crate::StoreError;
 
-
 /// A lease held: the partition and its epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Lease {

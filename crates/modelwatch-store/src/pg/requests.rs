@@ -15,7 +15,6 @@
 use super::{NOW_MS, PgStore};
 use crate::StoreError;
 
-
 /// How long an abandoned request's record is kept.
 const ABORTS_KEPT_MS: i64 = 24 * 3600 * 1000;
 

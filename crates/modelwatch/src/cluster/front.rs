@@ -2,7 +2,8 @@
 //! speak to a [`WriterQueue`] as on a single node; here its messages are served so:
 //!
 //! - inputs (events, traffic, retrain requests, reference uploads) are published to the
-//!   ingest log, and the request is answered once JetStream acknowledged all of them; the
+//!   ingest log, and the request is answered once JetStream acknowledged all of them (and,
+//!   for a request spanning partitions, once it is committed whole: `spanning.rs`); the
 //!   partition that owns their model commits them, on whichever node runs it;
 //! - a registry change is one transaction on PostgreSQL, as the single node's writer does it;
 //! - reads of series points see what the partitions have written (there is no writer here
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use super::log::{IngestLog, partition_of};
 use super::node::LocalPartitions;
+use super::spanning::{self, Decisions};
 use crate::runtime::metrics::SeriesSnapshot;
 use crate::runtime::writer::{
     CommitFailed, DriftRequest, Elsewhere, Message, NotStored, ReferenceRequest, SeriesRequest,
@@ -33,6 +35,9 @@ use crate::runtime::{Status, WriterQueue};
 
 /// Requests that may wait for the front.
 const QUEUE: usize = 1_024;
+
+/// How often the front deletes the commit records nobody can ask for again.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The running front.
 #[derive(Debug)]
@@ -48,10 +53,12 @@ impl Front {
     ///
     /// `local` is what the node runs: the front answers for those partitions' engines (their
     /// series on `/metrics`, drift and references) and names the partition of any other.
+    /// `decisions` holds the commit records of requests spanning partitions.
     pub fn start(
         log: IngestLog,
         local: LocalPartitions,
         registry: Store,
+        decisions: Decisions,
         node_id: &str,
         started: Timestamp,
     ) -> Front {
@@ -64,8 +71,10 @@ impl Front {
         let ids = Arc::new(RequestIds::new(node_id, started));
         let status_sender = Arc::new(status_sender);
         tokio::spawn(follow_connection(log.connected(), status_sender.clone()));
+        tokio::spawn(forget_decided(decisions.clone(), status_sender.clone()));
         let task = tokio::spawn(serve(
             log,
+            decisions,
             local,
             Arc::new(std::sync::Mutex::new(registry)),
             receiver,
@@ -150,6 +159,22 @@ async fn follow_connection(
     }
 }
 
+/// Deletes, every [`FORGET_EVERY`], the commit records nobody can ask for again; ends with
+/// the front.
+async fn forget_decided(decisions: Decisions, status: Arc<watch::Sender<Status>>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(tokio::time::Instant::now() + FORGET_EVERY) => {}
+            () = status.closed() => return,
+        }
+        match decisions.forget().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::debug!(forgotten, "Forgot decided requests."),
+            Err(error) => tracing::warn!(error = %error, "Cannot forget decided requests."),
+        }
+    }
+}
+
 /// Asks the writer of `model`'s partition, if it runs here, and passes its answer on;
 /// answers [`Elsewhere`] when another node runs it. A writer that stopped meanwhile answers
 /// nothing (the route says so).
@@ -193,6 +218,7 @@ async fn series_here(queues: Vec<WriterQueue>, cap: usize) -> SeriesSnapshot {
 
 async fn serve(
     log: IngestLog,
+    decisions: Decisions,
     local: LocalPartitions,
     registry: Arc<std::sync::Mutex<Store>>,
     mut receiver: mpsc::Receiver<Message>,
@@ -202,21 +228,23 @@ async fn serve(
     while let Some(message) = receiver.recv().await {
         match message {
             Message::Events(request) => {
-                let log = log.clone();
+                let (log, decisions) = (log.clone(), decisions.clone());
                 // A client's key makes a retried request the same messages (stored once).
-                let id = match &request.idempotency_key {
-                    Some(key) => format!("key-{key}"),
-                    None => ids.next(),
+                let (id, keyed) = match &request.idempotency_key {
+                    Some(key) => (format!("key-{key}"), true),
+                    None => (ids.next(), false),
                 };
                 tokio::spawn(async move {
-                    let accepted = log
-                        .publish(
-                            &id,
-                            request.inputs,
-                            request.received_at,
-                            request.actor.as_deref(),
-                        )
-                        .await;
+                    let accepted = spanning::publish_request(
+                        &log,
+                        &decisions,
+                        &id,
+                        keyed,
+                        request.inputs,
+                        request.received_at,
+                        request.actor.as_deref(),
+                    )
+                    .await;
                     let answer = match accepted {
                         Ok(accepted) => Ok(Stored {
                             accepted,

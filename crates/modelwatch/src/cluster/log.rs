@@ -5,10 +5,11 @@
 //!
 //! A request's inputs are published as one message per partition they fall in (in the
 //! common case, one model per request: one message), each with a `Nats-Msg-Id` derived from
-//! the request, so that a publish retried after a lost acknowledgement is stored once. The
-//! request is answered 202 only after JetStream acknowledged every message of it.
-//! A message carries the inputs' wire forms (one a line, as the store keeps them), the time
-//! the accepting node received them, and who asked.
+//! the request, so that a publish retried after a lost acknowledgement is stored once.
+//! The messages of a request spanning several partitions are its *parts*: they carry the
+//! request and its attempt, and are processed only once the request is committed whole
+//! (`spanning.rs`). A message carries the inputs' wire forms (one a line, as the store keeps
+//! them), the time the accepting node received them, and who asked.
 
 use std::time::Duration;
 
@@ -16,11 +17,16 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer, stream};
 use futures_util::StreamExt;
 use modelwatch_engine::{Input, Timestamp};
+use modelwatch_store::pg::RequestAttempt;
 
 /// The header carrying the receive time (nanoseconds since the epoch).
 const RECEIVED_AT: &str = "Modelwatch-Received-At";
 /// The header carrying the name of the token that asked, when a person's request did.
 const ACTOR: &str = "Modelwatch-Actor";
+/// The header naming the request a part belongs to, when the request spans partitions.
+const REQUEST: &str = "Modelwatch-Request";
+/// The header carrying the attempt of that request the part was published under.
+const ATTEMPT: &str = "Modelwatch-Attempt";
 
 /// How long JetStream remembers message ids to drop a retried publish (NATS's default is
 /// two minutes; a retry may come later than that after a long outage).
@@ -73,6 +79,19 @@ pub enum LogError {
         /// The server's limit.
         limit: usize,
     },
+    /// The commit record of a request spanning partitions could not be read or written.
+    #[error("cannot record whether the request is committed (PostgreSQL): {0}")]
+    Decision(String),
+    /// Every attempt at a request spanning partitions was abandoned by a partition that
+    /// waited too long for it to be committed: none of its inputs is processed.
+    #[error(
+        "the request spans partitions and was abandoned {attempts} times by a partition that \
+         waited too long for it to be committed; none of its inputs is stored: retry"
+    )]
+    Abandoned {
+        /// Attempts made.
+        attempts: u32,
+    },
     /// An input could not be written in its wire form.
     #[error("cannot encode an input for the log: {0}")]
     Encode(serde_json::Error),
@@ -99,6 +118,17 @@ pub struct LogMessage {
     pub received_at: Timestamp,
     /// Who asked, when a person's request did.
     pub actor: Option<String>,
+    /// The request and attempt it is a part of, when its request spans partitions.
+    pub spanning: Option<RequestAttempt>,
+}
+
+/// A request's inputs of one partition, encoded for the log.
+#[derive(Clone, Debug)]
+pub struct Part {
+    /// The partition.
+    pub partition: u32,
+    /// The inputs' wire forms, one a line.
+    pub body: bytes::Bytes,
 }
 
 /// The connected log.
@@ -205,67 +235,92 @@ impl IngestLog {
         partition_of(model, self.options.partitions)
     }
 
-    /// Publishes `inputs` as one message per partition, with ids `<request>.<partition>`,
-    /// and returns once JetStream acknowledged every one of them.
+    /// Splits `inputs` by partition (in order of first appearance) and encodes each part.
     ///
     /// # Errors
     ///
-    /// [`LogError::TooLarge`] before anything is published; [`LogError::JetStream`] when a
-    /// publish failed or went unacknowledged. Then the messages acknowledged before stay in
-    /// the log (see docs/cluster.md: a request whose models span partitions is published
-    /// message by message; a retry with the same `Idempotency-Key` stores the rest once).
-    pub async fn publish(
-        &self,
-        request: &str,
-        inputs: Vec<Input>,
-        received_at: Timestamp,
-        actor: Option<&str>,
-    ) -> Result<usize, LogError> {
-        let accepted = inputs.len();
-        let mut parts: Vec<(u32, Vec<Input>)> = Vec::new();
+    /// [`LogError::Encode`], or [`LogError::TooLarge`] when a part exceeds what the server
+    /// takes.
+    pub fn parts(&self, inputs: Vec<Input>) -> Result<Vec<Part>, LogError> {
+        let mut split: Vec<(u32, Vec<Input>)> = Vec::new();
         for input in inputs {
             let partition = self.partition_of(input_model(&input));
-            match parts.iter_mut().find(|(p, _)| *p == partition) {
+            match split.iter_mut().find(|(p, _)| *p == partition) {
                 Some((_, part)) => part.push(input),
-                None => parts.push((partition, vec![input])),
+                None => split.push((partition, vec![input])),
             }
         }
         let limit = self.client.server_info().max_payload;
-        let mut bodies = Vec::with_capacity(parts.len());
-        for (partition, part) in &parts {
-            let text = modelwatch_store::encode_inputs(part).map_err(LogError::Encode)?;
+        let mut parts = Vec::with_capacity(split.len());
+        for (partition, part) in split {
+            let text = modelwatch_store::encode_inputs(&part).map_err(LogError::Encode)?;
             if limit > 0 && text.len() > limit {
                 return Err(LogError::TooLarge {
-                    partition: *partition,
+                    partition,
                     bytes: text.len(),
                     limit,
                 });
             }
-            bodies.push((*partition, text));
+            parts.push(Part {
+                partition,
+                body: text.into(),
+            });
         }
-        let mut acks = Vec::with_capacity(bodies.len());
-        for (partition, text) in bodies {
+        Ok(parts)
+    }
+
+    /// Publishes `parts` and returns, once JetStream acknowledged every one, each part's
+    /// partition and stream sequence (a part stored before, by an earlier publish with the
+    /// same id, gives the sequence it was stored at). Message ids are `<request>.<partition>`,
+    /// or `<request>.<attempt>.<partition>` for the parts of a request spanning partitions.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::JetStream`] when a publish failed or went unacknowledged. The messages
+    /// acknowledged before stay in the log: a single-partition request is one message, and
+    /// the parts of a spanning one are processed only once it is committed.
+    pub async fn publish(
+        &self,
+        request: &str,
+        spanning: Option<&RequestAttempt>,
+        parts: &[Part],
+        received_at: Timestamp,
+        actor: Option<&str>,
+    ) -> Result<Vec<(u32, u64)>, LogError> {
+        let mut acks = Vec::with_capacity(parts.len());
+        for part in parts {
             let mut headers = HeaderMap::new();
             headers.insert(RECEIVED_AT, received_at.as_nanos().to_string().as_str());
             if let Some(actor) = actor {
                 headers.insert(ACTOR, actor);
             }
+            let id = match spanning {
+                Some(spanning) => {
+                    headers.insert(REQUEST, spanning.request.as_str());
+                    headers.insert(ATTEMPT, spanning.attempt.to_string().as_str());
+                    format!("{request}.{}.{}", spanning.attempt, part.partition)
+                }
+                None => format!("{request}.{}", part.partition),
+            };
             let message = jetstream::message::PublishMessage::build()
-                .payload(text.into())
+                .payload(part.body.clone())
                 .headers(headers)
-                .message_id(format!("{request}.{partition}"));
+                .message_id(id);
             let ack = self
                 .context
-                .send_publish(self.subject(partition), message)
+                .send_publish(self.subject(part.partition), message)
                 .await
                 .map_err(|error| self.jetstream("publishing", error))?;
-            acks.push(ack);
+            acks.push((part.partition, ack));
         }
-        for ack in acks {
-            ack.await
+        let mut stored = Vec::with_capacity(acks.len());
+        for (partition, ack) in acks {
+            let ack = ack
+                .await
                 .map_err(|error| self.jetstream("awaiting an acknowledgement", error))?;
+            stored.push((partition, ack.sequence));
         }
-        Ok(accepted)
+        Ok(stored)
     }
 
     /// The messages of `partition` after stream sequence `after`, in order, for as long as
@@ -338,11 +393,21 @@ fn decode(partition: u32, message: &jetstream::Message) -> Result<LogMessage, Lo
     let text = std::str::from_utf8(&message.payload)
         .map_err(|error| corrupt(format!("not UTF-8: {error}")))?;
     let inputs = modelwatch_store::decode_inputs(text).map_err(corrupt)?;
+    let spanning = match header(REQUEST) {
+        None => None,
+        Some(request) => {
+            let attempt = header(ATTEMPT)
+                .and_then(|text| text.parse::<u32>().ok())
+                .ok_or_else(|| corrupt(format!("{REQUEST} without a numeric {ATTEMPT}")))?;
+            Some(RequestAttempt { request, attempt })
+        }
+    };
     Ok(LogMessage {
         seq,
         inputs,
         received_at,
         actor: header(ACTOR),
+        spanning,
     })
 }
 

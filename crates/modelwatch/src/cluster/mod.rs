@@ -6,14 +6,17 @@
 //! - `node.rs`: [`Node`], the lease loop: this node's share of the partitions.
 //! - `partition.rs`: [`PartitionRun`], one partition run here under its lease.
 //! - `service.rs`: [`ClusterService`], a node: routes, front and lease loop together.
+//! - `spanning.rs`: requests spanning partitions, published whole or not at all.
 mod front;
 mod log;
 mod node;
 mod partition;
 mod service;
+mod spanning;
 
 pub use front::Front;
-pub use log::{IngestLog, LogError, LogMessage, LogOptions, input_model, partition_of};
+pub use log::{IngestLog, LogError, LogMessage, LogOptions, Part, input_model, partition_of};
 pub use node::{LocalPartitions, Node, NodeOptions, Ownership};
 pub use partition::{PartitionError, PartitionRun, PartitionSetup};
 pub use service::{ClusterError, ClusterOptions, ClusterService};
+pub use spanning::{DECISION_WAIT, Decisions, ORPHAN_AGE, publish_request};

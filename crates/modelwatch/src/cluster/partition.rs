@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::log::{IngestLog, LogMessage};
+use super::spanning::{self, Decisions, Settled};
 use crate::clock::Clock;
 use crate::effects::{Effects, EffectsSetup};
 use crate::runtime::{Refused, Runtime, RuntimeOptions, Status, WriterQueue};
@@ -137,10 +138,13 @@ impl PartitionRun {
         );
         let (stop, stopped) = watch::channel(false);
         let reader = tokio::spawn(read_log(
-            setup.log.clone(),
-            queue,
-            reader_store,
-            partition,
+            Reader {
+                log: setup.log.clone(),
+                queue,
+                decisions: Decisions::new(reader_store),
+                clock: setup.clock.clone(),
+                partition,
+            },
             stopped,
         ));
         tracing::info!(
@@ -192,45 +196,37 @@ impl PartitionRun {
     }
 }
 
+/// What reads a partition's messages.
+struct Reader {
+    log: IngestLog,
+    queue: WriterQueue,
+    /// The partition's log position, and the commit records of its parts.
+    decisions: Decisions,
+    clock: Arc<dyn Clock>,
+    partition: u32,
+}
+
 /// Reads the partition's messages and commits them in order until told to stop or the
 /// writer stops for good; after a failed read or commit, waits for the writer to be ready
 /// again and reads on from what the store committed.
-async fn read_log(
-    log: IngestLog,
-    queue: WriterQueue,
-    store: Store,
-    partition: u32,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let store = Arc::new(std::sync::Mutex::new(store));
+async fn read_log(reader: Reader, mut stopped: watch::Receiver<bool>) {
+    let partition = reader.partition;
     loop {
-        if !wait_ready(&queue, &mut stopped).await {
+        if !wait_ready(&reader.queue, &mut stopped).await {
             return;
         }
-        let store_for_read = store.clone();
-        let after = tokio::task::spawn_blocking(move || {
-            let store = store_for_read
-                .lock()
-                .map_err(|_| "the partition's store is poisoned".to_string())?;
-            match store.postgres() {
-                Some(pg) => pg.log_seq().map_err(|error| error.to_string()),
-                None => Err("a partition runs on PostgreSQL only".to_string()),
-            }
-        })
-        .await;
-        let after = match after {
-            Ok(Ok(after)) => after,
-            Ok(Err(message)) => {
+        let after = match reader.decisions.log_seq().await {
+            Ok(after) => after,
+            Err(message) => {
                 tracing::warn!(partition, error = %message, "Cannot read how far the partition went.");
                 if pause(&mut stopped).await {
                     return;
                 }
                 continue;
             }
-            Err(_) => return,
         };
         tracing::info!(partition, after, "Reading the partition's log.");
-        match follow(&log, &queue, partition, after, &mut stopped).await {
+        match follow(&reader, after, &mut stopped).await {
             Followed::Stopped => return,
             Followed::Again => {
                 if pause(&mut stopped).await {
@@ -246,14 +242,9 @@ enum Followed {
     Again,
 }
 
-async fn follow(
-    log: &IngestLog,
-    queue: &WriterQueue,
-    partition: u32,
-    after: u64,
-    stopped: &mut watch::Receiver<bool>,
-) -> Followed {
-    let messages = match log.read(partition, after).await {
+async fn follow(reader: &Reader, after: u64, stopped: &mut watch::Receiver<bool>) -> Followed {
+    let (queue, partition) = (&reader.queue, reader.partition);
+    let messages = match reader.log.read(partition, after).await {
         Ok(messages) => messages,
         Err(error) => {
             tracing::warn!(partition, error = %error, "Cannot read the partition's log.");
@@ -277,6 +268,23 @@ async fn follow(
                     tracing::warn!(partition, error = %error, "A partition's message cannot be read.");
                     return Followed::Again;
                 }
+            }
+        }
+        // Parts of requests spanning partitions wait for their request's decision.
+        match spanning::settle(
+            &reader.decisions,
+            reader.clock.as_ref(),
+            partition,
+            &mut waiting,
+            stopped,
+        )
+        .await
+        {
+            Settled::Ready => {}
+            Settled::Stopped => return Followed::Stopped,
+            Settled::Failed(message) => {
+                tracing::warn!(partition, error = %message, "Cannot read whether requests spanning partitions are committed.");
+                return Followed::Again;
             }
         }
         // Gathers consecutive messages of the same asker into one commit.

@@ -16,6 +16,7 @@ use super::front::Front;
 use super::log::{IngestLog, LogError, LogOptions};
 use super::node::{LocalPartitions, Node, NodeOptions, Ownership};
 use super::partition::PartitionSetup;
+use super::spanning::Decisions;
 use crate::clock::Clock;
 use crate::effects::JobControl;
 use crate::runtime::RuntimeOptions;
@@ -88,12 +89,13 @@ impl ClusterService {
         let url = cluster.store_url.clone();
         let stream = cluster.log.stream.clone();
         let asked = cluster.log.partitions;
-        let (reader, registry, recorded) = tokio::task::spawn_blocking(move || {
+        let (reader, registry, decisions, recorded) = tokio::task::spawn_blocking(move || {
             let reader = Store::open_postgres(&url)?;
             let registry = Store::open_postgres(&url)?;
+            let decisions = Store::open_postgres(&url)?;
             let mut leases = Leases::open(&url)?;
             let recorded = leases.log_layout(&stream, asked)?;
-            Ok::<_, modelwatch_store::StoreError>((reader, registry, recorded))
+            Ok::<_, modelwatch_store::StoreError>((reader, registry, decisions, recorded))
         })
         .await
         .map_err(|error| ClusterError::Task(error.to_string()))??;
@@ -112,6 +114,7 @@ impl ClusterService {
             log.clone(),
             local.clone(),
             registry,
+            Decisions::new(decisions),
             &cluster.node.node_id,
             clock.now(),
         );
