@@ -13,6 +13,8 @@ mod node;
 mod partition;
 mod service;
 mod spanning;
+#[cfg(test)]
+mod spanning_tests;
 
 pub use front::Front;
 pub use log::{IngestLog, LogError, LogMessage, LogOptions, Part, input_model, partition_of};

@@ -80,7 +80,7 @@ impl Decisions {
         .map_err(|error| error.to_string())?
     }
 
-    async fn decide(
+    pub(super) async fn decide(
         &self,
         attempt: RequestAttempt,
         decision: Decision,
@@ -94,7 +94,7 @@ impl Decisions {
         self.with(move |pg| pg.last_request_attempt(&request)).await
     }
 
-    async fn look_up(
+    pub(super) async fn look_up(
         &self,
         attempts: Vec<RequestAttempt>,
     ) -> Result<Vec<(RequestAttempt, Decision)>, String> {
