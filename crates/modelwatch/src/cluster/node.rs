@@ -277,6 +277,8 @@ async fn run(
     for lease in held {
         stopping.extend(give_up(&leases, &node, &mut running, lease));
     }
+    // The front lets go of the partitions' queues: a writer stops once nothing holds one.
+    local.set(&running);
     for task in stopping {
         let _ = task.await;
     }

@@ -26,7 +26,7 @@ fn part(seq: u64, request: Option<&str>, received_at: i64) -> LogMessage {
         inputs: Vec::new(),
         received_at: Timestamp::from_nanos(received_at),
         actor: None,
-        spanning: request.map(|request| attempt(request)),
+        spanning: request.map(attempt),
     }
 }
 

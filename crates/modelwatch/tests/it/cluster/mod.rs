@@ -6,6 +6,7 @@
 //! - `failover.rs`: three nodes, three clients, one node killed, one joining; every
 //!   acknowledged event committed once, the outputs those of `replay`, effects once.
 //! - `outages.rs`: PostgreSQL or nats-server restarted mid-run: nothing acknowledged lost.
+//! - `shutdown.rs`: a node stopped with SIGTERM gives its partitions up and exits.
 //! - `spanning.rs`: a request spanning partitions, half-published by a node that died:
 //!   abandoned whole, or completed whole by a keyed retry.
 //! - `workload.rs`: the config, the events, the clients, the exactly-once check.
@@ -13,5 +14,6 @@
 mod failover;
 mod node;
 mod outages;
+mod shutdown;
 mod spanning;
 mod workload;

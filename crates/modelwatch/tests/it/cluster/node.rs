@@ -12,6 +12,7 @@ use postgres::fallible_iterator::FallibleIterator;
 
 pub struct Node {
     child: Child,
+    stdout: Option<BufReader<std::process::ChildStdout>>,
     stderr: tempfile::NamedTempFile,
     pub id: String,
     pub base: String,
@@ -67,14 +68,48 @@ impl Node {
                 break;
             }
         }
-        // The rest of stdout is not read: nothing more is printed before `stopped`.
-        std::mem::forget(stdout);
+        // The rest of stdout is read once the node stops: nothing more is printed before
+        // `stopped`.
         Node {
             child,
+            stdout: Some(stdout),
             stderr,
             id: id.to_string(),
             base: base.unwrap(),
         }
+    }
+
+    /// SIGTERM; asserts a clean exit within two minutes (a hang fails the test rather than
+    /// stalling it) and returns the rest of stdout.
+    pub fn stop(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
+        let stdout = self.stdout.take();
+        let (sender, exited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let exit = child.wait().unwrap();
+            let mut rest = String::new();
+            if let Some(mut stdout) = stdout {
+                let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+            }
+            let _ = sender.send((exit, rest));
+        });
+        let Ok((exit, rest)) = exited.recv_timeout(Duration::from_secs(120)) else {
+            panic!(
+                "node {} did not stop within two minutes of SIGTERM",
+                self.id
+            );
+        };
+        assert!(
+            exit.success(),
+            "node {} exited with {exit}; stdout: {rest}",
+            self.id
+        );
+        rest
     }
 
     /// SIGKILL, and reap it.
