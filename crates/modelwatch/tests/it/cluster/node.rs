@@ -82,8 +82,9 @@ impl Node {
     /// SIGTERM; asserts a clean exit within two minutes (a hang fails the test rather than
     /// stalling it) and returns the rest of stdout.
     pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &pid])
             .status()
             .unwrap();
         assert!(status.success());
