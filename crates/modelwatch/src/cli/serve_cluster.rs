@@ -64,8 +64,9 @@ fn advertised(advertise: Option<&str>, local: SocketAddr) -> Result<String> {
         }
         return Ok(format!("http://{reachable}"));
     };
+    // Named only once known to hold no password.
     let parsed = reqwest::Url::parse(url)
-        .map_err(|error| anyhow::anyhow!("--advertise {url:?}: not a URL ({error})"))?;
+        .map_err(|error| anyhow::anyhow!("--advertise: not a URL ({error})"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         bail!("--advertise {url:?}: give http://host:port or https://host:port");
     }
@@ -168,4 +169,34 @@ pub(super) async fn serve(
     served.context("the HTTP server task failed")?;
     writeln!(out, "stopped")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn the_default_address_is_the_listening_one_with_loopback_for_an_unspecified_ip() {
+        let at = |listen: &str| advertised(None, listen.parse().unwrap()).unwrap();
+        assert_eq!(at("0.0.0.0:8780"), "http://127.0.0.1:8780");
+        assert_eq!(at("[::]:8780"), "http://[::1]:8780");
+        assert_eq!(at("10.0.0.7:8780"), "http://10.0.0.7:8780");
+    }
+
+    #[test]
+    fn an_advertised_url_is_a_base_url_without_credentials() {
+        let local = "127.0.0.1:8780".parse().unwrap();
+        let given = |url: &str| advertised(Some(url), local);
+        assert_eq!(given("http://node-a:8780/").unwrap(), "http://node-a:8780");
+        assert_eq!(given("https://node-a/mw").unwrap(), "https://node-a/mw");
+        for refused in [
+            "node-a:8780",
+            "ftp://node-a",
+            "http://user:secret@node-a",
+            "http://node-a/?x=1",
+        ] {
+            let error = given(refused).unwrap_err().to_string();
+            assert!(!error.contains("secret"), "{error}");
+        }
+    }
 }
