@@ -3,7 +3,8 @@
 //! that does not run a model's partition answers its drift and reference with the owner's
 //! answer (the caller's token passed on), completes a job that the owner's runner started, and
 //! answers as a single node does for a job that is over or unknown. A request already marked
-//! `Modelwatch-Forwarded-By` is never forwarded again: only the owner answers it.
+//! `Modelwatch-Forwarded-By` is never forwarded again: only the owner answers it. An owner that
+//! cannot be reached at the address it advertises is named in a 503 with `Retry-After`.
 
 use std::time::Duration;
 
@@ -241,5 +242,77 @@ fn a_node_answers_for_the_partitions_another_node_runs() {
         let (status, unknown) = ask(&node.base, "/v1/jobs/nope/complete", Some(report), &auth);
         assert_eq!(status, 404, "{unknown}");
     }
+    drop((a, b));
+}
+
+/// A node that cannot be reached at the address it advertises: a request about its
+/// partitions, asked of another node, is a 503 with `Retry-After` naming it.
+#[test]
+fn an_owner_that_cannot_be_reached_is_named_in_a_503_with_retry_after() {
+    let Some(postgres) = PostgresServer::shared() else {
+        return;
+    };
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let database = postgres.database();
+    let url = database.url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("unreachable.toml");
+    std::fs::write(&config_path, "").unwrap();
+    // A port nobody listens on: connections to it are refused.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let nowhere = format!("http://127.0.0.1:{closed}");
+    let log = nats.url();
+    let a = Node::start("a", &url, &log, &config_path, PARTITIONS);
+    let b = Node::start_with(
+        "b",
+        &url,
+        &log,
+        &config_path,
+        PARTITIONS,
+        &["--advertise", &nowhere],
+        &[],
+    );
+    await_leases(&url, Duration::from_secs(60), "partitions on b", |db| {
+        count(
+            db,
+            "SELECT count(*) FROM leases WHERE owner = 'b' \
+             AND expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
+        ) == 2
+    });
+    // A model of one of b's partitions: b answers for it itself (404: no drift settings),
+    // a does not run it.
+    let marked = [("modelwatch-forwarded-by", "a-test")];
+    let path = (0..100)
+        .map(|n| format!("/v1/models/m{n}/drift"))
+        .find(|path| ask(&b.base, path, None, &marked).0 == 404)
+        .expect("a model of b's partitions");
+    assert_eq!(ask(&a.base, &path, None, &marked).0, 503);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut answer = agent.get(&format!("{}{path}", a.base)).call().unwrap();
+    assert_eq!(answer.status().as_u16(), 503);
+    assert_eq!(
+        answer
+            .headers()
+            .get("retry-after")
+            .map(|value| value.to_str().unwrap().to_string()),
+        Some("1".to_string())
+    );
+    let body = answer.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("node b") && body.contains("partition"),
+        "{body}"
+    );
+    assert!(
+        a.log().contains("could not be forwarded"),
+        "a logs the failed forward"
+    );
     drop((a, b));
 }

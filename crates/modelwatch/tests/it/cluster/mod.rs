@@ -6,7 +6,8 @@
 //! - `failover.rs`: three nodes, three clients, one node killed, one joining; every
 //!   acknowledged event committed once, the outputs those of `replay`, effects once.
 //! - `forwarding.rs`: drift, references and a job's completion asked of a node that does not
-//!   run the partition, answered by the one that does.
+//!   run the partition, answered by the one that does (or a 503 naming it when it cannot be
+//!   reached).
 //! - `outages.rs`: PostgreSQL or nats-server restarted mid-run: nothing acknowledged lost.
 //! - `spanning.rs`: a request spanning partitions, half-published by a node that died:
 //!   abandoned whole, or completed whole by a keyed retry.
