@@ -171,6 +171,7 @@ impl Service {
             retention: options.retention,
             max_future: options.max_future,
             ready_detail: None,
+            routing: None,
         });
         Ok(Service {
             router,

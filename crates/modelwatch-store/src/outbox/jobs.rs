@@ -141,6 +141,8 @@ pub struct Job {
     pub result: Option<String>,
     /// Why the latest attempt failed.
     pub error: Option<String>,
+    /// The partition whose writer wrote it, and whose effects run it (0 on a single node).
+    pub partition: u32,
 }
 
 /// How one attempt of a job ended.
@@ -501,6 +503,7 @@ fn read_job(row: &Row<'_>) -> rusqlite::Result<Job> {
         result_version: row.get(16)?,
         result: row.get(17)?,
         error: row.get(18)?,
+        partition: 0,
     })
 }
 

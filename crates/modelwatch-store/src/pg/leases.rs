@@ -36,6 +36,15 @@ pub struct LeaseRow {
     pub live: bool,
 }
 
+/// The node running a partition, as [`Leases::owner`] finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionOwner {
+    /// Its node id.
+    pub node: String,
+    /// The base URL its HTTP answers at (`--advertise`), if its live heartbeat recorded one.
+    pub address: Option<String>,
+}
+
 /// The lease loop's connection. Synchronous; each call runs off any Tokio runtime.
 pub struct Leases {
     client: super::connection::Connection,
@@ -119,12 +128,19 @@ impl Leases {
         Ok((row.get(0), u32::try_from(recorded).unwrap_or(0)))
     }
 
-    /// Announces `node` alive for `ttl_ms` more, and returns the live nodes, sorted.
+    /// Announces `node` alive for `ttl_ms` more, answering HTTP at `address` (the base URL
+    /// other nodes forward requests about its partitions to), and returns the live nodes,
+    /// sorted.
     ///
     /// # Errors
     ///
     /// [`StoreError::Postgres`].
-    pub fn heartbeat(&mut self, node: &str, ttl_ms: i64) -> Result<Vec<String>, StoreError> {
+    pub fn heartbeat(
+        &mut self,
+        node: &str,
+        address: Option<&str>,
+        ttl_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
         let error = self.error("announcing the node");
         let client = &mut self.client;
         let url = self.url.as_str();
@@ -132,11 +148,12 @@ impl Leases {
             super::reconnect_if_closed(client, url);
             client.execute(
                 &format!(
-                    "INSERT INTO nodes (node, seen_at, expires_at) VALUES ($1, {NOW_MS}, {NOW_MS} + $2) \
+                    "INSERT INTO nodes (node, seen_at, expires_at, address) \
+                     VALUES ($1, {NOW_MS}, {NOW_MS} + $2, $3) \
                      ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at, \
-                     expires_at = excluded.expires_at"
+                     expires_at = excluded.expires_at, address = excluded.address"
                 ),
-                &[&node, &ttl_ms],
+                &[&node, &ttl_ms, &address],
             )?;
             let rows = client.query(
                 &format!("SELECT node FROM nodes WHERE expires_at > {NOW_MS} ORDER BY node"),
@@ -251,6 +268,36 @@ impl Leases {
         })
         .map_err(error)?;
         Ok(())
+    }
+
+    /// Who runs `partition` now, and where it answers HTTP: the owner of its live lease
+    /// (neither expired nor released), with the address its live heartbeat recorded; `None`
+    /// when no node holds it (it is being taken over).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Postgres`].
+    pub fn owner(&mut self, partition: u32) -> Result<Option<PartitionOwner>, StoreError> {
+        let error = self.error("reading a partition's owner");
+        let key = i32::try_from(partition).unwrap_or(i32::MAX);
+        let client = &mut self.client;
+        let url = self.url.as_str();
+        let row = off_runtime(|| {
+            super::reconnect_if_closed(client, url);
+            client.query_opt(
+                &format!(
+                    "SELECT leases.owner, nodes.address FROM leases \
+                     LEFT JOIN nodes ON nodes.node = leases.owner AND nodes.expires_at > {NOW_MS} \
+                     WHERE leases.partition = $1 AND leases.expires_at > {NOW_MS}"
+                ),
+                &[&key],
+            )
+        })
+        .map_err(error)?;
+        Ok(row.map(|row| PartitionOwner {
+            node: row.get(0),
+            address: row.get(1),
+        }))
     }
 
     /// Every partition's lease as stored, by partition.

@@ -38,7 +38,7 @@ use postgres::{Client, NoTls};
 
 use crate::StoreError;
 use crate::points::PendingPoints;
-pub use leases::{Lease, LeaseRow, Leases};
+pub use leases::{Lease, LeaseRow, Leases, PartitionOwner};
 pub use requests::{Decision, RequestAttempt};
 pub use schema::PG_SCHEMA_VERSION;
 

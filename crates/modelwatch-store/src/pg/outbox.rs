@@ -41,7 +41,7 @@ fn read_delivery(row: &Row) -> Result<Delivery, postgres::Error> {
 /// The columns [`read_job`] reads, in its order.
 const JOB_COLUMNS: &str = "pos, id, kind, model, version, instance, reason, cause, state, backend,
      attempts, created_at, started_at, deadline, next_attempt_at, finished_at, result_version,
-     result, error";
+     result, error, partition";
 
 fn read_job(row: &Row) -> Result<Job, postgres::Error> {
     let kind: String = row.try_get(2)?;
@@ -66,6 +66,7 @@ fn read_job(row: &Row) -> Result<Job, postgres::Error> {
         result_version: row.try_get(16)?,
         result: row.try_get(17)?,
         error: row.try_get(18)?,
+        partition: u32::try_from(row.try_get::<_, i32>(19)?).unwrap_or(0),
     })
 }
 

@@ -7,6 +7,7 @@
 #[macro_use]
 mod backends;
 mod input_texts;
+mod leases;
 mod outbox;
 mod points;
 mod queries;

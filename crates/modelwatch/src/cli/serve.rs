@@ -149,6 +149,10 @@ pub fn run(args: &ServeArgs, out: &mut dyn Write) -> Result<()> {
             "--log needs the shared store of a cluster: --store postgres://... (a data \
              directory belongs to one node)"
         ),
+        (_, None) if args.cluster.advertise.is_some() => bail!(
+            "--advertise is where the other nodes of a cluster reach this one: it needs --log \
+             nats://..."
+        ),
         (location, None) => runtime.block_on(serve(args, location, config, auth, out)),
     }
 }

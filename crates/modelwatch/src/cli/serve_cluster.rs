@@ -5,6 +5,7 @@
 //! other nodes take them over at once.
 
 use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,40 @@ pub struct ClusterArgs {
     /// on another node within about this long.
     #[arg(long, default_value = "5s", value_name = "PERIOD", value_parser = retention::parse_duration)]
     lease_ttl: Duration,
+    /// The base URL the other nodes reach this node's HTTP at (`http://host:port`): requests
+    /// about the partitions this node runs are forwarded there. Default: http:// and the
+    /// listening address, with loopback for an unspecified IP (0.0.0.0, ::), which only
+    /// serves nodes on the same machine: nodes on several machines need --advertise.
+    #[arg(long, value_name = "URL")]
+    pub(super) advertise: Option<String>,
+}
+
+/// The address this node advertises: `--advertise` checked, or the one it listens at, with
+/// loopback of the same family in place of an unspecified IP.
+fn advertised(advertise: Option<&str>, local: SocketAddr) -> Result<String> {
+    let Some(url) = advertise else {
+        let mut reachable = local;
+        if reachable.ip().is_unspecified() {
+            reachable.set_ip(match reachable.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        return Ok(format!("http://{reachable}"));
+    };
+    // Named only once known to hold no password.
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|error| anyhow::anyhow!("--advertise: not a URL ({error})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        bail!("--advertise {url:?}: give http://host:port or https://host:port");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bail!("--advertise: give the URL without a user or password (it is stored and shown)");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!("--advertise {url:?}: give a base URL, without a query or fragment");
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 pub(super) async fn serve(
@@ -65,6 +100,7 @@ pub(super) async fn serve(
         bail!("--log {log_shown:?}: give a NATS URL, nats://host:port");
     }
     let (listener, local) = bind(args.listen).await?;
+    let address = advertised(cluster.advertise.as_deref(), local)?;
     let authenticated = auth.enabled();
     let options = service_options(args, auth, local);
     let service = ClusterService::start(
@@ -80,6 +116,7 @@ pub(super) async fn serve(
             node: NodeOptions {
                 node_id: node_id.clone(),
                 lease_ttl: cluster.lease_ttl,
+                address: Some(address.clone()),
             },
         },
         Arc::new(SystemClock),
@@ -99,7 +136,7 @@ pub(super) async fn serve(
         "ingest log {log_shown} stream {} with {} partitions",
         cluster.log_stream, cluster.partitions
     )?;
-    writeln!(out, "node {node_id}")?;
+    writeln!(out, "node {node_id}, advertised at {address}")?;
     print_listening(out, local, authenticated)?;
     let shutdown = async move {
         tokio::select! {
@@ -132,4 +169,34 @@ pub(super) async fn serve(
     served.context("the HTTP server task failed")?;
     writeln!(out, "stopped")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn the_default_address_is_the_listening_one_with_loopback_for_an_unspecified_ip() {
+        let at = |listen: &str| advertised(None, listen.parse().unwrap()).unwrap();
+        assert_eq!(at("0.0.0.0:8780"), "http://127.0.0.1:8780");
+        assert_eq!(at("[::]:8780"), "http://[::1]:8780");
+        assert_eq!(at("10.0.0.7:8780"), "http://10.0.0.7:8780");
+    }
+
+    #[test]
+    fn an_advertised_url_is_a_base_url_without_credentials() {
+        let local = "127.0.0.1:8780".parse().unwrap();
+        let given = |url: &str| advertised(Some(url), local);
+        assert_eq!(given("http://node-a:8780/").unwrap(), "http://node-a:8780");
+        assert_eq!(given("https://node-a/mw").unwrap(), "https://node-a/mw");
+        for refused in [
+            "node-a:8780",
+            "ftp://node-a",
+            "http://user:secret@node-a",
+            "http://node-a/?x=1",
+        ] {
+            let error = given(refused).unwrap_err().to_string();
+            assert!(!error.contains("secret"), "{error}");
+        }
+    }
 }

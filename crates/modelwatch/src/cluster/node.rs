@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::partition::{PartitionRun, PartitionSetup};
+use crate::effects::JobControl;
 use crate::runtime::{Status, WriterQueue};
 
 /// What the node is and how it holds leases.
@@ -25,6 +26,9 @@ pub struct NodeOptions {
     pub node_id: String,
     /// How long a lease lasts without renewal.
     pub lease_ttl: Duration,
+    /// The base URL other nodes reach this node's HTTP at (`--advertise`), recorded with its
+    /// heartbeat: where requests about its partitions are forwarded.
+    pub address: Option<String>,
 }
 
 /// The partitions this node runs, as `/readyz` shows them.
@@ -38,42 +42,61 @@ pub struct Ownership {
     pub nodes: usize,
 }
 
-/// The writers' queues of the partitions this node runs, by partition, and the partition
-/// count: what the node's front asks for state kept in a partition's engine.
+/// The partitions this node runs, by partition, and the partition count: their writers'
+/// queues (what the node's front asks for state kept in a partition's engine) and their job
+/// runners (what the job routes cancel and complete through).
 #[derive(Clone, Debug)]
 pub struct LocalPartitions {
-    queues: Arc<Mutex<BTreeMap<u32, WriterQueue>>>,
+    running: Arc<Mutex<BTreeMap<u32, RunningHere>>>,
     /// The ingest log's partition count.
     pub partitions: u32,
+}
+
+/// How a partition running here is reached.
+#[derive(Clone, Debug)]
+struct RunningHere {
+    queue: WriterQueue,
+    jobs: JobControl,
 }
 
 impl LocalPartitions {
     /// None yet, of `partitions`.
     pub fn new(partitions: u32) -> LocalPartitions {
         LocalPartitions {
-            queues: Arc::new(Mutex::new(BTreeMap::new())),
+            running: Arc::new(Mutex::new(BTreeMap::new())),
             partitions,
         }
     }
 
     /// The queue of `partition`, if it runs here.
     pub fn queue(&self, partition: u32) -> Option<WriterQueue> {
-        self.queues.lock().ok()?.get(&partition).cloned()
+        Some(self.running.lock().ok()?.get(&partition)?.queue.clone())
+    }
+
+    /// The job runner of `partition`, if it runs here.
+    pub fn jobs(&self, partition: u32) -> Option<JobControl> {
+        Some(self.running.lock().ok()?.get(&partition)?.jobs.clone())
     }
 
     /// Every queue here, by partition.
     pub fn queues(&self) -> Vec<WriterQueue> {
-        self.queues
+        self.running
             .lock()
-            .map(|queues| queues.values().cloned().collect())
+            .map(|running| running.values().map(|here| here.queue.clone()).collect())
             .unwrap_or_default()
     }
 
     fn set(&self, running: &BTreeMap<u32, PartitionRun>) {
-        if let Ok(mut queues) = self.queues.lock() {
-            *queues = running
+        if let Ok(mut here) = self.running.lock() {
+            *here = running
                 .iter()
-                .map(|(partition, run)| (*partition, run.queue()))
+                .map(|(partition, run)| {
+                    let reached = RunningHere {
+                        queue: run.queue(),
+                        jobs: run.jobs(),
+                    };
+                    (*partition, reached)
+                })
                 .collect();
         }
     }
@@ -172,8 +195,11 @@ async fn run(
     loop {
         stopping.retain(|task| !task.is_finished());
         let beat = {
-            let node = node.clone();
-            on_leases(&leases, move |leases| leases.heartbeat(&node, ttl_ms)).await
+            let (node, address) = (node.clone(), options.address.clone());
+            on_leases(&leases, move |leases| {
+                leases.heartbeat(&node, address.as_deref(), ttl_ms)
+            })
+            .await
         };
         match beat {
             Ok(live) => {

@@ -171,6 +171,11 @@ impl PartitionRun {
         self.runtime.queue().clone()
     }
 
+    /// Its job runner (what the job routes cancel and complete through).
+    pub fn jobs(&self) -> crate::effects::JobControl {
+        self.effects.jobs.clone()
+    }
+
     /// Where its writer stands.
     pub fn status(&self) -> watch::Receiver<Status> {
         self.runtime.queue().status()

@@ -1,6 +1,7 @@
 //! [`ClusterService`]: `modelwatch serve --store postgres://... --log nats://...`, one node of
-//! a cluster: the routes (reads from PostgreSQL, ingest into the log through the [`Front`]),
-//! and the [`Node`] running this node's share of the partitions.
+//! a cluster: the routes (reads from PostgreSQL, ingest into the log through the [`Front`],
+//! requests about other nodes' partitions forwarded there by the [`Forwarder`]), and the
+//! [`Node`] running this node's share of the partitions.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use modelwatch_store::Store;
 use modelwatch_store::pg::Leases;
 use tokio::sync::watch;
 
+use super::forward::Forwarder;
 use super::front::Front;
 use super::log::{IngestLog, LogError, LogOptions};
 use super::node::{LocalPartitions, Node, NodeOptions, Ownership};
@@ -89,16 +91,20 @@ impl ClusterService {
         let url = cluster.store_url.clone();
         let stream = cluster.log.stream.clone();
         let asked = cluster.log.partitions;
-        let (reader, registry, decisions, recorded) = tokio::task::spawn_blocking(move || {
-            let reader = Store::open_postgres(&url)?;
-            let registry = Store::open_postgres(&url)?;
-            let decisions = Store::open_postgres(&url)?;
-            let mut leases = Leases::open(&url)?;
-            let recorded = leases.log_layout(&stream, asked)?;
-            Ok::<_, modelwatch_store::StoreError>((reader, registry, decisions, recorded))
-        })
-        .await
-        .map_err(|error| ClusterError::Task(error.to_string()))??;
+        let (reader, registry, decisions, recorded, owners) =
+            tokio::task::spawn_blocking(move || {
+                let reader = Store::open_postgres(&url)?;
+                let registry = Store::open_postgres(&url)?;
+                let decisions = Store::open_postgres(&url)?;
+                let mut leases = Leases::open(&url)?;
+                let recorded = leases.log_layout(&stream, asked)?;
+                // Its connection serves the lookups of partitions' owners from now on.
+                Ok::<_, modelwatch_store::StoreError>((
+                    reader, registry, decisions, recorded, leases,
+                ))
+            })
+            .await
+            .map_err(|error| ClusterError::Task(error.to_string()))??;
         let (stream, partitions) = recorded;
         if partitions != asked {
             return Err(ClusterError::Partitions {
@@ -136,6 +142,12 @@ impl ClusterService {
                 metrics: Some(metrics.clone()),
             },
         };
+        let forwarder = Forwarder::new(cluster.node.node_id.clone(), local.clone(), owners)
+            .map_err(|error| {
+                ClusterError::Task(format!(
+                    "cannot build the HTTP client for forwarding: {error}"
+                ))
+            })?;
         let node = Node::start(setup, cluster.node.clone(), local).await?;
         let router = server::router(RouterParts {
             config,
@@ -152,6 +164,7 @@ impl ClusterService {
             retention: options.retention,
             max_future: options.max_future,
             ready_detail: Some(ready_detail(node.ownership())),
+            routing: Some(Arc::new(forwarder)),
         })
         .merge(ownership_route(node.ownership()));
         Ok(ClusterService {

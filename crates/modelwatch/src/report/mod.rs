@@ -258,6 +258,7 @@ impl ReportReplay {
             },
             max_future: None,
             ready_detail: None,
+            routing: None,
         });
         let answers = answers::collect(router).await?;
         let runtime = self.runtime;

@@ -5,14 +5,17 @@
 //! and the window's histograms as Evidently bins them (`docs/http-api.md`).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use modelwatch_engine::drift::{Category, Histograms};
 use modelwatch_engine::quality::{ColumnOutcome, DriftStatus, InstanceDrift, WindowDrift};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::forward::Forwardable;
 use super::params::{NoParams, QueryParams};
 use super::reference::no_drift;
 use super::{AppState, openapi};
@@ -268,17 +271,21 @@ fn histogram(histograms: &Histograms) -> HistogramBody {
         (status = 404, description = "The model has no `[[models]]` entry with drift settings",
             body = openapi::ErrorResponse),
         (status = 503, description = "Recovering (with Retry-After), the writer has stopped, \
-            or (on a cluster node) the model's partition runs on another node",
+            or (on a cluster node) the node running the model's partition could not be asked \
+            (with Retry-After), or the request was forwarded here already \
+            (`Modelwatch-Forwarded-By`) and this node does not run the partition either",
             body = openapi::ErrorResponse,
-            headers(("Retry-After" = String, description = "Seconds to wait (recovering)"))),
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering, or the \
+                partition's node could not be asked)"))),
         openapi::ReadErrors
     )
 )]
 pub(super) async fn get_drift(
     State(state): State<AppState>,
+    forwardable: Forwardable,
     name: Result<Path<String>, PathRejection>,
     QueryParams(NoParams {}): QueryParams<NoParams>,
-) -> Result<Json<DriftBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
     state.queue.check_ready()?;
@@ -294,8 +301,11 @@ pub(super) async fn get_drift(
         .await
         .ok_or(ApiError::STOPPED)?;
     match answer {
-        Ok(Some(status)) => Ok(Json(DriftBody::of(model, status))),
+        Ok(Some(status)) => Ok(Json(DriftBody::of(model, status)).into_response()),
         Ok(None) => Err(no_drift(&model)),
-        Err(elsewhere) => Err(ApiError::elsewhere(&model, elsewhere)),
+        Err(elsewhere) => {
+            let what = format!("model {model:?}");
+            (forwardable.forward(&state, elsewhere.partition, &what, Bytes::new())).await
+        }
     }
 }

@@ -52,6 +52,10 @@ pub(super) enum ApiError {
     /// What the request asks is held by another node of the cluster.
     #[error("{0}")]
     Elsewhere(String),
+    /// What the request asks is held by another node of the cluster, which could not be asked
+    /// now (no node holds the partition, or its node did not answer): 503 with `Retry-After`.
+    #[error("{0}")]
+    NotForwarded(String),
     /// The request does not fit the state of what it names.
     #[error("{0}")]
     Conflict(String),
@@ -211,7 +215,7 @@ impl IntoResponse for ApiError {
                 | Refused::Stopped
                 | Refused::StoreFailing(_),
             ) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Elsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Elsewhere(_) | ApiError::NotForwarded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -269,6 +273,7 @@ impl IntoResponse for ApiError {
         if matches!(
             self,
             ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::StoreFailing(_))
+                | ApiError::NotForwarded(_)
         ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -310,6 +315,7 @@ impl ApiError {
             | ApiError::NotFound(_)
             | ApiError::Conflict(_)
             | ApiError::Elsewhere(_)
+            | ApiError::NotForwarded(_)
             | ApiError::Unprocessable(_) => return None,
         })
     }

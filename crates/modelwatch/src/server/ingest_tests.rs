@@ -35,6 +35,7 @@ fn state(queue: mpsc::Sender<Message>, status: Status, data: &std::path::Path) -
         max_future: Some(super::DEFAULT_MAX_FUTURE),
         ready_detail: None,
         jobs: crate::effects::JobControl::detached(),
+        routing: None,
     }
 }
 

@@ -9,8 +9,10 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use modelwatch_engine::{JobFinished, JobStatus, Timestamp};
 use modelwatch_store::{Job, JobAttempt, JobFilter, JobKind, JobState};
 use serde::{Deserialize, Serialize};
@@ -19,9 +21,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::forward::{Forwardable, JsonWithBytes};
 use super::params::{FromParams, Params, QueryParams, newest_first};
 use super::{AppState, openapi, read};
-use crate::effects::{CancelError, CompleteError, JobReport};
+use crate::effects::{CancelError, CompleteError, JobControl, JobReport};
 
 /// The longest a `wait` may ask for, in seconds.
 const MAX_WAIT_SECS: u64 = 60;
@@ -318,18 +321,41 @@ pub(super) async fn get_job(
         (status = 400, description = "A bad path parameter", body = openapi::ErrorResponse),
         (status = 404, description = "No such job", body = openapi::ErrorResponse),
         (status = 409, description = "The job is already over", body = openapi::ErrorResponse),
-        (status = 503, description = "The service is stopping", body = openapi::ErrorResponse),
+        (status = 503, description = "The service is stopping, or (on a cluster node) the node \
+            running the job's partition could not be asked (with Retry-After), or the request \
+            was forwarded here already (`Modelwatch-Forwarded-By`) and this node does not run \
+            the partition either", body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (the partition's \
+                node could not be asked)"))),
         openapi::AdminErrors
     )
 )]
 pub(super) async fn post_cancel(
     State(state): State<AppState>,
     caller: Caller,
+    forwardable: Forwardable,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<JobBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|rejection| ApiError::bad_query("id", rejection.body_text()))?;
-    state
-        .jobs
+    let runner = if state.routing.is_some() {
+        // A cluster node: the job's partition says whose runner runs it (404 if none).
+        let lookup = id.clone();
+        let job = read(&state, move |store| store.job(&lookup))
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("there is no job {id}")))?;
+        match runner_of(&state, &job) {
+            Ok(runner) => runner,
+            Err(partition) => {
+                let what = format!("job {id}");
+                return forwardable
+                    .forward(&state, partition, &what, Bytes::new())
+                    .await;
+            }
+        }
+    } else {
+        state.jobs.clone()
+    };
+    runner
         .cancel(id.clone(), caller.name().to_string())
         .await
         .map_err(|error| match error {
@@ -337,7 +363,16 @@ pub(super) async fn post_cancel(
             CancelError::Over { .. } => ApiError::Conflict(error.to_string()),
             CancelError::Stopping => ApiError::STOPPED,
         })?;
-    job_now(&state, id).await
+    Ok(job_now(&state, id).await?.into_response())
+}
+
+/// The job runner that runs `job`: the service's on a single node; on a cluster node, that
+/// of the job's partition when it runs here, else the partition (whose node to ask).
+fn runner_of(state: &AppState, job: &Job) -> Result<JobControl, u32> {
+    match &state.routing {
+        None => Ok(state.jobs.clone()),
+        Some(routing) => routing.jobs(job.partition).ok_or(job.partition),
+    }
 }
 
 /// The job as it now stands, as the routes show it.
@@ -413,18 +448,24 @@ const REPORT_FIELDS: [(&str, &str); 3] = [
         (status = 422, description = "The report does not fit the job, or breaks the rules of a \
             stored job notice (each problem in `errors`, its `field` such as `version`)",
             body = openapi::ErrorResponse),
-        (status = 503, description = "The service is stopping", body = openapi::ErrorResponse),
+        (status = 503, description = "The service is stopping, or (on a cluster node) the node \
+            running the job's partition could not be asked (with Retry-After), or the request \
+            was forwarded here already (`Modelwatch-Forwarded-By`) and this node does not run \
+            the partition either", body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (the partition's \
+                node could not be asked)"))),
         openapi::WriteErrors
     )
 )]
 pub(super) async fn post_complete(
     State(state): State<AppState>,
     caller: Caller,
+    forwardable: Forwardable,
     id: Result<Path<String>, PathRejection>,
-    body: Result<Json<CompleteBody>, JsonRejection>,
-) -> Result<Json<JobBody>, ApiError> {
+    body: Result<JsonWithBytes<CompleteBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|rejection| ApiError::bad_query("id", rejection.body_text()))?;
-    let Json(body) = body.map_err(json_rejection)?;
+    let JsonWithBytes(body, bytes) = body.map_err(json_rejection)?;
     let status = JobStatus::from_name(&body.status).ok_or_else(|| {
         ApiError::Unprocessable(format!(
             "status: {:?} is not succeeded, failed, timed_out or cancelled",
@@ -440,21 +481,27 @@ pub(super) async fn post_complete(
     .await?
     .ok_or_else(|| ApiError::NotFound(format!("there is no job {id}")))?;
     JobFinished::new(
-        job.model,
+        job.model.clone(),
         Some(id.clone()),
         status,
         body.version.clone(),
         Some(state.clock.now()),
     )
     .map_err(|errors| ApiError::invalid_request("job report", errors, &REPORT_FIELDS))?;
+    let runner = match runner_of(&state, &job) {
+        Ok(runner) => runner,
+        Err(partition) => {
+            let what = format!("job {id}");
+            return forwardable.forward(&state, partition, &what, bytes).await;
+        }
+    };
     let report = JobReport {
         status,
         version: body.version,
         result: body.result.map(|raw| raw.get().to_string()),
         error: body.error,
     };
-    state
-        .jobs
+    runner
         .complete(id.clone(), report, caller.name().to_string())
         .await
         .map_err(|error| match error {
@@ -463,7 +510,7 @@ pub(super) async fn post_complete(
             CompleteError::Invalid(message) => ApiError::Unprocessable(message),
             CompleteError::Stopping => ApiError::STOPPED,
         })?;
-    job_now(&state, id).await
+    Ok(job_now(&state, id).await?.into_response())
 }
 
 /// A JSON body that could not be taken, in the API's error shape.

@@ -28,6 +28,7 @@ mod deliveries;
 mod drift;
 mod error;
 mod event_time;
+pub mod forward;
 mod ingest;
 #[cfg(test)]
 mod ingest_tests;
@@ -112,6 +113,9 @@ pub struct RouterParts {
     pub max_future: Option<Duration>,
     /// What `/readyz` adds after `ready` (a cluster node: the partitions it runs).
     pub ready_detail: Option<watch::Receiver<String>>,
+    /// A cluster node's partitions: their job runners here, and the way to the node running
+    /// any other (`forward.rs`); none on a single node.
+    pub routing: forward::Routing,
 }
 
 /// What every handler shares.
@@ -129,6 +133,7 @@ struct AppState {
     max_future: Option<Duration>,
     jobs: JobControl,
     ready_detail: Option<watch::Receiver<String>>,
+    routing: forward::Routing,
 }
 
 /// The routes of the service. Every clone holds the writer's queue open: the writer stops
@@ -154,6 +159,7 @@ pub fn router(parts: RouterParts) -> Router {
         max_future: parts.max_future,
         ready_detail: parts.ready_detail,
         jobs: parts.jobs,
+        routing: parts.routing,
     };
     // Probes, scrapes and the OpenAPI document stay open; the /v1 routes need a token's
     // scope (see auth.rs). `routes!` registers each handler together with its

@@ -8,9 +8,11 @@ use std::path::Path as FilePath;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use modelwatch_engine::quality::{ReferenceInForce, ReferenceOrigin};
 use modelwatch_engine::{Input, ReferenceUpload, Timestamp};
 use serde::Serialize;
@@ -18,9 +20,10 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::forward::Forwardable;
 use super::params::{NoParams, QueryParams};
 use super::{AppState, openapi};
-use crate::runtime::writer::{Message, ReferenceRequest};
+use crate::runtime::writer::{Elsewhere, Message, ReferenceRequest};
 use crate::tabular::reference::reference_bytes;
 
 /// The media types the upload takes, in words.
@@ -146,6 +149,18 @@ pub(super) fn no_drift(model: &str) -> ApiError {
 
 /// The reference in force for `model`, from the writer.
 async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiError> {
+    let asked = model.clone();
+    ask_in_force(state, asked)
+        .await?
+        .map_err(|elsewhere| ApiError::elsewhere(&model, elsewhere))
+}
+
+/// The reference in force for `model`, from the engine of its partition; [`Elsewhere`] when
+/// another node of the cluster runs the partition.
+async fn ask_in_force(
+    state: &AppState,
+    model: String,
+) -> Result<Result<ReferenceBody, Elsewhere>, ApiError> {
     state.queue.check_ready()?;
     let asked = model.clone();
     let answer = state
@@ -159,9 +174,9 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
         .await
         .ok_or(ApiError::STOPPED)?;
     match answer {
-        Ok(Some(in_force)) => Ok(ReferenceBody::of(model, in_force)),
+        Ok(Some(in_force)) => Ok(Ok(ReferenceBody::of(model, in_force))),
         Ok(None) => Err(no_drift(&model)),
-        Err(elsewhere) => Err(ApiError::elsewhere(&model, elsewhere)),
+        Err(elsewhere) => Ok(Err(elsewhere)),
     }
 }
 
@@ -183,20 +198,30 @@ async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiE
         (status = 404, description = "The model has no `[[models]]` entry with drift settings",
             body = openapi::ErrorResponse),
         (status = 503, description = "Recovering (with Retry-After), the writer has stopped, \
-            or (on a cluster node) the model's partition runs on another node",
+            or (on a cluster node) the node running the model's partition could not be asked \
+            (with Retry-After), or the request was forwarded here already \
+            (`Modelwatch-Forwarded-By`) and this node does not run the partition either",
             body = openapi::ErrorResponse,
-            headers(("Retry-After" = String, description = "Seconds to wait (recovering)"))),
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering, or the \
+                partition's node could not be asked)"))),
         openapi::ReadErrors
     )
 )]
 pub(super) async fn get_reference(
     State(state): State<AppState>,
+    forwardable: Forwardable,
     name: Result<Path<String>, PathRejection>,
     QueryParams(NoParams {}): QueryParams<NoParams>,
-) -> Result<Json<ReferenceBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
-    Ok(Json(in_force(&state, model).await?))
+    match ask_in_force(&state, model.clone()).await? {
+        Ok(body) => Ok(Json(body).into_response()),
+        Err(elsewhere) => {
+            let what = format!("model {model:?}");
+            (forwardable.forward(&state, elsewhere.partition, &what, Bytes::new())).await
+        }
+    }
 }
 
 /// `PUT /v1/models/{name}/reference`.
@@ -246,7 +271,7 @@ pub(super) async fn put_reference(
     caller: Caller,
     name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Result<Json<ReferenceBody>, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;

@@ -4,7 +4,8 @@
 //! gives for its inputs in the stream's order; one job per granted retrain, started at most
 //! once (and surely, but for a job the killed node had just started); no
 //! delivery is sent twice, but for a send in flight on the killed node when it died, which
-//! the next owner repeats once (same id) and the store counts in doubt.
+//! the next owner repeats once (same id) and the store counts in doubt. A model's drift is
+//! answered by every node, the others forwarding to the one running its partition.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use modelwatch_testkit::{NatsServer, PostgresServer};
 use serde_json::Value;
 
-use super::node::{Node, await_commits, await_leases, count, with_db};
+use super::node::{Node, ask, await_commits, await_leases, count, with_db};
 use super::workload::{BATCHES, CLIENTS, PARTITIONS, client, config, stored_exactly_once};
 use crate::receiver::Receiver;
 
@@ -246,27 +247,32 @@ fn a_killed_node_loses_nothing_and_repeats_nothing() {
         started.values().all(|&n| n == 1),
         "a job started twice: {started:?}"
     );
-    // What a partition's engine holds is answered by the node that runs it, and named by the
-    // others: model m0's drift (it has no drift settings: 404 there, 503 elsewhere), and its
-    // series on the owner's /metrics.
+    // What a partition's engine holds is answered by the node that runs it, and by the others
+    // through it: model m0's drift (it has no drift settings: 404, the owner's answer, from
+    // every node). Marked as forwarded already, only the owner answers it; the others name
+    // the partition (503). Its series are on the owner's /metrics.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
     let mut owners = Vec::new();
+    let mut answers = Vec::new();
     for node in [&a, &c, &d] {
-        let mut answer = agent
-            .get(&format!("{}/v1/models/m0/drift", node.base))
-            .call()
-            .unwrap();
-        let status = answer.status().as_u16();
-        let body = answer.body_mut().read_to_string().unwrap();
+        let (status, body) = ask(&node.base, "/v1/models/m0/drift", None, &[]);
+        assert_eq!(status, 404, "drift of m0 on {}: {body}", node.id);
+        answers.push(body);
+        let marked = [("modelwatch-forwarded-by", "a-test")];
+        let (status, body) = ask(&node.base, "/v1/models/m0/drift", None, &marked);
         match status {
             404 => owners.push(node.base.clone()),
             503 => assert!(body.contains("partition"), "{body}"),
-            other => panic!("drift of m0 on {}: {other} {body}", node.id),
+            other => panic!("drift of m0 on {}, marked: {other} {body}", node.id),
         }
     }
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
     assert_eq!(owners.len(), 1, "one node runs m0's partition");
     let metrics = agent
         .get(&format!("{}/metrics", owners[0]))

@@ -5,6 +5,9 @@
 //! - `node.rs`: a node as a child process, and the store read straight from PostgreSQL.
 //! - `failover.rs`: three nodes, three clients, one node killed, one joining; every
 //!   acknowledged event committed once, the outputs those of `replay`, effects once.
+//! - `forwarding.rs`: drift, references and a job's completion asked of a node that does not
+//!   run the partition, answered by the one that does (or a 503 naming it when it cannot be
+//!   reached).
 //! - `outages.rs`: PostgreSQL or nats-server restarted mid-run: nothing acknowledged lost.
 //! - `shutdown.rs`: a node stopped with SIGTERM gives its partitions up and exits.
 //! - `spanning.rs`: a request spanning partitions, half-published by a node that died:
@@ -12,6 +15,7 @@
 //! - `workload.rs`: the config, the events, the clients, the exactly-once check.
 
 mod failover;
+mod forwarding;
 mod node;
 mod outages;
 mod shutdown;

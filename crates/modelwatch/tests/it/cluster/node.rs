@@ -21,6 +21,19 @@ pub struct Node {
 impl Node {
     /// Starts node `id` on the store at `store` and the log at `log`, with `config`.
     pub fn start(id: &str, store: &str, log: &str, config: &Path, partitions: u32) -> Node {
+        Node::start_with(id, store, log, config, partitions, &[], &[])
+    }
+
+    /// As [`Node::start`], with more flags and environment variables.
+    pub fn start_with(
+        id: &str,
+        store: &str,
+        log: &str,
+        config: &Path,
+        partitions: u32,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Node {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
         command
             .args([
@@ -41,6 +54,8 @@ impl Node {
                 "--max-future",
                 "off",
             ])
+            .args(flags)
+            .envs(env.iter().copied())
             .arg("--config")
             .arg(config)
             .env("RUST_LOG", "info")
@@ -199,4 +214,33 @@ fn await_notices(
 /// How many rows `sql` counts.
 pub fn count(client: &mut postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).unwrap().get(0)
+}
+
+/// Asks `base` for `path` (a GET without a body, else a POST of `body` as JSON) with
+/// `headers`, and returns the status and the body.
+pub fn ask(base: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let url = format!("{base}{path}");
+    let mut answer = match body {
+        None => {
+            let mut request = agent.get(&url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.call().unwrap()
+        }
+        Some(body) => {
+            let mut request = agent.post(&url).header("content-type", "application/json");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send(body).unwrap()
+        }
+    };
+    let status = answer.status().as_u16();
+    (status, answer.body_mut().read_to_string().unwrap())
 }
