@@ -2,7 +2,9 @@
 //! runs come from its [`LocalPartitions`]; a request about any other partition is sent to the
 //! node holding the partition's live lease, at the address that node's heartbeat recorded
 //! (`--advertise`), with the caller's `Authorization` and the mark
-//! [`FORWARDED_BY_HEADER`](crate::server::forward::FORWARDED_BY_HEADER) naming this node.
+//! [`FORWARDED_BY_HEADER`](crate::server::forward::FORWARDED_BY_HEADER) naming this node. How
+//! far a partition committed is read on the same connection (`partitions.log_seq`), for a
+//! write that waits for its message to be in force.
 
 use std::error::Error as _;
 use std::sync::{Arc, Mutex};
@@ -11,15 +13,22 @@ use std::time::Duration;
 use axum::http::header;
 use futures_util::future::BoxFuture;
 use modelwatch_store::pg::{Leases, PartitionOwner};
+use tokio::time::Instant;
 
 use super::node::LocalPartitions;
 use crate::effects::JobControl;
+use crate::runtime::writer::LogPosition;
 use crate::server::forward::{
-    FORWARDED_BY_HEADER, ForwardError, ForwardRequest, ForwardedAnswer, PartitionRouting,
+    FORWARDED_BY_HEADER, ForwardError, ForwardRequest, ForwardedAnswer, NotCommitted,
+    PartitionRouting,
 };
 
-/// How long a forwarded request may take, answer included.
+/// How long a forwarded request may take, answer included (beyond the wait of a long poll).
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How soon a wait for a partition's commit looks again at first, and at most.
+const FIRST_LOOK: Duration = Duration::from_millis(2);
+const LAST_LOOK: Duration = Duration::from_millis(100);
 
 /// The routing of a cluster node's routes.
 #[derive(Clone, Debug)]
@@ -66,6 +75,48 @@ impl Forwarder {
         found.ok_or(ForwardError::NoOwner { partition })
     }
 
+    /// How far `partition` committed, read off the async threads.
+    async fn committed(&self, partition: u32) -> Result<u64, NotCommitted> {
+        let owners = self.owners.clone();
+        let unreadable = |error: String| NotCommitted::Unreadable { partition, error };
+        tokio::task::spawn_blocking(move || {
+            let mut owners = owners
+                .lock()
+                .map_err(|_| "the owners' connection is poisoned".to_string())?;
+            (owners.committed_log_seq(partition)).map_err(|error| error.to_string())
+        })
+        .await
+        .map_err(|error| unreadable(format!("the read failed: {error}")))?
+        .map_err(unreadable)
+    }
+
+    /// Reads how far the position's partition committed until it is past the position,
+    /// looking again after [`FIRST_LOOK`], then twice as long each time up to [`LAST_LOOK`],
+    /// for at most `limit`.
+    async fn await_position(
+        &self,
+        position: LogPosition,
+        limit: Duration,
+    ) -> Result<(), NotCommitted> {
+        let partition = position.partition;
+        let deadline = Instant::now() + limit;
+        let mut look = FIRST_LOOK;
+        loop {
+            if self.committed(partition).await? >= position.seq {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(NotCommitted::TimedOut {
+                    partition,
+                    waited: limit,
+                });
+            }
+            tokio::time::sleep_until((now + look).min(deadline)).await;
+            look = (look * 2).min(LAST_LOOK);
+        }
+    }
+
     async fn send(
         &self,
         partition: u32,
@@ -93,7 +144,7 @@ impl Forwarder {
         let mut outgoing = self
             .client
             .request(request.method, &url)
-            .timeout(FORWARD_TIMEOUT)
+            .timeout(FORWARD_TIMEOUT + request.holds)
             .header(FORWARDED_BY_HEADER, &self.node_id)
             .body(request.body);
         if let Some(authorization) = request.authorization {
@@ -131,6 +182,15 @@ impl Forwarder {
 impl PartitionRouting for Forwarder {
     fn jobs(&self, partition: u32) -> Option<JobControl> {
         self.local.jobs(partition)
+    }
+
+    fn await_commit(
+        &self,
+        position: LogPosition,
+        limit: Duration,
+    ) -> BoxFuture<'static, Result<(), NotCommitted>> {
+        let forwarder = self.clone();
+        Box::pin(async move { forwarder.await_position(position, limit).await })
     }
 
     fn forward(

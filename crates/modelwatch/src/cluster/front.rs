@@ -10,10 +10,12 @@
 //!   whose memory to flush);
 //! - what a partition's engine holds (the series `/metrics` exports, a model's drift and
 //!   reference in force) is asked of the partitions this node runs; for a model of another
-//!   node's partition the answer names the partition (503);
+//!   node's partition the answer names the partition (the route forwards the request there);
+//!   these reads need no NATS;
 //! - a retention pass is not served by the front: each partition's writer runs its own.
 //!
-//! Its status is `Ready` while NATS is connected, else `Retrying` (ingest answers 503).
+//! Its status is `Ready` while NATS is connected, else `Retrying`: ingest answers 503, reads
+//! of partitions' engines are answered all the same (the routes do not check it for them).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,8 +178,9 @@ async fn forget_decided(decisions: Decisions, status: Arc<watch::Sender<Status>>
 }
 
 /// Asks the writer of `model`'s partition, if it runs here, and passes its answer on;
-/// answers [`Elsewhere`] when another node runs it. A writer that stopped meanwhile answers
-/// nothing (the route says so).
+/// answers [`Elsewhere`] when another node runs it, or when its writer here is not running
+/// (still recovering: the route's forwarding then says the partition is starting here). A
+/// writer that stopped meanwhile answers nothing (the route says so).
 fn ask_partition<T: Send + 'static>(
     local: &LocalPartitions,
     model: String,
@@ -185,7 +188,7 @@ fn ask_partition<T: Send + 'static>(
     message: impl FnOnce(String, oneshot::Sender<Result<T, Elsewhere>>) -> Message + Send + 'static,
 ) {
     let partition = partition_of(&model, local.partitions);
-    let Some(queue) = local.queue(partition) else {
+    let Some(queue) = local.queue(partition).filter(WriterQueue::is_running) else {
         let _ = reply.send(Err(Elsewhere { partition }));
         return;
     };
@@ -246,9 +249,10 @@ async fn serve(
                     )
                     .await;
                     let answer = match accepted {
-                        Ok(accepted) => Ok(Stored {
-                            accepted,
+                        Ok(published) => Ok(Stored {
+                            accepted: published.accepted,
                             last_seq: 0,
+                            logged: published.position,
                         }),
                         Err(error) => {
                             tracing::warn!(error = %error, "A request could not be published.");

@@ -24,4 +24,4 @@ pub use log::{IngestLog, LogError, LogMessage, LogOptions, Part, input_model, pa
 pub use node::{LocalPartitions, Node, NodeOptions, Ownership};
 pub use partition::{PartitionError, PartitionRun, PartitionSetup};
 pub use service::{ClusterError, ClusterOptions, ClusterService};
-pub use spanning::{DECISION_WAIT, Decisions, ORPHAN_AGE, publish_request};
+pub use spanning::{DECISION_WAIT, Decisions, ORPHAN_AGE, Published, publish_request};

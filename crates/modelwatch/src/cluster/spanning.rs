@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use super::log::{IngestLog, LogError, LogMessage};
 use crate::clock::Clock;
+use crate::runtime::writer::LogPosition;
 
 /// How long a partition waits for an undecided request before it abandons it.
 pub const DECISION_WAIT: Duration = Duration::from_secs(10);
@@ -120,6 +121,16 @@ impl Decisions {
     }
 }
 
+/// What [`publish_request`] published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// How many inputs were accepted.
+    pub accepted: usize,
+    /// Where the request's one message is, when it is one message (a request spanning
+    /// partitions is several).
+    pub position: Option<LogPosition>,
+}
+
 /// Publishes a request's `inputs` whole or not at all (see the module documentation) and
 /// returns how many were accepted. `keyed`: `request` comes from the client's
 /// `Idempotency-Key`, so an earlier attempt at it may be recorded.
@@ -136,14 +147,20 @@ pub async fn publish_request(
     inputs: Vec<Input>,
     received_at: Timestamp,
     actor: Option<&str>,
-) -> Result<usize, LogError> {
+) -> Result<Published, LogError> {
     let accepted = inputs.len();
     let parts = log.parts(inputs)?;
     if parts.len() <= 1 {
-        log.publish(request, None, &parts, received_at, actor)
+        let stored = log
+            .publish(request, None, &parts, received_at, actor)
             .await?;
-        return Ok(accepted);
+        let position = (stored.first()).map(|&(partition, seq)| LogPosition { partition, seq });
+        return Ok(Published { accepted, position });
     }
+    let published_whole = Published {
+        accepted,
+        position: None,
+    };
     let mut attempt = 0;
     if keyed {
         match decisions
@@ -151,7 +168,7 @@ pub async fn publish_request(
             .await
             .map_err(LogError::Decision)?
         {
-            Some((_, Decision::Commit)) => return Ok(accepted),
+            Some((_, Decision::Commit)) => return Ok(published_whole),
             Some((last, Decision::Abort)) => attempt = last + 1,
             None => {}
         }
@@ -169,7 +186,7 @@ pub async fn publish_request(
             .await
             .map_err(LogError::Decision)?
         {
-            Decision::Commit => return Ok(accepted),
+            Decision::Commit => return Ok(published_whole),
             Decision::Abort => {
                 tracing::warn!(
                     attempt,

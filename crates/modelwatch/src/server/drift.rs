@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::forward::Forwardable;
 use super::params::{NoParams, QueryParams};
-use super::reference::no_drift;
+use super::reference::{check_engine_reads, no_drift};
 use super::{AppState, openapi};
 use crate::runtime::writer::{DriftRequest, Message};
 
@@ -271,9 +271,10 @@ fn histogram(histograms: &Histograms) -> HistogramBody {
         (status = 404, description = "The model has no `[[models]]` entry with drift settings",
             body = openapi::ErrorResponse),
         (status = 503, description = "Recovering (with Retry-After), the writer has stopped, \
-            or (on a cluster node) the node running the model's partition could not be asked \
-            (with Retry-After), or the request was forwarded here already \
-            (`Modelwatch-Forwarded-By`) and this node does not run the partition either",
+            or (on a cluster node, which answers whether or not the ingest log is connected) \
+            the node running the model's partition could not be asked (with Retry-After), or \
+            the request was forwarded here already (`Modelwatch-Forwarded-By`) and this node \
+            does not run the partition either",
             body = openapi::ErrorResponse,
             headers(("Retry-After" = String, description = "Seconds to wait (recovering, or the \
                 partition's node could not be asked)"))),
@@ -288,7 +289,7 @@ pub(super) async fn get_drift(
 ) -> Result<Response, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
-    state.queue.check_ready()?;
+    check_engine_reads(&state)?;
     let asked = model.clone();
     let answer = state
         .queue

@@ -56,6 +56,10 @@ pub(super) enum ApiError {
     /// now (no node holds the partition, or its node did not answer): 503 with `Retry-After`.
     #[error("{0}")]
     NotForwarded(String),
+    /// A write is stored (in a cluster's ingest log) but not yet in force, so what it left
+    /// cannot be shown yet: 503 with `Retry-After`.
+    #[error("{0}")]
+    NotYetInForce(String),
     /// The request does not fit the state of what it names.
     #[error("{0}")]
     Conflict(String),
@@ -75,15 +79,6 @@ pub(super) const EVENT_TYPES: &str =
 impl ApiError {
     /// The writer has stopped.
     pub(super) const STOPPED: ApiError = ApiError::Refused(Refused::Stopped);
-
-    /// A model whose partition runs on another node of the cluster.
-    pub(super) fn elsewhere(model: &str, elsewhere: crate::runtime::writer::Elsewhere) -> ApiError {
-        ApiError::Elsewhere(format!(
-            "model {model:?} belongs to partition {}, which another node of the cluster runs; \
-             ask that node (its /readyz lists the partitions it runs)",
-            elsewhere.partition
-        ))
-    }
 
     pub(super) fn bad_query(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::BadQuery {
@@ -215,7 +210,9 @@ impl IntoResponse for ApiError {
                 | Refused::Stopped
                 | Refused::StoreFailing(_),
             ) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Elsewhere(_) | ApiError::NotForwarded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Elsewhere(_) | ApiError::NotForwarded(_) | ApiError::NotYetInForce(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -274,6 +271,7 @@ impl IntoResponse for ApiError {
             self,
             ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::StoreFailing(_))
                 | ApiError::NotForwarded(_)
+                | ApiError::NotYetInForce(_)
         ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -316,6 +314,7 @@ impl ApiError {
             | ApiError::Conflict(_)
             | ApiError::Elsewhere(_)
             | ApiError::NotForwarded(_)
+            | ApiError::NotYetInForce(_)
             | ApiError::Unprocessable(_) => return None,
         })
     }

@@ -4,12 +4,15 @@
 //! A cluster node gives its routes a [`PartitionRouting`] (a single node gives none): the job
 //! runners of the partitions it runs, and a way to forward a request to the node running any
 //! other partition. A route that would otherwise answer "another node runs it" (a model's
-//! drift or reference, a job's cancel or completion) sends the same request there, marked with
-//! [`FORWARDED_BY_HEADER`], and passes the answer on. A request that carries the mark is never
-//! forwarded again: a node that does not run the partition either (it moved meanwhile) answers
-//! 503 naming it, so a request crosses at most one hop.
+//! drift or reference, a job's cancel, completion or long poll) sends the same request there,
+//! marked with [`FORWARDED_BY_HEADER`], and passes the answer on. A request that carries the
+//! mark is never forwarded again: a node that does not run the partition either (it moved
+//! meanwhile) answers 503 naming it, so a request crosses at most one hop. A reference upload,
+//! published to the ingest log, waits for its partition's commit
+//! ([`PartitionRouting::await_commit`]) before it reads the reference in force.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
@@ -23,6 +26,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::effects::JobControl;
+use crate::runtime::writer::LogPosition;
 
 /// The header a forwarded request carries: the id of the node that forwarded it.
 pub const FORWARDED_BY_HEADER: &str = "modelwatch-forwarded-by";
@@ -38,6 +42,37 @@ pub trait PartitionRouting: Send + Sync + std::fmt::Debug {
         partition: u32,
         request: ForwardRequest,
     ) -> BoxFuture<'static, Result<ForwardedAnswer, ForwardError>>;
+
+    /// Waits until `partition` has committed the ingest log through `position`'s stream
+    /// sequence, on whichever node runs it, for at most `limit`: then its engine holds what
+    /// the message brought.
+    fn await_commit(
+        &self,
+        position: LogPosition,
+        limit: Duration,
+    ) -> BoxFuture<'static, Result<(), NotCommitted>>;
+}
+
+/// Why [`PartitionRouting::await_commit`] gave up.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotCommitted {
+    /// The partition had not committed the message within the limit (it is being taken
+    /// over, or has much to catch up on).
+    #[error("partition {partition} had not committed it after {} s", .waited.as_secs())]
+    TimedOut {
+        /// The partition.
+        partition: u32,
+        /// How long it was waited for.
+        waited: Duration,
+    },
+    /// How far the partition committed could not be read.
+    #[error("how far partition {partition} committed cannot be read: {error}")]
+    Unreadable {
+        /// The partition.
+        partition: u32,
+        /// Why, in words.
+        error: String,
+    },
 }
 
 /// A request to send on, as the route received it.
@@ -53,6 +88,9 @@ pub struct ForwardRequest {
     pub content_type: Option<HeaderValue>,
     /// Its body.
     pub body: Bytes,
+    /// How long the owner may hold the request on purpose (a long poll's `wait`), on top of
+    /// the forwarding timeout.
+    pub holds: Duration,
 }
 
 /// The answer of the node running the partition, passed on to the caller.
@@ -147,6 +185,20 @@ impl Forwardable {
         what: &str,
         body: Bytes,
     ) -> Result<Response, ApiError> {
+        self.forward_holding(state, partition, what, body, Duration::ZERO)
+            .await
+    }
+
+    /// [`Forwardable::forward`] of a request the owner may hold for up to `holds` on purpose
+    /// (a long poll), which the forwarding's timeout allows for.
+    pub(super) async fn forward_holding(
+        self,
+        state: &AppState,
+        partition: u32,
+        what: &str,
+        body: Bytes,
+        holds: Duration,
+    ) -> Result<Response, ApiError> {
         let Some(routing) = state.routing.clone() else {
             return Err(ApiError::Elsewhere(format!(
                 "{what} belongs to partition {partition}, which another node of the cluster runs"
@@ -165,12 +217,30 @@ impl Forwardable {
             authorization: self.authorization,
             content_type: self.content_type,
             body,
+            holds,
         };
         let answer = routing
             .forward(partition, request)
             .await
             .map_err(|error| ApiError::NotForwarded(format!("{what}: {error}")))?;
         Ok(answer.into_response())
+    }
+}
+
+impl Forwardable {
+    /// The `GET` of the same path (no query string, no body), from the same caller: what a
+    /// write asks of the owner afterwards (the state it left).
+    pub(super) fn read_back(self) -> Forwardable {
+        let path = (self.path_and_query.split('?').next())
+            .unwrap_or_default()
+            .to_string();
+        Forwardable {
+            method: Method::GET,
+            path_and_query: path,
+            authorization: self.authorization,
+            content_type: None,
+            forwarded_by: self.forwarded_by,
+        }
     }
 }
 

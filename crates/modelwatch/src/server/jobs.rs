@@ -3,7 +3,8 @@
 //! open one is `retrain.rs`'s).
 //!
 //! Reads go to the query connection; cancel and complete go to the job runner, and each
-//! answers once it is committed. Every response type here is both the serialized body and its
+//! answers once it is committed. A wait for a job's end watches its runner's commits (on a
+//! cluster node, the runner of the job's partition: the node running it is asked). Every response type here is both the serialized body and its
 //! OpenAPI schema, so the two cannot drift.
 
 use std::time::Duration;
@@ -273,7 +274,8 @@ impl FromParams for JobQuery {
     tag = "actions",
     summary = "One job with its attempts",
     description = "With `wait`, answers as soon as the job is over, or after that many seconds \
-        (at most 60) with the job as it stands.",
+        (at most 60) with the job as it stands. On a cluster node, a wait for a job that is not \
+        over is answered by the node running the job's partition (forwarded there).",
     params(("id" = String, Path, description = "The job's id"), JobQuery),
     security(("bearer" = ["read"]), ("bearer" = ["admin"])),
     responses(
@@ -281,27 +283,53 @@ impl FromParams for JobQuery {
         (status = 400, description = "A bad parameter, named in `parameter`",
             body = openapi::ErrorResponse),
         (status = 404, description = "No such job", body = openapi::ErrorResponse),
+        (status = 503, description = "On a cluster node, with `wait` for a job that is not \
+            over: the node running the job's partition could not be asked (with Retry-After), \
+            or the request was forwarded here already (`Modelwatch-Forwarded-By`) and this node \
+            does not run the partition either", body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (the partition's \
+                node could not be asked)"))),
         openapi::ReadErrors
     )
 )]
 pub(super) async fn get_job(
     State(state): State<AppState>,
+    forwardable: Forwardable,
     id: Result<Path<String>, PathRejection>,
     QueryParams(query): QueryParams<JobQuery>,
-) -> Result<Json<JobBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|rejection| ApiError::bad_query("id", rejection.body_text()))?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(query.wait.unwrap_or(0));
-    let mut outbox = state.jobs.outbox();
+    let wait = Duration::from_secs(query.wait.unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + wait;
+    // The runner whose commits may end the job: on a cluster node, that of the job's
+    // partition, which the node running it waits on (an ended job answers at once).
+    let runner = if state.routing.is_some() {
+        let (job, attempts) = read_job(&state, id.clone()).await?;
+        if job.state.is_final() || wait.is_zero() {
+            return Ok(Json(job_body(job, Some(attempts))).into_response());
+        }
+        match runner_of(&state, &job) {
+            Ok(runner) => runner,
+            Err(partition) => {
+                let what = format!("job {id}");
+                return (forwardable.forward_holding(&state, partition, &what, Bytes::new(), wait))
+                    .await;
+            }
+        }
+    } else {
+        state.jobs.clone()
+    };
+    let mut outbox = runner.outbox();
     loop {
         outbox.borrow_and_update();
         let (job, attempts) = read_job(&state, id.clone()).await?;
         if job.state.is_final() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(job_body(job, Some(attempts))));
+            return Ok(Json(job_body(job, Some(attempts))).into_response());
         }
         // Any commit may end it: look again after the next one, or once the wait is over.
         match tokio::time::timeout_at(deadline, outbox.changed()).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) | Err(_) => return job_now(&state, id).await,
+            Ok(Err(_)) | Err(_) => return Ok(job_now(&state, id).await?.into_response()),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! `PUT /v1/models/{name}/reference` (admin): a model's drift reference uploaded as CSV or
 //! JSON Lines, stored as an input through the writer (so it is in the inputs table, survives
-//! a crash and replays), answered once committed with what is then in force; and
+//! a crash and replays), answered once committed with what is then in force (on a cluster
+//! node: published to the ingest log, then answered once its partition committed it, with
+//! what is in force there, forwarded to the node that runs it); and
 //! `GET /v1/models/{name}/reference` (read): the reference in force, from the engine's state
 //! through the writer's queue (answered at once, no commit: a summary, never the rows).
 
 use std::path::Path as FilePath;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -29,6 +32,10 @@ use crate::tabular::reference::reference_bytes;
 /// The media types the upload takes, in words.
 const REFERENCE_TYPES: &str =
     "text/csv (with a header) or application/x-ndjson (one JSON object a line)";
+
+/// How long an upload through a cluster node waits for its partition to commit it (then it
+/// answers 503: stored, not yet in force).
+const IN_FORCE_WAIT: Duration = Duration::from_secs(10);
 
 /// How the fields of a stored reference input are named in this route.
 const UPLOAD_FIELDS: [(&str, &str); 1] = [("reference.model", "name")];
@@ -147,12 +154,15 @@ pub(super) fn no_drift(model: &str) -> ApiError {
     ))
 }
 
-/// The reference in force for `model`, from the writer.
-async fn in_force(state: &AppState, model: String) -> Result<ReferenceBody, ApiError> {
-    let asked = model.clone();
-    ask_in_force(state, asked)
-        .await?
-        .map_err(|elsewhere| ApiError::elsewhere(&model, elsewhere))
+/// Refuses a read of a partition engine's state (drift, the reference in force) when nothing
+/// can answer it: a single node's writer that is not ready. A cluster node's front answers
+/// these reads from its partitions' writers, or forwards them, whether or not the ingest log
+/// (NATS) is connected: they pass there.
+pub(super) fn check_engine_reads(state: &AppState) -> Result<(), ApiError> {
+    if state.routing.is_none() {
+        state.queue.check_ready()?;
+    }
+    Ok(())
 }
 
 /// The reference in force for `model`, from the engine of its partition; [`Elsewhere`] when
@@ -161,7 +171,7 @@ async fn ask_in_force(
     state: &AppState,
     model: String,
 ) -> Result<Result<ReferenceBody, Elsewhere>, ApiError> {
-    state.queue.check_ready()?;
+    check_engine_reads(state)?;
     let asked = model.clone();
     let answer = state
         .queue
@@ -198,9 +208,10 @@ async fn ask_in_force(
         (status = 404, description = "The model has no `[[models]]` entry with drift settings",
             body = openapi::ErrorResponse),
         (status = 503, description = "Recovering (with Retry-After), the writer has stopped, \
-            or (on a cluster node) the node running the model's partition could not be asked \
-            (with Retry-After), or the request was forwarded here already \
-            (`Modelwatch-Forwarded-By`) and this node does not run the partition either",
+            or (on a cluster node, which answers whether or not the ingest log is connected) \
+            the node running the model's partition could not be asked (with Retry-After), or \
+            the request was forwarded here already (`Modelwatch-Forwarded-By`) and this node \
+            does not run the partition either",
             body = openapi::ErrorResponse,
             headers(("Retry-After" = String, description = "Seconds to wait (recovering, or the \
                 partition's node could not be asked)"))),
@@ -237,7 +248,8 @@ pub(super) async fn get_reference(
         compared by name with the predictions' features and their output (`prediction`). \
         Stored as an input and replaced atomically: from its sequence number on, the next drift \
         window of every version and instance of the model is compared with it. Answered once \
-        committed, with the reference now in force. At most the body limit (`--body-limit`, \
+        committed, with the reference now in force (on a cluster node: once the model's \
+        partition committed it, whichever node runs it, the same answer). At most the body limit (`--body-limit`, \
         default 16 MiB), 1,001 columns and 1,000,000 rows.",
     params(("name" = String, Path, description = "The model's name", example = "fraud-detector")),
     request_body(
@@ -260,19 +272,25 @@ pub(super) async fn get_reference(
             column twice, a value that is not a number, string, boolean or null, a name or text \
             too long; the message names the line and column; nothing was stored",
             body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering, the queue is full, or the writer stopped",
-            body = openapi::ErrorResponse,
-            headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)"))),
+        (status = 503, description = "Recovering, the queue is full, or the writer stopped; \
+            on a cluster node also: the ingest log (NATS) is not connected (nothing stored), the \
+            upload is stored but its partition had not committed it within 10 s (it takes effect \
+            once committed; `GET` shows it then), or the node running the partition could not \
+            be asked", body = openapi::ErrorResponse,
+            headers(("Retry-After" = String, description = "Seconds to wait (recovering, queue \
+                full, the ingest log away, not yet in force, or the partition's node could not \
+                be asked)"))),
         openapi::AdminErrors
     )
 )]
 pub(super) async fn put_reference(
     State(state): State<AppState>,
     caller: Caller,
+    forwardable: Forwardable,
     name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<ReferenceBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(model) =
         name.map_err(|rejection| ApiError::bad_query("name", rejection.body_text()))?;
     let json_lines = body_format(&headers)?;
@@ -291,11 +309,31 @@ pub(super) async fn put_reference(
     let now = state.clock.now();
     let upload = ReferenceUpload::new(model.clone(), Arc::new(table), Some(now))
         .map_err(|errors| ApiError::invalid_request("reference", errors, &UPLOAD_FIELDS))?;
-    state
+    let stored = state
         .queue
         .commit_by(vec![Input::Reference(upload)], now, caller.name())
         .await?;
-    Ok(Json(in_force(&state, model).await?))
+    // A cluster node published it: it is in force once its partition committed it.
+    if let (Some(position), Some(routing)) = (stored.logged, state.routing.clone()) {
+        routing
+            .await_commit(position, IN_FORCE_WAIT)
+            .await
+            .map_err(|not_committed| {
+                ApiError::NotYetInForce(format!(
+                    "the reference of model {model:?} is stored and takes effect once its \
+                     partition commits it, but {not_committed}; GET \
+                     /v1/models/{model}/reference shows it then"
+                ))
+            })?;
+    }
+    match ask_in_force(&state, model.clone()).await? {
+        Ok(in_force) => Ok(Json(in_force).into_response()),
+        Err(elsewhere) => {
+            let what = format!("model {model:?}");
+            let read = forwardable.read_back();
+            (read.forward(&state, elsewhere.partition, &what, Bytes::new())).await
+        }
+    }
 }
 
 /// Whether the body is JSON Lines (else CSV), from its media type.

@@ -15,12 +15,12 @@ use super::node::{Node, ask, await_commits, await_leases, count, with_db};
 use super::workload::PARTITIONS;
 use crate::receiver::Receiver;
 
-const TOKEN: &str = "forwarding-test-token-0123456789";
+pub(super) const TOKEN: &str = "forwarding-test-token-0123456789";
 
 /// Fraud's drift is compared on windows of 10 after a reference of its first 20
 /// predictions; churn's accuracy below 0.9 asks a retrain of an http trainer, which runs
 /// until its job is completed through the API.
-fn config(receiver: &str) -> String {
+pub(super) fn config(receiver: &str) -> String {
     format!(
         r#"
 [[models]]
@@ -44,7 +44,7 @@ body = '{{{{"job": "{{job_id}}"}}}}'
     )
 }
 
-fn prediction(n: u32) -> String {
+pub(super) fn prediction(n: u32) -> String {
     let output = if n.is_multiple_of(2) { "fraud" } else { "ok" };
     let country = ["DE", "FR"][(n % 2) as usize];
     json!({
@@ -56,7 +56,7 @@ fn prediction(n: u32) -> String {
     .to_string()
 }
 
-fn accuracy(step: u32, value: f64) -> String {
+pub(super) fn accuracy(step: u32, value: f64) -> String {
     json!({
         "model": {"name": "churn", "version": "1", "instance": "i"},
         "timestamp": format!("2026-11-23T10:01:{step:02}Z"),

@@ -9,6 +9,8 @@
 //!   run the partition, answered by the one that does (or a 503 naming it when it cannot be
 //!   reached).
 //! - `outages.rs`: PostgreSQL or nats-server restarted mid-run: nothing acknowledged lost.
+//! - `reads.rs`: answers as a single node's: a reference upload with the reference in force,
+//!   a job's long poll through any node, drift and references while NATS is stopped.
 //! - `shutdown.rs`: a node stopped with SIGTERM gives its partitions up and exits.
 //! - `spanning.rs`: a request spanning partitions, half-published by a node that died:
 //!   abandoned whole, or completed whole by a keyed retry.
@@ -18,6 +20,7 @@ mod failover;
 mod forwarding;
 mod node;
 mod outages;
+mod reads;
 mod shutdown;
 mod spanning;
 mod workload;

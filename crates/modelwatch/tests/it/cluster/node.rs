@@ -98,10 +98,7 @@ impl Node {
     /// stalling it) and returns the rest of stdout.
     pub fn stop(mut self) -> String {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
         let mut child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
         let stdout = self.stdout.take();
