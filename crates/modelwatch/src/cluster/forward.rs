@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::node::LocalPartitions;
 use crate::effects::JobControl;
+use crate::runtime::WriterQueue;
 use crate::runtime::writer::LogPosition;
 use crate::server::forward::{
     FORWARDED_BY_HEADER, ForwardError, ForwardRequest, ForwardedAnswer, NotCommitted,
@@ -182,6 +183,11 @@ impl Forwarder {
 impl PartitionRouting for Forwarder {
     fn jobs(&self, partition: u32) -> Option<JobControl> {
         self.local.jobs(partition)
+    }
+
+    fn writer_of(&self, model: &str) -> Result<WriterQueue, u32> {
+        let partition = super::log::partition_of(model, self.local.partitions);
+        self.local.queue(partition).ok_or(partition)
     }
 
     fn await_commit(

@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::effects::JobControl;
+use crate::runtime::WriterQueue;
 use crate::runtime::writer::LogPosition;
 
 /// The header a forwarded request carries: the id of the node that forwarded it.
@@ -35,6 +36,10 @@ pub const FORWARDED_BY_HEADER: &str = "modelwatch-forwarded-by";
 pub trait PartitionRouting: Send + Sync + std::fmt::Debug {
     /// The job runner of `partition`, if this node runs it.
     fn jobs(&self, partition: u32) -> Option<JobControl>;
+
+    /// The writer of `model`'s partition if this node runs it, else the partition: what a
+    /// write that must answer with its outcome (a retrain asked for by hand) commits through.
+    fn writer_of(&self, model: &str) -> Result<WriterQueue, u32>;
 
     /// Sends `request` to the node running `partition` and returns its answer.
     fn forward(

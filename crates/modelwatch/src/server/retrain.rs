@@ -5,6 +5,11 @@
 //! it to the rules the store's reader applies: a reason the reader would refuse (over 1,024
 //! bytes, a line break) is a 422 here, never an input that makes every later start fail. A
 //! model no event ever named is a 404.
+//!
+//! On a cluster node the request is committed by the writer of the model's partition, on the
+//! node that runs it (forwarded there from any other), so that the answer is its decision as
+//! on a single node. It is an input of the partition like those from the ingest log, stored
+//! in order with them and replayed with them.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -19,6 +24,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::forward::Forwardable;
 use super::{AppState, models, openapi, read};
 
 /// The body of `POST /v1/models/{name}/retrain` (optional).
@@ -62,7 +68,10 @@ const REQUEST_FIELDS: [(&str, &str); 2] = [
         (status = 422, description = "The body does not fit, or the reason or the model name \
             break the rules of a stored retrain request (each problem in `errors`, its `field` \
             `reason` or `name`); nothing was stored", body = openapi::ErrorResponse),
-        (status = 503, description = "Recovering, the queue is full, or the writer stopped",
+        (status = 503, description = "Recovering, the queue is full, or the writer stopped; on a \
+            cluster node also: the node running the model's partition could not be asked, or the \
+            request was forwarded here already (`Modelwatch-Forwarded-By`) and this node does not \
+            run the partition either",
             body = openapi::ErrorResponse,
             headers(("Retry-After" = String, description = "Seconds to wait (recovering or queue full)"))),
         openapi::AdminErrors
@@ -71,6 +80,7 @@ const REQUEST_FIELDS: [(&str, &str); 2] = [
 pub(super) async fn post_retrain(
     State(state): State<AppState>,
     caller: Caller,
+    forwardable: Forwardable,
     name: Result<Path<String>, PathRejection>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -86,8 +96,18 @@ pub(super) async fn post_retrain(
             "unknown model {model:?}: no event has named it"
         )));
     }
-    let stored = state
-        .queue
+    // A cluster node commits it on the partition's writer: here, or on the node running it.
+    let writer = match &state.routing {
+        None => state.queue.clone(),
+        Some(routing) => match routing.writer_of(&model) {
+            Ok(writer) => writer,
+            Err(partition) => {
+                let what = format!("model {model:?}");
+                return forwardable.forward(&state, partition, &what, body).await;
+            }
+        },
+    };
+    let stored = writer
         .commit_by(vec![Input::RetrainRequest(request)], now, caller.name())
         .await?;
     let seq = stored.last_seq;

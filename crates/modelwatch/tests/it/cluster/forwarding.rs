@@ -2,7 +2,8 @@
 //! model with drift settings and a model whose retrain runs on an `http` trainer. The node
 //! that does not run a model's partition answers its drift and reference with the owner's
 //! answer (the caller's token passed on), completes a job that the owner's runner started, and
-//! answers as a single node does for a job that is over or unknown. A request already marked
+//! answers as a single node does for a job that is over or unknown; a retrain asked for by
+//! hand through either node is the engine's decision (single flight across nodes). A request already marked
 //! `Modelwatch-Forwarded-By` is never forwarded again: only the owner answers it. An owner that
 //! cannot be reached at the address it advertises is named in a 503 with `Retry-After`.
 
@@ -207,6 +208,21 @@ fn a_node_answers_for_the_partitions_another_node_runs() {
         serde_json::from_str::<Value>(&running).unwrap()["state"],
         "running"
     );
+    // A retrain asked for by hand, through either node, is decided by the engine of churn's
+    // partition: suppressed while its job is outstanding (single flight, across nodes).
+    let by_hand = Some(r#"{"reason": "by hand"}"#);
+    for node in [&a, &b] {
+        let (status, suppressed) = ask(&node.base, "/v1/models/churn/retrain", by_hand, &auth);
+        assert_eq!(status, 409, "retrain through {}: {suppressed}", node.id);
+        assert!(suppressed.contains("outstanding"), "{suppressed}");
+    }
+    let (status, refused) = ask(
+        &elsewhere.base,
+        "/v1/models/churn/retrain",
+        by_hand,
+        &marked,
+    );
+    assert_eq!(status, 503, "{refused}");
     // Unmarked, it completes the job through the owner's runner.
     let (status, done) = ask(&elsewhere.base, &complete, Some(report), &auth);
     assert_eq!(status, 200, "{done}");
@@ -220,6 +236,18 @@ fn a_node_answers_for_the_partitions_another_node_runs() {
         serde_json::from_str::<Value>(&stored).unwrap()["state"],
         "succeeded"
     );
+    // Now a retrain by hand through the node that does not run churn is granted: a new job,
+    // outstanding for the owner in turn.
+    let (status, granted) = ask(&elsewhere.base, "/v1/models/churn/retrain", by_hand, &auth);
+    assert_eq!(status, 202, "{granted}");
+    let granted: Value = serde_json::from_str(&granted).unwrap();
+    assert_eq!(granted["decision"], "granted", "{granted}");
+    let second = granted["job_id"].as_str().unwrap().to_string();
+    assert_ne!(second, id);
+    let owner_node = if owner_id == a.id { &a } else { &b };
+    let (status, suppressed) = ask(&owner_node.base, "/v1/models/churn/retrain", by_hand, &auth);
+    assert_eq!(status, 409, "{suppressed}");
+    assert!(suppressed.contains(&second[..8]), "{suppressed}");
     // As on a single node: a job that is over is a conflict, an unknown one is not found,
     // whichever node is asked.
     for node in [&a, &b] {
