@@ -12,27 +12,22 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use modelwatch_testkit::{NatsServer, PostgresServer};
 use serde_json::Value;
 
-use super::node::{Node, ask, await_commits, await_leases, count, with_db};
+use super::node::{Node, Servers, ask, await_commits, await_leases, count, with_db};
 use super::workload::{BATCHES, CLIENTS, PARTITIONS, client, config, stored_exactly_once};
 use crate::receiver::Receiver;
 
 #[test]
 fn a_killed_node_loses_nothing_and_repeats_nothing() {
-    let Some(postgres) = PostgresServer::shared() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let receiver = Receiver::start(Vec::new());
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &receiver.url);
-    let log = nats.url();
+    let log = servers.nats.url();
     let start = |id: &str| Node::start(id, &url, &log, &config, PARTITIONS);
     let a = start("a");
     let b = start("b");

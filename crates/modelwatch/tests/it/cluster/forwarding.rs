@@ -9,10 +9,9 @@
 
 use std::time::Duration;
 
-use modelwatch_testkit::{NatsServer, PostgresServer};
 use serde_json::{Value, json};
 
-use super::node::{Node, ask, await_commits, await_leases, count, with_db};
+use super::node::{Node, Servers, ask, await_commits, await_leases, count, job_owner};
 use super::workload::PARTITIONS;
 use crate::receiver::Receiver;
 
@@ -69,48 +68,15 @@ pub(super) fn accuracy(step: u32, value: f64) -> String {
 
 #[test]
 fn a_node_answers_for_the_partitions_another_node_runs() {
-    let Some(postgres) = PostgresServer::shared() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let receiver = Receiver::start(Vec::new());
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("forwarding.toml");
     std::fs::write(&config_path, config(&receiver.url)).unwrap();
-    let log = nats.url();
-    let start = |id: &str| {
-        Node::start_with(
-            id,
-            &url,
-            &log,
-            &config_path,
-            PARTITIONS,
-            &["--token-env", "MW_TOKEN:admin"],
-            &[("MW_TOKEN", TOKEN)],
-        )
-    };
-    let a = start("a");
-    let b = start("b");
-    await_leases(
-        &url,
-        Duration::from_secs(60),
-        "two partitions on each node",
-        |db| {
-            let live = "expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
-            count(
-                db,
-                &format!("SELECT count(*) FROM leases WHERE owner = 'a' AND {live}"),
-            ) == 2
-                && count(
-                    db,
-                    &format!("SELECT count(*) FROM leases WHERE owner = 'b' AND {live}"),
-                ) == 2
-        },
-    );
+    let (a, b) = super::reads::two_nodes(&url, &servers.nats.url(), &config_path);
     let bearer = format!("Bearer {TOKEN}");
     let auth = [("authorization", bearer.as_str())];
     let marked = [
@@ -185,16 +151,7 @@ fn a_node_answers_for_the_partitions_another_node_runs() {
     assert_eq!(request.path, "/train");
     let started: Value = serde_json::from_str(&request.body).unwrap();
     let id = started["job"].as_str().unwrap().to_string();
-    let lookup = id.clone();
-    let owner_id: String = with_db(&url, move |db| {
-        db.query_one(
-            "SELECT leases.owner FROM jobs JOIN leases ON leases.partition = jobs.partition \
-             WHERE jobs.id = $1",
-            &[&lookup],
-        )
-        .unwrap()
-        .get(0)
-    });
+    let owner_id = job_owner(&url, &id);
     let elsewhere = if owner_id == a.id { &b } else { &a };
     let complete = format!("/v1/jobs/{id}/complete");
     let report = r#"{"status": "succeeded", "version": "2", "result": {"f1": 0.9}}"#;
@@ -277,14 +234,10 @@ fn a_node_answers_for_the_partitions_another_node_runs() {
 /// partitions, asked of another node, is a 503 with `Retry-After` naming it.
 #[test]
 fn an_owner_that_cannot_be_reached_is_named_in_a_503_with_retry_after() {
-    let Some(postgres) = PostgresServer::shared() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("unreachable.toml");
     std::fs::write(&config_path, "").unwrap();
@@ -294,7 +247,7 @@ fn an_owner_that_cannot_be_reached_is_named_in_a_503_with_retry_after() {
         listener.local_addr().unwrap().port()
     };
     let nowhere = format!("http://127.0.0.1:{closed}");
-    let log = nats.url();
+    let log = servers.nats.url();
     let a = Node::start("a", &url, &log, &config_path, PARTITIONS);
     let b = Node::start_with(
         "b",

@@ -148,6 +148,30 @@ impl Drop for Node {
     }
 }
 
+/// What a cluster test runs on: a database of its own on the process's shared PostgreSQL, and
+/// a nats-server of its own; `None` (the test is skipped) when either is missing.
+pub struct Servers {
+    /// The database (dropped with the test).
+    _database: modelwatch_testkit::TestDatabase,
+    /// Its URL.
+    pub url: String,
+    /// The ingest log's server.
+    pub nats: modelwatch_testkit::NatsServer,
+}
+
+impl Servers {
+    pub fn start() -> Option<Servers> {
+        let postgres = modelwatch_testkit::PostgresServer::shared()?;
+        let nats = modelwatch_testkit::NatsServer::start()?;
+        let database = postgres.database();
+        Some(Servers {
+            url: database.url().to_string(),
+            _database: database,
+            nats,
+        })
+    }
+}
+
 /// Runs `work` with a connection to `url`, on a thread of its own (the synchronous client
 /// must not run inside a Tokio runtime).
 pub fn with_db<T: Send + 'static>(
@@ -206,6 +230,31 @@ fn await_notices(
         }
         assert!(done(client), "gave up waiting for {what} after {limit:?}");
     });
+}
+
+/// How many live leases `owner` holds.
+pub fn live_leases(db: &mut postgres::Client, owner: &str) -> i64 {
+    db.query_one(
+        "SELECT count(*) FROM leases WHERE owner = $1 \
+         AND expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
+        &[&owner],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// The node holding the lease of job `id`'s partition.
+pub fn job_owner(url: &str, id: &str) -> String {
+    let id = id.to_string();
+    with_db(url, move |db| {
+        db.query_one(
+            "SELECT leases.owner FROM jobs JOIN leases ON leases.partition = jobs.partition \
+             WHERE jobs.id = $1",
+            &[&id],
+        )
+        .unwrap()
+        .get(0)
+    })
 }
 
 /// How many rows `sql` counts.

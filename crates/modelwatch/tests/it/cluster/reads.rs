@@ -11,16 +11,15 @@
 
 use std::time::Duration;
 
-use modelwatch_testkit::{NatsServer, PostgresServer};
 use serde_json::Value;
 
 use super::forwarding::{TOKEN, accuracy, config, prediction};
-use super::node::{Node, ask, await_commits, await_leases, count, with_db};
+use super::node::{Node, Servers, ask, await_commits, await_leases, count, job_owner, live_leases};
 use super::workload::PARTITIONS;
 use crate::receiver::Receiver;
 
 /// Two nodes with the admin token `TOKEN`, each running half of the partitions.
-fn two_nodes(url: &str, log: &str, config_path: &std::path::Path) -> (Node, Node) {
+pub(super) fn two_nodes(url: &str, log: &str, config_path: &std::path::Path) -> (Node, Node) {
     let start = |id: &str| {
         Node::start_with(
             id,
@@ -39,14 +38,7 @@ fn two_nodes(url: &str, log: &str, config_path: &std::path::Path) -> (Node, Node
         Duration::from_secs(60),
         "half on each node",
         move |db| {
-            let live = "expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT";
-            let held = |db: &mut postgres::Client, node: &str| {
-                count(
-                    db,
-                    &format!("SELECT count(*) FROM leases WHERE owner = '{node}' AND {live}"),
-                )
-            };
-            held(db, "a") == i64::from(half) && held(db, "b") == i64::from(half)
+            live_leases(db, "a") == i64::from(half) && live_leases(db, "b") == i64::from(half)
         },
     );
     (a, b)
@@ -104,18 +96,14 @@ fn ingest(base: &str, lines: &[String]) -> ureq::http::Response<ureq::Body> {
 
 #[test]
 fn a_reference_uploaded_through_any_node_answers_with_the_reference_in_force() {
-    let Some(postgres) = PostgresServer::shared() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("reads.toml");
     std::fs::write(&config_path, config("http://127.0.0.1:9")).unwrap();
-    let (a, b) = two_nodes(&url, &nats.url(), &config_path);
+    let (a, b) = two_nodes(&url, &servers.nats.url(), &config_path);
     let path = "/v1/models/fraud/reference";
     let (owner, other) = owner_and_other([&a, &b], path);
     let bearer = format!("Bearer {TOKEN}");
@@ -163,35 +151,22 @@ fn a_reference_uploaded_through_any_node_answers_with_the_reference_in_force() {
 
 #[test]
 fn a_job_long_polled_through_any_node_returns_when_it_ends() {
-    let Some(postgres) = PostgresServer::shared() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let receiver = Receiver::start(Vec::new());
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("reads.toml");
     std::fs::write(&config_path, config(&receiver.url)).unwrap();
-    let (a, b) = two_nodes(&url, &nats.url(), &config_path);
+    let (a, b) = two_nodes(&url, &servers.nats.url(), &config_path);
     let accepted = ingest(&a.base, &[accuracy(0, 0.95), accuracy(1, 0.5)]);
     assert_eq!(accepted.status(), 202);
     // Churn's retrain runs on the trainer until it is completed through the API.
     let request = receiver.next(60);
     let started: Value = serde_json::from_str(&request.body).unwrap();
     let id = started["job"].as_str().unwrap().to_string();
-    let lookup = id.clone();
-    let owner_id: String = with_db(&url, move |db| {
-        db.query_one(
-            "SELECT leases.owner FROM jobs JOIN leases ON leases.partition = jobs.partition \
-             WHERE jobs.id = $1",
-            &[&lookup],
-        )
-        .unwrap()
-        .get(0)
-    });
+    let owner_id = job_owner(&url, &id);
     let (owner, elsewhere) = if owner_id == a.id { (&a, &b) } else { (&b, &a) };
     let bearer = format!("Bearer {TOKEN}");
     let auth = [("authorization", bearer.as_str())];
@@ -250,18 +225,14 @@ fn a_job_long_polled_through_any_node_returns_when_it_ends() {
 
 #[test]
 fn drift_and_references_are_answered_while_nats_is_stopped() {
-    let Some(postgres) = PostgresServer::shared() else {
+    let Some(mut servers) = Servers::start() else {
         return;
     };
-    let Some(mut nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("reads.toml");
     std::fs::write(&config_path, config("http://127.0.0.1:9")).unwrap();
-    let (a, b) = two_nodes(&url, &nats.url(), &config_path);
+    let (a, b) = two_nodes(&url, &servers.nats.url(), &config_path);
     let predictions: Vec<String> = (0..30).map(prediction).collect();
     assert_eq!(ingest(&a.base, &predictions).status(), 202);
     await_commits(&url, Duration::from_secs(60), "every prediction", |db| {
@@ -279,7 +250,7 @@ fn drift_and_references_are_answered_while_nats_is_stopped() {
         })
         .collect();
 
-    nats.stop();
+    servers.nats.stop();
     // Each node notices (its /readyz says so), bounded.
     for node in [&a, &b] {
         let mut tries = 0;

@@ -4,40 +4,23 @@
 
 use std::time::Duration;
 
-use modelwatch_testkit::{NatsServer, PostgresServer};
-
-use super::node::{Node, await_leases, count, with_db};
+use super::node::{Node, Servers, await_leases, count, live_leases, with_db};
 use super::workload::{PARTITIONS, config};
 use crate::receiver::Receiver;
 
 #[test]
 fn a_node_stopped_with_sigterm_gives_its_partitions_up_and_exits() {
-    let Some(postgres) = PostgresServer::start() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let receiver = Receiver::start(Vec::new());
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &receiver.url);
-    let a = Node::start("a", &url, &nats.url(), &config, PARTITIONS);
-    let b = Node::start("b", &url, &nats.url(), &config, PARTITIONS);
-    let live = |owner: &'static str| {
-        move |db: &mut postgres::Client| {
-            count(
-                db,
-                &format!(
-                    "SELECT count(*) FROM leases WHERE owner = '{owner}' \
-                     AND expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT"
-                ),
-            )
-        }
-    };
+    let a = Node::start("a", &url, &servers.nats.url(), &config, PARTITIONS);
+    let b = Node::start("b", &url, &servers.nats.url(), &config, PARTITIONS);
     await_leases(&url, Duration::from_secs(60), "b's share", move |db| {
-        live("b")(db) > 0
+        live_leases(db, "b") > 0
     });
     let stdout = b.stop();
     assert!(stdout.contains("stopped"), "b's last words: {stdout}");
@@ -50,7 +33,7 @@ fn a_node_stopped_with_sigterm_gives_its_partitions_up_and_exits() {
         &url,
         Duration::from_secs(60),
         "a taking everything",
-        move |db| live("a")(db) == i64::from(PARTITIONS),
+        move |db| live_leases(db, "a") == i64::from(PARTITIONS),
     );
     drop(a);
 }

@@ -17,10 +17,9 @@ use modelwatch::cluster::{IngestLog, LogOptions, partition_of};
 use modelwatch_engine::config::default_config;
 use modelwatch_engine::{Format, Input, Timestamp, WireParser};
 use modelwatch_store::pg::RequestAttempt;
-use modelwatch_testkit::{NatsServer, PostgresServer};
 use serde_json::Value;
 
-use super::node::{Node, await_commits, count, with_db};
+use super::node::{Node, Servers, await_commits, count, with_db};
 use super::workload::{PARTITIONS, config, event, stored_exactly_once};
 use crate::receiver::Receiver;
 
@@ -70,23 +69,19 @@ fn post(base: &str, events: &[Value], key: &str) -> u16 {
 
 #[test]
 fn a_request_spanning_partitions_is_processed_whole_or_not_at_all() {
-    let Some(postgres) = PostgresServer::start() else {
+    let Some(servers) = Servers::start() else {
         return;
     };
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
-    let database = postgres.database();
-    let url = database.url().to_string();
+    let url = servers.url.clone();
     let receiver = Receiver::start(Vec::new());
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &receiver.url);
-    let node = Node::start("a", &url, &nats.url(), &config, PARTITIONS);
+    let node = Node::start("a", &url, &servers.nats.url(), &config, PARTITIONS);
     let (m, n) = two_partitions();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let log = runtime
         .block_on(IngestLog::connect(LogOptions {
-            url: nats.url(),
+            url: servers.nats.url(),
             stream: "MODELWATCH".to_string(),
             partitions: PARTITIONS,
             replicas: 1,
