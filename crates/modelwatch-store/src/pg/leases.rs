@@ -300,28 +300,6 @@ impl Leases {
         }))
     }
 
-    /// The ingest log's stream sequence `partition` has committed through
-    /// (`partitions.log_seq`), whichever node runs it; 0 before its first commit.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Postgres`].
-    pub fn committed_log_seq(&mut self, partition: u32) -> Result<u64, StoreError> {
-        let error = self.error("reading how far a partition committed");
-        let key = i32::try_from(partition).unwrap_or(i32::MAX);
-        let client = &mut self.client;
-        let url = self.url.as_str();
-        let row = off_runtime(|| {
-            super::reconnect_if_closed(client, url);
-            client.query_opt(
-                "SELECT log_seq FROM partitions WHERE partition = $1",
-                &[&key],
-            )
-        })
-        .map_err(error)?;
-        Ok(row.map_or(0, |row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)))
-    }
-
     /// Every partition's lease as stored, by partition.
     ///
     /// # Errors

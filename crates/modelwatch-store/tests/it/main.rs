@@ -24,7 +24,7 @@ use modelwatch_engine::config::default_config;
 use modelwatch_engine::{Engine, Format, Input, Output, Timestamp, WireParser};
 use modelwatch_store::{
     AlertFilter, Batch, Counts, DB_FILE, DecisionFilter, JobFilter, Order, Page, Record,
-    SCHEMA_VERSION, Store, StoreError, StoreLocation,
+    SCHEMA_VERSION, Store, StoreError,
 };
 
 const EXAMPLE: &str = include_str!("../../../../examples/degrading-model.jsonl");
@@ -438,7 +438,6 @@ fn a_failing_commit_leaves_nothing_behind(backend: Backend) {
 
 /// On PostgreSQL a batch carries the ingest log's position into its partition, in its
 /// transaction; a batch with no input still moves it, one without a position leaves it.
-/// `Leases::committed_log_seq` reads it back for any partition.
 #[test]
 fn a_commit_writes_the_log_position_with_the_batch_on_postgres() {
     let Some(mut opened) = Backend::Postgres.open() else {
@@ -468,13 +467,6 @@ fn a_commit_writes_the_log_position_with_the_batch_on_postgres() {
     refused.log_seq = Some(20);
     assert!(opened.store.commit(&refused).is_err());
     assert_eq!(log_seq(&opened.store), 12);
-    // Any node reads how far a partition went on its lease connection.
-    let StoreLocation::Postgres(url) = &opened.location else {
-        panic!("a PostgreSQL store");
-    };
-    let mut leases = modelwatch_store::pg::Leases::open(url).unwrap();
-    assert_eq!(leases.committed_log_seq(0).unwrap(), 12);
-    assert_eq!(leases.committed_log_seq(3).unwrap(), 0, "never committed");
 }
 
 /// A store whose lease epoch is not the stored one commits nothing.

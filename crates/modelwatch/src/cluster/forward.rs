@@ -2,34 +2,27 @@
 //! runs come from its [`LocalPartitions`]; a request about any other partition is sent to the
 //! node holding the partition's live lease, at the address that node's heartbeat recorded
 //! (`--advertise`), with the caller's `Authorization` and the mark
-//! [`FORWARDED_BY_HEADER`](crate::server::forward::FORWARDED_BY_HEADER) naming this node. How
-//! far a partition committed is read on the same connection (`partitions.log_seq`), for a
-//! write that waits for its message to be in force.
+//! [`FORWARDED_BY_HEADER`](crate::server::forward::FORWARDED_BY_HEADER) naming this node. A
+//! write that answers with its outcome commits through the writer of its model's partition
+//! here ([`PartitionRouting::writer_of`]), or is forwarded.
 
-use std::error::Error as _;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::header;
 use futures_util::future::BoxFuture;
 use modelwatch_store::pg::{Leases, PartitionOwner};
-use tokio::time::Instant;
 
+use super::connection::SharedConnection;
 use super::node::LocalPartitions;
 use crate::effects::JobControl;
+use crate::effects::transport::describe;
 use crate::runtime::WriterQueue;
-use crate::runtime::writer::LogPosition;
 use crate::server::forward::{
-    FORWARDED_BY_HEADER, ForwardError, ForwardRequest, ForwardedAnswer, NotCommitted,
-    PartitionRouting,
+    FORWARDED_BY_HEADER, ForwardError, ForwardRequest, ForwardedAnswer, PartitionRouting,
 };
 
 /// How long a forwarded request may take, answer included (beyond the wait of a long poll).
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How soon a wait for a partition's commit looks again at first, and at most.
-const FIRST_LOOK: Duration = Duration::from_millis(2);
-const LAST_LOOK: Duration = Duration::from_millis(100);
 
 /// The routing of a cluster node's routes.
 #[derive(Clone, Debug)]
@@ -37,7 +30,7 @@ pub struct Forwarder {
     node_id: String,
     local: LocalPartitions,
     /// A connection of its own to read partitions' owners.
-    owners: Arc<Mutex<Leases>>,
+    owners: SharedConnection<Leases>,
     client: reqwest::Client,
 }
 
@@ -55,67 +48,18 @@ impl Forwarder {
         Ok(Forwarder {
             node_id,
             local,
-            owners: Arc::new(Mutex::new(owners)),
+            owners: SharedConnection::new(owners, "owners"),
             client: crate::effects::http::client()?,
         })
     }
 
     /// The live owner of `partition`, read off the async threads.
     async fn owner(&self, partition: u32) -> Result<PartitionOwner, ForwardError> {
-        let owners = self.owners.clone();
-        let lookup = |error: String| ForwardError::Lookup { partition, error };
-        let found = tokio::task::spawn_blocking(move || {
-            let mut owners = owners
-                .lock()
-                .map_err(|_| "the owners' connection is poisoned".to_string())?;
-            owners.owner(partition).map_err(|error| error.to_string())
-        })
-        .await
-        .map_err(|error| lookup(format!("the lookup failed: {error}")))?
-        .map_err(lookup)?;
+        let found = (self.owners)
+            .call(move |owners| owners.owner(partition))
+            .await
+            .map_err(|error| ForwardError::Lookup { partition, error })?;
         found.ok_or(ForwardError::NoOwner { partition })
-    }
-
-    /// How far `partition` committed, read off the async threads.
-    async fn committed(&self, partition: u32) -> Result<u64, NotCommitted> {
-        let owners = self.owners.clone();
-        let unreadable = |error: String| NotCommitted::Unreadable { partition, error };
-        tokio::task::spawn_blocking(move || {
-            let mut owners = owners
-                .lock()
-                .map_err(|_| "the owners' connection is poisoned".to_string())?;
-            (owners.committed_log_seq(partition)).map_err(|error| error.to_string())
-        })
-        .await
-        .map_err(|error| unreadable(format!("the read failed: {error}")))?
-        .map_err(unreadable)
-    }
-
-    /// Reads how far the position's partition committed until it is past the position,
-    /// looking again after [`FIRST_LOOK`], then twice as long each time up to [`LAST_LOOK`],
-    /// for at most `limit`.
-    async fn await_position(
-        &self,
-        position: LogPosition,
-        limit: Duration,
-    ) -> Result<(), NotCommitted> {
-        let partition = position.partition;
-        let deadline = Instant::now() + limit;
-        let mut look = FIRST_LOOK;
-        loop {
-            if self.committed(partition).await? >= position.seq {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(NotCommitted::TimedOut {
-                    partition,
-                    waited: limit,
-                });
-            }
-            tokio::time::sleep_until((now + look).min(deadline)).await;
-            look = (look * 2).min(LAST_LOOK);
-        }
     }
 
     async fn send(
@@ -157,14 +101,14 @@ impl Forwarder {
         let answer = outgoing
             .send()
             .await
-            .map_err(|error| failed(in_words(&error)))?;
+            .map_err(|error| failed(describe(&error)))?;
         let status = answer.status();
         let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
         let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
         let body = answer
             .bytes()
             .await
-            .map_err(|error| failed(in_words(&error)))?;
+            .map_err(|error| failed(describe(&error)))?;
         tracing::debug!(
             partition,
             owner = %owner.node,
@@ -188,15 +132,6 @@ impl PartitionRouting for Forwarder {
     fn writer_of(&self, model: &str) -> Result<WriterQueue, u32> {
         let partition = super::log::partition_of(model, self.local.partitions);
         self.local.queue(partition).ok_or(partition)
-    }
-
-    fn await_commit(
-        &self,
-        position: LogPosition,
-        limit: Duration,
-    ) -> BoxFuture<'static, Result<(), NotCommitted>> {
-        let forwarder = self.clone();
-        Box::pin(async move { forwarder.await_position(position, limit).await })
     }
 
     fn forward(
@@ -225,17 +160,4 @@ impl PartitionRouting for Forwarder {
             sent
         })
     }
-}
-
-/// A reqwest error with its causes (`error sending request: ... connection refused`), which
-/// name the URL at most, never a header.
-fn in_words(error: &reqwest::Error) -> String {
-    let mut words = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        words.push_str(": ");
-        words.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    words
 }

@@ -249,10 +249,9 @@ async fn serve(
                     )
                     .await;
                     let answer = match accepted {
-                        Ok(published) => Ok(Stored {
-                            accepted: published.accepted,
+                        Ok(accepted) => Ok(Stored {
+                            accepted,
                             last_seq: 0,
-                            logged: published.position,
                         }),
                         Err(error) => {
                             tracing::warn!(error = %error, "A request could not be published.");

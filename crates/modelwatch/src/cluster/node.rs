@@ -15,6 +15,7 @@ use modelwatch_store::pg::{Lease, Leases};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::connection::SharedConnection;
 use super::partition::{PartitionRun, PartitionSetup};
 use crate::effects::JobControl;
 use crate::runtime::{Status, WriterQueue};
@@ -134,7 +135,7 @@ impl Node {
             setup,
             options,
             local,
-            Arc::new(Mutex::new(leases)),
+            SharedConnection::new(leases, "lease"),
             ownership_sender,
             stopped,
         ));
@@ -157,27 +158,11 @@ impl Node {
     }
 }
 
-/// Runs `work` on the lease connection off the async threads.
-async fn on_leases<T: Send + 'static>(
-    leases: &Arc<Mutex<Leases>>,
-    work: impl FnOnce(&mut Leases) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, String> {
-    let leases = leases.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut leases = leases
-            .lock()
-            .map_err(|_| "the lease connection is poisoned".to_string())?;
-        work(&mut leases).map_err(|error| error.to_string())
-    })
-    .await
-    .map_err(|error| format!("a lease task failed: {error}"))?
-}
-
 async fn run(
     setup: PartitionSetup,
     options: NodeOptions,
     local: LocalPartitions,
-    leases: Arc<Mutex<Leases>>,
+    leases: SharedConnection<Leases>,
     ownership: watch::Sender<Ownership>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -196,10 +181,9 @@ async fn run(
         stopping.retain(|task| !task.is_finished());
         let beat = {
             let (node, address) = (node.clone(), options.address.clone());
-            on_leases(&leases, move |leases| {
-                leases.heartbeat(&node, address.as_deref(), ttl_ms)
-            })
-            .await
+            leases
+                .call(move |leases| leases.heartbeat(&node, address.as_deref(), ttl_ms))
+                .await
         };
         match beat {
             Ok(live) => {
@@ -216,7 +200,9 @@ async fn run(
         for lease in held {
             let renewed = {
                 let node = node.clone();
-                on_leases(&leases, move |leases| leases.renew(lease, &node, ttl_ms)).await
+                leases
+                    .call(move |leases| leases.renew(lease, &node, ttl_ms))
+                    .await
             };
             let failed = running
                 .get(&lease.partition)
@@ -256,10 +242,9 @@ async fn run(
             }
             let taken = {
                 let node = node.clone();
-                on_leases(&leases, move |leases| {
-                    leases.acquire(partition, &node, ttl_ms)
-                })
-                .await
+                leases
+                    .call(move |leases| leases.acquire(partition, &node, ttl_ms))
+                    .await
             };
             match taken {
                 Ok(Some(lease)) => match PartitionRun::start(&setup, lease) {
@@ -269,8 +254,9 @@ async fn run(
                     Err(error) => {
                         tracing::warn!(partition, error = %error, "Cannot run a partition taken: giving it up.");
                         let node = node.clone();
-                        let _ =
-                            on_leases(&leases, move |leases| leases.release(lease, &node)).await;
+                        let _ = leases
+                            .call(move |leases| leases.release(lease, &node))
+                            .await;
                     }
                 },
                 Ok(None) => {}
@@ -309,7 +295,9 @@ async fn run(
         let _ = task.await;
     }
     let node_for_leave = node.clone();
-    let _ = on_leases(&leases, move |leases| leases.leave(&node_for_leave)).await;
+    let _ = leases
+        .call(move |leases| leases.leave(&node_for_leave))
+        .await;
     publish(&ownership, &running, 0);
     tracing::info!(node = %node, "Left the cluster.");
 }
@@ -328,7 +316,7 @@ fn share_of(partitions: u32, nodes: usize, rank: usize) -> usize {
 /// renewing the other leases meanwhile. The lease stays ours until released, so nobody takes
 /// the partition while it stops.
 fn give_up(
-    leases: &Arc<Mutex<Leases>>,
+    leases: &SharedConnection<Leases>,
     node: &str,
     running: &mut BTreeMap<u32, PartitionRun>,
     lease: Lease,
@@ -338,7 +326,10 @@ fn give_up(
     let node = node.to_string();
     Some(tokio::spawn(async move {
         run.stop().await;
-        if let Err(message) = on_leases(&leases, move |leases| leases.release(lease, &node)).await {
+        if let Err(message) = leases
+            .call(move |leases| leases.release(lease, &node))
+            .await
+        {
             tracing::warn!(partition = lease.partition, error = %message, "Cannot release a lease; it expires by itself.");
         }
     }))

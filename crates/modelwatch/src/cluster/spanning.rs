@@ -20,7 +20,6 @@
 //! the next attempt (other message ids); after a committed one it is answered 202 at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use modelwatch_engine::{Input, Timestamp};
@@ -29,9 +28,9 @@ use modelwatch_store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::connection::SharedConnection;
 use super::log::{IngestLog, LogError, LogMessage};
 use crate::clock::Clock;
-use crate::runtime::writer::LogPosition;
 
 /// How long a partition waits for an undecided request before it abandons it.
 pub const DECISION_WAIT: Duration = Duration::from_secs(10);
@@ -52,14 +51,14 @@ const LAST_LOOK: Duration = Duration::from_millis(100);
 /// threads); a partition's reader also reads its log position on it.
 #[derive(Clone, Debug)]
 pub struct Decisions {
-    store: Arc<Mutex<Store>>,
+    store: SharedConnection<Store>,
 }
 
 impl Decisions {
     /// The records in `store` (a PostgreSQL store).
     pub fn new(store: Store) -> Decisions {
         Decisions {
-            store: Arc::new(Mutex::new(store)),
+            store: SharedConnection::new(store, "commit records"),
         }
     }
 
@@ -67,18 +66,15 @@ impl Decisions {
         &self,
         work: impl FnOnce(&PgStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, String> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = store
-                .lock()
-                .map_err(|_| "the connection is poisoned".to_string())?;
-            let pg = store
-                .postgres()
-                .ok_or_else(|| "the store is not PostgreSQL".to_string())?;
-            work(pg).map_err(|error| error.to_string())
-        })
-        .await
-        .map_err(|error| error.to_string())?
+        (self.store)
+            .call(move |store| match store.postgres() {
+                Some(pg) => work(pg),
+                None => Err(StoreError::Unsupported {
+                    backend: "SQLite",
+                    what: "record requests spanning partitions",
+                }),
+            })
+            .await
     }
 
     pub(super) async fn decide(
@@ -121,16 +117,6 @@ impl Decisions {
     }
 }
 
-/// What [`publish_request`] published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Published {
-    /// How many inputs were accepted.
-    pub accepted: usize,
-    /// Where the request's one message is, when it is one message (a request spanning
-    /// partitions is several).
-    pub position: Option<LogPosition>,
-}
-
 /// Publishes a request's `inputs` whole or not at all (see the module documentation) and
 /// returns how many were accepted. `keyed`: `request` comes from the client's
 /// `Idempotency-Key`, so an earlier attempt at it may be recorded.
@@ -147,20 +133,14 @@ pub async fn publish_request(
     inputs: Vec<Input>,
     received_at: Timestamp,
     actor: Option<&str>,
-) -> Result<Published, LogError> {
+) -> Result<usize, LogError> {
     let accepted = inputs.len();
     let parts = log.parts(inputs)?;
     if parts.len() <= 1 {
-        let stored = log
-            .publish(request, None, &parts, received_at, actor)
+        log.publish(request, None, &parts, received_at, actor)
             .await?;
-        let position = (stored.first()).map(|&(partition, seq)| LogPosition { partition, seq });
-        return Ok(Published { accepted, position });
+        return Ok(accepted);
     }
-    let published_whole = Published {
-        accepted,
-        position: None,
-    };
     let mut attempt = 0;
     if keyed {
         match decisions
@@ -168,7 +148,7 @@ pub async fn publish_request(
             .await
             .map_err(LogError::Decision)?
         {
-            Some((_, Decision::Commit)) => return Ok(published_whole),
+            Some((_, Decision::Commit)) => return Ok(accepted),
             Some((last, Decision::Abort)) => attempt = last + 1,
             None => {}
         }
@@ -186,7 +166,7 @@ pub async fn publish_request(
             .await
             .map_err(LogError::Decision)?
         {
-            Decision::Commit => return Ok(published_whole),
+            Decision::Commit => return Ok(accepted),
             Decision::Abort => {
                 tracing::warn!(
                     attempt,

@@ -21,7 +21,7 @@ mod jobs;
 mod notify;
 #[cfg(test)]
 mod tests;
-mod transport;
+pub(crate) mod transport;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -141,7 +141,7 @@ pub(crate) fn check_host(url: &str, allow: Option<&HostAllowlist>) -> Result<(),
 /// A failed request as a short sentence of our own: what failed (connecting, or the exchange)
 /// and the operating system's word for why when there is one (`connection refused`), else the
 /// innermost cause our client gives.
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return "timed out".to_string();
     }

@@ -56,10 +56,6 @@ pub(super) enum ApiError {
     /// now (no node holds the partition, or its node did not answer): 503 with `Retry-After`.
     #[error("{0}")]
     NotForwarded(String),
-    /// A write is stored (in a cluster's ingest log) but not yet in force, so what it left
-    /// cannot be shown yet: 503 with `Retry-After`.
-    #[error("{0}")]
-    NotYetInForce(String),
     /// The request does not fit the state of what it names.
     #[error("{0}")]
     Conflict(String),
@@ -210,9 +206,7 @@ impl IntoResponse for ApiError {
                 | Refused::Stopped
                 | Refused::StoreFailing(_),
             ) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Elsewhere(_) | ApiError::NotForwarded(_) | ApiError::NotYetInForce(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Elsewhere(_) | ApiError::NotForwarded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Refused(Refused::CommitFailed(_)) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -271,7 +265,6 @@ impl IntoResponse for ApiError {
             self,
             ApiError::Refused(Refused::Recovering | Refused::QueueFull | Refused::StoreFailing(_))
                 | ApiError::NotForwarded(_)
-                | ApiError::NotYetInForce(_)
         ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -314,7 +307,6 @@ impl ApiError {
             | ApiError::Conflict(_)
             | ApiError::Elsewhere(_)
             | ApiError::NotForwarded(_)
-            | ApiError::NotYetInForce(_)
             | ApiError::Unprocessable(_) => return None,
         })
     }

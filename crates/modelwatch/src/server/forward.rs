@@ -7,9 +7,9 @@
 //! drift or reference, a job's cancel, completion or long poll) sends the same request there,
 //! marked with [`FORWARDED_BY_HEADER`], and passes the answer on. A request that carries the
 //! mark is never forwarded again: a node that does not run the partition either (it moved
-//! meanwhile) answers 503 naming it, so a request crosses at most one hop. A reference upload,
-//! published to the ingest log, waits for its partition's commit
-//! ([`PartitionRouting::await_commit`]) before it reads the reference in force.
+//! meanwhile) answers 503 naming it, so a request crosses at most one hop. A write that
+//! answers with its outcome (a reference upload, a retrain asked for by hand) is committed by
+//! the writer of its model's partition, on the node that runs it ([`writer_for`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,6 @@ use super::AppState;
 use super::error::ApiError;
 use crate::effects::JobControl;
 use crate::runtime::WriterQueue;
-use crate::runtime::writer::LogPosition;
 
 /// The header a forwarded request carries: the id of the node that forwarded it.
 pub const FORWARDED_BY_HEADER: &str = "modelwatch-forwarded-by";
@@ -38,7 +37,8 @@ pub trait PartitionRouting: Send + Sync + std::fmt::Debug {
     fn jobs(&self, partition: u32) -> Option<JobControl>;
 
     /// The writer of `model`'s partition if this node runs it, else the partition: what a
-    /// write that must answer with its outcome (a retrain asked for by hand) commits through.
+    /// write that must answer with its outcome (a reference upload, a retrain asked for by
+    /// hand) commits through.
     fn writer_of(&self, model: &str) -> Result<WriterQueue, u32>;
 
     /// Sends `request` to the node running `partition` and returns its answer.
@@ -47,37 +47,6 @@ pub trait PartitionRouting: Send + Sync + std::fmt::Debug {
         partition: u32,
         request: ForwardRequest,
     ) -> BoxFuture<'static, Result<ForwardedAnswer, ForwardError>>;
-
-    /// Waits until `partition` has committed the ingest log through `position`'s stream
-    /// sequence, on whichever node runs it, for at most `limit`: then its engine holds what
-    /// the message brought.
-    fn await_commit(
-        &self,
-        position: LogPosition,
-        limit: Duration,
-    ) -> BoxFuture<'static, Result<(), NotCommitted>>;
-}
-
-/// Why [`PartitionRouting::await_commit`] gave up.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotCommitted {
-    /// The partition had not committed the message within the limit (it is being taken
-    /// over, or has much to catch up on).
-    #[error("partition {partition} had not committed it after {} s", .waited.as_secs())]
-    TimedOut {
-        /// The partition.
-        partition: u32,
-        /// How long it was waited for.
-        waited: Duration,
-    },
-    /// How far the partition committed could not be read.
-    #[error("how far partition {partition} committed cannot be read: {error}")]
-    Unreadable {
-        /// The partition.
-        partition: u32,
-        /// Why, in words.
-        error: String,
-    },
 }
 
 /// A request to send on, as the route received it.
@@ -232,23 +201,6 @@ impl Forwardable {
     }
 }
 
-impl Forwardable {
-    /// The `GET` of the same path (no query string, no body), from the same caller: what a
-    /// write asks of the owner afterwards (the state it left).
-    pub(super) fn read_back(self) -> Forwardable {
-        let path = (self.path_and_query.split('?').next())
-            .unwrap_or_default()
-            .to_string();
-        Forwardable {
-            method: Method::GET,
-            path_and_query: path,
-            authorization: self.authorization,
-            content_type: None,
-            forwarded_by: self.forwarded_by,
-        }
-    }
-}
-
 impl IntoResponse for ForwardedAnswer {
     fn into_response(self) -> Response {
         let mut response = (self.status, Body::from(self.body)).into_response();
@@ -280,6 +232,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonWithBytes<T> {
         *again.extensions_mut() = extensions;
         let axum::Json(value) = axum::Json::<T>::from_request(again, state).await?;
         Ok(JsonWithBytes(value, bytes))
+    }
+}
+
+/// The writer a write that answers with its outcome commits through: a single node's, or on
+/// a cluster node the writer of `model`'s partition when it runs here; `Err` with the
+/// partition when another node runs it (the route forwards the request there).
+pub(super) fn writer_for(state: &AppState, model: &str) -> Result<WriterQueue, u32> {
+    match &state.routing {
+        None => Ok(state.queue.clone()),
+        Some(routing) => routing.writer_of(model),
     }
 }
 

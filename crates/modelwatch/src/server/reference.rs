@@ -1,14 +1,13 @@
 //! `PUT /v1/models/{name}/reference` (admin): a model's drift reference uploaded as CSV or
 //! JSON Lines, stored as an input through the writer (so it is in the inputs table, survives
 //! a crash and replays), answered once committed with what is then in force (on a cluster
-//! node: published to the ingest log, then answered once its partition committed it, with
-//! what is in force there, forwarded to the node that runs it); and
+//! node: committed by the writer of the model's partition, forwarded to the node that runs
+//! it, as a retrain asked for by hand is); and
 //! `GET /v1/models/{name}/reference` (read): the reference in force, from the engine's state
 //! through the writer's queue (answered at once, no commit: a summary, never the rows).
 
 use std::path::Path as FilePath;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -23,7 +22,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::forward::Forwardable;
+use super::forward::{Forwardable, writer_for};
 use super::params::{NoParams, QueryParams};
 use super::{AppState, openapi};
 use crate::runtime::writer::{Elsewhere, Message, ReferenceRequest};
@@ -32,10 +31,6 @@ use crate::tabular::reference::reference_bytes;
 /// The media types the upload takes, in words.
 const REFERENCE_TYPES: &str =
     "text/csv (with a header) or application/x-ndjson (one JSON object a line)";
-
-/// How long an upload through a cluster node waits for its partition to commit it (then it
-/// answers 503: stored, not yet in force).
-const IN_FORCE_WAIT: Duration = Duration::from_secs(10);
 
 /// How the fields of a stored reference input are named in this route.
 const UPLOAD_FIELDS: [(&str, &str); 1] = [("reference.model", "name")];
@@ -248,8 +243,8 @@ pub(super) async fn get_reference(
         compared by name with the predictions' features and their output (`prediction`). \
         Stored as an input and replaced atomically: from its sequence number on, the next drift \
         window of every version and instance of the model is compared with it. Answered once \
-        committed, with the reference now in force (on a cluster node: once the model's \
-        partition committed it, whichever node runs it, the same answer). At most the body limit (`--body-limit`, \
+        committed, with the reference now in force (on a cluster node: committed by the writer \
+        of the model's partition, on the node that runs it, the same answer). At most the body limit (`--body-limit`, \
         default 16 MiB), 1,001 columns and 1,000,000 rows.",
     params(("name" = String, Path, description = "The model's name", example = "fraud-detector")),
     request_body(
@@ -273,13 +268,11 @@ pub(super) async fn get_reference(
             too long; the message names the line and column; nothing was stored",
             body = openapi::ErrorResponse),
         (status = 503, description = "Recovering, the queue is full, or the writer stopped; \
-            on a cluster node also: the ingest log (NATS) is not connected (nothing stored), the \
-            upload is stored but its partition had not committed it within 10 s (it takes effect \
-            once committed; `GET` shows it then), or the node running the partition could not \
-            be asked", body = openapi::ErrorResponse,
+            on a cluster node also: the node running the model's partition could not be asked, \
+            or the request was forwarded here already (`Modelwatch-Forwarded-By`) and this node \
+            does not run the partition either", body = openapi::ErrorResponse,
             headers(("Retry-After" = String, description = "Seconds to wait (recovering, queue \
-                full, the ingest log away, not yet in force, or the partition's node could not \
-                be asked)"))),
+                full, or the partition's node could not be asked)"))),
         openapi::AdminErrors
     )
 )]
@@ -299,7 +292,15 @@ pub(super) async fn put_reference(
     if !has_drift {
         return Err(no_drift(&model));
     }
-    state.queue.check_ready()?;
+    // A cluster node commits it on the partition's writer: here, or on the node running it.
+    let writer = match writer_for(&state, &model) {
+        Ok(writer) => writer,
+        Err(partition) => {
+            let what = format!("model {model:?}");
+            return forwardable.forward(&state, partition, &what, body).await;
+        }
+    };
+    writer.check_ready()?;
     let table = tokio::task::spawn_blocking(move || {
         reference_bytes(FilePath::new("body"), body.to_vec(), json_lines)
     })
@@ -309,30 +310,17 @@ pub(super) async fn put_reference(
     let now = state.clock.now();
     let upload = ReferenceUpload::new(model.clone(), Arc::new(table), Some(now))
         .map_err(|errors| ApiError::invalid_request("reference", errors, &UPLOAD_FIELDS))?;
-    let stored = state
-        .queue
+    writer
         .commit_by(vec![Input::Reference(upload)], now, caller.name())
         .await?;
-    // A cluster node published it: it is in force once its partition committed it.
-    if let (Some(position), Some(routing)) = (stored.logged, state.routing.clone()) {
-        routing
-            .await_commit(position, IN_FORCE_WAIT)
-            .await
-            .map_err(|not_committed| {
-                ApiError::NotYetInForce(format!(
-                    "the reference of model {model:?} is stored and takes effect once its \
-                     partition commits it, but {not_committed}; GET \
-                     /v1/models/{model}/reference shows it then"
-                ))
-            })?;
-    }
     match ask_in_force(&state, model.clone()).await? {
         Ok(in_force) => Ok(Json(in_force).into_response()),
-        Err(elsewhere) => {
-            let what = format!("model {model:?}");
-            let read = forwardable.read_back();
-            (read.forward(&state, elsewhere.partition, &what, Bytes::new())).await
-        }
+        // The partition moved away since the commit: its next owner has the upload in force.
+        Err(elsewhere) => Err(ApiError::Elsewhere(format!(
+            "the reference of model {model:?} is stored; partition {} moved to another node \
+             meanwhile: GET /v1/models/{model}/reference there shows it",
+            elsewhere.partition
+        ))),
     }
 }
 

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::forward::Forwardable;
+use super::forward::{Forwardable, writer_for};
 use super::{AppState, models, openapi, read};
 
 /// The body of `POST /v1/models/{name}/retrain` (optional).
@@ -97,15 +97,12 @@ pub(super) async fn post_retrain(
         )));
     }
     // A cluster node commits it on the partition's writer: here, or on the node running it.
-    let writer = match &state.routing {
-        None => state.queue.clone(),
-        Some(routing) => match routing.writer_of(&model) {
-            Ok(writer) => writer,
-            Err(partition) => {
-                let what = format!("model {model:?}");
-                return forwardable.forward(&state, partition, &what, body).await;
-            }
-        },
+    let writer = match writer_for(&state, &model) {
+        Ok(writer) => writer,
+        Err(partition) => {
+            let what = format!("model {model:?}");
+            return forwardable.forward(&state, partition, &what, body).await;
+        }
     };
     let stored = writer
         .commit_by(vec![Input::RetrainRequest(request)], now, caller.name())

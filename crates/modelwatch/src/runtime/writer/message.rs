@@ -40,18 +40,6 @@ pub struct Stored {
     /// The sequence number of its last input (of the last one before it, when it had none).
     /// 0 from a cluster node's front, which publishes rather than commits.
     pub last_seq: u64,
-    /// From a cluster node's front: where the request's one message is in the ingest log
-    /// (none for a request spanning partitions). Its partition commits it after the answer.
-    pub logged: Option<LogPosition>,
-}
-
-/// Where a message of a cluster's ingest log is: its partition and stream sequence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogPosition {
-    /// The partition (the subject it was published on).
-    pub partition: u32,
-    /// Its stream sequence, as JetStream acknowledged it.
-    pub seq: u64,
 }
 
 /// What the writer takes from its queue.

@@ -57,8 +57,8 @@ use background::Upkeep;
 pub use commit::{FIRST_RETRY, LAST_RETRY, retry_delay};
 use commit::{Trouble, Waited};
 pub use message::{
-    CommitFailed, DriftRequest, Elsewhere, LogPosition, Message, NotStored, ReferenceRequest,
-    RegistryRequest, Request, RetentionReport, RetentionRequest, SeriesRequest, Stored,
+    CommitFailed, DriftRequest, Elsewhere, Message, NotStored, ReferenceRequest, RegistryRequest,
+    Request, RetentionReport, RetentionRequest, SeriesRequest, Stored,
 };
 use recovery::recover;
 use retention::RetentionPass;
@@ -381,7 +381,6 @@ impl Writer<'_> {
                 let stored = Stored {
                     accepted,
                     last_seq: self.engine.last_seq(),
-                    logged: None,
                 };
                 replies.push((request.reply, stored));
             }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::node::{Node, Servers, ask, await_commits, await_leases, count, job_owner};
+use super::node::{Node, Servers, ask, await_commits, await_leases, count, job_owner, live_leases};
 use super::workload::PARTITIONS;
 use crate::receiver::Receiver;
 
@@ -259,11 +259,7 @@ fn an_owner_that_cannot_be_reached_is_named_in_a_503_with_retry_after() {
         &[],
     );
     await_leases(&url, Duration::from_secs(60), "partitions on b", |db| {
-        count(
-            db,
-            "SELECT count(*) FROM leases WHERE owner = 'b' \
-             AND expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
-        ) == 2
+        live_leases(db, "b") == 2
     });
     // A model of one of b's partitions: b answers for it itself (404: no drift settings),
     // a does not run it.

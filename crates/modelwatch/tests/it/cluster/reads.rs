@@ -1,6 +1,5 @@
 //! A cluster node answers as a single node does where the answer depends on a partition that
-//! may run elsewhere, or on the ingest log's progress (the config and events of
-//! `forwarding.rs`, two nodes):
+//! may run elsewhere (the config and events of `forwarding.rs`, two nodes):
 //!
 //! - a reference uploaded through either node is answered with the reference in force, the
 //!   one `GET` on the partition's owner shows afterwards;
