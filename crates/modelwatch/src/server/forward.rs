@@ -9,7 +9,7 @@
 //! mark is never forwarded again: a node that does not run the partition either (it moved
 //! meanwhile) answers 503 naming it, so a request crosses at most one hop. A write that
 //! answers with its outcome (a reference upload, a retrain asked for by hand) is committed by
-//! the writer of its model's partition, on the node that runs it ([`writer_for`]).
+//! the writer of its model's partition, on the node that runs it (`writer_for`).
 
 use std::sync::Arc;
 use std::time::Duration;
